@@ -1,0 +1,405 @@
+//! Odoo domains: parsing the JSON form and compiling it to a parameterized
+//! `WHERE` clause. Field names are looked up in the model; operators come
+//! from a fixed list; every operand is a bind parameter.
+
+use pulse_schema::FieldType;
+use serde_json::Value;
+
+use crate::values::{SqlValue, to_sql};
+use crate::{Dialect, FieldDef, ModelDef, OrmError};
+
+/// One leaf: `[field, operator, value]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Leaf {
+    /// The field name (`id` or a stored field).
+    pub field: String,
+    /// The operator, e.g. `=`, `ilike`, `not in`.
+    pub operator: String,
+    /// The operand.
+    pub value: Value,
+}
+
+/// A parsed domain, as a tree.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Term {
+    /// Matches everything (Odoo's `TRUE_LEAF`, or an empty domain).
+    True,
+    /// Matches nothing (Odoo's `FALSE_LEAF`).
+    False,
+    /// Both.
+    And(Box<Term>, Box<Term>),
+    /// Either.
+    Or(Box<Term>, Box<Term>),
+    /// Not.
+    Not(Box<Term>),
+    /// A condition on a field.
+    Leaf(Leaf),
+}
+
+/// A domain: Odoo's prefix-notation list of leaves and `&`, `|`, `!`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Domain {
+    root: Term,
+}
+
+/// The operators a leaf may use.
+const OPERATORS: [&str; 15] = [
+    "=", "!=", "<>", "<", "<=", ">", ">=", "in", "not in", "like", "ilike", "not like",
+    "not ilike", "=like", "=ilike",
+];
+
+impl Domain {
+    /// The domain matching every record.
+    pub fn all() -> Domain {
+        Domain { root: Term::True }
+    }
+
+    /// The parsed tree.
+    pub fn root(&self) -> &Term {
+        &self.root
+    }
+
+    /// Parses JSON text (an empty string is the empty domain).
+    pub fn parse_str(text: &str) -> Result<Domain, OrmError> {
+        if text.trim().is_empty() {
+            return Ok(Domain::all());
+        }
+        let value: Value = serde_json::from_str(text)
+            .map_err(|e| OrmError::Value(format!("Invalid domain (not JSON): {e}")))?;
+        Domain::parse(&value)
+    }
+
+    /// Parses a JSON domain such as `["|", ["a", "=", 1], ["b", "!=", false]]`.
+    pub fn parse(value: &Value) -> Result<Domain, OrmError> {
+        let items = match value {
+            Value::Array(items) => items.as_slice(),
+            Value::Null | Value::Bool(false) => &[],
+            other => {
+                return Err(OrmError::Value(format!(
+                    "Invalid domain: expected a list, got {other}"
+                )));
+            }
+        };
+        let mut position = 0;
+        let mut terms = Vec::new();
+        while position < items.len() {
+            terms.push(parse_term(items, &mut position)?);
+        }
+        // Consecutive top-level terms are implicitly AND-ed.
+        let root = terms
+            .into_iter()
+            .reduce(|a, b| Term::And(Box::new(a), Box::new(b)))
+            .unwrap_or(Term::True);
+        Ok(Domain { root })
+    }
+
+    /// Compiles to SQL for `model`, appending operands to `params`.
+    pub fn to_sql(
+        &self,
+        model: &ModelDef,
+        dialect: Dialect,
+        params: &mut Vec<SqlValue>,
+    ) -> Result<String, OrmError> {
+        compile(&self.root, model, dialect, params)
+    }
+}
+
+fn parse_term(items: &[Value], position: &mut usize) -> Result<Term, OrmError> {
+    let Some(item) = items.get(*position) else {
+        return Err(OrmError::Value(
+            "Invalid domain: an operator is missing its operands".into(),
+        ));
+    };
+    *position += 1;
+    match item {
+        Value::String(op) if op == "&" || op == "|" => {
+            let left = parse_term(items, position)?;
+            let right = parse_term(items, position)?;
+            Ok(if op == "&" {
+                Term::And(Box::new(left), Box::new(right))
+            } else {
+                Term::Or(Box::new(left), Box::new(right))
+            })
+        }
+        Value::String(op) if op == "!" => Ok(Term::Not(Box::new(parse_term(items, position)?))),
+        Value::Array(leaf) if leaf.len() == 3 => parse_leaf(leaf),
+        other => Err(OrmError::Value(format!("Invalid domain term {other}"))),
+    }
+}
+
+fn parse_leaf(leaf: &[Value]) -> Result<Term, OrmError> {
+    // Odoo's TRUE_LEAF (1, '=', 1) and FALSE_LEAF (0, '=', 1).
+    if let (Some(l), Some("="), Some(1)) = (leaf[0].as_i64(), leaf[1].as_str(), leaf[2].as_i64()) {
+        return Ok(if l == 1 { Term::True } else { Term::False });
+    }
+    let Value::String(field) = &leaf[0] else {
+        return Err(OrmError::Value(format!("Invalid leaf {:?}: the field must be a name", leaf)));
+    };
+    let Value::String(operator) = &leaf[1] else {
+        return Err(OrmError::Value(format!("Invalid leaf {:?}: the operator must be text", leaf)));
+    };
+    let operator = operator.to_lowercase();
+    if !OPERATORS.contains(&operator.as_str()) {
+        return Err(OrmError::Value(format!("Invalid operator {:?} in domain", leaf[1])));
+    }
+    Ok(Term::Leaf(Leaf {
+        field: field.clone(),
+        operator,
+        value: leaf[2].clone(),
+    }))
+}
+
+fn compile(
+    term: &Term,
+    model: &ModelDef,
+    dialect: Dialect,
+    params: &mut Vec<SqlValue>,
+) -> Result<String, OrmError> {
+    Ok(match term {
+        Term::True => "1=1".into(),
+        Term::False => "1=0".into(),
+        Term::And(a, b) => format!(
+            "({} AND {})",
+            compile(a, model, dialect, params)?,
+            compile(b, model, dialect, params)?
+        ),
+        Term::Or(a, b) => format!(
+            "({} OR {})",
+            compile(a, model, dialect, params)?,
+            compile(b, model, dialect, params)?
+        ),
+        Term::Not(a) => format!("(NOT {})", compile(a, model, dialect, params)?),
+        Term::Leaf(leaf) => compile_leaf(leaf, model, dialect, params)?,
+    })
+}
+
+/// The pseudo-field `id`, typed as an integer.
+fn id_field() -> FieldDef {
+    FieldDef {
+        spec: pulse_schema::FieldSpec {
+            name: "id".into(),
+            ttype: FieldType::Integer,
+            string: "ID".into(),
+            help: None,
+            required: false,
+            index: true,
+            relation: None,
+            selection: Vec::new(),
+            default: None,
+        },
+        module: "base".into(),
+    }
+}
+
+fn compile_leaf(
+    leaf: &Leaf,
+    model: &ModelDef,
+    dialect: Dialect,
+    params: &mut Vec<SqlValue>,
+) -> Result<String, OrmError> {
+    if leaf.field.contains('.') {
+        return Err(OrmError::Value(format!(
+            "Invalid field '{}' on model '{}': paths through relations are not supported in this version",
+            leaf.field, model.name
+        )));
+    }
+    let id;
+    let field = if leaf.field == "id" {
+        id = id_field();
+        &id
+    } else {
+        model.require_field(&leaf.field)?
+    };
+    let column = format!("\"{}\"", field.name());
+    let empty = matches!(leaf.value, Value::Null | Value::Bool(false));
+    let is_bool = field.ttype() == FieldType::Boolean;
+    let mut push = |value: SqlValue| {
+        params.push(value);
+        dialect.param(params.len())
+    };
+    let operand = |value: &Value| -> Result<SqlValue, OrmError> {
+        if is_bool {
+            return Ok(SqlValue::Bool(!matches!(value, Value::Null | Value::Bool(false))));
+        }
+        to_sql(model, field, value)
+    };
+    Ok(match leaf.operator.as_str() {
+        "=" if empty && is_bool => format!("({column} IS NULL OR {column} = {})", push(SqlValue::Bool(false))),
+        "=" if empty => format!("{column} IS NULL"),
+        "!=" | "<>" if empty && is_bool => format!("{column} = {}", push(SqlValue::Bool(true))),
+        "!=" | "<>" if empty => format!("{column} IS NOT NULL"),
+        "=" if is_bool => {
+            // `= true` on a boolean; `= false` was handled above.
+            format!("{column} = {}", push(SqlValue::Bool(true)))
+        }
+        "=" => format!("{column} = {}", push(operand(&leaf.value)?)),
+        "!=" | "<>" => {
+            let p = push(operand(&leaf.value)?);
+            format!("({column} <> {p} OR {column} IS NULL)")
+        }
+        op @ ("<" | "<=" | ">" | ">=") => format!("{column} {op} {}", push(operand(&leaf.value)?)),
+        op @ ("in" | "not in") => {
+            let values = match &leaf.value {
+                Value::Array(values) => values.clone(),
+                other => vec![other.clone()],
+            };
+            let with_null = values.iter().any(|v| matches!(v, Value::Null | Value::Bool(false)));
+            let mut placeholders = Vec::new();
+            for value in values.iter().filter(|v| !matches!(v, Value::Null | Value::Bool(false)) || is_bool) {
+                placeholders.push(push(operand(value)?));
+            }
+            let list = if placeholders.is_empty() {
+                None
+            } else {
+                Some(placeholders.join(", "))
+            };
+            match (op, list, with_null) {
+                ("in", None, false) => "1=0".into(),
+                ("in", None, true) => format!("{column} IS NULL"),
+                ("in", Some(l), false) => format!("{column} IN ({l})"),
+                ("in", Some(l), true) => format!("({column} IN ({l}) OR {column} IS NULL)"),
+                (_, None, false) => "1=1".into(),
+                (_, None, true) => format!("{column} IS NOT NULL"),
+                (_, Some(l), false) => format!("({column} NOT IN ({l}) OR {column} IS NULL)"),
+                (_, Some(l), true) => format!("({column} NOT IN ({l}) AND {column} IS NOT NULL)"),
+            }
+        }
+        op => {
+            let text = match &leaf.value {
+                Value::String(s) => s.clone(),
+                Value::Number(n) => n.to_string(),
+                other => {
+                    return Err(OrmError::Value(format!(
+                        "Invalid value {other} for operator '{op}' on {}.{}",
+                        model.name, leaf.field
+                    )));
+                }
+            };
+            let exact = op.starts_with('=');
+            let pattern = if exact { text } else { format!("%{}%", escape_like(&text)) };
+            let p = push(SqlValue::Text(pattern));
+            let insensitive = op.ends_with("ilike");
+            let (lhs, rhs) = if insensitive {
+                (format!("LOWER({column})"), format!("LOWER({p})"))
+            } else {
+                (column.clone(), p)
+            };
+            if op.starts_with("not") {
+                format!("({lhs} NOT LIKE {rhs} ESCAPE '\\' OR {column} IS NULL)")
+            } else {
+                format!("{lhs} LIKE {rhs} ESCAPE '\\'")
+            }
+        }
+    })
+}
+
+fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Parses an Odoo `order` clause (`"name desc, id"`) against `model` into SQL.
+/// Ties are broken by `id` so both engines return the same order.
+pub fn order_by(model: &ModelDef, order: Option<&str>) -> Result<String, OrmError> {
+    let mut parts = Vec::new();
+    let mut has_id = false;
+    for item in order.unwrap_or("").split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let mut words = item.split_whitespace();
+        let name = words.next().unwrap_or_default();
+        let direction = match words.next().map(|w| w.to_ascii_lowercase()) {
+            None => "ASC",
+            Some(w) if w == "asc" => "ASC",
+            Some(w) if w == "desc" => "DESC",
+            Some(_) => return Err(OrmError::Value(format!("Invalid \"order\" specified ({item})"))),
+        };
+        if words.next().is_some() {
+            return Err(OrmError::Value(format!("Invalid \"order\" specified ({item})")));
+        }
+        if name == "id" {
+            has_id = true;
+        } else {
+            model.require_field(name)?;
+        }
+        let nulls = if direction == "ASC" { "NULLS LAST" } else { "NULLS FIRST" };
+        parts.push(format!("\"{name}\" {direction} {nulls}"));
+    }
+    if !has_id {
+        parts.push("\"id\" ASC".into());
+    }
+    Ok(parts.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pulse_schema::{FieldSpec, ModelSpec};
+    use serde_json::json;
+
+    fn model() -> ModelDef {
+        let field = |name: &str, ttype| FieldSpec {
+            name: name.into(),
+            ttype,
+            string: name.into(),
+            help: None,
+            required: false,
+            index: false,
+            relation: None,
+            selection: Vec::new(),
+            default: None,
+        };
+        ModelDef::from_spec(
+            &ModelSpec {
+                name: "todo.task".into(),
+                description: String::new(),
+                fields: vec![field("name", FieldType::Char), field("done", FieldType::Boolean)],
+            },
+            "todo",
+        )
+        .unwrap()
+    }
+
+    fn sql(domain: Value) -> Result<(String, Vec<SqlValue>), OrmError> {
+        let mut params = Vec::new();
+        let sql = Domain::parse(&domain)?.to_sql(&model(), Dialect::Postgres, &mut params)?;
+        Ok((sql, params))
+    }
+
+    #[test]
+    fn prefix_operators_and_implicit_and() {
+        let (s, p) = sql(json!(["|", ["name", "=", "a"], ["done", "=", true], ["id", ">", 3]])).unwrap();
+        assert_eq!(s, "((\"name\" = $1 OR \"done\" = $2) AND \"id\" > $3)");
+        assert_eq!(p, vec![SqlValue::Text("a".into()), SqlValue::Bool(true), SqlValue::Int(3)]);
+    }
+
+    #[test]
+    fn like_is_escaped_and_bound() {
+        let (s, p) = sql(json!([["name", "ilike", "50%_off"]])).unwrap();
+        assert_eq!(s, "LOWER(\"name\") LIKE LOWER($1) ESCAPE '\\'");
+        assert_eq!(p, vec![SqlValue::Text("%50\\%\\_off%".into())]);
+    }
+
+    #[test]
+    fn hostile_input_is_rejected() {
+        assert!(sql(json!([["name; drop table x", "=", 1]])).is_err());
+        assert!(sql(json!([["name", "= 1 or 1=1 --", 1]])).is_err());
+        assert!(sql(json!(["&", ["name", "=", 1]])).is_err());
+        assert!(order_by(&model(), Some("name; drop table x")).is_err());
+        assert!(order_by(&model(), Some("name desc, secret")).is_err());
+        assert_eq!(
+            order_by(&model(), Some("name desc")).unwrap(),
+            "\"name\" DESC NULLS FIRST, \"id\" ASC"
+        );
+    }
+
+    #[test]
+    fn empty_values_mean_null() {
+        assert_eq!(sql(json!([["name", "=", false]])).unwrap().0, "\"name\" IS NULL");
+        assert_eq!(sql(json!([["id", "in", []]])).unwrap().0, "1=0");
+    }
+}

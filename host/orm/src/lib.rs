@@ -1,0 +1,27 @@
+//! The Pulse ORM: models and fields from addon descriptions, Odoo domains
+//! compiled to parameterized SQL, and Odoo's record methods (create, read,
+//! search, write, unlink) on SQLite and PostgreSQL.
+//!
+//! Identifiers (tables, columns) only ever come from the [`Registry`], which
+//! validates them when an addon describes its models; everything that comes
+//! from a caller — values, domain operands, limits — is bound as a
+//! parameter.
+
+mod dialect;
+mod domain;
+mod error;
+mod registry;
+mod records;
+mod schema;
+mod values;
+
+pub use dialect::Dialect;
+pub use domain::{Domain, Leaf, Term};
+pub use error::OrmError;
+pub use records::{Orm, SearchOptions};
+pub use registry::{FieldDef, ModelDef, Registry, table_name, valid_field_name, valid_model_name};
+pub use schema::{create_table, drop_table, table_exists};
+pub use values::Record;
+
+/// The connection type every ORM call runs on (a transaction derefs to it).
+pub type Connection = sqlx::AnyConnection;

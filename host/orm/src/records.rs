@@ -1,0 +1,404 @@
+//! Odoo's record methods over one connection (usually a transaction).
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use pulse_schema::FieldType;
+use serde_json::{Map, Value};
+use sqlx::Row;
+
+use crate::domain::order_by;
+use crate::values::{SqlValue, bind, from_row, to_sql};
+use crate::{Connection, Dialect, Domain, FieldDef, ModelDef, OrmError, Record, Registry};
+
+/// How many ids go into one `IN (…)` list.
+const ID_CHUNK: usize = 1000;
+
+/// `search` options, as Odoo names them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SearchOptions {
+    /// Records to skip.
+    pub offset: u32,
+    /// At most this many records.
+    pub limit: Option<u32>,
+    /// `"field [asc|desc], …"`; `id` when empty.
+    pub order: Option<String>,
+}
+
+/// The ORM over a registry snapshot, for one database dialect.
+#[derive(Debug, Clone)]
+pub struct Orm {
+    dialect: Dialect,
+    registry: Arc<Registry>,
+}
+
+fn placeholders(dialect: Dialect, start: usize, count: usize) -> String {
+    (start..start + count)
+        .map(|n| dialect.param(n))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl Orm {
+    /// The ORM for `registry` on a `dialect` database.
+    pub fn new(dialect: Dialect, registry: Arc<Registry>) -> Orm {
+        Orm { dialect, registry }
+    }
+
+    /// The registry snapshot this ORM works on.
+    pub fn registry(&self) -> &Arc<Registry> {
+        &self.registry
+    }
+
+    /// The database dialect.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    fn model(&self, name: &str) -> Result<&Arc<ModelDef>, OrmError> {
+        self.registry.require(name)
+    }
+
+    /// Ids of the records of `model` matching `domain`.
+    pub async fn search(
+        &self,
+        conn: &mut Connection,
+        model: &str,
+        domain: &Domain,
+        options: &SearchOptions,
+    ) -> Result<Vec<i64>, OrmError> {
+        let model = self.model(model)?;
+        let mut params = Vec::new();
+        let condition = domain.to_sql(model, self.dialect, &mut params)?;
+        let order = order_by(model, options.order.as_deref())?;
+        let mut sql = format!(
+            "SELECT \"id\" FROM \"{}\" WHERE {condition} ORDER BY {order}",
+            model.table
+        );
+        // LIMIT/OFFSET are bound too; SQLite needs a LIMIT before an OFFSET.
+        if options.limit.is_some() || options.offset > 0 {
+            params.push(SqlValue::Int(options.limit.map_or(-1, i64::from)));
+            sql.push_str(&format!(" LIMIT {}", self.dialect.param(params.len())));
+            if options.limit.is_none() && self.dialect == Dialect::Postgres {
+                // PostgreSQL reads LIMIT NULL as "no limit"; -1 is an error there.
+                params.pop();
+                params.push(SqlValue::NullInt);
+            }
+            params.push(SqlValue::Int(i64::from(options.offset)));
+            sql.push_str(&format!(" OFFSET {}", self.dialect.param(params.len())));
+        }
+        let mut query = sqlx::query(&sql);
+        for p in params {
+            query = bind(query, p);
+        }
+        let rows = query.fetch_all(&mut *conn).await?;
+        rows.iter()
+            .map(|r| r.try_get::<i64, _>(0).map_err(OrmError::from))
+            .collect()
+    }
+
+    /// Number of records of `model` matching `domain`.
+    pub async fn search_count(
+        &self,
+        conn: &mut Connection,
+        model: &str,
+        domain: &Domain,
+    ) -> Result<u64, OrmError> {
+        let model = self.model(model)?;
+        let mut params = Vec::new();
+        let condition = domain.to_sql(model, self.dialect, &mut params)?;
+        let sql = format!("SELECT COUNT(*) FROM \"{}\" WHERE {condition}", model.table);
+        let mut query = sqlx::query(&sql);
+        for p in params {
+            query = bind(query, p);
+        }
+        let row = query.fetch_one(&mut *conn).await?;
+        Ok(u64::try_from(row.try_get::<i64, _>(0)?).unwrap_or(0))
+    }
+
+    /// Reads `fields` (every stored field when empty) of the records `ids`,
+    /// in the order of `ids`. Many2one values come as `[id, display name]`.
+    pub async fn read(
+        &self,
+        conn: &mut Connection,
+        model: &str,
+        ids: &[i64],
+        fields: &[String],
+    ) -> Result<Vec<Record>, OrmError> {
+        let model = self.model(model)?;
+        let selected: Vec<&FieldDef> = if fields.is_empty() {
+            model.fields().iter().collect()
+        } else {
+            fields
+                .iter()
+                .filter(|f| f.as_str() != "id")
+                .map(|f| model.require_field(f))
+                .collect::<Result<_, _>>()?
+        };
+        let unique: Vec<i64> = ids.iter().copied().collect::<BTreeSet<_>>().into_iter().collect();
+        let mut by_id: HashMap<i64, Record> = HashMap::with_capacity(unique.len());
+        let columns: String = std::iter::once("\"id\"".to_string())
+            .chain(selected.iter().map(|f| format!("\"{}\"", f.name())))
+            .collect::<Vec<_>>()
+            .join(", ");
+        for chunk in unique.chunks(ID_CHUNK) {
+            let sql = format!(
+                "SELECT {columns} FROM \"{}\" WHERE \"id\" IN ({})",
+                model.table,
+                placeholders(self.dialect, 1, chunk.len())
+            );
+            let mut query = sqlx::query(&sql);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            for row in query.fetch_all(&mut *conn).await? {
+                let id: i64 = row.try_get(0)?;
+                let mut record = Map::with_capacity(selected.len() + 1);
+                record.insert("id".into(), Value::from(id));
+                for (i, field) in selected.iter().enumerate() {
+                    record.insert(field.name().to_string(), from_row(&row, i + 1, field)?);
+                }
+                by_id.insert(id, record);
+            }
+        }
+        if let Some(missing) = unique.iter().find(|id| !by_id.contains_key(id)) {
+            return Err(OrmError::Missing(format!(
+                "Record does not exist or has been deleted.\n(Record: {}({missing},), User: ?)",
+                model.name
+            )));
+        }
+        self.add_display_names(conn, &selected, &mut by_id).await?;
+        Ok(ids.iter().filter_map(|id| by_id.get(id).cloned()).collect())
+    }
+
+    /// Turns many2one ids into `[id, display name]`, one query per related model.
+    async fn add_display_names(
+        &self,
+        conn: &mut Connection,
+        fields: &[&FieldDef],
+        records: &mut HashMap<i64, Record>,
+    ) -> Result<(), OrmError> {
+        for field in fields.iter().filter(|f| f.ttype() == FieldType::Many2one) {
+            let relation = field.spec.relation.as_deref().unwrap_or_default();
+            let ids: Vec<i64> = records
+                .values()
+                .filter_map(|r| r.get(field.name()).and_then(Value::as_i64))
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            if ids.is_empty() {
+                continue;
+            }
+            let names = self.display_names(conn, relation, &ids).await?;
+            for record in records.values_mut() {
+                if let Some(id) = record.get(field.name()).and_then(Value::as_i64) {
+                    let name = names.get(&id).cloned().unwrap_or_else(|| format!("{relation},{id}"));
+                    record.insert(field.name().to_string(), Value::Array(vec![id.into(), name.into()]));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Display names of records of `model` (its `name` field, else `model,id`).
+    pub async fn display_names(
+        &self,
+        conn: &mut Connection,
+        model: &str,
+        ids: &[i64],
+    ) -> Result<HashMap<i64, String>, OrmError> {
+        let model = self.model(model)?;
+        let mut names = HashMap::with_capacity(ids.len());
+        let Some(rec_name) = model.rec_name() else {
+            for id in ids {
+                names.insert(*id, format!("{},{id}", model.name));
+            }
+            return Ok(names);
+        };
+        for chunk in ids.chunks(ID_CHUNK) {
+            let sql = format!(
+                "SELECT \"id\", \"{}\" FROM \"{}\" WHERE \"id\" IN ({})",
+                rec_name.name(),
+                model.table,
+                placeholders(self.dialect, 1, chunk.len())
+            );
+            let mut query = sqlx::query(&sql);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            for row in query.fetch_all(&mut *conn).await? {
+                let name = match from_row(&row, 1, rec_name)? {
+                    Value::String(s) => s,
+                    Value::Bool(false) => String::new(),
+                    other => other.to_string(),
+                };
+                names.insert(row.try_get(0)?, name);
+            }
+        }
+        Ok(names)
+    }
+
+    /// `search` then `read`, as Odoo's `search_read`.
+    pub async fn search_read(
+        &self,
+        conn: &mut Connection,
+        model: &str,
+        domain: &Domain,
+        fields: &[String],
+        options: &SearchOptions,
+    ) -> Result<Vec<Record>, OrmError> {
+        let ids = self.search(conn, model, domain, options).await?;
+        self.read(conn, model, &ids, fields).await
+    }
+
+    /// Creates one record per value map; returns the new ids in order.
+    pub async fn create(
+        &self,
+        conn: &mut Connection,
+        model: &str,
+        rows: &[Record],
+    ) -> Result<Vec<i64>, OrmError> {
+        let model = self.model(model)?;
+        let mut ids = Vec::with_capacity(rows.len());
+        for row in rows {
+            let mut columns = Vec::new();
+            let mut params = Vec::new();
+            for (name, value) in row {
+                if name == "id" {
+                    continue;
+                }
+                let field = model.require_field(name)?;
+                columns.push(format!("\"{name}\""));
+                params.push(to_sql(model, field, value)?);
+            }
+            for field in model.fields() {
+                if row.contains_key(field.name()) {
+                    continue;
+                }
+                if let Some(default) = &field.spec.default {
+                    columns.push(format!("\"{}\"", field.name()));
+                    params.push(to_sql(model, field, default)?);
+                } else if field.ttype() == FieldType::Boolean {
+                    columns.push(format!("\"{}\"", field.name()));
+                    params.push(SqlValue::Bool(false));
+                }
+            }
+            check_required(model, row, true)?;
+            let sql = if columns.is_empty() {
+                format!("INSERT INTO \"{}\" DEFAULT VALUES RETURNING \"id\"", model.table)
+            } else {
+                format!(
+                    "INSERT INTO \"{}\" ({}) VALUES ({}) RETURNING \"id\"",
+                    model.table,
+                    columns.join(", "),
+                    placeholders(self.dialect, 1, params.len())
+                )
+            };
+            let mut query = sqlx::query(&sql);
+            for p in params {
+                query = bind(query, p);
+            }
+            let created = query.fetch_one(&mut *conn).await.map_err(constraint_error)?;
+            ids.push(created.try_get(0)?);
+        }
+        Ok(ids)
+    }
+
+    /// Writes `values` on the records `ids`.
+    pub async fn write(
+        &self,
+        conn: &mut Connection,
+        model: &str,
+        ids: &[i64],
+        values: &Record,
+    ) -> Result<(), OrmError> {
+        let model = self.model(model)?;
+        check_required(model, values, false)?;
+        let mut sets = Vec::new();
+        let mut params = Vec::new();
+        for (name, value) in values {
+            if name == "id" {
+                return Err(OrmError::User("The id of a record cannot be written".into()));
+            }
+            let field = model.require_field(name)?;
+            params.push(to_sql(model, field, value)?);
+            sets.push(format!("\"{name}\" = {}", self.dialect.param(params.len())));
+        }
+        if sets.is_empty() || ids.is_empty() {
+            return Ok(());
+        }
+        let unique: Vec<i64> = ids.iter().copied().collect::<BTreeSet<_>>().into_iter().collect();
+        for chunk in unique.chunks(ID_CHUNK) {
+            let sql = format!(
+                "UPDATE \"{}\" SET {} WHERE \"id\" IN ({})",
+                model.table,
+                sets.join(", "),
+                placeholders(self.dialect, params.len() + 1, chunk.len())
+            );
+            let mut query = sqlx::query(&sql);
+            for p in params.iter().cloned() {
+                query = bind(query, p);
+            }
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            let done = query.execute(&mut *conn).await.map_err(constraint_error)?;
+            if done.rows_affected() < chunk.len() as u64 {
+                return Err(OrmError::Missing(format!(
+                    "Record does not exist or has been deleted.\n(Records: {}{:?})",
+                    model.name, chunk
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Deletes the records `ids`.
+    pub async fn unlink(&self, conn: &mut Connection, model: &str, ids: &[i64]) -> Result<(), OrmError> {
+        let model = self.model(model)?;
+        for chunk in ids.chunks(ID_CHUNK) {
+            let sql = format!(
+                "DELETE FROM \"{}\" WHERE \"id\" IN ({})",
+                model.table,
+                placeholders(self.dialect, 1, chunk.len())
+            );
+            let mut query = sqlx::query(&sql);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            query.execute(&mut *conn).await.map_err(constraint_error)?;
+        }
+        Ok(())
+    }
+}
+
+/// Required fields must be given (on create) and never be cleared.
+fn check_required(model: &ModelDef, values: &Record, creating: bool) -> Result<(), OrmError> {
+    for field in model.fields().iter().filter(|f| f.spec.required) {
+        let value = values.get(field.name());
+        let missing = match value {
+            None => creating && field.spec.default.is_none(),
+            Some(Value::Null) => true,
+            Some(Value::Bool(false)) => field.ttype() != FieldType::Boolean,
+            Some(Value::String(s)) => s.is_empty() && field.ttype() != FieldType::Text,
+            Some(_) => false,
+        };
+        if missing {
+            return Err(OrmError::Validation(format!(
+                "The operation cannot be completed: a value is required for the field '{}' ({}) of model {}",
+                field.spec.string, field.name(), model.name
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Database constraint violations are the caller's mistake: a ValidationError.
+fn constraint_error(error: sqlx::Error) -> OrmError {
+    match &error {
+        sqlx::Error::Database(db) if db.kind() != sqlx::error::ErrorKind::Other => {
+            OrmError::Validation(format!("The operation cannot be completed: {}", db.message()))
+        }
+        _ => OrmError::Database(error),
+    }
+}

@@ -1,0 +1,201 @@
+//! Odoo JSON values <-> SQL parameters and columns, by field type.
+
+use pulse_schema::FieldType;
+use serde_json::{Map, Value};
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::query::Query;
+use sqlx::{Any, Row};
+
+use crate::{FieldDef, ModelDef, OrmError};
+
+/// A record as Odoo's JSON-RPC shows it: field name to value, `id` included.
+pub type Record = Map<String, Value>;
+
+/// A value ready to bind, typed so a NULL carries its column type (which
+/// PostgreSQL needs).
+#[derive(Debug, Clone, PartialEq)]
+pub enum SqlValue {
+    /// NULL of a text column.
+    NullText,
+    /// NULL of an integer column.
+    NullInt,
+    /// A boolean.
+    Bool(bool),
+    /// An integer.
+    Int(i64),
+    /// A float.
+    Float(f64),
+    /// Text.
+    Text(String),
+}
+
+/// Binds `value` to the next parameter of `query`.
+pub fn bind<'q>(
+    query: Query<'q, Any, AnyArguments<'q>>,
+    value: SqlValue,
+) -> Query<'q, Any, AnyArguments<'q>> {
+    match value {
+        SqlValue::NullText => query.bind(None::<String>),
+        SqlValue::NullInt => query.bind(None::<i64>),
+        SqlValue::Bool(b) => query.bind(b),
+        SqlValue::Int(i) => query.bind(i),
+        SqlValue::Float(f) => query.bind(f),
+        SqlValue::Text(s) => query.bind(s),
+    }
+}
+
+fn is_empty(value: &Value) -> bool {
+    matches!(value, Value::Null | Value::Bool(false))
+}
+
+/// Converts a value written to `field` of `model` into a parameter,
+/// rejecting values of the wrong type with a message naming the field.
+pub fn to_sql(model: &ModelDef, field: &FieldDef, value: &Value) -> Result<SqlValue, OrmError> {
+    let wrong = |expected: &str| {
+        OrmError::Validation(format!(
+            "Wrong value for {}.{}: {} (expected {expected})",
+            model.name,
+            field.name(),
+            value
+        ))
+    };
+    Ok(match field.ttype() {
+        FieldType::Char | FieldType::Text | FieldType::Html => match value {
+            v if is_empty(v) => SqlValue::NullText,
+            Value::String(s) => SqlValue::Text(s.clone()),
+            Value::Number(n) => SqlValue::Text(n.to_string()),
+            _ => return Err(wrong("text")),
+        },
+        FieldType::Selection => match value {
+            v if is_empty(v) => SqlValue::NullText,
+            Value::String(s) => {
+                let allowed = &field.spec.selection;
+                if !allowed.is_empty() && !allowed.iter().any(|(key, _)| key == s) {
+                    let keys: Vec<&str> = allowed.iter().map(|(k, _)| k.as_str()).collect();
+                    return Err(wrong(&format!("one of {keys:?}")));
+                }
+                SqlValue::Text(s.clone())
+            }
+            _ => return Err(wrong("a selection value")),
+        },
+        FieldType::Date => match value {
+            v if is_empty(v) => SqlValue::NullText,
+            Value::String(s) if is_date(s) => SqlValue::Text(s.clone()),
+            _ => return Err(wrong("a date YYYY-MM-DD")),
+        },
+        FieldType::Datetime => match value {
+            v if is_empty(v) => SqlValue::NullText,
+            Value::String(s) if is_datetime(s) => SqlValue::Text(s.clone()),
+            _ => return Err(wrong("a datetime YYYY-MM-DD HH:MM:SS")),
+        },
+        FieldType::Integer => match value {
+            v if is_empty(v) => SqlValue::Int(0),
+            Value::Number(n) => SqlValue::Int(n.as_i64().ok_or_else(|| wrong("an integer"))?),
+            Value::Bool(true) => SqlValue::Int(1),
+            _ => return Err(wrong("an integer")),
+        },
+        FieldType::Float | FieldType::Monetary => match value {
+            v if is_empty(v) => SqlValue::Float(0.0),
+            Value::Number(n) => SqlValue::Float(n.as_f64().ok_or_else(|| wrong("a number"))?),
+            _ => return Err(wrong("a number")),
+        },
+        FieldType::Boolean => match value {
+            Value::Null => SqlValue::Bool(false),
+            Value::Bool(b) => SqlValue::Bool(*b),
+            Value::Number(n) => SqlValue::Bool(n.as_i64() != Some(0)),
+            _ => return Err(wrong("a boolean")),
+        },
+        FieldType::Many2one => match value {
+            v if is_empty(v) => SqlValue::NullInt,
+            Value::Number(n) => SqlValue::Int(n.as_i64().ok_or_else(|| wrong("a record id"))?),
+            Value::Array(pair) if !pair.is_empty() => match pair[0].as_i64() {
+                Some(id) => SqlValue::Int(id),
+                None => return Err(wrong("a record id")),
+            },
+            _ => return Err(wrong("a record id")),
+        },
+        FieldType::Json => match value {
+            v if is_empty(v) => SqlValue::NullText,
+            other => SqlValue::Text(other.to_string()),
+        },
+    })
+}
+
+fn is_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+}
+
+fn is_datetime(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 19
+        && is_date(&s[..10])
+        && (b[10] == b' ' || b[10] == b'T')
+        && b[13] == b':'
+        && b[16] == b':'
+        && b[11..]
+            .iter()
+            .enumerate()
+            .all(|(i, c)| i == 2 || i == 5 || c.is_ascii_digit())
+}
+
+/// Reads column `index` of `row` as the Odoo JSON value of `field`
+/// (many2one as the bare id; the caller adds display names).
+pub fn from_row(row: &AnyRow, index: usize, field: &FieldDef) -> Result<Value, OrmError> {
+    Ok(match field.ttype() {
+        FieldType::Char
+        | FieldType::Text
+        | FieldType::Html
+        | FieldType::Selection
+        | FieldType::Date
+        | FieldType::Datetime => match row.try_get::<Option<String>, _>(index)? {
+            Some(s) => Value::String(s),
+            None => Value::Bool(false),
+        },
+        FieldType::Integer => Value::from(row.try_get::<Option<i64>, _>(index)?.unwrap_or(0)),
+        FieldType::Float | FieldType::Monetary => Value::from(float_at(row, index)?.unwrap_or(0.0)),
+        FieldType::Boolean => Value::Bool(bool_at(row, index)?.unwrap_or(false)),
+        FieldType::Many2one => match row.try_get::<Option<i64>, _>(index)? {
+            Some(id) => Value::from(id),
+            None => Value::Bool(false),
+        },
+        FieldType::Json => match row.try_get::<Option<String>, _>(index)? {
+            Some(text) => serde_json::from_str(&text).unwrap_or(Value::String(text)),
+            None => Value::Bool(false),
+        },
+    })
+}
+
+/// SQLite reports a BOOLEAN column holding 0/1 as an integer.
+fn bool_at(row: &AnyRow, index: usize) -> Result<Option<bool>, sqlx::Error> {
+    match row.try_get::<Option<bool>, _>(index) {
+        Ok(v) => Ok(v),
+        Err(_) => Ok(row.try_get::<Option<i64>, _>(index)?.map(|i| i != 0)),
+    }
+}
+
+/// SQLite stores a whole number written to a REAL column as an integer.
+fn float_at(row: &AnyRow, index: usize) -> Result<Option<f64>, sqlx::Error> {
+    match row.try_get::<Option<f64>, _>(index) {
+        Ok(v) => Ok(v),
+        Err(_) => Ok(row.try_get::<Option<i64>, _>(index)?.map(|i| i as f64)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn date_formats() {
+        assert!(is_date("2026-11-26"));
+        assert!(!is_date("2026-1-26"));
+        assert!(is_datetime("2026-11-26 10:00:00"));
+        assert!(!is_datetime("2026-11-26"));
+    }
+}

@@ -1,0 +1,512 @@
+//! The wasmtime side of Pulse: loads addon components, keeps them sandboxed,
+//! and calls into them.
+//!
+//! This is the only crate that touches wasmtime types and the only place
+//! that calls `bindgen!` (in [`bindings`]). Callers give each call an
+//! [`OrmBackend`] — the host's ORM bound to the caller's transaction and
+//! user — and get it back afterwards, so the transaction stays theirs to
+//! commit or roll back.
+//!
+//! Every call runs in a fresh store with no preopened directories, no
+//! environment variables and no sockets, under a deadline (epoch
+//! interruption) and a memory cap. A trap, a timeout or an out-of-memory is
+//! a [`CallError`] naming the addon; the host carries on.
+
+mod bindings;
+mod cache;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use wasmtime::component::{Linker, ResourceTable};
+use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+pub use pulse_schema::Description;
+
+/// The WIT package versions this host accepts.
+pub const WIT_PACKAGE: &str = "pulse:addon@0.1.0";
+
+/// How often the engine's epoch advances; deadlines are counted in these ticks.
+const EPOCH_TICK: Duration = Duration::from_millis(5);
+
+/// An error an addon (or the ORM on its behalf) reports, by Odoo's kinds.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AddonError {
+    /// `odoo.exceptions.AccessError`.
+    #[error("{0}")]
+    Access(String),
+    /// `odoo.exceptions.ValidationError`.
+    #[error("{0}")]
+    Validation(String),
+    /// `odoo.exceptions.MissingError`.
+    #[error("{0}")]
+    Missing(String),
+    /// `odoo.exceptions.UserError`.
+    #[error("{0}")]
+    User(String),
+    /// Any other failure.
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// Why a call into an addon failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    /// The addon returned an error value.
+    #[error("{0}")]
+    Addon(AddonError),
+    /// The addon trapped (a panic, an unreachable, a bad memory access).
+    #[error("addon '{addon}' trapped: {message}")]
+    Trap {
+        /// The addon's technical name.
+        addon: String,
+        /// What wasmtime reported.
+        message: String,
+    },
+    /// The call ran past its deadline and was interrupted.
+    #[error("addon '{addon}' exceeded its deadline of {limit:?}")]
+    Timeout {
+        /// The addon's technical name.
+        addon: String,
+        /// The deadline it had.
+        limit: Duration,
+    },
+    /// The addon tried to grow its memory past its cap.
+    #[error("addon '{addon}' exceeded its memory limit of {limit} bytes")]
+    OutOfMemory {
+        /// The addon's technical name.
+        addon: String,
+        /// The cap in bytes.
+        limit: usize,
+    },
+    /// The addon's answer was not what the contract says.
+    #[error("addon '{addon}' answered badly: {message}")]
+    BadAnswer {
+        /// The addon's technical name.
+        addon: String,
+        /// What was wrong.
+        message: String,
+    },
+}
+
+impl CallError {
+    /// The addon the failure belongs to, when it is the addon's fault.
+    pub fn addon(&self) -> Option<&str> {
+        match self {
+            CallError::Addon(_) => None,
+            CallError::Trap { addon, .. }
+            | CallError::Timeout { addon, .. }
+            | CallError::OutOfMemory { addon, .. }
+            | CallError::BadAnswer { addon, .. } => Some(addon),
+        }
+    }
+}
+
+/// Why a component could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The component file could not be read.
+    #[error("cannot read component {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not a component this host can run.
+    #[error("{path} is not a valid Pulse addon component ({WIT_PACKAGE}): {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What wasmtime reported.
+        message: String,
+    },
+}
+
+/// The host ORM as an addon sees it: bound to one transaction and one user.
+/// Payloads are Odoo JSON text, exactly as they cross the WIT boundary.
+pub trait OrmBackend: Send + 'static {
+    /// Ids matching a JSON domain.
+    fn search(
+        &mut self,
+        model: &str,
+        domain: &str,
+        offset: u32,
+        limit: Option<u32>,
+        order: Option<&str>,
+    ) -> impl Future<Output = Result<Vec<i64>, AddonError>> + Send;
+    /// Number of records matching a JSON domain.
+    fn search_count(
+        &mut self,
+        model: &str,
+        domain: &str,
+    ) -> impl Future<Output = Result<u64, AddonError>> + Send;
+    /// Records as a JSON array of objects.
+    fn read(
+        &mut self,
+        model: &str,
+        ids: &[i64],
+        fields: &[String],
+    ) -> impl Future<Output = Result<String, AddonError>> + Send;
+    /// Creates records from a JSON array of objects.
+    fn create(
+        &mut self,
+        model: &str,
+        rows: &str,
+    ) -> impl Future<Output = Result<Vec<i64>, AddonError>> + Send;
+    /// Writes a JSON object of values on records.
+    fn write(
+        &mut self,
+        model: &str,
+        ids: &[i64],
+        values: &str,
+    ) -> impl Future<Output = Result<(), AddonError>> + Send;
+    /// Deletes records.
+    fn unlink(
+        &mut self,
+        model: &str,
+        ids: &[i64],
+    ) -> impl Future<Output = Result<(), AddonError>> + Send;
+}
+
+/// Limits applied to every call into an addon.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Wall-clock deadline of one call.
+    pub deadline: Duration,
+    /// Cap on the addon's linear memory, in bytes.
+    pub memory_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            deadline: Duration::from_secs(10),
+            memory_bytes: 64 << 20,
+        }
+    }
+}
+
+/// The wasmtime engine shared by every addon, with its component cache.
+#[derive(Clone)]
+pub struct Runtime<B: OrmBackend> {
+    engine: Engine,
+    linker: Arc<Linker<HostState<B>>>,
+    cache_dir: Option<PathBuf>,
+}
+
+impl<B: OrmBackend> std::fmt::Debug for Runtime<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime")
+            .field("cache_dir", &self.cache_dir)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<B: OrmBackend> Runtime<B> {
+    /// A runtime whose compiled components are cached under `cache_dir`
+    /// (none when `None`).
+    pub fn new(cache_dir: Option<PathBuf>) -> Result<Runtime<B>, LoadError> {
+        let mut config = Config::new();
+        config.wasm_component_model(true);
+        config.epoch_interruption(true);
+        let engine = Engine::new(&config).map_err(|e| LoadError::Invalid {
+            path: PathBuf::new(),
+            message: format!("cannot create the wasmtime engine: {e}"),
+        })?;
+        start_epoch_ticker(&engine);
+        let mut linker = Linker::new(&engine);
+        let link = |e: wasmtime::Error| LoadError::Invalid {
+            path: PathBuf::new(),
+            message: format!("cannot link host functions: {e}"),
+        };
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(link)?;
+        bindings::add_to_linker(&mut linker).map_err(link)?;
+        Ok(Runtime {
+            engine,
+            linker: Arc::new(linker),
+            cache_dir,
+        })
+    }
+
+    /// Loads (compiling, or reading from the cache) the component at `path`
+    /// for the addon `name`.
+    pub fn load(&self, name: &str, path: &Path, limits: Limits) -> Result<LoadedAddon<B>, LoadError> {
+        let bytes = std::fs::read(path).map_err(|source| LoadError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let invalid = |message: String| LoadError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        };
+        let component = cache::compile_cached(&self.engine, self.cache_dir.as_deref(), &bytes)
+            .map_err(|e| invalid(format!("{e:#}")))?;
+        let pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| invalid(format!("{e:#}")))?;
+        let pre = bindings::AddonPre::new(pre).map_err(|e| invalid(format!("{e:#}")))?;
+        Ok(LoadedAddon {
+            name: Arc::from(name),
+            engine: self.engine.clone(),
+            pre,
+            limits,
+            content_hash: cache::content_hash(&bytes),
+        })
+    }
+}
+
+fn start_epoch_ticker(engine: &Engine) {
+    let weak = engine.weak();
+    std::thread::Builder::new()
+        .name("pulse-epoch".into())
+        .spawn(move || {
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(EPOCH_TICK);
+            }
+        })
+        .expect("spawning the epoch thread");
+}
+
+/// Per-call state of a store: the sandboxed WASI context and the ORM backend.
+pub struct HostState<B> {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    limits: StoreLimits,
+    stdout: MemoryOutputPipe,
+    stderr: MemoryOutputPipe,
+    addon: Arc<str>,
+    orm: B,
+}
+
+impl<B: Send> WasiView for HostState<B> {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// The most an addon may print to stdout or stderr in one call; the rest is dropped.
+const OUTPUT_CAPTURE: usize = 64 << 10;
+
+/// A compiled, pre-linked addon component, ready to instantiate per call.
+#[derive(Clone)]
+pub struct LoadedAddon<B: OrmBackend> {
+    name: Arc<str>,
+    engine: Engine,
+    pre: bindings::AddonPre<HostState<B>>,
+    limits: Limits,
+    content_hash: String,
+}
+
+impl<B: OrmBackend> std::fmt::Debug for LoadedAddon<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadedAddon")
+            .field("name", &self.name)
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An addon's answer to a call, together with the backend the call borrowed.
+pub type Answer<T, B> = (Result<T, CallError>, B);
+
+impl<B: OrmBackend> LoadedAddon<B> {
+    /// The addon's technical name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// SHA-256 of the component's bytes, hex.
+    pub fn content_hash(&self) -> &str {
+        &self.content_hash
+    }
+
+    /// Asks the addon to describe its models, fields and methods.
+    pub async fn describe(&self, orm: B) -> Answer<Description, B> {
+        let addon = self.name.clone();
+        let (answer, orm) = self
+            .run(orm, async |instance, store| {
+                instance.pulse_addon_describe().call_describe(store).await.map(Ok)
+            })
+            .await;
+        let answer = answer.and_then(|text| {
+            serde_json::from_str::<Description>(&text).map_err(|e| CallError::BadAnswer {
+                addon: addon.to_string(),
+                message: format!("describe() returned invalid JSON: {e}"),
+            })
+        });
+        (answer, orm)
+    }
+
+    /// Runs a lifecycle hook.
+    pub async fn run_hook(&self, hook: Hook<'_>, orm: B) -> Answer<(), B> {
+        self.run(orm, async |instance, store| {
+            let lifecycle = instance.pulse_addon_lifecycle();
+            match hook {
+                Hook::PreInit => lifecycle.call_pre_init(store).await,
+                Hook::PostInit => lifecycle.call_post_init(store).await,
+                Hook::Migrate { from, to } => lifecycle.call_migrate(store, from, to).await,
+                Hook::Uninstall => lifecycle.call_uninstall(store).await,
+            }
+            .map(|r| r.map_err(AddonError::from))
+        })
+        .await
+    }
+
+    /// Calls `model.method(ids, *args, **kwargs)`; `args` and `kwargs` are
+    /// JSON text. Returns the method's JSON result.
+    pub async fn call_method(
+        &self,
+        orm: B,
+        model: &str,
+        method: &str,
+        ids: &[i64],
+        args: &str,
+        kwargs: &str,
+    ) -> Answer<String, B> {
+        self.run(orm, async |instance, store| {
+            instance
+                .pulse_addon_methods()
+                .call_call(store, model, method, ids, args, kwargs)
+                .await
+                .map(|r| r.map_err(AddonError::from))
+        })
+        .await
+    }
+
+    /// Instantiates the component in a fresh, sandboxed store and runs `f`.
+    async fn run<T>(
+        &self,
+        orm: B,
+        f: impl AsyncFnOnce(
+            &bindings::Addon,
+            &mut Store<HostState<B>>,
+        ) -> wasmtime::Result<Result<T, AddonError>>,
+    ) -> Answer<T, B> {
+        let stdout = MemoryOutputPipe::new(OUTPUT_CAPTURE);
+        let stderr = MemoryOutputPipe::new(OUTPUT_CAPTURE);
+        let wasi = WasiCtxBuilder::new()
+            .stdout(stdout.clone())
+            .stderr(stderr.clone())
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .build();
+        let state = HostState {
+            wasi,
+            table: ResourceTable::new(),
+            limits: StoreLimitsBuilder::new()
+                .memory_size(self.limits.memory_bytes)
+                .trap_on_grow_failure(true)
+                .build(),
+            stdout,
+            stderr,
+            addon: self.name.clone(),
+            orm,
+        };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.limits);
+        let ticks = self.limits.deadline.as_millis() / EPOCH_TICK.as_millis();
+        store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX).max(1));
+        store.epoch_deadline_trap();
+
+        let outcome = match self.pre.instantiate_async(&mut store).await {
+            Ok(instance) => f(&instance, &mut store).await,
+            Err(e) => Err(e),
+        };
+        let state = store.into_data();
+        self.forward_output(&state);
+        let result = match outcome {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(addon_error)) => Err(CallError::Addon(addon_error)),
+            Err(trap) => Err(self.classify(trap)),
+        };
+        if let Err(e) = &result
+            && e.addon().is_some()
+        {
+            tracing::warn!(addon = %self.name, error = %e, "call into addon failed");
+        }
+        (result, state.orm)
+    }
+
+    fn classify(&self, error: wasmtime::Error) -> CallError {
+        let addon = self.name.to_string();
+        if let Some(trap) = error.downcast_ref::<wasmtime::Trap>() {
+            match trap {
+                wasmtime::Trap::Interrupt => {
+                    return CallError::Timeout {
+                        addon,
+                        limit: self.limits.deadline,
+                    };
+                }
+                wasmtime::Trap::AllocationTooLarge => {
+                    return CallError::OutOfMemory {
+                        addon,
+                        limit: self.limits.memory_bytes,
+                    };
+                }
+                _ => {}
+            }
+        }
+        let message = format!("{error:#}");
+        if message.contains("forcing trap when growing memory")
+            || message.contains("memory minimum size")
+        {
+            return CallError::OutOfMemory {
+                addon,
+                limit: self.limits.memory_bytes,
+            };
+        }
+        CallError::Trap { addon, message }
+    }
+
+    fn forward_output(&self, state: &HostState<B>) {
+        for (stream, pipe) in [("stdout", &state.stdout), ("stderr", &state.stderr)] {
+            let bytes = pipe.contents();
+            if bytes.is_empty() {
+                continue;
+            }
+            for line in String::from_utf8_lossy(&bytes).lines() {
+                tracing::info!(addon = %state.addon, stream, "{line}");
+            }
+        }
+    }
+}
+
+/// A lifecycle hook to run.
+#[derive(Debug, Clone, Copy)]
+pub enum Hook<'a> {
+    /// Before tables exist (install).
+    PreInit,
+    /// After tables and data exist (install).
+    PostInit,
+    /// On upgrade, from one version to another.
+    Migrate {
+        /// The installed version.
+        from: &'a str,
+        /// The version being installed.
+        to: &'a str,
+    },
+    /// Before the addon's tables are dropped.
+    Uninstall,
+}
+
+impl std::fmt::Display for Hook<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Hook::PreInit => f.write_str("pre-init"),
+            Hook::PostInit => f.write_str("post-init"),
+            Hook::Migrate { .. } => f.write_str("migrate"),
+            Hook::Uninstall => f.write_str("uninstall"),
+        }
+    }
+}

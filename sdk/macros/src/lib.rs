@@ -1,0 +1,327 @@
+//! Procedural macros behind `pulse-sdk`. Use them through `pulse_sdk`; the
+//! code they generate names only `::pulse_sdk` paths.
+
+use proc_macro::TokenStream;
+use proc_macro2::TokenStream as TokenStream2;
+use quote::{format_ident, quote};
+use syn::{
+    Data, DeriveInput, Expr, ExprLit, Fields, FnArg, ItemFn, Lit, LitStr, Meta, Pat, Token,
+    parse::Parser, parse_macro_input, punctuated::Punctuated, spanned::Spanned,
+};
+
+/// Derives `pulse_sdk::Model` for a struct with named fields.
+///
+/// `#[model(name = "todo.task", description = "To-do")]` on the struct;
+/// `#[field(required, index, string = "Label", help = "…", kind = "text",
+/// relation = "res.partner")]` on fields. A field `id: i64` receives the
+/// record id.
+#[proc_macro_derive(Model, attributes(model, field))]
+pub fn derive_model(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    match expand_model(&input) {
+        Ok(tokens) => tokens.into(),
+        Err(e) => e.to_compile_error().into(),
+    }
+}
+
+/// Key-value and flag options of one attribute such as `#[field(required, string = "X")]`.
+#[derive(Default)]
+struct Options {
+    flags: Vec<String>,
+    values: Vec<(String, LitStr)>,
+}
+
+impl Options {
+    fn parse(attrs: &[syn::Attribute], name: &str) -> syn::Result<Options> {
+        let mut options = Options::default();
+        for attr in attrs.iter().filter(|a| a.path().is_ident(name)) {
+            let metas = attr.parse_args_with(Punctuated::<Meta, Token![,]>::parse_terminated)?;
+            for meta in metas {
+                match meta {
+                    Meta::Path(p) => options.flags.push(ident_of(&p)?),
+                    Meta::NameValue(nv) => match nv.value {
+                        Expr::Lit(ExprLit {
+                            lit: Lit::Str(s), ..
+                        }) => options.values.push((ident_of(&nv.path)?, s)),
+                        other => {
+                            return Err(syn::Error::new(
+                                other.span(),
+                                "expected a string literal, e.g. name = \"todo.task\"",
+                            ));
+                        }
+                    },
+                    Meta::List(l) => {
+                        return Err(syn::Error::new(l.span(), "unexpected nested list"));
+                    }
+                }
+            }
+        }
+        Ok(options)
+    }
+
+    fn flag(&self, name: &str) -> bool {
+        self.flags.iter().any(|f| f == name)
+    }
+
+    fn value(&self, name: &str) -> Option<&LitStr> {
+        self.values.iter().find(|(k, _)| k == name).map(|(_, v)| v)
+    }
+
+    fn check(&self, allowed_flags: &[&str], allowed_values: &[&str], span: proc_macro2::Span) -> syn::Result<()> {
+        for f in &self.flags {
+            if !allowed_flags.contains(&f.as_str()) {
+                return Err(syn::Error::new(
+                    span,
+                    format!("unknown option `{f}`; expected one of {allowed_flags:?} or {allowed_values:?}"),
+                ));
+            }
+        }
+        for (k, v) in &self.values {
+            if !allowed_values.contains(&k.as_str()) {
+                return Err(syn::Error::new(
+                    v.span(),
+                    format!("unknown option `{k}`; expected one of {allowed_values:?} or {allowed_flags:?}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn ident_of(path: &syn::Path) -> syn::Result<String> {
+    path.get_ident()
+        .map(|i| i.to_string())
+        .ok_or_else(|| syn::Error::new(path.span(), "expected a plain name"))
+}
+
+fn expand_model(input: &DeriveInput) -> syn::Result<TokenStream2> {
+    let ident = &input.ident;
+    let options = Options::parse(&input.attrs, "model")?;
+    options.check(&[], &["name", "description"], input.span())?;
+    let model_name = options.value("name").ok_or_else(|| {
+        syn::Error::new(
+            input.span(),
+            "missing #[model(name = \"…\")], e.g. #[model(name = \"todo.task\")]",
+        )
+    })?;
+    let description = options
+        .value("description")
+        .map(|d| d.value())
+        .unwrap_or_else(|| model_name.value());
+
+    let Data::Struct(data) = &input.data else {
+        return Err(syn::Error::new(input.span(), "Model can only be derived for structs"));
+    };
+    let Fields::Named(named) = &data.fields else {
+        return Err(syn::Error::new(input.span(), "Model needs a struct with named fields"));
+    };
+
+    let mut specs = Vec::new();
+    let mut names = Vec::new();
+    let mut readers = Vec::new();
+    let mut writers = Vec::new();
+    for field in &named.named {
+        let fident = field.ident.as_ref().expect("named fields have names");
+        let fname = fident.to_string();
+        let ty = &field.ty;
+        // `id` is read like any field but is never a column.
+        if fname == "id" {
+            readers.push(quote! {
+                id: ::pulse_sdk::__rt::field::<#ty>(record, #model_name, "id")?
+            });
+            continue;
+        }
+        let fopts = Options::parse(&field.attrs, "field")?;
+        fopts.check(&["required", "index"], &["string", "help", "kind", "relation"], field.span())?;
+        let label = fopts
+            .value("string")
+            .map(|s| s.value())
+            .unwrap_or_else(|| default_label(&fname));
+        let help = match fopts.value("help") {
+            Some(h) => quote!(Some(#h.to_string())),
+            None => quote!(None),
+        };
+        let ttype = match fopts.value("kind") {
+            Some(kind) => quote! {
+                ::pulse_sdk::FieldType::parse(#kind).expect(concat!("unknown field kind ", #kind))
+            },
+            None => quote!(<#ty as ::pulse_sdk::FieldValue>::TYPE),
+        };
+        let relation = match fopts.value("relation") {
+            Some(r) => quote!(Some(#r.to_string())),
+            None => quote!(None),
+        };
+        let required = fopts.flag("required");
+        let index = fopts.flag("index");
+        specs.push(quote! {
+            ::pulse_sdk::FieldSpec {
+                name: #fname.to_string(),
+                ttype: #ttype,
+                string: #label.to_string(),
+                help: #help,
+                required: #required || <#ty as ::pulse_sdk::FieldValue>::NON_EMPTY,
+                index: #index,
+                relation: #relation,
+                selection: ::std::vec::Vec::new(),
+                default: None,
+            }
+        });
+        names.push(fname.clone());
+        readers.push(quote! {
+            #fident: ::pulse_sdk::__rt::field::<#ty>(record, #model_name, #fname)?
+        });
+        writers.push(quote! {
+            values.insert(#fname.to_string(), ::pulse_sdk::FieldValue::to_json(&self.#fident));
+        });
+    }
+
+    Ok(quote! {
+        impl ::pulse_sdk::Model for #ident {
+            const NAME: &'static str = #model_name;
+
+            fn spec() -> ::pulse_sdk::ModelSpec {
+                ::pulse_sdk::ModelSpec {
+                    name: #model_name.to_string(),
+                    description: #description.to_string(),
+                    fields: ::std::vec![#(#specs),*],
+                }
+            }
+
+            fn field_names() -> ::std::vec::Vec<&'static str> {
+                ::std::vec![#(#names),*]
+            }
+
+            fn from_record(
+                record: &::pulse_sdk::Map<::std::string::String, ::pulse_sdk::Value>,
+            ) -> ::pulse_sdk::Result<Self> {
+                Ok(Self { #(#readers),* })
+            }
+
+            fn to_values(&self) -> ::pulse_sdk::Map<::std::string::String, ::pulse_sdk::Value> {
+                let mut values = ::pulse_sdk::Map::new();
+                #(#writers)*
+                values
+            }
+        }
+    })
+}
+
+/// `due_date` -> `Due Date`, as Odoo derives a field's label from its name.
+fn default_label(name: &str) -> String {
+    name.split('_')
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut chars = w.chars();
+            match chars.next() {
+                Some(c) => c.to_uppercase().chain(chars).collect::<String>(),
+                None => String::new(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Declares a model method: `#[method(model = "todo.task")]` on
+/// `fn name(env: &Env, ids: &[i64], arg: T, …) -> Result<R>`.
+///
+/// Extra parameters are decoded from the call's positional arguments, or
+/// from its keyword arguments by parameter name; `R` is returned as JSON.
+#[proc_macro_attribute]
+pub fn method(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let function = parse_macro_input!(item as ItemFn);
+    match expand_method(attr.into(), &function) {
+        Ok(tokens) => tokens.into(),
+        Err(e) => e.to_compile_error().into(),
+    }
+}
+
+fn expand_method(attr: TokenStream2, function: &ItemFn) -> syn::Result<TokenStream2> {
+    let metas = Punctuated::<Meta, Token![,]>::parse_terminated.parse2(attr)?;
+    let mut model = None;
+    let mut name = None;
+    for meta in metas {
+        match meta {
+            Meta::NameValue(nv) if nv.path.is_ident("model") || nv.path.is_ident("name") => {
+                let Expr::Lit(ExprLit { lit: Lit::Str(s), .. }) = &nv.value else {
+                    return Err(syn::Error::new(nv.value.span(), "expected a string literal"));
+                };
+                if nv.path.is_ident("model") {
+                    model = Some(s.clone());
+                } else {
+                    name = Some(s.clone());
+                }
+            }
+            other => {
+                return Err(syn::Error::new(
+                    other.span(),
+                    "expected model = \"…\" (and optionally name = \"…\")",
+                ));
+            }
+        }
+    }
+    let model = model.ok_or_else(|| {
+        syn::Error::new(function.sig.span(), "missing model, e.g. #[method(model = \"todo.task\")]")
+    })?;
+    let fn_ident = &function.sig.ident;
+    let method_name = name.map(|n| n.value()).unwrap_or_else(|| fn_ident.to_string());
+    let vis = &function.vis;
+
+    let inputs: Vec<&FnArg> = function.sig.inputs.iter().collect();
+    if inputs.len() < 2 {
+        return Err(syn::Error::new(
+            function.sig.span(),
+            "a method takes at least (env: &Env, ids: &[i64])",
+        ));
+    }
+    let mut decoders = Vec::new();
+    let mut call_args = Vec::new();
+    for (position, input) in inputs.iter().skip(2).enumerate() {
+        let FnArg::Typed(pat_type) = input else {
+            return Err(syn::Error::new(input.span(), "methods are free functions, not `self` methods"));
+        };
+        let Pat::Ident(pat_ident) = &*pat_type.pat else {
+            return Err(syn::Error::new(pat_type.pat.span(), "expected a plain parameter name"));
+        };
+        let arg_name = pat_ident.ident.to_string();
+        let local = format_ident!("__arg{}", position);
+        let ty = &pat_type.ty;
+        decoders.push(quote! {
+            let #local: #ty = ::pulse_sdk::__rt::argument(args, kwargs, #position, #arg_name)?;
+        });
+        call_args.push(local);
+    }
+
+    Ok(quote! {
+        #function
+
+        #[doc(hidden)]
+        #[allow(non_camel_case_types)]
+        #vis struct #fn_ident {}
+
+        impl ::pulse_sdk::Method for #fn_ident {
+            const MODEL: &'static str = #model;
+            const NAME: &'static str = #method_name;
+
+            fn call(
+                env: &::pulse_sdk::Env,
+                ids: &[i64],
+                args: &[::pulse_sdk::Value],
+                kwargs: &::pulse_sdk::Map<::std::string::String, ::pulse_sdk::Value>,
+            ) -> ::pulse_sdk::Result<::pulse_sdk::Value> {
+                #(#decoders)*
+                ::pulse_sdk::__rt::result_value(#fn_ident(env, ids #(, #call_args)*)?)
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::default_label;
+
+    #[test]
+    fn labels_follow_odoo() {
+        assert_eq!(default_label("due_date"), "Due Date");
+        assert_eq!(default_label("name"), "Name");
+    }
+}

@@ -1,0 +1,150 @@
+//! Glue used by the code that [`addon!`](crate::addon) and the derive macros
+//! expand to. Not part of the public API.
+
+use crate::{Env, Error, Hooks, Method, Result};
+use pulse_schema::{Description, MethodSpec, ModelSpec};
+use serde_json::{Map, Value};
+
+/// The generated WIT bindings; only macro expansions name them.
+#[allow(unsafe_code, missing_docs, clippy::all)]
+pub mod bindings {
+    wit_bindgen::generate!({
+        path: "../../wit",
+        world: "pulse:addon/addon@0.1.0",
+        pub_export_macro: true,
+        export_macro_name: "__export_pulse_addon",
+        default_bindings_module: "pulse_sdk::__rt::bindings",
+    });
+}
+
+pub use bindings::pulse::addon::types::Error as WitError;
+
+/// What `addon!` registered.
+pub struct AddonDef {
+    /// Models the addon defines.
+    pub models: Vec<ModelSpec>,
+    /// Methods the addon implements.
+    pub methods: Vec<MethodEntry>,
+    /// Lifecycle hooks.
+    pub hooks: Hooks,
+}
+
+type MethodFn = fn(&Env, &[i64], &[Value], &Map<String, Value>) -> Result<Value>;
+
+/// One registered method.
+pub struct MethodEntry {
+    model: &'static str,
+    name: &'static str,
+    call: MethodFn,
+}
+
+impl MethodEntry {
+    /// The entry for a `#[method]` function.
+    pub fn of<M: Method>() -> MethodEntry {
+        MethodEntry {
+            model: M::MODEL,
+            name: M::NAME,
+            call: M::call,
+        }
+    }
+}
+
+/// The addon's description as JSON.
+pub fn describe(def: &AddonDef) -> String {
+    let description = Description {
+        models: def.models.clone(),
+        methods: def
+            .methods
+            .iter()
+            .map(|m| MethodSpec {
+                model: m.model.to_string(),
+                name: m.name.to_string(),
+            })
+            .collect(),
+    };
+    serde_json::to_string(&description).expect("a description always serializes")
+}
+
+/// Runs an optional hook.
+pub fn run_hook(hook: Option<fn(&Env) -> Result<()>>) -> std::result::Result<(), WitError> {
+    match hook {
+        Some(hook) => hook(&Env::new()).map_err(WitError::from),
+        None => Ok(()),
+    }
+}
+
+/// Runs the optional migrate hook.
+pub fn run_migrate(
+    hook: Option<fn(&Env, &str, &str) -> Result<()>>,
+    from: &str,
+    to: &str,
+) -> std::result::Result<(), WitError> {
+    match hook {
+        Some(hook) => hook(&Env::new(), from, to).map_err(WitError::from),
+        None => Ok(()),
+    }
+}
+
+/// Dispatches a method call from the host.
+pub fn call_method(
+    def: &AddonDef,
+    model: &str,
+    method: &str,
+    ids: &[i64],
+    args: &str,
+    kwargs: &str,
+) -> std::result::Result<String, WitError> {
+    let entry = def
+        .methods
+        .iter()
+        .find(|m| m.model == model && m.name == method)
+        .ok_or_else(|| {
+            WitError::from(Error::User(format!(
+                "The method '{method}' does not exist on the model '{model}'"
+            )))
+        })?;
+    let args: Vec<Value> = parse_json(args, "args", "[]")?;
+    let kwargs: Map<String, Value> = parse_json(kwargs, "kwargs", "{}")?;
+    let result = (entry.call)(&Env::new(), ids, &args, &kwargs).map_err(WitError::from)?;
+    Ok(result.to_string())
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(
+    text: &str,
+    what: &str,
+    when_empty: &str,
+) -> std::result::Result<T, WitError> {
+    let text = if text.trim().is_empty() { when_empty } else { text };
+    serde_json::from_str(text).map_err(|e| WitError::Internal(format!("bad {what}: {e}")))
+}
+
+/// Decodes the positional or keyword argument `index`/`name` of a method.
+pub fn argument<T: serde::de::DeserializeOwned>(
+    args: &[Value],
+    kwargs: &Map<String, Value>,
+    index: usize,
+    name: &str,
+) -> Result<T> {
+    let value = args
+        .get(index)
+        .or_else(|| kwargs.get(name))
+        .cloned()
+        .unwrap_or(Value::Null);
+    serde_json::from_value(value)
+        .map_err(|e| Error::User(format!("argument '{name}' (position {index}): {e}")))
+}
+
+/// Encodes a method's result.
+pub fn result_value<T: serde::Serialize>(value: T) -> Result<Value> {
+    serde_json::to_value(value).map_err(|e| Error::Internal(format!("result: {e}")))
+}
+
+/// Reads one field of a record for `#[derive(Model)]`.
+pub fn field<T: crate::FieldValue>(
+    record: &Map<String, Value>,
+    model: &str,
+    name: &str,
+) -> Result<T> {
+    let value = record.get(name).unwrap_or(&Value::Bool(false));
+    T::from_json(value).map_err(|e| Error::Internal(format!("{model}.{name}: {e}")))
+}

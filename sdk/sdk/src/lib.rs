@@ -1,0 +1,195 @@
+//! `pulse-sdk`: write Pulse addons in plain Rust.
+//!
+//! An addon is a `cdylib` crate compiled for `wasm32-wasip2`. It declares its
+//! models as structs, its model methods as functions, and registers them
+//! once with [`addon!`]. The generated WIT bindings stay inside this crate.
+//!
+//! ```ignore
+//! use pulse_sdk::prelude::*;
+//!
+//! #[derive(Model)]
+//! #[model(name = "todo.task", description = "To-do")]
+//! pub struct Task {
+//!     pub id: i64,
+//!     #[field(required, string = "Title")]
+//!     pub name: String,
+//!     pub done: bool,
+//! }
+//!
+//! /// Marks the tasks as done.
+//! #[method(model = "todo.task")]
+//! pub fn action_done(env: &Env, ids: &[i64]) -> Result<bool> {
+//!     env.model::<Task>().write(ids, json!({"done": true}))?;
+//!     Ok(true)
+//! }
+//!
+//! pulse_sdk::addon! {
+//!     models: [Task],
+//!     methods: [action_done],
+//! }
+//! ```
+
+mod env;
+mod error;
+mod field;
+
+#[doc(hidden)]
+pub mod __rt;
+
+pub use env::{Domain, DynModel, Env, Records};
+pub use error::{Error, Result};
+pub use field::FieldValue;
+pub use pulse_schema::{FieldSpec, FieldType, ModelSpec};
+pub use pulse_sdk_macros::{Model, method};
+pub use serde_json::{self, Map, Value, json};
+
+/// Everything an addon usually needs, in one import.
+pub mod prelude {
+    pub use crate::{
+        Domain, Env, Error, FieldValue, Map, Model, Records, Result, Value, domain, json, method,
+    };
+}
+
+/// A model: a struct whose fields are the model's stored fields.
+///
+/// Implemented by `#[derive(Model)]`; a field named `id` of type `i64`
+/// receives the record's id and is not a column.
+pub trait Model: Sized {
+    /// The model's technical name, e.g. `todo.task`.
+    const NAME: &'static str;
+
+    /// The model as the host sees it: fields, types and attributes.
+    fn spec() -> ModelSpec;
+
+    /// The names of the stored fields this struct reads.
+    fn field_names() -> Vec<&'static str>;
+
+    /// Builds the struct from one record read from the host.
+    fn from_record(record: &Map<String, Value>) -> Result<Self>;
+
+    /// The struct's values, for create (without `id`).
+    fn to_values(&self) -> Map<String, Value>;
+}
+
+/// A model method, implemented by `#[method(model = "…")]`.
+pub trait Method {
+    /// The model the method belongs to.
+    const MODEL: &'static str;
+    /// The method's name.
+    const NAME: &'static str;
+    /// Calls the method with Odoo's `call_kw` arguments (the ids are the
+    /// first positional argument and are passed separately).
+    fn call(env: &Env, ids: &[i64], args: &[Value], kwargs: &Map<String, Value>) -> Result<Value>;
+}
+
+/// The addon's hooks, each optional. Set through [`addon!`].
+#[derive(Default, Clone, Copy)]
+pub struct Hooks {
+    /// Runs before the addon's tables are created (install only).
+    pub pre_init: Option<fn(&Env) -> Result<()>>,
+    /// Runs after the addon's tables are created (install only).
+    pub post_init: Option<fn(&Env) -> Result<()>>,
+    /// Runs on upgrade with the old and the new version.
+    pub migrate: Option<fn(&Env, &str, &str) -> Result<()>>,
+    /// Runs before the addon's tables are dropped.
+    pub uninstall: Option<fn(&Env) -> Result<()>>,
+}
+
+/// Registers the addon's models, methods and hooks and exports it to the
+/// host. Use it once, at the crate root.
+///
+/// ```ignore
+/// pulse_sdk::addon! {
+///     models: [Task],
+///     methods: [action_done],
+///     post_init: seed_tasks,
+/// }
+/// ```
+#[macro_export]
+macro_rules! addon {
+    (
+        models: [$($model:ty),* $(,)?]
+        $(, methods: [$($method:path),* $(,)?])?
+        $(, pre_init: $pre_init:path)?
+        $(, post_init: $post_init:path)?
+        $(, migrate: $migrate:path)?
+        $(, uninstall: $uninstall:path)?
+        $(,)?
+    ) => {
+        #[doc(hidden)]
+        #[allow(unsafe_code, unused_imports, unused_variables)]
+        mod __pulse_addon {
+            use super::*;
+
+            fn definition() -> &'static $crate::__rt::AddonDef {
+                static DEF: ::std::sync::OnceLock<$crate::__rt::AddonDef> =
+                    ::std::sync::OnceLock::new();
+                DEF.get_or_init(|| $crate::__rt::AddonDef {
+                    models: ::std::vec![$(<$model as $crate::Model>::spec()),*],
+                    methods: ::std::vec![$($($crate::__rt::MethodEntry::of::<$method>()),*)?],
+                    hooks: $crate::Hooks {
+                        pre_init: { let hook: Option<fn(&$crate::Env) -> $crate::Result<()>> = None; $(let hook = Some($pre_init as fn(&$crate::Env) -> $crate::Result<()>);)? hook },
+                        post_init: { let hook: Option<fn(&$crate::Env) -> $crate::Result<()>> = None; $(let hook = Some($post_init as fn(&$crate::Env) -> $crate::Result<()>);)? hook },
+                        migrate: { let hook: Option<fn(&$crate::Env, &str, &str) -> $crate::Result<()>> = None; $(let hook = Some($migrate as fn(&$crate::Env, &str, &str) -> $crate::Result<()>);)? hook },
+                        uninstall: { let hook: Option<fn(&$crate::Env) -> $crate::Result<()>> = None; $(let hook = Some($uninstall as fn(&$crate::Env) -> $crate::Result<()>);)? hook },
+                    },
+                })
+            }
+
+            pub struct PulseAddon;
+
+            impl $crate::__rt::bindings::exports::pulse::addon::describe::Guest for PulseAddon {
+                fn describe() -> ::std::string::String {
+                    $crate::__rt::describe(definition())
+                }
+            }
+
+            impl $crate::__rt::bindings::exports::pulse::addon::lifecycle::Guest for PulseAddon {
+                fn pre_init() -> ::std::result::Result<(), $crate::__rt::WitError> {
+                    $crate::__rt::run_hook(definition().hooks.pre_init)
+                }
+                fn post_init() -> ::std::result::Result<(), $crate::__rt::WitError> {
+                    $crate::__rt::run_hook(definition().hooks.post_init)
+                }
+                fn migrate(
+                    from: ::std::string::String,
+                    to: ::std::string::String,
+                ) -> ::std::result::Result<(), $crate::__rt::WitError> {
+                    $crate::__rt::run_migrate(definition().hooks.migrate, &from, &to)
+                }
+                fn uninstall() -> ::std::result::Result<(), $crate::__rt::WitError> {
+                    $crate::__rt::run_hook(definition().hooks.uninstall)
+                }
+            }
+
+            impl $crate::__rt::bindings::exports::pulse::addon::methods::Guest for PulseAddon {
+                fn call(
+                    model: ::std::string::String,
+                    method: ::std::string::String,
+                    ids: ::std::vec::Vec<i64>,
+                    args: ::std::string::String,
+                    kwargs: ::std::string::String,
+                ) -> ::std::result::Result<::std::string::String, $crate::__rt::WitError> {
+                    $crate::__rt::call_method(definition(), &model, &method, &ids, &args, &kwargs)
+                }
+            }
+
+            $crate::__rt::bindings::__export_pulse_addon!(PulseAddon with_types_in $crate::__rt::bindings);
+        }
+    };
+}
+
+/// Builds a [`Domain`] from `(field, operator, value)` leaves, AND-ed.
+///
+/// ```
+/// use pulse_sdk::domain;
+/// let d = domain![("done", "=", false), ("name", "ilike", "milk")];
+/// assert_eq!(d.to_json(), r#"[["done","=",false],["name","ilike","milk"]]"#);
+/// ```
+#[macro_export]
+macro_rules! domain {
+    () => { $crate::Domain::all() };
+    ($(($field:expr, $op:expr, $value:expr)),+ $(,)?) => {
+        $crate::Domain::all()$(.and($field, $op, $crate::json!($value)))+
+    };
+}
