@@ -1,1 +1,394 @@
-//! stub
+//! Addon manifests (`addon.toml`) and the dependency graph.
+//!
+//! [`discover`] reads every manifest in the addons paths and reports every
+//! problem it finds, each with its file; the [`plan`] functions resolve the
+//! install and uninstall closures over a petgraph and order them as Odoo
+//! does (dependencies first; ties by depth, then name). No wasmtime, no SQL.
+
+pub mod plan;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Deserializer};
+
+pub use plan::{PlanError, plan_install, plan_uninstall};
+
+/// The Odoo series this host targets.
+pub const HOST_SERIES: &str = "19.0";
+
+/// The manifest file name in an addon's folder.
+pub const MANIFEST_FILE: &str = "addon.toml";
+
+/// A parsed `addon.toml`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// Technical name, `[a-z][a-z0-9_]*`; must match the folder's name.
+    pub name: String,
+    /// Human name (Odoo's `name`, shown as `shortdesc`).
+    #[serde(default)]
+    pub title: String,
+    /// One line.
+    #[serde(default)]
+    pub summary: String,
+    /// Longer text.
+    #[serde(default)]
+    pub description: String,
+    /// Category path, e.g. `Accounting/Localizations`.
+    #[serde(default = "default_category")]
+    pub category: String,
+    /// Author.
+    #[serde(default)]
+    pub author: String,
+    /// Licence.
+    #[serde(default = "default_license")]
+    pub license: String,
+    /// Web site.
+    #[serde(default)]
+    pub website: String,
+    /// Semantic version of the addon.
+    pub version: semver::Version,
+    /// Odoo series the addon targets; another series than the host's makes it uninstallable.
+    #[serde(default = "default_series")]
+    pub series: String,
+    /// Dependencies, each `"name"` or `"name <semver requirement>"`.
+    #[serde(default)]
+    pub depends: Vec<Dependency>,
+    /// `true` (all dependencies trigger), or the list of trigger dependencies.
+    #[serde(default)]
+    pub auto_install: AutoInstall,
+    /// Shown as an App.
+    #[serde(default)]
+    pub application: bool,
+    /// `false` makes the addon uninstallable.
+    #[serde(default = "default_true")]
+    pub installable: bool,
+    /// Addons that cannot be installed together with this one.
+    #[serde(default)]
+    pub excludes: Vec<String>,
+    /// Data files, loaded in order.
+    #[serde(default)]
+    pub data: Vec<String>,
+    /// Requirement on the WIT API version the addon was built against.
+    #[serde(default = "default_api")]
+    pub api: semver::VersionReq,
+    /// What the addon asks to be allowed.
+    #[serde(default)]
+    pub permissions: Permissions,
+    /// How to build the component.
+    #[serde(default)]
+    pub build: Option<Build>,
+    /// The component file, relative to the addon folder (default `<name>.wasm`).
+    #[serde(default)]
+    pub component: Option<String>,
+}
+
+fn default_category() -> String {
+    "Uncategorized".into()
+}
+fn default_license() -> String {
+    "LGPL-3".into()
+}
+fn default_series() -> String {
+    HOST_SERIES.into()
+}
+fn default_true() -> bool {
+    true
+}
+fn default_api() -> semver::VersionReq {
+    semver::VersionReq::parse("^0.1").expect("a valid requirement")
+}
+
+/// A dependency on another addon, with an optional version requirement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dependency {
+    /// The addon depended on.
+    pub name: String,
+    /// The versions accepted (any when `None`).
+    pub req: Option<semver::VersionReq>,
+}
+
+impl<'de> Deserialize<'de> for Dependency {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        let text = text.trim();
+        let (name, req) = match text.find(|c: char| c.is_whitespace()) {
+            Some(split) => (&text[..split], Some(text[split..].trim())),
+            None => (text, None),
+        };
+        let req = req
+            .map(|r| {
+                semver::VersionReq::parse(r).map_err(|e| {
+                    serde::de::Error::custom(format!("bad version requirement {r:?} for {name}: {e}"))
+                })
+            })
+            .transpose()?;
+        Ok(Dependency {
+            name: name.to_string(),
+            req,
+        })
+    }
+}
+
+/// Odoo's `auto_install`: off, on when all dependencies are installed, or on
+/// when the listed trigger dependencies are.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum AutoInstall {
+    /// Never installed automatically.
+    #[default]
+    No,
+    /// Installed when all dependencies are.
+    AllDepends,
+    /// Installed when these dependencies are.
+    Triggers(Vec<String>),
+}
+
+impl<'de> Deserialize<'de> for AutoInstall {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Flag(bool),
+            List(Vec<String>),
+        }
+        Ok(match Raw::deserialize(deserializer)? {
+            Raw::Flag(false) => AutoInstall::No,
+            Raw::Flag(true) => AutoInstall::AllDepends,
+            Raw::List(list) => AutoInstall::Triggers(list),
+        })
+    }
+}
+
+/// Capabilities an addon asks for; the admin must grant them too.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Permissions {
+    /// Hosts the addon may call over HTTP.
+    #[serde(default)]
+    pub outbound_hosts: Vec<String>,
+    /// Whether the addon asks to run ORM calls as superuser.
+    #[serde(default)]
+    pub sudo: bool,
+}
+
+/// How `pulse build` builds the component.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Build {
+    /// Shell command run in the addon folder.
+    pub command: String,
+    /// Where the command leaves the component; `{cargo_target_dir}` is
+    /// replaced by cargo's target directory. Copied to the component path.
+    #[serde(default)]
+    pub output: Option<String>,
+}
+
+impl Manifest {
+    /// Parses manifest text; `path` is used in error messages.
+    pub fn parse(text: &str, path: &Path) -> Result<Manifest, Problem> {
+        let manifest: Manifest = toml::from_str(text).map_err(|e| Problem {
+            file: path.to_path_buf(),
+            message: e.to_string().trim_end().to_string(),
+        })?;
+        let mut problems = Vec::new();
+        if !valid_addon_name(&manifest.name) {
+            problems.push(format!(
+                "name: {:?} is not a valid technical name (expected [a-z][a-z0-9_]*)",
+                manifest.name
+            ));
+        }
+        for dep in &manifest.depends {
+            if !valid_addon_name(&dep.name) {
+                problems.push(format!("depends: {:?} is not a valid addon name", dep.name));
+            }
+            if dep.name == manifest.name {
+                problems.push(format!("depends: {} depends on itself", manifest.name));
+            }
+        }
+        if let AutoInstall::Triggers(triggers) = &manifest.auto_install {
+            for t in triggers {
+                if !manifest.depends.iter().any(|d| &d.name == t) {
+                    problems.push(format!(
+                        "auto_install: trigger {t:?} is not one of the dependencies"
+                    ));
+                }
+            }
+        }
+        match problems.is_empty() {
+            true => Ok(manifest),
+            false => Err(Problem {
+                file: path.to_path_buf(),
+                message: problems.join("; "),
+            }),
+        }
+    }
+
+    /// Whether this host can install the addon at all.
+    pub fn is_installable(&self) -> bool {
+        self.installable && self.series == HOST_SERIES
+    }
+
+    /// Names of the addons this one depends on.
+    pub fn depend_names(&self) -> impl Iterator<Item = &str> {
+        self.depends.iter().map(|d| d.name.as_str())
+    }
+
+    /// The component's file name relative to the addon folder.
+    pub fn component_file(&self) -> String {
+        self.component
+            .clone()
+            .unwrap_or_else(|| format!("{}.wasm", self.name))
+    }
+}
+
+/// `[a-z][a-z0-9_]*`.
+pub fn valid_addon_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some('a'..='z')) && chars.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '_'))
+}
+
+/// A problem with one manifest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The manifest file.
+    pub file: PathBuf,
+    /// What is wrong (with line and column where TOML gives them).
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.file.display(), self.message)
+    }
+}
+
+/// An addon found in an addons path.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Addon {
+    /// Its manifest.
+    pub manifest: Manifest,
+    /// Its folder.
+    pub dir: PathBuf,
+}
+
+impl Addon {
+    /// The technical name.
+    pub fn name(&self) -> &str {
+        &self.manifest.name
+    }
+
+    /// The component file the host loads.
+    pub fn component_path(&self) -> PathBuf {
+        self.dir.join(self.manifest.component_file())
+    }
+}
+
+/// Every addon found in the addons paths, and every problem met.
+#[derive(Debug, Clone, Default)]
+pub struct Discovery {
+    /// Valid addons by name; the first addons path wins for a duplicate name.
+    pub addons: BTreeMap<String, Addon>,
+    /// Manifests that could not be used.
+    pub problems: Vec<Problem>,
+    /// Things worth knowing that do not stop anything (e.g. shadowed duplicates).
+    pub warnings: Vec<String>,
+}
+
+/// Scans `paths` (each a folder of addon folders, or an addon folder itself)
+/// for `addon.toml` files.
+pub fn discover(paths: &[PathBuf]) -> Discovery {
+    let mut found = Discovery::default();
+    for root in paths {
+        let mut dirs = Vec::new();
+        if root.join(MANIFEST_FILE).is_file() {
+            dirs.push(root.clone());
+        } else {
+            match std::fs::read_dir(root) {
+                Ok(entries) => {
+                    dirs.extend(
+                        entries
+                            .filter_map(Result::ok)
+                            .map(|e| e.path())
+                            .filter(|p| p.join(MANIFEST_FILE).is_file()),
+                    );
+                }
+                Err(e) => found.problems.push(Problem {
+                    file: root.clone(),
+                    message: format!("cannot read addons path: {e}"),
+                }),
+            }
+        }
+        dirs.sort();
+        for dir in dirs {
+            let file = dir.join(MANIFEST_FILE);
+            let parsed = std::fs::read_to_string(&file)
+                .map_err(|e| Problem {
+                    file: file.clone(),
+                    message: format!("cannot read: {e}"),
+                })
+                .and_then(|text| Manifest::parse(&text, &file));
+            let manifest = match parsed {
+                Ok(m) => m,
+                Err(problem) => {
+                    found.problems.push(problem);
+                    continue;
+                }
+            };
+            if let Some(first) = found.addons.get(&manifest.name) {
+                found.warnings.push(format!(
+                    "addon '{}' in {} is shadowed by the one in {} (the first addons path wins)",
+                    manifest.name,
+                    dir.display(),
+                    first.dir.display()
+                ));
+                continue;
+            }
+            found
+                .addons
+                .insert(manifest.name.clone(), Addon { manifest, dir });
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Manifest, Problem> {
+        Manifest::parse(text, Path::new("x/addon.toml"))
+    }
+
+    #[test]
+    fn parses_a_full_manifest() {
+        let m = parse(
+            r#"
+            name = "ipai_finance_ssc"
+            version = "1.2.0"
+            depends = ["account ^1.0", "hr"]
+            auto_install = ["hr"]
+            [permissions]
+            outbound_hosts = ["api.example.com"]
+            "#,
+        )
+        .unwrap();
+        assert_eq!(m.depends[0].name, "account");
+        assert!(m.depends[0].req.as_ref().unwrap().matches(&semver::Version::new(1, 4, 0)));
+        assert_eq!(m.auto_install, AutoInstall::Triggers(vec!["hr".into()]));
+        assert!(m.is_installable());
+        assert_eq!(m.component_file(), "ipai_finance_ssc.wasm");
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_names_are_errors() {
+        let e = parse("name = \"x\"\nversion = \"1.0.0\"\ndepend = []\n").unwrap_err();
+        assert!(e.message.contains("unknown field `depend`"), "{e}");
+        assert!(e.message.contains("line 3"), "{e}");
+        let e = parse("name = \"Bad-Name\"\nversion = \"1.0.0\"\n").unwrap_err();
+        assert!(e.message.contains("not a valid technical name"), "{e}");
+        let e = parse("name = \"x\"\nversion = \"1.0\"\n").unwrap_err();
+        assert!(e.to_string().starts_with("x/addon.toml: "), "{e}");
+    }
+}

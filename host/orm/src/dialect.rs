@@ -37,13 +37,22 @@ impl Dialect {
             (_, FieldType::Integer | FieldType::Many2one) => "BIGINT",
             (Dialect::Sqlite, FieldType::Float | FieldType::Monetary) => "REAL",
             (Dialect::Postgres, FieldType::Float | FieldType::Monetary) => "DOUBLE PRECISION",
-            (_, FieldType::Boolean) => "BOOLEAN",
+            (_, FieldType::Boolean) => self.boolean_type(),
             (Dialect::Sqlite, FieldType::Char | FieldType::Selection) => "TEXT",
             (Dialect::Postgres, FieldType::Char | FieldType::Selection) => "VARCHAR",
             (_, FieldType::Text | FieldType::Html | FieldType::Json) => "TEXT",
             // Dates are ISO-8601 text on both engines, so comparisons and
             // results are identical everywhere.
             (_, FieldType::Date | FieldType::Datetime) => "TEXT",
+        }
+    }
+
+    /// Column type of a boolean. SQLite has no boolean type (and sqlx's Any
+    /// driver cannot read a column declared BOOLEAN there), so 0/1 integers.
+    pub fn boolean_type(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "INTEGER",
+            Dialect::Postgres => "BOOLEAN",
         }
     }
 

@@ -1,1 +1,94 @@
-//! stub
+//! The Pulse server: the module registry and the Apps lifecycle (install,
+//! uninstall) over the database, and the Odoo-compatible HTTP API.
+//!
+//! [`Host`] owns the database, the wasmtime runtime and the current
+//! registry snapshot. Lifecycle operations run as one transaction per plan
+//! and then swap the snapshot atomically; requests in flight finish on the
+//! snapshot they started with.
+
+mod auth;
+mod backend;
+mod db;
+mod error;
+mod http;
+mod lifecycle;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+
+pub use auth::{User, hash_password, verify_password};
+pub use backend::TxOrm;
+pub use db::Database;
+pub use error::Error;
+pub use http::{router, serve};
+pub use lifecycle::{ModuleInfo, ModuleState};
+pub use pulse_runtime::Limits;
+
+use pulse_orm::Registry;
+use pulse_runtime::{LoadedAddon, Runtime};
+
+/// How a host is set up.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Database URL (`sqlite://…` or `postgres://…`).
+    pub db_url: String,
+    /// Folders holding addon folders; the first wins for a duplicate name.
+    pub addons_paths: Vec<PathBuf>,
+    /// Where the compiled-component cache lives.
+    pub data_dir: PathBuf,
+    /// Password of the user `admin` when the database is created.
+    pub admin_password: String,
+    /// Limits on every call into an addon.
+    pub limits: Limits,
+}
+
+/// What the server serves right now: the registry and the loaded addons.
+/// Immutable; replaced as a whole after each lifecycle change.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    /// Every model of the installed addons.
+    pub registry: Arc<Registry>,
+    /// Components of the installed addons, by name.
+    pub addons: HashMap<String, LoadedAddon<TxOrm>>,
+    /// `(model, method)` to the addon implementing it.
+    pub methods: HashMap<(String, String), String>,
+}
+
+/// A running Pulse host.
+#[derive(Debug)]
+pub struct Host {
+    /// The database.
+    pub db: Database,
+    config: Config,
+    runtime: Runtime<TxOrm>,
+    current: RwLock<Arc<Snapshot>>,
+    sessions: auth::Sessions,
+}
+
+impl Host {
+    /// Opens the database, prepares the runtime and loads the installed addons.
+    pub async fn open(config: Config) -> Result<Host, Error> {
+        let db = Database::open(&config.db_url, &config.admin_password).await?;
+        let runtime = Runtime::new(Some(config.data_dir.join("cache")))?;
+        let host = Host {
+            db,
+            config,
+            runtime,
+            current: RwLock::new(Arc::new(Snapshot::default())),
+            sessions: auth::Sessions::default(),
+        };
+        host.reload().await?;
+        Ok(host)
+    }
+
+    /// The snapshot requests should use now.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.current.read().expect("snapshot lock").clone()
+    }
+
+    /// The host's configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+}

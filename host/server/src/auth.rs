@@ -1,0 +1,106 @@
+//! Passwords (argon2id) and login sessions.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use rand::RngCore;
+use sqlx::Row;
+
+use crate::{Database, Error};
+
+/// Hashes a password with argon2id and a random salt (PHC string format).
+pub fn hash_password(password: &str) -> Result<String, Error> {
+    let salt = SaltString::generate(&mut rand::rngs::OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| Error::Config(format!("cannot hash a password: {e}")))
+}
+
+/// Whether `password` matches the PHC `hash`.
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        .unwrap_or(false)
+}
+
+/// A logged-in user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// `res.users` id.
+    pub uid: i64,
+    /// Login.
+    pub login: String,
+    /// Display name.
+    pub name: String,
+}
+
+/// Checks a login and password against `res_users`.
+pub async fn authenticate(db: &Database, login: &str, password: &str) -> Result<Option<User>, Error> {
+    let row = sqlx::query("SELECT id, login, name, password FROM res_users WHERE login = $1 AND active = $2")
+        .bind(login)
+        .bind(true)
+        .fetch_optional(&db.pool)
+        .await?;
+    let Some(row) = row else {
+        // Spend the time a real check would, so logins cannot be probed by timing.
+        static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let dummy = DUMMY.get_or_init(|| hash_password("pulse-dummy").unwrap_or_default());
+        let _ = verify_password(password, dummy);
+        return Ok(None);
+    };
+    let hash: String = row.try_get("password")?;
+    if !verify_password(password, &hash) {
+        return Ok(None);
+    }
+    Ok(Some(User {
+        uid: row.try_get("id")?,
+        login: row.try_get("login")?,
+        name: row.try_get("name")?,
+    }))
+}
+
+/// Live sessions, by the random id in the `session_id` cookie.
+#[derive(Debug, Default)]
+pub struct Sessions {
+    by_id: Mutex<HashMap<String, User>>,
+}
+
+impl Sessions {
+    /// Opens a session for `user`; returns its id.
+    pub fn open(&self, user: User) -> String {
+        let mut bytes = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        let id = hex::encode(bytes);
+        self.by_id.lock().expect("sessions lock").insert(id.clone(), user);
+        id
+    }
+
+    /// The user of session `id`.
+    pub fn get(&self, id: &str) -> Option<User> {
+        self.by_id.lock().expect("sessions lock").get(id).cloned()
+    }
+
+    /// Ends session `id`.
+    pub fn close(&self, id: &str) {
+        self.by_id.lock().expect("sessions lock").remove(id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_verify_and_are_salted() {
+        let a = hash_password("s3cret").unwrap();
+        let b = hash_password("s3cret").unwrap();
+        assert_ne!(a, b);
+        assert!(a.starts_with("$argon2id$"));
+        assert!(verify_password("s3cret", &a));
+        assert!(!verify_password("wrong", &a));
+        assert!(!verify_password("s3cret", "not a hash"));
+    }
+}

@@ -1,0 +1,187 @@
+//! The database: connecting (SQLite file or PostgreSQL), the host's own
+//! tables, and the first user.
+
+use std::path::Path;
+use std::str::FromStr;
+
+use pulse_orm::Dialect;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor, Row};
+
+use crate::{Error, auth};
+
+/// An open database.
+#[derive(Debug, Clone)]
+pub struct Database {
+    /// The connection pool.
+    pub pool: AnyPool,
+    /// SQLite or PostgreSQL.
+    pub dialect: Dialect,
+    /// The name RPC clients use: the SQLite file's stem or the PostgreSQL database name.
+    pub name: String,
+}
+
+/// The host's own tables: module records, the ownership ledger and users.
+/// Types are portable between SQLite and PostgreSQL.
+fn system_tables(dialect: Dialect) -> Vec<String> {
+    let pk = dialect.primary_key();
+    let boolean = dialect.boolean_type();
+    vec![
+        format!(
+            "CREATE TABLE IF NOT EXISTS ir_module_module (
+                id {pk},
+                name VARCHAR NOT NULL UNIQUE,
+                state VARCHAR NOT NULL,
+                latest_version VARCHAR,
+                shortdesc VARCHAR,
+                summary TEXT,
+                author VARCHAR,
+                application {boolean} NOT NULL DEFAULT FALSE,
+                depends TEXT NOT NULL DEFAULT '[]',
+                description_json TEXT,
+                component_hash VARCHAR,
+                sequence BIGINT NOT NULL DEFAULT 0
+            )"
+        ),
+        format!(
+            "CREATE TABLE IF NOT EXISTS ir_model (
+                id {pk},
+                model VARCHAR NOT NULL UNIQUE,
+                name VARCHAR,
+                table_name VARCHAR NOT NULL,
+                module VARCHAR NOT NULL
+            )"
+        ),
+        format!(
+            "CREATE TABLE IF NOT EXISTS ir_model_fields (
+                id {pk},
+                model VARCHAR NOT NULL,
+                name VARCHAR NOT NULL,
+                ttype VARCHAR NOT NULL,
+                module VARCHAR NOT NULL,
+                UNIQUE (model, name)
+            )"
+        ),
+        format!(
+            "CREATE TABLE IF NOT EXISTS res_users (
+                id {pk},
+                login VARCHAR NOT NULL UNIQUE,
+                name VARCHAR NOT NULL,
+                password VARCHAR NOT NULL,
+                active {boolean} NOT NULL DEFAULT TRUE
+            )"
+        ),
+    ]
+}
+
+impl Database {
+    /// Opens (creating when needed) the database at `url`, creates the
+    /// host's tables, and makes sure the user `admin` exists with
+    /// `admin_password` when the database is new.
+    pub async fn open(url: &str, admin_password: &str) -> Result<Database, Error> {
+        sqlx::any::install_default_drivers();
+        let dialect = Dialect::from_url(url).ok_or_else(|| {
+            Error::Config(format!(
+                "unsupported database URL {url:?}: expected sqlite://FILE or postgres://USER@HOST/DB"
+            ))
+        })?;
+        let name = database_name(url, dialect);
+        if dialect == Dialect::Sqlite
+            && let Some(parent) = sqlite_path(url).and_then(|p| p.parent().map(Path::to_path_buf))
+            && !parent.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(&parent).map_err(|e| {
+                Error::Config(format!("cannot create the data directory {}: {e}", parent.display()))
+            })?;
+        }
+        let url = match dialect {
+            Dialect::Sqlite if !url.contains("mode=") => {
+                let sep = if url.contains('?') { '&' } else { '?' };
+                format!("{url}{sep}mode=rwc")
+            }
+            _ => url.to_string(),
+        };
+        let options = AnyConnectOptions::from_str(&url)
+            .map_err(|e| Error::Config(format!("bad database URL: {e}")))?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(if dialect == Dialect::Sqlite { 4 } else { 10 })
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if dialect == Dialect::Sqlite {
+                        // LIKE is case-sensitive as on PostgreSQL; ilike lowers both sides.
+                        conn.execute(
+                            "PRAGMA foreign_keys = ON; PRAGMA case_sensitive_like = ON; \
+                             PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL;",
+                        )
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await
+            .map_err(|e| Error::Config(format!("cannot open the database {name:?}: {e}")))?;
+        let db = Database { pool, dialect, name };
+        db.init(admin_password).await?;
+        Ok(db)
+    }
+
+    async fn init(&self, admin_password: &str) -> Result<(), Error> {
+        let mut tx = self.pool.begin().await?;
+        for ddl in system_tables(self.dialect) {
+            sqlx::query(&ddl).execute(&mut *tx).await?;
+        }
+        let admins = sqlx::query("SELECT COUNT(*) FROM res_users WHERE login = $1")
+            .bind("admin")
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get::<i64, _>(0)?;
+        if admins == 0 {
+            let hash = auth::hash_password(admin_password)?;
+            sqlx::query("INSERT INTO res_users (login, name, password, active) VALUES ($1, $2, $3, $4)")
+                .bind("admin")
+                .bind("Administrator")
+                .bind(hash)
+                .bind(true)
+                .execute(&mut *tx)
+                .await?;
+            tracing::info!(db = %self.name, "created the user 'admin'");
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+fn sqlite_path(url: &str) -> Option<&Path> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next()?;
+    (!path.is_empty() && path != ":memory:").then(|| Path::new(path))
+}
+
+/// The name RPC clients pass as `db`.
+fn database_name(url: &str, dialect: Dialect) -> String {
+    match dialect {
+        Dialect::Sqlite => sqlite_path(url)
+            .and_then(|p| p.file_stem())
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "memory".into()),
+        Dialect::Postgres => url
+            .rsplit('/')
+            .next()
+            .and_then(|s| s.split('?').next())
+            .filter(|s| !s.is_empty() && !s.contains('@'))
+            .unwrap_or("postgres")
+            .to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_odoo_db_names() {
+        assert_eq!(database_name("sqlite://.pulse/pulse.sqlite", Dialect::Sqlite), "pulse");
+        assert_eq!(database_name("postgres://postgres@127.0.0.1:5432/acme?sslmode=disable", Dialect::Postgres), "acme");
+    }
+}

@@ -1,0 +1,392 @@
+//! The Apps lifecycle: install and uninstall as one transaction per plan,
+//! module records (`ir_module_module`) and the ownership ledger
+//! (`ir_model`, `ir_model_fields`).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use pulse_manifest::{Addon, Discovery, discover, plan_install, plan_uninstall};
+use pulse_orm::{Connection, ModelDef, Orm, Registry, create_table, drop_table};
+use pulse_runtime::{CallError, Description, Hook, LoadedAddon};
+use serde::Serialize;
+use sqlx::{Any, Row, Transaction};
+
+use crate::{Error, Host, Snapshot, TxOrm};
+
+/// A module's state, as Odoo names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ModuleState {
+    /// Known and installable, not installed.
+    Uninstalled,
+    /// Installed.
+    Installed,
+    /// Cannot be installed on this host.
+    Uninstallable,
+}
+
+impl ModuleState {
+    /// Odoo's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ModuleState::Uninstalled => "uninstalled",
+            ModuleState::Installed => "installed",
+            ModuleState::Uninstallable => "uninstallable",
+        }
+    }
+}
+
+/// One line of `pulse modules`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ModuleInfo {
+    /// Technical name.
+    pub name: String,
+    /// State.
+    pub state: ModuleState,
+    /// The version installed (Odoo's `latest_version`), if installed.
+    pub installed_version: Option<String>,
+    /// The version in the addons paths, if the addon is there.
+    pub available_version: Option<String>,
+    /// Human name.
+    pub title: String,
+}
+
+/// An installed module as recorded in the database.
+struct InstalledModule {
+    name: String,
+    depends: Vec<String>,
+    description: Description,
+}
+
+async fn installed_modules(conn: &mut Connection) -> Result<Vec<InstalledModule>, Error> {
+    let rows = sqlx::query(
+        "SELECT name, depends, description_json FROM ir_module_module \
+         WHERE state = $1 ORDER BY sequence, name",
+    )
+    .bind(ModuleState::Installed.as_str())
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let name: String = row.try_get("name")?;
+            let depends: String = row.try_get("depends")?;
+            let description: Option<String> = row.try_get("description_json")?;
+            let bad = |what: &str, e: serde_json::Error| {
+                Error::Lifecycle(format!("module record of '{name}' has a corrupt {what}: {e}"))
+            };
+            Ok(InstalledModule {
+                depends: serde_json::from_str(&depends).map_err(|e| bad("dependency list", e))?,
+                description: match description {
+                    Some(text) => serde_json::from_str(&text).map_err(|e| bad("description", e))?,
+                    None => Description::default(),
+                },
+                name,
+            })
+        })
+        .collect()
+}
+
+fn registry_of<'a>(modules: impl IntoIterator<Item = (&'a str, &'a Description)>) -> Result<Registry, Error> {
+    let mut registry = Registry::new();
+    for (name, description) in modules {
+        for spec in &description.models {
+            registry.insert(ModelDef::from_spec(spec, name)?)?;
+        }
+    }
+    Ok(registry)
+}
+
+/// Runs one call into an addon with the plan's transaction and gives the
+/// transaction back, or the error naming the addon and the step.
+async fn with_tx<T>(
+    tx: Transaction<'static, Any>,
+    registry: &Registry,
+    host: &Host,
+    addon: &str,
+    step: &str,
+    call: impl AsyncFnOnce(TxOrm) -> (Result<T, CallError>, TxOrm),
+) -> Result<(T, Transaction<'static, Any>), Error> {
+    let orm = Orm::new(host.db.dialect, Arc::new(registry.clone()));
+    let (result, backend) = call(TxOrm { tx, orm }).await;
+    match result {
+        Ok(value) => Ok((value, backend.tx)),
+        // Dropping the transaction rolls the whole plan back.
+        Err(source) => Err(Error::Addon {
+            addon: addon.to_string(),
+            step: step.to_string(),
+            source,
+        }),
+    }
+}
+
+impl Host {
+    fn discover(&self) -> Discovery {
+        let found = discover(&self.config.addons_paths);
+        for w in &found.warnings {
+            tracing::warn!("{w}");
+        }
+        for p in &found.problems {
+            tracing::warn!("{p}");
+        }
+        found
+    }
+
+    fn load_component(&self, addon: &Addon) -> Result<LoadedAddon<TxOrm>, Error> {
+        let path = addon.component_path();
+        if !path.is_file() {
+            return Err(Error::Lifecycle(format!(
+                "addon '{}': component {} not found; build it with `pulse build {}`",
+                addon.name(),
+                path.display(),
+                addon.name()
+            )));
+        }
+        Ok(self.runtime.load(addon.name(), &path, self.config.limits)?)
+    }
+
+    /// Rebuilds the snapshot from the database and swaps it in.
+    pub async fn reload(&self) -> Result<(), Error> {
+        let mut conn = self.db.pool.acquire().await?;
+        let modules = installed_modules(&mut conn).await?;
+        drop(conn);
+        let registry = registry_of(modules.iter().map(|m| (m.name.as_str(), &m.description)))?;
+        let found = self.discover();
+        let mut addons = HashMap::new();
+        let mut methods = HashMap::new();
+        for module in &modules {
+            let Some(addon) = found.addons.get(&module.name) else {
+                tracing::warn!(addon = %module.name, "installed addon is missing from the addons paths; its methods are unavailable");
+                continue;
+            };
+            match self.load_component(addon) {
+                Ok(loaded) => {
+                    addons.insert(module.name.clone(), loaded);
+                }
+                Err(e) => {
+                    tracing::warn!(addon = %module.name, error = %e, "cannot load installed addon");
+                    continue;
+                }
+            }
+            for m in &module.description.methods {
+                // Later addons in load order override earlier ones.
+                methods.insert((m.model.clone(), m.name.clone()), module.name.clone());
+            }
+        }
+        let snapshot = Snapshot {
+            registry: Arc::new(registry),
+            addons,
+            methods,
+        };
+        *self.current.write().expect("snapshot lock") = Arc::new(snapshot);
+        Ok(())
+    }
+
+    /// Installs `names` and every dependency not yet installed, in order, as
+    /// one transaction. Returns the addons installed.
+    pub async fn install(&self, names: &[String]) -> Result<Vec<String>, Error> {
+        let found = self.discover();
+        let mut tx = self.db.pool.begin().await?;
+        let modules = installed_modules(&mut tx).await?;
+        let installed: BTreeSet<String> = modules.iter().map(|m| m.name.clone()).collect();
+        let plan = plan_install(&found.addons, &installed, names)?;
+        let mut registry = registry_of(modules.iter().map(|m| (m.name.as_str(), &m.description)))?;
+        let mut sequence = modules.len() as i64;
+        for name in &plan {
+            let addon = &found.addons[name];
+            let component = self.load_component(addon)?;
+            tracing::info!(addon = %name, version = %addon.manifest.version, "installing");
+            let description;
+            (description, tx) =
+                with_tx(tx, &registry, self, name, "describe", async |orm| component.describe(orm).await).await?;
+            ((), tx) = with_tx(tx, &registry, self, name, "the pre-init hook", async |orm| {
+                component.run_hook(Hook::PreInit, orm).await
+            })
+            .await?;
+            for spec in &description.models {
+                let model = ModelDef::from_spec(spec, name)?;
+                create_table(&mut tx, self.db.dialect, &model).await?;
+                record_model(&mut tx, &model).await?;
+                registry.insert(model)?;
+            }
+            ((), tx) = with_tx(tx, &registry, self, name, "the post-init hook", async |orm| {
+                component.run_hook(Hook::PostInit, orm).await
+            })
+            .await?;
+            sequence += 1;
+            record_installed(&mut tx, addon, &description, component.content_hash(), sequence).await?;
+        }
+        tx.commit().await?;
+        self.reload().await?;
+        Ok(plan)
+    }
+
+    /// Uninstalls `names` and every installed addon that depends on them,
+    /// dependents first, as one transaction: runs each uninstall hook, drops
+    /// what the ledger says the addon owns, and marks it uninstalled. Works
+    /// when an addon's folder is gone (its hook is then skipped).
+    pub async fn uninstall(&self, names: &[String]) -> Result<Vec<String>, Error> {
+        let found = self.discover();
+        let mut tx = self.db.pool.begin().await?;
+        let modules = installed_modules(&mut tx).await?;
+        let deps: BTreeMap<String, Vec<String>> =
+            modules.iter().map(|m| (m.name.clone(), m.depends.clone())).collect();
+        let plan = plan_uninstall(&deps, names)?;
+        let mut remaining: Vec<&InstalledModule> = modules.iter().collect();
+        for name in &plan {
+            let registry = registry_of(remaining.iter().map(|m| (m.name.as_str(), &m.description)))?;
+            match found.addons.get(name).map(|a| self.load_component(a)) {
+                Some(Ok(component)) => {
+                    ((), tx) = with_tx(tx, &registry, self, name, "the uninstall hook", async |orm| {
+                        component.run_hook(Hook::Uninstall, orm).await
+                    })
+                    .await?;
+                }
+                Some(Err(e)) => tracing::warn!(addon = %name, error = %e, "uninstall hook skipped"),
+                None => tracing::warn!(addon = %name, "addon folder is gone; uninstall hook skipped"),
+            }
+            drop_owned(&mut tx, self.db.dialect, name).await?;
+            sqlx::query(
+                "UPDATE ir_module_module SET state = $1, latest_version = NULL, description_json = NULL, \
+                 component_hash = NULL WHERE name = $2",
+            )
+            .bind(ModuleState::Uninstalled.as_str())
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+            remaining.retain(|m| &m.name != name);
+            tracing::info!(addon = %name, "uninstalled");
+        }
+        tx.commit().await?;
+        self.reload().await?;
+        Ok(plan)
+    }
+
+    /// Every addon known from the addons paths or the database, with its state.
+    pub async fn modules(&self) -> Result<Vec<ModuleInfo>, Error> {
+        let found = self.discover();
+        let rows = sqlx::query("SELECT name, state, latest_version, shortdesc FROM ir_module_module")
+            .fetch_all(&self.db.pool)
+            .await?;
+        let mut by_name: BTreeMap<String, ModuleInfo> = BTreeMap::new();
+        for (name, addon) in &found.addons {
+            by_name.insert(
+                name.clone(),
+                ModuleInfo {
+                    name: name.clone(),
+                    state: if addon.manifest.is_installable() {
+                        ModuleState::Uninstalled
+                    } else {
+                        ModuleState::Uninstallable
+                    },
+                    installed_version: None,
+                    available_version: Some(addon.manifest.version.to_string()),
+                    title: addon.manifest.title.clone(),
+                },
+            );
+        }
+        for row in rows {
+            let name: String = row.try_get("name")?;
+            let state: String = row.try_get("state")?;
+            let entry = by_name.entry(name.clone()).or_insert_with(|| ModuleInfo {
+                name,
+                state: ModuleState::Uninstalled,
+                installed_version: None,
+                available_version: None,
+                title: String::new(),
+            });
+            if state == ModuleState::Installed.as_str() {
+                entry.state = ModuleState::Installed;
+                entry.installed_version = row.try_get("latest_version")?;
+            }
+            if entry.title.is_empty() {
+                entry.title = row.try_get::<Option<String>, _>("shortdesc")?.unwrap_or_default();
+            }
+        }
+        Ok(by_name.into_values().collect())
+    }
+}
+
+async fn record_model(conn: &mut Connection, model: &ModelDef) -> Result<(), Error> {
+    sqlx::query("INSERT INTO ir_model (model, name, table_name, module) VALUES ($1, $2, $3, $4)")
+        .bind(&model.name)
+        .bind(&model.description)
+        .bind(&model.table)
+        .bind(&model.module)
+        .execute(&mut *conn)
+        .await?;
+    for field in model.fields() {
+        sqlx::query("INSERT INTO ir_model_fields (model, name, ttype, module) VALUES ($1, $2, $3, $4)")
+            .bind(&model.name)
+            .bind(field.name())
+            .bind(field.ttype().as_str())
+            .bind(&field.module)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+async fn record_installed(
+    conn: &mut Connection,
+    addon: &Addon,
+    description: &Description,
+    component_hash: &str,
+    sequence: i64,
+) -> Result<(), Error> {
+    let m = &addon.manifest;
+    let depends: Vec<&str> = m.depend_names().collect();
+    let depends = serde_json::to_string(&depends).expect("names serialize");
+    let description = serde_json::to_string(description).expect("descriptions serialize");
+    let exists = sqlx::query("SELECT COUNT(*) FROM ir_module_module WHERE name = $1")
+        .bind(&m.name)
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get::<i64, _>(0)?
+        > 0;
+    // Same parameters, in the same order, for both statements.
+    let sql = if exists {
+        "UPDATE ir_module_module SET state = $1, latest_version = $2, shortdesc = $3, summary = $4, \
+         author = $5, application = $6, depends = $7, description_json = $8, component_hash = $9, \
+         sequence = $10 WHERE name = $11"
+    } else {
+        "INSERT INTO ir_module_module (state, latest_version, shortdesc, summary, author, application, \
+         depends, description_json, component_hash, sequence, name) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+    };
+    sqlx::query(sql)
+        .bind(ModuleState::Installed.as_str())
+        .bind(m.version.to_string())
+        .bind(&m.title)
+        .bind(&m.summary)
+        .bind(&m.author)
+        .bind(m.application)
+        .bind(&depends)
+        .bind(&description)
+        .bind(component_hash)
+        .bind(sequence)
+        .bind(&m.name)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Drops every table the ledger says `module` owns, and its ledger rows.
+async fn drop_owned(conn: &mut Connection, dialect: pulse_orm::Dialect, module: &str) -> Result<(), Error> {
+    let tables = sqlx::query("SELECT table_name FROM ir_model WHERE module = $1")
+        .bind(module)
+        .fetch_all(&mut *conn)
+        .await?;
+    for row in tables {
+        let table: String = row.try_get(0)?;
+        drop_table(conn, dialect, &table).await?;
+    }
+    sqlx::query("DELETE FROM ir_model_fields WHERE module = $1")
+        .bind(module)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM ir_model WHERE module = $1")
+        .bind(module)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
