@@ -17,14 +17,23 @@ use pulse_server::{Config, Host, Limits, ModuleState};
 const WASM_TARGET: &str = "wasm32-wasip2";
 
 #[derive(Debug, Parser)]
-#[command(name = "pulse", version, about = "Odoo-style Apps lifecycle for sandboxed WebAssembly addons")]
+#[command(
+    name = "pulse",
+    version,
+    about = "Odoo-style Apps lifecycle for sandboxed WebAssembly addons"
+)]
 struct Cli {
     /// Database URL: sqlite://FILE or postgres://USER@HOST/DB [default: an SQLite file in the data directory]
     #[arg(long, env = "PULSE_DB", global = true)]
     db: Option<String>,
 
     /// A folder of addons (repeatable; the first wins for a duplicate name) [default: ./addons and ./examples]
-    #[arg(long = "addons-path", env = "PULSE_ADDONS_PATH", value_delimiter = ',', global = true)]
+    #[arg(
+        long = "addons-path",
+        env = "PULSE_ADDONS_PATH",
+        value_delimiter = ',',
+        global = true
+    )]
     addons_paths: Vec<PathBuf>,
 
     /// Where Pulse keeps its SQLite database and compiled-component cache.
@@ -32,7 +41,12 @@ struct Cli {
     data_dir: PathBuf,
 
     /// Password of the user `admin` when a new database is created [default: admin].
-    #[arg(long, env = "PULSE_ADMIN_PASSWORD", hide_env_values = true, global = true)]
+    #[arg(
+        long,
+        env = "PULSE_ADMIN_PASSWORD",
+        hide_env_values = true,
+        global = true
+    )]
     admin_password: Option<String>,
 
     #[command(subcommand)]
@@ -113,7 +127,9 @@ impl Cli {
             format!("sqlite://{}", self.data_dir.join("pulse.sqlite").display())
         });
         let admin_password = self.admin_password.clone().unwrap_or_else(|| {
-            tracing::warn!("no --admin-password or PULSE_ADMIN_PASSWORD: a new database gets admin/admin");
+            tracing::warn!(
+                "no --admin-password or PULSE_ADMIN_PASSWORD: a new database gets admin/admin"
+            );
             "admin".into()
         });
         Config {
@@ -173,7 +189,10 @@ async fn print_modules(host: &Host, json: bool) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&modules)?);
         return Ok(());
     }
-    println!("{:<28} {:<14} {:<10} {:<10} TITLE", "NAME", "STATE", "INSTALLED", "AVAILABLE");
+    println!(
+        "{:<28} {:<14} {:<10} {:<10} TITLE",
+        "NAME", "STATE", "INSTALLED", "AVAILABLE"
+    );
     for m in modules {
         println!(
             "{:<28} {:<14} {:<10} {:<10} {}",
@@ -200,7 +219,10 @@ async fn serve(host: Arc<Host>, addr: SocketAddr, demo_password: Option<String>)
         .map(|m| m.name)
         .collect::<Vec<_>>();
     tracing::info!(%addr, db = %db, "serving");
-    println!("Pulse is serving http://{addr}  (database '{db}', addons installed: {})", installed.join(", "));
+    println!(
+        "Pulse is serving http://{addr}  (database '{db}', addons installed: {})",
+        installed.join(", ")
+    );
     if let Some(password) = demo_password {
         println!("Log in as admin / {password}, e.g.:");
         println!(
@@ -227,7 +249,11 @@ fn build(paths: &[PathBuf], names: &[String]) -> Result<()> {
         eprintln!("error: {p}");
     }
     let targets: Vec<&Addon> = if names.is_empty() {
-        found.addons.values().filter(|a| a.manifest.build.is_some()).collect()
+        found
+            .addons
+            .values()
+            .filter(|a| a.manifest.build.is_some())
+            .collect()
     } else {
         names
             .iter()
@@ -246,7 +272,10 @@ fn build(paths: &[PathBuf], names: &[String]) -> Result<()> {
     let mut wasm_target_ready = false;
     for addon in targets {
         let Some(build) = &addon.manifest.build else {
-            bail!("addon '{}' has no [build] section in its addon.toml", addon.name());
+            bail!(
+                "addon '{}' has no [build] section in its addon.toml",
+                addon.name()
+            );
         };
         if build.command.contains(WASM_TARGET) && !wasm_target_ready {
             ensure_wasm_target()?;
@@ -260,7 +289,11 @@ fn build(paths: &[PathBuf], names: &[String]) -> Result<()> {
             .status()
             .with_context(|| format!("cannot run the build command of '{}'", addon.name()))?;
         if !status.success() {
-            bail!("building addon '{}' failed ({status}): {}", addon.name(), build.command);
+            bail!(
+                "building addon '{}' failed ({status}): {}",
+                addon.name(),
+                build.command
+            );
         }
         let Some(output) = &build.output else {
             continue;
@@ -274,7 +307,12 @@ fn build(paths: &[PathBuf], names: &[String]) -> Result<()> {
         let from = addon.dir.join(output);
         let to = addon.component_path();
         std::fs::copy(&from, &to).with_context(|| {
-            format!("the build of '{}' did not leave {} to copy to {}", addon.name(), from.display(), to.display())
+            format!(
+                "the build of '{}' did not leave {} to copy to {}",
+                addon.name(),
+                from.display(),
+                to.display()
+            )
         })?;
         eprintln!("built {} -> {}", addon.name(), to.display());
     }
@@ -292,7 +330,11 @@ fn cargo_target_dir(dir: &Path, known: &mut Vec<(PathBuf, PathBuf)>) -> Result<P
         .output()
         .context("cannot run `cargo metadata` to find the target directory")?;
     if !output.status.success() {
-        bail!("`cargo metadata` failed in {}: {}", dir.display(), String::from_utf8_lossy(&output.stderr));
+        bail!(
+            "`cargo metadata` failed in {}: {}",
+            dir.display(),
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
     let metadata: serde_json::Value = serde_json::from_slice(&output.stdout)?;
     let target = metadata["target_directory"]
@@ -309,7 +351,10 @@ fn ensure_wasm_target() -> Result<()> {
         .args(["target", "list", "--installed"])
         .output()
         .context("rustup is needed to install the wasm32-wasip2 target (https://rustup.rs)")?;
-    if String::from_utf8_lossy(&installed.stdout).lines().any(|l| l.trim() == WASM_TARGET) {
+    if String::from_utf8_lossy(&installed.stdout)
+        .lines()
+        .any(|l| l.trim() == WASM_TARGET)
+    {
         return Ok(());
     }
     eprintln!("installing the {WASM_TARGET} target with rustup");

@@ -121,7 +121,9 @@ impl<'de> Deserialize<'de> for Dependency {
         let req = req
             .map(|r| {
                 semver::VersionReq::parse(r).map_err(|e| {
-                    serde::de::Error::custom(format!("bad version requirement {r:?} for {name}: {e}"))
+                    serde::de::Error::custom(format!(
+                        "bad version requirement {r:?} for {name}: {e}"
+                    ))
                 })
             })
             .transpose()?;
@@ -246,7 +248,8 @@ impl Manifest {
 /// `[a-z][a-z0-9_]*`.
 pub fn valid_addon_name(name: &str) -> bool {
     let mut chars = name.chars();
-    matches!(chars.next(), Some('a'..='z')) && chars.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '_'))
+    matches!(chars.next(), Some('a'..='z'))
+        && chars.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '_'))
 }
 
 /// A problem with one manifest.
@@ -375,7 +378,13 @@ mod tests {
         )
         .unwrap();
         assert_eq!(m.depends[0].name, "account");
-        assert!(m.depends[0].req.as_ref().unwrap().matches(&semver::Version::new(1, 4, 0)));
+        assert!(
+            m.depends[0]
+                .req
+                .as_ref()
+                .unwrap()
+                .matches(&semver::Version::new(1, 4, 0))
+        );
         assert_eq!(m.auto_install, AutoInstall::Triggers(vec!["hr".into()]));
         assert!(m.is_installable());
         assert_eq!(m.component_file(), "ipai_finance_ssc.wasm");

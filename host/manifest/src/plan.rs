@@ -82,7 +82,8 @@ pub fn plan_install(
     loop {
         let mut added = false;
         for (name, addon) in addons {
-            if installed.contains(name) || marked.contains(name) || !addon.manifest.is_installable() {
+            if installed.contains(name) || marked.contains(name) || !addon.manifest.is_installable()
+            {
                 continue;
             }
             let triggers: Vec<&str> = match &addon.manifest.auto_install {
@@ -173,7 +174,10 @@ fn check_excludes(
 }
 
 /// Orders `names` dependencies first, ties by (depth, name).
-fn order(addons: &BTreeMap<String, Addon>, names: &BTreeSet<String>) -> Result<Vec<String>, PlanError> {
+fn order(
+    addons: &BTreeMap<String, Addon>,
+    names: &BTreeSet<String>,
+) -> Result<Vec<String>, PlanError> {
     let deps: BTreeMap<&str, Vec<&str>> = addons
         .iter()
         .map(|(n, a)| (n.as_str(), a.manifest.depend_names().collect()))
@@ -208,7 +212,12 @@ pub fn order_by_depth(
         }
         let d = deps
             .get(name)
-            .map(|ds| ds.iter().map(|d| depth_of(d, deps, memo) + 1).max().unwrap_or(0))
+            .map(|ds| {
+                ds.iter()
+                    .map(|d| depth_of(d, deps, memo) + 1)
+                    .max()
+                    .unwrap_or(0)
+            })
             .unwrap_or(0);
         memo.insert(name, d);
         d
@@ -222,7 +231,7 @@ pub fn order_by_depth(
 }
 
 /// A dependency cycle as `a -> b -> … -> a`, if there is one.
-fn find_cycle<'a>(graph: &DiGraphMap<&'a str, ()>) -> Option<Vec<String>> {
+fn find_cycle(graph: &DiGraphMap<&str, ()>) -> Option<Vec<String>> {
     for scc in kosaraju_scc(graph) {
         let self_loop = scc.len() == 1 && graph.contains_edge(scc[0], scc[0]);
         if scc.len() < 2 && !self_loop {
@@ -298,7 +307,13 @@ mod tests {
             .iter()
             .map(|s| {
                 let m = Manifest::parse(s, Path::new("t/addon.toml")).unwrap();
-                (m.name.clone(), Addon { manifest: m, dir: PathBuf::new() })
+                (
+                    m.name.clone(),
+                    Addon {
+                        manifest: m,
+                        dir: PathBuf::new(),
+                    },
+                )
             })
             .collect()
     }
@@ -332,21 +347,25 @@ mod tests {
 
     #[test]
     fn uninstall_takes_dependents_first() {
-        let installed: BTreeMap<String, Vec<String>> = [
-            ("a", vec!["b", "c"]),
-            ("b", vec![]),
-            ("c", vec![]),
-        ]
-        .into_iter()
-        .map(|(n, d)| (n.to_string(), names(&d)))
-        .collect();
-        assert_eq!(plan_uninstall(&installed, &names(&["b"])).unwrap(), names(&["a", "b"]));
+        let installed: BTreeMap<String, Vec<String>> =
+            [("a", vec!["b", "c"]), ("b", vec![]), ("c", vec![])]
+                .into_iter()
+                .map(|(n, d)| (n.to_string(), names(&d)))
+                .collect();
+        assert_eq!(
+            plan_uninstall(&installed, &names(&["b"])).unwrap(),
+            names(&["a", "b"])
+        );
     }
 
     #[test]
     fn unknown_dependency_names_both() {
         let addons = set(&["name='a'\nversion='1.0.0'\ndepends=['ghost']"]);
         let e = plan_install(&addons, &BTreeSet::new(), &names(&["a"])).unwrap_err();
-        assert!(e.to_string().contains("\"a\" that depends on module \"ghost\""), "{e}");
+        assert!(
+            e.to_string()
+                .contains("\"a\" that depends on module \"ghost\""),
+            "{e}"
+        );
     }
 }

@@ -44,8 +44,21 @@ pub struct Domain {
 
 /// The operators a leaf may use.
 const OPERATORS: [&str; 15] = [
-    "=", "!=", "<>", "<", "<=", ">", ">=", "in", "not in", "like", "ilike", "not like",
-    "not ilike", "=like", "=ilike",
+    "=",
+    "!=",
+    "<>",
+    "<",
+    "<=",
+    ">",
+    ">=",
+    "in",
+    "not in",
+    "like",
+    "ilike",
+    "not like",
+    "not ilike",
+    "=like",
+    "=ilike",
 ];
 
 impl Domain {
@@ -133,14 +146,23 @@ fn parse_leaf(leaf: &[Value]) -> Result<Term, OrmError> {
         return Ok(if l == 1 { Term::True } else { Term::False });
     }
     let Value::String(field) = &leaf[0] else {
-        return Err(OrmError::Value(format!("Invalid leaf {:?}: the field must be a name", leaf)));
+        return Err(OrmError::Value(format!(
+            "Invalid leaf {:?}: the field must be a name",
+            leaf
+        )));
     };
     let Value::String(operator) = &leaf[1] else {
-        return Err(OrmError::Value(format!("Invalid leaf {:?}: the operator must be text", leaf)));
+        return Err(OrmError::Value(format!(
+            "Invalid leaf {:?}: the operator must be text",
+            leaf
+        )));
     };
     let operator = operator.to_lowercase();
     if !OPERATORS.contains(&operator.as_str()) {
-        return Err(OrmError::Value(format!("Invalid operator {:?} in domain", leaf[1])));
+        return Err(OrmError::Value(format!(
+            "Invalid operator {:?} in domain",
+            leaf[1]
+        )));
     }
     Ok(Term::Leaf(Leaf {
         field: field.clone(),
@@ -219,12 +241,18 @@ fn compile_leaf(
     };
     let operand = |value: &Value| -> Result<SqlValue, OrmError> {
         if is_bool {
-            return Ok(SqlValue::Bool(!matches!(value, Value::Null | Value::Bool(false))));
+            return Ok(SqlValue::Bool(!matches!(
+                value,
+                Value::Null | Value::Bool(false)
+            )));
         }
         to_sql(model, field, value)
     };
     Ok(match leaf.operator.as_str() {
-        "=" if empty && is_bool => format!("({column} IS NULL OR {column} = {})", push(SqlValue::Bool(false))),
+        "=" if empty && is_bool => format!(
+            "({column} IS NULL OR {column} = {})",
+            push(SqlValue::Bool(false))
+        ),
         "=" if empty => format!("{column} IS NULL"),
         "!=" | "<>" if empty && is_bool => format!("{column} = {}", push(SqlValue::Bool(true))),
         "!=" | "<>" if empty => format!("{column} IS NOT NULL"),
@@ -243,9 +271,14 @@ fn compile_leaf(
                 Value::Array(values) => values.clone(),
                 other => vec![other.clone()],
             };
-            let with_null = values.iter().any(|v| matches!(v, Value::Null | Value::Bool(false)));
+            let with_null = values
+                .iter()
+                .any(|v| matches!(v, Value::Null | Value::Bool(false)));
             let mut placeholders = Vec::new();
-            for value in values.iter().filter(|v| !matches!(v, Value::Null | Value::Bool(false)) || is_bool) {
+            for value in values
+                .iter()
+                .filter(|v| !matches!(v, Value::Null | Value::Bool(false)) || is_bool)
+            {
                 placeholders.push(push(operand(value)?));
             }
             let list = if placeholders.is_empty() {
@@ -276,7 +309,11 @@ fn compile_leaf(
                 }
             };
             let exact = op.starts_with('=');
-            let pattern = if exact { text } else { format!("%{}%", escape_like(&text)) };
+            let pattern = if exact {
+                text
+            } else {
+                format!("%{}%", escape_like(&text))
+            };
             let p = push(SqlValue::Text(pattern));
             let insensitive = op.ends_with("ilike");
             let (lhs, rhs) = if insensitive {
@@ -309,24 +346,39 @@ fn escape_like(text: &str) -> String {
 pub fn order_by(model: &ModelDef, order: Option<&str>) -> Result<String, OrmError> {
     let mut parts = Vec::new();
     let mut has_id = false;
-    for item in order.unwrap_or("").split(',').map(str::trim).filter(|s| !s.is_empty()) {
+    for item in order
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         let mut words = item.split_whitespace();
         let name = words.next().unwrap_or_default();
         let direction = match words.next().map(|w| w.to_ascii_lowercase()) {
             None => "ASC",
             Some(w) if w == "asc" => "ASC",
             Some(w) if w == "desc" => "DESC",
-            Some(_) => return Err(OrmError::Value(format!("Invalid \"order\" specified ({item})"))),
+            Some(_) => {
+                return Err(OrmError::Value(format!(
+                    "Invalid \"order\" specified ({item})"
+                )));
+            }
         };
         if words.next().is_some() {
-            return Err(OrmError::Value(format!("Invalid \"order\" specified ({item})")));
+            return Err(OrmError::Value(format!(
+                "Invalid \"order\" specified ({item})"
+            )));
         }
         if name == "id" {
             has_id = true;
         } else {
             model.require_field(name)?;
         }
-        let nulls = if direction == "ASC" { "NULLS LAST" } else { "NULLS FIRST" };
+        let nulls = if direction == "ASC" {
+            "NULLS LAST"
+        } else {
+            "NULLS FIRST"
+        };
         parts.push(format!("\"{name}\" {direction} {nulls}"));
     }
     if !has_id {
@@ -357,7 +409,10 @@ mod tests {
             &ModelSpec {
                 name: "todo.task".into(),
                 description: String::new(),
-                fields: vec![field("name", FieldType::Char), field("done", FieldType::Boolean)],
+                fields: vec![
+                    field("name", FieldType::Char),
+                    field("done", FieldType::Boolean),
+                ],
             },
             "todo",
         )
@@ -372,9 +427,22 @@ mod tests {
 
     #[test]
     fn prefix_operators_and_implicit_and() {
-        let (s, p) = sql(json!(["|", ["name", "=", "a"], ["done", "=", true], ["id", ">", 3]])).unwrap();
+        let (s, p) = sql(json!([
+            "|",
+            ["name", "=", "a"],
+            ["done", "=", true],
+            ["id", ">", 3]
+        ]))
+        .unwrap();
         assert_eq!(s, "((\"name\" = $1 OR \"done\" = $2) AND \"id\" > $3)");
-        assert_eq!(p, vec![SqlValue::Text("a".into()), SqlValue::Bool(true), SqlValue::Int(3)]);
+        assert_eq!(
+            p,
+            vec![
+                SqlValue::Text("a".into()),
+                SqlValue::Bool(true),
+                SqlValue::Int(3)
+            ]
+        );
     }
 
     #[test]
@@ -399,7 +467,10 @@ mod tests {
 
     #[test]
     fn empty_values_mean_null() {
-        assert_eq!(sql(json!([["name", "=", false]])).unwrap().0, "\"name\" IS NULL");
+        assert_eq!(
+            sql(json!([["name", "=", false]])).unwrap().0,
+            "\"name\" IS NULL"
+        );
         assert_eq!(sql(json!([["id", "in", []]])).unwrap().0, "1=0");
     }
 }

@@ -10,8 +10,8 @@
 mod dialect;
 mod domain;
 mod error;
-mod registry;
 mod records;
+mod registry;
 mod schema;
 mod values;
 

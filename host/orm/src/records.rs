@@ -135,7 +135,12 @@ impl Orm {
                 .map(|f| model.require_field(f))
                 .collect::<Result<_, _>>()?
         };
-        let unique: Vec<i64> = ids.iter().copied().collect::<BTreeSet<_>>().into_iter().collect();
+        let unique: Vec<i64> = ids
+            .iter()
+            .copied()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
         let mut by_id: HashMap<i64, Record> = HashMap::with_capacity(unique.len());
         let columns: String = std::iter::once("\"id\"".to_string())
             .chain(selected.iter().map(|f| format!("\"{}\"", f.name())))
@@ -192,8 +197,14 @@ impl Orm {
             let names = self.display_names(conn, relation, &ids).await?;
             for record in records.values_mut() {
                 if let Some(id) = record.get(field.name()).and_then(Value::as_i64) {
-                    let name = names.get(&id).cloned().unwrap_or_else(|| format!("{relation},{id}"));
-                    record.insert(field.name().to_string(), Value::Array(vec![id.into(), name.into()]));
+                    let name = names
+                        .get(&id)
+                        .cloned()
+                        .unwrap_or_else(|| format!("{relation},{id}"));
+                    record.insert(
+                        field.name().to_string(),
+                        Value::Array(vec![id.into(), name.into()]),
+                    );
                 }
             }
         }
@@ -285,7 +296,10 @@ impl Orm {
             }
             check_required(model, row, true)?;
             let sql = if columns.is_empty() {
-                format!("INSERT INTO \"{}\" DEFAULT VALUES RETURNING \"id\"", model.table)
+                format!(
+                    "INSERT INTO \"{}\" DEFAULT VALUES RETURNING \"id\"",
+                    model.table
+                )
             } else {
                 format!(
                     "INSERT INTO \"{}\" ({}) VALUES ({}) RETURNING \"id\"",
@@ -298,7 +312,10 @@ impl Orm {
             for p in params {
                 query = bind(query, p);
             }
-            let created = query.fetch_one(&mut *conn).await.map_err(constraint_error)?;
+            let created = query
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(constraint_error)?;
             ids.push(created.try_get(0)?);
         }
         Ok(ids)
@@ -318,7 +335,9 @@ impl Orm {
         let mut params = Vec::new();
         for (name, value) in values {
             if name == "id" {
-                return Err(OrmError::User("The id of a record cannot be written".into()));
+                return Err(OrmError::User(
+                    "The id of a record cannot be written".into(),
+                ));
             }
             let field = model.require_field(name)?;
             params.push(to_sql(model, field, value)?);
@@ -327,7 +346,12 @@ impl Orm {
         if sets.is_empty() || ids.is_empty() {
             return Ok(());
         }
-        let unique: Vec<i64> = ids.iter().copied().collect::<BTreeSet<_>>().into_iter().collect();
+        let unique: Vec<i64> = ids
+            .iter()
+            .copied()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
         for chunk in unique.chunks(ID_CHUNK) {
             let sql = format!(
                 "UPDATE \"{}\" SET {} WHERE \"id\" IN ({})",
@@ -354,7 +378,12 @@ impl Orm {
     }
 
     /// Deletes the records `ids`.
-    pub async fn unlink(&self, conn: &mut Connection, model: &str, ids: &[i64]) -> Result<(), OrmError> {
+    pub async fn unlink(
+        &self,
+        conn: &mut Connection,
+        model: &str,
+        ids: &[i64],
+    ) -> Result<(), OrmError> {
         let model = self.model(model)?;
         for chunk in ids.chunks(ID_CHUNK) {
             let sql = format!(
@@ -386,7 +415,9 @@ fn check_required(model: &ModelDef, values: &Record, creating: bool) -> Result<(
         if missing {
             return Err(OrmError::Validation(format!(
                 "The operation cannot be completed: a value is required for the field '{}' ({}) of model {}",
-                field.spec.string, field.name(), model.name
+                field.spec.string,
+                field.name(),
+                model.name
             )));
         }
     }
@@ -397,7 +428,10 @@ fn check_required(model: &ModelDef, values: &Record, creating: bool) -> Result<(
 fn constraint_error(error: sqlx::Error) -> OrmError {
     match &error {
         sqlx::Error::Database(db) if db.kind() != sqlx::error::ErrorKind::Other => {
-            OrmError::Validation(format!("The operation cannot be completed: {}", db.message()))
+            OrmError::Validation(format!(
+                "The operation cannot be completed: {}",
+                db.message()
+            ))
         }
         _ => OrmError::Database(error),
     }

@@ -35,9 +35,15 @@ pub async fn create_table(
 }
 
 /// Drops the table `table` (a name taken from the registry or the ownership ledger).
-pub async fn drop_table(conn: &mut Connection, dialect: Dialect, table: &str) -> Result<(), OrmError> {
+pub async fn drop_table(
+    conn: &mut Connection,
+    dialect: Dialect,
+    table: &str,
+) -> Result<(), OrmError> {
     if !crate::valid_field_name(table) {
-        return Err(OrmError::Value(format!("refusing to drop invalid table name {table:?}")));
+        return Err(OrmError::Value(format!(
+            "refusing to drop invalid table name {table:?}"
+        )));
     }
     let cascade = match dialect {
         Dialect::Postgres => " CASCADE",
@@ -50,7 +56,11 @@ pub async fn drop_table(conn: &mut Connection, dialect: Dialect, table: &str) ->
 }
 
 /// Whether the table `table` exists.
-pub async fn table_exists(conn: &mut Connection, dialect: Dialect, table: &str) -> Result<bool, OrmError> {
+pub async fn table_exists(
+    conn: &mut Connection,
+    dialect: Dialect,
+    table: &str,
+) -> Result<bool, OrmError> {
     let sql = match dialect {
         Dialect::Sqlite => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = $1",
         Dialect::Postgres => {

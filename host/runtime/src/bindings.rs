@@ -82,7 +82,12 @@ impl<B: OrmBackend> pulse::addon::orm::Host for HostState<B> {
         Ok(self.orm.create(&model, &rows).await?)
     }
 
-    async fn write(&mut self, model: String, ids: Vec<i64>, values: String) -> Result<(), WitError> {
+    async fn write(
+        &mut self,
+        model: String,
+        ids: Vec<i64>,
+        values: String,
+    ) -> Result<(), WitError> {
         Ok(self.orm.write(&model, &ids, &values).await?)
     }
 

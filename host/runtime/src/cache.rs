@@ -25,7 +25,11 @@ pub fn compile_cached(
     };
     let mut hasher = DefaultHasher::new();
     engine.precompile_compatibility_hash().hash(&mut hasher);
-    let file = dir.join(format!("{}-{:016x}.cwasm", content_hash(bytes), hasher.finish()));
+    let file = dir.join(format!(
+        "{}-{:016x}.cwasm",
+        content_hash(bytes),
+        hasher.finish()
+    ));
     if file.exists() {
         // SAFETY: the file is an artifact this host wrote with
         // `precompile_component` into its own cache directory, under a name
@@ -33,7 +37,9 @@ pub fn compile_cached(
         #[allow(unsafe_code)]
         match unsafe { Component::deserialize_file(engine, &file) } {
             Ok(component) => return Ok(component),
-            Err(e) => tracing::warn!(file = %file.display(), error = %e, "ignoring a bad cache entry"),
+            Err(e) => {
+                tracing::warn!(file = %file.display(), error = %e, "ignoring a bad cache entry")
+            }
         }
     }
     let artifact = engine.precompile_component(bytes)?;

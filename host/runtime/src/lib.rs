@@ -234,7 +234,12 @@ impl<B: OrmBackend> Runtime<B> {
 
     /// Loads (compiling, or reading from the cache) the component at `path`
     /// for the addon `name`.
-    pub fn load(&self, name: &str, path: &Path, limits: Limits) -> Result<LoadedAddon<B>, LoadError> {
+    pub fn load(
+        &self,
+        name: &str,
+        path: &Path,
+        limits: Limits,
+    ) -> Result<LoadedAddon<B>, LoadError> {
         let bytes = std::fs::read(path).map_err(|source| LoadError::Read {
             path: path.to_path_buf(),
             source,
@@ -335,7 +340,11 @@ impl<B: OrmBackend> LoadedAddon<B> {
         let addon = self.name.clone();
         let (answer, orm) = self
             .run(orm, async |instance, store| {
-                instance.pulse_addon_describe().call_describe(store).await.map(Ok)
+                instance
+                    .pulse_addon_describe()
+                    .call_describe(store)
+                    .await
+                    .map(Ok)
             })
             .await;
         let answer = answer.and_then(|text| {

@@ -3,8 +3,8 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use rand::RngCore;
 use sqlx::Row;
 
@@ -22,7 +22,11 @@ pub fn hash_password(password: &str) -> Result<String, Error> {
 /// Whether `password` matches the PHC `hash`.
 pub fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash)
-        .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 
@@ -38,12 +42,18 @@ pub struct User {
 }
 
 /// Checks a login and password against `res_users`.
-pub async fn authenticate(db: &Database, login: &str, password: &str) -> Result<Option<User>, Error> {
-    let row = sqlx::query("SELECT id, login, name, password FROM res_users WHERE login = $1 AND active = $2")
-        .bind(login)
-        .bind(true)
-        .fetch_optional(&db.pool)
-        .await?;
+pub async fn authenticate(
+    db: &Database,
+    login: &str,
+    password: &str,
+) -> Result<Option<User>, Error> {
+    let row = sqlx::query(
+        "SELECT id, login, name, password FROM res_users WHERE login = $1 AND active = $2",
+    )
+    .bind(login)
+    .bind(true)
+    .fetch_optional(&db.pool)
+    .await?;
     let Some(row) = row else {
         // Spend the time a real check would, so logins cannot be probed by timing.
         static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
@@ -74,7 +84,10 @@ impl Sessions {
         let mut bytes = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut bytes);
         let id = hex::encode(bytes);
-        self.by_id.lock().expect("sessions lock").insert(id.clone(), user);
+        self.by_id
+            .lock()
+            .expect("sessions lock")
+            .insert(id.clone(), user);
         id
     }
 

@@ -27,7 +27,8 @@ fn addon_error(e: OrmError) -> AddonError {
 }
 
 fn parse<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T, AddonError> {
-    serde_json::from_str(text).map_err(|e| AddonError::User(format!("invalid JSON for {what}: {e}")))
+    serde_json::from_str(text)
+        .map_err(|e| AddonError::User(format!("invalid JSON for {what}: {e}")))
 }
 
 impl OrmBackend for TxOrm {
@@ -45,30 +46,54 @@ impl OrmBackend for TxOrm {
             limit,
             order: order.map(str::to_string),
         };
-        self.orm.search(&mut self.tx, model, &domain, &options).await.map_err(addon_error)
+        self.orm
+            .search(&mut self.tx, model, &domain, &options)
+            .await
+            .map_err(addon_error)
     }
 
     async fn search_count(&mut self, model: &str, domain: &str) -> Result<u64, AddonError> {
         let domain = Domain::parse_str(domain).map_err(addon_error)?;
-        self.orm.search_count(&mut self.tx, model, &domain).await.map_err(addon_error)
+        self.orm
+            .search_count(&mut self.tx, model, &domain)
+            .await
+            .map_err(addon_error)
     }
 
-    async fn read(&mut self, model: &str, ids: &[i64], fields: &[String]) -> Result<String, AddonError> {
-        let records = self.orm.read(&mut self.tx, model, ids, fields).await.map_err(addon_error)?;
+    async fn read(
+        &mut self,
+        model: &str,
+        ids: &[i64],
+        fields: &[String],
+    ) -> Result<String, AddonError> {
+        let records = self
+            .orm
+            .read(&mut self.tx, model, ids, fields)
+            .await
+            .map_err(addon_error)?;
         serde_json::to_string(&records).map_err(|e| AddonError::Internal(e.to_string()))
     }
 
     async fn create(&mut self, model: &str, rows: &str) -> Result<Vec<i64>, AddonError> {
         let rows: Vec<Record> = parse(rows, "create rows")?;
-        self.orm.create(&mut self.tx, model, &rows).await.map_err(addon_error)
+        self.orm
+            .create(&mut self.tx, model, &rows)
+            .await
+            .map_err(addon_error)
     }
 
     async fn write(&mut self, model: &str, ids: &[i64], values: &str) -> Result<(), AddonError> {
         let values: Record = parse(values, "write values")?;
-        self.orm.write(&mut self.tx, model, ids, &values).await.map_err(addon_error)
+        self.orm
+            .write(&mut self.tx, model, ids, &values)
+            .await
+            .map_err(addon_error)
     }
 
     async fn unlink(&mut self, model: &str, ids: &[i64]) -> Result<(), AddonError> {
-        self.orm.unlink(&mut self.tx, model, ids).await.map_err(addon_error)
+        self.orm
+            .unlink(&mut self.tx, model, ids)
+            .await
+            .map_err(addon_error)
     }
 }

@@ -91,7 +91,10 @@ impl Database {
             && !parent.as_os_str().is_empty()
         {
             std::fs::create_dir_all(&parent).map_err(|e| {
-                Error::Config(format!("cannot create the data directory {}: {e}", parent.display()))
+                Error::Config(format!(
+                    "cannot create the data directory {}: {e}",
+                    parent.display()
+                ))
             })?;
         }
         let url = match dialect {
@@ -121,7 +124,11 @@ impl Database {
             .connect_with(options)
             .await
             .map_err(|e| Error::Config(format!("cannot open the database {name:?}: {e}")))?;
-        let db = Database { pool, dialect, name };
+        let db = Database {
+            pool,
+            dialect,
+            name,
+        };
         db.init(admin_password).await?;
         Ok(db)
     }
@@ -138,13 +145,15 @@ impl Database {
             .try_get::<i64, _>(0)?;
         if admins == 0 {
             let hash = auth::hash_password(admin_password)?;
-            sqlx::query("INSERT INTO res_users (login, name, password, active) VALUES ($1, $2, $3, $4)")
-                .bind("admin")
-                .bind("Administrator")
-                .bind(hash)
-                .bind(true)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "INSERT INTO res_users (login, name, password, active) VALUES ($1, $2, $3, $4)",
+            )
+            .bind("admin")
+            .bind("Administrator")
+            .bind(hash)
+            .bind(true)
+            .execute(&mut *tx)
+            .await?;
             tracing::info!(db = %self.name, "created the user 'admin'");
         }
         tx.commit().await?;
@@ -153,7 +162,9 @@ impl Database {
 }
 
 fn sqlite_path(url: &str) -> Option<&Path> {
-    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next()?;
     (!path.is_empty() && path != ":memory:").then(|| Path::new(path))
 }
@@ -181,7 +192,16 @@ mod tests {
 
     #[test]
     fn names_follow_odoo_db_names() {
-        assert_eq!(database_name("sqlite://.pulse/pulse.sqlite", Dialect::Sqlite), "pulse");
-        assert_eq!(database_name("postgres://postgres@127.0.0.1:5432/acme?sslmode=disable", Dialect::Postgres), "acme");
+        assert_eq!(
+            database_name("sqlite://.pulse/pulse.sqlite", Dialect::Sqlite),
+            "pulse"
+        );
+        assert_eq!(
+            database_name(
+                "postgres://postgres@127.0.0.1:5432/acme?sslmode=disable",
+                Dialect::Postgres
+            ),
+            "acme"
+        );
     }
 }

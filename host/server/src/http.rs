@@ -105,19 +105,29 @@ fn orm_error(e: OrmError) -> RpcError {
 
 fn call_error(e: CallError) -> RpcError {
     match e {
-        CallError::Addon(AddonError::Access(m)) => RpcError::server("odoo.exceptions.AccessError", m),
+        CallError::Addon(AddonError::Access(m)) => {
+            RpcError::server("odoo.exceptions.AccessError", m)
+        }
         CallError::Addon(AddonError::Validation(m)) => {
             RpcError::server("odoo.exceptions.ValidationError", m)
         }
-        CallError::Addon(AddonError::Missing(m)) => RpcError::server("odoo.exceptions.MissingError", m),
+        CallError::Addon(AddonError::Missing(m)) => {
+            RpcError::server("odoo.exceptions.MissingError", m)
+        }
         CallError::Addon(AddonError::User(m)) => RpcError::user(m),
-        CallError::Addon(AddonError::Internal(m)) => RpcError::server("pulse.exceptions.AddonError", m),
+        CallError::Addon(AddonError::Internal(m)) => {
+            RpcError::server("pulse.exceptions.AddonError", m)
+        }
         e @ CallError::Trap { .. } => RpcError::server("pulse.exceptions.AddonTrap", e.to_string()),
-        e @ CallError::Timeout { .. } => RpcError::server("pulse.exceptions.AddonTimeout", e.to_string()),
+        e @ CallError::Timeout { .. } => {
+            RpcError::server("pulse.exceptions.AddonTimeout", e.to_string())
+        }
         e @ CallError::OutOfMemory { .. } => {
             RpcError::server("pulse.exceptions.AddonOutOfMemory", e.to_string())
         }
-        e @ CallError::BadAnswer { .. } => RpcError::server("pulse.exceptions.AddonError", e.to_string()),
+        e @ CallError::BadAnswer { .. } => {
+            RpcError::server("pulse.exceptions.AddonError", e.to_string())
+        }
     }
 }
 
@@ -152,7 +162,10 @@ fn parse_request(body: &Bytes) -> Result<(Value, Map<String, Value>), (Value, Rp
     let request: Value = serde_json::from_slice(body).map_err(|e| {
         (
             Value::Null,
-            RpcError::server("werkzeug.exceptions.BadRequest", format!("Invalid JSON data: {e}")),
+            RpcError::server(
+                "werkzeug.exceptions.BadRequest",
+                format!("Invalid JSON data: {e}"),
+            ),
         )
     })?;
     let id = request.get("id").cloned().unwrap_or(Value::Null);
@@ -181,10 +194,12 @@ fn session_cookie(headers: &HeaderMap) -> Option<String> {
 }
 
 fn text_param<'a>(params: &'a Map<String, Value>, name: &str) -> Result<&'a str, RpcError> {
-    params
-        .get(name)
-        .and_then(Value::as_str)
-        .ok_or_else(|| RpcError::server("builtins.TypeError", format!("missing required parameter '{name}'")))
+    params.get(name).and_then(Value::as_str).ok_or_else(|| {
+        RpcError::server(
+            "builtins.TypeError",
+            format!("missing required parameter '{name}'"),
+        )
+    })
 }
 
 async fn authenticate(State(host): State<Arc<Host>>, body: Bytes) -> Response {
@@ -225,8 +240,14 @@ async fn authenticate(State(host): State<Arc<Host>>, body: Bytes) -> Response {
     }
 }
 
-async fn destroy_session(State(host): State<Arc<Host>>, headers: HeaderMap, body: Bytes) -> Response {
-    let id = parse_request(&body).map(|(id, _)| id).unwrap_or(Value::Null);
+async fn destroy_session(
+    State(host): State<Arc<Host>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let id = parse_request(&body)
+        .map(|(id, _)| id)
+        .unwrap_or(Value::Null);
     if let Some(session) = session_cookie(&headers) {
         host.sessions.close(&session);
     }
@@ -267,12 +288,22 @@ async fn call_kw(State(host): State<Arc<Host>>, headers: HeaderMap, body: Bytes)
         let args = match params.get("args") {
             Some(Value::Array(a)) => a.clone(),
             None | Some(Value::Null) => Vec::new(),
-            Some(other) => return Err(RpcError::server("builtins.TypeError", format!("args must be a list, got {other}"))),
+            Some(other) => {
+                return Err(RpcError::server(
+                    "builtins.TypeError",
+                    format!("args must be a list, got {other}"),
+                ));
+            }
         };
         let mut kwargs = match params.get("kwargs") {
             Some(Value::Object(k)) => k.clone(),
             None | Some(Value::Null) => Map::new(),
-            Some(other) => return Err(RpcError::server("builtins.TypeError", format!("kwargs must be an object, got {other}"))),
+            Some(other) => {
+                return Err(RpcError::server(
+                    "builtins.TypeError",
+                    format!("kwargs must be an object, got {other}"),
+                ));
+            }
         };
         kwargs.remove("context");
         execute_kw(&host, &model, &method, args, kwargs).await
@@ -282,25 +313,35 @@ async fn call_kw(State(host): State<Arc<Host>>, headers: HeaderMap, body: Bytes)
 }
 
 /// Positional argument `index`, or keyword argument `name`.
-fn argument<'a>(args: &'a [Value], kwargs: &'a Map<String, Value>, index: usize, name: &str) -> Option<&'a Value> {
-    args.get(index).or_else(|| kwargs.get(name)).filter(|v| !v.is_null())
+fn argument<'a>(
+    args: &'a [Value],
+    kwargs: &'a Map<String, Value>,
+    index: usize,
+    name: &str,
+) -> Option<&'a Value> {
+    args.get(index)
+        .or_else(|| kwargs.get(name))
+        .filter(|v| !v.is_null())
 }
 
 fn ids_of(value: Option<&Value>) -> Result<Vec<i64>, RpcError> {
     match value {
         None | Some(Value::Bool(false)) => Ok(Vec::new()),
-        Some(Value::Number(n)) => n
-            .as_i64()
-            .map(|i| vec![i])
-            .ok_or_else(|| RpcError::server("builtins.TypeError", format!("invalid record id {n}"))),
+        Some(Value::Number(n)) => n.as_i64().map(|i| vec![i]).ok_or_else(|| {
+            RpcError::server("builtins.TypeError", format!("invalid record id {n}"))
+        }),
         Some(Value::Array(items)) => items
             .iter()
             .map(|v| {
-                v.as_i64()
-                    .ok_or_else(|| RpcError::server("builtins.TypeError", format!("invalid record id {v}")))
+                v.as_i64().ok_or_else(|| {
+                    RpcError::server("builtins.TypeError", format!("invalid record id {v}"))
+                })
             })
             .collect(),
-        Some(other) => Err(RpcError::server("builtins.TypeError", format!("expected record ids, got {other}"))),
+        Some(other) => Err(RpcError::server(
+            "builtins.TypeError",
+            format!("expected record ids, got {other}"),
+        )),
     }
 }
 
@@ -310,16 +351,23 @@ fn fields_of(value: Option<&Value>) -> Result<Vec<String>, RpcError> {
         Some(Value::Array(items)) => items
             .iter()
             .map(|v| {
-                v.as_str()
-                    .map(str::to_string)
-                    .ok_or_else(|| RpcError::server("builtins.TypeError", format!("invalid field name {v}")))
+                v.as_str().map(str::to_string).ok_or_else(|| {
+                    RpcError::server("builtins.TypeError", format!("invalid field name {v}"))
+                })
             })
             .collect(),
-        Some(other) => Err(RpcError::server("builtins.TypeError", format!("expected a list of field names, got {other}"))),
+        Some(other) => Err(RpcError::server(
+            "builtins.TypeError",
+            format!("expected a list of field names, got {other}"),
+        )),
     }
 }
 
-fn search_options(args: &[Value], kwargs: &Map<String, Value>, first: usize) -> Result<SearchOptions, RpcError> {
+fn search_options(
+    args: &[Value],
+    kwargs: &Map<String, Value>,
+    first: usize,
+) -> Result<SearchOptions, RpcError> {
     let number = |v: Option<&Value>, what: &str| -> Result<Option<u32>, RpcError> {
         match v {
             None | Some(Value::Bool(false)) => Ok(None),
@@ -327,8 +375,13 @@ fn search_options(args: &[Value], kwargs: &Map<String, Value>, first: usize) -> 
                 .as_u64()
                 .and_then(|n| u32::try_from(n).ok())
                 .map(Some)
-                .ok_or_else(|| RpcError::server("builtins.ValueError", format!("invalid {what} {n}"))),
-            Some(other) => Err(RpcError::server("builtins.TypeError", format!("invalid {what} {other}"))),
+                .ok_or_else(|| {
+                    RpcError::server("builtins.ValueError", format!("invalid {what} {n}"))
+                }),
+            Some(other) => Err(RpcError::server(
+                "builtins.TypeError",
+                format!("invalid {what} {other}"),
+            )),
         }
     };
     Ok(SearchOptions {
@@ -337,7 +390,12 @@ fn search_options(args: &[Value], kwargs: &Map<String, Value>, first: usize) -> 
         order: match argument(args, kwargs, first + 2, "order") {
             None | Some(Value::Bool(false)) => None,
             Some(Value::String(s)) => Some(s.clone()),
-            Some(other) => return Err(RpcError::server("builtins.TypeError", format!("invalid order {other}"))),
+            Some(other) => {
+                return Err(RpcError::server(
+                    "builtins.TypeError",
+                    format!("invalid order {other}"),
+                ));
+            }
         },
     })
 }
@@ -347,7 +405,10 @@ fn record_of(value: Option<&Value>) -> Result<Record, RpcError> {
         Some(Value::Object(values)) => Ok(values.clone()),
         other => Err(RpcError::server(
             "builtins.TypeError",
-            format!("expected a dictionary of field values, got {}", other.unwrap_or(&Value::Null)),
+            format!(
+                "expected a dictionary of field values, got {}",
+                other.unwrap_or(&Value::Null)
+            ),
         )),
     }
 }
@@ -372,40 +433,64 @@ async fn execute_kw(
     let result = match method {
         "create" => match argument(a, k, 0, "vals_list") {
             Some(Value::Array(rows)) => {
-                let rows = rows.iter().map(|r| record_of(Some(r))).collect::<Result<Vec<_>, _>>()?;
+                let rows = rows
+                    .iter()
+                    .map(|r| record_of(Some(r)))
+                    .collect::<Result<Vec<_>, _>>()?;
                 let ids = orm.create(&mut tx, model, &rows).await.map_err(orm_error)?;
                 json!(ids)
             }
             single => {
                 let row = record_of(single)?;
-                let ids = orm.create(&mut tx, model, &[row]).await.map_err(orm_error)?;
+                let ids = orm
+                    .create(&mut tx, model, &[row])
+                    .await
+                    .map_err(orm_error)?;
                 json!(ids[0])
             }
         },
         "read" => {
             let ids = ids_of(argument(a, k, 0, "ids"))?;
             let fields = fields_of(argument(a, k, 1, "fields"))?;
-            json!(orm.read(&mut tx, model, &ids, &fields).await.map_err(orm_error)?)
+            json!(
+                orm.read(&mut tx, model, &ids, &fields)
+                    .await
+                    .map_err(orm_error)?
+            )
         }
         "search_read" => {
             let domain = domain_of(argument(a, k, 0, "domain"))?;
             let fields = fields_of(argument(a, k, 1, "fields"))?;
             let options = search_options(a, k, 2)?;
-            json!(orm.search_read(&mut tx, model, &domain, &fields, &options).await.map_err(orm_error)?)
+            json!(
+                orm.search_read(&mut tx, model, &domain, &fields, &options)
+                    .await
+                    .map_err(orm_error)?
+            )
         }
         "search" => {
             let domain = domain_of(argument(a, k, 0, "domain"))?;
             let options = search_options(a, k, 1)?;
-            json!(orm.search(&mut tx, model, &domain, &options).await.map_err(orm_error)?)
+            json!(
+                orm.search(&mut tx, model, &domain, &options)
+                    .await
+                    .map_err(orm_error)?
+            )
         }
         "search_count" => {
             let domain = domain_of(argument(a, k, 0, "domain"))?;
-            json!(orm.search_count(&mut tx, model, &domain).await.map_err(orm_error)?)
+            json!(
+                orm.search_count(&mut tx, model, &domain)
+                    .await
+                    .map_err(orm_error)?
+            )
         }
         "write" => {
             let ids = ids_of(argument(a, k, 0, "ids"))?;
             let values = record_of(argument(a, k, 1, "vals"))?;
-            orm.write(&mut tx, model, &ids, &values).await.map_err(orm_error)?;
+            orm.write(&mut tx, model, &ids, &values)
+                .await
+                .map_err(orm_error)?;
             json!(true)
         }
         "unlink" => {
@@ -415,7 +500,10 @@ async fn execute_kw(
         }
         "fields_get" => fields_get(&snapshot.registry, model),
         _ => {
-            let Some(addon_name) = snapshot.methods.get(&(model.to_string(), method.to_string())) else {
+            let Some(addon_name) = snapshot
+                .methods
+                .get(&(model.to_string(), method.to_string()))
+            else {
                 return Err(RpcError::server(
                     "builtins.AttributeError",
                     format!("The method '{method}' does not exist on the model '{model}'"),
@@ -437,7 +525,9 @@ async fn execute_kw(
             serde_json::from_str(&text).map_err(|e| {
                 RpcError::server(
                     "pulse.exceptions.AddonError",
-                    format!("addon '{addon_name}' returned invalid JSON from {model}.{method}: {e}"),
+                    format!(
+                        "addon '{addon_name}' returned invalid JSON from {model}.{method}: {e}"
+                    ),
                 )
             })?
         }
@@ -458,7 +548,10 @@ fn fields_get(registry: &pulse_orm::Registry, model: &str) -> Value {
         return json!({});
     };
     let mut out = Map::new();
-    out.insert("id".into(), json!({"type": "integer", "string": "ID", "readonly": true, "required": false}));
+    out.insert(
+        "id".into(),
+        json!({"type": "integer", "string": "ID", "readonly": true, "required": false}),
+    );
     for field in model.fields() {
         let mut attrs = json!({
             "type": field.ttype().as_str(),

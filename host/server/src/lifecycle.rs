@@ -72,7 +72,9 @@ async fn installed_modules(conn: &mut Connection) -> Result<Vec<InstalledModule>
             let depends: String = row.try_get("depends")?;
             let description: Option<String> = row.try_get("description_json")?;
             let bad = |what: &str, e: serde_json::Error| {
-                Error::Lifecycle(format!("module record of '{name}' has a corrupt {what}: {e}"))
+                Error::Lifecycle(format!(
+                    "module record of '{name}' has a corrupt {what}: {e}"
+                ))
             };
             Ok(InstalledModule {
                 depends: serde_json::from_str(&depends).map_err(|e| bad("dependency list", e))?,
@@ -86,7 +88,9 @@ async fn installed_modules(conn: &mut Connection) -> Result<Vec<InstalledModule>
         .collect()
 }
 
-fn registry_of<'a>(modules: impl IntoIterator<Item = (&'a str, &'a Description)>) -> Result<Registry, Error> {
+fn registry_of<'a>(
+    modules: impl IntoIterator<Item = (&'a str, &'a Description)>,
+) -> Result<Registry, Error> {
     let mut registry = Registry::new();
     for (name, description) in modules {
         for spec in &description.models {
@@ -196,11 +200,18 @@ impl Host {
             let component = self.load_component(addon)?;
             tracing::info!(addon = %name, version = %addon.manifest.version, "installing");
             let description;
-            (description, tx) =
-                with_tx(tx, &registry, self, name, "describe", async |orm| component.describe(orm).await).await?;
-            ((), tx) = with_tx(tx, &registry, self, name, "the pre-init hook", async |orm| {
-                component.run_hook(Hook::PreInit, orm).await
+            (description, tx) = with_tx(tx, &registry, self, name, "describe", async |orm| {
+                component.describe(orm).await
             })
+            .await?;
+            ((), tx) = with_tx(
+                tx,
+                &registry,
+                self,
+                name,
+                "the pre-init hook",
+                async |orm| component.run_hook(Hook::PreInit, orm).await,
+            )
             .await?;
             for spec in &description.models {
                 let model = ModelDef::from_spec(spec, name)?;
@@ -208,12 +219,24 @@ impl Host {
                 record_model(&mut tx, &model).await?;
                 registry.insert(model)?;
             }
-            ((), tx) = with_tx(tx, &registry, self, name, "the post-init hook", async |orm| {
-                component.run_hook(Hook::PostInit, orm).await
-            })
+            ((), tx) = with_tx(
+                tx,
+                &registry,
+                self,
+                name,
+                "the post-init hook",
+                async |orm| component.run_hook(Hook::PostInit, orm).await,
+            )
             .await?;
             sequence += 1;
-            record_installed(&mut tx, addon, &description, component.content_hash(), sequence).await?;
+            record_installed(
+                &mut tx,
+                addon,
+                &description,
+                component.content_hash(),
+                sequence,
+            )
+            .await?;
         }
         tx.commit().await?;
         self.reload().await?;
@@ -228,21 +251,31 @@ impl Host {
         let found = self.discover();
         let mut tx = self.db.pool.begin().await?;
         let modules = installed_modules(&mut tx).await?;
-        let deps: BTreeMap<String, Vec<String>> =
-            modules.iter().map(|m| (m.name.clone(), m.depends.clone())).collect();
+        let deps: BTreeMap<String, Vec<String>> = modules
+            .iter()
+            .map(|m| (m.name.clone(), m.depends.clone()))
+            .collect();
         let plan = plan_uninstall(&deps, names)?;
         let mut remaining: Vec<&InstalledModule> = modules.iter().collect();
         for name in &plan {
-            let registry = registry_of(remaining.iter().map(|m| (m.name.as_str(), &m.description)))?;
+            let registry =
+                registry_of(remaining.iter().map(|m| (m.name.as_str(), &m.description)))?;
             match found.addons.get(name).map(|a| self.load_component(a)) {
                 Some(Ok(component)) => {
-                    ((), tx) = with_tx(tx, &registry, self, name, "the uninstall hook", async |orm| {
-                        component.run_hook(Hook::Uninstall, orm).await
-                    })
+                    ((), tx) = with_tx(
+                        tx,
+                        &registry,
+                        self,
+                        name,
+                        "the uninstall hook",
+                        async |orm| component.run_hook(Hook::Uninstall, orm).await,
+                    )
                     .await?;
                 }
                 Some(Err(e)) => tracing::warn!(addon = %name, error = %e, "uninstall hook skipped"),
-                None => tracing::warn!(addon = %name, "addon folder is gone; uninstall hook skipped"),
+                None => {
+                    tracing::warn!(addon = %name, "addon folder is gone; uninstall hook skipped")
+                }
             }
             drop_owned(&mut tx, self.db.dialect, name).await?;
             sqlx::query(
@@ -264,9 +297,10 @@ impl Host {
     /// Every addon known from the addons paths or the database, with its state.
     pub async fn modules(&self) -> Result<Vec<ModuleInfo>, Error> {
         let found = self.discover();
-        let rows = sqlx::query("SELECT name, state, latest_version, shortdesc FROM ir_module_module")
-            .fetch_all(&self.db.pool)
-            .await?;
+        let rows =
+            sqlx::query("SELECT name, state, latest_version, shortdesc FROM ir_module_module")
+                .fetch_all(&self.db.pool)
+                .await?;
         let mut by_name: BTreeMap<String, ModuleInfo> = BTreeMap::new();
         for (name, addon) in &found.addons {
             by_name.insert(
@@ -299,7 +333,9 @@ impl Host {
                 entry.installed_version = row.try_get("latest_version")?;
             }
             if entry.title.is_empty() {
-                entry.title = row.try_get::<Option<String>, _>("shortdesc")?.unwrap_or_default();
+                entry.title = row
+                    .try_get::<Option<String>, _>("shortdesc")?
+                    .unwrap_or_default();
             }
         }
         Ok(by_name.into_values().collect())
@@ -315,13 +351,15 @@ async fn record_model(conn: &mut Connection, model: &ModelDef) -> Result<(), Err
         .execute(&mut *conn)
         .await?;
     for field in model.fields() {
-        sqlx::query("INSERT INTO ir_model_fields (model, name, ttype, module) VALUES ($1, $2, $3, $4)")
-            .bind(&model.name)
-            .bind(field.name())
-            .bind(field.ttype().as_str())
-            .bind(&field.module)
-            .execute(&mut *conn)
-            .await?;
+        sqlx::query(
+            "INSERT INTO ir_model_fields (model, name, ttype, module) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&model.name)
+        .bind(field.name())
+        .bind(field.ttype().as_str())
+        .bind(&field.module)
+        .execute(&mut *conn)
+        .await?;
     }
     Ok(())
 }
@@ -371,7 +409,11 @@ async fn record_installed(
 }
 
 /// Drops every table the ledger says `module` owns, and its ledger rows.
-async fn drop_owned(conn: &mut Connection, dialect: pulse_orm::Dialect, module: &str) -> Result<(), Error> {
+async fn drop_owned(
+    conn: &mut Connection,
+    dialect: pulse_orm::Dialect,
+    module: &str,
+) -> Result<(), Error> {
     let tables = sqlx::query("SELECT table_name FROM ir_model WHERE module = $1")
         .bind(module)
         .fetch_all(&mut *conn)

@@ -67,12 +67,19 @@ impl Options {
         self.values.iter().find(|(k, _)| k == name).map(|(_, v)| v)
     }
 
-    fn check(&self, allowed_flags: &[&str], allowed_values: &[&str], span: proc_macro2::Span) -> syn::Result<()> {
+    fn check(
+        &self,
+        allowed_flags: &[&str],
+        allowed_values: &[&str],
+        span: proc_macro2::Span,
+    ) -> syn::Result<()> {
         for f in &self.flags {
             if !allowed_flags.contains(&f.as_str()) {
                 return Err(syn::Error::new(
                     span,
-                    format!("unknown option `{f}`; expected one of {allowed_flags:?} or {allowed_values:?}"),
+                    format!(
+                        "unknown option `{f}`; expected one of {allowed_flags:?} or {allowed_values:?}"
+                    ),
                 ));
             }
         }
@@ -80,7 +87,9 @@ impl Options {
             if !allowed_values.contains(&k.as_str()) {
                 return Err(syn::Error::new(
                     v.span(),
-                    format!("unknown option `{k}`; expected one of {allowed_values:?} or {allowed_flags:?}"),
+                    format!(
+                        "unknown option `{k}`; expected one of {allowed_values:?} or {allowed_flags:?}"
+                    ),
                 ));
             }
         }
@@ -110,10 +119,16 @@ fn expand_model(input: &DeriveInput) -> syn::Result<TokenStream2> {
         .unwrap_or_else(|| model_name.value());
 
     let Data::Struct(data) = &input.data else {
-        return Err(syn::Error::new(input.span(), "Model can only be derived for structs"));
+        return Err(syn::Error::new(
+            input.span(),
+            "Model can only be derived for structs",
+        ));
     };
     let Fields::Named(named) = &data.fields else {
-        return Err(syn::Error::new(input.span(), "Model needs a struct with named fields"));
+        return Err(syn::Error::new(
+            input.span(),
+            "Model needs a struct with named fields",
+        ));
     };
 
     let mut specs = Vec::new();
@@ -132,7 +147,11 @@ fn expand_model(input: &DeriveInput) -> syn::Result<TokenStream2> {
             continue;
         }
         let fopts = Options::parse(&field.attrs, "field")?;
-        fopts.check(&["required", "index"], &["string", "help", "kind", "relation"], field.span())?;
+        fopts.check(
+            &["required", "index"],
+            &["string", "help", "kind", "relation"],
+            field.span(),
+        )?;
         let label = fopts
             .value("string")
             .map(|s| s.value())
@@ -242,8 +261,14 @@ fn expand_method(attr: TokenStream2, function: &ItemFn) -> syn::Result<TokenStre
     for meta in metas {
         match meta {
             Meta::NameValue(nv) if nv.path.is_ident("model") || nv.path.is_ident("name") => {
-                let Expr::Lit(ExprLit { lit: Lit::Str(s), .. }) = &nv.value else {
-                    return Err(syn::Error::new(nv.value.span(), "expected a string literal"));
+                let Expr::Lit(ExprLit {
+                    lit: Lit::Str(s), ..
+                }) = &nv.value
+                else {
+                    return Err(syn::Error::new(
+                        nv.value.span(),
+                        "expected a string literal",
+                    ));
                 };
                 if nv.path.is_ident("model") {
                     model = Some(s.clone());
@@ -260,10 +285,15 @@ fn expand_method(attr: TokenStream2, function: &ItemFn) -> syn::Result<TokenStre
         }
     }
     let model = model.ok_or_else(|| {
-        syn::Error::new(function.sig.span(), "missing model, e.g. #[method(model = \"todo.task\")]")
+        syn::Error::new(
+            function.sig.span(),
+            "missing model, e.g. #[method(model = \"todo.task\")]",
+        )
     })?;
     let fn_ident = &function.sig.ident;
-    let method_name = name.map(|n| n.value()).unwrap_or_else(|| fn_ident.to_string());
+    let method_name = name
+        .map(|n| n.value())
+        .unwrap_or_else(|| fn_ident.to_string());
     let vis = &function.vis;
 
     let inputs: Vec<&FnArg> = function.sig.inputs.iter().collect();
@@ -277,10 +307,16 @@ fn expand_method(attr: TokenStream2, function: &ItemFn) -> syn::Result<TokenStre
     let mut call_args = Vec::new();
     for (position, input) in inputs.iter().skip(2).enumerate() {
         let FnArg::Typed(pat_type) = input else {
-            return Err(syn::Error::new(input.span(), "methods are free functions, not `self` methods"));
+            return Err(syn::Error::new(
+                input.span(),
+                "methods are free functions, not `self` methods",
+            ));
         };
         let Pat::Ident(pat_ident) = &*pat_type.pat else {
-            return Err(syn::Error::new(pat_type.pat.span(), "expected a plain parameter name"));
+            return Err(syn::Error::new(
+                pat_type.pat.span(),
+                "expected a plain parameter name",
+            ));
         };
         let arg_name = pat_ident.ident.to_string();
         let local = format_ident!("__arg{}", position);

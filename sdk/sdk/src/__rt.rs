@@ -1,7 +1,7 @@
 //! Glue used by the code that [`addon!`](crate::addon) and the derive macros
 //! expand to. Not part of the public API.
 
-use crate::{Env, Error, Hooks, Method, Result};
+use crate::{Env, Error, HookFn, Hooks, Method, MigrateFn, Result};
 use pulse_schema::{Description, MethodSpec, ModelSpec};
 use serde_json::{Map, Value};
 
@@ -66,7 +66,7 @@ pub fn describe(def: &AddonDef) -> String {
 }
 
 /// Runs an optional hook.
-pub fn run_hook(hook: Option<fn(&Env) -> Result<()>>) -> std::result::Result<(), WitError> {
+pub fn run_hook(hook: Option<HookFn>) -> std::result::Result<(), WitError> {
     match hook {
         Some(hook) => hook(&Env::new()).map_err(WitError::from),
         None => Ok(()),
@@ -75,7 +75,7 @@ pub fn run_hook(hook: Option<fn(&Env) -> Result<()>>) -> std::result::Result<(),
 
 /// Runs the optional migrate hook.
 pub fn run_migrate(
-    hook: Option<fn(&Env, &str, &str) -> Result<()>>,
+    hook: Option<MigrateFn>,
     from: &str,
     to: &str,
 ) -> std::result::Result<(), WitError> {
@@ -114,7 +114,11 @@ fn parse_json<T: serde::de::DeserializeOwned>(
     what: &str,
     when_empty: &str,
 ) -> std::result::Result<T, WitError> {
-    let text = if text.trim().is_empty() { when_empty } else { text };
+    let text = if text.trim().is_empty() {
+        when_empty
+    } else {
+        text
+    };
     serde_json::from_str(text).map_err(|e| WitError::Internal(format!("bad {what}: {e}")))
 }
 

@@ -135,7 +135,13 @@ impl DynModel<'_> {
         limit: Option<u32>,
         order: Option<&str>,
     ) -> Result<Vec<i64>> {
-        Ok(orm::search(self.name, &domain.to_json(), offset, limit, order)?)
+        Ok(orm::search(
+            self.name,
+            &domain.to_json(),
+            offset,
+            limit,
+            order,
+        )?)
     }
 
     /// Number of records matching `domain`.
@@ -147,8 +153,9 @@ impl DynModel<'_> {
     pub fn read(&self, ids: &[i64], fields: &[&str]) -> Result<Vec<Map<String, Value>>> {
         let fields: Vec<String> = fields.iter().map(|f| f.to_string()).collect();
         let text = orm::read(self.name, ids, &fields)?;
-        serde_json::from_str(&text)
-            .map_err(|e| Error::Internal(format!("the host returned bad JSON for {}: {e}", self.name)))
+        serde_json::from_str(&text).map_err(|e| {
+            Error::Internal(format!("the host returned bad JSON for {}: {e}", self.name))
+        })
     }
 
     /// Creates one record per JSON object; returns their ids.

@@ -49,7 +49,9 @@ impl FieldValue for i64 {
     const TYPE: FieldType = FieldType::Integer;
     fn from_json(value: &Value) -> Result<Self, String> {
         match value {
-            Value::Number(n) => n.as_i64().ok_or_else(|| format!("expected an integer, got {n}")),
+            Value::Number(n) => n
+                .as_i64()
+                .ok_or_else(|| format!("expected an integer, got {n}")),
             Value::Bool(false) | Value::Null => Ok(0),
             other => Err(format!("expected an integer, got {other}")),
         }
@@ -74,7 +76,9 @@ impl FieldValue for f64 {
     const TYPE: FieldType = FieldType::Float;
     fn from_json(value: &Value) -> Result<Self, String> {
         match value {
-            Value::Number(n) => n.as_f64().ok_or_else(|| format!("expected a number, got {n}")),
+            Value::Number(n) => n
+                .as_f64()
+                .ok_or_else(|| format!("expected a number, got {n}")),
             Value::Bool(false) | Value::Null => Ok(0.0),
             other => Err(format!("expected a number, got {other}")),
         }
@@ -121,7 +125,10 @@ mod tests {
         assert_eq!(String::from_json(&json!(false)).unwrap(), "");
         assert_eq!(Option::<String>::from_json(&json!(false)).unwrap(), None);
         assert_eq!(Option::<i64>::from_json(&json!(3)).unwrap(), Some(3));
-        assert_eq!(Option::<bool>::from_json(&json!(false)).unwrap(), Some(false));
+        assert_eq!(
+            Option::<bool>::from_json(&json!(false)).unwrap(),
+            Some(false)
+        );
         assert!(i64::from_json(&json!("x")).is_err());
         assert_eq!(None::<String>.to_json(), json!(false));
     }

@@ -82,17 +82,23 @@ pub trait Method {
     fn call(env: &Env, ids: &[i64], args: &[Value], kwargs: &Map<String, Value>) -> Result<Value>;
 }
 
+/// A hook that runs with the environment only.
+pub type HookFn = fn(&Env) -> Result<()>;
+
+/// The migrate hook: environment, old version, new version.
+pub type MigrateFn = fn(&Env, &str, &str) -> Result<()>;
+
 /// The addon's hooks, each optional. Set through [`addon!`].
 #[derive(Default, Clone, Copy)]
 pub struct Hooks {
     /// Runs before the addon's tables are created (install only).
-    pub pre_init: Option<fn(&Env) -> Result<()>>,
+    pub pre_init: Option<HookFn>,
     /// Runs after the addon's tables are created (install only).
-    pub post_init: Option<fn(&Env) -> Result<()>>,
+    pub post_init: Option<HookFn>,
     /// Runs on upgrade with the old and the new version.
-    pub migrate: Option<fn(&Env, &str, &str) -> Result<()>>,
+    pub migrate: Option<MigrateFn>,
     /// Runs before the addon's tables are dropped.
-    pub uninstall: Option<fn(&Env) -> Result<()>>,
+    pub uninstall: Option<HookFn>,
 }
 
 /// Registers the addon's models, methods and hooks and exports it to the

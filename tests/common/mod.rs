@@ -1,0 +1,239 @@
+//! Drives the real `pulse` binary: CLI commands, a served instance, and an
+//! Odoo JSON-RPC client with a session cookie.
+
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Builds the example and fixture addons once per test binary, through `pulse build`.
+pub fn build_addons() {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let scratch = tempfile::tempdir().expect("temp dir");
+        let out = Pulse::with_data_dir(scratch.path()).run(&["build", "todo", "trap_in_method"]);
+        assert!(out.status.success(), "pulse build failed:\n{}", text(&out));
+    });
+}
+
+/// Stdout and stderr of a finished command.
+pub fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// One Pulse instance: a data directory (with its SQLite database) and the addons paths.
+pub struct Pulse {
+    pub data_dir: PathBuf,
+    _temp: Option<tempfile::TempDir>,
+}
+
+impl Pulse {
+    /// An instance with a fresh data directory.
+    pub fn new() -> Pulse {
+        let temp = tempfile::tempdir().expect("temp dir");
+        Pulse {
+            data_dir: temp.path().to_path_buf(),
+            _temp: Some(temp),
+        }
+    }
+
+    fn with_data_dir(dir: &Path) -> Pulse {
+        Pulse {
+            data_dir: dir.to_path_buf(),
+            _temp: None,
+        }
+    }
+
+    /// The SQLite file of this instance.
+    pub fn sqlite_file(&self) -> PathBuf {
+        self.data_dir.join("pulse.sqlite")
+    }
+
+    fn command(&self) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_pulse"));
+        let root = root();
+        cmd.current_dir(&root)
+            .env_remove("PULSE_DB")
+            .env_remove("PULSE_ADDONS_PATH")
+            .env("PULSE_ADMIN_PASSWORD", "admin")
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .arg("--addons-path")
+            .arg(root.join("examples"))
+            .arg("--addons-path")
+            .arg(root.join("tests/fixtures/addons"));
+        cmd
+    }
+
+    /// Runs `pulse ARGS…` to completion.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command().args(args).output().expect("running pulse")
+    }
+
+    /// Runs `pulse ARGS…` and insists that it succeeds; returns its stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "pulse {args:?} failed:\n{}",
+            text(&out)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Starts `pulse serve` on a free port and waits until `/health` answers.
+    pub fn serve(&self) -> Server {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = self
+            .command()
+            .args(["serve", "--http", &format!("127.0.0.1:{port}")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting pulse serve");
+        let server = Server {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if probe::status(&format!("{}/health", server.url)).ok() == Some(200) {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "pulse serve did not become healthy"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+}
+
+/// A running `pulse serve`, stopped when dropped.
+pub struct Server {
+    child: Child,
+    pub url: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A tiny blocking GET used only to poll `/health` (status code only).
+mod probe {
+    pub fn status(url: &str) -> Result<u16, std::io::Error> {
+        use std::io::{Read, Write};
+        let rest = url.strip_prefix("http://").unwrap();
+        let (host, path) = rest.split_once('/').unwrap();
+        let mut stream = std::net::TcpStream::connect(host)?;
+        write!(
+            stream,
+            "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+        )?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response)?;
+        Ok(response
+            .split_whitespace()
+            .nth(1)
+            .and_then(|code| code.parse().ok())
+            .unwrap_or(0))
+    }
+}
+
+/// An Odoo JSON-RPC client holding a session cookie.
+pub struct Rpc {
+    http: reqwest::Client,
+    url: String,
+    cookie: Option<String>,
+}
+
+impl Rpc {
+    pub fn new(server: &Server) -> Rpc {
+        Rpc {
+            http: reqwest::Client::new(),
+            url: server.url.clone(),
+            cookie: None,
+        }
+    }
+
+    /// POSTs a JSON-RPC call to `path`; returns the whole response object.
+    pub async fn post(&mut self, path: &str, params: Value) -> Value {
+        let mut request = self
+            .http
+            .post(format!("{}{path}", self.url))
+            .json(&json!({"jsonrpc": "2.0", "method": "call", "id": 1, "params": params}));
+        if let Some(cookie) = &self.cookie {
+            request = request.header("Cookie", cookie);
+        }
+        let response = request.send().await.expect("request sent");
+        assert_eq!(
+            response.status(),
+            200,
+            "JSON-RPC answers 200 even for errors"
+        );
+        if let Some(set) = response.headers().get("set-cookie") {
+            let set = set.to_str().unwrap();
+            assert!(
+                set.contains("HttpOnly"),
+                "session cookie must be HttpOnly: {set}"
+            );
+            self.cookie = Some(set.split(';').next().unwrap().to_string());
+        }
+        response.json().await.expect("JSON body")
+    }
+
+    /// Logs in as admin/admin.
+    pub async fn login(&mut self, db: &str) -> Value {
+        let r = self
+            .post(
+                "/web/session/authenticate",
+                json!({"db": db, "login": "admin", "password": "admin"}),
+            )
+            .await;
+        assert!(r.get("result").is_some(), "login failed: {r}");
+        r
+    }
+
+    /// `call_kw`; returns the result or the error object.
+    pub async fn call(
+        &mut self,
+        model: &str,
+        method: &str,
+        args: Value,
+        kwargs: Value,
+    ) -> Result<Value, Value> {
+        let r = self
+            .post(
+                "/web/dataset/call_kw",
+                json!({"model": model, "method": method, "args": args, "kwargs": kwargs}),
+            )
+            .await;
+        match (r.get("result"), r.get("error")) {
+            (Some(result), None) => Ok(result.clone()),
+            (None, Some(error)) => Err(error.clone()),
+            _ => panic!("malformed JSON-RPC response: {r}"),
+        }
+    }
+}

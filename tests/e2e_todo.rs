@@ -1,0 +1,267 @@
+//! End to end, as a user would: build the example addon to wasm with
+//! `pulse build`, install it into a fresh SQLite database with
+//! `pulse install`, serve it, use it over Odoo's JSON-RPC, uninstall it, and
+//! see its table gone.
+
+mod common;
+
+use common::{Pulse, Rpc, build_addons};
+use serde_json::{Value, json};
+use sqlx::{Connection, Row, SqliteConnection};
+
+async fn table_exists(pulse: &Pulse, table: &str) -> bool {
+    let url = format!("sqlite://{}", pulse.sqlite_file().display());
+    let mut conn = SqliteConnection::connect(&url)
+        .await
+        .expect("open the SQLite file");
+    let row = sqlx::query("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?")
+        .bind(table)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    row.get::<i64, _>(0) == 1
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn todo_addon_installs_serves_and_uninstalls() {
+    build_addons();
+    let pulse = Pulse::new();
+    assert!(pulse.ok(&["install", "todo"]).contains("installed: todo"));
+    assert!(table_exists(&pulse, "todo_task").await);
+
+    let modules: Value = serde_json::from_str(&pulse.ok(&["modules", "--json"]))
+        .expect("modules --json prints JSON");
+    let todo = modules
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "todo")
+        .unwrap();
+    assert_eq!(todo["state"], "installed");
+    assert_eq!(todo["installed_version"], "1.0.0");
+
+    {
+        let server = pulse.serve();
+        let mut rpc = Rpc::new(&server);
+
+        // Without a session, Odoo's "session expired" error.
+        let e = rpc
+            .call("todo.task", "search_read", json!([[]]), json!({}))
+            .await
+            .unwrap_err();
+        assert_eq!(e["code"], 100);
+        assert_eq!(e["data"]["name"], "odoo.http.SessionExpiredException");
+
+        // A wrong password is AccessDenied.
+        let bad = rpc
+            .post(
+                "/web/session/authenticate",
+                json!({"db": "pulse", "login": "admin", "password": "nope"}),
+            )
+            .await;
+        assert_eq!(bad["error"]["data"]["name"], "odoo.exceptions.AccessDenied");
+
+        let session = rpc.login("pulse").await;
+        assert_eq!(session["result"]["uid"], 1);
+        assert_eq!(session["result"]["server_version"], "19.0");
+
+        // The post-init hook created a welcome task.
+        let seeded = rpc
+            .call(
+                "todo.task",
+                "search_read",
+                json!([[]]),
+                json!({"fields": ["name", "done"]}),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            seeded,
+            json!([{"id": 1, "name": "Try Pulse", "done": false}])
+        );
+
+        let id = rpc
+            .call(
+                "todo.task",
+                "create",
+                json!([{"name": "Buy milk"}]),
+                json!({}),
+            )
+            .await
+            .unwrap();
+        assert_eq!(id, json!(2));
+        let ids = rpc
+            .call(
+                "todo.task",
+                "create",
+                json!([[{"name": "Walk the dog"}, {"name": "Call mum", "notes": "Sunday"}]]),
+                json!({}),
+            )
+            .await
+            .unwrap();
+        assert_eq!(ids, json!([3, 4]));
+
+        // The addon's own method, running inside the component.
+        assert_eq!(
+            rpc.call("todo.task", "action_done", json!([[2, 3]]), json!({}))
+                .await
+                .unwrap(),
+            json!(true)
+        );
+        let done = rpc
+            .call(
+                "todo.task",
+                "search_read",
+                json!([[["done", "=", true]]]),
+                json!({"fields": ["name"], "order": "name desc"}),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            done,
+            json!([{"id": 3, "name": "Walk the dog"}, {"id": 2, "name": "Buy milk"}])
+        );
+
+        // A method with an argument, passed positionally and by keyword.
+        let open = rpc
+            .call("todo.task", "open_titles", json!([[], "CALL"]), json!({}))
+            .await
+            .unwrap();
+        assert_eq!(open, json!(["Call mum"]));
+        let open = rpc
+            .call(
+                "todo.task",
+                "open_titles",
+                json!([[]]),
+                json!({"text": "try"}),
+            )
+            .await
+            .unwrap();
+        assert_eq!(open, json!(["Try Pulse"]));
+
+        rpc.call(
+            "todo.task",
+            "write",
+            json!([[4], {"notes": false}]),
+            json!({}),
+        )
+        .await
+        .unwrap();
+        let read = rpc
+            .call(
+                "todo.task",
+                "read",
+                json!([[4]]),
+                json!({"fields": ["notes"]}),
+            )
+            .await
+            .unwrap();
+        assert_eq!(read, json!([{"id": 4, "notes": false}]));
+
+        assert_eq!(
+            rpc.call("todo.task", "unlink", json!([[1]]), json!({}))
+                .await
+                .unwrap(),
+            json!(true)
+        );
+        assert_eq!(
+            rpc.call("todo.task", "search_count", json!([[]]), json!({}))
+                .await
+                .unwrap(),
+            json!(3)
+        );
+
+        // Bad input is a clear error and changes nothing.
+        let e = rpc
+            .call("todo.task", "create", json!([{"nmae": "typo"}]), json!({}))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            e["data"]["message"],
+            "Invalid field 'nmae' on model 'todo.task'"
+        );
+        let e = rpc
+            .call("todo.task", "create", json!([{"done": true}]), json!({}))
+            .await
+            .unwrap_err();
+        assert_eq!(e["data"]["name"], "odoo.exceptions.ValidationError");
+        let e = rpc
+            .call(
+                "todo.task",
+                "search",
+                json!([[["name", "=", "x"]]]),
+                json!({"order": "name; DROP TABLE todo_task"}),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(e["data"]["name"], "builtins.ValueError");
+        let e = rpc
+            .call("no.such.model", "search", json!([[]]), json!({}))
+            .await
+            .unwrap_err();
+        assert_eq!(e["data"]["name"], "builtins.KeyError");
+        let e = rpc
+            .call("todo.task", "no_such_method", json!([[]]), json!({}))
+            .await
+            .unwrap_err();
+        assert_eq!(e["data"]["name"], "builtins.AttributeError");
+        assert_eq!(
+            rpc.call("todo.task", "search_count", json!([[]]), json!({}))
+                .await
+                .unwrap(),
+            json!(3)
+        );
+    }
+
+    assert!(
+        pulse
+            .ok(&["uninstall", "todo"])
+            .contains("uninstalled: todo")
+    );
+    assert!(
+        !table_exists(&pulse, "todo_task").await,
+        "uninstall drops the addon's table"
+    );
+    let listing = pulse.ok(&["modules"]);
+    let line = listing.lines().find(|l| l.starts_with("todo ")).unwrap();
+    assert!(line.contains("uninstalled"), "{line}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_trapping_method_names_its_addon_and_the_server_keeps_serving() {
+    build_addons();
+    let pulse = Pulse::new();
+    pulse.ok(&["install", "todo", "trap_in_method"]);
+    let server = pulse.serve();
+    let mut rpc = Rpc::new(&server);
+    rpc.login("pulse").await;
+
+    let thing = rpc
+        .call("trap.thing", "create", json!([{"name": "x"}]), json!({}))
+        .await
+        .unwrap();
+    let e = rpc
+        .call("trap.thing", "explode", json!([[thing]]), json!({}))
+        .await
+        .unwrap_err();
+    assert_eq!(e["code"], 200);
+    assert_eq!(e["data"]["name"], "pulse.exceptions.AddonTrap");
+    let message = e["data"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("addon 'trap_in_method' trapped"),
+        "{message}"
+    );
+
+    // The same addon and the others still answer, and the server is healthy.
+    assert_eq!(
+        rpc.call("trap.thing", "ping", json!([[]]), json!({}))
+            .await
+            .unwrap(),
+        json!("pong")
+    );
+    let tasks = rpc
+        .call("todo.task", "search_count", json!([[]]), json!({}))
+        .await
+        .unwrap();
+    assert_eq!(tasks, json!(1));
+}
