@@ -180,6 +180,10 @@ macro_rules! addon {
                 }
             }
 
+            // Exported only in the wasm build: the canonical-ABI symbol names
+            // are not valid native linker symbols, and a native build of an
+            // addon crate (for its unit tests) has no host to export to.
+            #[cfg(target_arch = "wasm32")]
             $crate::__rt::bindings::__export_pulse_addon!(PulseAddon with_types_in $crate::__rt::bindings);
         }
     };
