@@ -47,21 +47,18 @@ async fn todo_addon_installs_serves_and_uninstalls() {
         // Without a session, Odoo's "session expired" error.
         let e = rpc
             .call("todo.task", "search_read", json!([[]]), json!({}))
-            .await
             .unwrap_err();
         assert_eq!(e["code"], 100);
         assert_eq!(e["data"]["name"], "odoo.http.SessionExpiredException");
 
         // A wrong password is AccessDenied.
-        let bad = rpc
-            .post(
-                "/web/session/authenticate",
-                json!({"db": "pulse", "login": "admin", "password": "nope"}),
-            )
-            .await;
+        let bad = rpc.post(
+            "/web/session/authenticate",
+            json!({"db": "pulse", "login": "admin", "password": "nope"}),
+        );
         assert_eq!(bad["error"]["data"]["name"], "odoo.exceptions.AccessDenied");
 
-        let session = rpc.login("pulse").await;
+        let session = rpc.login("pulse");
         assert_eq!(session["result"]["uid"], 1);
         assert_eq!(session["result"]["server_version"], "19.0");
 
@@ -73,7 +70,6 @@ async fn todo_addon_installs_serves_and_uninstalls() {
                 json!([[]]),
                 json!({"fields": ["name", "done"]}),
             )
-            .await
             .unwrap();
         assert_eq!(
             seeded,
@@ -87,7 +83,6 @@ async fn todo_addon_installs_serves_and_uninstalls() {
                 json!([{"name": "Buy milk"}]),
                 json!({}),
             )
-            .await
             .unwrap();
         assert_eq!(id, json!(2));
         let ids = rpc
@@ -97,14 +92,12 @@ async fn todo_addon_installs_serves_and_uninstalls() {
                 json!([[{"name": "Walk the dog"}, {"name": "Call mum", "notes": "Sunday"}]]),
                 json!({}),
             )
-            .await
             .unwrap();
         assert_eq!(ids, json!([3, 4]));
 
         // The addon's own method, running inside the component.
         assert_eq!(
             rpc.call("todo.task", "action_done", json!([[2, 3]]), json!({}))
-                .await
                 .unwrap(),
             json!(true)
         );
@@ -115,7 +108,6 @@ async fn todo_addon_installs_serves_and_uninstalls() {
                 json!([[["done", "=", true]]]),
                 json!({"fields": ["name"], "order": "name desc"}),
             )
-            .await
             .unwrap();
         assert_eq!(
             done,
@@ -125,7 +117,6 @@ async fn todo_addon_installs_serves_and_uninstalls() {
         // A method with an argument, passed positionally and by keyword.
         let open = rpc
             .call("todo.task", "open_titles", json!([[], "CALL"]), json!({}))
-            .await
             .unwrap();
         assert_eq!(open, json!(["Call mum"]));
         let open = rpc
@@ -135,7 +126,6 @@ async fn todo_addon_installs_serves_and_uninstalls() {
                 json!([[]]),
                 json!({"text": "try"}),
             )
-            .await
             .unwrap();
         assert_eq!(open, json!(["Try Pulse"]));
 
@@ -145,7 +135,6 @@ async fn todo_addon_installs_serves_and_uninstalls() {
             json!([[4], {"notes": false}]),
             json!({}),
         )
-        .await
         .unwrap();
         let read = rpc
             .call(
@@ -154,19 +143,16 @@ async fn todo_addon_installs_serves_and_uninstalls() {
                 json!([[4]]),
                 json!({"fields": ["notes"]}),
             )
-            .await
             .unwrap();
         assert_eq!(read, json!([{"id": 4, "notes": false}]));
 
         assert_eq!(
             rpc.call("todo.task", "unlink", json!([[1]]), json!({}))
-                .await
                 .unwrap(),
             json!(true)
         );
         assert_eq!(
             rpc.call("todo.task", "search_count", json!([[]]), json!({}))
-                .await
                 .unwrap(),
             json!(3)
         );
@@ -174,7 +160,6 @@ async fn todo_addon_installs_serves_and_uninstalls() {
         // Bad input is a clear error and changes nothing.
         let e = rpc
             .call("todo.task", "create", json!([{"nmae": "typo"}]), json!({}))
-            .await
             .unwrap_err();
         assert_eq!(
             e["data"]["message"],
@@ -182,7 +167,6 @@ async fn todo_addon_installs_serves_and_uninstalls() {
         );
         let e = rpc
             .call("todo.task", "create", json!([{"done": true}]), json!({}))
-            .await
             .unwrap_err();
         assert_eq!(e["data"]["name"], "odoo.exceptions.ValidationError");
         let e = rpc
@@ -192,22 +176,18 @@ async fn todo_addon_installs_serves_and_uninstalls() {
                 json!([[["name", "=", "x"]]]),
                 json!({"order": "name; DROP TABLE todo_task"}),
             )
-            .await
             .unwrap_err();
         assert_eq!(e["data"]["name"], "builtins.ValueError");
         let e = rpc
             .call("no.such.model", "search", json!([[]]), json!({}))
-            .await
             .unwrap_err();
         assert_eq!(e["data"]["name"], "builtins.KeyError");
         let e = rpc
             .call("todo.task", "no_such_method", json!([[]]), json!({}))
-            .await
             .unwrap_err();
         assert_eq!(e["data"]["name"], "builtins.AttributeError");
         assert_eq!(
             rpc.call("todo.task", "search_count", json!([[]]), json!({}))
-                .await
                 .unwrap(),
             json!(3)
         );
@@ -227,22 +207,20 @@ async fn todo_addon_installs_serves_and_uninstalls() {
     assert!(line.contains("uninstalled"), "{line}");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_trapping_method_names_its_addon_and_the_server_keeps_serving() {
+#[test]
+fn a_trapping_method_names_its_addon_and_the_server_keeps_serving() {
     build_addons();
     let pulse = Pulse::new();
     pulse.ok(&["install", "todo", "trap_in_method"]);
     let server = pulse.serve();
     let mut rpc = Rpc::new(&server);
-    rpc.login("pulse").await;
+    rpc.login("pulse");
 
     let thing = rpc
         .call("trap.thing", "create", json!([{"name": "x"}]), json!({}))
-        .await
         .unwrap();
     let e = rpc
         .call("trap.thing", "explode", json!([[thing]]), json!({}))
-        .await
         .unwrap_err();
     assert_eq!(e["code"], 200);
     assert_eq!(e["data"]["name"], "pulse.exceptions.AddonTrap");
@@ -255,13 +233,11 @@ async fn a_trapping_method_names_its_addon_and_the_server_keeps_serving() {
     // The same addon and the others still answer, and the server is healthy.
     assert_eq!(
         rpc.call("trap.thing", "ping", json!([[]]), json!({}))
-            .await
             .unwrap(),
         json!("pong")
     );
     let tasks = rpc
         .call("todo.task", "search_count", json!([[]]), json!({}))
-        .await
         .unwrap();
     assert_eq!(tasks, json!(1));
 }

@@ -115,7 +115,11 @@ impl Pulse {
         };
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            if probe::status(&format!("{}/health", server.url)).ok() == Some(200) {
+            if http::request("GET", &format!("{}/health", server.url), &[], "")
+                .map(|r| r.status)
+                .ok()
+                == Some(200)
+            {
                 break;
             }
             assert!(
@@ -141,30 +145,62 @@ impl Drop for Server {
     }
 }
 
-/// A tiny blocking GET used only to poll `/health` (status code only).
-mod probe {
-    pub fn status(url: &str) -> Result<u16, std::io::Error> {
-        use std::io::{Read, Write};
-        let rest = url.strip_prefix("http://").unwrap();
-        let (host, path) = rest.split_once('/').unwrap();
+/// A minimal blocking HTTP/1.1 client over loopback, so the tests need no
+/// HTTP client crate (whose features would change the host's build).
+mod http {
+    use std::io::{Read, Write};
+
+    /// A parsed response.
+    pub struct Response {
+        pub status: u16,
+        pub headers: Vec<(String, String)>,
+        pub body: String,
+    }
+
+    /// Sends one request with `Connection: close` and reads the whole response.
+    pub fn request(
+        method: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> std::io::Result<Response> {
+        let rest = url.strip_prefix("http://").expect("http URL");
+        let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
         let mut stream = std::net::TcpStream::connect(host)?;
-        write!(
-            stream,
-            "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-        )?;
-        let mut response = String::new();
-        stream.read_to_string(&mut response)?;
-        Ok(response
-            .split_whitespace()
-            .nth(1)
-            .and_then(|code| code.parse().ok())
-            .unwrap_or(0))
+        let mut head = format!(
+            "{method} /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {}\r\n",
+            body.len()
+        );
+        for (name, value) in headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        head.push_str("\r\n");
+        stream.write_all(head.as_bytes())?;
+        stream.write_all(body.as_bytes())?;
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw)?;
+        let raw = String::from_utf8_lossy(&raw).into_owned();
+        let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+        let mut lines = head.lines();
+        let status = lines
+            .next()
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        let headers = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+            .collect();
+        Ok(Response {
+            status,
+            headers,
+            body: body.to_string(),
+        })
     }
 }
 
 /// An Odoo JSON-RPC client holding a session cookie.
 pub struct Rpc {
-    http: reqwest::Client,
     url: String,
     cookie: Option<String>,
 }
@@ -172,64 +208,62 @@ pub struct Rpc {
 impl Rpc {
     pub fn new(server: &Server) -> Rpc {
         Rpc {
-            http: reqwest::Client::new(),
             url: server.url.clone(),
             cookie: None,
         }
     }
 
     /// POSTs a JSON-RPC call to `path`; returns the whole response object.
-    pub async fn post(&mut self, path: &str, params: Value) -> Value {
-        let mut request = self
-            .http
-            .post(format!("{}{path}", self.url))
-            .json(&json!({"jsonrpc": "2.0", "method": "call", "id": 1, "params": params}));
+    pub fn post(&mut self, path: &str, params: Value) -> Value {
+        let body =
+            json!({"jsonrpc": "2.0", "method": "call", "id": 1, "params": params}).to_string();
+        let mut headers = vec![("Content-Type", "application/json")];
         if let Some(cookie) = &self.cookie {
-            request = request.header("Cookie", cookie);
+            headers.push(("Cookie", cookie.as_str()));
         }
-        let response = request.send().await.expect("request sent");
+        let response = http::request("POST", &format!("{}{path}", self.url), &headers, &body)
+            .expect("request sent");
         assert_eq!(
-            response.status(),
-            200,
-            "JSON-RPC answers 200 even for errors"
+            response.status, 200,
+            "JSON-RPC answers 200 even for errors: {}",
+            response.body
         );
-        if let Some(set) = response.headers().get("set-cookie") {
-            let set = set.to_str().unwrap();
+        if let Some((_, set)) = response.headers.iter().find(|(k, _)| k == "set-cookie") {
             assert!(
                 set.contains("HttpOnly"),
                 "session cookie must be HttpOnly: {set}"
             );
+            assert!(
+                set.contains("SameSite"),
+                "session cookie must set SameSite: {set}"
+            );
             self.cookie = Some(set.split(';').next().unwrap().to_string());
         }
-        response.json().await.expect("JSON body")
+        serde_json::from_str(&response.body).expect("JSON body")
     }
 
     /// Logs in as admin/admin.
-    pub async fn login(&mut self, db: &str) -> Value {
-        let r = self
-            .post(
-                "/web/session/authenticate",
-                json!({"db": db, "login": "admin", "password": "admin"}),
-            )
-            .await;
+    pub fn login(&mut self, db: &str) -> Value {
+        let r = self.post(
+            "/web/session/authenticate",
+            json!({"db": db, "login": "admin", "password": "admin"}),
+        );
         assert!(r.get("result").is_some(), "login failed: {r}");
         r
     }
 
     /// `call_kw`; returns the result or the error object.
-    pub async fn call(
+    pub fn call(
         &mut self,
         model: &str,
         method: &str,
         args: Value,
         kwargs: Value,
     ) -> Result<Value, Value> {
-        let r = self
-            .post(
-                "/web/dataset/call_kw",
-                json!({"model": model, "method": method, "args": args, "kwargs": kwargs}),
-            )
-            .await;
+        let r = self.post(
+            "/web/dataset/call_kw",
+            json!({"model": model, "method": method, "args": args, "kwargs": kwargs}),
+        );
         match (r.get("result"), r.get("error")) {
             (Some(result), None) => Ok(result.clone()),
             (None, Some(error)) => Err(error.clone()),
