@@ -124,10 +124,12 @@ macro_rules! addon {
     ) => {
         #[doc(hidden)]
         #[allow(unsafe_code, unused_imports, unused_variables)]
-        mod __pulse_addon {
+        pub mod __pulse_addon {
             use super::*;
 
-            fn definition() -> &'static $crate::__rt::AddonDef {
+            /// What the addon registered (public so native builds of the
+            /// crate, which export nothing, still use every hook).
+            pub fn definition() -> &'static $crate::__rt::AddonDef {
                 static DEF: ::std::sync::OnceLock<$crate::__rt::AddonDef> =
                     ::std::sync::OnceLock::new();
                 DEF.get_or_init(|| $crate::__rt::AddonDef {
