@@ -5,15 +5,17 @@
 //! install and uninstall closures over a petgraph and order them as Odoo
 //! does (dependencies first; ties by depth, then name). No wasmtime, no SQL.
 
+pub mod graph;
 pub mod plan;
+mod validate;
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Deserializer};
 
-pub use plan::{PlanError, plan_install, plan_uninstall};
+pub use plan::{Action, Plan, PlanError, Step, plan_install, plan_uninstall, plan_upgrade};
+pub use validate::{KEYS, Problem, check_graph, check_manifest, dependency_closure, did_you_mean};
 
 /// The Odoo series this host targets.
 pub const HOST_SERIES: &str = "19.0";
@@ -83,6 +85,13 @@ pub struct Manifest {
     /// The component file, relative to the addon folder (default `<name>.wasm`).
     #[serde(default)]
     pub component: Option<String>,
+    /// Ordering in the Apps list (Odoo's `sequence`).
+    #[serde(default = "default_sequence")]
+    pub sequence: i64,
+}
+
+fn default_sequence() -> i64 {
+    100
 }
 
 fn default_category() -> String {
@@ -110,9 +119,9 @@ pub struct Dependency {
     pub req: Option<semver::VersionReq>,
 }
 
-impl<'de> Deserialize<'de> for Dependency {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
+impl Dependency {
+    /// Parses `"name"` or `"name <requirement>"`, e.g. `"account ^1.2"`.
+    pub fn parse(text: &str) -> Result<Dependency, String> {
         let text = text.trim();
         let (name, req) = match text.find(|c: char| c.is_whitespace()) {
             Some(split) => (&text[..split], Some(text[split..].trim())),
@@ -120,17 +129,21 @@ impl<'de> Deserialize<'de> for Dependency {
         };
         let req = req
             .map(|r| {
-                semver::VersionReq::parse(r).map_err(|e| {
-                    serde::de::Error::custom(format!(
-                        "bad version requirement {r:?} for {name}: {e}"
-                    ))
-                })
+                semver::VersionReq::parse(r)
+                    .map_err(|e| format!("bad version requirement {r:?} for {name}: {e}"))
             })
             .transpose()?;
         Ok(Dependency {
             name: name.to_string(),
             req,
         })
+    }
+}
+
+impl<'de> Deserialize<'de> for Dependency {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Dependency::parse(&text).map_err(serde::de::Error::custom)
     }
 }
 
@@ -188,43 +201,10 @@ pub struct Build {
 }
 
 impl Manifest {
-    /// Parses manifest text; `path` is used in error messages.
-    pub fn parse(text: &str, path: &Path) -> Result<Manifest, Problem> {
-        let manifest: Manifest = toml::from_str(text).map_err(|e| Problem {
-            file: path.to_path_buf(),
-            message: e.to_string().trim_end().to_string(),
-        })?;
-        let mut problems = Vec::new();
-        if !valid_addon_name(&manifest.name) {
-            problems.push(format!(
-                "name: {:?} is not a valid technical name (expected [a-z][a-z0-9_]*)",
-                manifest.name
-            ));
-        }
-        for dep in &manifest.depends {
-            if !valid_addon_name(&dep.name) {
-                problems.push(format!("depends: {:?} is not a valid addon name", dep.name));
-            }
-            if dep.name == manifest.name {
-                problems.push(format!("depends: {} depends on itself", manifest.name));
-            }
-        }
-        if let AutoInstall::Triggers(triggers) = &manifest.auto_install {
-            for t in triggers {
-                if !manifest.depends.iter().any(|d| &d.name == t) {
-                    problems.push(format!(
-                        "auto_install: trigger {t:?} is not one of the dependencies"
-                    ));
-                }
-            }
-        }
-        match problems.is_empty() {
-            true => Ok(manifest),
-            false => Err(Problem {
-                file: path.to_path_buf(),
-                message: problems.join("; "),
-            }),
-        }
+    /// Parses and checks manifest text; `path` is used in the problems,
+    /// which list every mistake found.
+    pub fn parse(text: &str, path: &Path) -> Result<Manifest, Vec<Problem>> {
+        check_manifest(text, path)
     }
 
     /// Whether this host can install the addon at all.
@@ -250,21 +230,6 @@ pub fn valid_addon_name(name: &str) -> bool {
     let mut chars = name.chars();
     matches!(chars.next(), Some('a'..='z'))
         && chars.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '_'))
-}
-
-/// A problem with one manifest.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    /// The manifest file.
-    pub file: PathBuf,
-    /// What is wrong (with line and column where TOML gives them).
-    pub message: String,
-}
-
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.file.display(), self.message)
-    }
 }
 
 /// An addon found in an addons path.
@@ -319,6 +284,8 @@ pub fn discover(paths: &[PathBuf]) -> Discovery {
                 }
                 Err(e) => found.problems.push(Problem {
                     file: root.clone(),
+                    field: None,
+                    line: None,
                     message: format!("cannot read addons path: {e}"),
                 }),
             }
@@ -327,15 +294,19 @@ pub fn discover(paths: &[PathBuf]) -> Discovery {
         for dir in dirs {
             let file = dir.join(MANIFEST_FILE);
             let parsed = std::fs::read_to_string(&file)
-                .map_err(|e| Problem {
-                    file: file.clone(),
-                    message: format!("cannot read: {e}"),
+                .map_err(|e| {
+                    vec![Problem {
+                        file: file.clone(),
+                        field: None,
+                        line: None,
+                        message: format!("cannot read: {e}"),
+                    }]
                 })
                 .and_then(|text| Manifest::parse(&text, &file));
             let manifest = match parsed {
                 Ok(m) => m,
-                Err(problem) => {
-                    found.problems.push(problem);
+                Err(problems) => {
+                    found.problems.extend(problems);
                     continue;
                 }
             };
@@ -360,8 +331,8 @@ pub fn discover(paths: &[PathBuf]) -> Discovery {
 mod tests {
     use super::*;
 
-    fn parse(text: &str) -> Result<Manifest, Problem> {
-        Manifest::parse(text, Path::new("x/addon.toml"))
+    fn parse(text: &str) -> Result<Manifest, Vec<Problem>> {
+        Manifest::parse(text, Path::new("addon.toml"))
     }
 
     #[test]
@@ -393,11 +364,8 @@ mod tests {
     #[test]
     fn unknown_keys_and_bad_names_are_errors() {
         let e = parse("name = \"x\"\nversion = \"1.0.0\"\ndepend = []\n").unwrap_err();
-        assert!(e.message.contains("unknown field `depend`"), "{e}");
-        assert!(e.message.contains("line 3"), "{e}");
+        assert_eq!(e[0].to_string(), "addon.toml:3: depend: unknown key `depend`; did you mean `depends`?");
         let e = parse("name = \"Bad-Name\"\nversion = \"1.0.0\"\n").unwrap_err();
-        assert!(e.message.contains("not a valid technical name"), "{e}");
-        let e = parse("name = \"x\"\nversion = \"1.0\"\n").unwrap_err();
-        assert!(e.to_string().starts_with("x/addon.toml: "), "{e}");
+        assert!(e[0].message.contains("not a valid technical name"), "{e:?}");
     }
 }

@@ -1,13 +1,16 @@
-//! Install and uninstall closures over the dependency graph, in Odoo's order.
+//! Install, upgrade and uninstall closures over the dependency graph, in
+//! Odoo's order.
 //!
 //! Order: dependencies before dependents; among addons free to go next, by
-//! depth (the longest dependency path below the addon, 0 for none), then by
-//! name — Odoo's `(depth, name)` rule. Uninstall runs the reverse.
+//! depth (the longest dependency chain below the addon, 0 for none), then by
+//! name — Odoo's `(depth, name)` rule. Uninstall runs the reverse. Every step
+//! says why it is in the plan.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use petgraph::algo::kosaraju_scc;
 use petgraph::graphmap::DiGraphMap;
+use serde::Serialize;
 
 use crate::{Addon, AutoInstall};
 
@@ -48,7 +51,7 @@ pub enum PlanError {
     /// Two addons exclude each other.
     #[error("Modules \"{0}\" and \"{1}\" are incompatible.")]
     Excluded(String, String),
-    /// An uninstall target is not installed.
+    /// An upgrade or uninstall target is not installed.
     #[error("addon '{0}' is not installed")]
     NotInstalled(String),
 }
@@ -62,28 +65,258 @@ fn unknown_message(name: &str, needed_by: Option<&str>) -> String {
     }
 }
 
-/// The addons to install, in order, to install `targets` given what is
-/// already `installed`: every missing dependency first, then the targets,
-/// then `auto_install` addons whose triggers become satisfied (to a fixpoint,
-/// by Odoo's rule: all triggers installed or being installed, at least one
-/// being installed now).
+/// What a step does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// Install the addon.
+    Install,
+    /// Upgrade the installed addon.
+    Upgrade,
+    /// Uninstall the addon.
+    Uninstall,
+}
+
+/// One step of a plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Step {
+    /// The addon.
+    pub addon: String,
+    /// What happens to it.
+    pub action: Action,
+    /// Why it is in the plan: `requested`, `dependency of X`,
+    /// `auto-install (triggers: …)`, `depends on X`.
+    pub reason: String,
+}
+
+/// An ordered list of steps.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Plan {
+    /// The steps, in the order they run.
+    pub steps: Vec<Step>,
+}
+
+impl Plan {
+    /// The addons of the plan, in order.
+    pub fn addons(&self) -> Vec<String> {
+        self.steps.iter().map(|s| s.addon.clone()).collect()
+    }
+
+    /// Whether there is nothing to do.
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+}
+
+/// The installed addons: name to recorded dependencies (as recorded at
+/// install, so an addon whose folder is gone still plans).
+pub type Installed = BTreeMap<String, Vec<String>>;
+
+/// The plan to install `targets` given what is already `installed`: every
+/// missing dependency first, then the targets, then `auto_install` addons
+/// whose triggers become satisfied (to a fixpoint, by Odoo's rule: all
+/// triggers installed or being installed, at least one being installed now).
 pub fn plan_install(
     addons: &BTreeMap<String, Addon>,
-    installed: &BTreeSet<String>,
+    installed: &Installed,
     targets: &[String],
-) -> Result<Vec<String>, PlanError> {
-    let mut marked = BTreeSet::new();
+) -> Result<Plan, PlanError> {
+    let mut marked: BTreeMap<String, String> = BTreeMap::new();
     for target in targets {
-        if installed.contains(target) {
+        if !installed.contains_key(target) {
+            mark(addons, installed, target, "requested".into(), &mut marked)?;
+        }
+    }
+    auto_install(addons, installed, &mut marked)?;
+    check_excludes(addons, installed, &marked)?;
+    let names: BTreeSet<String> = marked.keys().cloned().collect();
+    let order = order_by_depth(&dependency_map(addons, installed), &names)?;
+    Ok(Plan {
+        steps: order
+            .into_iter()
+            .map(|addon| Step {
+                reason: marked[&addon].clone(),
+                addon,
+                action: Action::Install,
+            })
+            .collect(),
+    })
+}
+
+/// The plan to upgrade `targets`: each target and every installed addon that
+/// depends on one, dependencies first; dependencies the new versions add
+/// are installed first, with their auto-install glue.
+pub fn plan_upgrade(
+    addons: &BTreeMap<String, Addon>,
+    installed: &Installed,
+    targets: &[String],
+) -> Result<Plan, PlanError> {
+    for t in targets {
+        if !installed.contains_key(t) {
+            return Err(PlanError::NotInstalled(t.clone()));
+        }
+    }
+    let upgrading = downstream(installed, targets);
+    let mut installing: BTreeMap<String, String> = BTreeMap::new();
+    for name in upgrading.keys() {
+        let addon = addons.get(name).ok_or_else(|| PlanError::Unknown {
+            name: name.clone(),
+            needed_by: None,
+        })?;
+        for dep in &addon.manifest.depends {
+            check_version(addons, name, dep)?;
+            if !installed.contains_key(&dep.name) {
+                mark(addons, installed, &dep.name, format!("new dependency of {name}"), &mut installing)?;
+            }
+        }
+    }
+    auto_install(addons, installed, &mut installing)?;
+    check_excludes(addons, installed, &installing)?;
+    let mut reasons = upgrading;
+    reasons.extend(installing.iter().map(|(k, v)| (k.clone(), v.clone())));
+    let names: BTreeSet<String> = reasons.keys().cloned().collect();
+    let order = order_by_depth(&dependency_map(addons, installed), &names)?;
+    Ok(Plan {
+        steps: order
+            .into_iter()
+            .map(|addon| Step {
+                action: if installing.contains_key(&addon) {
+                    Action::Install
+                } else {
+                    Action::Upgrade
+                },
+                reason: reasons[&addon].clone(),
+                addon,
+            })
+            .collect(),
+    })
+}
+
+/// The plan to uninstall `targets`: the targets and every installed addon
+/// that depends on one of them, directly or not, dependents first.
+pub fn plan_uninstall(installed: &Installed, targets: &[String]) -> Result<Plan, PlanError> {
+    for t in targets {
+        if !installed.contains_key(t) {
+            return Err(PlanError::NotInstalled(t.clone()));
+        }
+    }
+    let removing = downstream(installed, targets);
+    let deps: HashMap<&str, Vec<&str>> = installed
+        .iter()
+        .map(|(n, ds)| (n.as_str(), ds.iter().map(String::as_str).collect()))
+        .collect();
+    let names: BTreeSet<String> = removing.keys().cloned().collect();
+    let mut order = order_by_depth(&deps, &names)?;
+    order.reverse();
+    Ok(Plan {
+        steps: order
+            .into_iter()
+            .map(|addon| Step {
+                reason: removing[&addon].clone(),
+                addon,
+                action: Action::Uninstall,
+            })
+            .collect(),
+    })
+}
+
+/// The targets and every installed addon depending on one of them, with why.
+fn downstream(installed: &Installed, targets: &[String]) -> BTreeMap<String, String> {
+    let mut dependents: HashMap<&str, Vec<&str>> = HashMap::new();
+    for (name, deps) in installed {
+        for d in deps {
+            dependents.entry(d.as_str()).or_default().push(name.as_str());
+        }
+    }
+    let mut found: BTreeMap<String, String> = targets.iter().map(|t| (t.clone(), "requested".into())).collect();
+    let mut stack: Vec<&str> = targets.iter().map(String::as_str).collect();
+    while let Some(name) = stack.pop() {
+        for dependent in dependents.get(name).into_iter().flatten() {
+            if !found.contains_key(*dependent) {
+                found.insert(dependent.to_string(), format!("depends on {name}"));
+                stack.push(dependent);
+            }
+        }
+    }
+    found
+}
+
+fn dependency_map<'a>(addons: &'a BTreeMap<String, Addon>, installed: &'a Installed) -> HashMap<&'a str, Vec<&'a str>> {
+    let mut deps: HashMap<&str, Vec<&str>> = installed
+        .iter()
+        .map(|(n, ds)| (n.as_str(), ds.iter().map(String::as_str).collect()))
+        .collect();
+    for (name, addon) in addons {
+        deps.insert(name.as_str(), addon.manifest.depend_names().collect());
+    }
+    deps
+}
+
+fn check_version(addons: &BTreeMap<String, Addon>, name: &str, dep: &crate::Dependency) -> Result<(), PlanError> {
+    if let (Some(req), Some(found)) = (&dep.req, addons.get(&dep.name))
+        && !req.matches(&found.manifest.version)
+    {
+        return Err(PlanError::Version {
+            name: dep.name.clone(),
+            req: req.to_string(),
+            found: found.manifest.version.to_string(),
+            needed_by: name.to_string(),
+        });
+    }
+    Ok(())
+}
+
+fn mark(
+    addons: &BTreeMap<String, Addon>,
+    installed: &Installed,
+    name: &str,
+    reason: String,
+    marked: &mut BTreeMap<String, String>,
+) -> Result<(), PlanError> {
+    // An explicit stack, so a 10,000-deep chain cannot overflow.
+    let mut stack = vec![(name.to_string(), reason, None::<String>)];
+    while let Some((name, reason, needed_by)) = stack.pop() {
+        if installed.contains_key(&name) || marked.contains_key(&name) {
             continue;
         }
-        mark(addons, installed, target, None, &mut marked)?;
+        let addon = addons.get(&name).ok_or_else(|| PlanError::Unknown {
+            name: name.clone(),
+            needed_by: needed_by.clone(),
+        })?;
+        if !addon.manifest.installable {
+            return Err(PlanError::NotInstallable {
+                name,
+                reason: "its manifest says installable = false".into(),
+            });
+        }
+        if !addon.manifest.is_installable() {
+            return Err(PlanError::NotInstallable {
+                reason: format!(
+                    "it targets series {}, this host runs {}",
+                    addon.manifest.series,
+                    crate::HOST_SERIES
+                ),
+                name,
+            });
+        }
+        for dep in addon.manifest.depends.iter().rev() {
+            check_version(addons, &name, dep)?;
+            stack.push((dep.name.clone(), format!("dependency of {name}"), Some(name.clone())));
+        }
+        marked.insert(name, reason);
     }
+    Ok(())
+}
+
+fn auto_install(
+    addons: &BTreeMap<String, Addon>,
+    installed: &Installed,
+    marked: &mut BTreeMap<String, String>,
+) -> Result<(), PlanError> {
     loop {
         let mut added = false;
         for (name, addon) in addons {
-            if installed.contains(name) || marked.contains(name) || !addon.manifest.is_installable()
-            {
+            if installed.contains_key(name) || marked.contains_key(name) || !addon.manifest.is_installable() {
                 continue;
             }
             let triggers: Vec<&str> = match &addon.manifest.auto_install {
@@ -93,74 +326,26 @@ pub fn plan_install(
             };
             let all_there = triggers
                 .iter()
-                .all(|t| installed.contains(*t) || marked.contains(*t));
-            let one_new = triggers.iter().any(|t| marked.contains(*t));
+                .all(|t| installed.contains_key(*t) || marked.contains_key(*t));
+            let one_new = triggers.iter().any(|t| marked.contains_key(*t));
             if all_there && one_new {
-                mark(addons, installed, name, None, &mut marked)?;
+                let reason = format!("auto-install (triggers: {})", triggers.join(", "));
+                mark(addons, installed, name, reason, marked)?;
                 added = true;
             }
         }
         if !added {
-            break;
+            return Ok(());
         }
     }
-    check_excludes(addons, installed, &marked)?;
-    order(addons, &marked)
-}
-
-fn mark(
-    addons: &BTreeMap<String, Addon>,
-    installed: &BTreeSet<String>,
-    name: &str,
-    needed_by: Option<&str>,
-    marked: &mut BTreeSet<String>,
-) -> Result<(), PlanError> {
-    if installed.contains(name) || marked.contains(name) {
-        return Ok(());
-    }
-    let addon = addons.get(name).ok_or_else(|| PlanError::Unknown {
-        name: name.to_string(),
-        needed_by: needed_by.map(str::to_string),
-    })?;
-    if !addon.manifest.installable {
-        return Err(PlanError::NotInstallable {
-            name: name.into(),
-            reason: "its manifest says installable = false".into(),
-        });
-    }
-    if !addon.manifest.is_installable() {
-        return Err(PlanError::NotInstallable {
-            name: name.into(),
-            reason: format!(
-                "it targets series {}, this host runs {}",
-                addon.manifest.series,
-                crate::HOST_SERIES
-            ),
-        });
-    }
-    marked.insert(name.to_string());
-    for dep in &addon.manifest.depends {
-        if let (Some(req), Some(found)) = (&dep.req, addons.get(&dep.name))
-            && !req.matches(&found.manifest.version)
-        {
-            return Err(PlanError::Version {
-                name: dep.name.clone(),
-                req: req.to_string(),
-                found: found.manifest.version.to_string(),
-                needed_by: name.to_string(),
-            });
-        }
-        mark(addons, installed, &dep.name, Some(name), marked)?;
-    }
-    Ok(())
 }
 
 fn check_excludes(
     addons: &BTreeMap<String, Addon>,
-    installed: &BTreeSet<String>,
-    marked: &BTreeSet<String>,
+    installed: &Installed,
+    marked: &BTreeMap<String, String>,
 ) -> Result<(), PlanError> {
-    let all: BTreeSet<&str> = installed.iter().chain(marked).map(String::as_str).collect();
+    let all: BTreeSet<&str> = installed.keys().chain(marked.keys()).map(String::as_str).collect();
     for name in &all {
         if let Some(addon) = addons.get(*name) {
             for excluded in &addon.manifest.excludes {
@@ -173,55 +358,25 @@ fn check_excludes(
     Ok(())
 }
 
-/// Orders `names` dependencies first, ties by (depth, name).
-fn order(
-    addons: &BTreeMap<String, Addon>,
-    names: &BTreeSet<String>,
-) -> Result<Vec<String>, PlanError> {
-    let deps: BTreeMap<&str, Vec<&str>> = addons
-        .iter()
-        .map(|(n, a)| (n.as_str(), a.manifest.depend_names().collect()))
-        .collect();
-    order_by_depth(&deps, names)
-}
-
 /// Orders `names` by `(depth, name)` over the dependency map `deps`,
-/// reporting a cycle with its full path.
-pub fn order_by_depth(
-    deps: &BTreeMap<&str, Vec<&str>>,
+/// reporting a cycle among them with its full path.
+pub fn order_by_depth<S: std::hash::BuildHasher>(
+    deps: &HashMap<&str, Vec<&str>, S>,
     names: &BTreeSet<String>,
 ) -> Result<Vec<String>, PlanError> {
     let mut graph = DiGraphMap::<&str, ()>::new();
-    for (name, ds) in deps {
-        graph.add_node(name);
-        for d in ds {
-            graph.add_edge(name, d, ());
+    for name in names {
+        graph.add_node(name.as_str());
+        for d in deps.get(name.as_str()).into_iter().flatten() {
+            if names.contains(*d) {
+                graph.add_edge(name.as_str(), d, ());
+            }
         }
     }
-    if let Some(cycle) = find_cycle(&graph) {
+    if let Some(cycle) = cycles_in(&graph).into_iter().next() {
         return Err(PlanError::Cycle(cycle));
     }
-    let mut depth: BTreeMap<&str, usize> = BTreeMap::new();
-    fn depth_of<'a>(
-        name: &'a str,
-        deps: &BTreeMap<&'a str, Vec<&'a str>>,
-        memo: &mut BTreeMap<&'a str, usize>,
-    ) -> usize {
-        if let Some(d) = memo.get(name) {
-            return *d;
-        }
-        let d = deps
-            .get(name)
-            .map(|ds| {
-                ds.iter()
-                    .map(|d| depth_of(d, deps, memo) + 1)
-                    .max()
-                    .unwrap_or(0)
-            })
-            .unwrap_or(0);
-        memo.insert(name, d);
-        d
-    }
+    let mut depth: HashMap<&str, usize> = HashMap::with_capacity(names.len());
     let mut ordered: Vec<(usize, &String)> = names
         .iter()
         .map(|n| (depth_of(n.as_str(), deps, &mut depth), n))
@@ -230,8 +385,53 @@ pub fn order_by_depth(
     Ok(ordered.into_iter().map(|(_, n)| n.clone()).collect())
 }
 
-/// A dependency cycle as `a -> b -> … -> a`, if there is one.
-fn find_cycle(graph: &DiGraphMap<&str, ()>) -> Option<Vec<String>> {
+/// Longest dependency chain below `name`, memoized, without recursion.
+fn depth_of<'a, S: std::hash::BuildHasher>(
+    name: &'a str,
+    deps: &HashMap<&'a str, Vec<&'a str>, S>,
+    memo: &mut HashMap<&'a str, usize>,
+) -> usize {
+    let mut stack = vec![(name, false)];
+    let mut on_path: BTreeSet<&str> = BTreeSet::new();
+    while let Some((node, expanded)) = stack.pop() {
+        if memo.contains_key(node) {
+            continue;
+        }
+        let children = deps.get(node).map(Vec::as_slice).unwrap_or(&[]);
+        if expanded {
+            on_path.remove(node);
+            let d = children.iter().map(|c| memo.get(c).map_or(0, |d| d + 1)).max().unwrap_or(0);
+            memo.insert(node, d);
+            continue;
+        }
+        on_path.insert(node);
+        stack.push((node, true));
+        for child in children {
+            // A cycle outside the planned set cannot make depth infinite.
+            if !memo.contains_key(child) && !on_path.contains(child) {
+                stack.push((child, false));
+            }
+        }
+    }
+    memo[name]
+}
+
+/// Every dependency cycle of `deps`, each as `a -> b -> … -> a`.
+pub fn cycles(deps: &BTreeMap<&str, Vec<&str>>) -> Vec<Vec<String>> {
+    let mut graph = DiGraphMap::<&str, ()>::new();
+    for (name, ds) in deps {
+        graph.add_node(name);
+        for d in ds {
+            if deps.contains_key(d) {
+                graph.add_edge(name, d, ());
+            }
+        }
+    }
+    cycles_in(&graph)
+}
+
+fn cycles_in(graph: &DiGraphMap<&str, ()>) -> Vec<Vec<String>> {
+    let mut found = Vec::new();
     for scc in kosaraju_scc(graph) {
         let self_loop = scc.len() == 1 && graph.contains_edge(scc[0], scc[0]);
         if scc.len() < 2 && !self_loop {
@@ -251,49 +451,15 @@ fn find_cycle(graph: &DiGraphMap<&str, ()>) -> Option<Vec<String>> {
             if let Some(at) = path.iter().position(|n| *n == next) {
                 let mut cycle: Vec<String> = path[at..].iter().map(|s| s.to_string()).collect();
                 cycle.push(next.to_string());
-                return Some(cycle);
+                found.push(cycle);
+                break;
             }
             path.push(next);
             current = next;
         }
     }
-    None
-}
-
-/// The installed addons to remove to uninstall `targets`, dependents first:
-/// the targets and every installed addon that depends on one of them,
-/// directly or not. `installed` maps each installed addon to its
-/// dependencies as recorded at install (so an addon whose folder is gone
-/// still uninstalls).
-pub fn plan_uninstall(
-    installed: &BTreeMap<String, Vec<String>>,
-    targets: &[String],
-) -> Result<Vec<String>, PlanError> {
-    let mut removing: BTreeSet<String> = BTreeSet::new();
-    for t in targets {
-        if !installed.contains_key(t) {
-            return Err(PlanError::NotInstalled(t.clone()));
-        }
-        removing.insert(t.clone());
-    }
-    loop {
-        let before = removing.len();
-        for (name, deps) in installed {
-            if deps.iter().any(|d| removing.contains(d)) {
-                removing.insert(name.clone());
-            }
-        }
-        if removing.len() == before {
-            break;
-        }
-    }
-    let deps: BTreeMap<&str, Vec<&str>> = installed
-        .iter()
-        .map(|(n, ds)| (n.as_str(), ds.iter().map(String::as_str).collect()))
-        .collect();
-    let mut ordered = order_by_depth(&deps, &removing)?;
-    ordered.reverse();
-    Ok(ordered)
+    found.sort();
+    found
 }
 
 #[cfg(test)]
@@ -306,14 +472,8 @@ mod tests {
         specs
             .iter()
             .map(|s| {
-                let m = Manifest::parse(s, Path::new("t/addon.toml")).unwrap();
-                (
-                    m.name.clone(),
-                    Addon {
-                        manifest: m,
-                        dir: PathBuf::new(),
-                    },
-                )
+                let m = Manifest::parse(s, Path::new("addon.toml")).unwrap();
+                (m.name.clone(), Addon { manifest: m, dir: PathBuf::new() })
             })
             .collect()
     }
@@ -330,8 +490,10 @@ mod tests {
             "name='c'\nversion='1.0.0'",
             "name='glue'\nversion='1.0.0'\ndepends=['a','c']\nauto_install=true",
         ]);
-        let plan = plan_install(&addons, &BTreeSet::new(), &names(&["a"])).unwrap();
-        assert_eq!(plan, names(&["b", "c", "a", "glue"]));
+        let plan = plan_install(&addons, &Installed::new(), &names(&["a"])).unwrap();
+        assert_eq!(plan.addons(), names(&["b", "c", "a", "glue"]));
+        assert_eq!(plan.steps[0].reason, "dependency of a");
+        assert_eq!(plan.steps[3].reason, "auto-install (triggers: a, c)");
     }
 
     #[test]
@@ -341,31 +503,45 @@ mod tests {
             "name='b'\nversion='1.0.0'\ndepends=['c']",
             "name='c'\nversion='1.0.0'\ndepends=['a']",
         ]);
-        let e = plan_install(&addons, &BTreeSet::new(), &names(&["a"])).unwrap_err();
+        let e = plan_install(&addons, &Installed::new(), &names(&["a"])).unwrap_err();
         assert_eq!(e.to_string(), "dependency cycle: a -> b -> c -> a");
     }
 
     #[test]
     fn uninstall_takes_dependents_first() {
-        let installed: BTreeMap<String, Vec<String>> =
-            [("a", vec!["b", "c"]), ("b", vec![]), ("c", vec![])]
-                .into_iter()
-                .map(|(n, d)| (n.to_string(), names(&d)))
-                .collect();
+        let installed: Installed = [("a", vec!["b", "c"]), ("b", vec![]), ("c", vec![])]
+            .into_iter()
+            .map(|(n, d)| (n.to_string(), names(&d)))
+            .collect();
+        let plan = plan_uninstall(&installed, &names(&["b"])).unwrap();
+        assert_eq!(plan.addons(), names(&["a", "b"]));
+        assert_eq!(plan.steps[0].reason, "depends on b");
+    }
+
+    #[test]
+    fn upgrade_takes_dependents_and_installs_new_dependencies() {
+        let addons = set(&[
+            "name='a'\nversion='2.0.0'\ndepends=['b','n']",
+            "name='b'\nversion='1.1.0'",
+            "name='n'\nversion='1.0.0'",
+            "name='c'\nversion='1.0.0'",
+        ]);
+        let installed: Installed = [("a", vec!["b"]), ("b", vec![]), ("c", vec![])]
+            .into_iter()
+            .map(|(n, d)| (n.to_string(), names(&d)))
+            .collect();
+        let plan = plan_upgrade(&addons, &installed, &names(&["b"])).unwrap();
+        let steps: Vec<(String, Action)> = plan.steps.iter().map(|s| (s.addon.clone(), s.action)).collect();
         assert_eq!(
-            plan_uninstall(&installed, &names(&["b"])).unwrap(),
-            names(&["a", "b"])
+            steps,
+            vec![("b".into(), Action::Upgrade), ("n".into(), Action::Install), ("a".into(), Action::Upgrade)]
         );
     }
 
     #[test]
     fn unknown_dependency_names_both() {
         let addons = set(&["name='a'\nversion='1.0.0'\ndepends=['ghost']"]);
-        let e = plan_install(&addons, &BTreeSet::new(), &names(&["a"])).unwrap_err();
-        assert!(
-            e.to_string()
-                .contains("\"a\" that depends on module \"ghost\""),
-            "{e}"
-        );
+        let e = plan_install(&addons, &Installed::new(), &names(&["a"])).unwrap_err();
+        assert!(e.to_string().contains("\"a\" that depends on module \"ghost\""), "{e}");
     }
 }

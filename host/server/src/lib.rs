@@ -22,7 +22,8 @@ pub use backend::TxOrm;
 pub use db::Database;
 pub use error::Error;
 pub use http::{router, serve};
-pub use lifecycle::{ModuleInfo, ModuleState};
+pub use lifecycle::{ModuleInfo, ModuleState, Operation, PlanReport, TableDrop};
+pub use pulse_manifest::plan::Installed;
 pub use pulse_runtime::Limits;
 
 use pulse_orm::Registry;

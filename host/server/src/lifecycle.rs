@@ -2,10 +2,11 @@
 //! module records (`ir_module_module`) and the ownership ledger
 //! (`ir_model`, `ir_model_fields`).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use pulse_manifest::{Addon, Discovery, discover, plan_install, plan_uninstall};
+use pulse_manifest::plan::Installed;
+use pulse_manifest::{Addon, Discovery, discover, plan_install, plan_uninstall, plan_upgrade};
 use pulse_orm::{Connection, ModelDef, Orm, Registry, create_table, drop_table};
 use pulse_runtime::{CallError, Description, Hook, LoadedAddon};
 use serde::Serialize;
@@ -34,6 +35,45 @@ impl ModuleState {
             ModuleState::Uninstallable => "uninstallable",
         }
     }
+}
+
+/// A lifecycle operation, for planning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Operation {
+    /// Install addons and what they need.
+    Install,
+    /// Upgrade installed addons and their dependents.
+    Upgrade,
+    /// Uninstall addons and their dependents.
+    Uninstall,
+}
+
+/// A table an uninstall would drop.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TableDrop {
+    /// The addon that owns it.
+    pub addon: String,
+    /// The model stored in it.
+    pub model: String,
+    /// The table.
+    pub table: String,
+    /// Rows it holds now.
+    pub rows: i64,
+}
+
+/// What an operation would do: its steps, in order, and (for uninstall) the
+/// tables it would drop.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlanReport {
+    /// The operation.
+    pub operation: Operation,
+    /// The addons asked for.
+    pub targets: Vec<String>,
+    /// The steps, in order.
+    pub steps: Vec<pulse_manifest::Step>,
+    /// Tables dropped (uninstall only).
+    pub drops: Vec<TableDrop>,
 }
 
 /// One line of `pulse modules`.
@@ -86,6 +126,10 @@ async fn installed_modules(conn: &mut Connection) -> Result<Vec<InstalledModule>
             })
         })
         .collect()
+}
+
+fn installed_map(modules: &[InstalledModule]) -> Installed {
+    modules.iter().map(|m| (m.name.clone(), m.depends.clone())).collect()
 }
 
 fn registry_of<'a>(
@@ -191,8 +235,7 @@ impl Host {
         let found = self.discover();
         let mut tx = self.db.pool.begin().await?;
         let modules = installed_modules(&mut tx).await?;
-        let installed: BTreeSet<String> = modules.iter().map(|m| m.name.clone()).collect();
-        let plan = plan_install(&found.addons, &installed, names)?;
+        let plan = plan_install(&found.addons, &installed_map(&modules), names)?.addons();
         let mut registry = registry_of(modules.iter().map(|m| (m.name.as_str(), &m.description)))?;
         let mut sequence = modules.len() as i64;
         for name in &plan {
@@ -251,11 +294,7 @@ impl Host {
         let found = self.discover();
         let mut tx = self.db.pool.begin().await?;
         let modules = installed_modules(&mut tx).await?;
-        let deps: BTreeMap<String, Vec<String>> = modules
-            .iter()
-            .map(|m| (m.name.clone(), m.depends.clone()))
-            .collect();
-        let plan = plan_uninstall(&deps, names)?;
+        let plan = plan_uninstall(&installed_map(&modules), names)?.addons();
         let mut remaining: Vec<&InstalledModule> = modules.iter().collect();
         for name in &plan {
             let registry =
@@ -292,6 +331,130 @@ impl Host {
         tx.commit().await?;
         self.reload().await?;
         Ok(plan)
+    }
+
+    /// What `operation` on `names` would do, changing nothing. An uninstall
+    /// plan lists every table it would drop with its row count.
+    pub async fn plan(&self, operation: Operation, names: &[String]) -> Result<PlanReport, Error> {
+        let found = self.discover();
+        let mut conn = self.db.pool.acquire().await?;
+        let modules = installed_modules(&mut conn).await?;
+        let installed = installed_map(&modules);
+        let plan = match operation {
+            Operation::Install => plan_install(&found.addons, &installed, names)?,
+            Operation::Upgrade => plan_upgrade(&found.addons, &installed, names)?,
+            Operation::Uninstall => plan_uninstall(&installed, names)?,
+        };
+        let mut drops = Vec::new();
+        if operation == Operation::Uninstall {
+            for step in &plan.steps {
+                let rows = sqlx::query("SELECT model, table_name FROM ir_model WHERE module = $1 ORDER BY model")
+                    .bind(&step.addon)
+                    .fetch_all(&mut *conn)
+                    .await?;
+                for row in rows {
+                    let table: String = row.try_get("table_name")?;
+                    // The table name comes from the ledger, which only holds validated names.
+                    let count = if pulse_orm::table_exists(&mut conn, self.db.dialect, &table).await? {
+                        sqlx::query(&format!("SELECT COUNT(*) FROM \"{table}\""))
+                            .fetch_one(&mut *conn)
+                            .await?
+                            .try_get::<i64, _>(0)?
+                    } else {
+                        0
+                    };
+                    drops.push(TableDrop {
+                        addon: step.addon.clone(),
+                        model: row.try_get("model")?,
+                        table,
+                        rows: count,
+                    });
+                }
+            }
+        }
+        Ok(PlanReport {
+            operation,
+            targets: names.to_vec(),
+            steps: plan.steps,
+            drops,
+        })
+    }
+
+    /// Odoo's `update_list`: records every addon of the addons paths in
+    /// `ir_module_module`; returns `(updatable, added)` — installed addons
+    /// with a newer version available, and addons seen for the first time.
+    pub async fn update_list(&self) -> Result<(usize, usize), Error> {
+        let found = self.discover();
+        let mut tx = self.db.pool.begin().await?;
+        let rows = sqlx::query("SELECT name, state, latest_version FROM ir_module_module")
+            .fetch_all(&mut *tx)
+            .await?;
+        let mut known: BTreeMap<String, (String, Option<String>)> = BTreeMap::new();
+        for row in rows {
+            known.insert(row.try_get("name")?, (row.try_get("state")?, row.try_get("latest_version")?));
+        }
+        let (mut updatable, mut added) = (0, 0);
+        for (name, addon) in &found.addons {
+            let m = &addon.manifest;
+            let depends = serde_json::to_string(&m.depend_names().collect::<Vec<_>>()).expect("names serialize");
+            match known.get(name) {
+                Some((state, installed_version)) => {
+                    let newer = installed_version
+                        .as_deref()
+                        .and_then(|v| semver::Version::parse(v).ok())
+                        .is_some_and(|v| m.version > v);
+                    updatable += usize::from(newer);
+                    // Odoo never turns a known module uninstallable here, only back.
+                    let state = if state == ModuleState::Uninstallable.as_str() && m.is_installable() {
+                        ModuleState::Uninstalled.as_str()
+                    } else {
+                        state.as_str()
+                    };
+                    sqlx::query(
+                        "UPDATE ir_module_module SET state = $1, shortdesc = $2, summary = $3, author = $4, \
+                         application = $5 WHERE name = $6",
+                    )
+                    .bind(state)
+                    .bind(&m.title)
+                    .bind(&m.summary)
+                    .bind(&m.author)
+                    .bind(m.application)
+                    .bind(name)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                None => {
+                    added += 1;
+                    let state = if m.is_installable() { ModuleState::Uninstalled } else { ModuleState::Uninstallable };
+                    sqlx::query(
+                        "INSERT INTO ir_module_module (name, state, shortdesc, summary, author, application, depends) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    )
+                    .bind(name)
+                    .bind(state.as_str())
+                    .bind(&m.title)
+                    .bind(&m.summary)
+                    .bind(&m.author)
+                    .bind(m.application)
+                    .bind(&depends)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok((updatable, added))
+    }
+
+    /// The installed addons and their recorded dependencies.
+    pub async fn installed(&self) -> Result<Installed, Error> {
+        let mut conn = self.db.pool.acquire().await?;
+        Ok(installed_map(&installed_modules(&mut conn).await?))
+    }
+
+    /// The addons found in the addons paths, with every manifest problem.
+    pub fn discovery(&self) -> Discovery {
+        self.discover()
     }
 
     /// Every addon known from the addons paths or the database, with its state.

@@ -1,0 +1,481 @@
+//! Validation that reports every problem, each with its file, field and line.
+//!
+//! A manifest is checked key by key before serde sees it, so one run lists
+//! every mistake in it rather than the first; [`check_graph`] then checks
+//! what only the whole set can show (unknown dependencies, versions, cycles,
+//! exclusions).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use toml::{Table, Value};
+
+use crate::{Addon, Dependency, Manifest, valid_addon_name};
+
+/// A problem with one manifest.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Problem {
+    /// The manifest file.
+    pub file: PathBuf,
+    /// The key concerned, dotted for nested tables (`build.command`).
+    pub field: Option<String>,
+    /// 1-based line of the key, where it can be found.
+    pub line: Option<usize>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl Problem {
+    fn new(file: &Path, field: Option<&str>, line: Option<usize>, message: impl Into<String>) -> Problem {
+        Problem {
+            file: file.to_path_buf(),
+            field: field.map(str::to_string),
+            line,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        if let Some(field) = &self.field {
+            write!(f, ": {field}")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+/// Top-level keys of `addon.toml`.
+pub const KEYS: [&str; 21] = [
+    "name",
+    "title",
+    "summary",
+    "description",
+    "category",
+    "author",
+    "license",
+    "website",
+    "version",
+    "series",
+    "depends",
+    "auto_install",
+    "application",
+    "installable",
+    "excludes",
+    "data",
+    "api",
+    "permissions",
+    "build",
+    "component",
+    "sequence",
+];
+
+const PERMISSION_KEYS: [&str; 2] = ["outbound_hosts", "sudo"];
+const BUILD_KEYS: [&str; 2] = ["command", "output"];
+
+/// The line of `key` (inside `[table]` when given), found by reading the text.
+fn line_of(text: &str, table: Option<&str>, key: &str) -> Option<usize> {
+    let mut current: Option<String> = None;
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if let Some(header) = line.strip_prefix('[') {
+            let name = header.trim_end_matches(|c| c == ']' || c == ' ').trim_start_matches('[');
+            current = Some(name.trim().to_string());
+            if table.is_none() && name.trim() == key {
+                return Some(i + 1);
+            }
+            continue;
+        }
+        let Some((lhs, _)) = line.split_once('=') else {
+            continue;
+        };
+        let lhs = lhs.trim().trim_matches('"');
+        let here = match (table, &current) {
+            (None, None) => lhs == key,
+            (None, Some(_)) => false,
+            (Some(t), Some(c)) => c == t && lhs == key,
+            (Some(t), None) => lhs == format!("{t}.{key}"),
+        };
+        if here {
+            return Some(i + 1);
+        }
+    }
+    None
+}
+
+/// Levenshtein distance, for did-you-mean hints.
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let current = row[j + 1];
+            row[j + 1] = (previous + usize::from(ca != *cb)).min(row[j] + 1).min(current + 1);
+            previous = current;
+        }
+    }
+    row[b.len()]
+}
+
+/// The known key closest to `unknown`, if it is close enough to be a typo.
+pub fn did_you_mean<'a>(unknown: &str, known: &[&'a str]) -> Option<&'a str> {
+    known
+        .iter()
+        .map(|k| (distance(unknown, k), *k))
+        .filter(|(d, k)| *d <= 2.max(k.len() / 3))
+        .min()
+        .map(|(_, k)| k)
+}
+
+fn unknown_key(key: &str, known: &[&str]) -> String {
+    match did_you_mean(key, known) {
+        Some(hint) => format!("unknown key `{key}`; did you mean `{hint}`?"),
+        None => format!("unknown key `{key}`; expected one of {}", known.join(", ")),
+    }
+}
+
+fn type_name(value: &Value) -> &'static str {
+    match value {
+        Value::String(_) => "a string",
+        Value::Integer(_) => "an integer",
+        Value::Float(_) => "a float",
+        Value::Boolean(_) => "a boolean",
+        Value::Datetime(_) => "a date",
+        Value::Array(_) => "an array",
+        Value::Table(_) => "a table",
+    }
+}
+
+fn strings(value: &Value) -> Result<Vec<&str>, String> {
+    match value {
+        Value::Array(items) => items
+            .iter()
+            .map(|v| {
+                v.as_str()
+                    .ok_or_else(|| format!("expected an array of strings, found {} in it", type_name(v)))
+            })
+            .collect(),
+        other => Err(format!("expected an array of strings, found {}", type_name(other))),
+    }
+}
+
+/// Checks one key's value; returns what is wrong with it.
+fn check_value(key: &str, value: &Value) -> Result<(), String> {
+    let string = || {
+        value
+            .as_str()
+            .ok_or_else(|| format!("expected a string, found {}", type_name(value)))
+    };
+    match key {
+        "name" => {
+            let name = string()?;
+            if !valid_addon_name(name) {
+                return Err(format!(
+                    "{name:?} is not a valid technical name (expected [a-z][a-z0-9_]*, e.g. \"sale_stock\")"
+                ));
+            }
+        }
+        "version" => {
+            let text = string()?;
+            semver::Version::parse(text)
+                .map_err(|e| format!("{text:?} is not a semantic version like \"1.2.0\": {e}"))?;
+        }
+        "series" => {
+            let text = string()?;
+            let ok = text.split('.').count() == 2 && text.split('.').all(|p| p.parse::<u32>().is_ok());
+            if !ok {
+                return Err(format!("{text:?} is not an Odoo series like \"19.0\""));
+            }
+        }
+        "api" => {
+            let text = string()?;
+            semver::VersionReq::parse(text)
+                .map_err(|e| format!("{text:?} is not a version requirement like \"^0.1\": {e}"))?;
+        }
+        "depends" => {
+            let mut problems = Vec::new();
+            for text in strings(value)? {
+                match Dependency::parse(text) {
+                    Ok(dep) if !valid_addon_name(&dep.name) => {
+                        problems.push(format!("{:?} is not a valid addon name", dep.name));
+                    }
+                    Ok(_) => {}
+                    Err(e) => problems.push(e),
+                }
+            }
+            if !problems.is_empty() {
+                return Err(problems.join("; "));
+            }
+        }
+        "excludes" | "data" => {
+            strings(value)?;
+        }
+        "auto_install" => match value {
+            Value::Boolean(_) => {}
+            Value::Array(_) => {
+                strings(value)?;
+            }
+            other => {
+                return Err(format!(
+                    "expected true, false or an array of dependency names, found {}",
+                    type_name(other)
+                ));
+            }
+        },
+        "application" | "installable" => {
+            value
+                .as_bool()
+                .ok_or_else(|| format!("expected true or false, found {}", type_name(value)))?;
+        }
+        "sequence" => {
+            value
+                .as_integer()
+                .ok_or_else(|| format!("expected an integer, found {}", type_name(value)))?;
+        }
+        _ => {
+            string()?;
+        }
+    }
+    Ok(())
+}
+
+/// Checks a nested table (`[permissions]`, `[build]`) against its keys.
+fn check_table(
+    name: &str,
+    value: &Value,
+    keys: &[&str],
+    required: &[&str],
+    text: &str,
+    file: &Path,
+    problems: &mut Vec<Problem>,
+) {
+    let Some(table) = value.as_table() else {
+        problems.push(Problem::new(
+            file,
+            Some(name),
+            line_of(text, None, name),
+            format!("expected a table [{name}], found {}", type_name(value)),
+        ));
+        return;
+    };
+    for (key, value) in table {
+        let field = format!("{name}.{key}");
+        let line = line_of(text, Some(name), key);
+        let outcome = match key.as_str() {
+            "outbound_hosts" if name == "permissions" => strings(value).map(|_| ()),
+            "sudo" if name == "permissions" => value
+                .as_bool()
+                .map(|_| ())
+                .ok_or_else(|| format!("expected true or false, found {}", type_name(value))),
+            "command" | "output" if name == "build" => value
+                .as_str()
+                .map(|_| ())
+                .ok_or_else(|| format!("expected a string, found {}", type_name(value))),
+            _ => Err(unknown_key(key, keys)),
+        };
+        if let Err(message) = outcome {
+            problems.push(Problem::new(file, Some(&field), line, message));
+        }
+    }
+    for key in required {
+        if !table.contains_key(*key) {
+            problems.push(Problem::new(
+                file,
+                Some(&format!("{name}.{key}")),
+                line_of(text, None, name),
+                "missing required key",
+            ));
+        }
+    }
+}
+
+/// Parses and checks one manifest, returning every problem in it.
+pub fn check_manifest(text: &str, file: &Path) -> Result<Manifest, Vec<Problem>> {
+    let table: Table = match text.parse() {
+        Ok(table) => table,
+        Err(e) => {
+            let e: toml::de::Error = e;
+            let line = e.span().map(|span| text[..span.start.min(text.len())].lines().count().max(1));
+            return Err(vec![Problem::new(file, None, line, format!("invalid TOML: {}", e.message()))]);
+        }
+    };
+    let mut problems = Vec::new();
+    for (key, value) in &table {
+        let line = line_of(text, None, key);
+        match key.as_str() {
+            "permissions" => check_table(key, value, &PERMISSION_KEYS, &[], text, file, &mut problems),
+            "build" => check_table(key, value, &BUILD_KEYS, &["command"], text, file, &mut problems),
+            k if KEYS.contains(&k) => {
+                if let Err(message) = check_value(k, value) {
+                    problems.push(Problem::new(file, Some(k), line, message));
+                }
+            }
+            other => problems.push(Problem::new(file, Some(other), line, unknown_key(other, &KEYS))),
+        }
+    }
+    for key in ["name", "version"] {
+        if !table.contains_key(key) {
+            problems.push(Problem::new(file, Some(key), None, "missing required key"));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let manifest: Manifest = match table.try_into() {
+        Ok(m) => m,
+        Err(e) => return Err(vec![Problem::new(file, None, None, e.to_string())]),
+    };
+    let mut problems = Vec::new();
+    for dep in &manifest.depends {
+        if dep.name == manifest.name {
+            problems.push(Problem::new(
+                file,
+                Some("depends"),
+                line_of(text, None, "depends"),
+                format!("{} depends on itself", manifest.name),
+            ));
+        }
+    }
+    if let crate::AutoInstall::Triggers(triggers) = &manifest.auto_install {
+        for t in triggers.iter().filter(|t| !manifest.depends.iter().any(|d| &d.name == *t)) {
+            problems.push(Problem::new(
+                file,
+                Some("auto_install"),
+                line_of(text, None, "auto_install"),
+                format!("trigger {t:?} is not one of the dependencies (auto_install triggers must be dependencies)"),
+            ));
+        }
+    }
+    if let Some(folder) = file.parent().and_then(Path::file_name).and_then(|n| n.to_str())
+        && valid_addon_name(folder)
+        && folder != manifest.name
+    {
+        problems.push(Problem::new(
+            file,
+            Some("name"),
+            line_of(text, None, "name"),
+            format!("{:?} does not match the addon's folder name {folder:?}", manifest.name),
+        ));
+    }
+    if problems.is_empty() { Ok(manifest) } else { Err(problems) }
+}
+
+/// Problems only the whole set shows: dependencies on unknown addons,
+/// version requirements nothing meets, exclusions of one's own
+/// dependencies, and cycles (each with its full path).
+pub fn check_graph(addons: &BTreeMap<String, Addon>) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let manifest_line = |addon: &Addon, key: &str| {
+        std::fs::read_to_string(addon.dir.join(crate::MANIFEST_FILE))
+            .ok()
+            .and_then(|text| line_of(&text, None, key))
+    };
+    for addon in addons.values() {
+        let file = addon.dir.join(crate::MANIFEST_FILE);
+        for dep in &addon.manifest.depends {
+            match addons.get(&dep.name) {
+                None => problems.push(Problem::new(
+                    &file,
+                    Some("depends"),
+                    manifest_line(addon, "depends"),
+                    format!("depends on {:?}, which is in no addons path", dep.name),
+                )),
+                Some(found) => {
+                    if let Some(req) = &dep.req
+                        && !req.matches(&found.manifest.version)
+                    {
+                        problems.push(Problem::new(
+                            &file,
+                            Some("depends"),
+                            manifest_line(addon, "depends"),
+                            format!(
+                                "requires {} {req}, but the available version is {}",
+                                dep.name, found.manifest.version
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        let closure = dependency_closure(addons, addon.name());
+        for excluded in &addon.manifest.excludes {
+            if excluded == addon.name() || closure.contains(excluded.as_str()) {
+                problems.push(Problem::new(
+                    &file,
+                    Some("excludes"),
+                    manifest_line(addon, "excludes"),
+                    format!("excludes {excluded:?}, which it needs itself, so it can never be installed"),
+                ));
+            }
+        }
+    }
+    let deps: BTreeMap<&str, Vec<&str>> = addons
+        .iter()
+        .map(|(n, a)| (n.as_str(), a.manifest.depend_names().collect()))
+        .collect();
+    for cycle in crate::plan::cycles(&deps) {
+        let first = &addons[&cycle[0]];
+        problems.push(Problem::new(
+            &first.dir.join(crate::MANIFEST_FILE),
+            Some("depends"),
+            manifest_line(first, "depends"),
+            format!("dependency cycle: {}", cycle.join(" -> ")),
+        ));
+    }
+    problems
+}
+
+/// Every addon `name` depends on, directly or not (not `name` itself).
+pub fn dependency_closure<'a>(addons: &'a BTreeMap<String, Addon>, name: &str) -> BTreeSet<&'a str> {
+    let mut seen = BTreeSet::new();
+    let mut stack: Vec<&str> = addons
+        .get(name)
+        .map(|a| a.manifest.depend_names().collect())
+        .unwrap_or_default();
+    while let Some(next) = stack.pop() {
+        if let Some((key, addon)) = addons.get_key_value(next)
+            && seen.insert(key.as_str())
+        {
+            stack.extend(addon.manifest.depend_names());
+        }
+    }
+    seen
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn did_you_mean_finds_typos() {
+        assert_eq!(did_you_mean("dependss", &KEYS), Some("depends"));
+        assert_eq!(did_you_mean("auto_instal", &KEYS), Some("auto_install"));
+        assert_eq!(did_you_mean("zzz", &KEYS), None);
+    }
+
+    #[test]
+    fn lines_are_found_in_tables() {
+        let text = "name = \"x\"\n[build]\ncommand = \"make\"\nname = \"y\"\n";
+        assert_eq!(line_of(text, None, "name"), Some(1));
+        assert_eq!(line_of(text, Some("build"), "command"), Some(3));
+        assert_eq!(line_of(text, None, "build"), Some(2));
+    }
+
+    #[test]
+    fn every_problem_of_a_manifest_is_reported() {
+        let text = "name = \"Bad\"\nversion = \"1.0\"\ndependss = []\napplication = \"yes\"\n[build]\ncmd = \"x\"\n";
+        let problems = check_manifest(text, Path::new("bad/addon.toml")).unwrap_err();
+        let shown: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+        assert_eq!(problems.len(), 6, "{shown:#?}");
+        assert!(shown.contains(&"bad/addon.toml:3: dependss: unknown key `dependss`; did you mean `depends`?".to_string()), "{shown:#?}");
+        assert!(shown.iter().any(|s| s.starts_with("bad/addon.toml:6: build.cmd: unknown key `cmd`")), "{shown:#?}");
+        assert!(shown.iter().any(|s| s.starts_with("bad/addon.toml:5: build.command: missing required key")), "{shown:#?}");
+    }
+}
