@@ -10,8 +10,11 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
+use std::collections::BTreeMap;
+
+use pulse_manifest::graph::GraphView;
 use pulse_manifest::{Addon, discover};
-use pulse_server::{Config, Host, Limits, ModuleState};
+use pulse_server::{Config, Host, Limits, ModuleState, Operation, PlanReport};
 
 /// The `wasm32-wasip2` target addons are compiled for.
 const WASM_TARGET: &str = "wasm32-wasip2";
@@ -78,6 +81,42 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Show what an install, upgrade or uninstall would do, in order, changing nothing.
+    Plan {
+        /// install, upgrade or uninstall.
+        #[arg(value_enum)]
+        operation: PlanOperation,
+        /// Addons the operation is for.
+        #[arg(required = true)]
+        names: Vec<String>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the dependency graph (edges point to dependencies).
+    Graph {
+        /// Output format.
+        #[arg(long, value_enum, default_value = "dot")]
+        format: GraphFormat,
+        /// Only this addon and what it depends on (with --reverse: what depends on it).
+        #[arg(long)]
+        root: Option<String>,
+        /// With --root, follow dependents instead of dependencies.
+        #[arg(long)]
+        reverse: bool,
+        /// Only installed addons, as recorded in the database.
+        #[arg(long)]
+        installed: bool,
+    },
+    /// Which installed addons need NAME, and by which path.
+    Why {
+        /// The addon.
+        name: String,
+    },
+    /// Record the addons of the addons paths in the database (Odoo's update_list).
+    UpdateList,
+    /// Check every manifest in the addons paths and report every problem.
+    Check,
     /// Serve the Odoo-compatible HTTP API.
     Serve {
         /// Address to listen on.
@@ -90,6 +129,20 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:8069")]
         http: SocketAddr,
     },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum PlanOperation {
+    Install,
+    Upgrade,
+    Uninstall,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum GraphFormat {
+    Dot,
+    Mermaid,
+    Json,
 }
 
 fn main() {
@@ -166,6 +219,62 @@ async fn run(cli: Cli) -> Result<()> {
             let host = Host::open(cli.config()).await?;
             print_modules(&host, *json).await
         }
+        Command::Plan {
+            operation,
+            names,
+            json,
+        } => {
+            let host = Host::open(cli.config()).await?;
+            let operation = match operation {
+                PlanOperation::Install => Operation::Install,
+                PlanOperation::Upgrade => Operation::Upgrade,
+                PlanOperation::Uninstall => Operation::Uninstall,
+            };
+            let report = host.plan(operation, names).await?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print_plan(&report);
+            }
+            Ok(())
+        }
+        Command::Graph {
+            format,
+            root,
+            reverse,
+            installed,
+        } => {
+            let host = Host::open(cli.config()).await?;
+            let view = graph_view(&host, root.as_deref(), *reverse, *installed).await?;
+            match format {
+                GraphFormat::Dot => print!("{}", view.to_dot()),
+                GraphFormat::Mermaid => print!("{}", view.to_mermaid()),
+                GraphFormat::Json => println!("{}", serde_json::to_string_pretty(&view.to_json())?),
+            }
+            Ok(())
+        }
+        Command::Why { name } => {
+            let host = Host::open(cli.config()).await?;
+            let installed = host.installed().await?;
+            if !installed.contains_key(name) {
+                bail!("addon '{name}' is not installed");
+            }
+            let paths = pulse_manifest::graph::why(&installed, name);
+            if paths.is_empty() {
+                println!("no installed addon depends on {name}");
+            }
+            for path in paths {
+                println!("{} (via {})", path[0], path.join(" -> "));
+            }
+            Ok(())
+        }
+        Command::UpdateList => {
+            let host = Host::open(cli.config()).await?;
+            let (updatable, added) = host.update_list().await?;
+            println!("update_list: {updatable} updatable, {added} added");
+            Ok(())
+        }
+        Command::Check => check(&cli.addons_paths()),
         Command::Serve { http } => {
             let host = Arc::new(Host::open(cli.config()).await?);
             serve(host, *http, None).await
@@ -181,6 +290,102 @@ async fn run(cli: Cli) -> Result<()> {
             }
             serve(host, *http, Some(password)).await
         }
+    }
+}
+
+fn print_plan(report: &PlanReport) {
+    let operation = serde_json::to_value(report.operation).unwrap_or_default();
+    let operation = operation.as_str().unwrap_or("plan");
+    if report.steps.is_empty() {
+        println!("{operation} {}: nothing to do", report.targets.join(", "));
+        return;
+    }
+    println!(
+        "{operation} {}: {} step(s)",
+        report.targets.join(", "),
+        report.steps.len()
+    );
+    for (i, step) in report.steps.iter().enumerate() {
+        let action = serde_json::to_value(step.action).unwrap_or_default();
+        println!(
+            "{:>4}. {:<10} {:<32} {}",
+            i + 1,
+            action.as_str().unwrap_or(""),
+            step.addon,
+            step.reason
+        );
+    }
+    for drop in &report.drops {
+        println!(
+            "      drops table {} ({}, owned by {}): {} row(s)",
+            drop.table, drop.model, drop.addon, drop.rows
+        );
+    }
+}
+
+async fn graph_view(
+    host: &Host,
+    root: Option<&str>,
+    reverse: bool,
+    installed_only: bool,
+) -> Result<GraphView> {
+    let installed = host.installed().await?;
+    let found = host.discovery();
+    let mut deps: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut labels = BTreeMap::new();
+    if installed_only {
+        deps.extend(installed.clone());
+    } else {
+        for (name, addon) in &found.addons {
+            deps.insert(
+                name.clone(),
+                addon.manifest.depend_names().map(str::to_string).collect(),
+            );
+        }
+    }
+    for name in deps.keys() {
+        let version = found
+            .addons
+            .get(name)
+            .map(|a| a.manifest.version.to_string())
+            .unwrap_or_default();
+        let state = if installed.contains_key(name) {
+            "installed"
+        } else {
+            "uninstalled"
+        };
+        labels.insert(
+            name.clone(),
+            format!("{version} {state}").trim().to_string(),
+        );
+    }
+    if let Some(root) = root
+        && !deps.contains_key(root)
+    {
+        bail!("addon '{root}' is not in the graph");
+    }
+    Ok(GraphView::new(&deps, &labels, root, reverse))
+}
+
+/// Reports every problem of every manifest; fails when there is one.
+fn check(paths: &[PathBuf]) -> Result<()> {
+    let found = discover(paths);
+    for w in &found.warnings {
+        println!("warning: {w}");
+    }
+    let mut problems = found.problems.clone();
+    problems.extend(pulse_manifest::check_graph(&found.addons));
+    for p in &problems {
+        println!("error: {p}");
+    }
+    if problems.is_empty() {
+        println!("{} addon(s) checked, no problem found", found.addons.len());
+        Ok(())
+    } else {
+        bail!(
+            "{} problem(s) found in the manifests of {paths:?}",
+            problems.len()
+        )
     }
 }
 

@@ -44,9 +44,15 @@ impl GraphView {
 
     /// Graphviz `dot` source.
     pub fn to_dot(&self) -> String {
-        let mut out = String::from("digraph addons {\n  rankdir=BT;\n  node [shape=box, fontname=\"Helvetica\"];\n");
+        let mut out = String::from(
+            "digraph addons {\n  rankdir=BT;\n  node [shape=box, fontname=\"Helvetica\"];\n",
+        );
         for (name, label) in &self.nodes {
-            let text = if label.is_empty() { name.clone() } else { format!("{name}\\n{label}") };
+            let text = if label.is_empty() {
+                name.clone()
+            } else {
+                format!("{name}\\n{label}")
+            };
             let _ = writeln!(out, "  {} [label={}];", quote(name), quote(&text));
         }
         for (from, to) in &self.edges {
@@ -60,7 +66,11 @@ impl GraphView {
     pub fn to_mermaid(&self) -> String {
         let mut out = String::from("graph BT\n");
         for (name, label) in &self.nodes {
-            let text = if label.is_empty() { name.clone() } else { format!("{name}<br/>{label}") };
+            let text = if label.is_empty() {
+                name.clone()
+            } else {
+                format!("{name}<br/>{label}")
+            };
             let _ = writeln!(out, "  {name}[\"{}\"]", text.replace('"', "'"));
         }
         for (from, to) in &self.edges {
@@ -79,7 +89,12 @@ impl GraphView {
 }
 
 fn quote(text: &str) -> String {
-    format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\"").replace("\\\\n", "\\n"))
+    format!(
+        "\"{}\"",
+        text.replace('\\', "\\\\")
+            .replace('"', "\\\"")
+            .replace("\\\\n", "\\n")
+    )
 }
 
 /// `root` and what it depends on (or, `reverse`, what depends on it), transitively.
@@ -87,7 +102,10 @@ fn reachable(deps: &BTreeMap<String, Vec<String>>, root: &str, reverse: bool) ->
     let mut dependents: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for (name, ds) in deps {
         for d in ds {
-            dependents.entry(d.as_str()).or_default().push(name.as_str());
+            dependents
+                .entry(d.as_str())
+                .or_default()
+                .push(name.as_str());
         }
     }
     let mut seen = BTreeSet::from([root.to_string()]);
@@ -96,7 +114,9 @@ fn reachable(deps: &BTreeMap<String, Vec<String>>, root: &str, reverse: bool) ->
         let next: Vec<&str> = if reverse {
             dependents.get(node.as_str()).cloned().unwrap_or_default()
         } else {
-            deps.get(&node).map(|v| v.iter().map(String::as_str).collect()).unwrap_or_default()
+            deps.get(&node)
+                .map(|v| v.iter().map(String::as_str).collect())
+                .unwrap_or_default()
         };
         for n in next {
             if seen.insert(n.to_string()) {
@@ -146,10 +166,15 @@ mod tests {
     use super::*;
 
     fn deps() -> BTreeMap<String, Vec<String>> {
-        [("a", vec!["b"]), ("b", vec!["c"]), ("c", vec![]), ("x", vec!["c"])]
-            .into_iter()
-            .map(|(n, d)| (n.to_string(), d.into_iter().map(String::from).collect()))
-            .collect()
+        [
+            ("a", vec!["b"]),
+            ("b", vec!["c"]),
+            ("c", vec![]),
+            ("x", vec!["c"]),
+        ]
+        .into_iter()
+        .map(|(n, d)| (n.to_string(), d.into_iter().map(String::from).collect()))
+        .collect()
     }
 
     #[test]
@@ -166,7 +191,11 @@ mod tests {
     fn why_lists_shortest_paths() {
         assert_eq!(
             why(&deps(), "c"),
-            vec![vec!["b".to_string(), "c".into()], vec!["x".into(), "c".into()], vec!["a".into(), "b".into(), "c".into()]]
+            vec![
+                vec!["b".to_string(), "c".into()],
+                vec!["x".into(), "c".into()],
+                vec!["a".into(), "b".into(), "c".into()]
+            ]
         );
     }
 }

@@ -10,9 +10,10 @@ pub mod plan;
 mod validate;
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 pub use plan::{Action, Plan, PlanError, Step, plan_install, plan_uninstall, plan_upgrade};
 pub use validate::{KEYS, Problem, check_graph, check_manifest, dependency_closure, did_you_mean};
@@ -24,7 +25,7 @@ pub const HOST_SERIES: &str = "19.0";
 pub const MANIFEST_FILE: &str = "addon.toml";
 
 /// A parsed `addon.toml`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Manifest {
     /// Technical name, `[a-z][a-z0-9_]*`; must match the folder's name.
@@ -140,6 +141,31 @@ impl Dependency {
     }
 }
 
+impl fmt::Display for Dependency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.req {
+            Some(req) => write!(f, "{} {req}", self.name),
+            None => f.write_str(&self.name),
+        }
+    }
+}
+
+impl Serialize for Dependency {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl Serialize for AutoInstall {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            AutoInstall::No => serializer.serialize_bool(false),
+            AutoInstall::AllDepends => serializer.serialize_bool(true),
+            AutoInstall::Triggers(t) => t.serialize(serializer),
+        }
+    }
+}
+
 impl<'de> Deserialize<'de> for Dependency {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
@@ -177,7 +203,7 @@ impl<'de> Deserialize<'de> for AutoInstall {
 }
 
 /// Capabilities an addon asks for; the admin must grant them too.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Permissions {
     /// Hosts the addon may call over HTTP.
@@ -189,7 +215,7 @@ pub struct Permissions {
 }
 
 /// How `pulse build` builds the component.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Build {
     /// Shell command run in the addon folder.
@@ -364,7 +390,10 @@ mod tests {
     #[test]
     fn unknown_keys_and_bad_names_are_errors() {
         let e = parse("name = \"x\"\nversion = \"1.0.0\"\ndepend = []\n").unwrap_err();
-        assert_eq!(e[0].to_string(), "addon.toml:3: depend: unknown key `depend`; did you mean `depends`?");
+        assert_eq!(
+            e[0].to_string(),
+            "addon.toml:3: depend: unknown key `depend`; did you mean `depends`?"
+        );
         let e = parse("name = \"Bad-Name\"\nversion = \"1.0.0\"\n").unwrap_err();
         assert!(e[0].message.contains("not a valid technical name"), "{e:?}");
     }

@@ -166,7 +166,13 @@ pub fn plan_upgrade(
         for dep in &addon.manifest.depends {
             check_version(addons, name, dep)?;
             if !installed.contains_key(&dep.name) {
-                mark(addons, installed, &dep.name, format!("new dependency of {name}"), &mut installing)?;
+                mark(
+                    addons,
+                    installed,
+                    &dep.name,
+                    format!("new dependency of {name}"),
+                    &mut installing,
+                )?;
             }
         }
     }
@@ -225,10 +231,16 @@ fn downstream(installed: &Installed, targets: &[String]) -> BTreeMap<String, Str
     let mut dependents: HashMap<&str, Vec<&str>> = HashMap::new();
     for (name, deps) in installed {
         for d in deps {
-            dependents.entry(d.as_str()).or_default().push(name.as_str());
+            dependents
+                .entry(d.as_str())
+                .or_default()
+                .push(name.as_str());
         }
     }
-    let mut found: BTreeMap<String, String> = targets.iter().map(|t| (t.clone(), "requested".into())).collect();
+    let mut found: BTreeMap<String, String> = targets
+        .iter()
+        .map(|t| (t.clone(), "requested".into()))
+        .collect();
     let mut stack: Vec<&str> = targets.iter().map(String::as_str).collect();
     while let Some(name) = stack.pop() {
         for dependent in dependents.get(name).into_iter().flatten() {
@@ -241,7 +253,10 @@ fn downstream(installed: &Installed, targets: &[String]) -> BTreeMap<String, Str
     found
 }
 
-fn dependency_map<'a>(addons: &'a BTreeMap<String, Addon>, installed: &'a Installed) -> HashMap<&'a str, Vec<&'a str>> {
+fn dependency_map<'a>(
+    addons: &'a BTreeMap<String, Addon>,
+    installed: &'a Installed,
+) -> HashMap<&'a str, Vec<&'a str>> {
     let mut deps: HashMap<&str, Vec<&str>> = installed
         .iter()
         .map(|(n, ds)| (n.as_str(), ds.iter().map(String::as_str).collect()))
@@ -252,7 +267,11 @@ fn dependency_map<'a>(addons: &'a BTreeMap<String, Addon>, installed: &'a Instal
     deps
 }
 
-fn check_version(addons: &BTreeMap<String, Addon>, name: &str, dep: &crate::Dependency) -> Result<(), PlanError> {
+fn check_version(
+    addons: &BTreeMap<String, Addon>,
+    name: &str,
+    dep: &crate::Dependency,
+) -> Result<(), PlanError> {
     if let (Some(req), Some(found)) = (&dep.req, addons.get(&dep.name))
         && !req.matches(&found.manifest.version)
     {
@@ -301,7 +320,11 @@ fn mark(
         }
         for dep in addon.manifest.depends.iter().rev() {
             check_version(addons, &name, dep)?;
-            stack.push((dep.name.clone(), format!("dependency of {name}"), Some(name.clone())));
+            stack.push((
+                dep.name.clone(),
+                format!("dependency of {name}"),
+                Some(name.clone()),
+            ));
         }
         marked.insert(name, reason);
     }
@@ -316,7 +339,10 @@ fn auto_install(
     loop {
         let mut added = false;
         for (name, addon) in addons {
-            if installed.contains_key(name) || marked.contains_key(name) || !addon.manifest.is_installable() {
+            if installed.contains_key(name)
+                || marked.contains_key(name)
+                || !addon.manifest.is_installable()
+            {
                 continue;
             }
             let triggers: Vec<&str> = match &addon.manifest.auto_install {
@@ -345,7 +371,11 @@ fn check_excludes(
     installed: &Installed,
     marked: &BTreeMap<String, String>,
 ) -> Result<(), PlanError> {
-    let all: BTreeSet<&str> = installed.keys().chain(marked.keys()).map(String::as_str).collect();
+    let all: BTreeSet<&str> = installed
+        .keys()
+        .chain(marked.keys())
+        .map(String::as_str)
+        .collect();
     for name in &all {
         if let Some(addon) = addons.get(*name) {
             for excluded in &addon.manifest.excludes {
@@ -400,7 +430,11 @@ fn depth_of<'a, S: std::hash::BuildHasher>(
         let children = deps.get(node).map(Vec::as_slice).unwrap_or(&[]);
         if expanded {
             on_path.remove(node);
-            let d = children.iter().map(|c| memo.get(c).map_or(0, |d| d + 1)).max().unwrap_or(0);
+            let d = children
+                .iter()
+                .map(|c| memo.get(c).map_or(0, |d| d + 1))
+                .max()
+                .unwrap_or(0);
             memo.insert(node, d);
             continue;
         }
@@ -473,7 +507,13 @@ mod tests {
             .iter()
             .map(|s| {
                 let m = Manifest::parse(s, Path::new("addon.toml")).unwrap();
-                (m.name.clone(), Addon { manifest: m, dir: PathBuf::new() })
+                (
+                    m.name.clone(),
+                    Addon {
+                        manifest: m,
+                        dir: PathBuf::new(),
+                    },
+                )
             })
             .collect()
     }
@@ -531,10 +571,18 @@ mod tests {
             .map(|(n, d)| (n.to_string(), names(&d)))
             .collect();
         let plan = plan_upgrade(&addons, &installed, &names(&["b"])).unwrap();
-        let steps: Vec<(String, Action)> = plan.steps.iter().map(|s| (s.addon.clone(), s.action)).collect();
+        let steps: Vec<(String, Action)> = plan
+            .steps
+            .iter()
+            .map(|s| (s.addon.clone(), s.action))
+            .collect();
         assert_eq!(
             steps,
-            vec![("b".into(), Action::Upgrade), ("n".into(), Action::Install), ("a".into(), Action::Upgrade)]
+            vec![
+                ("b".into(), Action::Upgrade),
+                ("n".into(), Action::Install),
+                ("a".into(), Action::Upgrade)
+            ]
         );
     }
 
@@ -542,6 +590,10 @@ mod tests {
     fn unknown_dependency_names_both() {
         let addons = set(&["name='a'\nversion='1.0.0'\ndepends=['ghost']"]);
         let e = plan_install(&addons, &Installed::new(), &names(&["a"])).unwrap_err();
-        assert!(e.to_string().contains("\"a\" that depends on module \"ghost\""), "{e}");
+        assert!(
+            e.to_string()
+                .contains("\"a\" that depends on module \"ghost\""),
+            "{e}"
+        );
     }
 }

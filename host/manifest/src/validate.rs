@@ -27,7 +27,12 @@ pub struct Problem {
 }
 
 impl Problem {
-    fn new(file: &Path, field: Option<&str>, line: Option<usize>, message: impl Into<String>) -> Problem {
+    fn new(
+        file: &Path,
+        field: Option<&str>,
+        line: Option<usize>,
+        message: impl Into<String>,
+    ) -> Problem {
         Problem {
             file: file.to_path_buf(),
             field: field.map(str::to_string),
@@ -84,7 +89,9 @@ fn line_of(text: &str, table: Option<&str>, key: &str) -> Option<usize> {
     for (i, raw) in text.lines().enumerate() {
         let line = raw.trim();
         if let Some(header) = line.strip_prefix('[') {
-            let name = header.trim_end_matches(|c| c == ']' || c == ' ').trim_start_matches('[');
+            let name = header
+                .trim_end_matches(|c| c == ']' || c == ' ')
+                .trim_start_matches('[');
             current = Some(name.trim().to_string());
             if table.is_none() && name.trim() == key {
                 return Some(i + 1);
@@ -117,7 +124,9 @@ fn distance(a: &str, b: &str) -> usize {
         row[0] = i + 1;
         for (j, cb) in b.iter().enumerate() {
             let current = row[j + 1];
-            row[j + 1] = (previous + usize::from(ca != *cb)).min(row[j] + 1).min(current + 1);
+            row[j + 1] = (previous + usize::from(ca != *cb))
+                .min(row[j] + 1)
+                .min(current + 1);
             previous = current;
         }
     }
@@ -126,6 +135,13 @@ fn distance(a: &str, b: &str) -> usize {
 
 /// The known key closest to `unknown`, if it is close enough to be a typo.
 pub fn did_you_mean<'a>(unknown: &str, known: &[&'a str]) -> Option<&'a str> {
+    if unknown.len() >= 3
+        && let Some(k) = known
+            .iter()
+            .find(|k| k.starts_with(unknown) || unknown.starts_with(**k))
+    {
+        return Some(k);
+    }
     known
         .iter()
         .map(|k| (distance(unknown, k), *k))
@@ -158,11 +174,15 @@ fn strings(value: &Value) -> Result<Vec<&str>, String> {
         Value::Array(items) => items
             .iter()
             .map(|v| {
-                v.as_str()
-                    .ok_or_else(|| format!("expected an array of strings, found {} in it", type_name(v)))
+                v.as_str().ok_or_else(|| {
+                    format!("expected an array of strings, found {} in it", type_name(v))
+                })
             })
             .collect(),
-        other => Err(format!("expected an array of strings, found {}", type_name(other))),
+        other => Err(format!(
+            "expected an array of strings, found {}",
+            type_name(other)
+        )),
     }
 }
 
@@ -189,7 +209,8 @@ fn check_value(key: &str, value: &Value) -> Result<(), String> {
         }
         "series" => {
             let text = string()?;
-            let ok = text.split('.').count() == 2 && text.split('.').all(|p| p.parse::<u32>().is_ok());
+            let ok =
+                text.split('.').count() == 2 && text.split('.').all(|p| p.parse::<u32>().is_ok());
             if !ok {
                 return Err(format!("{text:?} is not an Odoo series like \"19.0\""));
             }
@@ -202,12 +223,13 @@ fn check_value(key: &str, value: &Value) -> Result<(), String> {
         "depends" => {
             let mut problems = Vec::new();
             for text in strings(value)? {
-                match Dependency::parse(text) {
-                    Ok(dep) if !valid_addon_name(&dep.name) => {
-                        problems.push(format!("{:?} is not a valid addon name", dep.name));
-                    }
-                    Ok(_) => {}
-                    Err(e) => problems.push(e),
+                let name = text.split_whitespace().next().unwrap_or_default();
+                if !valid_addon_name(name) {
+                    problems.push(format!(
+                        "{text:?}: {name:?} is not a valid addon name (write \"name\" or \"name <requirement>\")"
+                    ));
+                } else if let Err(e) = Dependency::parse(text) {
+                    problems.push(e);
                 }
             }
             if !problems.is_empty() {
@@ -302,22 +324,44 @@ pub fn check_manifest(text: &str, file: &Path) -> Result<Manifest, Vec<Problem>>
         Ok(table) => table,
         Err(e) => {
             let e: toml::de::Error = e;
-            let line = e.span().map(|span| text[..span.start.min(text.len())].lines().count().max(1));
-            return Err(vec![Problem::new(file, None, line, format!("invalid TOML: {}", e.message()))]);
+            let line = e
+                .span()
+                .map(|span| text[..span.start.min(text.len())].lines().count().max(1));
+            return Err(vec![Problem::new(
+                file,
+                None,
+                line,
+                format!("invalid TOML: {}", e.message()),
+            )]);
         }
     };
     let mut problems = Vec::new();
     for (key, value) in &table {
         let line = line_of(text, None, key);
         match key.as_str() {
-            "permissions" => check_table(key, value, &PERMISSION_KEYS, &[], text, file, &mut problems),
-            "build" => check_table(key, value, &BUILD_KEYS, &["command"], text, file, &mut problems),
+            "permissions" => {
+                check_table(key, value, &PERMISSION_KEYS, &[], text, file, &mut problems)
+            }
+            "build" => check_table(
+                key,
+                value,
+                &BUILD_KEYS,
+                &["command"],
+                text,
+                file,
+                &mut problems,
+            ),
             k if KEYS.contains(&k) => {
                 if let Err(message) = check_value(k, value) {
                     problems.push(Problem::new(file, Some(k), line, message));
                 }
             }
-            other => problems.push(Problem::new(file, Some(other), line, unknown_key(other, &KEYS))),
+            other => problems.push(Problem::new(
+                file,
+                Some(other),
+                line,
+                unknown_key(other, &KEYS),
+            )),
         }
     }
     for key in ["name", "version"] {
@@ -326,6 +370,8 @@ pub fn check_manifest(text: &str, file: &Path) -> Result<Manifest, Vec<Problem>>
         }
     }
     if !problems.is_empty() {
+        // In file order; keys without a line (missing ones) last.
+        problems.sort_by_key(|p| (p.line.is_none(), p.line, p.field.clone()));
         return Err(problems);
     }
     let manifest: Manifest = match table.try_into() {
@@ -344,7 +390,10 @@ pub fn check_manifest(text: &str, file: &Path) -> Result<Manifest, Vec<Problem>>
         }
     }
     if let crate::AutoInstall::Triggers(triggers) = &manifest.auto_install {
-        for t in triggers.iter().filter(|t| !manifest.depends.iter().any(|d| &d.name == *t)) {
+        for t in triggers
+            .iter()
+            .filter(|t| !manifest.depends.iter().any(|d| &d.name == *t))
+        {
             problems.push(Problem::new(
                 file,
                 Some("auto_install"),
@@ -353,7 +402,10 @@ pub fn check_manifest(text: &str, file: &Path) -> Result<Manifest, Vec<Problem>>
             ));
         }
     }
-    if let Some(folder) = file.parent().and_then(Path::file_name).and_then(|n| n.to_str())
+    if let Some(folder) = file
+        .parent()
+        .and_then(Path::file_name)
+        .and_then(|n| n.to_str())
         && valid_addon_name(folder)
         && folder != manifest.name
     {
@@ -361,10 +413,17 @@ pub fn check_manifest(text: &str, file: &Path) -> Result<Manifest, Vec<Problem>>
             file,
             Some("name"),
             line_of(text, None, "name"),
-            format!("{:?} does not match the addon's folder name {folder:?}", manifest.name),
+            format!(
+                "{:?} does not match the addon's folder name {folder:?}",
+                manifest.name
+            ),
         ));
     }
-    if problems.is_empty() { Ok(manifest) } else { Err(problems) }
+    if problems.is_empty() {
+        Ok(manifest)
+    } else {
+        Err(problems)
+    }
 }
 
 /// Problems only the whole set shows: dependencies on unknown addons,
@@ -411,7 +470,9 @@ pub fn check_graph(addons: &BTreeMap<String, Addon>) -> Vec<Problem> {
                     &file,
                     Some("excludes"),
                     manifest_line(addon, "excludes"),
-                    format!("excludes {excluded:?}, which it needs itself, so it can never be installed"),
+                    format!(
+                        "excludes {excluded:?}, which it needs itself, so it can never be installed"
+                    ),
                 ));
             }
         }
@@ -433,7 +494,10 @@ pub fn check_graph(addons: &BTreeMap<String, Addon>) -> Vec<Problem> {
 }
 
 /// Every addon `name` depends on, directly or not (not `name` itself).
-pub fn dependency_closure<'a>(addons: &'a BTreeMap<String, Addon>, name: &str) -> BTreeSet<&'a str> {
+pub fn dependency_closure<'a>(
+    addons: &'a BTreeMap<String, Addon>,
+    name: &str,
+) -> BTreeSet<&'a str> {
     let mut seen = BTreeSet::new();
     let mut stack: Vec<&str> = addons
         .get(name)
@@ -458,6 +522,10 @@ mod tests {
         assert_eq!(did_you_mean("dependss", &KEYS), Some("depends"));
         assert_eq!(did_you_mean("auto_instal", &KEYS), Some("auto_install"));
         assert_eq!(did_you_mean("zzz", &KEYS), None);
+        assert_eq!(
+            did_you_mean("outbound", &PERMISSION_KEYS),
+            Some("outbound_hosts")
+        );
     }
 
     #[test]
@@ -474,8 +542,24 @@ mod tests {
         let problems = check_manifest(text, Path::new("bad/addon.toml")).unwrap_err();
         let shown: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
         assert_eq!(problems.len(), 6, "{shown:#?}");
-        assert!(shown.contains(&"bad/addon.toml:3: dependss: unknown key `dependss`; did you mean `depends`?".to_string()), "{shown:#?}");
-        assert!(shown.iter().any(|s| s.starts_with("bad/addon.toml:6: build.cmd: unknown key `cmd`")), "{shown:#?}");
-        assert!(shown.iter().any(|s| s.starts_with("bad/addon.toml:5: build.command: missing required key")), "{shown:#?}");
+        assert!(
+            shown.contains(
+                &"bad/addon.toml:3: dependss: unknown key `dependss`; did you mean `depends`?"
+                    .to_string()
+            ),
+            "{shown:#?}"
+        );
+        assert!(
+            shown
+                .iter()
+                .any(|s| s.starts_with("bad/addon.toml:6: build.cmd: unknown key `cmd`")),
+            "{shown:#?}"
+        );
+        assert!(
+            shown
+                .iter()
+                .any(|s| s.starts_with("bad/addon.toml:5: build.command: missing required key")),
+            "{shown:#?}"
+        );
     }
 }

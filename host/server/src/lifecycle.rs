@@ -129,7 +129,10 @@ async fn installed_modules(conn: &mut Connection) -> Result<Vec<InstalledModule>
 }
 
 fn installed_map(modules: &[InstalledModule]) -> Installed {
-    modules.iter().map(|m| (m.name.clone(), m.depends.clone())).collect()
+    modules
+        .iter()
+        .map(|m| (m.name.clone(), m.depends.clone()))
+        .collect()
 }
 
 fn registry_of<'a>(
@@ -348,21 +351,24 @@ impl Host {
         let mut drops = Vec::new();
         if operation == Operation::Uninstall {
             for step in &plan.steps {
-                let rows = sqlx::query("SELECT model, table_name FROM ir_model WHERE module = $1 ORDER BY model")
-                    .bind(&step.addon)
-                    .fetch_all(&mut *conn)
-                    .await?;
+                let rows = sqlx::query(
+                    "SELECT model, table_name FROM ir_model WHERE module = $1 ORDER BY model",
+                )
+                .bind(&step.addon)
+                .fetch_all(&mut *conn)
+                .await?;
                 for row in rows {
                     let table: String = row.try_get("table_name")?;
                     // The table name comes from the ledger, which only holds validated names.
-                    let count = if pulse_orm::table_exists(&mut conn, self.db.dialect, &table).await? {
-                        sqlx::query(&format!("SELECT COUNT(*) FROM \"{table}\""))
-                            .fetch_one(&mut *conn)
-                            .await?
-                            .try_get::<i64, _>(0)?
-                    } else {
-                        0
-                    };
+                    let count =
+                        if pulse_orm::table_exists(&mut conn, self.db.dialect, &table).await? {
+                            sqlx::query(&format!("SELECT COUNT(*) FROM \"{table}\""))
+                                .fetch_one(&mut *conn)
+                                .await?
+                                .try_get::<i64, _>(0)?
+                        } else {
+                            0
+                        };
                     drops.push(TableDrop {
                         addon: step.addon.clone(),
                         model: row.try_get("model")?,
@@ -391,12 +397,16 @@ impl Host {
             .await?;
         let mut known: BTreeMap<String, (String, Option<String>)> = BTreeMap::new();
         for row in rows {
-            known.insert(row.try_get("name")?, (row.try_get("state")?, row.try_get("latest_version")?));
+            known.insert(
+                row.try_get("name")?,
+                (row.try_get("state")?, row.try_get("latest_version")?),
+            );
         }
         let (mut updatable, mut added) = (0, 0);
         for (name, addon) in &found.addons {
             let m = &addon.manifest;
-            let depends = serde_json::to_string(&m.depend_names().collect::<Vec<_>>()).expect("names serialize");
+            let depends = serde_json::to_string(&m.depend_names().collect::<Vec<_>>())
+                .expect("names serialize");
             match known.get(name) {
                 Some((state, installed_version)) => {
                     let newer = installed_version
@@ -405,11 +415,12 @@ impl Host {
                         .is_some_and(|v| m.version > v);
                     updatable += usize::from(newer);
                     // Odoo never turns a known module uninstallable here, only back.
-                    let state = if state == ModuleState::Uninstallable.as_str() && m.is_installable() {
-                        ModuleState::Uninstalled.as_str()
-                    } else {
-                        state.as_str()
-                    };
+                    let state =
+                        if state == ModuleState::Uninstallable.as_str() && m.is_installable() {
+                            ModuleState::Uninstalled.as_str()
+                        } else {
+                            state.as_str()
+                        };
                     sqlx::query(
                         "UPDATE ir_module_module SET state = $1, shortdesc = $2, summary = $3, author = $4, \
                          application = $5 WHERE name = $6",
@@ -425,7 +436,11 @@ impl Host {
                 }
                 None => {
                     added += 1;
-                    let state = if m.is_installable() { ModuleState::Uninstalled } else { ModuleState::Uninstallable };
+                    let state = if m.is_installable() {
+                        ModuleState::Uninstalled
+                    } else {
+                        ModuleState::Uninstallable
+                    };
                     sqlx::query(
                         "INSERT INTO ir_module_module (name, state, shortdesc, summary, author, application, depends) \
                          VALUES ($1, $2, $3, $4, $5, $6, $7)",
