@@ -38,15 +38,23 @@ pub fn text(out: &Output) -> String {
 /// One Pulse instance: a data directory (with its SQLite database) and the addons paths.
 pub struct Pulse {
     pub data_dir: PathBuf,
+    pub addons_paths: Vec<PathBuf>,
     _temp: Option<tempfile::TempDir>,
 }
 
 impl Pulse {
-    /// An instance with a fresh data directory.
+    /// An instance with a fresh data directory and the example and fixture addons.
     pub fn new() -> Pulse {
+        Pulse::with_addons_paths(&["examples", "tests/fixtures/addons"])
+    }
+
+    /// An instance with a fresh data directory and these addons paths
+    /// (relative to the repository root).
+    pub fn with_addons_paths(paths: &[&str]) -> Pulse {
         let temp = tempfile::tempdir().expect("temp dir");
         Pulse {
             data_dir: temp.path().to_path_buf(),
+            addons_paths: paths.iter().map(|p| root().join(p)).collect(),
             _temp: Some(temp),
         }
     }
@@ -54,6 +62,10 @@ impl Pulse {
     fn with_data_dir(dir: &Path) -> Pulse {
         Pulse {
             data_dir: dir.to_path_buf(),
+            addons_paths: vec![
+                root().join("examples"),
+                root().join("tests/fixtures/addons"),
+            ],
             _temp: None,
         }
     }
@@ -65,17 +77,15 @@ impl Pulse {
 
     fn command(&self) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_pulse"));
-        let root = root();
-        cmd.current_dir(&root)
+        cmd.current_dir(root())
             .env_remove("PULSE_DB")
             .env_remove("PULSE_ADDONS_PATH")
             .env("PULSE_ADMIN_PASSWORD", "admin")
             .arg("--data-dir")
-            .arg(&self.data_dir)
-            .arg("--addons-path")
-            .arg(root.join("examples"))
-            .arg("--addons-path")
-            .arg(root.join("tests/fixtures/addons"));
+            .arg(&self.data_dir);
+        for path in &self.addons_paths {
+            cmd.arg("--addons-path").arg(path);
+        }
         cmd
     }
 

@@ -180,12 +180,7 @@ impl Cli {
         let db_url = self.db.clone().unwrap_or_else(|| {
             format!("sqlite://{}", self.data_dir.join("pulse.sqlite").display())
         });
-        let admin_password = self.admin_password.clone().unwrap_or_else(|| {
-            tracing::warn!(
-                "no --admin-password or PULSE_ADMIN_PASSWORD: a new database gets admin/admin"
-            );
-            "admin".into()
-        });
+        let admin_password = self.admin_password.clone();
         Config {
             db_url,
             addons_paths: self.addons_paths(),
@@ -282,7 +277,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Demo { http } => {
             build(&cli.addons_paths(), &[])?;
             let config = cli.config();
-            let password = config.admin_password.clone();
+            let password = config.admin_password.clone().unwrap_or_else(|| "admin".into());
             let host = Arc::new(Host::open(config).await?);
             let installed = host.install(&["todo".to_string()]).await?;
             if !installed.is_empty() {

@@ -121,7 +121,7 @@ pub fn plan_install(
     installed: &Installed,
     targets: &[String],
 ) -> Result<Plan, PlanError> {
-    let mut marked: BTreeMap<String, String> = BTreeMap::new();
+    let mut marked: HashMap<String, String> = HashMap::new();
     for target in targets {
         if !installed.contains_key(target) {
             mark(addons, installed, target, "requested".into(), &mut marked)?;
@@ -129,13 +129,13 @@ pub fn plan_install(
     }
     auto_install(addons, installed, &mut marked)?;
     check_excludes(addons, installed, &marked)?;
-    let names: BTreeSet<String> = marked.keys().cloned().collect();
+    let names: BTreeSet<&str> = marked.keys().map(String::as_str).collect();
     let order = order_by_depth(&dependency_map(addons, installed), &names)?;
     Ok(Plan {
         steps: order
             .into_iter()
             .map(|addon| Step {
-                reason: marked[&addon].clone(),
+                reason: marked.remove(&addon).unwrap_or_default(),
                 addon,
                 action: Action::Install,
             })
@@ -157,7 +157,7 @@ pub fn plan_upgrade(
         }
     }
     let upgrading = downstream(installed, targets);
-    let mut installing: BTreeMap<String, String> = BTreeMap::new();
+    let mut installing: HashMap<String, String> = HashMap::new();
     for name in upgrading.keys() {
         let addon = addons.get(name).ok_or_else(|| PlanError::Unknown {
             name: name.clone(),
@@ -180,7 +180,7 @@ pub fn plan_upgrade(
     check_excludes(addons, installed, &installing)?;
     let mut reasons = upgrading;
     reasons.extend(installing.iter().map(|(k, v)| (k.clone(), v.clone())));
-    let names: BTreeSet<String> = reasons.keys().cloned().collect();
+    let names: BTreeSet<&str> = reasons.keys().map(String::as_str).collect();
     let order = order_by_depth(&dependency_map(addons, installed), &names)?;
     Ok(Plan {
         steps: order
@@ -211,7 +211,7 @@ pub fn plan_uninstall(installed: &Installed, targets: &[String]) -> Result<Plan,
         .iter()
         .map(|(n, ds)| (n.as_str(), ds.iter().map(String::as_str).collect()))
         .collect();
-    let names: BTreeSet<String> = removing.keys().cloned().collect();
+    let names: BTreeSet<&str> = removing.keys().map(String::as_str).collect();
     let mut order = order_by_depth(&deps, &names)?;
     order.reverse();
     Ok(Plan {
@@ -290,21 +290,25 @@ fn mark(
     installed: &Installed,
     name: &str,
     reason: String,
-    marked: &mut BTreeMap<String, String>,
+    marked: &mut HashMap<String, String>,
 ) -> Result<(), PlanError> {
-    // An explicit stack, so a 10,000-deep chain cannot overflow.
-    let mut stack = vec![(name.to_string(), reason, None::<String>)];
-    while let Some((name, reason, needed_by)) = stack.pop() {
-        if installed.contains_key(&name) || marked.contains_key(&name) {
+    // An explicit stack of (addon, the addon that needs it), so a
+    // 10,000-deep chain cannot overflow; strings are made only for marks.
+    let mut root_reason = Some(reason);
+    let mut stack: Vec<(&str, Option<&str>)> = vec![(name, None)];
+    while let Some((name, needed_by)) = stack.pop() {
+        if installed.contains_key(name) || marked.contains_key(name) {
             continue;
         }
-        let addon = addons.get(&name).ok_or_else(|| PlanError::Unknown {
-            name: name.clone(),
-            needed_by: needed_by.clone(),
-        })?;
+        let Some((key, addon)) = addons.get_key_value(name) else {
+            return Err(PlanError::Unknown {
+                name: name.to_string(),
+                needed_by: needed_by.map(str::to_string),
+            });
+        };
         if !addon.manifest.installable {
             return Err(PlanError::NotInstallable {
-                name,
+                name: name.to_string(),
                 reason: "its manifest says installable = false".into(),
             });
         }
@@ -315,18 +319,18 @@ fn mark(
                     addon.manifest.series,
                     crate::HOST_SERIES
                 ),
-                name,
+                name: name.to_string(),
             });
         }
         for dep in addon.manifest.depends.iter().rev() {
-            check_version(addons, &name, dep)?;
-            stack.push((
-                dep.name.clone(),
-                format!("dependency of {name}"),
-                Some(name.clone()),
-            ));
+            check_version(addons, name, dep)?;
+            stack.push((dep.name.as_str(), Some(key.as_str())));
         }
-        marked.insert(name, reason);
+        let reason = match needed_by {
+            Some(parent) => format!("dependency of {parent}"),
+            None => root_reason.take().unwrap_or_else(|| "requested".into()),
+        };
+        marked.insert(key.clone(), reason);
     }
     Ok(())
 }
@@ -334,7 +338,7 @@ fn mark(
 fn auto_install(
     addons: &BTreeMap<String, Addon>,
     installed: &Installed,
-    marked: &mut BTreeMap<String, String>,
+    marked: &mut HashMap<String, String>,
 ) -> Result<(), PlanError> {
     loop {
         let mut added = false;
@@ -369,7 +373,7 @@ fn auto_install(
 fn check_excludes(
     addons: &BTreeMap<String, Addon>,
     installed: &Installed,
-    marked: &BTreeMap<String, String>,
+    marked: &HashMap<String, String>,
 ) -> Result<(), PlanError> {
     let all: BTreeSet<&str> = installed
         .keys()
@@ -390,39 +394,45 @@ fn check_excludes(
 
 /// Orders `names` by `(depth, name)` over the dependency map `deps`,
 /// reporting a cycle among them with its full path.
-pub fn order_by_depth<S: std::hash::BuildHasher>(
-    deps: &HashMap<&str, Vec<&str>, S>,
-    names: &BTreeSet<String>,
+pub fn order_by_depth<'a, S: std::hash::BuildHasher>(
+    deps: &HashMap<&'a str, Vec<&'a str>, S>,
+    names: &BTreeSet<&'a str>,
 ) -> Result<Vec<String>, PlanError> {
-    let mut graph = DiGraphMap::<&str, ()>::new();
-    for name in names {
-        graph.add_node(name.as_str());
-        for d in deps.get(name.as_str()).into_iter().flatten() {
-            if names.contains(*d) {
-                graph.add_edge(name.as_str(), d, ());
+    let mut depth: HashMap<&str, usize> = HashMap::with_capacity(names.len());
+    let mut on_path = std::collections::HashSet::new();
+    let mut ordered: Vec<(usize, &str)> = Vec::with_capacity(names.len());
+    for &name in names {
+        match depth_of(name, deps, &mut depth, &mut on_path) {
+            Some(d) => ordered.push((d, name)),
+            None => {
+                // Rare: only now build the graph, to name the cycle exactly.
+                let mut graph = DiGraphMap::<&str, ()>::new();
+                for (n, ds) in deps.iter() {
+                    for d in ds {
+                        graph.add_edge(*n, *d, ());
+                    }
+                }
+                let cycle = cycles_in(&graph)
+                    .into_iter()
+                    .next()
+                    .expect("depth_of only fails on a cycle");
+                return Err(PlanError::Cycle(cycle));
             }
         }
     }
-    if let Some(cycle) = cycles_in(&graph).into_iter().next() {
-        return Err(PlanError::Cycle(cycle));
-    }
-    let mut depth: HashMap<&str, usize> = HashMap::with_capacity(names.len());
-    let mut ordered: Vec<(usize, &String)> = names
-        .iter()
-        .map(|n| (depth_of(n.as_str(), deps, &mut depth), n))
-        .collect();
-    ordered.sort();
-    Ok(ordered.into_iter().map(|(_, n)| n.clone()).collect())
+    ordered.sort_unstable();
+    Ok(ordered.into_iter().map(|(_, n)| n.to_string()).collect())
 }
 
-/// Longest dependency chain below `name`, memoized, without recursion.
+/// Longest dependency chain below `name`, memoized, without recursion;
+/// `None` when a dependency cycle is reachable from `name`.
 fn depth_of<'a, S: std::hash::BuildHasher>(
     name: &'a str,
     deps: &HashMap<&'a str, Vec<&'a str>, S>,
     memo: &mut HashMap<&'a str, usize>,
-) -> usize {
+    on_path: &mut std::collections::HashSet<&'a str>,
+) -> Option<usize> {
     let mut stack = vec![(name, false)];
-    let mut on_path: BTreeSet<&str> = BTreeSet::new();
     while let Some((node, expanded)) = stack.pop() {
         if memo.contains_key(node) {
             continue;
@@ -441,13 +451,16 @@ fn depth_of<'a, S: std::hash::BuildHasher>(
         on_path.insert(node);
         stack.push((node, true));
         for child in children {
-            // A cycle outside the planned set cannot make depth infinite.
-            if !memo.contains_key(child) && !on_path.contains(child) {
+            if on_path.contains(child) {
+                on_path.clear();
+                return None;
+            }
+            if !memo.contains_key(child) {
                 stack.push((child, false));
             }
         }
     }
-    memo[name]
+    memo.get(name).copied()
 }
 
 /// Every dependency cycle of `deps`, each as `a -> b -> … -> a`.

@@ -90,7 +90,7 @@ fn line_of(text: &str, table: Option<&str>, key: &str) -> Option<usize> {
         let line = raw.trim();
         if let Some(header) = line.strip_prefix('[') {
             let name = header
-                .trim_end_matches(|c| c == ']' || c == ' ')
+                .trim_end_matches([']', ' '])
                 .trim_start_matches('[');
             current = Some(name.trim().to_string());
             if table.is_none() && name.trim() == key {
@@ -462,6 +462,9 @@ pub fn check_graph(addons: &BTreeMap<String, Addon>) -> Vec<Problem> {
                     }
                 }
             }
+        }
+        if addon.manifest.excludes.is_empty() {
+            continue;
         }
         let closure = dependency_closure(addons, addon.name());
         for excluded in &addon.manifest.excludes {

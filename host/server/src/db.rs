@@ -77,8 +77,8 @@ fn system_tables(dialect: Dialect) -> Vec<String> {
 impl Database {
     /// Opens (creating when needed) the database at `url`, creates the
     /// host's tables, and makes sure the user `admin` exists with
-    /// `admin_password` when the database is new.
-    pub async fn open(url: &str, admin_password: &str) -> Result<Database, Error> {
+    /// `admin_password` (`admin` when `None`) when the database is new.
+    pub async fn open(url: &str, admin_password: Option<&str>) -> Result<Database, Error> {
         sqlx::any::install_default_drivers();
         let dialect = Dialect::from_url(url).ok_or_else(|| {
             Error::Config(format!(
@@ -133,7 +133,7 @@ impl Database {
         Ok(db)
     }
 
-    async fn init(&self, admin_password: &str) -> Result<(), Error> {
+    async fn init(&self, admin_password: Option<&str>) -> Result<(), Error> {
         let mut tx = self.pool.begin().await?;
         for ddl in system_tables(self.dialect) {
             sqlx::query(&ddl).execute(&mut *tx).await?;
@@ -144,7 +144,11 @@ impl Database {
             .await?
             .try_get::<i64, _>(0)?;
         if admins == 0 {
-            let hash = auth::hash_password(admin_password)?;
+            let password = admin_password.unwrap_or_else(|| {
+                tracing::warn!(db = %self.name, "no admin password given (--admin-password or PULSE_ADMIN_PASSWORD): the new database gets admin/admin");
+                "admin"
+            });
+            let hash = auth::hash_password(password)?;
             sqlx::query(
                 "INSERT INTO res_users (login, name, password, active) VALUES ($1, $2, $3, $4)",
             )

@@ -38,8 +38,9 @@ pub struct Config {
     pub addons_paths: Vec<PathBuf>,
     /// Where the compiled-component cache lives.
     pub data_dir: PathBuf,
-    /// Password of the user `admin` when the database is created.
-    pub admin_password: String,
+    /// Password of the user `admin` when the database is created; `None`
+    /// means `admin`, with a warning.
+    pub admin_password: Option<String>,
     /// Limits on every call into an addon.
     pub limits: Limits,
 }
@@ -70,7 +71,7 @@ pub struct Host {
 impl Host {
     /// Opens the database, prepares the runtime and loads the installed addons.
     pub async fn open(config: Config) -> Result<Host, Error> {
-        let db = Database::open(&config.db_url, &config.admin_password).await?;
+        let db = Database::open(&config.db_url, config.admin_password.as_deref()).await?;
         let runtime = Runtime::new(Some(config.data_dir.join("cache")))?;
         let host = Host {
             db,
