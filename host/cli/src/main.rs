@@ -277,7 +277,10 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Demo { http } => {
             build(&cli.addons_paths(), &[])?;
             let config = cli.config();
-            let password = config.admin_password.clone().unwrap_or_else(|| "admin".into());
+            let password = config
+                .admin_password
+                .clone()
+                .unwrap_or_else(|| "admin".into());
             let host = Arc::new(Host::open(config).await?);
             let installed = host.install(&["todo".to_string()]).await?;
             if !installed.is_empty() {

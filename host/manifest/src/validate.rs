@@ -89,9 +89,7 @@ fn line_of(text: &str, table: Option<&str>, key: &str) -> Option<usize> {
     for (i, raw) in text.lines().enumerate() {
         let line = raw.trim();
         if let Some(header) = line.strip_prefix('[') {
-            let name = header
-                .trim_end_matches([']', ' '])
-                .trim_start_matches('[');
+            let name = header.trim_end_matches([']', ' ']).trim_start_matches('[');
             current = Some(name.trim().to_string());
             if table.is_none() && name.trim() == key {
                 return Some(i + 1);

@@ -26,8 +26,11 @@ use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 pub use pulse_schema::Description;
 
-/// The WIT package versions this host accepts.
+/// The WIT package this host implements.
 pub const WIT_PACKAGE: &str = "pulse:addon@0.1.0";
+
+/// The version of [`WIT_PACKAGE`], which addons' `api` requirements must accept.
+pub const WIT_VERSION: &str = "0.1.0";
 
 /// How often the engine's epoch advances; deadlines are counted in these ticks.
 const EPOCH_TICK: Duration = Duration::from_millis(5);

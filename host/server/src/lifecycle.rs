@@ -183,6 +183,15 @@ impl Host {
     }
 
     fn load_component(&self, addon: &Addon) -> Result<LoadedAddon<TxOrm>, Error> {
+        let provided =
+            semver::Version::parse(pulse_runtime::WIT_VERSION).expect("a valid WIT version");
+        if !addon.manifest.api.matches(&provided) {
+            return Err(Error::Lifecycle(format!(
+                "addon '{}' needs the WIT API pulse:addon {}, but this host provides {provided}",
+                addon.name(),
+                addon.manifest.api
+            )));
+        }
         let path = addon.component_path();
         if !path.is_file() {
             return Err(Error::Lifecycle(format!(
