@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -16,14 +16,99 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// Every folder of addons the tests build (each built on its own, since the
+/// upgrade fixtures hold several versions of one addon).
+const ADDON_FOLDERS: [&str; 6] = [
+    "examples",
+    "tests/fixtures/addons",
+    "tests/fixtures/upgrade/v1",
+    "tests/fixtures/upgrade/v2",
+    "tests/fixtures/upgrade/v2_failing",
+    "tests/fixtures/upgrade/v2_drops",
+];
+
 /// Builds the example and fixture addons once per test binary, through `pulse build`.
 pub fn build_addons() {
     static BUILT: OnceLock<()> = OnceLock::new();
     BUILT.get_or_init(|| {
-        let scratch = tempfile::tempdir().expect("temp dir");
-        let out = Pulse::with_data_dir(scratch.path()).run(&["build", "todo", "trap_in_method"]);
-        assert!(out.status.success(), "pulse build failed:\n{}", text(&out));
+        for folder in ADDON_FOLDERS {
+            let out = Pulse::with_addons_paths(&[folder]).run(&["build"]);
+            assert!(
+                out.status.success(),
+                "pulse build in {folder} failed:\n{}",
+                text(&out)
+            );
+        }
     });
+}
+
+/// The database engines every lifecycle test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A fresh SQLite file in the instance's data directory.
+    Sqlite,
+    /// A fresh database on the PostgreSQL at `PULSE_TEST_PG`
+    /// (default `postgres://postgres@127.0.0.1:5432/postgres`). The tests
+    /// fail, not skip, when it is unreachable.
+    Postgres,
+}
+
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(future)
+}
+
+fn admin_url() -> String {
+    std::env::var("PULSE_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// Creates a PostgreSQL database for one test; returns its name and URL.
+fn create_pg_database() -> (String, String) {
+    static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let name = format!("pulse_test_{}_{n}", std::process::id());
+    let admin = admin_url();
+    block_on(async {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(&admin)
+            .await
+            .unwrap_or_else(|e| {
+                panic!("PostgreSQL is required for these tests and is unreachable at {admin}: {e}")
+            });
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    });
+    let base = admin
+        .rsplit_once('/')
+        .map(|(b, _)| b.to_string())
+        .unwrap_or(admin);
+    (name.clone(), format!("{base}/{name}"))
+}
+
+fn drop_pg_database(name: &str) {
+    let name = name.to_string();
+    // A thread of its own: the caller may be inside a tokio runtime.
+    let _ = std::thread::spawn(move || {
+        block_on(async {
+            use sqlx::Connection;
+            if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url()).await {
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut conn)
+                    .await;
+            }
+        })
+    })
+    .join();
 }
 
 /// Stdout and stderr of a finished command.
@@ -39,7 +124,20 @@ pub fn text(out: &Output) -> String {
 pub struct Pulse {
     pub data_dir: PathBuf,
     pub addons_paths: Vec<PathBuf>,
+    /// `--db`, when not the default SQLite file.
+    pub db_url: Option<String>,
+    /// The name RPC clients pass as `db`.
+    pub db_name: String,
+    pg_database: Option<String>,
     _temp: Option<tempfile::TempDir>,
+}
+
+impl Drop for Pulse {
+    fn drop(&mut self) {
+        if let Some(name) = &self.pg_database {
+            drop_pg_database(name);
+        }
+    }
 }
 
 impl Pulse {
@@ -51,23 +149,115 @@ impl Pulse {
     /// An instance with a fresh data directory and these addons paths
     /// (relative to the repository root).
     pub fn with_addons_paths(paths: &[&str]) -> Pulse {
+        Pulse::on(Backend::Sqlite, paths)
+    }
+
+    /// An instance on a fresh database of `backend`, with these addons paths.
+    pub fn on(backend: Backend, paths: &[&str]) -> Pulse {
         let temp = tempfile::tempdir().expect("temp dir");
+        let (db_name, db_url, pg_database) = match backend {
+            Backend::Sqlite => ("pulse".to_string(), None, None),
+            Backend::Postgres => {
+                let (name, url) = create_pg_database();
+                (name.clone(), Some(url), Some(name))
+            }
+        };
         Pulse {
             data_dir: temp.path().to_path_buf(),
             addons_paths: paths.iter().map(|p| root().join(p)).collect(),
+            db_url,
+            db_name,
+            pg_database,
             _temp: Some(temp),
         }
     }
 
-    fn with_data_dir(dir: &Path) -> Pulse {
-        Pulse {
-            data_dir: dir.to_path_buf(),
-            addons_paths: vec![
-                root().join("examples"),
-                root().join("tests/fixtures/addons"),
-            ],
-            _temp: None,
-        }
+    /// The same database, seen through other addons paths (e.g. a new
+    /// version of an addon).
+    pub fn set_addons_paths(&mut self, paths: &[&str]) {
+        self.addons_paths = paths.iter().map(|p| root().join(p)).collect();
+    }
+
+    /// The database URL the instance uses.
+    pub fn url(&self) -> String {
+        self.db_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.sqlite_file().display()))
+    }
+
+    /// Runs one query returning a single integer.
+    pub fn scalar(&self, sql: &str) -> i64 {
+        let url = self.url();
+        let sql = sql.to_string();
+        block_on(async move {
+            use sqlx::{Connection, Row};
+            sqlx::any::install_default_drivers();
+            let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
+            sqlx::query(&sql)
+                .fetch_one(&mut conn)
+                .await
+                .unwrap()
+                .try_get::<i64, _>(0)
+                .unwrap()
+        })
+    }
+
+    /// Runs one query returning rows of one text column.
+    pub fn strings(&self, sql: &str) -> Vec<String> {
+        let url = self.url();
+        let sql = sql.to_string();
+        block_on(async move {
+            use sqlx::{Connection, Row};
+            sqlx::any::install_default_drivers();
+            let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
+            sqlx::query(&sql)
+                .fetch_all(&mut conn)
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| r.try_get::<String, _>(0).unwrap())
+                .collect()
+        })
+    }
+
+    /// Whether `table` exists.
+    pub fn has_table(&self, table: &str) -> bool {
+        let sql = if self.db_url.is_some() {
+            format!(
+                "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'public' AND table_name = '{table}'"
+            )
+        } else {
+            format!("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '{table}'")
+        };
+        self.scalar(&sql) == 1
+    }
+
+    /// The columns of `table`, in order.
+    pub fn columns(&self, table: &str) -> Vec<String> {
+        let sql = if self.db_url.is_some() {
+            format!(
+                "SELECT CAST(column_name AS TEXT) FROM information_schema.columns WHERE table_name = '{table}' ORDER BY ordinal_position"
+            )
+        } else {
+            format!("SELECT name FROM pragma_table_info('{table}')")
+        };
+        self.strings(&sql)
+    }
+
+    /// The state of module `name` in `ir_module_module`, if it has a row.
+    pub fn module_state(&self, name: &str) -> Option<String> {
+        self.strings(&format!(
+            "SELECT state FROM ir_module_module WHERE name = '{name}'"
+        ))
+        .pop()
+    }
+
+    /// The recorded version of module `name`, if installed.
+    pub fn module_version(&self, name: &str) -> Option<String> {
+        self.strings(&format!(
+            "SELECT latest_version FROM ir_module_module WHERE name = '{name}' AND latest_version IS NOT NULL"
+        ))
+        .pop()
     }
 
     /// The SQLite file of this instance.
@@ -83,6 +273,9 @@ impl Pulse {
             .env("PULSE_ADMIN_PASSWORD", "admin")
             .arg("--data-dir")
             .arg(&self.data_dir);
+        if let Some(url) = &self.db_url {
+            cmd.arg("--db").arg(url);
+        }
         for path in &self.addons_paths {
             cmd.arg("--addons-path").arg(path);
         }
@@ -103,6 +296,16 @@ impl Pulse {
             text(&out)
         );
         String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Starts `pulse ARGS…` in the background with stderr piped.
+    pub fn spawn(&self, args: &[&str]) -> Child {
+        self.command()
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starting pulse")
     }
 
     /// Starts `pulse serve` on a free port and waits until `/health` answers.

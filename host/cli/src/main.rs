@@ -75,6 +75,16 @@ enum Command {
         #[arg(required = true)]
         names: Vec<String>,
     },
+    /// Upgrade addons and every installed addon that depends on them, in one transaction.
+    Upgrade {
+        /// Addons to upgrade.
+        #[arg(required_unless_present = "changed")]
+        names: Vec<String>,
+        /// Upgrade the installed addons whose component or version changed since
+        /// their last install or upgrade.
+        #[arg(long)]
+        changed: bool,
+    },
     /// List every known addon with its state and version.
     Modules {
         /// Print JSON instead of a table.
@@ -147,7 +157,7 @@ enum GraphFormat {
 
 fn main() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("PULSE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -208,6 +218,22 @@ async fn run(cli: Cli) -> Result<()> {
             let host = Host::open(cli.config()).await?;
             let done = host.uninstall(names).await?;
             println!("uninstalled: {}", done.join(", "));
+            Ok(())
+        }
+        Command::Upgrade { names, changed } => {
+            let host = Host::open(cli.config()).await?;
+            let mut targets = names.clone();
+            if *changed {
+                targets.extend(host.changed().await?);
+                targets.sort();
+                targets.dedup();
+            }
+            if targets.is_empty() {
+                println!("nothing to upgrade: no installed addon changed");
+                return Ok(());
+            }
+            let done = host.upgrade(&targets).await?;
+            println!("upgraded: {}", done.join(", "));
             Ok(())
         }
         Command::Modules { json } => {

@@ -97,7 +97,8 @@ impl ModelDef {
         Ok(model)
     }
 
-    fn add_field(&mut self, field: FieldDef) -> Result<(), OrmError> {
+    /// Adds a field (one an extending addon declares, or one of the model's own).
+    pub fn add_field(&mut self, field: FieldDef) -> Result<(), OrmError> {
         let name = field.name().to_string();
         if !valid_field_name(&name) || RESERVED_FIELDS.contains(&name.as_str()) {
             return Err(OrmError::Validation(format!(
@@ -167,6 +168,33 @@ impl Registry {
         }
         self.models.insert(model.name.clone(), Arc::new(model));
         Ok(())
+    }
+
+    /// Adds the fields of `spec` to the model it extends, owned by `module`.
+    pub fn extend(&mut self, spec: &ModelSpec, module: &str) -> Result<(), OrmError> {
+        let model = self.models.get_mut(&spec.name).ok_or_else(|| {
+            OrmError::Validation(format!(
+                "addon '{module}' extends model '{}', which none of its dependencies defines",
+                spec.name
+            ))
+        })?;
+        let model = Arc::make_mut(model);
+        for field in &spec.fields {
+            model.add_field(FieldDef {
+                spec: field.clone(),
+                module: module.to_string(),
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Adds what an addon describes: new models, or fields on models it extends.
+    pub fn apply(&mut self, spec: &ModelSpec, module: &str) -> Result<(), OrmError> {
+        if spec.extends {
+            self.extend(spec, module)
+        } else {
+            self.insert(ModelDef::from_spec(spec, module)?)
+        }
     }
 
     /// A model by name.

@@ -34,6 +34,72 @@ pub async fn create_table(
     Ok(())
 }
 
+/// Adds the column of `field` to the table of `model`. Added columns are
+/// nullable whatever the field says, because existing rows have no value;
+/// the ORM enforces `required` on writes.
+pub async fn add_column(
+    conn: &mut Connection,
+    dialect: Dialect,
+    model: &ModelDef,
+    field: &crate::FieldDef,
+) -> Result<(), OrmError> {
+    let ddl = format!(
+        "ALTER TABLE \"{}\" ADD COLUMN \"{}\" {}",
+        model.table,
+        field.name(),
+        dialect.column_type(field.ttype())
+    );
+    sqlx::query(&ddl).execute(&mut *conn).await?;
+    if field.spec.index {
+        let ddl = format!(
+            "CREATE INDEX \"{table}__{column}_index\" ON \"{table}\" (\"{column}\")",
+            table = model.table,
+            column = field.name()
+        );
+        sqlx::query(&ddl).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Drops the column `column` of `table` (names from the ownership ledger),
+/// with its index.
+pub async fn drop_column(conn: &mut Connection, table: &str, column: &str) -> Result<(), OrmError> {
+    if !crate::valid_field_name(table) || !crate::valid_field_name(column) {
+        return Err(OrmError::Value(format!(
+            "refusing to drop invalid column {table:?}.{column:?}"
+        )));
+    }
+    sqlx::query(&format!("DROP INDEX IF EXISTS \"{table}__{column}_index\""))
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(&format!("ALTER TABLE \"{table}\" DROP COLUMN \"{column}\""))
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Number of rows of `table` where `column` holds a value (all rows when `column` is `None`).
+pub async fn count_values(
+    conn: &mut Connection,
+    table: &str,
+    column: Option<&str>,
+) -> Result<i64, OrmError> {
+    let names_ok = crate::valid_field_name(table) && column.is_none_or(crate::valid_field_name);
+    if !names_ok {
+        return Err(OrmError::Value(format!(
+            "invalid identifier in {table:?}.{column:?}"
+        )));
+    }
+    let sql = match column {
+        Some(c) => format!("SELECT COUNT(*) FROM \"{table}\" WHERE \"{c}\" IS NOT NULL"),
+        None => format!("SELECT COUNT(*) FROM \"{table}\""),
+    };
+    Ok(sqlx::query(&sql)
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get::<i64, _>(0)?)
+}
+
 /// Drops the table `table` (a name taken from the registry or the ownership ledger).
 pub async fn drop_table(
     conn: &mut Connection,

@@ -15,6 +15,8 @@
 mod bindings;
 mod cache;
 
+pub use cache::content_hash;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;

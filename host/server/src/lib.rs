@@ -12,6 +12,7 @@ mod db;
 mod error;
 mod http;
 mod lifecycle;
+mod schema_sync;
 
 use std::collections::HashMap;
 use std::path::PathBuf;

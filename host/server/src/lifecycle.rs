@@ -5,14 +5,15 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use pulse_manifest::Action;
 use pulse_manifest::plan::Installed;
 use pulse_manifest::{Addon, Discovery, discover, plan_install, plan_uninstall, plan_upgrade};
-use pulse_orm::{Connection, ModelDef, Orm, Registry, create_table, drop_table};
+use pulse_orm::{Connection, Orm, Registry};
 use pulse_runtime::{CallError, Description, Hook, LoadedAddon};
 use serde::Serialize;
 use sqlx::{Any, Row, Transaction};
 
-use crate::{Error, Host, Snapshot, TxOrm};
+use crate::{Error, Host, Snapshot, TxOrm, schema_sync};
 
 /// A module's state, as Odoo names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -94,13 +95,15 @@ pub struct ModuleInfo {
 /// An installed module as recorded in the database.
 struct InstalledModule {
     name: String,
+    version: String,
     depends: Vec<String>,
     description: Description,
+    sequence: i64,
 }
 
 async fn installed_modules(conn: &mut Connection) -> Result<Vec<InstalledModule>, Error> {
     let rows = sqlx::query(
-        "SELECT name, depends, description_json FROM ir_module_module \
+        "SELECT name, latest_version, depends, description_json, sequence FROM ir_module_module \
          WHERE state = $1 ORDER BY sequence, name",
     )
     .bind(ModuleState::Installed.as_str())
@@ -117,6 +120,10 @@ async fn installed_modules(conn: &mut Connection) -> Result<Vec<InstalledModule>
                 ))
             };
             Ok(InstalledModule {
+                version: row
+                    .try_get::<Option<String>, _>("latest_version")?
+                    .unwrap_or_default(),
+                sequence: row.try_get("sequence")?,
                 depends: serde_json::from_str(&depends).map_err(|e| bad("dependency list", e))?,
                 description: match description {
                     Some(text) => serde_json::from_str(&text).map_err(|e| bad("description", e))?,
@@ -141,7 +148,7 @@ fn registry_of<'a>(
     let mut registry = Registry::new();
     for (name, description) in modules {
         for spec in &description.models {
-            registry.insert(ModelDef::from_spec(spec, name)?)?;
+            registry.apply(spec, name)?;
         }
     }
     Ok(registry)
@@ -241,49 +248,186 @@ impl Host {
         Ok(())
     }
 
-    /// Installs `names` and every dependency not yet installed, in order, as
-    /// one transaction. Returns the addons installed.
+    /// Installs `names` and every dependency not yet installed (with the
+    /// auto-install glue they trigger), in order, as one transaction.
+    /// Returns the addons installed.
     pub async fn install(&self, names: &[String]) -> Result<Vec<String>, Error> {
+        self.apply(Operation::Install, names).await
+    }
+
+    /// Upgrades `names` and every installed addon that depends on them, as
+    /// one transaction: new tables and columns first, then each addon's
+    /// migrate hook (which sees old and new fields), then removals, refused
+    /// where they would lose data. Returns the addons upgraded or installed.
+    pub async fn upgrade(&self, names: &[String]) -> Result<Vec<String>, Error> {
+        self.apply(Operation::Upgrade, names).await
+    }
+
+    /// Uninstalls `names` and every installed addon that depends on them,
+    /// dependents first, as one transaction: runs each uninstall hook, drops
+    /// what the ledger says the addon owns (its tables, and its columns on
+    /// other addons' tables), and marks it uninstalled. Works when an addon's
+    /// folder is gone (its hook is then skipped).
+    pub async fn uninstall(&self, names: &[String]) -> Result<Vec<String>, Error> {
+        self.apply(Operation::Uninstall, names).await
+    }
+
+    /// Installed addons whose component changed since they were installed
+    /// or upgraded (by content hash), or whose available version differs.
+    pub async fn changed(&self) -> Result<Vec<String>, Error> {
+        let found = self.discover();
+        let rows = sqlx::query(
+            "SELECT name, latest_version, component_hash FROM ir_module_module WHERE state = $1",
+        )
+        .bind(ModuleState::Installed.as_str())
+        .fetch_all(&self.db.pool)
+        .await?;
+        let mut changed = Vec::new();
+        for row in rows {
+            let name: String = row.try_get("name")?;
+            let Some(addon) = found.addons.get(&name) else {
+                continue;
+            };
+            let version: Option<String> = row.try_get("latest_version")?;
+            let hash: Option<String> = row.try_get("component_hash")?;
+            let current = std::fs::read(addon.component_path())
+                .ok()
+                .map(|b| pulse_runtime::content_hash(&b));
+            if version.as_deref() != Some(addon.manifest.version.to_string().as_str())
+                || current != hash
+            {
+                changed.push(name);
+            }
+        }
+        Ok(changed)
+    }
+
+    async fn apply(&self, operation: Operation, names: &[String]) -> Result<Vec<String>, Error> {
         let found = self.discover();
         let mut tx = self.db.pool.begin().await?;
-        let modules = installed_modules(&mut tx).await?;
-        let plan = plan_install(&found.addons, &installed_map(&modules), names)?.addons();
-        let mut registry = registry_of(modules.iter().map(|m| (m.name.as_str(), &m.description)))?;
-        let mut sequence = modules.len() as i64;
-        for name in &plan {
+        lock_lifecycle(&mut tx, self.db.dialect).await?;
+        let mut modules = installed_modules(&mut tx).await?;
+        let installed = installed_map(&modules);
+        let plan = match operation {
+            Operation::Install => plan_install(&found.addons, &installed, names)?,
+            Operation::Upgrade => plan_upgrade(&found.addons, &installed, names)?,
+            Operation::Uninstall => plan_uninstall(&installed, names)?,
+        };
+        let dialect = self.db.dialect;
+        for step in &plan.steps {
+            let name = &step.addon;
+            let registry = registry_of(modules.iter().map(|m| (m.name.as_str(), &m.description)))?;
+            if step.action == Action::Uninstall {
+                match found.addons.get(name).map(|a| self.load_component(a)) {
+                    Some(Ok(component)) => {
+                        ((), tx) = with_tx(
+                            tx,
+                            &registry,
+                            self,
+                            name,
+                            "the uninstall hook",
+                            async |orm| component.run_hook(Hook::Uninstall, orm).await,
+                        )
+                        .await?;
+                    }
+                    Some(Err(e)) => {
+                        tracing::warn!(addon = %name, error = %e, "uninstall hook skipped")
+                    }
+                    None => {
+                        tracing::warn!(addon = %name, "addon folder is gone; uninstall hook skipped")
+                    }
+                }
+                schema_sync::drop_owned(&mut tx, dialect, name).await?;
+                sqlx::query(
+                    "UPDATE ir_module_module SET state = $1, latest_version = NULL, description_json = NULL, \
+                     component_hash = NULL WHERE name = $2",
+                )
+                .bind(ModuleState::Uninstalled.as_str())
+                .bind(name)
+                .execute(&mut *tx)
+                .await?;
+                modules.retain(|m| &m.name != name);
+                tracing::info!(addon = %name, "uninstalled");
+                continue;
+            }
             let addon = &found.addons[name];
             let component = self.load_component(addon)?;
-            tracing::info!(addon = %name, version = %addon.manifest.version, "installing");
+            let version = addon.manifest.version.to_string();
             let description;
             (description, tx) = with_tx(tx, &registry, self, name, "describe", async |orm| {
                 component.describe(orm).await
             })
             .await?;
-            ((), tx) = with_tx(
-                tx,
-                &registry,
-                self,
-                name,
-                "the pre-init hook",
-                async |orm| component.run_hook(Hook::PreInit, orm).await,
-            )
-            .await?;
-            for spec in &description.models {
-                let model = ModelDef::from_spec(spec, name)?;
-                create_table(&mut tx, self.db.dialect, &model).await?;
-                record_model(&mut tx, &model).await?;
-                registry.insert(model)?;
+            let depends: Vec<String> = addon.manifest.depend_names().map(str::to_string).collect();
+            let old = modules.iter().position(|m| &m.name == name);
+            let sequence = match old {
+                Some(i) => modules[i].sequence,
+                None => modules.iter().map(|m| m.sequence).max().unwrap_or(0) + 1,
+            };
+            match old {
+                None => {
+                    tracing::info!(addon = %name, %version, "installing");
+                    ((), tx) = with_tx(
+                        tx,
+                        &registry,
+                        self,
+                        name,
+                        "the pre-init hook",
+                        async |orm| component.run_hook(Hook::PreInit, orm).await,
+                    )
+                    .await?;
+                    let diff = schema_sync::diff(&Description::default(), &description);
+                    modules.push(InstalledModule {
+                        name: name.clone(),
+                        version: version.clone(),
+                        depends,
+                        description: description.clone(),
+                        sequence,
+                    });
+                    let registry =
+                        registry_of(modules.iter().map(|m| (m.name.as_str(), &m.description)))?;
+                    schema_sync::apply_additions(&mut tx, dialect, &registry, name, &diff).await?;
+                    ((), tx) = with_tx(
+                        tx,
+                        &registry,
+                        self,
+                        name,
+                        "the post-init hook",
+                        async |orm| component.run_hook(Hook::PostInit, orm).await,
+                    )
+                    .await?;
+                }
+                Some(i) => {
+                    let from = modules[i].version.clone();
+                    tracing::info!(addon = %name, %from, to = %version, "upgrading");
+                    let diff = schema_sync::diff(&modules[i].description, &description);
+                    // The migrate hook sees old and new fields together.
+                    modules[i].description =
+                        schema_sync::union(&modules[i].description, &description);
+                    modules[i].depends = depends;
+                    let registry =
+                        registry_of(modules.iter().map(|m| (m.name.as_str(), &m.description)))?;
+                    schema_sync::apply_additions(&mut tx, dialect, &registry, name, &diff).await?;
+                    ((), tx) =
+                        with_tx(tx, &registry, self, name, "the migrate hook", async |orm| {
+                            component
+                                .run_hook(
+                                    Hook::Migrate {
+                                        from: &from,
+                                        to: &version,
+                                    },
+                                    orm,
+                                )
+                                .await
+                        })
+                        .await?;
+                    modules[i].description = description.clone();
+                    modules[i].version = version.clone();
+                    let registry =
+                        registry_of(modules.iter().map(|m| (m.name.as_str(), &m.description)))?;
+                    schema_sync::apply_removals(&mut tx, dialect, &registry, name, &diff).await?;
+                }
             }
-            ((), tx) = with_tx(
-                tx,
-                &registry,
-                self,
-                name,
-                "the post-init hook",
-                async |orm| component.run_hook(Hook::PostInit, orm).await,
-            )
-            .await?;
-            sequence += 1;
             record_installed(
                 &mut tx,
                 addon,
@@ -295,54 +439,7 @@ impl Host {
         }
         tx.commit().await?;
         self.reload().await?;
-        Ok(plan)
-    }
-
-    /// Uninstalls `names` and every installed addon that depends on them,
-    /// dependents first, as one transaction: runs each uninstall hook, drops
-    /// what the ledger says the addon owns, and marks it uninstalled. Works
-    /// when an addon's folder is gone (its hook is then skipped).
-    pub async fn uninstall(&self, names: &[String]) -> Result<Vec<String>, Error> {
-        let found = self.discover();
-        let mut tx = self.db.pool.begin().await?;
-        let modules = installed_modules(&mut tx).await?;
-        let plan = plan_uninstall(&installed_map(&modules), names)?.addons();
-        let mut remaining: Vec<&InstalledModule> = modules.iter().collect();
-        for name in &plan {
-            let registry =
-                registry_of(remaining.iter().map(|m| (m.name.as_str(), &m.description)))?;
-            match found.addons.get(name).map(|a| self.load_component(a)) {
-                Some(Ok(component)) => {
-                    ((), tx) = with_tx(
-                        tx,
-                        &registry,
-                        self,
-                        name,
-                        "the uninstall hook",
-                        async |orm| component.run_hook(Hook::Uninstall, orm).await,
-                    )
-                    .await?;
-                }
-                Some(Err(e)) => tracing::warn!(addon = %name, error = %e, "uninstall hook skipped"),
-                None => {
-                    tracing::warn!(addon = %name, "addon folder is gone; uninstall hook skipped")
-                }
-            }
-            drop_owned(&mut tx, self.db.dialect, name).await?;
-            sqlx::query(
-                "UPDATE ir_module_module SET state = $1, latest_version = NULL, description_json = NULL, \
-                 component_hash = NULL WHERE name = $2",
-            )
-            .bind(ModuleState::Uninstalled.as_str())
-            .bind(name)
-            .execute(&mut *tx)
-            .await?;
-            remaining.retain(|m| &m.name != name);
-            tracing::info!(addon = %name, "uninstalled");
-        }
-        tx.commit().await?;
-        self.reload().await?;
-        Ok(plan)
+        Ok(plan.addons())
     }
 
     /// What `operation` on `names` would do, changing nothing. An uninstall
@@ -529,28 +626,6 @@ impl Host {
     }
 }
 
-async fn record_model(conn: &mut Connection, model: &ModelDef) -> Result<(), Error> {
-    sqlx::query("INSERT INTO ir_model (model, name, table_name, module) VALUES ($1, $2, $3, $4)")
-        .bind(&model.name)
-        .bind(&model.description)
-        .bind(&model.table)
-        .bind(&model.module)
-        .execute(&mut *conn)
-        .await?;
-    for field in model.fields() {
-        sqlx::query(
-            "INSERT INTO ir_model_fields (model, name, ttype, module) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(&model.name)
-        .bind(field.name())
-        .bind(field.ttype().as_str())
-        .bind(&field.module)
-        .execute(&mut *conn)
-        .await?;
-    }
-    Ok(())
-}
-
 async fn record_installed(
     conn: &mut Connection,
     addon: &Addon,
@@ -595,27 +670,35 @@ async fn record_installed(
     Ok(())
 }
 
-/// Drops every table the ledger says `module` owns, and its ledger rows.
-async fn drop_owned(
-    conn: &mut Connection,
-    dialect: pulse_orm::Dialect,
-    module: &str,
-) -> Result<(), Error> {
-    let tables = sqlx::query("SELECT table_name FROM ir_model WHERE module = $1")
-        .bind(module)
-        .fetch_all(&mut *conn)
-        .await?;
-    for row in tables {
-        let table: String = row.try_get(0)?;
-        drop_table(conn, dialect, &table).await?;
+/// Takes the database's lifecycle lock for this transaction, so two
+/// operations never interleave. PostgreSQL: an advisory lock, refused at once
+/// when held; SQLite: the write lock, waited for up to the busy timeout.
+async fn lock_lifecycle(conn: &mut Connection, dialect: pulse_orm::Dialect) -> Result<(), Error> {
+    let busy = || {
+        Error::Lifecycle(
+            "another install, upgrade or uninstall is running on this database; try again when it has finished".into(),
+        )
+    };
+    match dialect {
+        pulse_orm::Dialect::Postgres => {
+            let got: bool = sqlx::query("SELECT pg_try_advisory_xact_lock(7285310001)")
+                .fetch_one(&mut *conn)
+                .await?
+                .try_get(0)?;
+            if !got {
+                return Err(busy());
+            }
+        }
+        pulse_orm::Dialect::Sqlite => {
+            // Any write takes SQLite's single write lock until commit.
+            sqlx::query("UPDATE ir_module_module SET sequence = sequence WHERE 1 = 0")
+                .execute(&mut *conn)
+                .await
+                .map_err(|e| match &e {
+                    sqlx::Error::Database(db) if db.message().contains("locked") => busy(),
+                    _ => Error::Database(e),
+                })?;
+        }
     }
-    sqlx::query("DELETE FROM ir_model_fields WHERE module = $1")
-        .bind(module)
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query("DELETE FROM ir_model WHERE module = $1")
-        .bind(module)
-        .execute(&mut *conn)
-        .await?;
     Ok(())
 }

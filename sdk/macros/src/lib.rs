@@ -106,13 +106,21 @@ fn ident_of(path: &syn::Path) -> syn::Result<String> {
 fn expand_model(input: &DeriveInput) -> syn::Result<TokenStream2> {
     let ident = &input.ident;
     let options = Options::parse(&input.attrs, "model")?;
-    options.check(&[], &["name", "description"], input.span())?;
-    let model_name = options.value("name").ok_or_else(|| {
+    options.check(&[], &["name", "description", "extends"], input.span())?;
+    // `extends = "todo.task"` adds this struct's fields to a model a dependency defines.
+    let extends = options.value("extends").is_some();
+    let model_name = options.value("name").or(options.value("extends")).ok_or_else(|| {
         syn::Error::new(
             input.span(),
-            "missing #[model(name = \"…\")], e.g. #[model(name = \"todo.task\")]",
+            "missing #[model(name = \"…\")] (or #[model(extends = \"…\")]), e.g. #[model(name = \"todo.task\")]",
         )
     })?;
+    if extends && options.value("name").is_some() {
+        return Err(syn::Error::new(
+            input.span(),
+            "use either name = \"…\" (a new model) or extends = \"…\" (fields added to another addon's model)",
+        ));
+    }
     let description = options
         .value("description")
         .map(|d| d.value())
@@ -203,6 +211,7 @@ fn expand_model(input: &DeriveInput) -> syn::Result<TokenStream2> {
                     name: #model_name.to_string(),
                     description: #description.to_string(),
                     fields: ::std::vec![#(#specs),*],
+                    extends: #extends,
                 }
             }
 

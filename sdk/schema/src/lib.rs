@@ -31,6 +31,10 @@ pub struct ModelSpec {
     /// Stored fields, in declaration order. `id` is implicit.
     #[serde(default)]
     pub fields: Vec<FieldSpec>,
+    /// The model is defined by a dependency and this addon adds `fields`
+    /// to it (Odoo's `_inherit` without `_name`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub extends: bool,
 }
 
 /// One field of a model.

@@ -1,0 +1,341 @@
+//! Schema sync: from what the ledger says an addon owns (its recorded
+//! description) to what its new version describes. Additions are applied
+//! before the migrate hook, removals after it, and a removal that would lose
+//! data is refused with the table, column and row count.
+
+use std::collections::BTreeMap;
+
+use pulse_orm::{
+    Connection, Dialect, FieldDef, ModelDef, Registry, add_column, count_values, create_table,
+    drop_column, drop_table, table_name,
+};
+use pulse_schema::{Description, FieldSpec, ModelSpec};
+use sqlx::Row;
+
+use crate::Error;
+
+/// What differs between two descriptions of one addon.
+#[derive(Debug, Default)]
+pub struct SchemaDiff {
+    /// Models the new version defines and the old did not.
+    pub new_models: Vec<ModelSpec>,
+    /// `(model, field)` added, on the addon's own models or on models it extends.
+    pub added_fields: Vec<(String, FieldSpec)>,
+    /// `(model, field)` the new version no longer declares.
+    pub removed_fields: Vec<(String, String)>,
+    /// `(model, field, old type, new type)` whose type changed.
+    pub retyped_fields: Vec<(String, String, String, String)>,
+    /// Models the new version no longer defines.
+    pub removed_models: Vec<String>,
+}
+
+fn fields_of(description: &Description) -> BTreeMap<(String, String), &FieldSpec> {
+    description
+        .models
+        .iter()
+        .flat_map(|m| {
+            m.fields
+                .iter()
+                .map(move |f| ((m.name.clone(), f.name.clone()), f))
+        })
+        .collect()
+}
+
+/// The differences from `old` to `new` (both of the same addon).
+pub fn diff(old: &Description, new: &Description) -> SchemaDiff {
+    let mut d = SchemaDiff::default();
+    let old_models: BTreeMap<&str, &ModelSpec> =
+        old.models.iter().map(|m| (m.name.as_str(), m)).collect();
+    let new_models: BTreeMap<&str, &ModelSpec> =
+        new.models.iter().map(|m| (m.name.as_str(), m)).collect();
+    for (name, spec) in &new_models {
+        if !spec.extends && old_models.get(name).is_none_or(|o| o.extends) {
+            d.new_models.push((*spec).clone());
+        }
+    }
+    for (name, spec) in &old_models {
+        if !spec.extends && new_models.get(name).is_none_or(|n| n.extends) {
+            d.removed_models.push(name.to_string());
+        }
+    }
+    let old_fields = fields_of(old);
+    let new_fields = fields_of(new);
+    let in_new_model = |model: &str| d.new_models.iter().any(|m| m.name == model);
+    let in_removed_model = |model: &str| d.removed_models.iter().any(|m| m == model);
+    for ((model, field), spec) in &new_fields {
+        match old_fields.get(&(model.clone(), field.clone())) {
+            None if !in_new_model(model) => d.added_fields.push((model.clone(), (*spec).clone())),
+            Some(old) if old.ttype != spec.ttype => d.retyped_fields.push((
+                model.clone(),
+                field.clone(),
+                old.ttype.as_str().into(),
+                spec.ttype.as_str().into(),
+            )),
+            _ => {}
+        }
+    }
+    for (model, field) in old_fields.keys() {
+        if !new_fields.contains_key(&(model.clone(), field.clone())) && !in_removed_model(model) {
+            d.removed_fields.push((model.clone(), field.clone()));
+        }
+    }
+    d
+}
+
+/// `old` and `new` together: what the migrate hook sees, so it can read the
+/// old fields and write the new ones.
+pub fn union(old: &Description, new: &Description) -> Description {
+    let mut merged = new.clone();
+    for old_model in &old.models {
+        match merged.models.iter_mut().find(|m| m.name == old_model.name) {
+            Some(m) => {
+                for f in &old_model.fields {
+                    if !m.fields.iter().any(|n| n.name == f.name) {
+                        m.fields.push(f.clone());
+                    }
+                }
+            }
+            None => merged.models.push(old_model.clone()),
+        }
+    }
+    merged
+}
+
+/// Records a model and its fields in the ledger as owned by its module.
+pub async fn record_model(conn: &mut Connection, model: &ModelDef) -> Result<(), Error> {
+    sqlx::query("INSERT INTO ir_model (model, name, table_name, module) VALUES ($1, $2, $3, $4)")
+        .bind(&model.name)
+        .bind(&model.description)
+        .bind(&model.table)
+        .bind(&model.module)
+        .execute(&mut *conn)
+        .await?;
+    for field in model.fields() {
+        record_field(conn, &model.name, field).await?;
+    }
+    Ok(())
+}
+
+async fn record_field(conn: &mut Connection, model: &str, field: &FieldDef) -> Result<(), Error> {
+    sqlx::query("INSERT INTO ir_model_fields (model, name, ttype, module) VALUES ($1, $2, $3, $4)")
+        .bind(model)
+        .bind(field.name())
+        .bind(field.ttype().as_str())
+        .bind(&field.module)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Applies the additions of `diff` for `module`: new tables, new columns
+/// (on its own models or on models it extends), each recorded in the ledger.
+/// `registry` must already contain the new models and fields.
+pub async fn apply_additions(
+    conn: &mut Connection,
+    dialect: Dialect,
+    registry: &Registry,
+    module: &str,
+    diff: &SchemaDiff,
+) -> Result<(), Error> {
+    for spec in &diff.new_models {
+        let model = registry.require(&spec.name)?;
+        create_table(conn, dialect, &model_owned_part(model, module)).await?;
+        record_model(conn, &model_owned_part(model, module)).await?;
+    }
+    for (model, spec) in &diff.added_fields {
+        let model = registry.require(model)?;
+        let field = model.require_field(&spec.name)?;
+        add_column(conn, dialect, model, field).await?;
+        record_field(conn, &model.name, field).await?;
+    }
+    Ok(())
+}
+
+/// The part of `model` that `module` owns (its own fields), for creating
+/// its table: extensions add their columns separately.
+fn model_owned_part(model: &ModelDef, module: &str) -> ModelDef {
+    let spec = ModelSpec {
+        name: model.name.clone(),
+        description: model.description.clone(),
+        fields: model
+            .fields()
+            .iter()
+            .filter(|f| f.module == module)
+            .map(|f| f.spec.clone())
+            .collect(),
+        extends: false,
+    };
+    ModelDef::from_spec(&spec, module).expect("a model already in the registry is valid")
+}
+
+/// Applies the removals and type changes of `diff`, refusing any that would
+/// lose data (the migrate hook runs before this and may move or clear it).
+pub async fn apply_removals(
+    conn: &mut Connection,
+    dialect: Dialect,
+    registry: &Registry,
+    module: &str,
+    diff: &SchemaDiff,
+) -> Result<(), Error> {
+    let refuse = |what: String| {
+        Error::Lifecycle(format!(
+            "upgrading '{module}' would {what}; the new version's migrate hook must move or clear that data first"
+        ))
+    };
+    for (model, field, from, to) in &diff.retyped_fields {
+        let table = table_name(model);
+        let values = count_values(conn, &table, Some(field)).await?;
+        if values > 0 {
+            return Err(refuse(format!(
+                "change {table}.{field} from {from} to {to} while {values} row(s) hold a value"
+            )));
+        }
+        drop_column(conn, &table, field).await?;
+        let model_def = registry.require(model)?;
+        add_column(conn, dialect, model_def, model_def.require_field(field)?).await?;
+        sqlx::query("UPDATE ir_model_fields SET ttype = $1 WHERE model = $2 AND name = $3")
+            .bind(to)
+            .bind(model)
+            .bind(field)
+            .execute(&mut *conn)
+            .await?;
+    }
+    for (model, field) in &diff.removed_fields {
+        let table = table_name(model);
+        let values = count_values(conn, &table, Some(field)).await?;
+        if values > 0 {
+            return Err(refuse(format!(
+                "drop column {table}.{field}, which holds {values} value(s)"
+            )));
+        }
+        drop_column(conn, &table, field).await?;
+        delete_field(conn, model, field).await?;
+    }
+    for model in &diff.removed_models {
+        let table = table_name(model);
+        let rows = count_values(conn, &table, None).await?;
+        if rows > 0 {
+            return Err(refuse(format!(
+                "drop table {table}, which holds {rows} row(s)"
+            )));
+        }
+        drop_table(conn, dialect, &table).await?;
+        sqlx::query("DELETE FROM ir_model_fields WHERE model = $1")
+            .bind(model)
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query("DELETE FROM ir_model WHERE model = $1")
+            .bind(model)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+async fn delete_field(conn: &mut Connection, model: &str, field: &str) -> Result<(), Error> {
+    sqlx::query("DELETE FROM ir_model_fields WHERE model = $1 AND name = $2")
+        .bind(model)
+        .bind(field)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Drops everything the ledger says `module` owns: first its columns on
+/// other addons' tables, then its own tables; then its ledger rows.
+pub async fn drop_owned(
+    conn: &mut Connection,
+    dialect: Dialect,
+    module: &str,
+) -> Result<(), Error> {
+    let columns = sqlx::query(
+        "SELECT m.table_name, f.name FROM ir_model_fields f JOIN ir_model m ON m.model = f.model \
+         WHERE f.module = $1 AND m.module <> $1 ORDER BY m.table_name, f.name",
+    )
+    .bind(module)
+    .fetch_all(&mut *conn)
+    .await?;
+    for row in columns {
+        let table: String = row.try_get(0)?;
+        let column: String = row.try_get(1)?;
+        drop_column(conn, &table, &column).await?;
+    }
+    let tables = sqlx::query("SELECT table_name FROM ir_model WHERE module = $1")
+        .bind(module)
+        .fetch_all(&mut *conn)
+        .await?;
+    for row in tables {
+        let table: String = row.try_get(0)?;
+        drop_table(conn, dialect, &table).await?;
+        sqlx::query("DELETE FROM ir_model_fields WHERE model IN (SELECT model FROM ir_model WHERE table_name = $1)")
+            .bind(&table)
+            .execute(&mut *conn)
+            .await?;
+    }
+    sqlx::query("DELETE FROM ir_model_fields WHERE module = $1")
+        .bind(module)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM ir_model WHERE module = $1")
+        .bind(module)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pulse_schema::FieldType;
+
+    fn field(name: &str, ttype: FieldType) -> FieldSpec {
+        FieldSpec {
+            name: name.into(),
+            ttype,
+            string: name.into(),
+            help: None,
+            required: false,
+            index: false,
+            relation: None,
+            selection: Vec::new(),
+            default: None,
+        }
+    }
+
+    fn description(fields: Vec<FieldSpec>) -> Description {
+        Description {
+            models: vec![ModelSpec {
+                name: "x.y".into(),
+                description: String::new(),
+                fields,
+                extends: false,
+            }],
+            methods: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn diff_finds_additions_removals_and_type_changes() {
+        let old = description(vec![
+            field("a", FieldType::Char),
+            field("b", FieldType::Char),
+        ]);
+        let new = description(vec![
+            field("a", FieldType::Integer),
+            field("c", FieldType::Char),
+        ]);
+        let d = diff(&old, &new);
+        assert_eq!(
+            d.added_fields
+                .iter()
+                .map(|(_, f)| f.name.as_str())
+                .collect::<Vec<_>>(),
+            ["c"]
+        );
+        assert_eq!(d.removed_fields, [("x.y".to_string(), "b".to_string())]);
+        assert_eq!(d.retyped_fields.len(), 1);
+        assert!(d.new_models.is_empty() && d.removed_models.is_empty());
+        let u = union(&old, &new);
+        assert_eq!(u.models[0].fields.len(), 3);
+    }
+}

@@ -1,0 +1,331 @@
+//! The Apps lifecycle through the CLI on SQLite and PostgreSQL: install
+//! order, cascading uninstall, extension columns, vanished addons, failing
+//! hooks, SIGKILL mid-install, upgrades with migrations, refused destructive
+//! upgrades, and the lifecycle lock.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::time::{Duration, Instant};
+
+use common::{Backend, Pulse, Rpc, build_addons, text};
+use serde_json::json;
+
+const FIXTURES: &str = "tests/fixtures/addons";
+
+/// Runs the body on both databases, as two tests.
+macro_rules! on_both {
+    ($($name:ident => $body:ident;)*) => {
+        mod sqlite {
+            $(#[test] fn $name() { super::$body(super::Backend::Sqlite) })*
+        }
+        mod postgres {
+            $(#[test] fn $name() { super::$body(super::Backend::Postgres) })*
+        }
+    };
+}
+
+on_both! {
+    installs_dependencies_first_and_uninstall_cascades => install_order_and_cascade;
+    uninstalling_an_extension_drops_only_its_columns => extension_uninstall;
+    an_addon_whose_folder_is_gone_uninstalls => vanished_addon;
+    a_failing_post_init_leaves_nothing_behind => failing_post_init;
+    sigkill_mid_install_leaves_nothing_behind => sigkill_mid_install;
+    upgrade_adds_the_column_and_runs_the_migration => upgrade_with_migration;
+    a_failing_migration_rolls_the_upgrade_back => failing_migration;
+    an_upgrade_that_would_lose_data_is_refused => destructive_upgrade;
+}
+
+fn install_order_and_cascade(backend: Backend) {
+    build_addons();
+    let pulse = Pulse::on(backend, &[FIXTURES]);
+    let out = pulse.ok(&["install", "needs_b_and_c"]);
+    assert!(
+        out.contains("installed: base_b, base_c, needs_b_and_c"),
+        "{out}"
+    );
+    for table in ["a_item", "b_item", "c_item"] {
+        assert!(pulse.has_table(table), "{table} missing after install");
+    }
+    assert_eq!(
+        pulse.scalar("SELECT COUNT(*) FROM c_item"),
+        1,
+        "base_c's post-init seeded one row"
+    );
+
+    let plan = pulse.ok(&["plan", "uninstall", "base_b"]);
+    assert!(
+        plan.contains("drops table a_item (a.item, owned by needs_b_and_c): 0 row(s)"),
+        "{plan}"
+    );
+
+    let out = pulse.ok(&["uninstall", "base_b"]);
+    assert!(out.contains("uninstalled: needs_b_and_c, base_b"), "{out}");
+    assert!(!pulse.has_table("a_item") && !pulse.has_table("b_item"));
+    assert!(pulse.has_table("c_item"), "base_c is untouched");
+    assert_eq!(
+        pulse.scalar("SELECT COUNT(*) FROM c_item"),
+        1,
+        "and so is its data"
+    );
+    assert_eq!(pulse.module_state("base_c").as_deref(), Some("installed"));
+    assert_eq!(pulse.module_state("base_b").as_deref(), Some("uninstalled"));
+    assert_eq!(
+        pulse.module_state("needs_b_and_c").as_deref(),
+        Some("uninstalled")
+    );
+    assert_eq!(
+        pulse.scalar("SELECT COUNT(*) FROM ir_model WHERE module IN ('base_b', 'needs_b_and_c')"),
+        0
+    );
+}
+
+fn extension_uninstall(backend: Backend) {
+    build_addons();
+    let pulse = Pulse::on(backend, &[FIXTURES]);
+    assert!(
+        pulse
+            .ok(&["install", "extends_other"])
+            .contains("installed: base_b, extends_other")
+    );
+    assert_eq!(pulse.columns("b_item"), ["id", "name", "priority"]);
+    {
+        let server = pulse.serve();
+        let mut rpc = Rpc::new(&server);
+        rpc.login(&pulse.db_name);
+        let id = rpc
+            .call(
+                "b.item",
+                "create",
+                json!([{"name": "keep me", "priority": 1}]),
+                json!({}),
+            )
+            .unwrap();
+        assert_eq!(
+            rpc.call("b.item", "set_priority", json!([[id], 5]), json!({}))
+                .unwrap(),
+            json!(true)
+        );
+        let read = rpc
+            .call(
+                "b.item",
+                "read",
+                json!([[id]]),
+                json!({"fields": ["name", "priority"]}),
+            )
+            .unwrap();
+        assert_eq!(read, json!([{"id": id, "name": "keep me", "priority": 5}]));
+    }
+    assert!(
+        pulse
+            .ok(&["uninstall", "extends_other"])
+            .contains("uninstalled: extends_other")
+    );
+    assert_eq!(
+        pulse.columns("b_item"),
+        ["id", "name"],
+        "the extension's column is gone"
+    );
+    assert_eq!(
+        pulse.strings("SELECT name FROM b_item"),
+        ["keep me"],
+        "the model's own data stays"
+    );
+    assert_eq!(pulse.module_state("base_b").as_deref(), Some("installed"));
+    assert_eq!(
+        pulse.scalar("SELECT COUNT(*) FROM ir_model_fields WHERE module = 'extends_other'"),
+        0
+    );
+}
+
+fn vanished_addon(backend: Backend) {
+    build_addons();
+    let shelf = tempfile::tempdir().unwrap();
+    let copy = shelf.path().join("base_b");
+    std::fs::create_dir(&copy).unwrap();
+    for file in ["addon.toml", "base_b.wasm"] {
+        std::fs::copy(
+            common::root().join(FIXTURES).join("base_b").join(file),
+            copy.join(file),
+        )
+        .unwrap();
+    }
+    let mut pulse = Pulse::on(backend, &[]);
+    pulse.addons_paths = vec![shelf.path().to_path_buf()];
+    pulse.ok(&["install", "base_b"]);
+    assert!(pulse.has_table("b_item"));
+    std::fs::remove_dir_all(&copy).unwrap();
+    let out = pulse.ok(&["uninstall", "base_b"]);
+    assert!(out.contains("uninstalled: base_b"), "{out}");
+    assert!(!pulse.has_table("b_item"));
+    assert_eq!(pulse.module_state("base_b").as_deref(), Some("uninstalled"));
+}
+
+/// Nothing of a failed install may remain: no table, no ledger row, no state.
+fn assert_untouched(pulse: &Pulse, tables: &[&str], modules: &[&str]) {
+    for table in tables {
+        assert!(
+            !pulse.has_table(table),
+            "{table} survived the failed install"
+        );
+    }
+    for module in modules {
+        assert_ne!(
+            pulse.module_state(module).as_deref(),
+            Some("installed"),
+            "{module} is marked installed"
+        );
+    }
+    assert_eq!(pulse.scalar("SELECT COUNT(*) FROM ir_model"), 0);
+    assert_eq!(pulse.scalar("SELECT COUNT(*) FROM ir_model_fields"), 0);
+}
+
+fn failing_post_init(backend: Backend) {
+    build_addons();
+    let pulse = Pulse::on(backend, &[FIXTURES]);
+    let out = pulse.run(&["install", "trap_in_post_init"]);
+    assert!(!out.status.success());
+    let message = text(&out);
+    assert!(
+        message.contains("addon 'trap_in_post_init' failed in the post-init hook: addon 'trap_in_post_init' trapped"),
+        "{message}"
+    );
+    assert_untouched(
+        &pulse,
+        &["t_post", "c_item"],
+        &["trap_in_post_init", "base_c"],
+    );
+}
+
+fn sigkill_mid_install(backend: Backend) {
+    build_addons();
+    let pulse = Pulse::on(backend, &[FIXTURES]);
+    let mut child = pulse.spawn(&["install", "slow_post_init"]);
+    // Wait until the post-init hook runs: its table exists and holds a row,
+    // inside the open transaction.
+    let stderr = child.stderr.take().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut lines = BufReader::new(stderr).lines();
+    loop {
+        let line = lines
+            .next()
+            .expect("pulse exited before post-init")
+            .unwrap();
+        if line.contains("slow_post_init: spinning") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "post-init never started");
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    assert_untouched(&pulse, &["s_slow"], &["slow_post_init"]);
+    // The database is usable afterwards.
+    assert!(
+        pulse
+            .ok(&["install", "base_b"])
+            .contains("installed: base_b")
+    );
+}
+
+/// Installs adds_field 1.0.0 and writes two notes over RPC.
+fn adds_field_v1_with_notes(backend: Backend) -> Pulse {
+    build_addons();
+    let pulse = Pulse::on(backend, &["tests/fixtures/upgrade/v1"]);
+    pulse.ok(&["install", "adds_field"]);
+    let server = pulse.serve();
+    let mut rpc = Rpc::new(&server);
+    rpc.login(&pulse.db_name);
+    rpc.call(
+        "u.note",
+        "create",
+        json!([[{"name": "one two three"}, {"name": "four"}]]),
+        json!({}),
+    )
+    .unwrap();
+    pulse
+}
+
+fn upgrade_with_migration(backend: Backend) {
+    let mut pulse = adds_field_v1_with_notes(backend);
+    assert_eq!(pulse.columns("u_note"), ["id", "name"]);
+    pulse.set_addons_paths(&["tests/fixtures/upgrade/v2"]);
+    let plan = pulse.ok(&["plan", "upgrade", "adds_field"]);
+    assert!(plan.contains("upgrade    adds_field"), "{plan}");
+    assert!(
+        pulse
+            .ok(&["upgrade", "adds_field"])
+            .contains("upgraded: adds_field")
+    );
+    assert_eq!(pulse.columns("u_note"), ["id", "name", "words"]);
+    assert_eq!(
+        pulse.strings("SELECT CAST(words AS TEXT) || ':' || name FROM u_note ORDER BY id"),
+        ["3:one two three", "1:four"],
+        "the migration saw the old data"
+    );
+    assert_eq!(pulse.module_version("adds_field").as_deref(), Some("2.0.0"));
+    let again = pulse.ok(&["upgrade", "--changed"]);
+    assert!(again.contains("nothing to upgrade"), "{again}");
+}
+
+fn failing_migration(backend: Backend) {
+    let mut pulse = adds_field_v1_with_notes(backend);
+    pulse.set_addons_paths(&["tests/fixtures/upgrade/v2_failing"]);
+    let out = pulse.run(&["upgrade", "adds_field"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains(
+            "addon 'adds_field' failed in the migrate hook: the 2.0 migration refuses to run"
+        ),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(
+        pulse.columns("u_note"),
+        ["id", "name"],
+        "the new column was rolled back"
+    );
+    assert_eq!(pulse.module_version("adds_field").as_deref(), Some("1.0.0"));
+    assert_eq!(
+        pulse.strings("SELECT name FROM u_note ORDER BY id"),
+        ["one two three", "four"]
+    );
+}
+
+fn destructive_upgrade(backend: Backend) {
+    let mut pulse = adds_field_v1_with_notes(backend);
+    pulse.set_addons_paths(&["tests/fixtures/upgrade/v2_drops"]);
+    let out = pulse.run(&["upgrade", "adds_field"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains(
+            "upgrading 'adds_field' would drop column u_note.name, which holds 2 value(s)"
+        ),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(pulse.columns("u_note"), ["id", "name"]);
+    assert_eq!(pulse.module_version("adds_field").as_deref(), Some("1.0.0"));
+}
+
+#[test]
+fn a_second_lifecycle_operation_is_refused_while_one_runs() {
+    build_addons();
+    let pulse = Pulse::on(Backend::Postgres, &[FIXTURES]);
+    let mut child = pulse.spawn(&["install", "slow_post_init"]);
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    while !lines
+        .next()
+        .expect("pulse exited early")
+        .unwrap()
+        .contains("slow_post_init: spinning")
+    {}
+    let out = pulse.run(&["install", "base_b"]);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("another install, upgrade or uninstall is running on this database"),
+        "{}",
+        text(&out)
+    );
+}
