@@ -413,6 +413,7 @@ mod tests {
                     field("name", FieldType::Char),
                     field("done", FieldType::Boolean),
                 ],
+                extends: false,
             },
             "todo",
         )
