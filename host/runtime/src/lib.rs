@@ -442,7 +442,7 @@ impl<B: OrmBackend> LoadedAddon<B> {
         let result = match outcome {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(addon_error)) => Err(CallError::Addon(addon_error)),
-            Err(trap) => Err(self.classify(trap)),
+            Err(trap) => Err(self.classify(trap, &state.stderr.contents())),
         };
         if let Err(e) = &result
             && e.addon().is_some()
@@ -452,7 +452,9 @@ impl<B: OrmBackend> LoadedAddon<B> {
         (result, state.orm)
     }
 
-    fn classify(&self, error: wasmtime::Error) -> CallError {
+    /// Names what went wrong: the trap kind, and the addon's last words on
+    /// stderr (a Rust panic message), without the wasm backtrace (logged).
+    fn classify(&self, error: wasmtime::Error, stderr: &[u8]) -> CallError {
         let addon = self.name.to_string();
         if let Some(trap) = error.downcast_ref::<wasmtime::Trap>() {
             match trap {
@@ -480,6 +482,25 @@ impl<B: OrmBackend> LoadedAddon<B> {
                 limit: self.limits.memory_bytes,
             };
         }
+        tracing::debug!(addon = %self.name, "trap details: {message}");
+        let kind = error
+            .downcast_ref::<wasmtime::Trap>()
+            .map(|t| t.to_string())
+            .unwrap_or_else(|| error.root_cause().to_string());
+        let said = String::from_utf8_lossy(stderr);
+        let said: Vec<&str> = said.lines().filter(|l| !l.trim().is_empty()).collect();
+        let message = match said.len() {
+            0 => kind,
+            n => {
+                let mut last = said[n.saturating_sub(2)..].join(" ");
+                if last.len() > 400 {
+                    let cut = (0..=400).rev().find(|i| last.is_char_boundary(*i)).unwrap_or(0);
+                    last.truncate(cut);
+                    last.push('…');
+                }
+                format!("{kind} ({last})")
+            }
+        };
         CallError::Trap { addon, message }
     }
 
