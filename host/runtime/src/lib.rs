@@ -494,7 +494,10 @@ impl<B: OrmBackend> LoadedAddon<B> {
             n => {
                 let mut last = said[n.saturating_sub(2)..].join(" ");
                 if last.len() > 400 {
-                    let cut = (0..=400).rev().find(|i| last.is_char_boundary(*i)).unwrap_or(0);
+                    let cut = (0..=400)
+                        .rev()
+                        .find(|i| last.is_char_boundary(*i))
+                        .unwrap_or(0);
                     last.truncate(cut);
                     last.push('…');
                 }
