@@ -184,11 +184,11 @@ fn graph_renders_in_every_format_and_dot_draws() {
 
 #[test]
 fn why_and_update_list_follow_the_database() {
-    let pulse = Pulse::new();
+    let pulse = Pulse::with_addons_paths(&[INSIGHTPULSE]);
     let listed = pulse.ok(&["update-list"]);
-    assert!(listed.contains("0 updatable, 2 added"), "{listed}");
+    assert!(listed.contains("0 updatable, 18 added"), "{listed}");
     assert!(pulse.ok(&["update-list"]).contains("0 updatable, 0 added"));
-    let out = pulse.run(&["why", "todo"]);
+    let out = pulse.run(&["why", "base"]);
     assert!(!out.status.success());
-    assert!(text(&out).contains("addon 'todo' is not installed"));
+    assert!(text(&out).contains("addon 'base' is not installed"));
 }

@@ -34,6 +34,7 @@ on_both! {
     upgrade_adds_the_column_and_runs_the_migration => upgrade_with_migration;
     a_failing_migration_rolls_the_upgrade_back => failing_migration;
     an_upgrade_that_would_lose_data_is_refused => destructive_upgrade;
+    marks_are_applied_together_or_reset => marks_apply_and_reset;
 }
 
 fn install_order_and_cascade(backend: Backend) {
@@ -328,4 +329,67 @@ fn a_second_lifecycle_operation_is_refused_while_one_runs() {
         "{}",
         text(&out)
     );
+}
+
+fn marks_apply_and_reset(backend: Backend) {
+    build_addons();
+    let pulse = Pulse::on(backend, &[FIXTURES]);
+    let marked = pulse.ok(&["mark", "install", "needs_b_and_c"]);
+    assert!(
+        marked.contains("marked base_b (dependency of needs_b_and_c)"),
+        "{marked}"
+    );
+    for module in ["base_b", "base_c", "needs_b_and_c"] {
+        assert_eq!(pulse.module_state(module).as_deref(), Some("to install"));
+    }
+    assert!(!pulse.has_table("a_item"), "marking changes no schema");
+    assert!(
+        pulse
+            .ok(&["apply"])
+            .contains("applied: base_b, base_c, needs_b_and_c")
+    );
+    assert_eq!(
+        pulse.module_state("needs_b_and_c").as_deref(),
+        Some("installed")
+    );
+    assert!(pulse.has_table("a_item"));
+
+    // Marks for removal can be cancelled, and the schema never moved.
+    pulse.ok(&["mark", "uninstall", "base_b"]);
+    assert_eq!(
+        pulse.module_state("needs_b_and_c").as_deref(),
+        Some("to remove")
+    );
+    assert!(pulse.ok(&["reset"]).contains("reset 2 mark(s)"));
+    assert_eq!(pulse.module_state("base_b").as_deref(), Some("installed"));
+    assert!(pulse.has_table("b_item"));
+
+    // A failing apply leaves the marks pending and nothing else; reset clears them.
+    pulse.ok(&["mark", "install", "trap_in_post_init"]);
+    let out = pulse.run(&["apply"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("addon 'trap_in_post_init' failed in the post-init hook"),
+        "{}",
+        text(&out)
+    );
+    assert!(!pulse.has_table("t_post"));
+    assert_eq!(
+        pulse.module_state("trap_in_post_init").as_deref(),
+        Some("to install")
+    );
+    pulse.ok(&["reset"]);
+    assert_eq!(
+        pulse.module_state("trap_in_post_init").as_deref(),
+        Some("uninstalled")
+    );
+
+    pulse.ok(&["mark", "uninstall", "base_b"]);
+    assert!(
+        pulse
+            .ok(&["apply"])
+            .contains("applied: needs_b_and_c, base_b")
+    );
+    assert!(!pulse.has_table("b_item") && pulse.has_table("c_item"));
+    assert!(pulse.ok(&["apply"]).contains("nothing to apply"));
 }

@@ -85,6 +85,19 @@ enum Command {
         #[arg(long)]
         changed: bool,
     },
+    /// Mark addons to install, upgrade or uninstall (Odoo's button_install, …); `pulse apply` carries the marks out.
+    Mark {
+        /// install, upgrade or uninstall.
+        #[arg(value_enum)]
+        operation: PlanOperation,
+        /// Addons to mark.
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
+    /// Carry out every pending mark in one transaction (Odoo's base.module.upgrade).
+    Apply,
+    /// Drop every pending mark (Odoo's button_reset_state).
+    Reset,
     /// List every known addon with its state and version.
     Modules {
         /// Print JSON instead of a table.
@@ -146,6 +159,16 @@ enum PlanOperation {
     Install,
     Upgrade,
     Uninstall,
+}
+
+impl From<PlanOperation> for Operation {
+    fn from(operation: PlanOperation) -> Operation {
+        match operation {
+            PlanOperation::Install => Operation::Install,
+            PlanOperation::Upgrade => Operation::Upgrade,
+            PlanOperation::Uninstall => Operation::Uninstall,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -236,6 +259,29 @@ async fn run(cli: Cli) -> Result<()> {
             println!("upgraded: {}", done.join(", "));
             Ok(())
         }
+        Command::Mark { operation, names } => {
+            let host = Host::open(cli.config()).await?;
+            let plan = host.mark((*operation).into(), names).await?;
+            for step in &plan.steps {
+                println!("marked {} ({})", step.addon, step.reason);
+            }
+            Ok(())
+        }
+        Command::Apply => {
+            let host = Host::open(cli.config()).await?;
+            let done = host.apply_marked().await?;
+            if done.is_empty() {
+                println!("nothing to apply: no pending marks");
+            } else {
+                println!("applied: {}", done.join(", "));
+            }
+            Ok(())
+        }
+        Command::Reset => {
+            let host = Host::open(cli.config()).await?;
+            println!("reset {} mark(s)", host.reset_marks().await?);
+            Ok(())
+        }
         Command::Modules { json } => {
             let host = Host::open(cli.config()).await?;
             print_modules(&host, *json).await
@@ -246,12 +292,7 @@ async fn run(cli: Cli) -> Result<()> {
             json,
         } => {
             let host = Host::open(cli.config()).await?;
-            let operation = match operation {
-                PlanOperation::Install => Operation::Install,
-                PlanOperation::Upgrade => Operation::Upgrade,
-                PlanOperation::Uninstall => Operation::Uninstall,
-            };
-            let report = host.plan(operation, names).await?;
+            let report = host.plan((*operation).into(), names).await?;
             if *json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {

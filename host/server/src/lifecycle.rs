@@ -5,8 +5,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use pulse_manifest::Action;
 use pulse_manifest::plan::Installed;
+use pulse_manifest::{Action, Plan, PlanError};
 use pulse_manifest::{Addon, Discovery, discover, plan_install, plan_uninstall, plan_upgrade};
 use pulse_orm::{Connection, Orm, Registry};
 use pulse_runtime::{CallError, Description, Hook, LoadedAddon};
@@ -17,14 +17,25 @@ use crate::{Error, Host, Snapshot, TxOrm, schema_sync};
 
 /// A module's state, as Odoo names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
 pub enum ModuleState {
     /// Known and installable, not installed.
+    #[serde(rename = "uninstalled")]
     Uninstalled,
     /// Installed.
+    #[serde(rename = "installed")]
     Installed,
     /// Cannot be installed on this host.
+    #[serde(rename = "uninstallable")]
     Uninstallable,
+    /// Marked for install; `pulse apply` installs it.
+    #[serde(rename = "to install")]
+    ToInstall,
+    /// Installed and marked for upgrade.
+    #[serde(rename = "to upgrade")]
+    ToUpgrade,
+    /// Installed and marked for removal.
+    #[serde(rename = "to remove")]
+    ToRemove,
 }
 
 impl ModuleState {
@@ -34,9 +45,37 @@ impl ModuleState {
             ModuleState::Uninstalled => "uninstalled",
             ModuleState::Installed => "installed",
             ModuleState::Uninstallable => "uninstallable",
+            ModuleState::ToInstall => "to install",
+            ModuleState::ToUpgrade => "to upgrade",
+            ModuleState::ToRemove => "to remove",
         }
     }
+
+    /// Parses Odoo's spelling.
+    pub fn parse(text: &str) -> Option<ModuleState> {
+        [
+            ModuleState::Uninstalled,
+            ModuleState::Installed,
+            ModuleState::Uninstallable,
+            ModuleState::ToInstall,
+            ModuleState::ToUpgrade,
+            ModuleState::ToRemove,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
+
+    /// Whether the module's tables exist (installed, possibly marked).
+    pub fn is_installed(self) -> bool {
+        matches!(
+            self,
+            ModuleState::Installed | ModuleState::ToUpgrade | ModuleState::ToRemove
+        )
+    }
 }
+
+/// The states in which a module's schema exists.
+const INSTALLED_STATES: [&str; 3] = ["installed", "to upgrade", "to remove"];
 
 /// A lifecycle operation, for planning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -104,9 +143,11 @@ struct InstalledModule {
 async fn installed_modules(conn: &mut Connection) -> Result<Vec<InstalledModule>, Error> {
     let rows = sqlx::query(
         "SELECT name, latest_version, depends, description_json, sequence FROM ir_module_module \
-         WHERE state = $1 ORDER BY sequence, name",
+         WHERE state IN ($1, $2, $3) ORDER BY sequence, name",
     )
-    .bind(ModuleState::Installed.as_str())
+    .bind(INSTALLED_STATES[0])
+    .bind(INSTALLED_STATES[1])
+    .bind(INSTALLED_STATES[2])
     .fetch_all(&mut *conn)
     .await?;
     rows.iter()
@@ -302,17 +343,110 @@ impl Host {
         Ok(changed)
     }
 
+    /// Marks `names` (and what the operation pulls in) `to install`, `to
+    /// upgrade` or `to remove`, like Odoo's `button_install`,
+    /// `button_upgrade` and `button_uninstall`, and returns the plan. Marks
+    /// block nothing: `apply_marked` carries them out, `reset_marks` drops them.
+    pub async fn mark(&self, operation: Operation, names: &[String]) -> Result<Plan, Error> {
+        let found = self.discover();
+        let mut tx = self.db.pool.begin().await?;
+        let modules = installed_modules(&mut tx).await?;
+        let plan = plan_for(operation, &found, &installed_map(&modules), names)?;
+        for step in &plan.steps {
+            let state = match step.action {
+                Action::Install => ModuleState::ToInstall,
+                Action::Upgrade => ModuleState::ToUpgrade,
+                Action::Uninstall => ModuleState::ToRemove,
+            };
+            set_state(&mut tx, &found, &step.addon, state).await?;
+        }
+        tx.commit().await?;
+        Ok(plan)
+    }
+
+    /// Carries out every pending mark in one transaction (Odoo's
+    /// `base.module.upgrade`): removals first, then upgrades, then installs.
+    pub async fn apply_marked(&self) -> Result<Vec<String>, Error> {
+        self.execute(|found, installed, marks| {
+            let of = |state: ModuleState| -> Vec<String> {
+                marks
+                    .iter()
+                    .filter(|(_, s)| **s == state)
+                    .map(|(n, _)| n.clone())
+                    .collect()
+            };
+            let mut steps = plan_uninstall(installed, &of(ModuleState::ToRemove))?.steps;
+            let mut remaining = installed.clone();
+            for step in &steps {
+                remaining.remove(&step.addon);
+            }
+            let upgrade = of(ModuleState::ToUpgrade);
+            let upgrade: Vec<String> = upgrade
+                .into_iter()
+                .filter(|n| remaining.contains_key(n))
+                .collect();
+            let upgrading = plan_upgrade(&found.addons, &remaining, &upgrade)?.steps;
+            let mut after = remaining.clone();
+            for step in &upgrading {
+                if let Some(addon) = found.addons.get(&step.addon) {
+                    after.insert(
+                        step.addon.clone(),
+                        addon.manifest.depend_names().map(str::to_string).collect(),
+                    );
+                }
+            }
+            steps.extend(upgrading);
+            steps.extend(plan_install(&found.addons, &after, &of(ModuleState::ToInstall))?.steps);
+            Ok(Plan { steps })
+        })
+        .await
+    }
+
+    /// Drops every pending mark (Odoo 19's `button_reset_state`): `to install`
+    /// becomes `uninstalled`; `to upgrade` and `to remove` become `installed`.
+    /// Returns how many modules changed.
+    pub async fn reset_marks(&self) -> Result<u64, Error> {
+        let mut tx = self.db.pool.begin().await?;
+        let mut changed = 0;
+        for (from, to) in [
+            (ModuleState::ToInstall, ModuleState::Uninstalled),
+            (ModuleState::ToUpgrade, ModuleState::Installed),
+            (ModuleState::ToRemove, ModuleState::Installed),
+        ] {
+            changed += sqlx::query("UPDATE ir_module_module SET state = $1 WHERE state = $2")
+                .bind(to.as_str())
+                .bind(from.as_str())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        }
+        tx.commit().await?;
+        Ok(changed)
+    }
+
     async fn apply(&self, operation: Operation, names: &[String]) -> Result<Vec<String>, Error> {
+        self.execute(|found, installed, _| plan_for(operation, found, installed, names))
+            .await
+    }
+
+    /// Runs the plan `make_plan` draws up (from the addons found, the
+    /// installed addons and the pending marks) as one transaction, under the
+    /// lifecycle lock; on success every module of the plan ends in its final
+    /// state and the registry is swapped.
+    async fn execute(
+        &self,
+        make_plan: impl FnOnce(
+            &Discovery,
+            &Installed,
+            &BTreeMap<String, ModuleState>,
+        ) -> Result<Plan, PlanError>,
+    ) -> Result<Vec<String>, Error> {
         let found = self.discover();
         let mut tx = self.db.pool.begin().await?;
         lock_lifecycle(&mut tx, self.db.dialect).await?;
         let mut modules = installed_modules(&mut tx).await?;
-        let installed = installed_map(&modules);
-        let plan = match operation {
-            Operation::Install => plan_install(&found.addons, &installed, names)?,
-            Operation::Upgrade => plan_upgrade(&found.addons, &installed, names)?,
-            Operation::Uninstall => plan_uninstall(&installed, names)?,
-        };
+        let marks = marks(&mut tx).await?;
+        let plan = make_plan(&found, &installed_map(&modules), &marks)?;
         let dialect = self.db.dialect;
         for step in &plan.steps {
             let name = &step.addon;
@@ -612,9 +746,15 @@ impl Host {
                 available_version: None,
                 title: String::new(),
             });
-            if state == ModuleState::Installed.as_str() {
-                entry.state = ModuleState::Installed;
-                entry.installed_version = row.try_get("latest_version")?;
+            match ModuleState::parse(&state) {
+                // The manifest knows best whether an uninstalled addon can be installed.
+                Some(ModuleState::Uninstalled) | None => {}
+                Some(recorded) => {
+                    entry.state = recorded;
+                    if recorded.is_installed() {
+                        entry.installed_version = row.try_get("latest_version")?;
+                    }
+                }
             }
             if entry.title.is_empty() {
                 entry.title = row
@@ -667,6 +807,66 @@ async fn record_installed(
         .bind(&m.name)
         .execute(&mut *conn)
         .await?;
+    Ok(())
+}
+
+fn plan_for(
+    operation: Operation,
+    found: &Discovery,
+    installed: &Installed,
+    names: &[String],
+) -> Result<Plan, PlanError> {
+    match operation {
+        Operation::Install => plan_install(&found.addons, installed, names),
+        Operation::Upgrade => plan_upgrade(&found.addons, installed, names),
+        Operation::Uninstall => plan_uninstall(installed, names),
+    }
+}
+
+/// Modules in a `to …` state.
+async fn marks(conn: &mut Connection) -> Result<BTreeMap<String, ModuleState>, Error> {
+    let rows = sqlx::query("SELECT name, state FROM ir_module_module WHERE state IN ($1, $2, $3)")
+        .bind(ModuleState::ToInstall.as_str())
+        .bind(ModuleState::ToUpgrade.as_str())
+        .bind(ModuleState::ToRemove.as_str())
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut marks = BTreeMap::new();
+    for row in rows {
+        let state: String = row.try_get("state")?;
+        marks.insert(
+            row.try_get("name")?,
+            ModuleState::parse(&state).expect("a mark state"),
+        );
+    }
+    Ok(marks)
+}
+
+/// Sets the state of `name`, creating its module record from the manifest when needed.
+async fn set_state(
+    conn: &mut Connection,
+    found: &Discovery,
+    name: &str,
+    state: ModuleState,
+) -> Result<(), Error> {
+    let updated = sqlx::query("UPDATE ir_module_module SET state = $1 WHERE name = $2")
+        .bind(state.as_str())
+        .bind(name)
+        .execute(&mut *conn)
+        .await?;
+    if updated.rows_affected() == 0 {
+        let manifest = found.addons.get(name).map(|a| &a.manifest);
+        let depends: Vec<&str> = manifest
+            .map(|m| m.depend_names().collect())
+            .unwrap_or_default();
+        sqlx::query("INSERT INTO ir_module_module (name, state, shortdesc, depends) VALUES ($1, $2, $3, $4)")
+            .bind(name)
+            .bind(state.as_str())
+            .bind(manifest.map(|m| m.title.clone()).unwrap_or_default())
+            .bind(serde_json::to_string(&depends).expect("names serialize"))
+            .execute(&mut *conn)
+            .await?;
+    }
     Ok(())
 }
 
