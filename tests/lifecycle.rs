@@ -35,6 +35,8 @@ on_both! {
     a_failing_migration_rolls_the_upgrade_back => failing_migration;
     an_upgrade_that_would_lose_data_is_refused => destructive_upgrade;
     marks_are_applied_together_or_reset => marks_apply_and_reset;
+    data_files_are_loaded_updated_and_removed_with_the_addon => data_files_follow_the_addon;
+    a_bad_data_file_rolls_the_install_back => bad_data_file;
 }
 
 fn install_order_and_cascade(backend: Backend) {
@@ -392,4 +394,66 @@ fn marks_apply_and_reset(backend: Backend) {
     );
     assert!(!pulse.has_table("b_item") && pulse.has_table("c_item"));
     assert!(pulse.ok(&["apply"]).contains("nothing to apply"));
+}
+
+fn data_files_follow_the_addon(backend: Backend) {
+    build_addons();
+    let mut pulse = Pulse::on(backend, &[FIXTURES, "tests/fixtures/data/v1"]);
+    pulse.ok(&["install", "with_data"]);
+    assert_eq!(
+        pulse.strings("SELECT name FROM b_item ORDER BY id"),
+        ["Alpha", "Beta"]
+    );
+    assert_eq!(
+        pulse.strings("SELECT b.name FROM d_item d JOIN b_item b ON b.id = d.item_id"),
+        ["Alpha"],
+        "a reference resolves to the record's id"
+    );
+    assert_eq!(
+        pulse.scalar("SELECT COUNT(*) FROM ir_model_data WHERE module = 'with_data'"),
+        3
+    );
+
+    pulse.set_addons_paths(&[FIXTURES, "tests/fixtures/data/v2"]);
+    let changed = pulse.ok(&["upgrade", "--changed"]);
+    assert!(changed.contains("upgraded: with_data"), "{changed}");
+    assert_eq!(
+        pulse.strings("SELECT name FROM b_item ORDER BY id"),
+        ["Alpha 2", "Gamma"],
+        "rewritten, dropped and added with the data"
+    );
+    assert!(
+        pulse
+            .ok(&["upgrade", "--changed"])
+            .contains("nothing to upgrade")
+    );
+
+    pulse.ok(&["uninstall", "with_data"]);
+    assert_eq!(
+        pulse.scalar("SELECT COUNT(*) FROM b_item"),
+        0,
+        "its records in base_b's table go with it"
+    );
+    assert!(pulse.has_table("b_item") && !pulse.has_table("d_item"));
+    assert_eq!(pulse.scalar("SELECT COUNT(*) FROM ir_model_data"), 0);
+}
+
+fn bad_data_file(backend: Backend) {
+    build_addons();
+    let pulse = Pulse::on(backend, &[FIXTURES]);
+    let out = pulse.run(&["install", "bad_data"]);
+    assert!(!out.status.success());
+    let message = text(&out);
+    assert!(
+        message.contains("addon 'bad_data': data file "),
+        "{message}"
+    );
+    assert!(
+        message.contains(
+            "records.toml: record 'broken' (b.item): Invalid field 'colour' on model 'b.item'"
+        ),
+        "{message}"
+    );
+    assert_untouched(&pulse, &["b_item", "d_item"], &["bad_data", "base_b"]);
+    assert_eq!(pulse.scalar("SELECT COUNT(*) FROM ir_model_data"), 0);
 }

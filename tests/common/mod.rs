@@ -18,13 +18,15 @@ pub fn root() -> PathBuf {
 
 /// Every folder of addons the tests build (each built on its own, since the
 /// upgrade fixtures hold several versions of one addon).
-const ADDON_FOLDERS: [&str; 6] = [
+const ADDON_FOLDERS: [&str; 8] = [
     "examples",
     "tests/fixtures/addons",
     "tests/fixtures/upgrade/v1",
     "tests/fixtures/upgrade/v2",
     "tests/fixtures/upgrade/v2_failing",
     "tests/fixtures/upgrade/v2_drops",
+    "tests/fixtures/data/v1",
+    "tests/fixtures/data/v2",
 ];
 
 /// Builds the example and fixture addons once per test binary, through `pulse build`.

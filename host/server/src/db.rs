@@ -63,6 +63,17 @@ fn system_tables(dialect: Dialect) -> Vec<String> {
             )"
         ),
         format!(
+            "CREATE TABLE IF NOT EXISTS ir_model_data (
+                id {pk},
+                module VARCHAR NOT NULL,
+                name VARCHAR NOT NULL,
+                model VARCHAR NOT NULL,
+                res_id BIGINT NOT NULL,
+                noupdate {boolean} NOT NULL DEFAULT FALSE,
+                UNIQUE (module, name)
+            )"
+        ),
+        format!(
             "CREATE TABLE IF NOT EXISTS res_users (
                 id {pk},
                 login VARCHAR NOT NULL UNIQUE,

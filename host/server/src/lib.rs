@@ -8,6 +8,7 @@
 
 mod auth;
 mod backend;
+mod data;
 mod db;
 mod error;
 mod http;

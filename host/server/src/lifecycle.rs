@@ -2,7 +2,7 @@
 //! module records (`ir_module_module`) and the ownership ledger
 //! (`ir_model`, `ir_model_fields`).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use pulse_manifest::plan::Installed;
@@ -13,7 +13,7 @@ use pulse_runtime::{CallError, Description, Hook, LoadedAddon};
 use serde::Serialize;
 use sqlx::{Any, Row, Transaction};
 
-use crate::{Error, Host, Snapshot, TxOrm, schema_sync};
+use crate::{Error, Host, Snapshot, TxOrm, data, schema_sync};
 
 /// A module's state, as Odoo names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -333,7 +333,7 @@ impl Host {
             let hash: Option<String> = row.try_get("component_hash")?;
             let current = std::fs::read(addon.component_path())
                 .ok()
-                .map(|b| pulse_runtime::content_hash(&b));
+                .map(|b| change_hash(addon, &pulse_runtime::content_hash(&b)));
             if version.as_deref() != Some(addon.manifest.version.to_string().as_str())
                 || current != hash
             {
@@ -471,6 +471,8 @@ impl Host {
                         tracing::warn!(addon = %name, "addon folder is gone; uninstall hook skipped")
                     }
                 }
+                let orm = Orm::new(dialect, Arc::new(registry.clone()));
+                data::remove(&mut tx, &orm, name, &BTreeSet::new()).await?;
                 schema_sync::drop_owned(&mut tx, dialect, name).await?;
                 sqlx::query(
                     "UPDATE ir_module_module SET state = $1, latest_version = NULL, description_json = NULL, \
@@ -486,6 +488,7 @@ impl Host {
             }
             let addon = &found.addons[name];
             let component = self.load_component(addon)?;
+            let records = data::read(addon)?;
             let version = addon.manifest.version.to_string();
             let description;
             (description, tx) = with_tx(tx, &registry, self, name, "describe", async |orm| {
@@ -521,6 +524,8 @@ impl Host {
                     let registry =
                         registry_of(modules.iter().map(|m| (m.name.as_str(), &m.description)))?;
                     schema_sync::apply_additions(&mut tx, dialect, &registry, name, &diff).await?;
+                    let orm = Orm::new(dialect, Arc::new(registry.clone()));
+                    data::load(&mut tx, &orm, name, &records).await?;
                     ((), tx) = with_tx(
                         tx,
                         &registry,
@@ -542,6 +547,8 @@ impl Host {
                     let registry =
                         registry_of(modules.iter().map(|m| (m.name.as_str(), &m.description)))?;
                     schema_sync::apply_additions(&mut tx, dialect, &registry, name, &diff).await?;
+                    let orm = Orm::new(dialect, Arc::new(registry.clone()));
+                    let loaded = data::load(&mut tx, &orm, name, &records).await?;
                     ((), tx) =
                         with_tx(tx, &registry, self, name, "the migrate hook", async |orm| {
                             component
@@ -555,6 +562,7 @@ impl Host {
                                 .await
                         })
                         .await?;
+                    data::remove(&mut tx, &orm, name, &loaded).await?;
                     modules[i].description = description.clone();
                     modules[i].version = version.clone();
                     let registry =
@@ -562,14 +570,8 @@ impl Host {
                     schema_sync::apply_removals(&mut tx, dialect, &registry, name, &diff).await?;
                 }
             }
-            record_installed(
-                &mut tx,
-                addon,
-                &description,
-                component.content_hash(),
-                sequence,
-            )
-            .await?;
+            let hash = change_hash(addon, component.content_hash());
+            record_installed(&mut tx, addon, &description, &hash, sequence).await?;
         }
         tx.commit().await?;
         self.reload().await?;
@@ -583,11 +585,7 @@ impl Host {
         let mut conn = self.db.pool.acquire().await?;
         let modules = installed_modules(&mut conn).await?;
         let installed = installed_map(&modules);
-        let plan = match operation {
-            Operation::Install => plan_install(&found.addons, &installed, names)?,
-            Operation::Upgrade => plan_upgrade(&found.addons, &installed, names)?,
-            Operation::Uninstall => plan_uninstall(&installed, names)?,
-        };
+        let plan = plan_for(operation, &found, &installed, names)?;
         let mut drops = Vec::new();
         if operation == Operation::Uninstall {
             for step in &plan.steps {
@@ -808,6 +806,13 @@ async fn record_installed(
         .execute(&mut *conn)
         .await?;
     Ok(())
+}
+
+/// What `--changed` compares: the component's hash and the data files.
+fn change_hash(addon: &Addon, component_hash: &str) -> String {
+    let mut all = component_hash.as_bytes().to_vec();
+    all.extend(data::contents(addon));
+    pulse_runtime::content_hash(&all)
 }
 
 fn plan_for(

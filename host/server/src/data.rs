@@ -1,0 +1,279 @@
+//! Data files: records an addon declares, owned through external ids
+//! (`module.name`, Odoo's `ir.model.data`).
+//!
+//! A data file is TOML:
+//!
+//! ```toml
+//! [[record]]
+//! id = "welcome"            # external id: <addon>.welcome
+//! model = "todo.task"
+//! noupdate = false          # true: created once, never rewritten on upgrade
+//! [record.values]
+//! name = "Read the README"
+//! owner = { ref = "base_b.alice" }   # the id of another record, by external id
+//! ```
+//!
+//! On install records are created; on upgrade rewritten (unless
+//! `noupdate`), created when new, and deleted when dropped from the data; on
+//! uninstall deleted with the addon — except records another installed
+//! addon also owns.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use pulse_manifest::Addon;
+use pulse_orm::{Connection, Orm, Record};
+use serde::Deserialize;
+use serde_json::Value;
+use sqlx::Row;
+
+use crate::Error;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DataFile {
+    #[serde(default)]
+    record: Vec<DataRecord>,
+}
+
+/// One record of a data file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataRecord {
+    /// External id within the addon (`[a-z0-9_]+`).
+    pub id: String,
+    /// The record's model.
+    pub model: String,
+    /// Created once; never rewritten by an upgrade.
+    #[serde(default)]
+    pub noupdate: bool,
+    /// Field values; `{ ref = "module.id" }` stands for another record's id.
+    #[serde(default)]
+    pub values: toml::Table,
+}
+
+/// The records of an addon's data files, in file order, each with its file.
+pub fn read(addon: &Addon) -> Result<Vec<(PathBuf, DataRecord)>, Error> {
+    let mut records = Vec::new();
+    let mut seen = BTreeSet::new();
+    for relative in &addon.manifest.data {
+        let file = addon.dir.join(relative);
+        let bad = |message: String| {
+            Error::Lifecycle(format!(
+                "addon '{}': data file {}: {message}",
+                addon.name(),
+                file.display()
+            ))
+        };
+        let text =
+            std::fs::read_to_string(&file).map_err(|e| bad(format!("cannot read it: {e}")))?;
+        let parsed: DataFile =
+            toml::from_str(&text).map_err(|e| bad(e.to_string().trim_end().to_string()))?;
+        for record in parsed.record {
+            let valid = !record.id.is_empty()
+                && record
+                    .id
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            if !valid {
+                return Err(bad(format!("record id {:?} must be [a-z0-9_]+", record.id)));
+            }
+            if !seen.insert(record.id.clone()) {
+                return Err(bad(format!("record id {:?} is declared twice", record.id)));
+            }
+            records.push((file.clone(), record));
+        }
+    }
+    Ok(records)
+}
+
+/// The bytes of every data file, for the change hash.
+pub fn contents(addon: &Addon) -> Vec<u8> {
+    let mut all = Vec::new();
+    for relative in &addon.manifest.data {
+        all.extend(relative.as_bytes());
+        all.extend(std::fs::read(addon.dir.join(relative)).unwrap_or_default());
+    }
+    all
+}
+
+async fn lookup(
+    conn: &mut Connection,
+    module: &str,
+    name: &str,
+) -> Result<Option<(String, i64, bool)>, Error> {
+    let row = sqlx::query(
+        "SELECT model, res_id, noupdate FROM ir_model_data WHERE module = $1 AND name = $2",
+    )
+    .bind(module)
+    .bind(name)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(match row {
+        Some(r) => Some((r.try_get(0)?, r.try_get(1)?, bool_of(&r, 2)?)),
+        None => None,
+    })
+}
+
+/// SQLite keeps booleans as integers.
+fn bool_of(row: &sqlx::any::AnyRow, index: usize) -> Result<bool, sqlx::Error> {
+    row.try_get::<bool, _>(index)
+        .or_else(|_| row.try_get::<i64, _>(index).map(|i| i != 0))
+}
+
+/// Converts TOML values to Odoo JSON, resolving `{ ref = "…" }`.
+async fn to_json(
+    conn: &mut Connection,
+    module: &str,
+    value: &toml::Value,
+) -> Result<Value, String> {
+    Ok(match value {
+        toml::Value::String(s) => Value::String(s.clone()),
+        toml::Value::Integer(i) => Value::from(*i),
+        toml::Value::Float(f) => Value::from(*f),
+        toml::Value::Boolean(b) => Value::Bool(*b),
+        toml::Value::Datetime(d) => Value::String(d.to_string()),
+        toml::Value::Array(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            for item in items {
+                out.push(Box::pin(to_json(conn, module, item)).await?);
+            }
+            Value::Array(out)
+        }
+        toml::Value::Table(table) => {
+            match (table.len(), table.get("ref").and_then(toml::Value::as_str)) {
+                (1, Some(reference)) => {
+                    let (owner, name) = reference.split_once('.').unwrap_or((module, reference));
+                    match lookup(conn, owner, name).await.map_err(|e| e.to_string())? {
+                        Some((_, id, _)) => Value::from(id),
+                        None => {
+                            return Err(format!(
+                                "{{ ref = {reference:?} }} names no record (is it declared earlier?)"
+                            ));
+                        }
+                    }
+                }
+                _ => serde_json::to_value(table).map_err(|e| e.to_string())?,
+            }
+        }
+    })
+}
+
+/// Creates or updates the records of `module`'s data files; returns the
+/// external ids loaded.
+pub async fn load(
+    conn: &mut Connection,
+    orm: &Orm,
+    module: &str,
+    records: &[(PathBuf, DataRecord)],
+) -> Result<BTreeSet<String>, Error> {
+    let mut loaded = BTreeSet::new();
+    for (file, record) in records {
+        let fail = |message: String| {
+            Error::Lifecycle(format!(
+                "addon '{module}': data file {}: record '{}' ({}): {message}",
+                file.display(),
+                record.id,
+                record.model
+            ))
+        };
+        if orm.registry().get(&record.model).is_none() {
+            return Err(fail("no installed addon defines this model".into()));
+        }
+        let mut values = Record::new();
+        for (field, value) in &record.values {
+            values.insert(
+                field.clone(),
+                to_json(conn, module, value)
+                    .await
+                    .map_err(|e| fail(format!("{field}: {e}")))?,
+            );
+        }
+        match lookup(conn, module, &record.id).await? {
+            Some((model, _, _)) if model != record.model => {
+                return Err(fail(format!(
+                    "this external id already names a record of {model}"
+                )));
+            }
+            Some((_, _, true)) => {}
+            Some((_, id, false)) => {
+                orm.write(conn, &record.model, &[id], &values)
+                    .await
+                    .map_err(|e| fail(e.to_string()))?;
+                sqlx::query(
+                    "UPDATE ir_model_data SET noupdate = $1 WHERE module = $2 AND name = $3",
+                )
+                .bind(record.noupdate)
+                .bind(module)
+                .bind(&record.id)
+                .execute(&mut *conn)
+                .await?;
+            }
+            None => {
+                let ids = orm
+                    .create(conn, &record.model, std::slice::from_ref(&values))
+                    .await
+                    .map_err(|e| fail(e.to_string()))?;
+                sqlx::query("INSERT INTO ir_model_data (module, name, model, res_id, noupdate) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(module)
+                    .bind(&record.id)
+                    .bind(&record.model)
+                    .bind(ids[0])
+                    .bind(record.noupdate)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+        }
+        loaded.insert(record.id.clone());
+    }
+    Ok(loaded)
+}
+
+/// Deletes the records of `module` whose external id is not in `keep`
+/// (none kept on uninstall), unless another module also owns them. Records
+/// in tables the module owns are left to go with their table.
+pub async fn remove(
+    conn: &mut Connection,
+    orm: &Orm,
+    module: &str,
+    keep: &BTreeSet<String>,
+) -> Result<(), Error> {
+    let rows = sqlx::query(
+        "SELECT d.name, d.model, d.res_id, d.noupdate, \
+         (SELECT COUNT(*) FROM ir_model_data o WHERE o.model = d.model AND o.res_id = d.res_id AND o.module <> d.module), \
+         (SELECT COUNT(*) FROM ir_model m WHERE m.model = d.model AND m.module = d.module) \
+         FROM ir_model_data d WHERE d.module = $1 ORDER BY d.id DESC",
+    )
+    .bind(module)
+    .fetch_all(&mut *conn)
+    .await?;
+    for row in rows {
+        let name: String = row.try_get(0)?;
+        if keep.contains(&name) {
+            continue;
+        }
+        let model: String = row.try_get(1)?;
+        let res_id: i64 = row.try_get(2)?;
+        let noupdate = bool_of(&row, 3)?;
+        let shared: i64 = row.try_get(4)?;
+        let own_table: i64 = row.try_get(5)?;
+        let uninstalling = keep.is_empty();
+        if noupdate && !uninstalling {
+            // Like Odoo: records created once are the user's to keep.
+            continue;
+        }
+        if shared == 0 && !(uninstalling && own_table > 0) && orm.registry().get(&model).is_some() {
+            orm.unlink(conn, &model, &[res_id]).await.map_err(|e| {
+                Error::Lifecycle(format!(
+                    "addon '{module}': cannot delete its record '{name}' ({model},{res_id}): {e}"
+                ))
+            })?;
+        }
+        sqlx::query("DELETE FROM ir_model_data WHERE module = $1 AND name = $2")
+            .bind(module)
+            .bind(&name)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
