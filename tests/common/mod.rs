@@ -187,25 +187,11 @@ impl Pulse {
             .unwrap_or_else(|| format!("sqlite://{}", self.sqlite_file().display()))
     }
 
-    /// Runs one query returning a single integer.
-    pub fn scalar(&self, sql: &str) -> i64 {
-        let url = self.url();
-        let sql = sql.to_string();
-        block_on(async move {
-            use sqlx::{Connection, Row};
-            sqlx::any::install_default_drivers();
-            let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
-            sqlx::query(&sql)
-                .fetch_one(&mut conn)
-                .await
-                .unwrap()
-                .try_get::<i64, _>(0)
-                .unwrap()
-        })
-    }
-
-    /// Runs one query returning rows of one text column.
-    pub fn strings(&self, sql: &str) -> Vec<String> {
+    /// Runs one query and returns column 0 of every row, decoded as `T`.
+    fn column<T>(&self, sql: &str) -> Vec<T>
+    where
+        T: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any> + Send + 'static,
+    {
         let url = self.url();
         let sql = sql.to_string();
         block_on(async move {
@@ -217,9 +203,19 @@ impl Pulse {
                 .await
                 .unwrap()
                 .iter()
-                .map(|r| r.try_get::<String, _>(0).unwrap())
+                .map(|r| r.try_get::<T, _>(0).unwrap())
                 .collect()
         })
+    }
+
+    /// Runs one query returning a single integer.
+    pub fn scalar(&self, sql: &str) -> i64 {
+        self.column::<i64>(sql).pop().expect("one row")
+    }
+
+    /// Runs one query returning rows of one text column.
+    pub fn strings(&self, sql: &str) -> Vec<String> {
+        self.column(sql)
     }
 
     /// Whether `table` exists.

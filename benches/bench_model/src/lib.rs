@@ -14,17 +14,7 @@ const MODEL: &str = match option_env!("PULSE_BENCH_MODEL") {
 pub struct Record;
 
 fn field(name: &str, ttype: FieldType) -> FieldSpec {
-    FieldSpec {
-        name: name.into(),
-        ttype,
-        string: name.into(),
-        help: None,
-        required: false,
-        index: false,
-        relation: None,
-        selection: Vec::new(),
-        default: None,
-    }
+    FieldSpec::new(name, ttype)
 }
 
 impl Model for Record {

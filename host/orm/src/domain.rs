@@ -199,15 +199,9 @@ fn compile(
 fn id_field() -> FieldDef {
     FieldDef {
         spec: pulse_schema::FieldSpec {
-            name: "id".into(),
-            ttype: FieldType::Integer,
             string: "ID".into(),
-            help: None,
-            required: false,
             index: true,
-            relation: None,
-            selection: Vec::new(),
-            default: None,
+            ..pulse_schema::FieldSpec::new("id", FieldType::Integer)
         },
         module: "base".into(),
     }
@@ -394,17 +388,7 @@ mod tests {
     use serde_json::json;
 
     fn model() -> ModelDef {
-        let field = |name: &str, ttype| FieldSpec {
-            name: name.into(),
-            ttype,
-            string: name.into(),
-            help: None,
-            required: false,
-            index: false,
-            relation: None,
-            selection: Vec::new(),
-            default: None,
-        };
+        let field = |name: &str, ttype| FieldSpec::new(name, ttype);
         ModelDef::from_spec(
             &ModelSpec {
                 name: "todo.task".into(),

@@ -152,10 +152,7 @@ impl Orm {
                 model.table,
                 placeholders(self.dialect, 1, chunk.len())
             );
-            let mut query = sqlx::query(&sql);
-            for id in chunk {
-                query = query.bind(*id);
-            }
+            let query = bind_ids(sqlx::query(&sql), chunk);
             for row in query.fetch_all(&mut *conn).await? {
                 let id: i64 = row.try_get(0)?;
                 let mut record = Map::with_capacity(selected.len() + 1);
@@ -233,10 +230,7 @@ impl Orm {
                 model.table,
                 placeholders(self.dialect, 1, chunk.len())
             );
-            let mut query = sqlx::query(&sql);
-            for id in chunk {
-                query = query.bind(*id);
-            }
+            let query = bind_ids(sqlx::query(&sql), chunk);
             for row in query.fetch_all(&mut *conn).await? {
                 let name = match from_row(&row, 1, rec_name)? {
                     Value::String(s) => s,
@@ -391,14 +385,22 @@ impl Orm {
                 model.table,
                 placeholders(self.dialect, 1, chunk.len())
             );
-            let mut query = sqlx::query(&sql);
-            for id in chunk {
-                query = query.bind(*id);
-            }
+            let query = bind_ids(sqlx::query(&sql), chunk);
             query.execute(&mut *conn).await.map_err(constraint_error)?;
         }
         Ok(())
     }
+}
+
+/// Binds `ids` to the next parameters of `query`.
+fn bind_ids<'q>(
+    mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    ids: &[i64],
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    for id in ids {
+        query = query.bind(*id);
+    }
+    query
 }
 
 /// Required fields must be given (on create) and never be cleared.

@@ -24,12 +24,7 @@ pub async fn create_table(
     let ddl = format!("CREATE TABLE \"{}\" ({})", model.table, columns.join(", "));
     sqlx::query(&ddl).execute(&mut *conn).await?;
     for field in model.fields().iter().filter(|f| f.spec.index) {
-        let ddl = format!(
-            "CREATE INDEX \"{table}__{column}_index\" ON \"{table}\" (\"{column}\")",
-            table = model.table,
-            column = field.name()
-        );
-        sqlx::query(&ddl).execute(&mut *conn).await?;
+        create_index(conn, &model.table, field.name()).await?;
     }
     Ok(())
 }
@@ -51,13 +46,16 @@ pub async fn add_column(
     );
     sqlx::query(&ddl).execute(&mut *conn).await?;
     if field.spec.index {
-        let ddl = format!(
-            "CREATE INDEX \"{table}__{column}_index\" ON \"{table}\" (\"{column}\")",
-            table = model.table,
-            column = field.name()
-        );
-        sqlx::query(&ddl).execute(&mut *conn).await?;
+        create_index(conn, &model.table, field.name()).await?;
     }
+    Ok(())
+}
+
+/// The index of an indexed field, named `<table>__<column>_index` so that
+/// dropping the column can find it.
+async fn create_index(conn: &mut Connection, table: &str, column: &str) -> Result<(), OrmError> {
+    let ddl = format!("CREATE INDEX \"{table}__{column}_index\" ON \"{table}\" (\"{column}\")");
+    sqlx::query(&ddl).execute(&mut *conn).await?;
     Ok(())
 }
 

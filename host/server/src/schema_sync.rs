@@ -289,17 +289,7 @@ mod tests {
     use pulse_schema::FieldType;
 
     fn field(name: &str, ttype: FieldType) -> FieldSpec {
-        FieldSpec {
-            name: name.into(),
-            ttype,
-            string: name.into(),
-            help: None,
-            required: false,
-            index: false,
-            relation: None,
-            selection: Vec::new(),
-            default: None,
-        }
+        FieldSpec::new(name, ttype)
     }
 
     fn description(fields: Vec<FieldSpec>) -> Description {

@@ -68,6 +68,23 @@ pub struct FieldSpec {
     pub default: Option<Value>,
 }
 
+impl FieldSpec {
+    /// A plain field: labelled with its name, optional, not indexed.
+    pub fn new(name: &str, ttype: FieldType) -> FieldSpec {
+        FieldSpec {
+            name: name.to_string(),
+            ttype,
+            string: name.to_string(),
+            help: None,
+            required: false,
+            index: false,
+            relation: None,
+            selection: Vec::new(),
+            default: None,
+        }
+    }
+}
+
 /// Field types, named as Odoo names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
