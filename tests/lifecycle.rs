@@ -58,7 +58,7 @@ fn install_order_and_cascade(backend: Backend) {
 
     let plan = pulse.ok(&["plan", "uninstall", "base_b"]);
     assert!(
-        plan.contains("drops table a_item (a.item, owned by needs_b_and_c): 0 row(s)"),
+        plan.contains("drop table a_item (needs_b_and_c): 0 row(s)"),
         "{plan}"
     );
 
@@ -92,6 +92,11 @@ fn extension_uninstall(backend: Backend) {
             .contains("installed: base_b, extends_other")
     );
     assert_eq!(pulse.columns("b_item"), ["id", "name", "priority"]);
+    let plan = pulse.ok(&["plan", "uninstall", "extends_other"]);
+    assert!(
+        plan.contains("drop column b_item.priority (extends_other): 0 value(s)"),
+        "{plan}"
+    );
     {
         let server = pulse.serve();
         let mut rpc = Rpc::new(&server);
@@ -255,6 +260,10 @@ fn upgrade_with_migration(backend: Backend) {
     let plan = pulse.ok(&["plan", "upgrade", "adds_field"]);
     assert!(plan.contains("upgrade    adds_field"), "{plan}");
     assert!(
+        plan.contains("add column u_note.words (adds_field)"),
+        "{plan}"
+    );
+    assert!(
         pulse
             .ok(&["upgrade", "adds_field"])
             .contains("upgraded: adds_field")
@@ -297,6 +306,11 @@ fn failing_migration(backend: Backend) {
 fn destructive_upgrade(backend: Backend) {
     let mut pulse = adds_field_v1_with_notes(backend);
     pulse.set_addons_paths(&["tests/fixtures/upgrade/v2_drops"]);
+    let plan = pulse.ok(&["plan", "upgrade", "adds_field"]);
+    assert!(
+        plan.contains("drop column u_note.name (adds_field): 2 value(s)"),
+        "the plan shows the loss: {plan}"
+    );
     let out = pulse.run(&["upgrade", "adds_field"]);
     assert!(!out.status.success());
     assert!(

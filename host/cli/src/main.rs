@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 use pulse_manifest::graph::GraphView;
 use pulse_manifest::{Addon, discover};
-use pulse_server::{Config, Host, Limits, ModuleState, Operation, PlanReport};
+use pulse_server::{ChangeKind, Config, Host, Limits, ModuleState, Operation, PlanReport};
 
 /// The `wasm32-wasip2` target addons are compiled for.
 const WASM_TARGET: &str = "wasm32-wasip2";
@@ -380,10 +380,22 @@ fn print_plan(report: &PlanReport) {
             step.reason
         );
     }
-    for drop in &report.drops {
+    for change in &report.changes {
+        let target = match &change.column {
+            Some(column) => format!("{}.{column}", change.table),
+            None => change.table.clone(),
+        };
+        let data = match change.kind {
+            ChangeKind::CreateTable | ChangeKind::AddColumn => String::new(),
+            ChangeKind::DropTable => format!(": {} row(s)", change.rows),
+            ChangeKind::ChangeType | ChangeKind::DropColumn => {
+                format!(": {} value(s)", change.rows)
+            }
+        };
         println!(
-            "      drops table {} ({}, owned by {}): {} row(s)",
-            drop.table, drop.model, drop.addon, drop.rows
+            "      {} {target} ({}){data}",
+            change.kind.as_str(),
+            change.addon
         );
     }
 }

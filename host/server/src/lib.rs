@@ -24,7 +24,7 @@ pub use backend::TxOrm;
 pub use db::Database;
 pub use error::Error;
 pub use http::{router, serve};
-pub use lifecycle::{ModuleInfo, ModuleState, Operation, PlanReport, TableDrop};
+pub use lifecycle::{ChangeKind, ModuleInfo, ModuleState, Operation, PlanReport, SchemaChange};
 pub use pulse_manifest::plan::Installed;
 pub use pulse_runtime::Limits;
 

@@ -89,21 +89,61 @@ pub enum Operation {
     Uninstall,
 }
 
-/// A table an uninstall would drop.
+/// What a plan does to the schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKind {
+    /// A new table.
+    CreateTable,
+    /// A new column.
+    AddColumn,
+    /// A column whose type changes (refused while it holds data).
+    ChangeType,
+    /// A column dropped.
+    DropColumn,
+    /// A table dropped.
+    DropTable,
+}
+
+impl ChangeKind {
+    fn drop(column: &Option<String>) -> ChangeKind {
+        if column.is_some() {
+            ChangeKind::DropColumn
+        } else {
+            ChangeKind::DropTable
+        }
+    }
+
+    /// Words for people.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::CreateTable => "create table",
+            ChangeKind::AddColumn => "add column",
+            ChangeKind::ChangeType => "change type of",
+            ChangeKind::DropColumn => "drop column",
+            ChangeKind::DropTable => "drop table",
+        }
+    }
+}
+
+/// One schema change of a plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct TableDrop {
-    /// The addon that owns it.
+pub struct SchemaChange {
+    /// The addon the change belongs to.
     pub addon: String,
-    /// The model stored in it.
-    pub model: String,
+    /// What happens.
+    pub kind: ChangeKind,
     /// The table.
     pub table: String,
-    /// Rows it holds now.
+    /// The column, for column changes.
+    pub column: Option<String>,
+    /// Rows holding data the change touches (rows of a dropped table,
+    /// values of a dropped or retyped column).
     pub rows: i64,
 }
 
-/// What an operation would do: its steps, in order, and (for uninstall) the
-/// tables it would drop.
+/// What an operation would do: its steps, in order, and every schema change
+/// with the data it touches.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PlanReport {
     /// The operation.
@@ -112,8 +152,8 @@ pub struct PlanReport {
     pub targets: Vec<String>,
     /// The steps, in order.
     pub steps: Vec<pulse_manifest::Step>,
-    /// Tables dropped (uninstall only).
-    pub drops: Vec<TableDrop>,
+    /// Tables and columns created, changed and dropped.
+    pub changes: Vec<SchemaChange>,
 }
 
 /// One line of `pulse modules`.
@@ -448,8 +488,11 @@ impl Host {
         let marks = marks(&mut tx).await?;
         let plan = make_plan(&found, &installed_map(&modules), &marks)?;
         let dialect = self.db.dialect;
-        for step in &plan.steps {
+        let total = plan.steps.len();
+        for (index, step) in plan.steps.iter().enumerate() {
             let name = &step.addon;
+            // Progress for long plans: every step logs "k/n".
+            let progress = format!("{}/{total}", index + 1);
             let registry = registry_of(modules.iter().map(|m| (m.name.as_str(), &m.description)))?;
             if step.action == Action::Uninstall {
                 match found.addons.get(name).map(|a| self.load_component(a)) {
@@ -483,7 +526,7 @@ impl Host {
                 .execute(&mut *tx)
                 .await?;
                 modules.retain(|m| &m.name != name);
-                tracing::info!(addon = %name, "uninstalled");
+                tracing::info!(addon = %name, step = %progress, "uninstalled");
                 continue;
             }
             let addon = &found.addons[name];
@@ -503,7 +546,7 @@ impl Host {
             };
             match old {
                 None => {
-                    tracing::info!(addon = %name, %version, "installing");
+                    tracing::info!(addon = %name, %version, step = %progress, "installing");
                     ((), tx) = with_tx(
                         tx,
                         &registry,
@@ -538,7 +581,7 @@ impl Host {
                 }
                 Some(i) => {
                     let from = modules[i].version.clone();
-                    tracing::info!(addon = %name, %from, to = %version, "upgrading");
+                    tracing::info!(addon = %name, %from, to = %version, step = %progress, "upgrading");
                     let diff = schema_sync::diff(&modules[i].description, &description);
                     // The migrate hook sees old and new fields together.
                     modules[i].description =
@@ -586,41 +629,111 @@ impl Host {
         let modules = installed_modules(&mut conn).await?;
         let installed = installed_map(&modules);
         let plan = plan_for(operation, &found, &installed, names)?;
-        let mut drops = Vec::new();
-        if operation == Operation::Uninstall {
-            for step in &plan.steps {
-                let rows = sqlx::query(
-                    "SELECT model, table_name FROM ir_model WHERE module = $1 ORDER BY model",
+        let mut changes = Vec::new();
+        for step in &plan.steps {
+            let addon = &step.addon;
+            if step.action == Action::Uninstall {
+                let owned = sqlx::query(
+                    "SELECT m.table_name, f.name FROM ir_model_fields f JOIN ir_model m ON m.model = f.model \
+                     WHERE f.module = $1 AND m.module <> $1 \
+                     UNION ALL SELECT table_name, NULL FROM ir_model WHERE module = $1",
                 )
-                .bind(&step.addon)
+                .bind(addon)
                 .fetch_all(&mut *conn)
                 .await?;
-                for row in rows {
-                    let table: String = row.try_get("table_name")?;
-                    // The table name comes from the ledger, which only holds validated names.
-                    let count =
-                        if pulse_orm::table_exists(&mut conn, self.db.dialect, &table).await? {
-                            sqlx::query(&format!("SELECT COUNT(*) FROM \"{table}\""))
-                                .fetch_one(&mut *conn)
-                                .await?
-                                .try_get::<i64, _>(0)?
-                        } else {
-                            0
-                        };
-                    drops.push(TableDrop {
-                        addon: step.addon.clone(),
-                        model: row.try_get("model")?,
-                        table,
-                        rows: count,
-                    });
+                for row in owned {
+                    let table: String = row.try_get(0)?;
+                    let column: Option<String> = row.try_get(1)?;
+                    changes.push(
+                        self.change(&mut conn, addon, ChangeKind::drop(&column), table, column)
+                            .await?,
+                    );
                 }
+                continue;
+            }
+            // What the new component describes, against what the ledger holds.
+            let Some(source) = found.addons.get(addon) else {
+                continue;
+            };
+            let component = self.load_component(source)?;
+            let tx = self.db.pool.begin().await?;
+            let (description, _rolled_back) =
+                with_tx(tx, &Registry::new(), self, addon, "describe", async |orm| {
+                    component.describe(orm).await
+                })
+                .await?;
+            let old = modules
+                .iter()
+                .find(|m| &m.name == addon)
+                .map(|m| m.description.clone())
+                .unwrap_or_default();
+            let diff = schema_sync::diff(&old, &description);
+            for model in &diff.new_models {
+                let table = pulse_orm::table_name(&model.name);
+                changes.push(
+                    self.change(&mut conn, addon, ChangeKind::CreateTable, table, None)
+                        .await?,
+                );
+            }
+            for (model, field) in &diff.added_fields {
+                let table = pulse_orm::table_name(model);
+                let column = Some(field.name.clone());
+                changes.push(
+                    self.change(&mut conn, addon, ChangeKind::AddColumn, table, column)
+                        .await?,
+                );
+            }
+            for (model, field, _, _) in &diff.retyped_fields {
+                let (table, column) = (pulse_orm::table_name(model), Some(field.clone()));
+                changes.push(
+                    self.change(&mut conn, addon, ChangeKind::ChangeType, table, column)
+                        .await?,
+                );
+            }
+            for (model, field) in &diff.removed_fields {
+                let (table, column) = (pulse_orm::table_name(model), Some(field.clone()));
+                changes.push(
+                    self.change(&mut conn, addon, ChangeKind::DropColumn, table, column)
+                        .await?,
+                );
+            }
+            for model in &diff.removed_models {
+                let table = pulse_orm::table_name(model);
+                changes.push(
+                    self.change(&mut conn, addon, ChangeKind::DropTable, table, None)
+                        .await?,
+                );
             }
         }
         Ok(PlanReport {
             operation,
             targets: names.to_vec(),
             steps: plan.steps,
-            drops,
+            changes,
+        })
+    }
+
+    /// One schema change of a plan, with the rows holding data it touches.
+    async fn change(
+        &self,
+        conn: &mut Connection,
+        addon: &str,
+        kind: ChangeKind,
+        table: String,
+        column: Option<String>,
+    ) -> Result<SchemaChange, Error> {
+        let exists = pulse_orm::table_exists(conn, self.db.dialect, &table).await?;
+        let rows = match kind {
+            ChangeKind::CreateTable | ChangeKind::AddColumn => 0,
+            _ if !exists => 0,
+            _ => pulse_orm::count_values(conn, &table, column.as_deref()).await?,
+        };
+        Ok(SchemaChange {
+            addon: addon.to_string(),
+            kind,
+            table,
+            column,
+            rows,
         })
     }
 
