@@ -6,7 +6,7 @@ use pulse_schema::FieldType;
 use serde_json::Value;
 
 use crate::values::{SqlValue, to_sql};
-use crate::{Dialect, FieldDef, ModelDef, OrmError};
+use crate::{Dialect, FieldDef, ModelDef, OrmError, Registry};
 
 /// One leaf: `[field, operator, value]`.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,7 +43,11 @@ pub struct Domain {
 }
 
 /// The operators a leaf may use.
-const OPERATORS: [&str; 15] = [
+const OPERATORS: [&str; 19] = [
+    "any",
+    "not any",
+    "child_of",
+    "parent_of",
     "=",
     "!=",
     "<>",
@@ -106,14 +110,21 @@ impl Domain {
         Ok(Domain { root })
     }
 
-    /// Compiles to SQL for `model`, appending operands to `params`.
+    /// Compiles to SQL for `model`, appending operands to `params`; paths
+    /// through relations are resolved in `registry`.
     pub fn to_sql(
         &self,
+        registry: &Registry,
         model: &ModelDef,
         dialect: Dialect,
         params: &mut Vec<SqlValue>,
     ) -> Result<String, OrmError> {
-        compile(&self.root, model, dialect, params)
+        let mut compiler = Compiler {
+            registry,
+            dialect,
+            params,
+        };
+        compiler.term(&self.root, model)
     }
 }
 
@@ -171,28 +182,172 @@ fn parse_leaf(leaf: &[Value]) -> Result<Term, OrmError> {
     }))
 }
 
-fn compile(
-    term: &Term,
-    model: &ModelDef,
+/// Compiles terms to SQL, collecting bind parameters.
+struct Compiler<'a> {
+    registry: &'a Registry,
     dialect: Dialect,
-    params: &mut Vec<SqlValue>,
-) -> Result<String, OrmError> {
-    Ok(match term {
-        Term::True => "1=1".into(),
-        Term::False => "1=0".into(),
-        Term::And(a, b) => format!(
-            "({} AND {})",
-            compile(a, model, dialect, params)?,
-            compile(b, model, dialect, params)?
-        ),
-        Term::Or(a, b) => format!(
-            "({} OR {})",
-            compile(a, model, dialect, params)?,
-            compile(b, model, dialect, params)?
-        ),
-        Term::Not(a) => format!("(NOT {})", compile(a, model, dialect, params)?),
-        Term::Leaf(leaf) => compile_leaf(leaf, model, dialect, params)?,
-    })
+    params: &'a mut Vec<SqlValue>,
+}
+
+impl Compiler<'_> {
+    fn term(&mut self, term: &Term, model: &ModelDef) -> Result<String, OrmError> {
+        Ok(match term {
+            Term::True => "1=1".into(),
+            Term::False => "1=0".into(),
+            Term::And(a, b) => format!("({} AND {})", self.term(a, model)?, self.term(b, model)?),
+            Term::Or(a, b) => format!("({} OR {})", self.term(a, model)?, self.term(b, model)?),
+            Term::Not(a) => format!("(NOT {})", self.term(a, model)?),
+            Term::Leaf(leaf) => self.leaf(leaf, model)?,
+        })
+    }
+
+    /// The model a relational field points to.
+    fn related(
+        &self,
+        model: &ModelDef,
+        field: &FieldDef,
+    ) -> Result<std::sync::Arc<ModelDef>, OrmError> {
+        let relation = field.spec.relation.as_deref().unwrap_or_default();
+        self.registry.get(relation).cloned().ok_or_else(|| {
+            OrmError::Value(format!(
+                "Field '{}' on model '{}' points to unknown model '{relation}'",
+                field.name(),
+                model.name
+            ))
+        })
+    }
+
+    fn leaf(&mut self, leaf: &Leaf, model: &ModelDef) -> Result<String, OrmError> {
+        // A path `a.b`: the records whose `a` is one of the `a` records matching `b`.
+        if let Some((head, rest)) = leaf.field.split_once('.') {
+            let field = model.require_field(head)?;
+            if field.ttype() != FieldType::Many2one {
+                return Err(OrmError::Value(format!(
+                    "Invalid path '{}' on model '{}': '{head}' is not a many2one field",
+                    leaf.field, model.name
+                )));
+            }
+            let target = self.related(model, field)?;
+            let inner = Leaf {
+                field: rest.to_string(),
+                operator: leaf.operator.clone(),
+                value: leaf.value.clone(),
+            };
+            let condition = self.leaf(&inner, &target)?;
+            return Ok(format!(
+                "\"{head}\" IN (SELECT \"id\" FROM \"{}\" WHERE {condition})",
+                target.table
+            ));
+        }
+        let id;
+        let field = if leaf.field == "id" {
+            id = id_field();
+            &id
+        } else {
+            model.require_field(&leaf.field)?
+        };
+        match leaf.operator.as_str() {
+            "any" | "not any" => self.any(leaf, model, field),
+            "child_of" | "parent_of" => self.hierarchy(leaf, model, field),
+            _ => compile_leaf(leaf, model, field, self.dialect, self.params),
+        }
+    }
+
+    /// `(field, 'any', domain)`: some related record matches the domain.
+    fn any(&mut self, leaf: &Leaf, model: &ModelDef, field: &FieldDef) -> Result<String, OrmError> {
+        if field.ttype() != FieldType::Many2one {
+            return Err(OrmError::Value(format!(
+                "Operator '{}' needs a relational field; '{}' on model '{}' is not one",
+                leaf.operator,
+                field.name(),
+                model.name
+            )));
+        }
+        let target = self.related(model, field)?;
+        let domain = Domain::parse(&leaf.value)?;
+        let condition = self.term(&domain.root, &target)?;
+        let column = format!("\"{}\"", field.name());
+        let subquery = format!("SELECT \"id\" FROM \"{}\" WHERE {condition}", target.table);
+        Ok(if leaf.operator == "any" {
+            format!("{column} IN ({subquery})")
+        } else {
+            format!("({column} IS NULL OR {column} NOT IN ({subquery}))")
+        })
+    }
+
+    /// `child_of` / `parent_of` over the `parent_id` hierarchy of the model
+    /// the field points to (the model itself for `id`).
+    fn hierarchy(
+        &mut self,
+        leaf: &Leaf,
+        model: &ModelDef,
+        field: &FieldDef,
+    ) -> Result<String, OrmError> {
+        let target = if field.name() == "id" {
+            self.registry
+                .get(&model.name)
+                .cloned()
+                .ok_or_else(|| OrmError::unknown_model(&model.name))?
+        } else if field.ttype() == FieldType::Many2one {
+            self.related(model, field)?
+        } else {
+            return Err(OrmError::Value(format!(
+                "Operator '{}' needs 'id' or a many2one field; '{}' on model '{}' is neither",
+                leaf.operator,
+                field.name(),
+                model.name
+            )));
+        };
+        let parent = target.field("parent_id").filter(|p| {
+            p.ttype() == FieldType::Many2one
+                && p.spec.relation.as_deref() == Some(target.name.as_str())
+        });
+        if parent.is_none() {
+            return Err(OrmError::Value(format!(
+                "Operator '{}' needs a hierarchy: model '{}' has no parent_id field pointing to itself",
+                leaf.operator, target.name
+            )));
+        }
+        let ids: Vec<i64> = match &leaf.value {
+            Value::Number(n) => n.as_i64().into_iter().collect(),
+            Value::Array(items) => items
+                .iter()
+                .map(|v| {
+                    v.as_i64().ok_or_else(|| {
+                        OrmError::Value(format!("Invalid id {v} for '{}'", leaf.operator))
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+            Value::Bool(false) | Value::Null => Vec::new(),
+            other => {
+                return Err(OrmError::Value(format!(
+                    "Invalid value {other} for '{}': expected ids",
+                    leaf.operator
+                )));
+            }
+        };
+        if ids.is_empty() {
+            return Ok("1=0".into());
+        }
+        let mut placeholders = Vec::with_capacity(ids.len());
+        for id in ids {
+            self.params.push(SqlValue::Int(id));
+            placeholders.push(self.dialect.param(self.params.len()));
+        }
+        let table = &target.table;
+        let step = if leaf.operator == "child_of" {
+            format!("SELECT r.\"id\" FROM \"{table}\" r JOIN tree ON r.\"parent_id\" = tree.id")
+        } else {
+            format!(
+                "SELECT r.\"parent_id\" FROM \"{table}\" r JOIN tree ON r.\"id\" = tree.id WHERE r.\"parent_id\" IS NOT NULL"
+            )
+        };
+        Ok(format!(
+            "\"{}\" IN (WITH RECURSIVE tree(id) AS (SELECT \"id\" FROM \"{table}\" WHERE \"id\" IN ({}) UNION {step}) SELECT id FROM tree)",
+            field.name(),
+            placeholders.join(", ")
+        ))
+    }
 }
 
 /// The pseudo-field `id`, typed as an integer.
@@ -207,25 +362,14 @@ fn id_field() -> FieldDef {
     }
 }
 
+/// A comparison leaf on a stored field of `model`.
 fn compile_leaf(
     leaf: &Leaf,
     model: &ModelDef,
+    field: &FieldDef,
     dialect: Dialect,
     params: &mut Vec<SqlValue>,
 ) -> Result<String, OrmError> {
-    if leaf.field.contains('.') {
-        return Err(OrmError::Value(format!(
-            "Invalid field '{}' on model '{}': paths through relations are not supported in this version",
-            leaf.field, model.name
-        )));
-    }
-    let id;
-    let field = if leaf.field == "id" {
-        id = id_field();
-        &id
-    } else {
-        model.require_field(&leaf.field)?
-    };
     let column = format!("\"{}\"", field.name());
     let empty = matches!(leaf.value, Value::Null | Value::Bool(false));
     let is_bool = field.ttype() == FieldType::Boolean;
@@ -406,7 +550,10 @@ mod tests {
 
     fn sql(domain: Value) -> Result<(String, Vec<SqlValue>), OrmError> {
         let mut params = Vec::new();
-        let sql = Domain::parse(&domain)?.to_sql(&model(), Dialect::Postgres, &mut params)?;
+        let mut registry = Registry::new();
+        registry.insert(model())?;
+        let sql =
+            Domain::parse(&domain)?.to_sql(&registry, &model(), Dialect::Postgres, &mut params)?;
         Ok((sql, params))
     }
 

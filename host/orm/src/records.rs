@@ -69,7 +69,7 @@ impl Orm {
     ) -> Result<Vec<i64>, OrmError> {
         let model = self.model(model)?;
         let mut params = Vec::new();
-        let condition = domain.to_sql(model, self.dialect, &mut params)?;
+        let condition = domain.to_sql(&self.registry, model, self.dialect, &mut params)?;
         let order = order_by(model, options.order.as_deref())?;
         let mut sql = format!(
             "SELECT \"id\" FROM \"{}\" WHERE {condition} ORDER BY {order}",
@@ -106,7 +106,7 @@ impl Orm {
     ) -> Result<u64, OrmError> {
         let model = self.model(model)?;
         let mut params = Vec::new();
-        let condition = domain.to_sql(model, self.dialect, &mut params)?;
+        let condition = domain.to_sql(&self.registry, model, self.dialect, &mut params)?;
         let sql = format!("SELECT COUNT(*) FROM \"{}\" WHERE {condition}", model.table);
         let mut query = sqlx::query(&sql);
         for p in params {

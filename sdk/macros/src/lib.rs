@@ -157,7 +157,7 @@ fn expand_model(input: &DeriveInput) -> syn::Result<TokenStream2> {
         let fopts = Options::parse(&field.attrs, "field")?;
         fopts.check(
             &["required", "index"],
-            &["string", "help", "kind", "relation"],
+            &["string", "help", "kind", "relation", "selection"],
             field.span(),
         )?;
         let label = fopts
@@ -178,6 +178,19 @@ fn expand_model(input: &DeriveInput) -> syn::Result<TokenStream2> {
             Some(r) => quote!(Some(#r.to_string())),
             None => quote!(None),
         };
+        // `selection = "draft:Draft,done:Done"`: value:label pairs.
+        let selection: Vec<TokenStream2> = match fopts.value("selection") {
+            Some(list) => list
+                .value()
+                .split(',')
+                .map(|pair| {
+                    let (key, label) = pair.split_once(':').unwrap_or((pair, pair));
+                    let (key, label) = (key.trim(), label.trim());
+                    quote!((#key.to_string(), #label.to_string()))
+                })
+                .collect(),
+            None => Vec::new(),
+        };
         let required = fopts.flag("required");
         let index = fopts.flag("index");
         specs.push(quote! {
@@ -189,7 +202,7 @@ fn expand_model(input: &DeriveInput) -> syn::Result<TokenStream2> {
                 required: #required || <#ty as ::pulse_sdk::FieldValue>::NON_EMPTY,
                 index: #index,
                 relation: #relation,
-                selection: ::std::vec::Vec::new(),
+                selection: ::std::vec![#(#selection),*],
                 default: None,
             }
         });
