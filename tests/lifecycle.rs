@@ -37,6 +37,7 @@ on_both! {
     marks_are_applied_together_or_reset => marks_apply_and_reset;
     data_files_are_loaded_updated_and_removed_with_the_addon => data_files_follow_the_addon;
     a_bad_data_file_rolls_the_install_back => bad_data_file;
+    an_override_with_super_comes_and_goes_with_its_addon => override_with_super;
 }
 
 fn install_order_and_cascade(backend: Backend) {
@@ -470,4 +471,71 @@ fn bad_data_file(backend: Backend) {
     );
     assert_untouched(&pulse, &["b_item", "d_item"], &["bad_data", "base_b"]);
     assert_eq!(pulse.scalar("SELECT COUNT(*) FROM ir_model_data"), 0);
+}
+
+/// Calls `b.item.label` on every item, in id order.
+fn labels(pulse: &Pulse) -> serde_json::Value {
+    let server = pulse.serve();
+    let mut rpc = Rpc::new(&server);
+    rpc.login(&pulse.db_name);
+    let ids = rpc
+        .call("b.item", "search", json!([[]]), json!({"order": "id"}))
+        .unwrap();
+    rpc.call("b.item", "label", json!([ids]), json!({}))
+        .unwrap()
+}
+
+fn override_with_super(backend: Backend) {
+    build_addons();
+    let pulse = Pulse::on(backend, &[FIXTURES]);
+    pulse.ok(&["install", "base_b"]);
+    {
+        let server = pulse.serve();
+        let mut rpc = Rpc::new(&server);
+        rpc.login(&pulse.db_name);
+        rpc.call("b.item", "create", json!([{"name": "pen"}]), json!({}))
+            .unwrap();
+    }
+    assert_eq!(labels(&pulse), json!(["Item: pen"]));
+
+    pulse.ok(&["install", "extends_other"]);
+    {
+        let server = pulse.serve();
+        let mut rpc = Rpc::new(&server);
+        rpc.login(&pulse.db_name);
+        // The extender's create override fills its field, then the ORM's create runs.
+        let cup = rpc
+            .call("b.item", "create", json!([{"name": "cup"}]), json!({}))
+            .unwrap();
+        let both = rpc
+            .call(
+                "b.item",
+                "create",
+                json!([[{"name": "mug"}, {"name": "jar", "priority": 7}]]),
+                json!({}),
+            )
+            .unwrap();
+        assert_eq!(both.as_array().unwrap().len(), 2);
+        let read = rpc
+            .call("b.item", "read", json!([[cup], ["priority"]]), json!({}))
+            .unwrap();
+        assert_eq!(read, json!([{"id": cup, "priority": 3}]));
+    }
+    // Both behaviours: base_b's label, through super, with the extender's suffix.
+    assert_eq!(
+        labels(&pulse),
+        json!([
+            "Item: pen (priority 0)",
+            "Item: cup (priority 3)",
+            "Item: mug (priority 3)",
+            "Item: jar (priority 7)"
+        ])
+    );
+
+    pulse.ok(&["uninstall", "extends_other"]);
+    assert_eq!(
+        labels(&pulse),
+        json!(["Item: pen", "Item: cup", "Item: mug", "Item: jar"])
+    );
+    assert_eq!(pulse.columns("b_item"), ["id", "name"]);
 }

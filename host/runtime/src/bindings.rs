@@ -94,6 +94,26 @@ impl<B: OrmBackend> pulse::addon::orm::Host for HostState<B> {
     async fn unlink(&mut self, model: String, ids: Vec<i64>) -> Result<(), WitError> {
         Ok(self.orm.unlink(&model, &ids).await?)
     }
+
+    async fn call(
+        &mut self,
+        model: String,
+        method: String,
+        ids: Vec<i64>,
+        args: String,
+        kwargs: String,
+    ) -> Result<String, WitError> {
+        Ok(self.orm.call(&model, &method, &ids, &args, &kwargs).await?)
+    }
+
+    async fn call_super(
+        &mut self,
+        ids: Vec<i64>,
+        args: String,
+        kwargs: String,
+    ) -> Result<String, WitError> {
+        Ok(self.orm.call_super(&ids, &args, &kwargs).await?)
+    }
 }
 
 impl<B: OrmBackend> pulse::addon::log::Host for HostState<B> {

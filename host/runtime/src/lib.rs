@@ -175,6 +175,22 @@ pub trait OrmBackend: Send + 'static {
         model: &str,
         ids: &[i64],
     ) -> impl Future<Output = Result<(), AddonError>> + Send;
+    /// Calls a model method through the registry (the top of its override chain).
+    fn call(
+        &mut self,
+        model: &str,
+        method: &str,
+        ids: &[i64],
+        args: &str,
+        kwargs: &str,
+    ) -> impl Future<Output = Result<String, AddonError>> + Send;
+    /// Calls the implementation the running method overrides.
+    fn call_super(
+        &mut self,
+        ids: &[i64],
+        args: &str,
+        kwargs: &str,
+    ) -> impl Future<Output = Result<String, AddonError>> + Send;
 }
 
 /// Limits applied to every call into an addon.

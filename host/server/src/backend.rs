@@ -1,34 +1,167 @@
-//! The ORM as addons see it: one transaction, one registry snapshot.
+//! The ORM as addons see it: one transaction, one registry snapshot, and
+//! the method-call frames that `super()` walks down.
 
-use pulse_orm::{Domain, Orm, OrmError, Record, SearchOptions};
-use pulse_runtime::{AddonError, OrmBackend};
+use std::sync::Arc;
+
+use pulse_orm::{Connection, Domain, Orm, OrmError, Record, SearchOptions};
+use pulse_runtime::{AddonError, CallError, OrmBackend};
+use serde_json::{Map, Value};
 use sqlx::{Any, Transaction};
+
+use crate::Snapshot;
+use crate::dispatch::{self, CallFailure};
+
+/// A method running in an addon: where `super()` continues from.
+#[derive(Debug, Clone)]
+struct Frame {
+    model: String,
+    method: String,
+    level: usize,
+}
 
 /// An ORM session bound to a transaction; lent to an addon for one call and
 /// returned afterwards so the caller commits or rolls back.
 pub struct TxOrm {
-    /// The transaction every call runs in.
-    pub tx: Transaction<'static, Any>,
+    /// The transaction every call runs in (taken while a nested call runs).
+    tx: Option<Transaction<'static, Any>>,
     /// The ORM over the registry the call sees.
     pub orm: Orm,
+    /// The addons and method chains, when model methods may be called.
+    pub snapshot: Option<Arc<Snapshot>>,
+    frames: Vec<Frame>,
+}
+
+impl TxOrm {
+    /// A session on `tx`; `snapshot` is `None` where addon methods cannot be
+    /// called (lifecycle hooks).
+    pub fn new(tx: Transaction<'static, Any>, orm: Orm, snapshot: Option<Arc<Snapshot>>) -> TxOrm {
+        TxOrm {
+            tx: Some(tx),
+            orm,
+            snapshot,
+            frames: Vec::new(),
+        }
+    }
+
+    /// The transaction back, to commit or drop.
+    pub fn into_tx(self) -> Transaction<'static, Any> {
+        self.tx.expect("the transaction is back once calls return")
+    }
+
+    /// Commits the transaction.
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.into_tx().commit().await
+    }
+
+    /// How many addon method calls are running, one inside the other.
+    pub fn depth(&self) -> u32 {
+        self.frames.len() as u32
+    }
+
+    /// The connection and the ORM, for one ORM operation.
+    pub fn parts(&mut self) -> Result<(&mut Connection, &Orm), String> {
+        match self.tx.as_mut() {
+            Some(tx) => Ok((&mut **tx, &self.orm)),
+            None => Err("the transaction is in use by a nested call".into()),
+        }
+    }
+
+    /// This session inside a call of `model.method` at `level` of its chain.
+    pub fn enter(mut self, model: &str, method: &str, level: usize) -> TxOrm {
+        self.frames.push(Frame {
+            model: model.to_string(),
+            method: method.to_string(),
+            level,
+        });
+        self
+    }
+
+    /// This session after the innermost call returned.
+    pub fn leave(mut self) -> TxOrm {
+        self.frames.pop();
+        self
+    }
+
+    /// Moves the session out, leaving an empty one in its place for the
+    /// duration of a nested call.
+    fn take(&mut self) -> TxOrm {
+        TxOrm {
+            tx: self.tx.take(),
+            orm: self.orm.clone(),
+            snapshot: self.snapshot.clone(),
+            frames: std::mem::take(&mut self.frames),
+        }
+    }
+
+    async fn nested(
+        &mut self,
+        model: &str,
+        method: &str,
+        level: Option<usize>,
+        ids: &[i64],
+        args: &str,
+        kwargs: &str,
+    ) -> Result<String, AddonError> {
+        let args: Vec<Value> = parse(if args.trim().is_empty() { "[]" } else { args }, "args")?;
+        let kwargs: Map<String, Value> = parse(
+            if kwargs.trim().is_empty() {
+                "{}"
+            } else {
+                kwargs
+            },
+            "kwargs",
+        )?;
+        let session = self.take();
+        let (outcome, session) = Box::pin(dispatch::call(
+            session,
+            model,
+            method,
+            level,
+            ids.to_vec(),
+            args,
+            kwargs,
+        ))
+        .await;
+        *self = session;
+        match outcome {
+            Ok(value) => Ok(value.to_string()),
+            Err(failure) => Err(failure_for_addon(failure)),
+        }
+    }
 }
 
 /// The addon-facing kind of an ORM error.
 fn addon_error(e: OrmError) -> AddonError {
-    {
-        match e {
-            OrmError::Access(m) => AddonError::Access(m),
-            OrmError::Validation(m) => AddonError::Validation(m),
-            OrmError::Missing(m) => AddonError::Missing(m),
-            OrmError::User(m) | OrmError::Value(m) => AddonError::User(m),
-            OrmError::Database(e) => AddonError::Internal(e.to_string()),
-        }
+    match e {
+        OrmError::Access(m) => AddonError::Access(m),
+        OrmError::Validation(m) => AddonError::Validation(m),
+        OrmError::Missing(m) => AddonError::Missing(m),
+        OrmError::User(m) | OrmError::Value(m) => AddonError::User(m),
+        OrmError::Database(e) => AddonError::Internal(e.to_string()),
+    }
+}
+
+/// A failed nested call, as the calling addon sees it.
+fn failure_for_addon(failure: CallFailure) -> AddonError {
+    match failure {
+        CallFailure::Orm(e) => addon_error(e),
+        CallFailure::Addon(CallError::Addon(e)) => e,
+        CallFailure::Addon(other) => AddonError::Internal(other.to_string()),
+        CallFailure::NoModel(model) => AddonError::User(format!("Object {model} doesn't exist")),
+        CallFailure::NoMethod { model, method } => AddonError::User(format!(
+            "The method '{method}' does not exist on the model '{model}'"
+        )),
+        CallFailure::BadArgument(m) | CallFailure::Unavailable(m) => AddonError::User(m),
     }
 }
 
 fn parse<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T, AddonError> {
     serde_json::from_str(text)
         .map_err(|e| AddonError::User(format!("invalid JSON for {what}: {e}")))
+}
+
+fn busy(message: String) -> AddonError {
+    AddonError::Internal(message)
 }
 
 impl OrmBackend for TxOrm {
@@ -46,16 +179,16 @@ impl OrmBackend for TxOrm {
             limit,
             order: order.map(str::to_string),
         };
-        self.orm
-            .search(&mut self.tx, model, &domain, &options)
+        let (conn, orm) = self.parts().map_err(busy)?;
+        orm.search(conn, model, &domain, &options)
             .await
             .map_err(addon_error)
     }
 
     async fn search_count(&mut self, model: &str, domain: &str) -> Result<u64, AddonError> {
         let domain = Domain::parse_str(domain).map_err(addon_error)?;
-        self.orm
-            .search_count(&mut self.tx, model, &domain)
+        let (conn, orm) = self.parts().map_err(busy)?;
+        orm.search_count(conn, model, &domain)
             .await
             .map_err(addon_error)
     }
@@ -66,9 +199,9 @@ impl OrmBackend for TxOrm {
         ids: &[i64],
         fields: &[String],
     ) -> Result<String, AddonError> {
-        let records = self
-            .orm
-            .read(&mut self.tx, model, ids, fields)
+        let (conn, orm) = self.parts().map_err(busy)?;
+        let records = orm
+            .read(conn, model, ids, fields)
             .await
             .map_err(addon_error)?;
         serde_json::to_string(&records).map_err(|e| AddonError::Internal(e.to_string()))
@@ -76,24 +209,48 @@ impl OrmBackend for TxOrm {
 
     async fn create(&mut self, model: &str, rows: &str) -> Result<Vec<i64>, AddonError> {
         let rows: Vec<Record> = parse(rows, "create rows")?;
-        self.orm
-            .create(&mut self.tx, model, &rows)
-            .await
-            .map_err(addon_error)
+        let (conn, orm) = self.parts().map_err(busy)?;
+        orm.create(conn, model, &rows).await.map_err(addon_error)
     }
 
     async fn write(&mut self, model: &str, ids: &[i64], values: &str) -> Result<(), AddonError> {
         let values: Record = parse(values, "write values")?;
-        self.orm
-            .write(&mut self.tx, model, ids, &values)
+        let (conn, orm) = self.parts().map_err(busy)?;
+        orm.write(conn, model, ids, &values)
             .await
             .map_err(addon_error)
     }
 
     async fn unlink(&mut self, model: &str, ids: &[i64]) -> Result<(), AddonError> {
-        self.orm
-            .unlink(&mut self.tx, model, ids)
+        let (conn, orm) = self.parts().map_err(busy)?;
+        orm.unlink(conn, model, ids).await.map_err(addon_error)
+    }
+
+    async fn call(
+        &mut self,
+        model: &str,
+        method: &str,
+        ids: &[i64],
+        args: &str,
+        kwargs: &str,
+    ) -> Result<String, AddonError> {
+        self.nested(model, method, None, ids, args, kwargs).await
+    }
+
+    async fn call_super(
+        &mut self,
+        ids: &[i64],
+        args: &str,
+        kwargs: &str,
+    ) -> Result<String, AddonError> {
+        let Some(frame) = self.frames.last().cloned() else {
+            return Err(AddonError::User(
+                "super() called outside of a model method".into(),
+            ));
+        };
+        // Below the lowest addon is the ORM's own method, if there is one.
+        let below = frame.level.checked_sub(1).unwrap_or(usize::MAX);
+        self.nested(&frame.model, &frame.method, Some(below), ids, args, kwargs)
             .await
-            .map_err(addon_error)
     }
 }

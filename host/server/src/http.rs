@@ -13,11 +13,12 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use pulse_orm::{Domain, Orm, OrmError, Record, SearchOptions};
+use pulse_orm::{Orm, OrmError};
 use pulse_runtime::{AddonError, CallError};
 use serde_json::{Map, Value, json};
 
 use crate::auth::{self, User};
+use crate::dispatch::{self, CallFailure};
 use crate::{Error, Host, TxOrm};
 
 /// The Odoo series and version this host answers as.
@@ -312,109 +313,8 @@ async fn call_kw(State(host): State<Arc<Host>>, headers: HeaderMap, body: Bytes)
     reply(&id, outcome)
 }
 
-/// Positional argument `index`, or keyword argument `name`.
-fn argument<'a>(
-    args: &'a [Value],
-    kwargs: &'a Map<String, Value>,
-    index: usize,
-    name: &str,
-) -> Option<&'a Value> {
-    args.get(index)
-        .or_else(|| kwargs.get(name))
-        .filter(|v| !v.is_null())
-}
-
-fn ids_of(value: Option<&Value>) -> Result<Vec<i64>, RpcError> {
-    match value {
-        None | Some(Value::Bool(false)) => Ok(Vec::new()),
-        Some(Value::Number(n)) => n.as_i64().map(|i| vec![i]).ok_or_else(|| {
-            RpcError::server("builtins.TypeError", format!("invalid record id {n}"))
-        }),
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|v| {
-                v.as_i64().ok_or_else(|| {
-                    RpcError::server("builtins.TypeError", format!("invalid record id {v}"))
-                })
-            })
-            .collect(),
-        Some(other) => Err(RpcError::server(
-            "builtins.TypeError",
-            format!("expected record ids, got {other}"),
-        )),
-    }
-}
-
-fn fields_of(value: Option<&Value>) -> Result<Vec<String>, RpcError> {
-    match value {
-        None | Some(Value::Bool(false)) => Ok(Vec::new()),
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|v| {
-                v.as_str().map(str::to_string).ok_or_else(|| {
-                    RpcError::server("builtins.TypeError", format!("invalid field name {v}"))
-                })
-            })
-            .collect(),
-        Some(other) => Err(RpcError::server(
-            "builtins.TypeError",
-            format!("expected a list of field names, got {other}"),
-        )),
-    }
-}
-
-fn search_options(
-    args: &[Value],
-    kwargs: &Map<String, Value>,
-    first: usize,
-) -> Result<SearchOptions, RpcError> {
-    let number = |v: Option<&Value>, what: &str| -> Result<Option<u32>, RpcError> {
-        match v {
-            None | Some(Value::Bool(false)) => Ok(None),
-            Some(Value::Number(n)) => n
-                .as_u64()
-                .and_then(|n| u32::try_from(n).ok())
-                .map(Some)
-                .ok_or_else(|| {
-                    RpcError::server("builtins.ValueError", format!("invalid {what} {n}"))
-                }),
-            Some(other) => Err(RpcError::server(
-                "builtins.TypeError",
-                format!("invalid {what} {other}"),
-            )),
-        }
-    };
-    Ok(SearchOptions {
-        offset: number(argument(args, kwargs, first, "offset"), "offset")?.unwrap_or(0),
-        limit: number(argument(args, kwargs, first + 1, "limit"), "limit")?,
-        order: match argument(args, kwargs, first + 2, "order") {
-            None | Some(Value::Bool(false)) => None,
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(other) => {
-                return Err(RpcError::server(
-                    "builtins.TypeError",
-                    format!("invalid order {other}"),
-                ));
-            }
-        },
-    })
-}
-
-fn record_of(value: Option<&Value>) -> Result<Record, RpcError> {
-    match value {
-        Some(Value::Object(values)) => Ok(values.clone()),
-        other => Err(RpcError::server(
-            "builtins.TypeError",
-            format!(
-                "expected a dictionary of field values, got {}",
-                other.unwrap_or(&Value::Null)
-            ),
-        )),
-    }
-}
-
-/// Runs `model.method(*args, **kwargs)` in one transaction: the ORM's own
-/// methods, or a method an addon defines.
+/// Runs `model.method(*args, **kwargs)` in one transaction, committed when
+/// it succeeds: the top of the method's override chain, or the ORM's own.
 async fn execute_kw(
     host: &Host,
     model: &str,
@@ -423,152 +323,32 @@ async fn execute_kw(
     kwargs: Map<String, Value>,
 ) -> Result<Value, RpcError> {
     let snapshot = host.snapshot();
-    if snapshot.registry.get(model).is_none() {
-        return Err(RpcError::server("builtins.KeyError", format!("'{model}'")));
-    }
-    let orm = Orm::new(host.db.dialect, snapshot.registry.clone());
-    let mut tx = host.db.pool.begin().await?;
-    let a = &args;
-    let k = &kwargs;
-    let result = match method {
-        "create" => match argument(a, k, 0, "vals_list") {
-            Some(Value::Array(rows)) => {
-                let rows = rows
-                    .iter()
-                    .map(|r| record_of(Some(r)))
-                    .collect::<Result<Vec<_>, _>>()?;
-                let ids = orm.create(&mut tx, model, &rows).await.map_err(orm_error)?;
-                json!(ids)
-            }
-            single => {
-                let row = record_of(single)?;
-                let ids = orm
-                    .create(&mut tx, model, &[row])
-                    .await
-                    .map_err(orm_error)?;
-                json!(ids[0])
-            }
-        },
-        "read" => {
-            let ids = ids_of(argument(a, k, 0, "ids"))?;
-            let fields = fields_of(argument(a, k, 1, "fields"))?;
-            json!(
-                orm.read(&mut tx, model, &ids, &fields)
-                    .await
-                    .map_err(orm_error)?
-            )
-        }
-        "search_read" => {
-            let domain = domain_of(argument(a, k, 0, "domain"))?;
-            let fields = fields_of(argument(a, k, 1, "fields"))?;
-            let options = search_options(a, k, 2)?;
-            json!(
-                orm.search_read(&mut tx, model, &domain, &fields, &options)
-                    .await
-                    .map_err(orm_error)?
-            )
-        }
-        "search" => {
-            let domain = domain_of(argument(a, k, 0, "domain"))?;
-            let options = search_options(a, k, 1)?;
-            json!(
-                orm.search(&mut tx, model, &domain, &options)
-                    .await
-                    .map_err(orm_error)?
-            )
-        }
-        "search_count" => {
-            let domain = domain_of(argument(a, k, 0, "domain"))?;
-            json!(
-                orm.search_count(&mut tx, model, &domain)
-                    .await
-                    .map_err(orm_error)?
-            )
-        }
-        "write" => {
-            let ids = ids_of(argument(a, k, 0, "ids"))?;
-            let values = record_of(argument(a, k, 1, "vals"))?;
-            orm.write(&mut tx, model, &ids, &values)
-                .await
-                .map_err(orm_error)?;
-            json!(true)
-        }
-        "unlink" => {
-            let ids = ids_of(argument(a, k, 0, "ids"))?;
-            orm.unlink(&mut tx, model, &ids).await.map_err(orm_error)?;
-            json!(true)
-        }
-        "fields_get" => fields_get(&snapshot.registry, model),
-        _ => {
-            let Some(addon_name) = snapshot
-                .methods
-                .get(&(model.to_string(), method.to_string()))
-            else {
-                return Err(RpcError::server(
-                    "builtins.AttributeError",
-                    format!("The method '{method}' does not exist on the model '{model}'"),
-                ));
-            };
-            let Some(addon) = snapshot.addons.get(addon_name) else {
-                return Err(RpcError::user(format!(
-                    "The method '{method}' of model '{model}' belongs to addon '{addon_name}', whose component is not available"
-                )));
-            };
-            let ids = ids_of(args.first())?;
-            let rest = Value::Array(args.iter().skip(1).cloned().collect()).to_string();
-            let kw = Value::Object(kwargs.clone()).to_string();
-            let (answer, backend) = addon
-                .call_method(TxOrm { tx, orm }, model, method, &ids, &rest, &kw)
-                .await;
-            tx = backend.tx;
-            let text = answer.map_err(call_error)?;
-            serde_json::from_str(&text).map_err(|e| {
-                RpcError::server(
-                    "pulse.exceptions.AddonError",
-                    format!(
-                        "addon '{addon_name}' returned invalid JSON from {model}.{method}: {e}"
-                    ),
-                )
-            })?
-        }
-    };
-    tx.commit().await?;
-    Ok(result)
-}
-
-fn domain_of(value: Option<&Value>) -> Result<Domain, RpcError> {
-    match value {
-        None => Ok(Domain::all()),
-        Some(v) => Domain::parse(v).map_err(orm_error),
-    }
-}
-
-fn fields_get(registry: &pulse_orm::Registry, model: &str) -> Value {
-    let Some(model) = registry.get(model) else {
-        return json!({});
-    };
-    let mut out = Map::new();
-    out.insert(
-        "id".into(),
-        json!({"type": "integer", "string": "ID", "readonly": true, "required": false}),
+    let (ids, rest) = dispatch::split_args(method, args).map_err(failure)?;
+    let tx = host.db.pool.begin().await?;
+    let orm = TxOrm::new(
+        tx,
+        Orm::new(host.db.dialect, snapshot.registry.clone()),
+        Some(snapshot),
     );
-    for field in model.fields() {
-        let mut attrs = json!({
-            "type": field.ttype().as_str(),
-            "string": field.spec.string,
-            "required": field.spec.required,
-            "readonly": false,
-            "help": field.spec.help.clone().unwrap_or_default(),
-        });
-        if let Some(relation) = &field.spec.relation {
-            attrs["relation"] = json!(relation);
-        }
-        if !field.spec.selection.is_empty() {
-            attrs["selection"] = json!(field.spec.selection);
-        }
-        out.insert(field.name().to_string(), attrs);
+    let (outcome, orm) = dispatch::call(orm, model, method, None, ids, rest, kwargs).await;
+    let value = outcome.map_err(failure)?;
+    orm.commit().await?;
+    Ok(value)
+}
+
+/// The JSON-RPC error for a failed call.
+fn failure(f: CallFailure) -> RpcError {
+    match f {
+        CallFailure::Orm(e) => orm_error(e),
+        CallFailure::Addon(e) => call_error(e),
+        CallFailure::NoModel(model) => RpcError::server("builtins.KeyError", format!("'{model}'")),
+        CallFailure::NoMethod { model, method } => RpcError::server(
+            "builtins.AttributeError",
+            format!("The method '{method}' does not exist on the model '{model}'"),
+        ),
+        CallFailure::BadArgument(m) => RpcError::server("builtins.TypeError", m),
+        CallFailure::Unavailable(m) => RpcError::user(m),
     }
-    Value::Object(out)
 }
 
 /// Serves `host` on `listener` until `shutdown` completes.

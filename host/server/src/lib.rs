@@ -10,6 +10,7 @@ mod auth;
 mod backend;
 mod data;
 mod db;
+mod dispatch;
 mod error;
 mod http;
 mod lifecycle;
@@ -55,8 +56,9 @@ pub struct Snapshot {
     pub registry: Arc<Registry>,
     /// Components of the installed addons, by name.
     pub addons: HashMap<String, LoadedAddon<TxOrm>>,
-    /// `(model, method)` to the addon implementing it.
-    pub methods: HashMap<(String, String), String>,
+    /// `(model, method)` to the addons implementing it, in load order: the
+    /// last one runs, and `super()` walks down the list.
+    pub methods: HashMap<(String, String), Vec<String>>,
 }
 
 /// A running Pulse host.

@@ -246,9 +246,9 @@ async fn with_tx<T>(
     call: impl AsyncFnOnce(TxOrm) -> (Result<T, CallError>, TxOrm),
 ) -> Result<(T, Transaction<'static, Any>), Error> {
     let orm = Orm::new(host.db.dialect, Arc::new(registry.clone()));
-    let (result, backend) = call(TxOrm { tx, orm }).await;
+    let (result, backend) = call(TxOrm::new(tx, orm, None)).await;
     match result {
-        Ok(value) => Ok((value, backend.tx)),
+        Ok(value) => Ok((value, backend.into_tx())),
         // Dropping the transaction rolls the whole plan back.
         Err(source) => Err(Error::Addon {
             addon: addon.to_string(),
@@ -317,7 +317,10 @@ impl Host {
             }
             for m in &module.description.methods {
                 // Later addons in load order override earlier ones.
-                methods.insert((m.model.clone(), m.name.clone()), module.name.clone());
+                methods
+                    .entry((m.model.clone(), m.name.clone()))
+                    .or_insert_with(Vec::new)
+                    .push(module.name.clone());
             }
         }
         let snapshot = Snapshot {

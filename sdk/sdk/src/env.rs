@@ -32,6 +32,33 @@ impl Env {
         DynModel { _env: self, name }
     }
 
+    /// Calls `model.method(ids, *args, **kwargs)` through the registry, as an
+    /// RPC client would; `args` is a JSON array, `kwargs` a JSON object.
+    pub fn call<T: serde::de::DeserializeOwned>(
+        &self,
+        model: &str,
+        method: &str,
+        ids: &[i64],
+        args: Value,
+        kwargs: Value,
+    ) -> Result<T> {
+        let text = orm::call(model, method, ids, &args.to_string(), &kwargs.to_string())?;
+        parse_result(&text)
+    }
+
+    /// From inside a method: runs the implementation this method overrides
+    /// (Odoo's `super()`), with these ids and arguments; the result decodes
+    /// into any `T` (ask for [`Value`] to keep it as JSON).
+    pub fn call_super<T: serde::de::DeserializeOwned>(
+        &self,
+        ids: &[i64],
+        args: Value,
+        kwargs: Value,
+    ) -> Result<T> {
+        let text = orm::call_super(ids, &args.to_string(), &kwargs.to_string())?;
+        parse_result(&text)
+    }
+
     /// Writes an informational line to the host's log, under the addon's name.
     pub fn info(&self, message: &str) {
         log::log(log::Level::Info, message);
@@ -41,6 +68,11 @@ impl Env {
     pub fn warn(&self, message: &str) {
         log::log(log::Level::Warn, message);
     }
+}
+
+fn parse_result<T: serde::de::DeserializeOwned>(text: &str) -> Result<T> {
+    serde_json::from_str(text)
+        .map_err(|e| Error::Internal(format!("unexpected result from the host: {e}")))
 }
 
 /// A search domain in Odoo's syntax. Leaves are AND-ed; build it with

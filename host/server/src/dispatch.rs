@@ -1,0 +1,383 @@
+//! Calling a model method: the top of its override chain (the last addon in
+//! load order that implements it), or — at the bottom of the chain — the
+//! ORM's own method. RPC requests, addons calling models, and `super()` all
+//! go through [`call`].
+
+use std::sync::Arc;
+
+use pulse_orm::{Domain, OrmError, Record, SearchOptions};
+use pulse_runtime::CallError;
+use serde_json::{Map, Value, json};
+
+use crate::{Snapshot, TxOrm};
+
+/// How deep addon calls may nest (method calls method calls super…).
+const MAX_DEPTH: u32 = 32;
+
+/// Why a call failed, before it is reported in a protocol's terms.
+#[derive(Debug)]
+pub enum CallFailure {
+    /// The ORM refused or failed.
+    Orm(OrmError),
+    /// The addon failed or trapped.
+    Addon(CallError),
+    /// No installed addon defines the model.
+    NoModel(String),
+    /// The model has no such method.
+    NoMethod {
+        /// The model.
+        model: String,
+        /// The method.
+        method: String,
+    },
+    /// An argument has the wrong shape.
+    BadArgument(String),
+    /// The call cannot be made here (no component, too deep, …).
+    Unavailable(String),
+}
+
+/// The ORM's own methods that take no record ids (Odoo's `@api.model`).
+const MODEL_METHODS: [&str; 5] = [
+    "create",
+    "search",
+    "search_read",
+    "search_count",
+    "fields_get",
+];
+
+/// The ORM's own methods.
+const BUILTIN_METHODS: [&str; 8] = [
+    "create",
+    "read",
+    "search",
+    "search_read",
+    "search_count",
+    "write",
+    "unlink",
+    "fields_get",
+];
+
+/// Splits RPC positional arguments into record ids and the rest: record
+/// methods take the ids first, model methods take none.
+pub fn split_args(
+    method: &str,
+    mut args: Vec<Value>,
+) -> Result<(Vec<i64>, Vec<Value>), CallFailure> {
+    if MODEL_METHODS.contains(&method) || args.is_empty() {
+        return Ok((Vec::new(), args));
+    }
+    let ids = ids_of(Some(&args[0]))?;
+    args.remove(0);
+    Ok((ids, args))
+}
+
+/// Calls `model.method` on `ids` at `level` of its override chain (the top
+/// when `None`), in `orm`'s transaction, which is handed back.
+pub async fn call(
+    orm: TxOrm,
+    model: &str,
+    method: &str,
+    level: Option<usize>,
+    ids: Vec<i64>,
+    args: Vec<Value>,
+    kwargs: Map<String, Value>,
+) -> (Result<Value, CallFailure>, TxOrm) {
+    let Some(snapshot) = orm.snapshot.clone() else {
+        let message = format!(
+            "{model}.{method} cannot be called here (only during requests, not lifecycle hooks)"
+        );
+        return (Err(CallFailure::Unavailable(message)), orm);
+    };
+    if snapshot.registry.get(model).is_none() {
+        return (Err(CallFailure::NoModel(model.to_string())), orm);
+    }
+    let chain = snapshot
+        .methods
+        .get(&(model.to_string(), method.to_string()));
+    let level = match (level, chain) {
+        (None, Some(chain)) => Some(chain.len() - 1),
+        (Some(level), Some(_)) => Some(level),
+        (_, None) => None,
+    };
+    match (level, chain) {
+        (Some(level), Some(chain)) if level < chain.len() => {
+            call_addon(
+                orm,
+                &snapshot,
+                &chain[level],
+                level,
+                model,
+                method,
+                ids,
+                args,
+                kwargs,
+            )
+            .await
+        }
+        _ if BUILTIN_METHODS.contains(&method) => {
+            let mut orm = orm;
+            let outcome = builtin(&mut orm, &snapshot, model, method, ids, &args, &kwargs).await;
+            (outcome, orm)
+        }
+        _ => {
+            let missing = CallFailure::NoMethod {
+                model: model.to_string(),
+                method: method.to_string(),
+            };
+            (Err(missing), orm)
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn call_addon(
+    orm: TxOrm,
+    snapshot: &Arc<Snapshot>,
+    addon_name: &str,
+    level: usize,
+    model: &str,
+    method: &str,
+    ids: Vec<i64>,
+    args: Vec<Value>,
+    kwargs: Map<String, Value>,
+) -> (Result<Value, CallFailure>, TxOrm) {
+    let Some(addon) = snapshot.addons.get(addon_name) else {
+        let message = format!(
+            "The method '{method}' of model '{model}' belongs to addon '{addon_name}', whose component is not available"
+        );
+        return (Err(CallFailure::Unavailable(message)), orm);
+    };
+    if orm.depth() >= MAX_DEPTH {
+        let message = format!("{model}.{method}: calls nest more than {MAX_DEPTH} deep");
+        return (Err(CallFailure::Unavailable(message)), orm);
+    }
+    let args = Value::Array(args).to_string();
+    let kwargs = Value::Object(kwargs).to_string();
+    let inner = orm.enter(model, method, level);
+    let (answer, inner) =
+        Box::pin(addon.call_method(inner, model, method, &ids, &args, &kwargs)).await;
+    let orm = inner.leave();
+    let outcome = answer.map_err(CallFailure::Addon).and_then(|text| {
+        serde_json::from_str(&text).map_err(|e| {
+            CallFailure::Addon(CallError::BadAnswer {
+                addon: addon_name.to_string(),
+                message: format!("{model}.{method} returned invalid JSON: {e}"),
+            })
+        })
+    });
+    (outcome, orm)
+}
+
+/// The ORM's own methods, with Odoo's signatures and return values.
+async fn builtin(
+    orm: &mut TxOrm,
+    snapshot: &Snapshot,
+    model: &str,
+    method: &str,
+    ids: Vec<i64>,
+    a: &[Value],
+    k: &Map<String, Value>,
+) -> Result<Value, CallFailure> {
+    let (conn, orm) = orm.parts().map_err(CallFailure::Unavailable)?;
+    Ok(match method {
+        "create" => match argument(a, k, 0, "vals_list") {
+            Some(Value::Array(rows)) => {
+                let rows = rows
+                    .iter()
+                    .map(|r| record_of(Some(r)))
+                    .collect::<Result<Vec<_>, _>>()?;
+                json!(
+                    orm.create(conn, model, &rows)
+                        .await
+                        .map_err(CallFailure::Orm)?
+                )
+            }
+            single => {
+                let row = record_of(single)?;
+                let ids = orm
+                    .create(conn, model, &[row])
+                    .await
+                    .map_err(CallFailure::Orm)?;
+                json!(ids[0])
+            }
+        },
+        "read" => {
+            let fields = fields_of(argument(a, k, 0, "fields"))?;
+            json!(
+                orm.read(conn, model, &ids, &fields)
+                    .await
+                    .map_err(CallFailure::Orm)?
+            )
+        }
+        "search_read" => {
+            let domain = domain_of(argument(a, k, 0, "domain"))?;
+            let fields = fields_of(argument(a, k, 1, "fields"))?;
+            let options = search_options(a, k, 2)?;
+            json!(
+                orm.search_read(conn, model, &domain, &fields, &options)
+                    .await
+                    .map_err(CallFailure::Orm)?
+            )
+        }
+        "search" => {
+            let domain = domain_of(argument(a, k, 0, "domain"))?;
+            let options = search_options(a, k, 1)?;
+            json!(
+                orm.search(conn, model, &domain, &options)
+                    .await
+                    .map_err(CallFailure::Orm)?
+            )
+        }
+        "search_count" => {
+            let domain = domain_of(argument(a, k, 0, "domain"))?;
+            json!(
+                orm.search_count(conn, model, &domain)
+                    .await
+                    .map_err(CallFailure::Orm)?
+            )
+        }
+        "write" => {
+            let values = record_of(argument(a, k, 0, "vals"))?;
+            orm.write(conn, model, &ids, &values)
+                .await
+                .map_err(CallFailure::Orm)?;
+            json!(true)
+        }
+        "unlink" => {
+            orm.unlink(conn, model, &ids)
+                .await
+                .map_err(CallFailure::Orm)?;
+            json!(true)
+        }
+        "fields_get" => fields_get(&snapshot.registry, model),
+        other => {
+            return Err(CallFailure::NoMethod {
+                model: model.to_string(),
+                method: other.to_string(),
+            });
+        }
+    })
+}
+
+/// Positional argument `index`, or keyword argument `name`.
+fn argument<'a>(
+    args: &'a [Value],
+    kwargs: &'a Map<String, Value>,
+    index: usize,
+    name: &str,
+) -> Option<&'a Value> {
+    args.get(index)
+        .or_else(|| kwargs.get(name))
+        .filter(|v| !v.is_null())
+}
+
+fn ids_of(value: Option<&Value>) -> Result<Vec<i64>, CallFailure> {
+    match value {
+        None | Some(Value::Bool(false)) => Ok(Vec::new()),
+        Some(Value::Number(n)) => n
+            .as_i64()
+            .map(|i| vec![i])
+            .ok_or_else(|| CallFailure::BadArgument(format!("invalid record id {n}"))),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| {
+                v.as_i64()
+                    .ok_or_else(|| CallFailure::BadArgument(format!("invalid record id {v}")))
+            })
+            .collect(),
+        Some(other) => Err(CallFailure::BadArgument(format!(
+            "expected record ids, got {other}"
+        ))),
+    }
+}
+
+fn fields_of(value: Option<&Value>) -> Result<Vec<String>, CallFailure> {
+    match value {
+        None | Some(Value::Bool(false)) => Ok(Vec::new()),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| CallFailure::BadArgument(format!("invalid field name {v}")))
+            })
+            .collect(),
+        Some(other) => Err(CallFailure::BadArgument(format!(
+            "expected a list of field names, got {other}"
+        ))),
+    }
+}
+
+fn search_options(
+    args: &[Value],
+    kwargs: &Map<String, Value>,
+    first: usize,
+) -> Result<SearchOptions, CallFailure> {
+    let number = |v: Option<&Value>, what: &str| -> Result<Option<u32>, CallFailure> {
+        match v {
+            None | Some(Value::Bool(false)) => Ok(None),
+            Some(Value::Number(n)) => n
+                .as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .map(Some)
+                .ok_or_else(|| CallFailure::BadArgument(format!("invalid {what} {n}"))),
+            Some(other) => Err(CallFailure::BadArgument(format!("invalid {what} {other}"))),
+        }
+    };
+    Ok(SearchOptions {
+        offset: number(argument(args, kwargs, first, "offset"), "offset")?.unwrap_or(0),
+        limit: number(argument(args, kwargs, first + 1, "limit"), "limit")?,
+        order: match argument(args, kwargs, first + 2, "order") {
+            None | Some(Value::Bool(false)) => None,
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(other) => {
+                return Err(CallFailure::BadArgument(format!("invalid order {other}")));
+            }
+        },
+    })
+}
+
+fn record_of(value: Option<&Value>) -> Result<Record, CallFailure> {
+    match value {
+        Some(Value::Object(values)) => Ok(values.clone()),
+        other => Err(CallFailure::BadArgument(format!(
+            "expected a dictionary of field values, got {}",
+            other.unwrap_or(&Value::Null)
+        ))),
+    }
+}
+
+fn domain_of(value: Option<&Value>) -> Result<Domain, CallFailure> {
+    match value {
+        None => Ok(Domain::all()),
+        Some(v) => Domain::parse(v).map_err(CallFailure::Orm),
+    }
+}
+
+fn fields_get(registry: &pulse_orm::Registry, model: &str) -> Value {
+    let Some(model) = registry.get(model) else {
+        return json!({});
+    };
+    let mut out = Map::new();
+    out.insert(
+        "id".into(),
+        json!({"type": "integer", "string": "ID", "readonly": true, "required": false}),
+    );
+    for field in model.fields() {
+        let mut attrs = json!({
+            "type": field.ttype().as_str(),
+            "string": field.spec.string,
+            "required": field.spec.required,
+            "readonly": false,
+            "help": field.spec.help.clone().unwrap_or_default(),
+        });
+        if let Some(relation) = &field.spec.relation {
+            attrs["relation"] = json!(relation);
+        }
+        if !field.spec.selection.is_empty() {
+            attrs["selection"] = json!(field.spec.selection);
+        }
+        out.insert(field.name().to_string(), attrs);
+    }
+    Value::Object(out)
+}
