@@ -237,3 +237,88 @@ fn sixty_domains_give_identical_ids_on_sqlite_and_postgres() {
         ],
     );
 }
+
+/// read_group calls: plain, by many2one, by date granularity, not lazy.
+fn read_groups(pulse: &Pulse) -> Vec<Value> {
+    let server = pulse.serve();
+    let mut rpc = Rpc::new(&server);
+    rpc.login(&pulse.db_name);
+    let calls = [
+        json!([[], ["age:sum", "score:avg"], ["kind"]]),
+        json!([
+            [["active", "=", true]],
+            ["score:max", "age:min"],
+            ["country_id"]
+        ]),
+        json!([[], ["age"], ["birthday:year"]]),
+        json!([[], ["age"], ["seen_at:quarter"]]),
+        json!([[], ["score"], ["birthday:week"]]),
+        json!([
+            [["kind", "!=", false]],
+            ["age:avg"],
+            ["kind", "active"],
+            0,
+            false,
+            false,
+            false
+        ]),
+    ];
+    calls
+        .iter()
+        .map(|args| {
+            rpc.call("lab.partner", "read_group", args.clone(), json!({}))
+                .unwrap_or_else(|e| panic!("read_group {args} failed: {e}"))
+        })
+        .collect()
+}
+
+#[test]
+fn read_group_agrees_on_both_databases() {
+    build_addons();
+    let sqlite = Pulse::on(Backend::Sqlite, &["tests/fixtures/addons"]);
+    sqlite.ok(&["install", "domain_lab"]);
+    let postgres = Pulse::on(Backend::Postgres, &["tests/fixtures/addons"]);
+    postgres.ok(&["install", "domain_lab"]);
+    let on_sqlite = read_groups(&sqlite);
+    let on_postgres = read_groups(&postgres);
+    for (a, b) in on_sqlite.iter().zip(&on_postgres) {
+        assert_eq!(a, b, "read_group differs between SQLite and PostgreSQL");
+    }
+    let by_kind = on_sqlite[0].as_array().unwrap();
+    let company = by_kind.iter().find(|g| g["kind"] == "company").unwrap();
+    assert_eq!(company["kind_count"], 5);
+    assert_eq!(company["age"], 36, "Victor is the only company with an age");
+    assert_eq!(company["__domain"], json!([["kind", "=", "company"]]));
+    let total: i64 = by_kind
+        .iter()
+        .map(|g| g["kind_count"].as_i64().unwrap())
+        .sum();
+    assert_eq!(total, 22);
+    let empty = by_kind.last().unwrap();
+    assert_eq!(
+        empty["kind"], false,
+        "the group of records without a value comes last"
+    );
+    let by_year = on_sqlite[2].as_array().unwrap();
+    let y1992 = by_year
+        .iter()
+        .find(|g| g["birthday:year"] == "1992")
+        .unwrap();
+    assert_eq!(
+        (y1992["birthday_count"].clone(), y1992["age"].clone()),
+        (json!(1), json!(34))
+    );
+    let by_country = on_sqlite[1].as_array().unwrap();
+    assert!(
+        by_country
+            .iter()
+            .any(|g| g["country_id"] == json!([1, "Philippines"])),
+        "{by_country:?}"
+    );
+    let not_lazy = on_sqlite[5].as_array().unwrap();
+    assert!(
+        not_lazy
+            .iter()
+            .all(|g| g.get("__count").is_some() && g.get("active").is_some())
+    );
+}

@@ -10,6 +10,7 @@
 mod dialect;
 mod domain;
 mod error;
+mod group;
 mod records;
 mod registry;
 mod schema;

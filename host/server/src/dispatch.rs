@@ -37,7 +37,8 @@ pub enum CallFailure {
 }
 
 /// The ORM's own methods that take no record ids (Odoo's `@api.model`).
-const MODEL_METHODS: [&str; 5] = [
+const MODEL_METHODS: [&str; 6] = [
+    "read_group",
     "create",
     "search",
     "search_read",
@@ -46,7 +47,8 @@ const MODEL_METHODS: [&str; 5] = [
 ];
 
 /// The ORM's own methods.
-const BUILTIN_METHODS: [&str; 8] = [
+const BUILTIN_METHODS: [&str; 9] = [
+    "read_group",
     "create",
     "read",
     "search",
@@ -250,6 +252,32 @@ async fn builtin(
             json!(true)
         }
         "fields_get" => fields_get(&snapshot.registry, model),
+        "read_group" => {
+            let domain = domain_of(argument(a, k, 0, "domain"))?;
+            let fields = fields_of(argument(a, k, 1, "fields"))?;
+            let groupby = match argument(a, k, 2, "groupby") {
+                Some(Value::String(one)) => vec![one.clone()],
+                other => fields_of(other)?,
+            };
+            let options = search_options(a, k, 3)?;
+            let lazy = argument(a, k, 6, "lazy")
+                .and_then(Value::as_bool)
+                .unwrap_or(true);
+            let groups = orm
+                .read_group(
+                    conn,
+                    model,
+                    &domain,
+                    &fields,
+                    &groupby,
+                    options.offset as usize,
+                    options.limit.map(|l| l as usize),
+                    lazy,
+                )
+                .await
+                .map_err(CallFailure::Orm)?;
+            json!(groups)
+        }
         other => {
             return Err(CallFailure::NoMethod {
                 model: model.to_string(),
