@@ -398,6 +398,9 @@ fn print_plan(report: &PlanReport) {
             change.addon
         );
     }
+    for note in &report.notes {
+        println!("      note: {note}");
+    }
 }
 
 async fn graph_view(

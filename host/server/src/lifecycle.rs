@@ -154,6 +154,8 @@ pub struct PlanReport {
     pub steps: Vec<pulse_manifest::Step>,
     /// Tables and columns created, changed and dropped.
     pub changes: Vec<SchemaChange>,
+    /// What the plan could not work out (e.g. an addon not built yet).
+    pub notes: Vec<String>,
 }
 
 /// One line of `pulse modules`.
@@ -633,6 +635,7 @@ impl Host {
         let installed = installed_map(&modules);
         let plan = plan_for(operation, &found, &installed, names)?;
         let mut changes = Vec::new();
+        let mut notes = Vec::new();
         for step in &plan.steps {
             let addon = &step.addon;
             if step.action == Action::Uninstall {
@@ -658,7 +661,15 @@ impl Host {
             let Some(source) = found.addons.get(addon) else {
                 continue;
             };
-            let component = self.load_component(source)?;
+            // A plan is useful before the components are built; it then
+            // says what it cannot know.
+            let component = match self.load_component(source) {
+                Ok(component) => component,
+                Err(e) => {
+                    notes.push(format!("{addon}: schema changes unknown ({e})"));
+                    continue;
+                }
+            };
             let tx = self.db.pool.begin().await?;
             let (description, _rolled_back) =
                 with_tx(tx, &Registry::new(), self, addon, "describe", async |orm| {
@@ -713,6 +724,7 @@ impl Host {
             targets: names.to_vec(),
             steps: plan.steps,
             changes,
+            notes,
         })
     }
 
