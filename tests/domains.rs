@@ -88,6 +88,9 @@ fn domains() -> Vec<Value> {
             ["score", ">", 5]
         ]),
         json!(["!", "|", ["notes", "=", false], ["notes", "ilike", "tea"]]),
+        json!([["age", "ilike", "3"]]),
+        json!([["active", "=", 0]]),
+        json!([["active", "in", [1]]]),
         json!([[1, "=", 1]]),
         json!([[0, "=", 1]]),
         json!(["|", [0, "=", 1], ["code", "=like", "__"]]),

@@ -191,6 +191,46 @@ async fn todo_addon_installs_serves_and_uninstalls() {
                 .unwrap(),
             json!(3)
         );
+
+        // Hostile domains are refused with an error, not a crashed server.
+        let many: Vec<Value> = (0..20_000).map(|i| json!(["id", "=", i])).collect();
+        let e = rpc
+            .call("todo.task", "search_count", json!([many]), json!({}))
+            .unwrap_err();
+        assert!(
+            e["data"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("more than the 10000 allowed"),
+            "{e}"
+        );
+        let mut nested: Vec<Value> = vec![json!("!"); 5_000];
+        nested.push(json!(["id", "=", 1]));
+        let e = rpc
+            .call("todo.task", "search_count", json!([nested]), json!({}))
+            .unwrap_err();
+        assert!(
+            e["data"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("nest more than"),
+            "{e}"
+        );
+        // XML-RPC scripts send booleans as 0 and 1.
+        let open = rpc
+            .call(
+                "todo.task",
+                "search_count",
+                json!([[["done", "=", 0]]]),
+                json!({}),
+            )
+            .unwrap();
+        assert_eq!(open, json!(1));
+        assert_eq!(
+            rpc.call("todo.task", "search_count", json!([[]]), json!({}))
+                .unwrap(),
+            json!(3)
+        );
     }
 
     assert!(

@@ -97,17 +97,22 @@ impl Domain {
                 )));
             }
         };
+        if items.len() > MAX_TERMS {
+            return Err(OrmError::Value(format!(
+                "Invalid domain: {} terms, more than the {MAX_TERMS} allowed (use 'in' for long lists of values)",
+                items.len()
+            )));
+        }
         let mut position = 0;
         let mut terms = Vec::new();
         while position < items.len() {
-            terms.push(parse_term(items, &mut position)?);
+            terms.push(parse_term(items, &mut position, 0)?);
         }
-        // Consecutive top-level terms are implicitly AND-ed.
-        let root = terms
-            .into_iter()
-            .reduce(|a, b| Term::And(Box::new(a), Box::new(b)))
-            .unwrap_or(Term::True);
-        Ok(Domain { root })
+        // Consecutive top-level terms are implicitly AND-ed, as a balanced
+        // tree so that compiling a long domain never recurses deeply.
+        Ok(Domain {
+            root: balanced_and(terms),
+        })
     }
 
     /// Compiles to SQL for `model`, appending operands to `params`; paths
@@ -128,7 +133,30 @@ impl Domain {
     }
 }
 
-fn parse_term(items: &[Value], position: &mut usize) -> Result<Term, OrmError> {
+/// Terms (leaves and operators) one domain may hold.
+const MAX_TERMS: usize = 10_000;
+
+/// How deeply `&`, `|` and `!` may nest: deeper domains are refused rather
+/// than risking the stack.
+const MAX_NESTING: usize = 512;
+
+fn balanced_and(mut terms: Vec<Term>) -> Term {
+    match terms.len() {
+        0 => Term::True,
+        1 => terms.pop().expect("one term"),
+        n => {
+            let right = terms.split_off(n / 2);
+            Term::And(Box::new(balanced_and(terms)), Box::new(balanced_and(right)))
+        }
+    }
+}
+
+fn parse_term(items: &[Value], position: &mut usize, depth: usize) -> Result<Term, OrmError> {
+    if depth > MAX_NESTING {
+        return Err(OrmError::Value(format!(
+            "Invalid domain: operators nest more than {MAX_NESTING} deep"
+        )));
+    }
     let Some(item) = items.get(*position) else {
         return Err(OrmError::Value(
             "Invalid domain: an operator is missing its operands".into(),
@@ -137,15 +165,17 @@ fn parse_term(items: &[Value], position: &mut usize) -> Result<Term, OrmError> {
     *position += 1;
     match item {
         Value::String(op) if op == "&" || op == "|" => {
-            let left = parse_term(items, position)?;
-            let right = parse_term(items, position)?;
+            let left = parse_term(items, position, depth + 1)?;
+            let right = parse_term(items, position, depth + 1)?;
             Ok(if op == "&" {
                 Term::And(Box::new(left), Box::new(right))
             } else {
                 Term::Or(Box::new(left), Box::new(right))
             })
         }
-        Value::String(op) if op == "!" => Ok(Term::Not(Box::new(parse_term(items, position)?))),
+        Value::String(op) if op == "!" => {
+            Ok(Term::Not(Box::new(parse_term(items, position, depth + 1)?)))
+        }
         Value::Array(leaf) if leaf.len() == 3 => parse_leaf(leaf),
         other => Err(OrmError::Value(format!("Invalid domain term {other}"))),
     }
@@ -371,21 +401,20 @@ fn compile_leaf(
     params: &mut Vec<SqlValue>,
 ) -> Result<String, OrmError> {
     let column = format!("\"{}\"", field.name());
-    let empty = matches!(leaf.value, Value::Null | Value::Bool(false));
     let is_bool = field.ttype() == FieldType::Boolean;
+    // For a boolean, 0 is as empty as False.
+    let empty = if is_bool && !leaf.operator.contains("in") && !leaf.operator.contains("like") {
+        matches!(to_sql(model, field, &leaf.value)?, SqlValue::Bool(false))
+    } else {
+        matches!(leaf.value, Value::Null | Value::Bool(false))
+    };
     let mut push = |value: SqlValue| {
         params.push(value);
         dialect.param(params.len())
     };
-    let operand = |value: &Value| -> Result<SqlValue, OrmError> {
-        if is_bool {
-            return Ok(SqlValue::Bool(!matches!(
-                value,
-                Value::Null | Value::Bool(false)
-            )));
-        }
-        to_sql(model, field, value)
-    };
+    // Booleans compare as booleans whatever the client sends (0/1 from
+    // XML-RPC scripts included), through the same conversion as writes.
+    let operand = |value: &Value| -> Result<SqlValue, OrmError> { to_sql(model, field, value) };
     Ok(match leaf.operator.as_str() {
         "=" if empty && is_bool => format!(
             "({column} IS NULL OR {column} = {})",
@@ -454,10 +483,22 @@ fn compile_leaf(
             };
             let p = push(SqlValue::Text(pattern));
             let insensitive = op.ends_with("ilike");
+            // Patterns match text; other columns are compared as their text,
+            // which PostgreSQL (unlike SQLite) will not do implicitly.
+            let text_column = match field.ttype() {
+                FieldType::Char
+                | FieldType::Text
+                | FieldType::Html
+                | FieldType::Selection
+                | FieldType::Date
+                | FieldType::Datetime
+                | FieldType::Json => column.clone(),
+                _ => format!("CAST({column} AS TEXT)"),
+            };
             let (lhs, rhs) = if insensitive {
-                (format!("LOWER({column})"), format!("LOWER({p})"))
+                (format!("LOWER({text_column})"), format!("LOWER({p})"))
             } else {
-                (column.clone(), p)
+                (text_column, p)
             };
             if op.starts_with("not") {
                 format!("({lhs} NOT LIKE {rhs} ESCAPE '\\' OR {column} IS NULL)")

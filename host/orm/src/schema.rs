@@ -51,10 +51,28 @@ pub async fn add_column(
     Ok(())
 }
 
+/// `<table>__<column>_index`, or, past PostgreSQL's 63-character limit
+/// (where it would be truncated and could collide), a name with a stable
+/// hash of it.
+fn index_name(table: &str, column: &str) -> String {
+    let name = format!("{table}__{column}_index");
+    if name.len() <= 63 {
+        return name;
+    }
+    // FNV-1a: stable across builds and platforms.
+    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("{}__{hash:016x}_index", &table[..table.len().min(38)])
+}
+
 /// The index of an indexed field, named `<table>__<column>_index` so that
 /// dropping the column can find it.
 async fn create_index(conn: &mut Connection, table: &str, column: &str) -> Result<(), OrmError> {
-    let ddl = format!("CREATE INDEX \"{table}__{column}_index\" ON \"{table}\" (\"{column}\")");
+    let ddl = format!(
+        "CREATE INDEX \"{}\" ON \"{table}\" (\"{column}\")",
+        index_name(table, column)
+    );
     sqlx::query(&ddl).execute(&mut *conn).await?;
     Ok(())
 }
@@ -67,9 +85,12 @@ pub async fn drop_column(conn: &mut Connection, table: &str, column: &str) -> Re
             "refusing to drop invalid column {table:?}.{column:?}"
         )));
     }
-    sqlx::query(&format!("DROP INDEX IF EXISTS \"{table}__{column}_index\""))
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(&format!(
+        "DROP INDEX IF EXISTS \"{}\"",
+        index_name(table, column)
+    ))
+    .execute(&mut *conn)
+    .await?;
     sqlx::query(&format!("ALTER TABLE \"{table}\" DROP COLUMN \"{column}\""))
         .execute(&mut *conn)
         .await?;

@@ -85,7 +85,8 @@ pub fn to_sql(model: &ModelDef, field: &FieldDef, value: &Value) -> Result<SqlVa
         },
         FieldType::Datetime => match value {
             v if is_empty(v) => SqlValue::NullText,
-            Value::String(s) if is_datetime(s) => SqlValue::Text(s.clone()),
+            // Stored with a space, as Odoo writes them, so text order is time order.
+            Value::String(s) if is_datetime(s) => SqlValue::Text(s.replacen('T', " ", 1)),
             _ => return Err(wrong("a datetime YYYY-MM-DD HH:MM:SS")),
         },
         FieldType::Integer => match value {
@@ -134,6 +135,7 @@ fn is_date(s: &str) -> bool {
 fn is_datetime(s: &str) -> bool {
     let b = s.as_bytes();
     b.len() == 19
+        && s.is_char_boundary(10)
         && is_date(&s[..10])
         && (b[10] == b' ' || b[10] == b'T')
         && b[13] == b':'
@@ -197,5 +199,9 @@ mod tests {
         assert!(!is_date("2026-1-26"));
         assert!(is_datetime("2026-11-26 10:00:00"));
         assert!(!is_datetime("2026-11-26"));
+        assert!(
+            !is_datetime("2024-01-0\u{e9}12:00:00"),
+            "multi-byte text is no datetime, and no panic"
+        );
     }
 }

@@ -54,17 +54,29 @@ pub async fn authenticate(
     .bind(true)
     .fetch_optional(&db.pool)
     .await?;
-    let Some(row) = row else {
-        // Spend the time a real check would, so logins cannot be probed by timing.
-        static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-        let dummy = DUMMY.get_or_init(|| hash_password("pulse-dummy").unwrap_or_default());
-        let _ = verify_password(password, dummy);
+    // Unknown logins spend the time a real check would, so they cannot be
+    // probed by timing.
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let hash: String = match &row {
+        Some(row) => row.try_get("password")?,
+        None => DUMMY
+            .get_or_init(|| hash_password("pulse-dummy").unwrap_or_default())
+            .clone(),
+    };
+    // argon2 is deliberately slow and memory-hungry: keep it off the async
+    // workers, and run at most a few at once.
+    static CHECKS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
+    let _permit = CHECKS
+        .acquire()
+        .await
+        .expect("the semaphore is never closed");
+    let password = password.to_string();
+    let matches = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        .await
+        .unwrap_or(false);
+    let Some(row) = row.filter(|_| matches) else {
         return Ok(None);
     };
-    let hash: String = row.try_get("password")?;
-    if !verify_password(password, &hash) {
-        return Ok(None);
-    }
     Ok(Some(User {
         uid: row.try_get("id")?,
         login: row.try_get("login")?,
@@ -75,8 +87,11 @@ pub async fn authenticate(
 /// Live sessions, by the random id in the `session_id` cookie.
 #[derive(Debug, Default)]
 pub struct Sessions {
-    by_id: Mutex<HashMap<String, User>>,
+    by_id: Mutex<HashMap<String, (User, std::time::Instant)>>,
 }
+
+/// A session unused for this long is over.
+const SESSION_IDLE: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
 impl Sessions {
     /// Opens a session for `user`; returns its id.
@@ -87,13 +102,29 @@ impl Sessions {
         self.by_id
             .lock()
             .expect("sessions lock")
-            .insert(id.clone(), user);
+            .insert(id.clone(), (user, std::time::Instant::now()));
         id
     }
 
-    /// The user of session `id`.
+    /// The user of session `id`, if it is live; using it keeps it alive.
     pub fn get(&self, id: &str) -> Option<User> {
-        self.by_id.lock().expect("sessions lock").get(id).cloned()
+        let mut sessions = self.by_id.lock().expect("sessions lock");
+        let now = std::time::Instant::now();
+        // Forget idle sessions now and then, so the map cannot only grow.
+        if sessions.len() > 1024 {
+            sessions.retain(|_, (_, seen)| now.duration_since(*seen) < SESSION_IDLE);
+        }
+        match sessions.get_mut(id) {
+            Some((user, seen)) if now.duration_since(*seen) < SESSION_IDLE => {
+                *seen = now;
+                Some(user.clone())
+            }
+            Some(_) => {
+                sessions.remove(id);
+                None
+            }
+            None => None,
+        }
     }
 
     /// Ends session `id`.

@@ -164,6 +164,40 @@ fn busy(message: String) -> AddonError {
     AddonError::Internal(message)
 }
 
+impl TxOrm {
+    /// Runs one ORM operation for an addon. On PostgreSQL it runs under a
+    /// savepoint: a failed statement aborts the whole transaction there, and
+    /// an addon that catches the error must still be able to go on (and
+    /// commit what it did before), as it can on SQLite.
+    async fn guarded<T>(
+        &mut self,
+        op: impl AsyncFnOnce(&mut Connection, &Orm) -> Result<T, OrmError>,
+    ) -> Result<T, AddonError> {
+        let (conn, orm) = self.parts().map_err(busy)?;
+        let savepoint = orm.dialect() == pulse_orm::Dialect::Postgres;
+        let database = |e: sqlx::Error| AddonError::Internal(e.to_string());
+        if savepoint {
+            sqlx::query("SAVEPOINT pulse_op")
+                .execute(&mut *conn)
+                .await
+                .map_err(database)?;
+        }
+        let outcome = op(&mut *conn, orm).await;
+        if savepoint {
+            let end = if outcome.is_ok() {
+                "RELEASE SAVEPOINT pulse_op"
+            } else {
+                "ROLLBACK TO SAVEPOINT pulse_op"
+            };
+            sqlx::query(end)
+                .execute(&mut *conn)
+                .await
+                .map_err(database)?;
+        }
+        outcome.map_err(addon_error)
+    }
+}
+
 impl OrmBackend for TxOrm {
     async fn search(
         &mut self,
@@ -179,18 +213,14 @@ impl OrmBackend for TxOrm {
             limit,
             order: order.map(str::to_string),
         };
-        let (conn, orm) = self.parts().map_err(busy)?;
-        orm.search(conn, model, &domain, &options)
+        self.guarded(async |conn, orm| orm.search(conn, model, &domain, &options).await)
             .await
-            .map_err(addon_error)
     }
 
     async fn search_count(&mut self, model: &str, domain: &str) -> Result<u64, AddonError> {
         let domain = Domain::parse_str(domain).map_err(addon_error)?;
-        let (conn, orm) = self.parts().map_err(busy)?;
-        orm.search_count(conn, model, &domain)
+        self.guarded(async |conn, orm| orm.search_count(conn, model, &domain).await)
             .await
-            .map_err(addon_error)
     }
 
     async fn read(
@@ -199,31 +229,27 @@ impl OrmBackend for TxOrm {
         ids: &[i64],
         fields: &[String],
     ) -> Result<String, AddonError> {
-        let (conn, orm) = self.parts().map_err(busy)?;
-        let records = orm
-            .read(conn, model, ids, fields)
-            .await
-            .map_err(addon_error)?;
+        let records = self
+            .guarded(async |conn, orm| orm.read(conn, model, ids, fields).await)
+            .await?;
         serde_json::to_string(&records).map_err(|e| AddonError::Internal(e.to_string()))
     }
 
     async fn create(&mut self, model: &str, rows: &str) -> Result<Vec<i64>, AddonError> {
         let rows: Vec<Record> = parse(rows, "create rows")?;
-        let (conn, orm) = self.parts().map_err(busy)?;
-        orm.create(conn, model, &rows).await.map_err(addon_error)
+        self.guarded(async |conn, orm| orm.create(conn, model, &rows).await)
+            .await
     }
 
     async fn write(&mut self, model: &str, ids: &[i64], values: &str) -> Result<(), AddonError> {
         let values: Record = parse(values, "write values")?;
-        let (conn, orm) = self.parts().map_err(busy)?;
-        orm.write(conn, model, ids, &values)
+        self.guarded(async |conn, orm| orm.write(conn, model, ids, &values).await)
             .await
-            .map_err(addon_error)
     }
 
     async fn unlink(&mut self, model: &str, ids: &[i64]) -> Result<(), AddonError> {
-        let (conn, orm) = self.parts().map_err(busy)?;
-        orm.unlink(conn, model, ids).await.map_err(addon_error)
+        self.guarded(async |conn, orm| orm.unlink(conn, model, ids).await)
+            .await
     }
 
     async fn call(

@@ -197,13 +197,20 @@ pub async fn load(
             }
             Some((_, _, true)) => {}
             Some((_, id, false)) => {
-                orm.write(conn, &record.model, &[id], &values)
-                    .await
-                    .map_err(|e| fail(e.to_string()))?;
+                // A record the user deleted is created again, as Odoo does.
+                let id = match orm.write(conn, &record.model, &[id], &values).await {
+                    Ok(()) => id,
+                    Err(pulse_orm::OrmError::Missing(_)) => orm
+                        .create(conn, &record.model, std::slice::from_ref(&values))
+                        .await
+                        .map_err(|e| fail(e.to_string()))?[0],
+                    Err(e) => return Err(fail(e.to_string())),
+                };
                 sqlx::query(
-                    "UPDATE ir_model_data SET noupdate = $1 WHERE module = $2 AND name = $3",
+                    "UPDATE ir_model_data SET noupdate = $1, res_id = $2 WHERE module = $3 AND name = $4",
                 )
                 .bind(record.noupdate)
+                .bind(id)
                 .bind(module)
                 .bind(&record.id)
                 .execute(&mut *conn)
@@ -230,14 +237,17 @@ pub async fn load(
 }
 
 /// Deletes the records of `module` whose external id is not in `keep`
-/// (none kept on uninstall), unless another module also owns them. Records
+/// (all of them on uninstall, when `keep` is `None`), unless another module also owns them. Records
 /// in tables the module owns are left to go with their table.
 pub async fn remove(
     conn: &mut Connection,
     orm: &Orm,
     module: &str,
-    keep: &BTreeSet<String>,
+    keep: Option<&BTreeSet<String>>,
 ) -> Result<(), Error> {
+    // `None`: the module is being uninstalled, everything of it goes.
+    let uninstalling = keep.is_none();
+    let keep = keep.cloned().unwrap_or_default();
     let rows = sqlx::query(
         "SELECT d.name, d.model, d.res_id, d.noupdate, \
          (SELECT COUNT(*) FROM ir_model_data o WHERE o.model = d.model AND o.res_id = d.res_id AND o.module <> d.module), \
@@ -257,7 +267,7 @@ pub async fn remove(
         let noupdate = bool_of(&row, 3)?;
         let shared: i64 = row.try_get(4)?;
         let own_table: i64 = row.try_get(5)?;
-        let uninstalling = keep.is_empty();
+
         if noupdate && !uninstalling {
             // Like Odoo: records created once are the user's to keep.
             continue;

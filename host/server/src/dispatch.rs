@@ -354,7 +354,8 @@ fn search_options(
     };
     Ok(SearchOptions {
         offset: number(argument(args, kwargs, first, "offset"), "offset")?.unwrap_or(0),
-        limit: number(argument(args, kwargs, first + 1, "limit"), "limit")?,
+        // Odoo reads a limit of 0 as no limit.
+        limit: number(argument(args, kwargs, first + 1, "limit"), "limit")?.filter(|l| *l > 0),
         order: match argument(args, kwargs, first + 2, "order") {
             None | Some(Value::Bool(false)) => None,
             Some(Value::String(s)) => Some(s.clone()),

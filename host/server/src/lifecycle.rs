@@ -225,16 +225,35 @@ fn installed_map(modules: &[InstalledModule]) -> Installed {
         .collect()
 }
 
-fn registry_of<'a>(
-    modules: impl IntoIterator<Item = (&'a str, &'a Description)>,
-) -> Result<Registry, Error> {
+/// The registry of `modules`, applied in dependency order (whatever their
+/// install sequence), so an addon always extends models already defined.
+fn registry_of(modules: &[InstalledModule]) -> Result<Registry, Error> {
     let mut registry = Registry::new();
-    for (name, description) in modules {
-        for spec in &description.models {
-            registry.apply(spec, name)?;
+    for module in load_order(modules)? {
+        for spec in &module.description.models {
+            registry.apply(spec, &module.name)?;
         }
     }
     Ok(registry)
+}
+
+/// `modules` in load order: dependencies first, then by depth and name.
+fn load_order(modules: &[InstalledModule]) -> Result<Vec<&InstalledModule>, Error> {
+    let deps: HashMap<&str, Vec<&str>> = modules
+        .iter()
+        .map(|m| {
+            (
+                m.name.as_str(),
+                m.depends.iter().map(String::as_str).collect(),
+            )
+        })
+        .collect();
+    let names: BTreeSet<&str> = deps.keys().copied().collect();
+    let order = pulse_manifest::plan::order_by_depth(&deps, &names)?;
+    Ok(order
+        .iter()
+        .filter_map(|name| modules.iter().find(|m| &m.name == name))
+        .collect())
 }
 
 /// Runs one call into an addon with the plan's transaction and gives the
@@ -299,11 +318,11 @@ impl Host {
         let mut conn = self.db.pool.acquire().await?;
         let modules = installed_modules(&mut conn).await?;
         drop(conn);
-        let registry = registry_of(modules.iter().map(|m| (m.name.as_str(), &m.description)))?;
+        let registry = registry_of(&modules)?;
         let found = self.discover();
         let mut addons = HashMap::new();
         let mut methods = HashMap::new();
-        for module in &modules {
+        for module in load_order(&modules)? {
             let Some(addon) = found.addons.get(&module.name) else {
                 tracing::warn!(addon = %module.name, "installed addon is missing from the addons paths; its methods are unavailable");
                 continue;
@@ -498,7 +517,7 @@ impl Host {
             let name = &step.addon;
             // Progress for long plans: every step logs "k/n".
             let progress = format!("{}/{total}", index + 1);
-            let registry = registry_of(modules.iter().map(|m| (m.name.as_str(), &m.description)))?;
+            let registry = registry_of(&modules)?;
             if step.action == Action::Uninstall {
                 match found.addons.get(name).map(|a| self.load_component(a)) {
                     Some(Ok(component)) => {
@@ -520,7 +539,7 @@ impl Host {
                     }
                 }
                 let orm = Orm::new(dialect, Arc::new(registry.clone()));
-                data::remove(&mut tx, &orm, name, &BTreeSet::new()).await?;
+                data::remove(&mut tx, &orm, name, None).await?;
                 schema_sync::drop_owned(&mut tx, dialect, name).await?;
                 sqlx::query(
                     "UPDATE ir_module_module SET state = $1, latest_version = NULL, description_json = NULL, \
@@ -569,8 +588,7 @@ impl Host {
                         description: description.clone(),
                         sequence,
                     });
-                    let registry =
-                        registry_of(modules.iter().map(|m| (m.name.as_str(), &m.description)))?;
+                    let registry = registry_of(&modules)?;
                     schema_sync::apply_additions(&mut tx, dialect, &registry, name, &diff).await?;
                     let orm = Orm::new(dialect, Arc::new(registry.clone()));
                     data::load(&mut tx, &orm, name, &records).await?;
@@ -592,8 +610,7 @@ impl Host {
                     modules[i].description =
                         schema_sync::union(&modules[i].description, &description);
                     modules[i].depends = depends;
-                    let registry =
-                        registry_of(modules.iter().map(|m| (m.name.as_str(), &m.description)))?;
+                    let registry = registry_of(&modules)?;
                     schema_sync::apply_additions(&mut tx, dialect, &registry, name, &diff).await?;
                     let orm = Orm::new(dialect, Arc::new(registry.clone()));
                     let loaded = data::load(&mut tx, &orm, name, &records).await?;
@@ -610,11 +627,10 @@ impl Host {
                                 .await
                         })
                         .await?;
-                    data::remove(&mut tx, &orm, name, &loaded).await?;
+                    data::remove(&mut tx, &orm, name, Some(&loaded)).await?;
                     modules[i].description = description.clone();
                     modules[i].version = version.clone();
-                    let registry =
-                        registry_of(modules.iter().map(|m| (m.name.as_str(), &m.description)))?;
+                    let registry = registry_of(&modules)?;
                     schema_sync::apply_removals(&mut tx, dialect, &registry, name, &diff).await?;
                 }
             }
