@@ -251,10 +251,18 @@ async fn todo_addon_installs_serves_and_uninstalls() {
 fn a_trapping_method_names_its_addon_and_the_server_keeps_serving() {
     build_addons();
     let pulse = Pulse::new();
-    pulse.ok(&["install", "todo", "trap_in_method"]);
+    pulse.ok(&["install", "todo"]);
     let server = pulse.serve();
     let mut rpc = Rpc::new(&server);
     rpc.login("pulse");
+    let e = rpc
+        .call("trap.thing", "search", json!([[]]), json!({}))
+        .unwrap_err();
+    assert_eq!(e["data"]["name"], "builtins.KeyError");
+
+    // Installed by another process while the server runs: served within a second.
+    pulse.ok(&["install", "trap_in_method"]);
+    std::thread::sleep(std::time::Duration::from_millis(400));
 
     let thing = rpc
         .call("trap.thing", "create", json!([{"name": "x"}]), json!({}))

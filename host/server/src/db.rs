@@ -10,6 +10,18 @@ use sqlx::{AnyPool, Executor, Row};
 
 use crate::{Error, auth};
 
+/// The `pulse_meta` key counting lifecycle changes.
+pub const REGISTRY_VERSION: &str = "registry_version";
+
+/// The registry version recorded in the database.
+pub async fn registry_version(conn: &mut pulse_orm::Connection) -> Result<i64, Error> {
+    Ok(sqlx::query("SELECT value FROM pulse_meta WHERE key = $1")
+        .bind(REGISTRY_VERSION)
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get::<i64, _>(0)?)
+}
+
 /// An open database.
 #[derive(Debug, Clone)]
 pub struct Database {
@@ -62,6 +74,9 @@ fn system_tables(dialect: Dialect) -> Vec<String> {
                 UNIQUE (model, name)
             )"
         ),
+        // Bumped by every lifecycle change, so running servers know to reload.
+        "CREATE TABLE IF NOT EXISTS pulse_meta (key VARCHAR PRIMARY KEY, value BIGINT NOT NULL)"
+            .to_string(),
         format!(
             "CREATE TABLE IF NOT EXISTS ir_model_data (
                 id {pk},
@@ -148,6 +163,18 @@ impl Database {
         let mut tx = self.pool.begin().await?;
         for ddl in system_tables(self.dialect) {
             sqlx::query(&ddl).execute(&mut *tx).await?;
+        }
+        let versions = sqlx::query("SELECT COUNT(*) FROM pulse_meta WHERE key = $1")
+            .bind(REGISTRY_VERSION)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get::<i64, _>(0)?;
+        if versions == 0 {
+            sqlx::query("INSERT INTO pulse_meta (key, value) VALUES ($1, $2)")
+                .bind(REGISTRY_VERSION)
+                .bind(0_i64)
+                .execute(&mut *tx)
+                .await?;
         }
         let admins = sqlx::query("SELECT COUNT(*) FROM res_users WHERE login = $1")
             .bind("admin")

@@ -322,6 +322,7 @@ async fn execute_kw(
     args: Vec<Value>,
     kwargs: Map<String, Value>,
 ) -> Result<Value, RpcError> {
+    host.refresh().await?;
     let snapshot = host.snapshot();
     let (ids, rest) = dispatch::split_args(method, args).map_err(failure)?;
     let tx = host.db.pool.begin().await?;

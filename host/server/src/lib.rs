@@ -70,7 +70,14 @@ pub struct Host {
     runtime: Runtime<TxOrm>,
     current: RwLock<Arc<Snapshot>>,
     sessions: auth::Sessions,
+    /// The registry version the snapshot was built from.
+    version: std::sync::atomic::AtomicI64,
+    /// When the database's registry version was last looked at.
+    checked: std::sync::Mutex<std::time::Instant>,
 }
+
+/// How often a serving host looks for lifecycle changes made by others.
+const REFRESH_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
 
 impl Host {
     /// Opens the database, prepares the runtime and loads the installed addons.
@@ -83,6 +90,8 @@ impl Host {
             runtime,
             current: RwLock::new(Arc::new(Snapshot::default())),
             sessions: auth::Sessions::default(),
+            version: std::sync::atomic::AtomicI64::new(-1),
+            checked: std::sync::Mutex::new(std::time::Instant::now()),
         };
         host.reload().await?;
         Ok(host)
@@ -91,6 +100,26 @@ impl Host {
     /// The snapshot requests should use now.
     pub fn snapshot(&self) -> Arc<Snapshot> {
         self.current.read().expect("snapshot lock").clone()
+    }
+
+    /// Reloads when another process (a CLI command, another host) changed
+    /// the installed addons; looks at most every 250 ms.
+    pub async fn refresh(&self) -> Result<(), Error> {
+        {
+            let mut checked = self.checked.lock().expect("refresh lock");
+            if checked.elapsed() < REFRESH_EVERY {
+                return Ok(());
+            }
+            *checked = std::time::Instant::now();
+        }
+        let mut conn = self.db.pool.acquire().await?;
+        let version = db::registry_version(&mut conn).await?;
+        drop(conn);
+        if version != self.version.load(std::sync::atomic::Ordering::SeqCst) {
+            tracing::info!(version, "the installed addons changed; reloading");
+            self.reload().await?;
+        }
+        Ok(())
     }
 
     /// The host's configuration.

@@ -316,6 +316,8 @@ impl Host {
     /// Rebuilds the snapshot from the database and swaps it in.
     pub async fn reload(&self) -> Result<(), Error> {
         let mut conn = self.db.pool.acquire().await?;
+        // Read the version first: a change committed meanwhile is seen next time.
+        let version = crate::db::registry_version(&mut conn).await?;
         let modules = installed_modules(&mut conn).await?;
         drop(conn);
         let registry = registry_of(&modules)?;
@@ -350,6 +352,8 @@ impl Host {
             methods,
         };
         *self.current.write().expect("snapshot lock") = Arc::new(snapshot);
+        self.version
+            .store(version, std::sync::atomic::Ordering::SeqCst);
         Ok(())
     }
 
@@ -637,6 +641,10 @@ impl Host {
             let hash = change_hash(addon, component.content_hash());
             record_installed(&mut tx, addon, &description, &hash, sequence).await?;
         }
+        sqlx::query("UPDATE pulse_meta SET value = value + 1 WHERE key = $1")
+            .bind(crate::db::REGISTRY_VERSION)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         self.reload().await?;
         Ok(plan.addons())
