@@ -68,14 +68,30 @@ impl Orm {
         options: &SearchOptions,
     ) -> Result<Vec<i64>, OrmError> {
         let model = self.model(model)?;
+        let rows = self.select(conn, model, "\"id\"", domain, options).await?;
+        rows.iter()
+            .map(|r| r.try_get::<i64, _>(0).map_err(OrmError::from))
+            .collect()
+    }
+
+    /// `SELECT columns` of the records matching `domain`, in order, with
+    /// Odoo's offset and limit (bound like every other value).
+    async fn select(
+        &self,
+        conn: &mut Connection,
+        model: &ModelDef,
+        columns: &str,
+        domain: &Domain,
+        options: &SearchOptions,
+    ) -> Result<Vec<sqlx::any::AnyRow>, OrmError> {
         let mut params = Vec::new();
         let condition = domain.to_sql(&self.registry, model, self.dialect, &mut params)?;
         let order = order_by(model, options.order.as_deref())?;
         let mut sql = format!(
-            "SELECT \"id\" FROM \"{}\" WHERE {condition} ORDER BY {order}",
+            "SELECT {columns} FROM \"{}\" WHERE {condition} ORDER BY {order}",
             model.table
         );
-        // LIMIT/OFFSET are bound too; SQLite needs a LIMIT before an OFFSET.
+        // SQLite needs a LIMIT before an OFFSET.
         if options.limit.is_some() || options.offset > 0 {
             params.push(SqlValue::Int(options.limit.map_or(-1, i64::from)));
             sql.push_str(&format!(" LIMIT {}", self.dialect.param(params.len())));
@@ -91,10 +107,7 @@ impl Orm {
         for p in params {
             query = bind(query, p);
         }
-        let rows = query.fetch_all(&mut *conn).await?;
-        rows.iter()
-            .map(|r| r.try_get::<i64, _>(0).map_err(OrmError::from))
-            .collect()
+        Ok(query.fetch_all(&mut *conn).await?)
     }
 
     /// Number of records of `model` matching `domain`.
@@ -126,15 +139,7 @@ impl Orm {
         fields: &[String],
     ) -> Result<Vec<Record>, OrmError> {
         let model = self.model(model)?;
-        let selected: Vec<&FieldDef> = if fields.is_empty() {
-            model.fields().iter().collect()
-        } else {
-            fields
-                .iter()
-                .filter(|f| f.as_str() != "id")
-                .map(|f| model.require_field(f))
-                .collect::<Result<_, _>>()?
-        };
+        let selected = selected_fields(model, fields)?;
         let unique: Vec<i64> = ids
             .iter()
             .copied()
@@ -142,10 +147,7 @@ impl Orm {
             .into_iter()
             .collect();
         let mut by_id: HashMap<i64, Record> = HashMap::with_capacity(unique.len());
-        let columns: String = std::iter::once("\"id\"".to_string())
-            .chain(selected.iter().map(|f| format!("\"{}\"", f.name())))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let columns = column_list(&selected);
         for chunk in unique.chunks(ID_CHUNK) {
             let sql = format!(
                 "SELECT {columns} FROM \"{}\" WHERE \"id\" IN ({})",
@@ -154,13 +156,7 @@ impl Orm {
             );
             let query = bind_ids(sqlx::query(&sql), chunk);
             for row in query.fetch_all(&mut *conn).await? {
-                let id: i64 = row.try_get(0)?;
-                let mut record = Map::with_capacity(selected.len() + 1);
-                record.insert("id".into(), Value::from(id));
-                for (i, field) in selected.iter().enumerate() {
-                    record.insert(field.name().to_string(), from_row(&row, i + 1, field)?);
-                }
-                by_id.insert(id, record);
+                by_id.insert(row.try_get(0)?, record_from_row(&row, &selected)?);
             }
         }
         if let Some(missing) = unique.iter().find(|id| !by_id.contains_key(id)) {
@@ -169,8 +165,9 @@ impl Orm {
                 model.name
             )));
         }
-        self.add_display_names(conn, &selected, &mut by_id).await?;
-        Ok(ids.iter().filter_map(|id| by_id.get(id).cloned()).collect())
+        let mut records: Vec<Record> = ids.iter().filter_map(|id| by_id.get(id).cloned()).collect();
+        self.add_display_names(conn, &selected, &mut records).await?;
+        Ok(records)
     }
 
     /// Turns many2one ids into `[id, display name]`, one query per related model.
@@ -178,12 +175,12 @@ impl Orm {
         &self,
         conn: &mut Connection,
         fields: &[&FieldDef],
-        records: &mut HashMap<i64, Record>,
+        records: &mut [Record],
     ) -> Result<(), OrmError> {
         for field in fields.iter().filter(|f| f.ttype() == FieldType::Many2one) {
             let relation = field.spec.relation.as_deref().unwrap_or_default();
             let ids: Vec<i64> = records
-                .values()
+                .iter()
                 .filter_map(|r| r.get(field.name()).and_then(Value::as_i64))
                 .collect::<BTreeSet<_>>()
                 .into_iter()
@@ -192,7 +189,7 @@ impl Orm {
                 continue;
             }
             let names = self.display_names(conn, relation, &ids).await?;
-            for record in records.values_mut() {
+            for record in records.iter_mut() {
                 if let Some(id) = record.get(field.name()).and_then(Value::as_i64) {
                     let name = names
                         .get(&id)
@@ -243,7 +240,7 @@ impl Orm {
         Ok(names)
     }
 
-    /// `search` then `read`, as Odoo's `search_read`.
+    /// Odoo's `search_read`: `search` and `read` in one.
     pub async fn search_read(
         &self,
         conn: &mut Connection,
@@ -252,8 +249,18 @@ impl Orm {
         fields: &[String],
         options: &SearchOptions,
     ) -> Result<Vec<Record>, OrmError> {
-        let ids = self.search(conn, model, domain, options).await?;
-        self.read(conn, model, &ids, fields).await
+        // One query: the search's WHERE, ORDER and LIMIT with read's columns.
+        let model = self.model(model)?;
+        let selected = selected_fields(model, fields)?;
+        let rows = self
+            .select(conn, model, &column_list(&selected), domain, options)
+            .await?;
+        let mut records = rows
+            .iter()
+            .map(|row| record_from_row(row, &selected))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.add_display_names(conn, &selected, &mut records).await?;
+        Ok(records)
     }
 
     /// Creates one record per value map; returns the new ids in order.
@@ -390,6 +397,36 @@ impl Orm {
         }
         Ok(())
     }
+}
+
+/// The fields a read returns: those named (`id` is always there), or all.
+fn selected_fields<'m>(model: &'m ModelDef, fields: &[String]) -> Result<Vec<&'m FieldDef>, OrmError> {
+    if fields.is_empty() {
+        return Ok(model.fields().iter().collect());
+    }
+    fields
+        .iter()
+        .filter(|f| f.as_str() != "id")
+        .map(|f| model.require_field(f))
+        .collect()
+}
+
+/// `"id", "a", "b"` for the selected fields.
+fn column_list(selected: &[&FieldDef]) -> String {
+    std::iter::once("\"id\"".to_string())
+        .chain(selected.iter().map(|f| format!("\"{}\"", f.name())))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A record from a row of `column_list(selected)`.
+fn record_from_row(row: &sqlx::any::AnyRow, selected: &[&FieldDef]) -> Result<Record, OrmError> {
+    let mut record = Map::with_capacity(selected.len() + 1);
+    record.insert("id".into(), Value::from(row.try_get::<i64, _>(0)?));
+    for (i, field) in selected.iter().enumerate() {
+        record.insert(field.name().to_string(), from_row(row, i + 1, field)?);
+    }
+    Ok(record)
 }
 
 /// Binds `ids` to the next parameters of `query`.
