@@ -166,7 +166,8 @@ impl Orm {
             )));
         }
         let mut records: Vec<Record> = ids.iter().filter_map(|id| by_id.get(id).cloned()).collect();
-        self.add_display_names(conn, &selected, &mut records).await?;
+        self.add_display_names(conn, &selected, &mut records)
+            .await?;
         Ok(records)
     }
 
@@ -259,7 +260,8 @@ impl Orm {
             .iter()
             .map(|row| record_from_row(row, &selected))
             .collect::<Result<Vec<_>, _>>()?;
-        self.add_display_names(conn, &selected, &mut records).await?;
+        self.add_display_names(conn, &selected, &mut records)
+            .await?;
         Ok(records)
     }
 
@@ -400,7 +402,10 @@ impl Orm {
 }
 
 /// The fields a read returns: those named (`id` is always there), or all.
-fn selected_fields<'m>(model: &'m ModelDef, fields: &[String]) -> Result<Vec<&'m FieldDef>, OrmError> {
+fn selected_fields<'m>(
+    model: &'m ModelDef,
+    fields: &[String],
+) -> Result<Vec<&'m FieldDef>, OrmError> {
     if fields.is_empty() {
         return Ok(model.fields().iter().collect());
     }
