@@ -325,3 +325,108 @@ fn read_group_agrees_on_both_databases() {
             .all(|g| g.get("__count").is_some() && g.get("active").is_some())
     );
 }
+
+fn orm_methods(backend: Backend) {
+    build_addons();
+    let pulse = Pulse::on(backend, &["tests/fixtures/addons"]);
+    pulse.ok(&["install", "domain_lab"]);
+    let server = pulse.serve();
+    let mut rpc = Rpc::new(&server);
+    rpc.login(&pulse.db_name);
+
+    let found = rpc
+        .call(
+            "lab.partner",
+            "name_search",
+            json!(["ali"]),
+            json!({"limit": 5}),
+        )
+        .unwrap();
+    assert_eq!(found, json!([[4, "Alice Reyes"]]));
+    let found = rpc
+        .call(
+            "lab.partner",
+            "name_search",
+            json!([]),
+            json!({"name": "o", "args": [["kind", "=", "company"]], "limit": 2}),
+        )
+        .unwrap();
+    assert_eq!(found, json!([[1, "Acme Corp"], [2, "Globex"]]));
+
+    let read = rpc
+        .call(
+            "lab.partner",
+            "read",
+            json!([[4], ["display_name", "parent_id"]]),
+            json!({}),
+        )
+        .unwrap();
+    assert_eq!(
+        read,
+        json!([{"id": 4, "display_name": "Alice Reyes", "parent_id": [1, "Acme Corp"]}])
+    );
+    assert_eq!(
+        rpc.call("lab.partner", "exists", json!([[4, 999, 1]]), json!({}))
+            .unwrap(),
+        json!([4, 1])
+    );
+    assert_eq!(
+        rpc.call(
+            "lab.partner",
+            "default_get",
+            json!([["active", "name"]]),
+            json!({})
+        )
+        .unwrap(),
+        json!({"active": true})
+    );
+
+    let copy = rpc
+        .call(
+            "lab.partner",
+            "copy",
+            json!([[4]]),
+            json!({"default": {"name": "Alice (copy)"}}),
+        )
+        .unwrap();
+    let read = rpc
+        .call(
+            "lab.partner",
+            "read",
+            json!([[copy], ["name", "age", "parent_id", "country_id"]]),
+            json!({}),
+        )
+        .unwrap();
+    assert_eq!(
+        read,
+        json!([{"id": copy, "name": "Alice (copy)", "age": 34, "parent_id": [1, "Acme Corp"], "country_id": [1, "Philippines"]}])
+    );
+
+    // A created partner gets the declared default; a duplicate unique code is a ValidationError.
+    let id = rpc
+        .call("lab.partner", "create", json!([{"name": "New"}]), json!({}))
+        .unwrap();
+    let read = rpc
+        .call("lab.partner", "read", json!([[id], ["active"]]), json!({}))
+        .unwrap();
+    assert_eq!(read[0]["active"], true);
+    let e = rpc
+        .call(
+            "lab.country",
+            "create",
+            json!([{"name": "Again", "code": "PH"}]),
+            json!({}),
+        )
+        .unwrap_err();
+    assert_eq!(e["data"]["name"], "odoo.exceptions.ValidationError", "{e}");
+}
+
+#[test]
+fn orm_methods_on_sqlite() {
+    orm_methods(Backend::Sqlite);
+}
+
+#[test]
+fn orm_methods_on_postgres() {
+    orm_methods(Backend::Postgres);
+}

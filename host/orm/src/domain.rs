@@ -40,6 +40,8 @@ pub enum Term {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Domain {
     root: Term,
+    /// The domain as it was given, to combine it with others.
+    source: Value,
 }
 
 /// The operators a leaf may use.
@@ -68,7 +70,15 @@ const OPERATORS: [&str; 19] = [
 impl Domain {
     /// The domain matching every record.
     pub fn all() -> Domain {
-        Domain { root: Term::True }
+        Domain {
+            root: Term::True,
+            source: Value::Array(Vec::new()),
+        }
+    }
+
+    /// The domain as Odoo JSON.
+    pub fn source(&self) -> &Value {
+        &self.source
     }
 
     /// The parsed tree.
@@ -112,6 +122,7 @@ impl Domain {
         // tree so that compiling a long domain never recurses deeply.
         Ok(Domain {
             root: balanced_and(terms),
+            source: Value::Array(items.to_vec()),
         })
     }
 

@@ -168,7 +168,127 @@ impl Orm {
         let mut records: Vec<Record> = ids.iter().filter_map(|id| by_id.get(id).cloned()).collect();
         self.add_display_names(conn, &selected, &mut records)
             .await?;
+        self.add_own_display_name(conn, model, fields, &mut records)
+            .await?;
         Ok(records)
+    }
+
+    /// Fills `display_name` when it was asked for.
+    async fn add_own_display_name(
+        &self,
+        conn: &mut Connection,
+        model: &ModelDef,
+        fields: &[String],
+        records: &mut [Record],
+    ) -> Result<(), OrmError> {
+        if !fields.iter().any(|f| f == DISPLAY_NAME) {
+            return Ok(());
+        }
+        let ids: Vec<i64> = records
+            .iter()
+            .filter_map(|r| r.get("id").and_then(Value::as_i64))
+            .collect();
+        let names = self.display_names(conn, &model.name, &ids).await?;
+        for record in records.iter_mut() {
+            let id = record.get("id").and_then(Value::as_i64).unwrap_or_default();
+            let name = names.get(&id).cloned().unwrap_or_default();
+            record.insert(DISPLAY_NAME.into(), Value::String(name));
+        }
+        Ok(())
+    }
+
+    /// Odoo's `name_search`: `[id, display name]` of the records whose
+    /// display name matches `name` with `operator`, within `domain`.
+    pub async fn name_search(
+        &self,
+        conn: &mut Connection,
+        model: &str,
+        name: &str,
+        domain: &Domain,
+        operator: &str,
+        limit: Option<u32>,
+    ) -> Result<Vec<(i64, String)>, OrmError> {
+        let model_def = self.model(model)?.clone();
+        let mut terms: Vec<Value> = domain_json(domain).as_array().cloned().unwrap_or_default();
+        if let (Some(rec_name), false) = (model_def.rec_name(), name.is_empty()) {
+            terms.push(serde_json::json!([rec_name.name(), operator, name]));
+        }
+        let domain = Domain::parse(&Value::Array(terms))?;
+        let options = SearchOptions {
+            limit,
+            ..SearchOptions::default()
+        };
+        let ids = self.search(conn, model, &domain, &options).await?;
+        let names = self.display_names(conn, model, &ids).await?;
+        Ok(ids
+            .into_iter()
+            .map(|id| (id, names.get(&id).cloned().unwrap_or_default()))
+            .collect())
+    }
+
+    /// The ids among `ids` whose records exist, in order.
+    pub async fn exists(
+        &self,
+        conn: &mut Connection,
+        model: &str,
+        ids: &[i64],
+    ) -> Result<Vec<i64>, OrmError> {
+        let domain = Domain::parse(&serde_json::json!([["id", "in", ids]]))?;
+        let found: BTreeSet<i64> = self
+            .search(conn, model, &domain, &SearchOptions::default())
+            .await?
+            .into_iter()
+            .collect();
+        Ok(ids
+            .iter()
+            .copied()
+            .filter(|id| found.contains(id))
+            .collect())
+    }
+
+    /// Odoo's `copy`: a new record with the values of `id`, overridden by `default`.
+    pub async fn copy(
+        &self,
+        conn: &mut Connection,
+        model: &str,
+        id: i64,
+        default: &Record,
+    ) -> Result<i64, OrmError> {
+        let model_def = self.model(model)?.clone();
+        let mut values = self
+            .read(conn, model, &[id], &[])
+            .await?
+            .pop()
+            .unwrap_or_default();
+        values.remove("id");
+        for (field, value) in values.iter_mut() {
+            // many2one values read as [id, name]; write them back as ids.
+            if let Value::Array(pair) = value
+                && model_def
+                    .field(field)
+                    .is_some_and(|f| f.ttype() == FieldType::Many2one)
+            {
+                *value = pair.first().cloned().unwrap_or(Value::Bool(false));
+            }
+        }
+        for (field, value) in default {
+            values.insert(field.clone(), value.clone());
+        }
+        Ok(self.create(conn, model, &[values]).await?[0])
+    }
+
+    /// Odoo's `default_get`: the defaults of `fields` (all when empty) that have one.
+    pub fn default_get(&self, model: &str, fields: &[String]) -> Result<Record, OrmError> {
+        let model = self.model(model)?;
+        let mut defaults = Map::new();
+        for field in model.fields() {
+            if (fields.is_empty() || fields.iter().any(|f| f == field.name()))
+                && let Some(default) = &field.spec.default
+            {
+                defaults.insert(field.name().to_string(), default.clone());
+            }
+        }
+        Ok(defaults)
     }
 
     /// Turns many2one ids into `[id, display name]`, one query per related model.
@@ -261,6 +381,8 @@ impl Orm {
             .map(|row| record_from_row(row, &selected))
             .collect::<Result<Vec<_>, _>>()?;
         self.add_display_names(conn, &selected, &mut records)
+            .await?;
+        self.add_own_display_name(conn, model, fields, &mut records)
             .await?;
         Ok(records)
     }
@@ -411,9 +533,16 @@ fn selected_fields<'m>(
     }
     fields
         .iter()
-        .filter(|f| f.as_str() != "id")
+        .filter(|f| f.as_str() != "id" && f.as_str() != DISPLAY_NAME)
         .map(|f| model.require_field(f))
         .collect()
+}
+
+/// Odoo 17's computed `display_name`, readable like a field.
+const DISPLAY_NAME: &str = "display_name";
+
+fn domain_json(domain: &Domain) -> Value {
+    domain.source().clone()
 }
 
 /// `"id", "a", "b"` for the selected fields.

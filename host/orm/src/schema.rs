@@ -23,8 +23,12 @@ pub async fn create_table(
     }
     let ddl = format!("CREATE TABLE \"{}\" ({})", model.table, columns.join(", "));
     sqlx::query(&ddl).execute(&mut *conn).await?;
-    for field in model.fields().iter().filter(|f| f.spec.index) {
-        create_index(conn, &model.table, field.name()).await?;
+    for field in model
+        .fields()
+        .iter()
+        .filter(|f| f.spec.index || f.spec.unique)
+    {
+        create_index(conn, &model.table, field.name(), field.spec.unique).await?;
     }
     Ok(())
 }
@@ -45,8 +49,8 @@ pub async fn add_column(
         dialect.column_type(field.ttype())
     );
     sqlx::query(&ddl).execute(&mut *conn).await?;
-    if field.spec.index {
-        create_index(conn, &model.table, field.name()).await?;
+    if field.spec.index || field.spec.unique {
+        create_index(conn, &model.table, field.name(), field.spec.unique).await?;
     }
     Ok(())
 }
@@ -68,9 +72,15 @@ fn index_name(table: &str, column: &str) -> String {
 
 /// The index of an indexed field, named `<table>__<column>_index` so that
 /// dropping the column can find it.
-async fn create_index(conn: &mut Connection, table: &str, column: &str) -> Result<(), OrmError> {
+async fn create_index(
+    conn: &mut Connection,
+    table: &str,
+    column: &str,
+    unique: bool,
+) -> Result<(), OrmError> {
+    let unique = if unique { "UNIQUE " } else { "" };
     let ddl = format!(
-        "CREATE INDEX \"{}\" ON \"{table}\" (\"{column}\")",
+        "CREATE {unique}INDEX \"{}\" ON \"{table}\" (\"{column}\")",
         index_name(table, column)
     );
     sqlx::query(&ddl).execute(&mut *conn).await?;

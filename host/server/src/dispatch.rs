@@ -37,7 +37,9 @@ pub enum CallFailure {
 }
 
 /// The ORM's own methods that take no record ids (Odoo's `@api.model`).
-const MODEL_METHODS: [&str; 6] = [
+const MODEL_METHODS: [&str; 8] = [
+    "name_search",
+    "default_get",
     "read_group",
     "create",
     "search",
@@ -47,7 +49,11 @@ const MODEL_METHODS: [&str; 6] = [
 ];
 
 /// The ORM's own methods.
-const BUILTIN_METHODS: [&str; 9] = [
+const BUILTIN_METHODS: [&str; 13] = [
+    "name_search",
+    "default_get",
+    "exists",
+    "copy",
     "read_group",
     "create",
     "read",
@@ -252,6 +258,63 @@ async fn builtin(
             json!(true)
         }
         "fields_get" => fields_get(&snapshot.registry, model),
+        "name_search" => {
+            let name = argument(a, k, 0, "name")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            let domain =
+                domain_of(argument(a, k, 1, "domain").or_else(|| argument(a, k, 1, "args")))?;
+            let operator = argument(a, k, 2, "operator")
+                .and_then(Value::as_str)
+                .unwrap_or("ilike");
+            let limit = match argument(a, k, 3, "limit") {
+                None | Some(Value::Bool(false)) => Some(100),
+                Some(v) => Some(
+                    v.as_u64()
+                        .and_then(|l| u32::try_from(l).ok())
+                        .ok_or_else(|| CallFailure::BadArgument(format!("invalid limit {v}")))?,
+                )
+                .filter(|l| *l > 0),
+            };
+            let found = orm
+                .name_search(conn, model, name, &domain, operator, limit)
+                .await
+                .map_err(CallFailure::Orm)?;
+            json!(
+                found
+                    .into_iter()
+                    .map(|(id, name)| json!([id, name]))
+                    .collect::<Vec<_>>()
+            )
+        }
+        "default_get" => {
+            let fields = fields_of(
+                argument(a, k, 0, "fields_list").or_else(|| argument(a, k, 0, "fields")),
+            )?;
+            json!(orm.default_get(model, &fields).map_err(CallFailure::Orm)?)
+        }
+        "exists" => json!(
+            orm.exists(conn, model, &ids)
+                .await
+                .map_err(CallFailure::Orm)?
+        ),
+        "copy" => {
+            let [id] = ids.as_slice() else {
+                return Err(CallFailure::BadArgument(format!(
+                    "copy takes one record, got {}",
+                    ids.len()
+                )));
+            };
+            let default = match argument(a, k, 0, "default") {
+                None | Some(Value::Bool(false)) => Record::new(),
+                other => record_of(other)?,
+            };
+            json!(
+                orm.copy(conn, model, *id, &default)
+                    .await
+                    .map_err(CallFailure::Orm)?
+            )
+        }
         "read_group" => {
             let domain = domain_of(argument(a, k, 0, "domain"))?;
             let fields = fields_of(argument(a, k, 1, "fields"))?;

@@ -156,8 +156,8 @@ fn expand_model(input: &DeriveInput) -> syn::Result<TokenStream2> {
         }
         let fopts = Options::parse(&field.attrs, "field")?;
         fopts.check(
-            &["required", "index"],
-            &["string", "help", "kind", "relation", "selection"],
+            &["required", "index", "unique"],
+            &["string", "help", "kind", "relation", "selection", "default"],
             field.span(),
         )?;
         let label = fopts
@@ -191,6 +191,20 @@ fn expand_model(input: &DeriveInput) -> syn::Result<TokenStream2> {
                 .collect(),
             None => Vec::new(),
         };
+        // `default = "<JSON>"`, checked here so a typo fails the build.
+        let default = match fopts.value("default") {
+            Some(text) => {
+                if let Err(e) = serde_json::from_str::<serde_json::Value>(&text.value()) {
+                    return Err(syn::Error::new(
+                        text.span(),
+                        format!("default must be JSON, e.g. \"false\" or \"\\\"draft\\\"\": {e}"),
+                    ));
+                }
+                quote!(::pulse_sdk::serde_json::from_str(#text).ok())
+            }
+            None => quote!(None),
+        };
+        let unique = fopts.flag("unique");
         let required = fopts.flag("required");
         let index = fopts.flag("index");
         specs.push(quote! {
@@ -201,9 +215,10 @@ fn expand_model(input: &DeriveInput) -> syn::Result<TokenStream2> {
                 help: #help,
                 required: #required || <#ty as ::pulse_sdk::FieldValue>::NON_EMPTY,
                 index: #index,
+                unique: #unique,
                 relation: #relation,
                 selection: ::std::vec![#(#selection),*],
-                default: None,
+                default: #default,
             }
         });
         names.push(fname.clone());

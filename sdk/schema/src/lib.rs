@@ -57,6 +57,9 @@ pub struct FieldSpec {
     /// The column gets a database index.
     #[serde(default)]
     pub index: bool,
+    /// No two records may hold the same value (a unique index).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unique: bool,
     /// Target model of a many2one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub relation: Option<String>,
@@ -78,6 +81,7 @@ impl FieldSpec {
             help: None,
             required: false,
             index: false,
+            unique: false,
             relation: None,
             selection: Vec::new(),
             default: None,
