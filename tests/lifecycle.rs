@@ -92,7 +92,7 @@ fn extension_uninstall(backend: Backend) {
             .ok(&["install", "extends_other"])
             .contains("installed: base_b, extends_other")
     );
-    assert_eq!(pulse.columns("b_item"), ["id", "name", "priority"]);
+    assert_eq!(pulse.columns("b_item"), ["id", "name", "priority", "code"]);
     let plan = pulse.ok(&["plan", "uninstall", "extends_other"]);
     assert!(
         plan.contains("drop column b_item.priority (extends_other): 0 value(s)"),
@@ -429,6 +429,22 @@ fn data_files_follow_the_addon(backend: Backend) {
         3
     );
 
+    // A user deletes a record that came from the data; the upgrade brings it back.
+    {
+        let server = pulse.serve();
+        let mut rpc = Rpc::new(&server);
+        rpc.login(&pulse.db_name);
+        let alpha = rpc
+            .call(
+                "b.item",
+                "search",
+                json!([[["name", "=", "Alpha"]]]),
+                json!({}),
+            )
+            .unwrap();
+        rpc.call("b.item", "unlink", json!([alpha]), json!({}))
+            .unwrap();
+    }
     pulse.set_addons_paths(&[FIXTURES, "tests/fixtures/data/v2"]);
     let changed = pulse.ok(&["upgrade", "--changed"]);
     assert!(changed.contains("upgraded: with_data"), "{changed}");
@@ -520,6 +536,30 @@ fn override_with_super(backend: Backend) {
             .call("b.item", "read", json!([[cup], ["priority"]]), json!({}))
             .unwrap();
         assert_eq!(read, json!([{"id": cup, "priority": 3}]));
+    }
+    {
+        let server = pulse.serve();
+        let mut rpc = Rpc::new(&server);
+        rpc.login(&pulse.db_name);
+        let refused = rpc
+            .call(
+                "b.item",
+                "rename_despite_errors",
+                json!([[1, 2], "pencil"]),
+                json!({}),
+            )
+            .unwrap();
+        assert_eq!(refused, json!(true), "the bad write was refused");
+        let read = rpc
+            .call("b.item", "read", json!([[1], ["name"]]), json!({}))
+            .unwrap();
+        assert_eq!(
+            read,
+            json!([{"id": 1, "name": "pencil"}]),
+            "the good write before it was kept"
+        );
+        rpc.call("b.item", "write", json!([[1], {"name": "pen"}]), json!({}))
+            .unwrap();
     }
     // Both behaviours: base_b's label, through super, with the extender's suffix.
     assert_eq!(

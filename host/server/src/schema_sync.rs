@@ -62,7 +62,12 @@ pub fn diff(old: &Description, new: &Description) -> SchemaDiff {
     let new_fields = fields_of(new);
     let in_new_model = |model: &str| d.new_models.iter().any(|m| m.name == model);
     let in_removed_model = |model: &str| d.removed_models.iter().any(|m| m == model);
-    for ((model, field), spec) in &new_fields {
+    // In declaration order, so columns are added as the addon lists them.
+    let declared = new
+        .models
+        .iter()
+        .flat_map(|m| m.fields.iter().map(move |f| (&m.name, &f.name, f)));
+    for (model, field, spec) in declared {
         match old_fields.get(&(model.clone(), field.clone())) {
             None if !in_new_model(model) => d.added_fields.push((model.clone(), (*spec).clone())),
             Some(old) if old.ttype != spec.ttype => d.retyped_fields.push((
