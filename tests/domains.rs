@@ -430,3 +430,175 @@ fn orm_methods_on_sqlite() {
 fn orm_methods_on_postgres() {
     orm_methods(Backend::Postgres);
 }
+
+fn x2many(backend: Backend) {
+    build_addons();
+    let pulse = Pulse::on(backend, &["tests/fixtures/addons"]);
+    pulse.ok(&["install", "domain_lab"]);
+    let server = pulse.serve();
+    let mut rpc = Rpc::new(&server);
+    rpc.login(&pulse.db_name);
+    let tag = |rpc: &mut Rpc, name: &str| {
+        rpc.call(
+            "lab.tag",
+            "search",
+            json!([[["name", "=", name]]]),
+            json!({}),
+        )
+        .unwrap()[0]
+            .as_i64()
+            .unwrap()
+    };
+    let (vip, supplier, new) = (
+        tag(&mut rpc, "VIP"),
+        tag(&mut rpc, "Supplier"),
+        tag(&mut rpc, "New"),
+    );
+
+    // Reads: a one2many lists the records pointing back, a many2many its links.
+    let acme = rpc
+        .call(
+            "lab.partner",
+            "read",
+            json!([[1], ["child_ids", "tag_ids"]]),
+            json!({}),
+        )
+        .unwrap();
+    assert_eq!(
+        acme,
+        json!([{"id": 1, "child_ids": [4, 5, 21], "tag_ids": [supplier]}])
+    );
+    let alice = rpc
+        .call("lab.partner", "read", json!([[4], ["tag_ids"]]), json!({}))
+        .unwrap();
+    assert_eq!(alice[0]["tag_ids"], json!([vip, new]));
+
+    // Domains through x2many fields.
+    let search = |rpc: &mut Rpc, domain: Value| {
+        rpc.call(
+            "lab.partner",
+            "search",
+            json!([domain]),
+            json!({"order": "id"}),
+        )
+        .unwrap()
+    };
+    assert_eq!(
+        search(&mut rpc, json!([["tag_ids", "in", [vip]]])),
+        json!([4, 10])
+    );
+    assert_eq!(
+        search(&mut rpc, json!([["tag_ids.name", "=", "New"]])),
+        json!([4, 8])
+    );
+    assert_eq!(
+        search(&mut rpc, json!([["tag_ids", "ilike", "supp"]])),
+        json!([1])
+    );
+    assert_eq!(
+        search(&mut rpc, json!([["child_ids", "in", [9]]])),
+        json!([4])
+    );
+    assert_eq!(
+        search(&mut rpc, json!([["child_ids", "any", [["age", ">", 60]]]])),
+        json!([4, 21])
+    );
+    let no_children = search(
+        &mut rpc,
+        json!([["child_ids", "=", false], ["age", ">", 60]]),
+    );
+    assert_eq!(
+        no_children,
+        json!([12, 22]),
+        "Frank (61) has a child; Ivan and Walter have none"
+    );
+
+    // Writes with Odoo's commands.
+    let id = rpc
+        .call(
+            "lab.partner",
+            "create",
+            json!([{"name": "Hub", "tag_ids": [[6, 0, [vip, supplier]]], "child_ids": [[0, 0, {"name": "Spoke"}], [4, 13]]}]),
+            json!({}),
+        )
+        .unwrap();
+    let hub = rpc
+        .call(
+            "lab.partner",
+            "read",
+            json!([[id], ["tag_ids", "child_ids"]]),
+            json!({}),
+        )
+        .unwrap();
+    assert_eq!(hub[0]["tag_ids"], json!([vip, supplier]));
+    let children = hub[0]["child_ids"].as_array().unwrap().clone();
+    assert_eq!(children.len(), 2);
+    assert!(
+        children.contains(&json!(13)),
+        "linked with (4, id): {children:?}"
+    );
+    rpc.call(
+        "lab.partner",
+        "write",
+        json!([[id], {"tag_ids": [[3, vip], [4, new]], "child_ids": [[3, 13]]}]),
+        json!({}),
+    )
+    .unwrap();
+    let hub = rpc
+        .call(
+            "lab.partner",
+            "read",
+            json!([[id], ["tag_ids", "child_ids"]]),
+            json!({}),
+        )
+        .unwrap();
+    assert_eq!(hub[0]["tag_ids"], json!([supplier, new]));
+    assert_eq!(hub[0]["child_ids"].as_array().unwrap().len(), 1);
+    let judy = rpc
+        .call(
+            "lab.partner",
+            "read",
+            json!([[13], ["parent_id"]]),
+            json!({}),
+        )
+        .unwrap();
+    assert_eq!(
+        judy[0]["parent_id"], false,
+        "(3, id) unlinks a one2many record by clearing its inverse"
+    );
+    rpc.call(
+        "lab.partner",
+        "write",
+        json!([[id], {"tag_ids": [[5]]}]),
+        json!({}),
+    )
+    .unwrap();
+    let hub = rpc
+        .call("lab.partner", "read", json!([[id], ["tag_ids"]]), json!({}))
+        .unwrap();
+    assert_eq!(hub[0]["tag_ids"], json!([]));
+
+    // Deleting a tag removes its links.
+    rpc.call("lab.tag", "unlink", json!([[vip]]), json!({}))
+        .unwrap();
+    let alice = rpc
+        .call("lab.partner", "read", json!([[4], ["tag_ids"]]), json!({}))
+        .unwrap();
+    assert_eq!(alice[0]["tag_ids"], json!([new]));
+
+    // The relation table belongs to the addon and goes with it.
+    assert!(pulse.has_table("lab_partner_lab_tag_rel"));
+    pulse.ok(&["uninstall", "domain_lab"]);
+    assert!(!pulse.has_table("lab_partner_lab_tag_rel") && !pulse.has_table("lab_partner"));
+    assert_eq!(pulse.scalar("SELECT COUNT(*) FROM ir_model_relation"), 0);
+}
+
+#[test]
+fn x2many_on_sqlite() {
+    x2many(Backend::Sqlite);
+}
+
+#[test]
+fn x2many_on_postgres() {
+    x2many(Backend::Postgres);
+}

@@ -44,6 +44,8 @@ impl Dialect {
             // Dates are ISO-8601 text on both engines, so comparisons and
             // results are identical everywhere.
             (_, FieldType::Date | FieldType::Datetime) => "TEXT",
+            // x2many fields have no column (see `FieldType::is_stored`).
+            (_, FieldType::One2many | FieldType::Many2many) => "",
         }
     }
 

@@ -262,6 +262,16 @@ impl Compiler<'_> {
         // A path `a.b`: the records whose `a` is one of the `a` records matching `b`.
         if let Some((head, rest)) = leaf.field.split_once('.') {
             let field = model.require_field(head)?;
+            if !field.ttype().is_stored() {
+                let target = self.related(model, field)?;
+                let inner = Leaf {
+                    field: rest.to_string(),
+                    operator: leaf.operator.clone(),
+                    value: leaf.value.clone(),
+                };
+                let condition = self.leaf(&inner, &target)?;
+                return self.x2many_having(model, field, &target, &condition);
+            }
             if field.ttype() != FieldType::Many2one {
                 return Err(OrmError::Value(format!(
                     "Invalid path '{}' on model '{}': '{head}' is not a many2one field",
@@ -287,11 +297,110 @@ impl Compiler<'_> {
         } else {
             model.require_field(&leaf.field)?
         };
+        if !field.ttype().is_stored() {
+            return self.x2many_leaf(leaf, model, field);
+        }
         match leaf.operator.as_str() {
             "any" | "not any" => self.any(leaf, model, field),
             "child_of" | "parent_of" => self.hierarchy(leaf, model, field),
             _ => compile_leaf(leaf, model, field, self.dialect, self.params),
         }
+    }
+
+    /// The records of `model` with at least one record in the x2many
+    /// `field` satisfying `condition` (SQL on the target's table).
+    fn x2many_having(
+        &self,
+        model: &ModelDef,
+        field: &FieldDef,
+        target: &ModelDef,
+        condition: &str,
+    ) -> Result<String, OrmError> {
+        Ok(match field.ttype() {
+            FieldType::One2many => {
+                let inverse = field.spec.inverse.as_deref().unwrap_or_default();
+                format!(
+                    "\"id\" IN (SELECT \"{inverse}\" FROM \"{}\" WHERE \"{inverse}\" IS NOT NULL AND {condition})",
+                    target.table
+                )
+            }
+            _ => {
+                let rel = crate::x2many::relation_table(model, field)?;
+                format!(
+                    "\"id\" IN (SELECT \"{rt}\".\"{own}\" FROM \"{rt}\" JOIN \"{t}\" ON \"{t}\".\"id\" = \"{rt}\".\"{other}\" WHERE {condition})",
+                    rt = rel.table,
+                    own = rel.own,
+                    other = rel.other,
+                    t = target.table
+                )
+            }
+        })
+    }
+
+    /// A leaf on an x2many field, as Odoo reads it: `in`/`=` ids of related
+    /// records, `= False` for none, `any` a domain on them, and text
+    /// operators on their display name.
+    fn x2many_leaf(
+        &mut self,
+        leaf: &Leaf,
+        model: &ModelDef,
+        field: &FieldDef,
+    ) -> Result<String, OrmError> {
+        let target = self.related(model, field)?;
+        let empty = matches!(leaf.value, Value::Null | Value::Bool(false));
+        let on_target = |operator: &str, value: &Value, field: &str| Leaf {
+            field: field.to_string(),
+            operator: operator.to_string(),
+            value: value.clone(),
+        };
+        Ok(match leaf.operator.as_str() {
+            "=" | "in" if empty => format!(
+                "(NOT {})",
+                self.x2many_having(model, field, &target, "1=1")?
+            ),
+            "!=" | "<>" | "not in" if empty => self.x2many_having(model, field, &target, "1=1")?,
+            "=" | "in" => {
+                let condition = self.leaf(&on_target("in", &leaf.value, "id"), &target)?;
+                self.x2many_having(model, field, &target, &condition)?
+            }
+            "!=" | "<>" | "not in" => {
+                let condition = self.leaf(&on_target("in", &leaf.value, "id"), &target)?;
+                format!(
+                    "(NOT {})",
+                    self.x2many_having(model, field, &target, &condition)?
+                )
+            }
+            "any" | "not any" => {
+                let domain = Domain::parse(&leaf.value)?;
+                let condition = self.term(&domain.root, &target)?;
+                let having = self.x2many_having(model, field, &target, &condition)?;
+                if leaf.operator == "any" {
+                    having
+                } else {
+                    format!("(NOT {having})")
+                }
+            }
+            operator if operator.contains("like") => {
+                let name = target
+                    .rec_name()
+                    .map(|f| f.name().to_string())
+                    .ok_or_else(|| {
+                        OrmError::Value(format!(
+                            "Model '{}' has no name to match '{operator}' against",
+                            target.name
+                        ))
+                    })?;
+                let condition = self.leaf(&on_target(operator, &leaf.value, &name), &target)?;
+                self.x2many_having(model, field, &target, &condition)?
+            }
+            other => {
+                return Err(OrmError::Value(format!(
+                    "Operator '{other}' cannot apply to the {} field '{}'",
+                    field.ttype().as_str(),
+                    field.name()
+                )));
+            }
+        })
     }
 
     /// `(field, 'any', domain)`: some related record matches the domain.
@@ -561,8 +670,10 @@ pub fn order_by(model: &ModelDef, order: Option<&str>) -> Result<String, OrmErro
         }
         if name == "id" {
             has_id = true;
-        } else {
-            model.require_field(name)?;
+        } else if !model.require_field(name)?.ttype().is_stored() {
+            return Err(OrmError::Value(format!(
+                "Invalid \"order\" specified ({item}): '{name}' is not stored"
+            )));
         }
         let nulls = if direction == "ASC" {
             "NULLS LAST"

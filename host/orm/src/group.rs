@@ -380,6 +380,12 @@ fn parse_groupby<'a>(model: &'a ModelDef, spec: &str) -> Result<GroupBy<'a>, Orm
         None => (spec, None),
     };
     let field = model.require_field(name)?;
+    if !field.ttype().is_stored() {
+        return Err(OrmError::Value(format!(
+            "Cannot group by '{name}': it is a {} field",
+            field.ttype().as_str()
+        )));
+    }
     let is_date = matches!(field.ttype(), FieldType::Date | FieldType::Datetime);
     if granularity.is_some() && !is_date {
         return Err(OrmError::Value(format!(

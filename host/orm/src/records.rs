@@ -170,7 +170,32 @@ impl Orm {
             .await?;
         self.add_own_display_name(conn, model, fields, &mut records)
             .await?;
+        self.add_x2many(conn, model, &selected, &mut records)
+            .await?;
         Ok(records)
+    }
+
+    /// Fills the x2many fields of `records`: one query per field.
+    async fn add_x2many(
+        &self,
+        conn: &mut Connection,
+        model: &ModelDef,
+        selected: &[&FieldDef],
+        records: &mut [Record],
+    ) -> Result<(), OrmError> {
+        let ids: Vec<i64> = records
+            .iter()
+            .filter_map(|r| r.get("id").and_then(Value::as_i64))
+            .collect();
+        for field in selected.iter().filter(|f| !f.ttype().is_stored()) {
+            let mut values = self.read_x2many(conn, model, field, &ids).await?;
+            for record in records.iter_mut() {
+                let id = record.get("id").and_then(Value::as_i64).unwrap_or_default();
+                let linked = values.remove(&id).unwrap_or_default();
+                record.insert(field.name().to_string(), Value::from(linked));
+            }
+        }
+        Ok(())
     }
 
     /// Fills `display_name` when it was asked for.
@@ -261,6 +286,12 @@ impl Orm {
             .pop()
             .unwrap_or_default();
         values.remove("id");
+        // Like Odoo, a copy does not take the one2many records with it.
+        values.retain(|name, _| {
+            model_def
+                .field(name)
+                .is_none_or(|f| f.ttype() != FieldType::One2many)
+        });
         for (field, value) in values.iter_mut() {
             // many2one values read as [id, name]; write them back as ids.
             if let Value::Array(pair) = value
@@ -384,6 +415,8 @@ impl Orm {
             .await?;
         self.add_own_display_name(conn, model, fields, &mut records)
             .await?;
+        self.add_x2many(conn, model, &selected, &mut records)
+            .await?;
         Ok(records)
     }
 
@@ -399,15 +432,21 @@ impl Orm {
         for row in rows {
             let mut columns = Vec::new();
             let mut params = Vec::new();
+            // x2many values are commands, applied once the record exists.
+            let mut later = Vec::new();
             for (name, value) in row {
                 if name == "id" {
                     continue;
                 }
                 let field = model.require_field(name)?;
+                if !field.ttype().is_stored() {
+                    later.push((field, value));
+                    continue;
+                }
                 columns.push(format!("\"{name}\""));
                 params.push(to_sql(model, field, value)?);
             }
-            for field in model.fields() {
+            for field in model.fields().iter().filter(|f| f.ttype().is_stored()) {
                 if row.contains_key(field.name()) {
                     continue;
                 }
@@ -441,7 +480,11 @@ impl Orm {
                 .fetch_one(&mut *conn)
                 .await
                 .map_err(constraint_error)?;
-            ids.push(created.try_get(0)?);
+            let id: i64 = created.try_get(0)?;
+            for (field, value) in later {
+                Box::pin(self.write_x2many(conn, model, field, id, value)).await?;
+            }
+            ids.push(id);
         }
         Ok(ids)
     }
@@ -458,6 +501,7 @@ impl Orm {
         check_required(model, values, false)?;
         let mut sets = Vec::new();
         let mut params = Vec::new();
+        let mut later = Vec::new();
         for (name, value) in values {
             if name == "id" {
                 return Err(OrmError::User(
@@ -465,10 +509,22 @@ impl Orm {
                 ));
             }
             let field = model.require_field(name)?;
+            if !field.ttype().is_stored() {
+                later.push((field, value));
+                continue;
+            }
             params.push(to_sql(model, field, value)?);
             sets.push(format!("\"{name}\" = {}", self.dialect.param(params.len())));
         }
-        if sets.is_empty() || ids.is_empty() {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        if sets.is_empty() {
+            for id in ids {
+                for (field, value) in &later {
+                    Box::pin(self.write_x2many(conn, model, field, *id, value)).await?;
+                }
+            }
             return Ok(());
         }
         let unique: Vec<i64> = ids
@@ -499,6 +555,11 @@ impl Orm {
                 )));
             }
         }
+        for id in &unique {
+            for (field, value) in &later {
+                Box::pin(self.write_x2many(conn, model, field, *id, value)).await?;
+            }
+        }
         Ok(())
     }
 
@@ -510,6 +571,9 @@ impl Orm {
         ids: &[i64],
     ) -> Result<(), OrmError> {
         let model = self.model(model)?;
+        if !ids.is_empty() {
+            self.forget_links(conn, model, ids).await?;
+        }
         for chunk in ids.chunks(ID_CHUNK) {
             let sql = format!(
                 "DELETE FROM \"{}\" WHERE \"id\" IN ({})",
@@ -548,7 +612,12 @@ fn domain_json(domain: &Domain) -> Value {
 /// `"id", "a", "b"` for the selected fields.
 fn column_list(selected: &[&FieldDef]) -> String {
     std::iter::once("\"id\"".to_string())
-        .chain(selected.iter().map(|f| format!("\"{}\"", f.name())))
+        .chain(
+            selected
+                .iter()
+                .filter(|f| f.ttype().is_stored())
+                .map(|f| format!("\"{}\"", f.name())),
+        )
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -557,7 +626,8 @@ fn column_list(selected: &[&FieldDef]) -> String {
 fn record_from_row(row: &sqlx::any::AnyRow, selected: &[&FieldDef]) -> Result<Record, OrmError> {
     let mut record = Map::with_capacity(selected.len() + 1);
     record.insert("id".into(), Value::from(row.try_get::<i64, _>(0)?));
-    for (i, field) in selected.iter().enumerate() {
+    let stored = selected.iter().filter(|f| f.ttype().is_stored());
+    for (i, field) in stored.enumerate() {
         record.insert(field.name().to_string(), from_row(row, i + 1, field)?);
     }
     Ok(record)

@@ -112,9 +112,19 @@ impl ModelDef {
                 field.module, self.name
             )));
         }
-        if field.ttype() == FieldType::Many2one && field.spec.relation.is_none() {
+        if field.ttype() == FieldType::One2many && field.spec.inverse.is_none() {
             return Err(OrmError::Validation(format!(
-                "addon '{}': many2one field '{name}' on model '{}' needs a relation",
+                "addon '{}': one2many field '{name}' on model '{}' needs an inverse (the many2one pointing back)",
+                field.module, self.name
+            )));
+        }
+        let relational = matches!(
+            field.ttype(),
+            FieldType::Many2one | FieldType::One2many | FieldType::Many2many
+        );
+        if relational && field.spec.relation.is_none() {
+            return Err(OrmError::Validation(format!(
+                "addon '{}': relational field '{name}' on model '{}' needs a relation",
                 field.module, self.name
             )));
         }

@@ -13,7 +13,7 @@ pub async fn create_table(
     model: &ModelDef,
 ) -> Result<(), OrmError> {
     let mut columns = vec![format!("\"id\" {}", dialect.primary_key())];
-    for field in model.fields() {
+    for field in model.fields().iter().filter(|f| f.ttype().is_stored()) {
         let not_null = if field.spec.required { " NOT NULL" } else { "" };
         columns.push(format!(
             "\"{}\" {}{not_null}",
@@ -26,9 +26,16 @@ pub async fn create_table(
     for field in model
         .fields()
         .iter()
-        .filter(|f| f.spec.index || f.spec.unique)
+        .filter(|f| f.ttype().is_stored() && (f.spec.index || f.spec.unique))
     {
         create_index(conn, &model.table, field.name(), field.spec.unique).await?;
+    }
+    for field in model
+        .fields()
+        .iter()
+        .filter(|f| f.ttype() == pulse_schema::FieldType::Many2many)
+    {
+        crate::x2many::create_relation_table(conn, model, field).await?;
     }
     Ok(())
 }
@@ -42,6 +49,14 @@ pub async fn add_column(
     model: &ModelDef,
     field: &crate::FieldDef,
 ) -> Result<(), OrmError> {
+    match field.ttype() {
+        pulse_schema::FieldType::One2many => return Ok(()),
+        pulse_schema::FieldType::Many2many => {
+            crate::x2many::create_relation_table(conn, model, field).await?;
+            return Ok(());
+        }
+        _ => {}
+    }
     let ddl = format!(
         "ALTER TABLE \"{}\" ADD COLUMN \"{}\" {}",
         model.table,

@@ -119,6 +119,9 @@ pub fn to_sql(model: &ModelDef, field: &FieldDef, value: &Value) -> Result<SqlVa
             v if is_empty(v) => SqlValue::NullText,
             other => SqlValue::Text(other.to_string()),
         },
+        FieldType::One2many | FieldType::Many2many => {
+            return Err(wrong("x2many commands, which are no column value"));
+        }
     })
 }
 
@@ -170,6 +173,8 @@ pub fn from_row(row: &AnyRow, index: usize, field: &FieldDef) -> Result<Value, O
             Some(text) => serde_json::from_str(&text).unwrap_or(Value::String(text)),
             None => Value::Bool(false),
         },
+        // Read separately, from the related table (see x2many).
+        FieldType::One2many | FieldType::Many2many => Value::Array(Vec::new()),
     })
 }
 

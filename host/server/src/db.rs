@@ -78,6 +78,15 @@ fn system_tables(dialect: Dialect) -> Vec<String> {
         "CREATE TABLE IF NOT EXISTS pulse_meta (key VARCHAR PRIMARY KEY, value BIGINT NOT NULL)"
             .to_string(),
         format!(
+            "CREATE TABLE IF NOT EXISTS ir_model_relation (
+                id {pk},
+                name VARCHAR NOT NULL,
+                model VARCHAR NOT NULL,
+                field VARCHAR NOT NULL,
+                module VARCHAR NOT NULL
+            )"
+        ),
+        format!(
             "CREATE TABLE IF NOT EXISTS ir_model_data (
                 id {pk},
                 module VARCHAR NOT NULL,

@@ -665,7 +665,7 @@ impl Host {
             if step.action == Action::Uninstall {
                 let owned = sqlx::query(
                     "SELECT m.table_name, f.name FROM ir_model_fields f JOIN ir_model m ON m.model = f.model \
-                     WHERE f.module = $1 AND m.module <> $1 \
+                     WHERE f.module = $1 AND m.module <> $1 AND f.ttype NOT IN ('one2many', 'many2many') \
                      UNION ALL SELECT table_name, NULL FROM ir_model WHERE module = $1",
                 )
                 .bind(addon)
@@ -713,7 +713,11 @@ impl Host {
                         .await?,
                 );
             }
-            for (model, field) in &diff.added_fields {
+            for (model, field) in diff
+                .added_fields
+                .iter()
+                .filter(|(_, f)| f.ttype.is_stored())
+            {
                 let table = pulse_orm::table_name(model);
                 let column = Some(field.name.clone());
                 changes.push(
@@ -729,6 +733,16 @@ impl Host {
                 );
             }
             for (model, field) in &diff.removed_fields {
+                // x2many fields are no columns.
+                let stored = old
+                    .models
+                    .iter()
+                    .find(|m| &m.name == model)
+                    .and_then(|m| m.fields.iter().find(|f| &f.name == field))
+                    .is_none_or(|f| f.ttype.is_stored());
+                if !stored {
+                    continue;
+                }
                 let (table, column) = (pulse_orm::table_name(model), Some(field.clone()));
                 changes.push(
                     self.change(&mut conn, addon, ChangeKind::DropColumn, table, column)

@@ -116,19 +116,86 @@ pub async fn record_model(conn: &mut Connection, model: &ModelDef) -> Result<(),
         .execute(&mut *conn)
         .await?;
     for field in model.fields() {
-        record_field(conn, &model.name, field).await?;
+        record_field(conn, model, field).await?;
     }
     Ok(())
 }
 
-async fn record_field(conn: &mut Connection, model: &str, field: &FieldDef) -> Result<(), Error> {
+/// Records a field in the ledger, and a many2many's relation table with it.
+async fn record_field(
+    conn: &mut Connection,
+    model: &ModelDef,
+    field: &FieldDef,
+) -> Result<(), Error> {
     sqlx::query("INSERT INTO ir_model_fields (model, name, ttype, module) VALUES ($1, $2, $3, $4)")
-        .bind(model)
+        .bind(&model.name)
         .bind(field.name())
         .bind(field.ttype().as_str())
         .bind(&field.module)
         .execute(&mut *conn)
         .await?;
+    if field.ttype() == pulse_schema::FieldType::Many2many {
+        let rel = pulse_orm::relation_table(model, field)?;
+        sqlx::query(
+            "INSERT INTO ir_model_relation (name, model, field, module) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&rel.table)
+        .bind(&model.name)
+        .bind(field.name())
+        .bind(&field.module)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// The type the ledger records for a field.
+async fn recorded_type(conn: &mut Connection, model: &str, field: &str) -> Result<String, Error> {
+    Ok(
+        sqlx::query("SELECT ttype FROM ir_model_fields WHERE model = $1 AND name = $2")
+            .bind(model)
+            .bind(field)
+            .fetch_optional(&mut *conn)
+            .await?
+            .map(|r| r.try_get::<String, _>(0))
+            .transpose()?
+            .unwrap_or_default(),
+    )
+}
+
+/// Drops the relation tables of `module`'s many2many fields (all of them,
+/// or those of `model.field`), with their ledger rows.
+async fn drop_relations(
+    conn: &mut Connection,
+    dialect: Dialect,
+    module: &str,
+    only: Option<(&str, &str)>,
+) -> Result<(), Error> {
+    let rows = match only {
+        None => {
+            sqlx::query("SELECT name FROM ir_model_relation WHERE module = $1")
+                .bind(module)
+                .fetch_all(&mut *conn)
+                .await?
+        }
+        Some((model, field)) => sqlx::query(
+            "SELECT name FROM ir_model_relation WHERE module = $1 AND model = $2 AND field = $3",
+        )
+        .bind(module)
+        .bind(model)
+        .bind(field)
+        .fetch_all(&mut *conn)
+        .await?,
+    };
+    for row in rows {
+        let table: String = row.try_get(0)?;
+        drop_table(conn, dialect, &table).await?;
+        sqlx::query("DELETE FROM ir_model_relation WHERE name = $1 AND module = $2")
+            .bind(&table)
+            .bind(module)
+            .execute(&mut *conn)
+            .await?;
+    }
     Ok(())
 }
 
@@ -151,7 +218,7 @@ pub async fn apply_additions(
         let model = registry.require(model)?;
         let field = model.require_field(&spec.name)?;
         add_column(conn, dialect, model, field).await?;
-        record_field(conn, &model.name, field).await?;
+        record_field(conn, model, field).await?;
     }
     Ok(())
 }
@@ -207,6 +274,18 @@ pub async fn apply_removals(
     }
     for (model, field) in &diff.removed_fields {
         let table = table_name(model);
+        match recorded_type(conn, model, field).await?.as_str() {
+            "one2many" => {
+                delete_field(conn, model, field).await?;
+                continue;
+            }
+            "many2many" => {
+                drop_relations(conn, dialect, module, Some((model, field))).await?;
+                delete_field(conn, model, field).await?;
+                continue;
+            }
+            _ => {}
+        }
         let values = count_values(conn, &table, Some(field)).await?;
         if values > 0 {
             return Err(refuse(format!(
@@ -253,9 +332,11 @@ pub async fn drop_owned(
     dialect: Dialect,
     module: &str,
 ) -> Result<(), Error> {
+    drop_relations(conn, dialect, module, None).await?;
     let columns = sqlx::query(
         "SELECT m.table_name, f.name FROM ir_model_fields f JOIN ir_model m ON m.model = f.model \
-         WHERE f.module = $1 AND m.module <> $1 ORDER BY m.table_name, f.name",
+         WHERE f.module = $1 AND m.module <> $1 AND f.ttype NOT IN ('one2many', 'many2many') \
+         ORDER BY m.table_name, f.name",
     )
     .bind(module)
     .fetch_all(&mut *conn)

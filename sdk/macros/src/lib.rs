@@ -157,7 +157,15 @@ fn expand_model(input: &DeriveInput) -> syn::Result<TokenStream2> {
         let fopts = Options::parse(&field.attrs, "field")?;
         fopts.check(
             &["required", "index", "unique"],
-            &["string", "help", "kind", "relation", "selection", "default"],
+            &[
+                "string",
+                "help",
+                "kind",
+                "relation",
+                "inverse",
+                "selection",
+                "default",
+            ],
             field.span(),
         )?;
         let label = fopts
@@ -175,6 +183,10 @@ fn expand_model(input: &DeriveInput) -> syn::Result<TokenStream2> {
             None => quote!(<#ty as ::pulse_sdk::FieldValue>::TYPE),
         };
         let relation = match fopts.value("relation") {
+            Some(r) => quote!(Some(#r.to_string())),
+            None => quote!(None),
+        };
+        let inverse = match fopts.value("inverse") {
             Some(r) => quote!(Some(#r.to_string())),
             None => quote!(None),
         };
@@ -216,7 +228,8 @@ fn expand_model(input: &DeriveInput) -> syn::Result<TokenStream2> {
                 required: #required || <#ty as ::pulse_sdk::FieldValue>::NON_EMPTY,
                 index: #index,
                 unique: #unique,
-                relation: #relation,
+                                relation: #relation,
+                inverse: #inverse,
                 selection: ::std::vec![#(#selection),*],
                 default: #default,
             }

@@ -60,9 +60,12 @@ pub struct FieldSpec {
     /// No two records may hold the same value (a unique index).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub unique: bool,
-    /// Target model of a many2one.
+    /// Target model of a many2one, one2many or many2many.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub relation: Option<String>,
+    /// The many2one of the target model a one2many is the inverse of.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inverse: Option<String>,
     /// `(value, label)` pairs of a selection field.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub selection: Vec<(String, String)>,
@@ -83,6 +86,7 @@ impl FieldSpec {
             index: false,
             unique: false,
             relation: None,
+            inverse: None,
             selection: Vec::new(),
             default: None,
         }
@@ -117,6 +121,11 @@ pub enum FieldType {
     Many2one,
     /// Any JSON value.
     Json,
+    /// The records of another model whose many2one `inverse` points here
+    /// (no column of its own).
+    One2many,
+    /// Records of another model, linked through a relation table.
+    Many2many,
 }
 
 impl FieldType {
@@ -135,7 +144,14 @@ impl FieldType {
             FieldType::Selection => "selection",
             FieldType::Many2one => "many2one",
             FieldType::Json => "json",
+            FieldType::One2many => "one2many",
+            FieldType::Many2many => "many2many",
         }
+    }
+
+    /// Whether the field is a column of its model's table (x2many fields are not).
+    pub fn is_stored(self) -> bool {
+        !matches!(self, FieldType::One2many | FieldType::Many2many)
     }
 
     /// Parses Odoo's name for a type.
@@ -145,7 +161,9 @@ impl FieldType {
 }
 
 /// Every field type, for parsing and documentation.
-pub const ALL_FIELD_TYPES: [FieldType; 12] = [
+pub const ALL_FIELD_TYPES: [FieldType; 14] = [
+    FieldType::One2many,
+    FieldType::Many2many,
     FieldType::Char,
     FieldType::Text,
     FieldType::Html,

@@ -98,6 +98,28 @@ impl FieldValue for Value {
     }
 }
 
+/// Ids of x2many fields: reads as the list of ids, writes as Odoo's
+/// "replace" command `[[6, 0, ids]]`.
+impl FieldValue for Vec<i64> {
+    const TYPE: FieldType = FieldType::Many2many;
+    fn from_json(value: &Value) -> Result<Self, String> {
+        match value {
+            Value::Array(items) => items
+                .iter()
+                .map(|v| {
+                    v.as_i64()
+                        .ok_or_else(|| format!("expected record ids, got {value}"))
+                })
+                .collect(),
+            Value::Bool(false) | Value::Null => Ok(Vec::new()),
+            other => Err(format!("expected record ids, got {other}")),
+        }
+    }
+    fn to_json(&self) -> Value {
+        serde_json::json!([[6, 0, self]])
+    }
+}
+
 impl<T: FieldValue> FieldValue for Option<T> {
     const TYPE: FieldType = T::TYPE;
     fn from_json(value: &Value) -> Result<Self, String> {
