@@ -198,6 +198,6 @@ mod tests {
             let json = serde_json::to_string(&t).unwrap();
             assert_eq!(json, format!("\"{}\"", t.as_str()));
         }
-        assert_eq!(FieldType::parse("one2many"), None);
+        assert_eq!(FieldType::parse("reference"), None);
     }
 }
