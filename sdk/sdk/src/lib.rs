@@ -4,7 +4,7 @@
 //! models as structs, its model methods as functions, and registers them
 //! once with [`addon!`]. The generated WIT bindings stay inside this crate.
 //!
-//! ```ignore
+//! ```
 //! use pulse_sdk::prelude::*;
 //!
 //! #[derive(Model)]
@@ -13,7 +13,14 @@
 //!     pub id: i64,
 //!     #[field(required, string = "Title")]
 //!     pub name: String,
+//!     #[field(default = "false")]
 //!     pub done: bool,
+//!     /// A many2one reads as its id here.
+//!     #[field(kind = "many2one", relation = "res.partner")]
+//!     pub partner_id: Option<i64>,
+//!     /// x2many fields are lists of ids.
+//!     #[field(relation = "todo.tag")]
+//!     pub tag_ids: Vec<i64>,
 //! }
 //!
 //! /// Marks the tasks as done.
@@ -23,10 +30,26 @@
 //!     Ok(true)
 //! }
 //!
+//! /// Titles of the open tasks matching `text`: typed records, a safe domain.
+//! #[method(model = "todo.task")]
+//! pub fn open_titles(env: &Env, _ids: &[i64], text: String) -> Result<Vec<String>> {
+//!     let tasks = env.model::<Task>();
+//!     let ids = tasks.search(&domain![("done", "=", false), ("name", "ilike", text)])?;
+//!     Ok(tasks.read(&ids)?.into_iter().map(|t| t.name).collect())
+//! }
+//!
 //! pulse_sdk::addon! {
 //!     models: [Task],
-//!     methods: [action_done],
+//!     methods: [action_done, open_titles],
 //! }
+//!
+//! # fn main() {
+//! // What the host learns when it asks the addon to describe itself:
+//! let spec = <Task as Model>::spec();
+//! assert_eq!(spec.name, "todo.task");
+//! assert_eq!(spec.fields.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(), ["name", "done", "partner_id", "tag_ids"]);
+//! assert_eq!(spec.fields[3].ttype, FieldType::Many2many);
+//! # }
 //! ```
 
 mod env;
@@ -46,7 +69,8 @@ pub use serde_json::{self, Map, Value, json};
 /// Everything an addon usually needs, in one import.
 pub mod prelude {
     pub use crate::{
-        Domain, Env, Error, FieldValue, Map, Model, Records, Result, Value, domain, json, method,
+        Domain, Env, Error, FieldType, FieldValue, Map, Model, Records, Result, Value, domain,
+        json, method,
     };
 }
 
