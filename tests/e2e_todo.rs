@@ -289,3 +289,32 @@ fn a_trapping_method_names_its_addon_and_the_server_keeps_serving() {
         .unwrap();
     assert_eq!(tasks, json!(1));
 }
+
+#[test]
+fn an_addon_cannot_reach_models_outside_its_dependency_graph() {
+    build_addons();
+    let pulse = Pulse::new();
+    pulse.ok(&["install", "todo", "reads_outside_graph"]);
+    let server = pulse.serve();
+    let mut rpc = Rpc::new(&server);
+    rpc.login("pulse");
+    let e = rpc
+        .call("outside.probe", "peek", json!([[]]), json!({}))
+        .unwrap_err();
+    assert_eq!(e["data"]["name"], "odoo.exceptions.AccessError", "{e}");
+    assert_eq!(
+        e["data"]["message"],
+        "addon 'reads_outside_graph' may not use model 'todo.task': neither it nor one of its dependencies defines it"
+    );
+    assert_eq!(
+        rpc.call("outside.probe", "count_own", json!([[]]), json!({}))
+            .unwrap(),
+        json!(0)
+    );
+    // The user, over RPC, still reaches both.
+    assert_eq!(
+        rpc.call("todo.task", "search_count", json!([[]]), json!({}))
+            .unwrap(),
+        json!(1)
+    );
+}

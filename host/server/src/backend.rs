@@ -8,8 +8,8 @@ use pulse_runtime::{AddonError, CallError, OrmBackend};
 use serde_json::{Map, Value};
 use sqlx::{Any, Transaction};
 
-use crate::Snapshot;
 use crate::dispatch::{self, CallFailure};
+use crate::{Scope, Snapshot};
 
 /// A method running in an addon: where `super()` continues from.
 #[derive(Debug, Clone)]
@@ -17,6 +17,7 @@ struct Frame {
     model: String,
     method: String,
     level: usize,
+    scope: Option<Arc<Scope>>,
 }
 
 /// An ORM session bound to a transaction; lent to an addon for one call and
@@ -29,6 +30,8 @@ pub struct TxOrm {
     /// The addons and method chains, when model methods may be called.
     pub snapshot: Option<Arc<Snapshot>>,
     frames: Vec<Frame>,
+    /// The scope of a lifecycle hook (method calls carry theirs in their frame).
+    hook_scope: Option<Arc<Scope>>,
 }
 
 impl TxOrm {
@@ -40,6 +43,7 @@ impl TxOrm {
             orm,
             snapshot,
             frames: Vec::new(),
+            hook_scope: None,
         }
     }
 
@@ -67,13 +71,42 @@ impl TxOrm {
     }
 
     /// This session inside a call of `model.method` at `level` of its chain.
-    pub fn enter(mut self, model: &str, method: &str, level: usize) -> TxOrm {
+    pub fn enter(
+        mut self,
+        model: &str,
+        method: &str,
+        level: usize,
+        scope: Option<Arc<Scope>>,
+    ) -> TxOrm {
         self.frames.push(Frame {
             model: model.to_string(),
             method: method.to_string(),
             level,
+            scope,
         });
         self
+    }
+
+    /// Limits the models the session may touch (lifecycle hooks).
+    pub fn scoped(mut self, scope: Arc<Scope>) -> TxOrm {
+        self.hook_scope = Some(scope);
+        self
+    }
+
+    /// Refuses models outside the running addon's dependency graph.
+    fn check_scope(&self, model: &str) -> Result<(), AddonError> {
+        let scope = self
+            .frames
+            .last()
+            .and_then(|f| f.scope.as_ref())
+            .or(self.hook_scope.as_ref());
+        match scope {
+            Some(scope) if !scope.models.contains(model) => Err(AddonError::Access(format!(
+                "addon '{}' may not use model '{model}': neither it nor one of its dependencies defines it",
+                scope.addon
+            ))),
+            _ => Ok(()),
+        }
     }
 
     /// This session after the innermost call returned.
@@ -90,6 +123,7 @@ impl TxOrm {
             orm: self.orm.clone(),
             snapshot: self.snapshot.clone(),
             frames: std::mem::take(&mut self.frames),
+            hook_scope: self.hook_scope.clone(),
         }
     }
 
@@ -102,6 +136,7 @@ impl TxOrm {
         args: &str,
         kwargs: &str,
     ) -> Result<String, AddonError> {
+        self.check_scope(model)?;
         let args: Vec<Value> = parse(if args.trim().is_empty() { "[]" } else { args }, "args")?;
         let kwargs: Map<String, Value> = parse(
             if kwargs.trim().is_empty() {
@@ -171,8 +206,10 @@ impl TxOrm {
     /// commit what it did before), as it can on SQLite.
     async fn guarded<T>(
         &mut self,
+        model: &str,
         op: impl AsyncFnOnce(&mut Connection, &Orm) -> Result<T, OrmError>,
     ) -> Result<T, AddonError> {
+        self.check_scope(model)?;
         let (conn, orm) = self.parts().map_err(busy)?;
         let savepoint = orm.dialect() == pulse_orm::Dialect::Postgres;
         let database = |e: sqlx::Error| AddonError::Internal(e.to_string());
@@ -213,14 +250,18 @@ impl OrmBackend for TxOrm {
             limit,
             order: order.map(str::to_string),
         };
-        self.guarded(async |conn, orm| orm.search(conn, model, &domain, &options).await)
-            .await
+        self.guarded(model, async |conn, orm| {
+            orm.search(conn, model, &domain, &options).await
+        })
+        .await
     }
 
     async fn search_count(&mut self, model: &str, domain: &str) -> Result<u64, AddonError> {
         let domain = Domain::parse_str(domain).map_err(addon_error)?;
-        self.guarded(async |conn, orm| orm.search_count(conn, model, &domain).await)
-            .await
+        self.guarded(model, async |conn, orm| {
+            orm.search_count(conn, model, &domain).await
+        })
+        .await
     }
 
     async fn read(
@@ -230,25 +271,31 @@ impl OrmBackend for TxOrm {
         fields: &[String],
     ) -> Result<String, AddonError> {
         let records = self
-            .guarded(async |conn, orm| orm.read(conn, model, ids, fields).await)
+            .guarded(model, async |conn, orm| {
+                orm.read(conn, model, ids, fields).await
+            })
             .await?;
         serde_json::to_string(&records).map_err(|e| AddonError::Internal(e.to_string()))
     }
 
     async fn create(&mut self, model: &str, rows: &str) -> Result<Vec<i64>, AddonError> {
         let rows: Vec<Record> = parse(rows, "create rows")?;
-        self.guarded(async |conn, orm| orm.create(conn, model, &rows).await)
-            .await
+        self.guarded(model, async |conn, orm| {
+            orm.create(conn, model, &rows).await
+        })
+        .await
     }
 
     async fn write(&mut self, model: &str, ids: &[i64], values: &str) -> Result<(), AddonError> {
         let values: Record = parse(values, "write values")?;
-        self.guarded(async |conn, orm| orm.write(conn, model, ids, &values).await)
-            .await
+        self.guarded(model, async |conn, orm| {
+            orm.write(conn, model, ids, &values).await
+        })
+        .await
     }
 
     async fn unlink(&mut self, model: &str, ids: &[i64]) -> Result<(), AddonError> {
-        self.guarded(async |conn, orm| orm.unlink(conn, model, ids).await)
+        self.guarded(model, async |conn, orm| orm.unlink(conn, model, ids).await)
             .await
     }
 

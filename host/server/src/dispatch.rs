@@ -161,7 +161,12 @@ async fn call_addon(
     }
     let args = Value::Array(args).to_string();
     let kwargs = Value::Object(kwargs).to_string();
-    let inner = orm.enter(model, method, level);
+    let inner = orm.enter(
+        model,
+        method,
+        level,
+        snapshot.scopes.get(addon_name).cloned(),
+    );
     let (answer, inner) =
         Box::pin(addon.call_method(inner, model, method, &ids, &args, &kwargs)).await;
     let orm = inner.leave();

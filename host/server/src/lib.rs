@@ -59,6 +59,18 @@ pub struct Snapshot {
     /// `(model, method)` to the addons implementing it, in load order: the
     /// last one runs, and `super()` walks down the list.
     pub methods: HashMap<(String, String), Vec<String>>,
+    /// The models each addon may reach: its own and its dependencies'.
+    pub scopes: HashMap<String, Arc<Scope>>,
+}
+
+/// The models an addon's code may use: those it or one of its (transitive)
+/// dependencies defines or extends. Anything else is an AccessError.
+#[derive(Debug, Default)]
+pub struct Scope {
+    /// The addon.
+    pub addon: String,
+    /// The models it may reach.
+    pub models: std::collections::HashSet<String>,
 }
 
 /// A running Pulse host.

@@ -237,6 +237,36 @@ fn registry_of(modules: &[InstalledModule]) -> Result<Registry, Error> {
     Ok(registry)
 }
 
+/// What each installed addon's code may reach: the models it or one of its
+/// transitive dependencies defines or extends.
+fn scopes_of(modules: &[InstalledModule]) -> HashMap<String, Arc<crate::Scope>> {
+    let by_name: HashMap<&str, &InstalledModule> =
+        modules.iter().map(|m| (m.name.as_str(), m)).collect();
+    let mut scopes = HashMap::new();
+    for module in modules {
+        let mut models = std::collections::HashSet::new();
+        let mut seen = BTreeSet::new();
+        let mut stack = vec![module.name.as_str()];
+        while let Some(name) = stack.pop() {
+            if !seen.insert(name) {
+                continue;
+            }
+            if let Some(m) = by_name.get(name) {
+                models.extend(m.description.models.iter().map(|spec| spec.name.clone()));
+                stack.extend(m.depends.iter().map(String::as_str));
+            }
+        }
+        scopes.insert(
+            module.name.clone(),
+            Arc::new(crate::Scope {
+                addon: module.name.clone(),
+                models,
+            }),
+        );
+    }
+    scopes
+}
+
 /// `modules` in load order: dependencies first, then by depth and name.
 fn load_order(modules: &[InstalledModule]) -> Result<Vec<&InstalledModule>, Error> {
     let deps: HashMap<&str, Vec<&str>> = modules
@@ -350,6 +380,7 @@ impl Host {
             registry: Arc::new(registry),
             addons,
             methods,
+            scopes: scopes_of(&modules),
         };
         *self.current.write().expect("snapshot lock") = Arc::new(snapshot);
         self.version
