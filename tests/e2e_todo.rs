@@ -318,3 +318,91 @@ fn an_addon_cannot_reach_models_outside_its_dependency_graph() {
         json!(1)
     );
 }
+
+#[test]
+fn runaway_addons_are_stopped_and_the_host_keeps_serving() {
+    build_addons();
+    let mut pulse = Pulse::new();
+    pulse.extra_args = [
+        "--addon-limit",
+        "infinite_loop_method=1500:64",
+        "--addon-limit",
+        "memory_bomb_method=10000:32",
+    ]
+    .map(String::from)
+    .to_vec();
+    pulse.ok(&[
+        "install",
+        "todo",
+        "infinite_loop_method",
+        "memory_bomb_method",
+    ]);
+    let server = pulse.serve();
+    let url = server.url.clone();
+
+    // While one request spins, others are answered at their usual speed.
+    let spinner = std::thread::spawn(move || {
+        let mut rpc = common::Rpc::at(&url);
+        rpc.login("pulse");
+        let started = std::time::Instant::now();
+        let e = rpc
+            .call("loop.thing", "spin", json!([[]]), json!({}))
+            .unwrap_err();
+        (e, started.elapsed())
+    });
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let mut rpc = Rpc::new(&server);
+    rpc.login("pulse");
+    for _ in 0..5 {
+        let started = std::time::Instant::now();
+        assert_eq!(
+            rpc.call("todo.task", "search_count", json!([[]]), json!({}))
+                .unwrap(),
+            json!(1)
+        );
+        assert!(
+            started.elapsed() < std::time::Duration::from_millis(250),
+            "slowed to {:?}",
+            started.elapsed()
+        );
+    }
+    let (e, took) = spinner.join().unwrap();
+    assert_eq!(e["data"]["name"], "pulse.exceptions.AddonTimeout", "{e}");
+    assert!(
+        e["data"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("addon 'infinite_loop_method' exceeded its deadline"),
+        "{e}"
+    );
+    assert!(
+        took < std::time::Duration::from_secs(5),
+        "interrupted near its 1.5 s deadline, took {took:?}"
+    );
+    // Its writes were rolled back.
+    assert_eq!(
+        rpc.call("loop.thing", "search_count", json!([[]]), json!({}))
+            .unwrap(),
+        json!(0)
+    );
+
+    let e = rpc
+        .call("bomb.thing", "explode", json!([[]]), json!({}))
+        .unwrap_err();
+    assert_eq!(
+        e["data"]["name"], "pulse.exceptions.AddonOutOfMemory",
+        "{e}"
+    );
+    assert!(
+        e["data"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("addon 'memory_bomb_method' exceeded its memory limit"),
+        "{e}"
+    );
+    assert_eq!(
+        rpc.call("todo.task", "search_count", json!([[]]), json!({}))
+            .unwrap(),
+        json!(1)
+    );
+}

@@ -131,6 +131,8 @@ pub struct Pulse {
     /// The name RPC clients pass as `db`.
     pub db_name: String,
     pg_database: Option<String>,
+    /// More global options for every command (e.g. limits).
+    pub extra_args: Vec<String>,
     _temp: Option<tempfile::TempDir>,
 }
 
@@ -170,6 +172,7 @@ impl Pulse {
             db_url,
             db_name,
             pg_database,
+            extra_args: Vec::new(),
             _temp: Some(temp),
         }
     }
@@ -277,6 +280,7 @@ impl Pulse {
         for path in &self.addons_paths {
             cmd.arg("--addons-path").arg(path);
         }
+        cmd.args(&self.extra_args);
         cmd
     }
 
@@ -418,8 +422,13 @@ pub struct Rpc {
 
 impl Rpc {
     pub fn new(server: &Server) -> Rpc {
+        Rpc::at(&server.url)
+    }
+
+    /// A client of the server at `url` (for use from other threads).
+    pub fn at(url: &str) -> Rpc {
         Rpc {
-            url: server.url.clone(),
+            url: url.to_string(),
             cookie: None,
         }
     }

@@ -43,6 +43,28 @@ struct Cli {
     #[arg(long, env = "PULSE_DATA_DIR", default_value = ".pulse", global = true)]
     data_dir: PathBuf,
 
+    /// Wall-clock deadline of one call into an addon, in milliseconds.
+    #[arg(
+        long,
+        env = "PULSE_CALL_DEADLINE_MS",
+        default_value_t = 10_000,
+        global = true
+    )]
+    call_deadline_ms: u64,
+
+    /// Memory cap of one addon instance, in MiB.
+    #[arg(
+        long,
+        env = "PULSE_MEMORY_LIMIT_MB",
+        default_value_t = 64,
+        global = true
+    )]
+    memory_limit_mb: usize,
+
+    /// Limits for one addon: NAME=DEADLINE_MS:MEMORY_MB (repeatable).
+    #[arg(long = "addon-limit", value_parser = parse_addon_limit, global = true)]
+    addon_limits: Vec<(String, Limits)>,
+
     /// Password of the user `admin` when a new database is created [default: admin].
     #[arg(
         long,
@@ -178,6 +200,21 @@ enum GraphFormat {
     Json,
 }
 
+/// `NAME=DEADLINE_MS:MEMORY_MB`, e.g. `ipai_hub_sync=30000:128`.
+fn parse_addon_limit(text: &str) -> Result<(String, Limits), String> {
+    let bad =
+        || format!("expected NAME=DEADLINE_MS:MEMORY_MB, e.g. my_addon=30000:128, got {text:?}");
+    let (name, limits) = text.split_once('=').ok_or_else(bad)?;
+    let (ms, mb) = limits.split_once(':').ok_or_else(bad)?;
+    Ok((
+        name.to_string(),
+        Limits {
+            deadline: std::time::Duration::from_millis(ms.parse().map_err(|_| bad())?),
+            memory_bytes: mb.parse::<usize>().map_err(|_| bad())? << 20,
+        },
+    ))
+}
+
 fn main() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("PULSE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
@@ -219,7 +256,11 @@ impl Cli {
             addons_paths: self.addons_paths(),
             data_dir: self.data_dir.clone(),
             admin_password,
-            limits: Limits::default(),
+            limits: Limits {
+                deadline: std::time::Duration::from_millis(self.call_deadline_ms),
+                memory_bytes: self.memory_limit_mb << 20,
+            },
+            addon_limits: self.addon_limits.iter().cloned().collect(),
         }
     }
 }

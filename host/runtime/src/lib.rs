@@ -445,9 +445,18 @@ impl<B: OrmBackend> LoadedAddon<B> {
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
-        let ticks = self.limits.deadline.as_millis() / EPOCH_TICK.as_millis();
-        store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX).max(1));
-        store.epoch_deadline_trap();
+        // Every epoch tick the guest yields to the executor, so a busy addon
+        // never holds a worker thread; past its deadline it is interrupted.
+        let started = std::time::Instant::now();
+        let deadline = self.limits.deadline;
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            Ok(if started.elapsed() >= deadline {
+                wasmtime::UpdateDeadline::Interrupt
+            } else {
+                wasmtime::UpdateDeadline::Yield(1)
+            })
+        });
 
         let outcome = match self.pre.instantiate_async(&mut store).await {
             Ok(instance) => f(&instance, &mut store).await,

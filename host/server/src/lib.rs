@@ -46,6 +46,8 @@ pub struct Config {
     pub admin_password: Option<String>,
     /// Limits on every call into an addon.
     pub limits: Limits,
+    /// Limits for particular addons, overriding `limits`.
+    pub addon_limits: HashMap<String, Limits>,
 }
 
 /// What the server serves right now: the registry and the loaded addons.

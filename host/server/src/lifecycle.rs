@@ -340,7 +340,13 @@ impl Host {
                 addon.name()
             )));
         }
-        Ok(self.runtime.load(addon.name(), &path, self.config.limits)?)
+        let limits = self
+            .config
+            .addon_limits
+            .get(addon.name())
+            .copied()
+            .unwrap_or(self.config.limits);
+        Ok(self.runtime.load(addon.name(), &path, limits)?)
     }
 
     /// Rebuilds the snapshot from the database and swaps it in.
