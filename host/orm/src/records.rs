@@ -32,7 +32,8 @@ pub struct Orm {
     registry: Arc<Registry>,
 }
 
-fn placeholders(dialect: Dialect, start: usize, count: usize) -> String {
+/// `$start, $start+1, …` for `count` parameters.
+pub(crate) fn placeholders(dialect: Dialect, start: usize, count: usize) -> String {
     (start..start + count)
         .map(|n| dialect.param(n))
         .collect::<Vec<_>>()
@@ -166,13 +167,25 @@ impl Orm {
             )));
         }
         let mut records: Vec<Record> = ids.iter().filter_map(|id| by_id.get(id).cloned()).collect();
-        self.add_display_names(conn, &selected, &mut records)
-            .await?;
-        self.add_own_display_name(conn, model, fields, &mut records)
-            .await?;
-        self.add_x2many(conn, model, &selected, &mut records)
+        self.complete(conn, model, fields, &selected, &mut records)
             .await?;
         Ok(records)
+    }
+
+    /// Adds what the rows do not hold: many2one display names, `display_name`
+    /// and x2many ids, each in one query per field.
+    async fn complete(
+        &self,
+        conn: &mut Connection,
+        model: &ModelDef,
+        fields: &[String],
+        selected: &[&FieldDef],
+        records: &mut [Record],
+    ) -> Result<(), OrmError> {
+        self.add_display_names(conn, selected, records).await?;
+        self.add_own_display_name(conn, model, fields, records)
+            .await?;
+        self.add_x2many(conn, model, selected, records).await
     }
 
     /// Fills the x2many fields of `records`: one query per field.
@@ -411,11 +424,7 @@ impl Orm {
             .iter()
             .map(|row| record_from_row(row, &selected))
             .collect::<Result<Vec<_>, _>>()?;
-        self.add_display_names(conn, &selected, &mut records)
-            .await?;
-        self.add_own_display_name(conn, model, fields, &mut records)
-            .await?;
-        self.add_x2many(conn, model, &selected, &mut records)
+        self.complete(conn, model, fields, &selected, &mut records)
             .await?;
         Ok(records)
     }

@@ -11,7 +11,8 @@ use pulse_schema::FieldType;
 use serde_json::{Map, Value};
 use sqlx::Row;
 
-use crate::{Connection, Dialect, FieldDef, ModelDef, Orm, OrmError, Record};
+use crate::records::placeholders;
+use crate::{Connection, FieldDef, ModelDef, Orm, OrmError, Record};
 
 /// The relation table of a many2many and its two columns: this side's, the other side's.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,13 +62,6 @@ pub async fn create_relation_table(
     );
     sqlx::query(&ddl).execute(&mut *conn).await?;
     Ok(rel)
-}
-
-fn placeholders(dialect: Dialect, start: usize, count: usize) -> String {
-    (start..start + count)
-        .map(|n| dialect.param(n))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 impl Orm {
