@@ -406,3 +406,55 @@ fn runaway_addons_are_stopped_and_the_host_keeps_serving() {
         json!(1)
     );
 }
+
+#[test]
+fn failed_logins_are_throttled_and_secrets_stay_out_of_the_database_and_logs() {
+    build_addons();
+    let secret = "Sentinel-Secret-4711";
+    let wrong = "Wrong-Sentinel-0815";
+    let mut pulse = Pulse::new();
+    pulse.extra_args = vec!["--admin-password".into(), secret.into()];
+    pulse.ok(&["install", "todo"]);
+    let log = pulse.data_dir.join("serve.log");
+    {
+        let server = pulse.serve_logging(Some(&log));
+        let mut rpc = Rpc::new(&server);
+        let login = |rpc: &mut Rpc, password: &str| {
+            rpc.post(
+                "/web/session/authenticate",
+                json!({"db": "pulse", "login": "admin", "password": password}),
+            )
+        };
+        assert!(
+            login(&mut rpc, secret).get("result").is_some(),
+            "the right password works"
+        );
+        for _ in 0..10 {
+            let r = login(&mut rpc, wrong);
+            assert_eq!(r["error"]["data"]["name"], "odoo.exceptions.AccessDenied");
+        }
+        // Now even the right password is refused for a while.
+        let r = login(&mut rpc, secret);
+        assert_eq!(
+            r["error"]["data"]["message"], "Too many failed logins; try again later",
+            "{r}"
+        );
+    }
+    let needle = |bytes: &[u8], text: &str| bytes.windows(text.len()).any(|w| w == text.as_bytes());
+    let mut database = std::fs::read(pulse.sqlite_file()).unwrap();
+    let wal = pulse.data_dir.join("pulse.sqlite-wal");
+    database.extend(std::fs::read(wal).unwrap_or_default());
+    let log = std::fs::read(&log).unwrap();
+    assert!(
+        needle(&log, "login failed"),
+        "the log does record the failures"
+    );
+    for text in [secret, wrong] {
+        assert!(!needle(&database, text), "{text} is in the database");
+        assert!(!needle(&log, text), "{text} is in the log");
+    }
+    assert!(
+        needle(&database, "$argon2id$"),
+        "the password is stored as an argon2id hash"
+    );
+}

@@ -312,6 +312,11 @@ impl Pulse {
 
     /// Starts `pulse serve` on a free port and waits until `/health` answers.
     pub fn serve(&self) -> Server {
+        self.serve_logging(None)
+    }
+
+    /// Like [`Pulse::serve`], with the server's log written to `log`.
+    pub fn serve_logging(&self, log: Option<&std::path::Path>) -> Server {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -321,7 +326,10 @@ impl Pulse {
             .command()
             .args(["serve", "--http", &format!("127.0.0.1:{port}")])
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(match log {
+                Some(path) => Stdio::from(std::fs::File::create(path).expect("log file")),
+                None => Stdio::null(),
+            })
             .spawn()
             .expect("starting pulse serve");
         let server = Server {

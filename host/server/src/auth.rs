@@ -84,6 +84,54 @@ pub async fn authenticate(
     }))
 }
 
+/// Failed logins, per login and per client address: after
+/// [`FREE_FAILURES`] failures, further attempts are refused for a while that
+/// doubles with each failure (up to a quarter of an hour).
+#[derive(Debug, Default)]
+pub struct Throttle {
+    failures: Mutex<HashMap<String, (u32, std::time::Instant)>>,
+}
+
+/// Failures allowed before logins are refused.
+const FREE_FAILURES: u32 = 5;
+
+impl Throttle {
+    fn wait(count: u32) -> std::time::Duration {
+        let doubling = count.saturating_sub(FREE_FAILURES).min(10);
+        std::time::Duration::from_secs((30u64 << doubling).min(900))
+    }
+
+    /// Whether any of `keys` is locked out now.
+    pub fn is_blocked(&self, keys: &[String]) -> bool {
+        let failures = self.failures.lock().expect("throttle lock");
+        keys.iter().any(|k| {
+            failures.get(k).is_some_and(|(count, last)| {
+                *count >= FREE_FAILURES && last.elapsed() < Throttle::wait(*count)
+            })
+        })
+    }
+
+    /// Records a failure against every key.
+    pub fn failed(&self, keys: &[String]) {
+        let mut failures = self.failures.lock().expect("throttle lock");
+        if failures.len() > 100_000 {
+            failures.retain(|_, (_, last)| last.elapsed() < std::time::Duration::from_secs(900));
+        }
+        for key in keys {
+            let entry = failures
+                .entry(key.clone())
+                .or_insert((0, std::time::Instant::now()));
+            entry.0 += 1;
+            entry.1 = std::time::Instant::now();
+        }
+    }
+
+    /// Forgets the failures of `key` after a successful login.
+    pub fn succeeded(&self, key: &str) {
+        self.failures.lock().expect("throttle lock").remove(key);
+    }
+}
+
 /// Live sessions, by the random id in the `session_id` cookie.
 #[derive(Debug, Default)]
 pub struct Sessions {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -203,7 +203,11 @@ fn text_param<'a>(params: &'a Map<String, Value>, name: &str) -> Result<&'a str,
     })
 }
 
-async fn authenticate(State(host): State<Arc<Host>>, body: Bytes) -> Response {
+async fn authenticate(
+    State(host): State<Arc<Host>>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    body: Bytes,
+) -> Response {
     let (id, params) = match parse_request(&body) {
         Ok(parsed) => parsed,
         Err((id, e)) => return reply(&id, Err(e)),
@@ -218,11 +222,31 @@ async fn authenticate(State(host): State<Arc<Host>>, body: Bytes) -> Response {
                 format!("Database {db} not found"),
             ));
         }
-        let user = auth::authenticate(&host.db, login, password)
+        let keys = [format!("login:{login}"), format!("address:{}", peer.ip())];
+        if host.throttle.is_blocked(&keys) {
+            tracing::warn!(login, address = %peer.ip(), "login refused: too many failures");
+            return Err(RpcError::server(
+                "odoo.exceptions.AccessDenied",
+                "Too many failed logins; try again later",
+            ));
+        }
+        match auth::authenticate(&host.db, login, password)
             .await
             .map_err(RpcError::from)?
-            .ok_or_else(|| RpcError::server("odoo.exceptions.AccessDenied", "Access Denied"))?;
-        Ok(user)
+        {
+            Some(user) => {
+                host.throttle.succeeded(&keys[0]);
+                Ok(user)
+            }
+            None => {
+                host.throttle.failed(&keys);
+                tracing::info!(login, address = %peer.ip(), "login failed");
+                Err(RpcError::server(
+                    "odoo.exceptions.AccessDenied",
+                    "Access Denied",
+                ))
+            }
+        }
     }
     .await;
     match outcome {
@@ -358,7 +382,8 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(host))
+    let app = router(host).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
 }

@@ -84,6 +84,7 @@ pub struct Host {
     runtime: Runtime<TxOrm>,
     current: RwLock<Arc<Snapshot>>,
     sessions: auth::Sessions,
+    throttle: auth::Throttle,
     /// The registry version the snapshot was built from.
     version: std::sync::atomic::AtomicI64,
     /// When the database's registry version was last looked at.
@@ -104,6 +105,7 @@ impl Host {
             runtime,
             current: RwLock::new(Arc::new(Snapshot::default())),
             sessions: auth::Sessions::default(),
+            throttle: auth::Throttle::default(),
             version: std::sync::atomic::AtomicI64::new(-1),
             checked: std::sync::Mutex::new(std::time::Instant::now()),
         };
