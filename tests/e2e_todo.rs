@@ -336,6 +336,7 @@ fn runaway_addons_are_stopped_and_the_host_keeps_serving() {
         "todo",
         "infinite_loop_method",
         "memory_bomb_method",
+        "oversized_answer",
     ]);
     let server = pulse.serve();
     let url = server.url.clone();
@@ -399,6 +400,18 @@ fn runaway_addons_are_stopped_and_the_host_keeps_serving() {
             .unwrap()
             .contains("addon 'memory_bomb_method' exceeded its memory limit"),
         "{e}"
+    );
+
+    let e = rpc
+        .call("huge.thing", "dump", json!([[]]), json!({}))
+        .unwrap_err();
+    assert_eq!(e["data"]["name"], "pulse.exceptions.AddonError", "{e}");
+    let message = e["data"]["message"].as_str().unwrap();
+    assert!(
+        message.contains(
+            "addon 'oversized_answer' answered badly: huge.thing.dump returned 10485762 bytes"
+        ),
+        "{message}"
     );
     assert_eq!(
         rpc.call("todo.task", "search_count", json!([[]]), json!({}))

@@ -320,6 +320,9 @@ impl<B: Send> WasiView for HostState<B> {
     }
 }
 
+/// The largest answer a method may give, in bytes.
+pub const MAX_ANSWER: usize = 8 << 20;
+
 /// The most an addon may print to stdout or stderr in one call; the rest is dropped.
 const OUTPUT_CAPTURE: usize = 64 << 10;
 
@@ -403,14 +406,31 @@ impl<B: OrmBackend> LoadedAddon<B> {
         args: &str,
         kwargs: &str,
     ) -> Answer<String, B> {
-        self.run(orm, async |instance, store| {
-            instance
-                .pulse_addon_methods()
-                .call_call(store, model, method, ids, args, kwargs)
-                .await
-                .map(|r| r.map_err(AddonError::from))
-        })
-        .await
+        let (answer, orm) = self
+            .run(orm, async |instance, store| {
+                instance
+                    .pulse_addon_methods()
+                    .call_call(store, model, method, ids, args, kwargs)
+                    .await
+                    .map(|r| r.map_err(AddonError::from))
+            })
+            .await;
+        // An answer is a reply to one request: a huge one is an addon bug
+        // (or an attack on the caller), not something to pass on.
+        let answer = answer.and_then(|text| {
+            if text.len() > MAX_ANSWER {
+                Err(CallError::BadAnswer {
+                    addon: self.name.to_string(),
+                    message: format!(
+                        "{model}.{method} returned {} bytes, more than the {MAX_ANSWER} allowed",
+                        text.len()
+                    ),
+                })
+            } else {
+                Ok(text)
+            }
+        });
+        (answer, orm)
     }
 
     /// Instantiates the component in a fresh, sandboxed store and runs `f`.
