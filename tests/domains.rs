@@ -410,6 +410,42 @@ fn orm_methods(backend: Backend) {
         .call("lab.partner", "read", json!([[id], ["active"]]), json!({}))
         .unwrap();
     assert_eq!(read[0]["active"], true);
+    // Binary values are base64 text; monetary fields name their currency field.
+    rpc.call(
+        "lab.partner",
+        "write",
+        json!([[4], {"avatar": "aGVsbG8=", "credit_limit": 1500.5}]),
+        json!({}),
+    )
+    .unwrap();
+    let read = rpc
+        .call(
+            "lab.partner",
+            "read",
+            json!([[4], ["avatar", "credit_limit"]]),
+            json!({}),
+        )
+        .unwrap();
+    assert_eq!(
+        read,
+        json!([{"id": 4, "avatar": "aGVsbG8=", "credit_limit": 1500.5}])
+    );
+    let e = rpc
+        .call(
+            "lab.partner",
+            "write",
+            json!([[4], {"avatar": "not base64!"}]),
+            json!({}),
+        )
+        .unwrap_err();
+    assert_eq!(e["data"]["name"], "odoo.exceptions.ValidationError", "{e}");
+    let fields = rpc
+        .call("lab.partner", "fields_get", json!([]), json!({}))
+        .unwrap();
+    assert_eq!(fields["credit_limit"]["type"], "monetary");
+    assert_eq!(fields["credit_limit"]["currency_field"], "currency_code");
+    assert_eq!(fields["child_ids"]["relation_field"], "parent_id");
+    assert_eq!(fields["avatar"]["type"], "binary");
     let e = rpc
         .call(
             "lab.country",

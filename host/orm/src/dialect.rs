@@ -40,7 +40,7 @@ impl Dialect {
             (_, FieldType::Boolean) => self.boolean_type(),
             (Dialect::Sqlite, FieldType::Char | FieldType::Selection) => "TEXT",
             (Dialect::Postgres, FieldType::Char | FieldType::Selection) => "VARCHAR",
-            (_, FieldType::Text | FieldType::Html | FieldType::Json) => "TEXT",
+            (_, FieldType::Text | FieldType::Html | FieldType::Json | FieldType::Binary) => "TEXT",
             // Dates are ISO-8601 text on both engines, so comparisons and
             // results are identical everywhere.
             (_, FieldType::Date | FieldType::Datetime) => "TEXT",

@@ -122,7 +122,22 @@ pub fn to_sql(model: &ModelDef, field: &FieldDef, value: &Value) -> Result<SqlVa
         FieldType::One2many | FieldType::Many2many => {
             return Err(wrong("x2many commands, which are no column value"));
         }
+        FieldType::Binary => match value {
+            v if is_empty(v) => SqlValue::NullText,
+            Value::String(s) if is_base64(s) => SqlValue::Text(s.clone()),
+            _ => return Err(wrong("base64 text")),
+        },
     })
+}
+
+/// Standard base64 with padding, as Odoo sends binary values.
+fn is_base64(s: &str) -> bool {
+    let body = s.trim_end_matches('=');
+    s.len().is_multiple_of(4)
+        && s.len() - body.len() <= 2
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
 }
 
 fn is_date(s: &str) -> bool {
@@ -158,7 +173,8 @@ pub fn from_row(row: &AnyRow, index: usize, field: &FieldDef) -> Result<Value, O
         | FieldType::Html
         | FieldType::Selection
         | FieldType::Date
-        | FieldType::Datetime => match row.try_get::<Option<String>, _>(index)? {
+        | FieldType::Datetime
+        | FieldType::Binary => match row.try_get::<Option<String>, _>(index)? {
             Some(s) => Value::String(s),
             None => Value::Bool(false),
         },

@@ -471,6 +471,12 @@ fn fields_get(registry: &pulse_orm::Registry, model: &str) -> Value {
         if let Some(relation) = &field.spec.relation {
             attrs["relation"] = json!(relation);
         }
+        if let Some(inverse) = &field.spec.inverse {
+            attrs["relation_field"] = json!(inverse);
+        }
+        if let Some(currency) = &field.spec.currency_field {
+            attrs["currency_field"] = json!(currency);
+        }
         if !field.spec.selection.is_empty() {
             attrs["selection"] = json!(field.spec.selection);
         }

@@ -163,6 +163,7 @@ fn expand_model(input: &DeriveInput) -> syn::Result<TokenStream2> {
                 "kind",
                 "relation",
                 "inverse",
+                "currency_field",
                 "selection",
                 "default",
             ],
@@ -187,6 +188,10 @@ fn expand_model(input: &DeriveInput) -> syn::Result<TokenStream2> {
             None => quote!(None),
         };
         let inverse = match fopts.value("inverse") {
+            Some(r) => quote!(Some(#r.to_string())),
+            None => quote!(None),
+        };
+        let currency_field = match fopts.value("currency_field") {
             Some(r) => quote!(Some(#r.to_string())),
             None => quote!(None),
         };
@@ -229,7 +234,8 @@ fn expand_model(input: &DeriveInput) -> syn::Result<TokenStream2> {
                 index: #index,
                 unique: #unique,
                                 relation: #relation,
-                inverse: #inverse,
+                                inverse: #inverse,
+                currency_field: #currency_field,
                 selection: ::std::vec![#(#selection),*],
                 default: #default,
             }

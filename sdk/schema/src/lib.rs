@@ -66,6 +66,9 @@ pub struct FieldSpec {
     /// The many2one of the target model a one2many is the inverse of.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inverse: Option<String>,
+    /// The many2one to `res.currency` (or any field) giving a monetary field's currency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency_field: Option<String>,
     /// `(value, label)` pairs of a selection field.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub selection: Vec<(String, String)>,
@@ -87,6 +90,7 @@ impl FieldSpec {
             unique: false,
             relation: None,
             inverse: None,
+            currency_field: None,
             selection: Vec::new(),
             default: None,
         }
@@ -126,6 +130,8 @@ pub enum FieldType {
     One2many,
     /// Records of another model, linked through a relation table.
     Many2many,
+    /// Bytes, exchanged as base64 text (as Odoo does).
+    Binary,
 }
 
 impl FieldType {
@@ -146,6 +152,7 @@ impl FieldType {
             FieldType::Json => "json",
             FieldType::One2many => "one2many",
             FieldType::Many2many => "many2many",
+            FieldType::Binary => "binary",
         }
     }
 
@@ -161,7 +168,8 @@ impl FieldType {
 }
 
 /// Every field type, for parsing and documentation.
-pub const ALL_FIELD_TYPES: [FieldType; 14] = [
+pub const ALL_FIELD_TYPES: [FieldType; 15] = [
+    FieldType::Binary,
     FieldType::One2many,
     FieldType::Many2many,
     FieldType::Char,
