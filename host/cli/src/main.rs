@@ -534,6 +534,8 @@ async fn print_modules(host: &Host, json: bool) -> Result<()> {
 }
 
 async fn serve(host: Arc<Host>, addr: SocketAddr, demo_password: Option<String>) -> Result<()> {
+    // Ready means loaded: /health answers only once the addons are.
+    host.reload().await?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;

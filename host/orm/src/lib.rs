@@ -23,7 +23,7 @@ pub use error::OrmError;
 pub use records::{Orm, SearchOptions};
 pub use registry::{FieldDef, ModelDef, Registry, table_name, valid_field_name, valid_model_name};
 pub use schema::{add_column, count_values, create_table, drop_column, drop_table, table_exists};
-pub use values::Record;
+pub use values::{Record, bool_at};
 pub use x2many::{RelationTable, relation_table};
 
 /// The connection type every ORM call runs on (a transaction derefs to it).

@@ -195,7 +195,7 @@ pub fn from_row(row: &AnyRow, index: usize, field: &FieldDef) -> Result<Value, O
 }
 
 /// SQLite reports a BOOLEAN column holding 0/1 as an integer.
-fn bool_at(row: &AnyRow, index: usize) -> Result<Option<bool>, sqlx::Error> {
+pub fn bool_at(row: &AnyRow, index: usize) -> Result<Option<bool>, sqlx::Error> {
     match row.try_get::<Option<bool>, _>(index) {
         Ok(v) => Ok(v),
         Err(_) => Ok(row.try_get::<Option<i64>, _>(index)?.map(|i| i != 0)),

@@ -117,8 +117,7 @@ async fn lookup(
 
 /// SQLite keeps booleans as integers.
 fn bool_of(row: &sqlx::any::AnyRow, index: usize) -> Result<bool, sqlx::Error> {
-    row.try_get::<bool, _>(index)
-        .or_else(|_| row.try_get::<i64, _>(index).map(|i| i != 0))
+    Ok(pulse_orm::bool_at(row, index)?.unwrap_or(false))
 }
 
 /// Converts TOML values to Odoo JSON, resolving `{ ref = "…" }`.

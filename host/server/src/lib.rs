@@ -87,15 +87,19 @@ pub struct Host {
     throttle: auth::Throttle,
     /// The registry version the snapshot was built from.
     version: std::sync::atomic::AtomicI64,
-    /// When the database's registry version was last looked at.
-    checked: std::sync::Mutex<std::time::Instant>,
+    /// When the database's registry version was last looked at (`None`:
+    /// look at the next request).
+    checked: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 /// How often a serving host looks for lifecycle changes made by others.
 const REFRESH_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
 
 impl Host {
-    /// Opens the database, prepares the runtime and loads the installed addons.
+    /// Opens the database and prepares the runtime. The installed addons are
+    /// loaded by [`Host::reload`] (which `serve` calls before it listens) or
+    /// on the first request; CLI commands that only plan or list never pay
+    /// for loading components.
     pub async fn open(config: Config) -> Result<Host, Error> {
         let db = Database::open(&config.db_url, config.admin_password.as_deref()).await?;
         let runtime = Runtime::new(Some(config.data_dir.join("cache")))?;
@@ -107,9 +111,8 @@ impl Host {
             sessions: auth::Sessions::default(),
             throttle: auth::Throttle::default(),
             version: std::sync::atomic::AtomicI64::new(-1),
-            checked: std::sync::Mutex::new(std::time::Instant::now()),
+            checked: std::sync::Mutex::new(None),
         };
-        host.reload().await?;
         Ok(host)
     }
 
@@ -123,10 +126,10 @@ impl Host {
     pub async fn refresh(&self) -> Result<(), Error> {
         {
             let mut checked = self.checked.lock().expect("refresh lock");
-            if checked.elapsed() < REFRESH_EVERY {
+            if checked.is_some_and(|at| at.elapsed() < REFRESH_EVERY) {
                 return Ok(());
             }
-            *checked = std::time::Instant::now();
+            *checked = Some(std::time::Instant::now());
         }
         let mut conn = self.db.pool.acquire().await?;
         let version = db::registry_version(&mut conn).await?;
@@ -138,8 +141,8 @@ impl Host {
         Ok(())
     }
 
-    /// The host's configuration.
-    pub fn config(&self) -> &Config {
-        &self.config
+    /// Makes the next [`Host::refresh`] look at the database at once.
+    fn invalidate(&self) {
+        *self.checked.lock().expect("refresh lock") = None;
     }
 }

@@ -683,7 +683,8 @@ impl Host {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        self.reload().await?;
+        // A serving host picks the change up at its next request.
+        self.invalidate();
         Ok(plan.addons())
     }
 
