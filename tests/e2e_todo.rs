@@ -277,6 +277,14 @@ fn a_trapping_method_names_its_addon_and_the_server_keeps_serving() {
         message.contains("addon 'trap_in_method' trapped"),
         "{message}"
     );
+    assert!(
+        message.contains("boom: this method always traps"),
+        "the panic message reaches the caller: {message}"
+    );
+    assert!(
+        !message.contains("wasm backtrace"),
+        "the backtrace stays in the log: {message}"
+    );
 
     // The same addon and the others still answer, and the server is healthy.
     assert_eq!(

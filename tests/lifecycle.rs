@@ -57,6 +57,22 @@ fn install_order_and_cascade(backend: Backend) {
         "base_c's post-init seeded one row"
     );
 
+    let why = pulse.ok(&["why", "base_b"]);
+    assert_eq!(why.trim(), "needs_b_and_c (via needs_b_and_c -> base_b)");
+    let graph: serde_json::Value =
+        serde_json::from_str(&pulse.ok(&["graph", "--installed", "--format", "json"])).unwrap();
+    let nodes: Vec<&str> = graph["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        nodes,
+        ["base_b", "base_c", "needs_b_and_c"],
+        "only what is installed"
+    );
+
     let plan = pulse.ok(&["plan", "uninstall", "base_b"]);
     assert!(
         plan.contains("drop table a_item (needs_b_and_c): 0 row(s)"),
