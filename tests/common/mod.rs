@@ -18,13 +18,14 @@ pub fn root() -> PathBuf {
 
 /// Every folder of addons the tests build (each built on its own, since the
 /// upgrade fixtures hold several versions of one addon).
-const ADDON_FOLDERS: [&str; 8] = [
+const ADDON_FOLDERS: [&str; 9] = [
     "examples",
     "tests/fixtures/addons",
     "tests/fixtures/upgrade/v1",
     "tests/fixtures/upgrade/v2",
     "tests/fixtures/upgrade/v2_failing",
     "tests/fixtures/upgrade/v2_drops",
+    "tests/fixtures/upgrade/v3_computed",
     "tests/fixtures/data/v1",
     "tests/fixtures/data/v2",
 ];

@@ -33,6 +33,7 @@ impl Model for Record {
                 field("notes", FieldType::Text),
             ],
             extends: false,
+            checks: Vec::new(),
         }
     }
 

@@ -38,6 +38,7 @@ fn model() -> ModelSpec {
             f("note", FieldType::Text),
         ],
         extends: false,
+        checks: Vec::new(),
     }
 }
 

@@ -259,6 +259,17 @@ impl Compiler<'_> {
     }
 
     fn leaf(&mut self, leaf: &Leaf, model: &ModelDef) -> Result<String, OrmError> {
+        // A related field is searched as the path it shows.
+        let head = leaf.field.split('.').next().unwrap_or_default();
+        if let Some(path) = model.field(head).and_then(|f| f.spec.related.as_deref()) {
+            let rest = &leaf.field[head.len()..];
+            let inner = Leaf {
+                field: format!("{path}{rest}"),
+                operator: leaf.operator.clone(),
+                value: leaf.value.clone(),
+            };
+            return self.leaf(&inner, model);
+        }
         // A path `a.b`: the records whose `a` is one of the `a` records matching `b`.
         if let Some((head, rest)) = leaf.field.split_once('.') {
             let field = model.require_field(head)?;
@@ -670,7 +681,7 @@ pub fn order_by(model: &ModelDef, order: Option<&str>) -> Result<String, OrmErro
         }
         if name == "id" {
             has_id = true;
-        } else if !model.require_field(name)?.ttype().is_stored() {
+        } else if !model.require_field(name)?.has_column() {
             return Err(OrmError::Value(format!(
                 "Invalid \"order\" specified ({item}): '{name}' is not stored"
             )));
@@ -705,6 +716,7 @@ mod tests {
                     field("done", FieldType::Boolean),
                 ],
                 extends: false,
+                checks: Vec::new(),
             },
             "todo",
         )

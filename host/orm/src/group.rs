@@ -380,10 +380,14 @@ fn parse_groupby<'a>(model: &'a ModelDef, spec: &str) -> Result<GroupBy<'a>, Orm
         None => (spec, None),
     };
     let field = model.require_field(name)?;
-    if !field.ttype().is_stored() {
-        return Err(OrmError::Value(format!(
-            "Cannot group by '{name}': it is a {} field",
+    if !field.has_column() {
+        let kind = if field.spec.related.is_some() {
+            "related"
+        } else {
             field.ttype().as_str()
+        };
+        return Err(OrmError::Value(format!(
+            "Cannot group by '{name}': it is a {kind} field, not stored"
         )));
     }
     let is_date = matches!(field.ttype(), FieldType::Date | FieldType::Datetime);
@@ -419,6 +423,11 @@ fn parse_aggregates<'a>(
             continue;
         }
         let field = model.require_field(name)?;
+        if !field.has_column() {
+            return Err(OrmError::Value(format!(
+                "Cannot aggregate '{name}': it is not stored"
+            )));
+        }
         let numeric = matches!(
             field.ttype(),
             FieldType::Integer | FieldType::Float | FieldType::Monetary

@@ -7,6 +7,7 @@
 //! from a caller — values, domain operands, limits — is bound as a
 //! parameter.
 
+mod derived;
 mod dialect;
 mod domain;
 mod error;
@@ -17,11 +18,14 @@ mod schema;
 mod values;
 mod x2many;
 
+pub use derived::Pending;
 pub use dialect::Dialect;
 pub use domain::{Domain, Leaf, Term};
 pub use error::OrmError;
 pub use records::{Orm, SearchOptions};
-pub use registry::{FieldDef, ModelDef, Registry, table_name, valid_field_name, valid_model_name};
+pub use registry::{
+    CheckDef, FieldDef, ModelDef, Registry, Trigger, table_name, valid_field_name, valid_model_name,
+};
 pub use schema::{add_column, count_values, create_table, drop_column, drop_table, table_exists};
 pub use values::{Record, bool_at};
 pub use x2many::{RelationTable, relation_table};

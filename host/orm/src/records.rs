@@ -12,7 +12,7 @@ use crate::values::{SqlValue, bind, from_row, to_sql};
 use crate::{Connection, Dialect, Domain, FieldDef, ModelDef, OrmError, Record, Registry};
 
 /// How many ids go into one `IN (…)` list.
-const ID_CHUNK: usize = 1000;
+pub(crate) const ID_CHUNK: usize = 1000;
 
 /// `search` options, as Odoo names them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -26,10 +26,14 @@ pub struct SearchOptions {
 }
 
 /// The ORM over a registry snapshot, for one database dialect.
+///
+/// Clones share the work marked for the host ([`crate::Pending`]): use one
+/// `Orm` (and its clones) per transaction.
 #[derive(Debug, Clone)]
 pub struct Orm {
     dialect: Dialect,
     registry: Arc<Registry>,
+    pub(crate) pending: Arc<std::sync::Mutex<crate::Pending>>,
 }
 
 /// `$start, $start+1, …` for `count` parameters.
@@ -43,7 +47,11 @@ pub(crate) fn placeholders(dialect: Dialect, start: usize, count: usize) -> Stri
 impl Orm {
     /// The ORM for `registry` on a `dialect` database.
     pub fn new(dialect: Dialect, registry: Arc<Registry>) -> Orm {
-        Orm { dialect, registry }
+        Orm {
+            dialect,
+            registry,
+            pending: Arc::default(),
+        }
     }
 
     /// The registry snapshot this ORM works on.
@@ -185,6 +193,7 @@ impl Orm {
         self.add_display_names(conn, selected, records).await?;
         self.add_own_display_name(conn, model, fields, records)
             .await?;
+        self.add_related(conn, model, selected, records).await?;
         self.add_x2many(conn, model, selected, records).await
     }
 
@@ -200,7 +209,10 @@ impl Orm {
             .iter()
             .filter_map(|r| r.get("id").and_then(Value::as_i64))
             .collect();
-        for field in selected.iter().filter(|f| !f.ttype().is_stored()) {
+        for field in selected
+            .iter()
+            .filter(|f| !f.ttype().is_stored() && f.spec.related.is_none())
+        {
             let mut values = self.read_x2many(conn, model, field, &ids).await?;
             for record in records.iter_mut() {
                 let id = record.get("id").and_then(Value::as_i64).unwrap_or_default();
@@ -299,11 +311,12 @@ impl Orm {
             .pop()
             .unwrap_or_default();
         values.remove("id");
-        // Like Odoo, a copy does not take the one2many records with it.
+        // Like Odoo, a copy does not take the one2many records with it;
+        // computed and related fields follow from the rest.
         values.retain(|name, _| {
             model_def
                 .field(name)
-                .is_none_or(|f| f.ttype() != FieldType::One2many)
+                .is_none_or(|f| f.ttype() != FieldType::One2many && !f.spec.is_derived())
         });
         for (field, value) in values.iter_mut() {
             // many2one values read as [id, name]; write them back as ids.
@@ -448,6 +461,7 @@ impl Orm {
                     continue;
                 }
                 let field = model.require_field(name)?;
+                writable(model, field)?;
                 if !field.ttype().is_stored() {
                     later.push((field, value));
                     continue;
@@ -455,7 +469,11 @@ impl Orm {
                 columns.push(format!("\"{name}\""));
                 params.push(to_sql(model, field, value)?);
             }
-            for field in model.fields().iter().filter(|f| f.ttype().is_stored()) {
+            for field in model
+                .fields()
+                .iter()
+                .filter(|f| f.has_column() && f.spec.compute.is_none())
+            {
                 if row.contains_key(field.name()) {
                     continue;
                 }
@@ -495,6 +513,8 @@ impl Orm {
             }
             ids.push(id);
         }
+        self.mark_own(model, &ids, crate::derived::Changed::All);
+        self.mark_dependents(conn, model, &ids, None).await?;
         Ok(ids)
     }
 
@@ -518,6 +538,7 @@ impl Orm {
                 ));
             }
             let field = model.require_field(name)?;
+            writable(model, field)?;
             if !field.ttype().is_stored() {
                 later.push((field, value));
                 continue;
@@ -528,21 +549,17 @@ impl Orm {
         if ids.is_empty() {
             return Ok(());
         }
-        if sets.is_empty() {
-            for id in ids {
-                for (field, value) in &later {
-                    Box::pin(self.write_x2many(conn, model, field, *id, value)).await?;
-                }
-            }
-            return Ok(());
-        }
         let unique: Vec<i64> = ids
             .iter()
             .copied()
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
-        for chunk in unique.chunks(ID_CHUNK) {
+        let changed: BTreeSet<String> = values.keys().cloned().collect();
+        // The records linked until now, for computed fields of other models.
+        self.mark_dependents(conn, model, &unique, Some(&changed))
+            .await?;
+        for chunk in unique.chunks(ID_CHUNK).filter(|_| !sets.is_empty()) {
             let sql = format!(
                 "UPDATE \"{}\" SET {} WHERE \"id\" IN ({})",
                 model.table,
@@ -569,7 +586,9 @@ impl Orm {
                 Box::pin(self.write_x2many(conn, model, field, *id, value)).await?;
             }
         }
-        Ok(())
+        self.mark_own(model, &unique, crate::derived::Changed::Fields(&changed));
+        self.mark_dependents(conn, model, &unique, Some(&changed))
+            .await
     }
 
     /// Deletes the records `ids`.
@@ -581,6 +600,8 @@ impl Orm {
     ) -> Result<(), OrmError> {
         let model = self.model(model)?;
         if !ids.is_empty() {
+            self.apply_ondelete(conn, model, ids).await?;
+            self.mark_dependents(conn, model, ids, None).await?;
             self.forget_links(conn, model, ids).await?;
         }
         for chunk in ids.chunks(ID_CHUNK) {
@@ -624,7 +645,7 @@ fn column_list(selected: &[&FieldDef]) -> String {
         .chain(
             selected
                 .iter()
-                .filter(|f| f.ttype().is_stored())
+                .filter(|f| f.has_column())
                 .map(|f| format!("\"{}\"", f.name())),
         )
         .collect::<Vec<_>>()
@@ -635,7 +656,7 @@ fn column_list(selected: &[&FieldDef]) -> String {
 fn record_from_row(row: &sqlx::any::AnyRow, selected: &[&FieldDef]) -> Result<Record, OrmError> {
     let mut record = Map::with_capacity(selected.len() + 1);
     record.insert("id".into(), Value::from(row.try_get::<i64, _>(0)?));
-    let stored = selected.iter().filter(|f| f.ttype().is_stored());
+    let stored = selected.iter().filter(|f| f.has_column());
     for (i, field) in stored.enumerate() {
         record.insert(field.name().to_string(), from_row(row, i + 1, field)?);
     }
@@ -655,7 +676,11 @@ fn bind_ids<'q>(
 
 /// Required fields must be given (on create) and never be cleared.
 fn check_required(model: &ModelDef, values: &Record, creating: bool) -> Result<(), OrmError> {
-    for field in model.fields().iter().filter(|f| f.spec.required) {
+    for field in model
+        .fields()
+        .iter()
+        .filter(|f| f.spec.required && !f.spec.is_derived())
+    {
         let value = values.get(field.name());
         let missing = match value {
             None => creating && field.spec.default.is_none(),
@@ -676,8 +701,23 @@ fn check_required(model: &ModelDef, values: &Record, creating: bool) -> Result<(
     Ok(())
 }
 
+/// Computed and related fields are the host's to set, never a caller's.
+fn writable(model: &ModelDef, field: &FieldDef) -> Result<(), OrmError> {
+    let how = match (&field.spec.compute, &field.spec.related) {
+        (Some(method), _) => format!("computed by the method '{method}'"),
+        (None, Some(path)) => format!("related to '{path}'; write that field instead"),
+        (None, None) => return Ok(()),
+    };
+    Err(OrmError::Validation(format!(
+        "The field '{}' ({}) of model {} cannot be written: it is {how}",
+        field.spec.string,
+        field.name(),
+        model.name
+    )))
+}
+
 /// Database constraint violations are the caller's mistake: a ValidationError.
-fn constraint_error(error: sqlx::Error) -> OrmError {
+pub(crate) fn constraint_error(error: sqlx::Error) -> OrmError {
     match &error {
         sqlx::Error::Database(db) if db.kind() != sqlx::error::ErrorKind::Other => {
             OrmError::Validation(format!(

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use pulse_schema::{FieldSpec, FieldType, ModelSpec};
+use pulse_schema::{CheckSpec, FieldSpec, FieldType, ModelSpec};
 
 use crate::OrmError;
 
@@ -27,6 +27,40 @@ impl FieldDef {
     pub fn ttype(&self) -> FieldType {
         self.spec.ttype
     }
+
+    /// Whether the field is a column of the model's table.
+    pub fn has_column(&self) -> bool {
+        self.spec.has_column()
+    }
+}
+
+/// A check constraint with the addon that declares it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckDef {
+    /// The constraint as the addon described it.
+    pub spec: CheckSpec,
+    /// Its domain, parsed once.
+    pub domain: crate::Domain,
+    /// The addon that declares it.
+    pub module: String,
+}
+
+/// A stored computed field of one model that depends on fields of another
+/// model, reached through `via` (Odoo's `depends('line_ids.amount')`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trigger {
+    /// The model holding the computed field.
+    pub model: String,
+    /// The compute method.
+    pub method: String,
+    /// The relational field of `model` the dependency goes through.
+    pub via: String,
+    /// The field of the other model it depends on (`None`: only which
+    /// records are linked, e.g. `depends('line_ids')`).
+    pub field: Option<String>,
+    /// For a one2many `via`: the many2one of the other model that decides
+    /// which records are linked.
+    pub inverse: Option<String>,
 }
 
 /// A model: its table and fields.
@@ -42,6 +76,7 @@ pub struct ModelDef {
     pub module: String,
     fields: Vec<FieldDef>,
     by_name: HashMap<String, usize>,
+    checks: Vec<CheckDef>,
 }
 
 /// Odoo's table name for a model: dots become underscores.
@@ -87,6 +122,7 @@ impl ModelDef {
             module: module.to_string(),
             fields: Vec::new(),
             by_name: HashMap::new(),
+            checks: Vec::new(),
         };
         for field in &spec.fields {
             model.add_field(FieldDef {
@@ -94,7 +130,62 @@ impl ModelDef {
                 module: module.to_string(),
             })?;
         }
+        model.add_checks(&spec.checks, module)?;
         Ok(model)
+    }
+
+    /// Adds check constraints declared by `module`.
+    pub fn add_checks(&mut self, checks: &[CheckSpec], module: &str) -> Result<(), OrmError> {
+        for check in checks {
+            if self.checks.iter().any(|c| c.spec.name == check.name) {
+                return Err(OrmError::Validation(format!(
+                    "addon '{module}': check '{}' is declared twice on model '{}'",
+                    check.name, self.name
+                )));
+            }
+            let domain = crate::Domain::parse(&check.domain).map_err(|e| {
+                OrmError::Validation(format!(
+                    "addon '{module}': check '{}' on model '{}' has an invalid domain: {e}",
+                    check.name, self.name
+                ))
+            })?;
+            self.checks.push(CheckDef {
+                spec: check.clone(),
+                domain,
+                module: module.to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The check constraints, in declaration order.
+    pub fn checks(&self) -> &[CheckDef] {
+        &self.checks
+    }
+
+    /// The names of the compute methods of the model's stored computed fields.
+    pub fn compute_methods(&self) -> std::collections::BTreeSet<&str> {
+        self.fields
+            .iter()
+            .filter_map(|f| f.spec.compute.as_deref())
+            .collect()
+    }
+
+    /// The compute methods of fields that depend on one of `changed` (a
+    /// field of this model itself, or the first step of a path).
+    pub fn methods_depending_on<'a>(
+        &'a self,
+        changed: &'a std::collections::BTreeSet<String>,
+    ) -> impl Iterator<Item = &'a str> + 'a {
+        self.fields
+            .iter()
+            .filter(|f| {
+                f.spec.depends.iter().any(|d| {
+                    let head = d.split('.').next().unwrap_or_default();
+                    changed.contains(head)
+                })
+            })
+            .filter_map(|f| f.spec.compute.as_deref())
     }
 
     /// Adds a field (one an extending addon declares, or one of the model's own).
@@ -195,7 +286,185 @@ impl Registry {
                 module: module.to_string(),
             })?;
         }
+        model.add_checks(&spec.checks, module)
+    }
+
+    /// Checks what only the whole registry can tell: related paths lead
+    /// through many2one fields to a field of the same type, computed
+    /// fields depend on fields that exist, check domains name real fields.
+    pub fn validate(&self) -> Result<(), OrmError> {
+        for model in self.models.values() {
+            for field in model.fields() {
+                let bad = |why: String| {
+                    OrmError::Validation(format!(
+                        "addon '{}': field '{}' of model '{}': {why}",
+                        field.module,
+                        field.name(),
+                        model.name
+                    ))
+                };
+                if let Some(path) = &field.spec.related {
+                    if !field.ttype().is_stored() {
+                        return Err(bad(
+                            "related one2many and many2many fields are not supported".into(),
+                        ));
+                    }
+                    let end = self.follow(model, path).map_err(&bad)?;
+                    if end.ttype() != field.ttype() {
+                        return Err(bad(format!(
+                            "related '{path}' ends at a {} field, but the field is declared {}",
+                            end.ttype().as_str(),
+                            field.ttype().as_str()
+                        )));
+                    }
+                    if field.spec.compute.is_some() {
+                        return Err(bad("a field is either related or computed, not both".into()));
+                    }
+                }
+                if field.spec.compute.is_some() {
+                    if !field.ttype().is_stored() {
+                        return Err(bad(format!(
+                            "a {} field cannot be computed",
+                            field.ttype().as_str()
+                        )));
+                    }
+                    for dep in &field.spec.depends {
+                        self.dependency(model, field, dep).map_err(&bad)?;
+                    }
+                }
+            }
+            for check in model.checks() {
+                let mut params = Vec::new();
+                check
+                    .domain
+                    .to_sql(self, model, crate::Dialect::Sqlite, &mut params)
+                    .map_err(|e| {
+                        OrmError::Validation(format!(
+                            "addon '{}': check '{}' on model '{}': {e}",
+                            check.module, check.spec.name, model.name
+                        ))
+                    })?;
+            }
+        }
         Ok(())
+    }
+
+    /// The field a related path such as `partner_id.country_id.name` ends at.
+    fn follow<'a>(&'a self, model: &'a ModelDef, path: &str) -> Result<&'a FieldDef, String> {
+        let mut current = model;
+        let steps: Vec<&str> = path.split('.').collect();
+        for (i, step) in steps.iter().enumerate() {
+            let field = current.field(step).ok_or_else(|| {
+                format!(
+                    "related '{path}': '{step}' is no field of '{}'",
+                    current.name
+                )
+            })?;
+            if i + 1 == steps.len() {
+                return Ok(field);
+            }
+            if field.ttype() != FieldType::Many2one {
+                return Err(format!(
+                    "related '{path}': '{step}' is not a many2one, so the path cannot go on"
+                ));
+            }
+            let relation = field.spec.relation.as_deref().unwrap_or_default();
+            current = self
+                .get(relation)
+                .ok_or_else(|| format!("related '{path}': unknown model '{relation}'"))?;
+        }
+        Err(format!("related '{path}' is empty"))
+    }
+
+    /// Checks one `depends` entry of a computed field.
+    fn dependency(&self, model: &ModelDef, field: &FieldDef, dep: &str) -> Result<(), String> {
+        let (head, tail) = match dep.split_once('.') {
+            Some((head, tail)) => (head, Some(tail)),
+            None => (dep, None),
+        };
+        let head_field = model
+            .field(head)
+            .ok_or_else(|| format!("depends on '{dep}', but '{head}' is no field of the model"))?;
+        if head == field.name() {
+            return Err(format!("depends on itself ('{dep}')"));
+        }
+        let Some(tail) = tail else {
+            return Ok(());
+        };
+        if tail.contains('.') {
+            return Err(format!(
+                "depends on '{dep}': a dependency goes at most one step through a relation"
+            ));
+        }
+        let relation = head_field
+            .spec
+            .relation
+            .as_deref()
+            .ok_or_else(|| format!("depends on '{dep}', but '{head}' is not relational"))?;
+        let target = self
+            .get(relation)
+            .ok_or_else(|| format!("depends on '{dep}': unknown model '{relation}'"))?;
+        if tail != "id" && target.field(tail).is_none() {
+            return Err(format!(
+                "depends on '{dep}', but '{tail}' is no field of '{relation}'"
+            ));
+        }
+        Ok(())
+    }
+
+    /// The computed fields of other models that depend on fields of `model`
+    /// (or on which of its records are linked to them).
+    pub fn triggers_on(&self, model: &str) -> Vec<Trigger> {
+        let mut triggers = Vec::new();
+        for other in self.models.values() {
+            for field in other.fields() {
+                let Some(method) = &field.spec.compute else {
+                    continue;
+                };
+                for dep in &field.spec.depends {
+                    let (head, tail) = match dep.split_once('.') {
+                        Some((head, tail)) => (head, Some(tail)),
+                        None => (dep.as_str(), None),
+                    };
+                    let Some(via) = other.field(head) else {
+                        continue;
+                    };
+                    if via.spec.relation.as_deref() != Some(model) {
+                        continue;
+                    }
+                    let inverse = (via.ttype() == FieldType::One2many)
+                        .then(|| via.spec.inverse.clone())
+                        .flatten();
+                    // A plain many2one dependency changes only with this model's own writes.
+                    if tail.is_none() && inverse.is_none() && via.ttype() == FieldType::Many2one {
+                        continue;
+                    }
+                    triggers.push(Trigger {
+                        model: other.name.clone(),
+                        method: method.clone(),
+                        via: head.to_string(),
+                        field: tail.map(str::to_string),
+                        inverse,
+                    });
+                }
+            }
+        }
+        triggers
+    }
+
+    /// The many2one fields of every model that point at `model`, with their model.
+    pub fn references_to(&self, model: &str) -> Vec<(Arc<ModelDef>, FieldDef)> {
+        let mut refs = Vec::new();
+        for other in self.models.values() {
+            for field in other.fields() {
+                if field.ttype() == FieldType::Many2one
+                    && field.spec.relation.as_deref() == Some(model)
+                {
+                    refs.push((other.clone(), field.clone()));
+                }
+            }
+        }
+        refs
     }
 
     /// Adds what an addon describes: new models, or fields on models it extends.

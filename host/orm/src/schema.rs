@@ -13,8 +13,12 @@ pub async fn create_table(
     model: &ModelDef,
 ) -> Result<(), OrmError> {
     let mut columns = vec![format!("\"id\" {}", dialect.primary_key())];
-    for field in model.fields().iter().filter(|f| f.ttype().is_stored()) {
-        let not_null = if field.spec.required { " NOT NULL" } else { "" };
+    for field in model.fields().iter().filter(|f| f.has_column()) {
+        let not_null = if field.spec.required && field.spec.compute.is_none() {
+            " NOT NULL"
+        } else {
+            ""
+        };
         columns.push(format!(
             "\"{}\" {}{not_null}",
             field.name(),
@@ -26,7 +30,7 @@ pub async fn create_table(
     for field in model
         .fields()
         .iter()
-        .filter(|f| f.ttype().is_stored() && (f.spec.index || f.spec.unique))
+        .filter(|f| f.has_column() && (f.spec.index || f.spec.unique))
     {
         create_index(conn, &model.table, field.name(), field.spec.unique).await?;
     }
@@ -49,6 +53,9 @@ pub async fn add_column(
     model: &ModelDef,
     field: &crate::FieldDef,
 ) -> Result<(), OrmError> {
+    if field.spec.related.is_some() {
+        return Ok(());
+    }
     match field.ttype() {
         pulse_schema::FieldType::One2many => return Ok(()),
         pulse_schema::FieldType::Many2many => {

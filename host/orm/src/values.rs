@@ -97,7 +97,14 @@ pub fn to_sql(model: &ModelDef, field: &FieldDef, value: &Value) -> Result<SqlVa
         },
         FieldType::Float | FieldType::Monetary => match value {
             v if is_empty(v) => SqlValue::Float(0.0),
-            Value::Number(n) => SqlValue::Float(n.as_f64().ok_or_else(|| wrong("a number"))?),
+            Value::Number(n) => {
+                let number = n.as_f64().ok_or_else(|| wrong("a number"))?;
+                SqlValue::Float(match field.spec.digits {
+                    // Rounded to the field's scale, as Odoo does on write.
+                    Some((_, scale)) => round_to(number, scale),
+                    None => number,
+                })
+            }
             _ => return Err(wrong("a number")),
         },
         FieldType::Boolean => match value {
@@ -128,6 +135,19 @@ pub fn to_sql(model: &ModelDef, field: &FieldDef, value: &Value) -> Result<SqlVa
             _ => return Err(wrong("base64 text")),
         },
     })
+}
+
+/// `value` rounded half away from zero to `scale` decimals, as Odoo's
+/// `float_round` does: nudged by one unit in the last place first, so 2.675
+/// (2.67499… in binary) rounds as written.
+fn round_to(value: f64, scale: u32) -> f64 {
+    let factor = 10f64.powi(scale.min(15) as i32);
+    let normalized = value * factor;
+    if normalized == 0.0 || !normalized.is_finite() {
+        return value;
+    }
+    let epsilon = 2f64.powf(normalized.abs().log2() - 52.0);
+    (normalized + normalized.signum() * epsilon).round() / factor
 }
 
 /// Standard base64 with padding, as Odoo sends binary values.
@@ -213,6 +233,15 @@ fn float_at(row: &AnyRow, index: usize) -> Result<Option<f64>, sqlx::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn floats_round_to_their_scale() {
+        assert_eq!(round_to(1.234, 2), 1.23);
+        assert_eq!(round_to(1.235, 2), 1.24);
+        assert_eq!(round_to(2.675, 2), 2.68);
+        assert_eq!(round_to(-1.005, 2), -1.01);
+        assert_eq!(round_to(7.0, 0), 7.0);
+    }
 
     #[test]
     fn date_formats() {

@@ -327,13 +327,25 @@ pub const MAX_ANSWER: usize = 8 << 20;
 const OUTPUT_CAPTURE: usize = 64 << 10;
 
 /// A compiled, pre-linked addon component, ready to instantiate per call.
-#[derive(Clone)]
+/// Cloning is cheap (the compiled code is shared).
 pub struct LoadedAddon<B: OrmBackend> {
     name: Arc<str>,
     engine: Engine,
     pre: bindings::AddonPre<HostState<B>>,
     limits: Limits,
     content_hash: String,
+}
+
+impl<B: OrmBackend> Clone for LoadedAddon<B> {
+    fn clone(&self) -> Self {
+        LoadedAddon {
+            name: self.name.clone(),
+            engine: self.engine.clone(),
+            pre: self.pre.clone(),
+            limits: self.limits,
+            content_hash: self.content_hash.clone(),
+        }
+    }
 }
 
 impl<B: OrmBackend> std::fmt::Debug for LoadedAddon<B> {

@@ -117,7 +117,7 @@ impl TxOrm {
 
     /// Moves the session out, leaving an empty one in its place for the
     /// duration of a nested call.
-    fn take(&mut self) -> TxOrm {
+    pub(crate) fn take(&mut self) -> TxOrm {
         TxOrm {
             tx: self.tx.take(),
             orm: self.orm.clone(),
@@ -146,6 +146,9 @@ impl TxOrm {
             },
             "kwargs",
         )?;
+        // A call that fails leaves nothing behind, even if the addon
+        // catches the error and carries on.
+        self.savepoint().await?;
         let session = self.take();
         let (outcome, session) = Box::pin(dispatch::call(
             session,
@@ -158,10 +161,50 @@ impl TxOrm {
         ))
         .await;
         *self = session;
-        match outcome {
-            Ok(value) => Ok(value.to_string()),
-            Err(failure) => Err(failure_for_addon(failure)),
+        let outcome = outcome
+            .map(|value| value.to_string())
+            .map_err(failure_for_addon);
+        self.end_savepoint(outcome.is_ok()).await?;
+        outcome
+    }
+
+    async fn savepoint(&mut self) -> Result<(), AddonError> {
+        let (conn, _) = self.parts().map_err(busy)?;
+        sqlx::query("SAVEPOINT pulse_op")
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| AddonError::Internal(e.to_string()))?;
+        Ok(())
+    }
+
+    /// Releases the innermost savepoint, or rolls back to it (and forgets
+    /// the work the failed operation marked) when `ok` is false.
+    async fn end_savepoint(&mut self, ok: bool) -> Result<(), AddonError> {
+        if !ok {
+            self.orm.take_pending();
         }
+        let (conn, _) = self.parts().map_err(busy)?;
+        let end = if ok {
+            "RELEASE SAVEPOINT pulse_op"
+        } else {
+            "ROLLBACK TO SAVEPOINT pulse_op"
+        };
+        sqlx::query(end)
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| AddonError::Internal(e.to_string()))?;
+        Ok(())
+    }
+
+    /// Recomputes and validates what the last operation changed.
+    async fn flush(&mut self) -> Result<(), AddonError> {
+        if !self.orm.has_pending() {
+            return Ok(());
+        }
+        let session = self.take();
+        let (outcome, session) = Box::pin(crate::recompute::flush(session)).await;
+        *self = session;
+        outcome.map_err(failure_for_addon)
     }
 }
 
@@ -200,38 +243,28 @@ fn busy(message: String) -> AddonError {
 }
 
 impl TxOrm {
-    /// Runs one ORM operation for an addon. On PostgreSQL it runs under a
-    /// savepoint: a failed statement aborts the whole transaction there, and
-    /// an addon that catches the error must still be able to go on (and
-    /// commit what it did before), as it can on SQLite.
+    /// Runs one ORM operation for an addon, with the recomputations and
+    /// validations it entails, under a savepoint: an operation that fails
+    /// leaves nothing behind, and an addon that catches the error can go
+    /// on (and commit what it did before) on every database, although
+    /// PostgreSQL aborts a transaction at its first failed statement.
     async fn guarded<T>(
         &mut self,
         model: &str,
         op: impl AsyncFnOnce(&mut Connection, &Orm) -> Result<T, OrmError>,
     ) -> Result<T, AddonError> {
         self.check_scope(model)?;
-        let (conn, orm) = self.parts().map_err(busy)?;
-        let savepoint = orm.dialect() == pulse_orm::Dialect::Postgres;
-        let database = |e: sqlx::Error| AddonError::Internal(e.to_string());
-        if savepoint {
-            sqlx::query("SAVEPOINT pulse_op")
-                .execute(&mut *conn)
-                .await
-                .map_err(database)?;
-        }
-        let outcome = op(&mut *conn, orm).await;
-        if savepoint {
-            let end = if outcome.is_ok() {
-                "RELEASE SAVEPOINT pulse_op"
-            } else {
-                "ROLLBACK TO SAVEPOINT pulse_op"
-            };
-            sqlx::query(end)
-                .execute(&mut *conn)
-                .await
-                .map_err(database)?;
-        }
-        outcome.map_err(addon_error)
+        self.savepoint().await?;
+        let outcome = match self.parts() {
+            Ok((conn, orm)) => op(&mut *conn, orm).await.map_err(addon_error),
+            Err(e) => Err(busy(e)),
+        };
+        let outcome = match outcome {
+            Ok(value) => self.flush().await.map(|()| value),
+            Err(e) => Err(e),
+        };
+        self.end_savepoint(outcome.is_ok()).await?;
+        outcome
     }
 }
 

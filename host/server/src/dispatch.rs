@@ -36,6 +36,21 @@ pub enum CallFailure {
     Unavailable(String),
 }
 
+impl std::fmt::Display for CallFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CallFailure::Orm(e) => write!(f, "{e}"),
+            CallFailure::Addon(e) => write!(f, "{e}"),
+            CallFailure::NoModel(model) => write!(f, "Object {model} doesn't exist"),
+            CallFailure::NoMethod { model, method } => write!(
+                f,
+                "The method '{method}' does not exist on the model '{model}'"
+            ),
+            CallFailure::BadArgument(m) | CallFailure::Unavailable(m) => write!(f, "{m}"),
+        }
+    }
+}
+
 /// The ORM's own methods that take no record ids (Odoo's `@api.model`).
 const MODEL_METHODS: [&str; 8] = [
     "name_search",
@@ -125,7 +140,18 @@ pub async fn call(
         _ if BUILTIN_METHODS.contains(&method) => {
             let mut orm = orm;
             let outcome = builtin(&mut orm, &snapshot, model, method, ids, &args, &kwargs).await;
-            (outcome, orm)
+            match outcome {
+                // Recompute and validate what the method changed.
+                Ok(value) if orm.orm.has_pending() => {
+                    let (flushed, orm) = Box::pin(crate::recompute::flush(orm)).await;
+                    (flushed.map(|()| value), orm)
+                }
+                Ok(value) => (Ok(value), orm),
+                Err(e) => {
+                    orm.orm.take_pending();
+                    (Err(e), orm)
+                }
+            }
         }
         _ => {
             let missing = CallFailure::NoMethod {
@@ -461,13 +487,26 @@ fn fields_get(registry: &pulse_orm::Registry, model: &str) -> Value {
         json!({"type": "integer", "string": "ID", "readonly": true, "required": false}),
     );
     for field in model.fields() {
+        let spec = &field.spec;
         let mut attrs = json!({
             "type": field.ttype().as_str(),
-            "string": field.spec.string,
-            "required": field.spec.required,
-            "readonly": false,
-            "help": field.spec.help.clone().unwrap_or_default(),
+            "string": spec.string,
+            "required": spec.required,
+            "readonly": spec.readonly || spec.is_derived(),
+            "help": spec.help.clone().unwrap_or_default(),
+            "store": spec.related.is_none(),
+            "sortable": field.has_column(),
+            "groupable": field.has_column(),
+            "searchable": true,
+            "depends": spec.depends,
         });
+        if let Some(path) = &spec.related {
+            attrs["related"] = json!(path);
+            attrs["depends"] = json!([path]);
+        }
+        if let Some((precision, scale)) = spec.digits {
+            attrs["digits"] = json!([precision, scale]);
+        }
         if let Some(relation) = &field.spec.relation {
             attrs["relation"] = json!(relation);
         }

@@ -14,6 +14,7 @@ mod dispatch;
 mod error;
 mod http;
 mod lifecycle;
+mod recompute;
 mod schema_sync;
 
 use std::collections::HashMap;
@@ -63,6 +64,9 @@ pub struct Snapshot {
     pub methods: HashMap<(String, String), Vec<String>>,
     /// The models each addon may reach: its own and its dependencies'.
     pub scopes: HashMap<String, Arc<Scope>>,
+    /// Model to its validation methods (Odoo's `@api.constrains`), each
+    /// with the fields whose change runs it.
+    pub validators: HashMap<String, Vec<(String, Vec<String>)>>,
 }
 
 /// The models an addon's code may use: those it or one of its (transitive)

@@ -13,7 +13,8 @@ use pulse_runtime::{CallError, Description, Hook, LoadedAddon};
 use serde::Serialize;
 use sqlx::{Any, Row, Transaction};
 
-use crate::{Error, Host, Snapshot, TxOrm, data, schema_sync};
+use crate::dispatch::CallFailure;
+use crate::{Error, Host, Snapshot, TxOrm, data, recompute, schema_sync};
 
 /// A module's state, as Odoo names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -234,6 +235,7 @@ fn registry_of(modules: &[InstalledModule]) -> Result<Registry, Error> {
             registry.apply(spec, &module.name)?;
         }
     }
+    registry.validate()?;
     Ok(registry)
 }
 
@@ -291,13 +293,14 @@ fn load_order(modules: &[InstalledModule]) -> Result<Vec<&InstalledModule>, Erro
 async fn with_tx<T>(
     tx: Transaction<'static, Any>,
     registry: &Registry,
+    snapshot: Option<&Arc<Snapshot>>,
     host: &Host,
     addon: &str,
     step: &str,
     call: impl AsyncFnOnce(TxOrm) -> (Result<T, CallError>, TxOrm),
 ) -> Result<(T, Transaction<'static, Any>), Error> {
     let orm = Orm::new(host.db.dialect, Arc::new(registry.clone()));
-    let (result, backend) = call(TxOrm::new(tx, orm, None)).await;
+    let (result, backend) = call(TxOrm::new(tx, orm, snapshot.cloned())).await;
     match result {
         Ok(value) => Ok((value, backend.into_tx())),
         // Dropping the transaction rolls the whole plan back.
@@ -306,6 +309,74 @@ async fn with_tx<T>(
             step: step.to_string(),
             source,
         }),
+    }
+}
+
+/// Recomputes and validates what a step's own ORM work (data files) marked.
+async fn settle(
+    tx: Transaction<'static, Any>,
+    orm: Orm,
+    snapshot: &Arc<Snapshot>,
+    addon: &str,
+    step: &str,
+) -> Result<Transaction<'static, Any>, Error> {
+    let (outcome, orm) = recompute::flush(TxOrm::new(tx, orm, Some(snapshot.clone()))).await;
+    outcome.map_err(|failure| step_failed(addon, step, failure))?;
+    Ok(orm.into_tx())
+}
+
+/// Computes the computed fields a step adds to models that already hold
+/// records, in batches, logging progress.
+async fn compute_added(
+    mut tx: Transaction<'static, Any>,
+    dialect: pulse_orm::Dialect,
+    registry: &Registry,
+    snapshot: &Arc<Snapshot>,
+    addon: &str,
+    diff: &schema_sync::SchemaDiff,
+    progress: &str,
+) -> Result<Transaction<'static, Any>, Error> {
+    let mut methods = BTreeSet::new();
+    for (model, field) in &diff.added_fields {
+        if let Some(method) = &field.compute {
+            methods.insert((model.clone(), method.clone()));
+        }
+    }
+    for (model, method) in methods {
+        let orm = Orm::new(dialect, Arc::new(registry.clone()));
+        let mut session = TxOrm::new(tx, orm, Some(snapshot.clone()));
+        let ids = match session.parts() {
+            Ok((conn, orm)) => orm
+                .search(conn, &model, &pulse_orm::Domain::all(), &Default::default())
+                .await
+                .map_err(Error::Orm),
+            Err(e) => Err(Error::Lifecycle(e)),
+        }?;
+        if !ids.is_empty() {
+            tracing::info!(addon = %addon, step = %progress, model = %model, method = %method, records = ids.len(), "computing a new field of existing records");
+        }
+        let outcome;
+        (outcome, session) =
+            recompute::compute(session, &model, &method, &ids, Some(progress)).await;
+        let step = format!("computing {model} with {method}");
+        outcome.map_err(|failure| step_failed(addon, &step, failure))?;
+        let flushed;
+        (flushed, session) = recompute::flush(session).await;
+        flushed.map_err(|failure| step_failed(addon, &step, failure))?;
+        tx = session.into_tx();
+    }
+    Ok(tx)
+}
+
+/// A failed call during a lifecycle step, naming the addon and the step.
+fn step_failed(addon: &str, step: &str, failure: CallFailure) -> Error {
+    match failure {
+        CallFailure::Addon(source) => Error::Addon {
+            addon: addon.to_string(),
+            step: step.to_string(),
+            source,
+        },
+        other => Error::Lifecycle(format!("addon '{addon}' failed in {step}: {other}")),
     }
 }
 
@@ -349,6 +420,70 @@ impl Host {
         Ok(self.runtime.load(addon.name(), &path, limits)?)
     }
 
+    /// The snapshot of `modules`: their registry, and the components
+    /// `loaded` holds (loading those it lacks), with the method chains.
+    fn snapshot_of(
+        &self,
+        modules: &[InstalledModule],
+        registry: &Registry,
+        found: &Discovery,
+        loaded: &mut HashMap<String, LoadedAddon<TxOrm>>,
+    ) -> Result<Snapshot, Error> {
+        let mut addons = HashMap::new();
+        let mut methods = HashMap::new();
+        let mut validators: HashMap<String, Vec<(String, Vec<String>)>> = HashMap::new();
+        for module in load_order(modules)? {
+            if !loaded.contains_key(&module.name) {
+                let Some(addon) = found.addons.get(&module.name) else {
+                    tracing::warn!(addon = %module.name, "installed addon is missing from the addons paths; its methods are unavailable");
+                    continue;
+                };
+                match self.load_component(addon) {
+                    Ok(component) => {
+                        loaded.insert(module.name.clone(), component);
+                    }
+                    Err(e) => {
+                        tracing::warn!(addon = %module.name, error = %e, "cannot load installed addon");
+                        continue;
+                    }
+                }
+            }
+            addons.insert(module.name.clone(), loaded[&module.name].clone());
+            for m in &module.description.methods {
+                // Later addons in load order override earlier ones.
+                methods
+                    .entry((m.model.clone(), m.name.clone()))
+                    .or_insert_with(Vec::new)
+                    .push(module.name.clone());
+                if !m.constrains.is_empty() {
+                    let list = validators.entry(m.model.clone()).or_default();
+                    list.retain(|(name, _)| name != &m.name);
+                    list.push((m.name.clone(), m.constrains.clone()));
+                }
+            }
+        }
+        for model in registry.models() {
+            for field in model.fields() {
+                if let Some(method) = &field.spec.compute
+                    && !methods.contains_key(&(model.name.clone(), method.clone()))
+                {
+                    tracing::warn!(
+                        model = %model.name,
+                        field = %field.name(),
+                        "the compute method '{method}' is not implemented by any loaded addon"
+                    );
+                }
+            }
+        }
+        Ok(Snapshot {
+            registry: Arc::new(registry.clone()),
+            addons,
+            methods,
+            scopes: scopes_of(modules),
+            validators,
+        })
+    }
+
     /// Rebuilds the snapshot from the database and swaps it in.
     pub async fn reload(&self) -> Result<(), Error> {
         let mut conn = self.db.pool.acquire().await?;
@@ -358,36 +493,7 @@ impl Host {
         drop(conn);
         let registry = registry_of(&modules)?;
         let found = self.discover();
-        let mut addons = HashMap::new();
-        let mut methods = HashMap::new();
-        for module in load_order(&modules)? {
-            let Some(addon) = found.addons.get(&module.name) else {
-                tracing::warn!(addon = %module.name, "installed addon is missing from the addons paths; its methods are unavailable");
-                continue;
-            };
-            match self.load_component(addon) {
-                Ok(loaded) => {
-                    addons.insert(module.name.clone(), loaded);
-                }
-                Err(e) => {
-                    tracing::warn!(addon = %module.name, error = %e, "cannot load installed addon");
-                    continue;
-                }
-            }
-            for m in &module.description.methods {
-                // Later addons in load order override earlier ones.
-                methods
-                    .entry((m.model.clone(), m.name.clone()))
-                    .or_insert_with(Vec::new)
-                    .push(module.name.clone());
-            }
-        }
-        let snapshot = Snapshot {
-            registry: Arc::new(registry),
-            addons,
-            methods,
-            scopes: scopes_of(&modules),
-        };
+        let snapshot = self.snapshot_of(&modules, &registry, &found, &mut HashMap::new())?;
         *self.current.write().expect("snapshot lock") = Arc::new(snapshot);
         self.version
             .store(version, std::sync::atomic::Ordering::SeqCst);
@@ -554,17 +660,23 @@ impl Host {
         let plan = make_plan(&found, &installed_map(&modules), &marks)?;
         let dialect = self.db.dialect;
         let total = plan.steps.len();
+        // Components loaded so far; hooks, compute and validation methods
+        // run with every installed addon's methods available.
+        let mut loaded = HashMap::new();
         for (index, step) in plan.steps.iter().enumerate() {
             let name = &step.addon;
             // Progress for long plans: every step logs "k/n".
             let progress = format!("{}/{total}", index + 1);
             let registry = registry_of(&modules)?;
             if step.action == Action::Uninstall {
+                let snapshot =
+                    Arc::new(self.snapshot_of(&modules, &registry, &found, &mut loaded)?);
                 match found.addons.get(name).map(|a| self.load_component(a)) {
                     Some(Ok(component)) => {
                         ((), tx) = with_tx(
                             tx,
                             &registry,
+                            Some(&snapshot),
                             self,
                             name,
                             "the uninstall hook",
@@ -581,6 +693,7 @@ impl Host {
                 }
                 let orm = Orm::new(dialect, Arc::new(registry.clone()));
                 data::remove(&mut tx, &orm, name, None).await?;
+                tx = settle(tx, orm, &snapshot, name, "removing its data").await?;
                 schema_sync::drop_owned(&mut tx, dialect, name).await?;
                 sqlx::query(
                     "UPDATE ir_module_module SET state = $1, latest_version = NULL, description_json = NULL, \
@@ -591,6 +704,7 @@ impl Host {
                 .execute(&mut *tx)
                 .await?;
                 modules.retain(|m| &m.name != name);
+                loaded.remove(name);
                 tracing::info!(addon = %name, step = %progress, "uninstalled");
                 continue;
             }
@@ -599,10 +713,12 @@ impl Host {
             let records = data::read(addon)?;
             let version = addon.manifest.version.to_string();
             let description;
-            (description, tx) = with_tx(tx, &registry, self, name, "describe", async |orm| {
+            (description, tx) = with_tx(tx, &registry, None, self, name, "describe", async |orm| {
                 component.describe(orm).await
             })
             .await?;
+            // From here on the step sees its new component.
+            loaded.insert(name.clone(), component.clone());
             let depends: Vec<String> = addon.manifest.depend_names().map(str::to_string).collect();
             let old = modules.iter().position(|m| &m.name == name);
             let sequence = match old {
@@ -612,9 +728,12 @@ impl Host {
             match old {
                 None => {
                     tracing::info!(addon = %name, %version, step = %progress, "installing");
+                    let before =
+                        Arc::new(self.snapshot_of(&modules, &registry, &found, &mut loaded)?);
                     ((), tx) = with_tx(
                         tx,
                         &registry,
+                        Some(&before),
                         self,
                         name,
                         "the pre-init hook",
@@ -631,11 +750,17 @@ impl Host {
                     });
                     let registry = registry_of(&modules)?;
                     schema_sync::apply_additions(&mut tx, dialect, &registry, name, &diff).await?;
+                    let snapshot =
+                        Arc::new(self.snapshot_of(&modules, &registry, &found, &mut loaded)?);
                     let orm = Orm::new(dialect, Arc::new(registry.clone()));
                     data::load(&mut tx, &orm, name, &records).await?;
+                    tx = settle(tx, orm, &snapshot, name, "loading its data").await?;
+                    tx = compute_added(tx, dialect, &registry, &snapshot, name, &diff, &progress)
+                        .await?;
                     ((), tx) = with_tx(
                         tx,
                         &registry,
+                        Some(&snapshot),
                         self,
                         name,
                         "the post-init hook",
@@ -653,10 +778,21 @@ impl Host {
                     modules[i].depends = depends;
                     let registry = registry_of(&modules)?;
                     schema_sync::apply_additions(&mut tx, dialect, &registry, name, &diff).await?;
+                    let snapshot =
+                        Arc::new(self.snapshot_of(&modules, &registry, &found, &mut loaded)?);
                     let orm = Orm::new(dialect, Arc::new(registry.clone()));
-                    let loaded = data::load(&mut tx, &orm, name, &records).await?;
-                    ((), tx) =
-                        with_tx(tx, &registry, self, name, "the migrate hook", async |orm| {
+                    let kept = data::load(&mut tx, &orm, name, &records).await?;
+                    tx = settle(tx, orm.clone(), &snapshot, name, "loading its data").await?;
+                    tx = compute_added(tx, dialect, &registry, &snapshot, name, &diff, &progress)
+                        .await?;
+                    ((), tx) = with_tx(
+                        tx,
+                        &registry,
+                        Some(&snapshot),
+                        self,
+                        name,
+                        "the migrate hook",
+                        async |orm| {
                             component
                                 .run_hook(
                                     Hook::Migrate {
@@ -666,9 +802,11 @@ impl Host {
                                     orm,
                                 )
                                 .await
-                        })
-                        .await?;
-                    data::remove(&mut tx, &orm, name, Some(&loaded)).await?;
+                        },
+                    )
+                    .await?;
+                    data::remove(&mut tx, &orm, name, Some(&kept)).await?;
+                    tx = settle(tx, orm, &snapshot, name, "removing its old data").await?;
                     modules[i].description = description.clone();
                     modules[i].version = version.clone();
                     let registry = registry_of(&modules)?;
@@ -733,11 +871,16 @@ impl Host {
                 }
             };
             let tx = self.db.pool.begin().await?;
-            let (description, _rolled_back) =
-                with_tx(tx, &Registry::new(), self, addon, "describe", async |orm| {
-                    component.describe(orm).await
-                })
-                .await?;
+            let (description, _rolled_back) = with_tx(
+                tx,
+                &Registry::new(),
+                None,
+                self,
+                addon,
+                "describe",
+                async |orm| component.describe(orm).await,
+            )
+            .await?;
             let old = modules
                 .iter()
                 .find(|m| &m.name == addon)
@@ -751,11 +894,7 @@ impl Host {
                         .await?,
                 );
             }
-            for (model, field) in diff
-                .added_fields
-                .iter()
-                .filter(|(_, f)| f.ttype.is_stored())
-            {
+            for (model, field) in diff.added_fields.iter().filter(|(_, f)| f.has_column()) {
                 let table = pulse_orm::table_name(model);
                 let column = Some(field.name.clone());
                 changes.push(
@@ -777,7 +916,7 @@ impl Host {
                     .iter()
                     .find(|m| &m.name == model)
                     .and_then(|m| m.fields.iter().find(|f| &f.name == field))
-                    .is_none_or(|f| f.ttype.is_stored());
+                    .is_none_or(|f| f.has_column());
                 if !stored {
                     continue;
                 }

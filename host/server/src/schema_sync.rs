@@ -29,6 +29,8 @@ pub struct SchemaDiff {
     pub removed_models: Vec<String>,
 }
 
+/// The fields with something in the database (a column or a relation):
+/// related fields have neither, so a field turning related is a removal.
 fn fields_of(description: &Description) -> BTreeMap<(String, String), &FieldSpec> {
     description
         .models
@@ -36,6 +38,7 @@ fn fields_of(description: &Description) -> BTreeMap<(String, String), &FieldSpec
         .flat_map(|m| {
             m.fields
                 .iter()
+                .filter(|f| f.related.is_none())
                 .map(move |f| ((m.name.clone(), f.name.clone()), f))
         })
         .collect()
@@ -66,7 +69,8 @@ pub fn diff(old: &Description, new: &Description) -> SchemaDiff {
     let declared = new
         .models
         .iter()
-        .flat_map(|m| m.fields.iter().map(move |f| (&m.name, &f.name, f)));
+        .flat_map(|m| m.fields.iter().map(move |f| (&m.name, &f.name, f)))
+        .filter(|(_, _, f)| f.related.is_none());
     for (model, field, spec) in declared {
         match old_fields.get(&(model.clone(), field.clone())) {
             None if !in_new_model(model) => d.added_fields.push((model.clone(), (*spec).clone())),
@@ -115,7 +119,8 @@ pub async fn record_model(conn: &mut Connection, model: &ModelDef) -> Result<(),
         .bind(&model.module)
         .execute(&mut *conn)
         .await?;
-    for field in model.fields() {
+    // Related fields have nothing in the database to own.
+    for field in model.fields().iter().filter(|f| f.spec.related.is_none()) {
         record_field(conn, model, field).await?;
     }
     Ok(())
@@ -236,6 +241,7 @@ fn model_owned_part(model: &ModelDef, module: &str) -> ModelDef {
             .map(|f| f.spec.clone())
             .collect(),
         extends: false,
+        checks: Vec::new(),
     };
     ModelDef::from_spec(&spec, module).expect("a model already in the registry is valid")
 }
@@ -385,6 +391,7 @@ mod tests {
                 description: String::new(),
                 fields,
                 extends: false,
+                checks: Vec::new(),
             }],
             methods: Vec::new(),
         }

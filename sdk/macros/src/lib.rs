@@ -15,7 +15,7 @@ use syn::{
 /// `#[field(required, index, string = "Label", help = "…", kind = "text",
 /// relation = "res.partner")]` on fields. A field `id: i64` receives the
 /// record id.
-#[proc_macro_derive(Model, attributes(model, field))]
+#[proc_macro_derive(Model, attributes(model, field, check))]
 pub fn derive_model(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
     match expand_model(&input) {
@@ -126,6 +126,7 @@ fn expand_model(input: &DeriveInput) -> syn::Result<TokenStream2> {
         .map(|d| d.value())
         .unwrap_or_else(|| model_name.value());
 
+    let checks = check_attributes(&input.attrs)?;
     let Data::Struct(data) = &input.data else {
         return Err(syn::Error::new(
             input.span(),
@@ -156,7 +157,7 @@ fn expand_model(input: &DeriveInput) -> syn::Result<TokenStream2> {
         }
         let fopts = Options::parse(&field.attrs, "field")?;
         fopts.check(
-            &["required", "index", "unique"],
+            &["required", "index", "unique", "readonly"],
             &[
                 "string",
                 "help",
@@ -166,9 +167,68 @@ fn expand_model(input: &DeriveInput) -> syn::Result<TokenStream2> {
                 "currency_field",
                 "selection",
                 "default",
+                "related",
+                "compute",
+                "depends",
+                "ondelete",
+                "digits",
             ],
             field.span(),
         )?;
+        let optional = |key: &str| match fopts.value(key) {
+            Some(v) => quote!(Some(#v.to_string())),
+            None => quote!(None),
+        };
+        let related = optional("related");
+        let compute = optional("compute");
+        // Computed and related fields are set by the host, never by create/write.
+        let derived = fopts.value("related").is_some() || fopts.value("compute").is_some();
+        let depends: Vec<String> = fopts
+            .value("depends")
+            .map(|d| {
+                d.value()
+                    .split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if !depends.is_empty() && fopts.value("compute").is_none() {
+            return Err(syn::Error::new(
+                field.span(),
+                "depends = \"…\" only makes sense with compute = \"method\"",
+            ));
+        }
+        let ondelete = match fopts.value("ondelete") {
+            Some(v) => {
+                if !["set null", "restrict", "cascade"].contains(&v.value().as_str()) {
+                    return Err(syn::Error::new(
+                        v.span(),
+                        "ondelete must be \"set null\", \"restrict\" or \"cascade\"",
+                    ));
+                }
+                quote!(::pulse_sdk::OnDelete::parse(#v))
+            }
+            None => quote!(None),
+        };
+        // `digits = "16,2"`: precision and scale.
+        let digits = match fopts.value("digits") {
+            Some(v) => {
+                let parsed: Option<(u32, u32)> = v
+                    .value()
+                    .split_once(',')
+                    .and_then(|(p, s)| Some((p.trim().parse().ok()?, s.trim().parse().ok()?)));
+                let Some((precision, scale)) = parsed else {
+                    return Err(syn::Error::new(
+                        v.span(),
+                        "digits must be \"precision,scale\", e.g. \"16,2\"",
+                    ));
+                };
+                quote!(Some((#precision, #scale)))
+            }
+            None => quote!(None),
+        };
+        let readonly = fopts.flag("readonly");
         let label = fopts
             .value("string")
             .map(|s| s.value())
@@ -230,23 +290,31 @@ fn expand_model(input: &DeriveInput) -> syn::Result<TokenStream2> {
                 ttype: #ttype,
                 string: #label.to_string(),
                 help: #help,
-                required: #required || <#ty as ::pulse_sdk::FieldValue>::NON_EMPTY,
+                required: #required || (!#derived && <#ty as ::pulse_sdk::FieldValue>::NON_EMPTY),
                 index: #index,
                 unique: #unique,
-                                relation: #relation,
-                                inverse: #inverse,
+                relation: #relation,
+                inverse: #inverse,
                 currency_field: #currency_field,
                 selection: ::std::vec![#(#selection),*],
                 default: #default,
+                readonly: #readonly,
+                ondelete: #ondelete,
+                digits: #digits,
+                related: #related,
+                compute: #compute,
+                depends: ::std::vec![#(#depends.to_string()),*],
             }
         });
         names.push(fname.clone());
         readers.push(quote! {
             #fident: ::pulse_sdk::__rt::field::<#ty>(record, #model_name, #fname)?
         });
-        writers.push(quote! {
-            values.insert(#fname.to_string(), ::pulse_sdk::FieldValue::to_json(&self.#fident));
-        });
+        if !derived {
+            writers.push(quote! {
+                values.insert(#fname.to_string(), ::pulse_sdk::FieldValue::to_json(&self.#fident));
+            });
+        }
     }
 
     Ok(quote! {
@@ -259,6 +327,7 @@ fn expand_model(input: &DeriveInput) -> syn::Result<TokenStream2> {
                     description: #description.to_string(),
                     fields: ::std::vec![#(#specs),*],
                     extends: #extends,
+                    checks: ::std::vec![#(#checks),*],
                 }
             }
 
@@ -279,6 +348,49 @@ fn expand_model(input: &DeriveInput) -> syn::Result<TokenStream2> {
             }
         }
     })
+}
+
+/// `#[check(name = "…", domain = "<JSON domain>", message = "…")]` on the
+/// struct, any number of times; the domain is checked here so a typo fails
+/// the build.
+fn check_attributes(attrs: &[syn::Attribute]) -> syn::Result<Vec<TokenStream2>> {
+    let mut checks = Vec::new();
+    for attr in attrs.iter().filter(|a| a.path().is_ident("check")) {
+        let options = Options::parse(std::slice::from_ref(attr), "check")?;
+        options.check(&[], &["name", "domain", "message"], attr.span())?;
+        let get = |key: &str| {
+            options.value(key).cloned().ok_or_else(|| {
+                syn::Error::new(
+                    attr.span(),
+                    format!("#[check] needs {key} = \"…\" (name, domain and message)"),
+                )
+            })
+        };
+        let (name, domain, message) = (get("name")?, get("domain")?, get("message")?);
+        match serde_json::from_str::<serde_json::Value>(&domain.value()) {
+            Ok(serde_json::Value::Array(_)) => {}
+            Ok(_) => {
+                return Err(syn::Error::new(
+                    domain.span(),
+                    "domain must be a JSON list, e.g. \"[[\\\"qty\\\", \\\">=\\\", 0]]\"",
+                ));
+            }
+            Err(e) => {
+                return Err(syn::Error::new(
+                    domain.span(),
+                    format!("domain must be JSON: {e}"),
+                ));
+            }
+        }
+        checks.push(quote! {
+            ::pulse_sdk::CheckSpec {
+                name: #name.to_string(),
+                domain: ::pulse_sdk::serde_json::from_str(#domain).expect("checked at build time"),
+                message: #message.to_string(),
+            }
+        });
+    }
+    Ok(checks)
 }
 
 /// `due_date` -> `Due Date`, as Odoo derives a field's label from its name.
@@ -314,8 +426,26 @@ fn expand_method(attr: TokenStream2, function: &ItemFn) -> syn::Result<TokenStre
     let metas = Punctuated::<Meta, Token![,]>::parse_terminated.parse2(attr)?;
     let mut model = None;
     let mut name = None;
+    let mut constrains = Vec::new();
     for meta in metas {
         match meta {
+            Meta::NameValue(nv) if nv.path.is_ident("constrains") => {
+                let Expr::Lit(ExprLit {
+                    lit: Lit::Str(s), ..
+                }) = &nv.value
+                else {
+                    return Err(syn::Error::new(
+                        nv.value.span(),
+                        "expected a string literal, e.g. constrains = \"qty, price\"",
+                    ));
+                };
+                constrains = s
+                    .value()
+                    .split(',')
+                    .map(|f| f.trim().to_string())
+                    .filter(|f| !f.is_empty())
+                    .collect();
+            }
             Meta::NameValue(nv) if nv.path.is_ident("model") || nv.path.is_ident("name") => {
                 let Expr::Lit(ExprLit {
                     lit: Lit::Str(s), ..
@@ -335,7 +465,7 @@ fn expand_method(attr: TokenStream2, function: &ItemFn) -> syn::Result<TokenStre
             other => {
                 return Err(syn::Error::new(
                     other.span(),
-                    "expected model = \"…\" (and optionally name = \"…\")",
+                    "expected model = \"…\" (and optionally name = \"…\", constrains = \"field, …\")",
                 ));
             }
         }
@@ -393,6 +523,7 @@ fn expand_method(attr: TokenStream2, function: &ItemFn) -> syn::Result<TokenStre
         impl ::pulse_sdk::Method for #fn_ident {
             const MODEL: &'static str = #model;
             const NAME: &'static str = #method_name;
+            const CONSTRAINS: &'static [&'static str] = &[#(#constrains),*];
 
             fn call(
                 env: &::pulse_sdk::Env,

@@ -35,6 +35,57 @@ pub struct ModelSpec {
     /// to it (Odoo's `_inherit` without `_name`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub extends: bool,
+    /// Conditions every record must satisfy (Odoo's `_sql_constraints` of
+    /// the `CHECK` kind, written as domains so they work on every engine).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<CheckSpec>,
+}
+
+/// A condition every record of a model must satisfy, checked after each
+/// create and write. A record for which the domain does not hold is
+/// refused with a ValidationError carrying `message`; as with SQL's
+/// `CHECK`, a condition on an empty value does not refuse the record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckSpec {
+    /// Name of the constraint, unique within the model.
+    pub name: String,
+    /// The condition, as an Odoo domain, e.g. `[["qty", ">=", 0]]`.
+    pub domain: Value,
+    /// What the user is told when a record breaks the condition.
+    pub message: String,
+}
+
+/// What happens to records pointing at a record that is deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OnDelete {
+    /// The many2one is emptied (the default for optional fields).
+    #[serde(rename = "set null")]
+    SetNull,
+    /// The deletion is refused while records point at it (the default
+    /// for required fields).
+    #[serde(rename = "restrict")]
+    Restrict,
+    /// The records pointing at it are deleted too.
+    #[serde(rename = "cascade")]
+    Cascade,
+}
+
+impl OnDelete {
+    /// Odoo's name for the policy.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnDelete::SetNull => "set null",
+            OnDelete::Restrict => "restrict",
+            OnDelete::Cascade => "cascade",
+        }
+    }
+
+    /// Parses Odoo's name for a policy.
+    pub fn parse(name: &str) -> Option<OnDelete> {
+        [OnDelete::SetNull, OnDelete::Restrict, OnDelete::Cascade]
+            .into_iter()
+            .find(|o| o.as_str() == name)
+    }
 }
 
 /// One field of a model.
@@ -75,6 +126,32 @@ pub struct FieldSpec {
     /// Value used on create when none is given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default: Option<Value>,
+    /// Shown read-only in forms. As in Odoo this is advice to clients:
+    /// RPC may still write plain readonly fields (computed and related
+    /// fields are never writable).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub readonly: bool,
+    /// What deleting the target of a many2one does to this record; `None`
+    /// means `set null`, or `restrict` when the field is required.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ondelete: Option<OnDelete>,
+    /// `(precision, scale)` of a float: values are rounded to `scale`
+    /// decimals when written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digits: Option<(u32, u32)>,
+    /// A path such as `partner_id.name`: the field shows the value at the
+    /// end of the path (through many2one fields), is searchable, not
+    /// stored, and not writable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub related: Option<String>,
+    /// The model method that computes the field. The field is stored, not
+    /// writable, and recomputed whenever one of `depends` changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compute: Option<String>,
+    /// What a computed field depends on: fields of the model, or
+    /// `relation.field` one step through a relational field.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends: Vec<String>,
 }
 
 impl FieldSpec {
@@ -93,7 +170,33 @@ impl FieldSpec {
             currency_field: None,
             selection: Vec::new(),
             default: None,
+            readonly: false,
+            ondelete: None,
+            digits: None,
+            related: None,
+            compute: None,
+            depends: Vec::new(),
         }
+    }
+
+    /// Whether the field is a column of its model's table: neither an
+    /// x2many field nor a related one.
+    pub fn has_column(&self) -> bool {
+        self.ttype.is_stored() && self.related.is_none()
+    }
+
+    /// Whether only the host may set the field's value (computed and related fields).
+    pub fn is_derived(&self) -> bool {
+        self.compute.is_some() || self.related.is_some()
+    }
+
+    /// The deletion policy in force for a many2one.
+    pub fn ondelete_policy(&self) -> OnDelete {
+        self.ondelete.unwrap_or(if self.required {
+            OnDelete::Restrict
+        } else {
+            OnDelete::SetNull
+        })
     }
 }
 
@@ -187,12 +290,17 @@ pub const ALL_FIELD_TYPES: [FieldType; 15] = [
 ];
 
 /// A model method an addon implements.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct MethodSpec {
     /// The model the method belongs to.
     pub model: String,
     /// The method's name, as RPC clients call it.
     pub name: String,
+    /// Fields whose change makes the host run this method as a validation
+    /// (Odoo's `@api.constrains`): it receives the changed records and
+    /// refuses them by returning a ValidationError.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub constrains: Vec<String>,
 }
 
 #[cfg(test)]

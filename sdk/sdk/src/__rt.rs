@@ -35,6 +35,7 @@ type MethodFn = fn(&Env, &[i64], &[Value], &Map<String, Value>) -> Result<Value>
 pub struct MethodEntry {
     model: &'static str,
     name: &'static str,
+    constrains: &'static [&'static str],
     call: MethodFn,
 }
 
@@ -44,6 +45,7 @@ impl MethodEntry {
         MethodEntry {
             model: M::MODEL,
             name: M::NAME,
+            constrains: M::CONSTRAINS,
             call: M::call,
         }
     }
@@ -59,6 +61,7 @@ pub fn describe(def: &AddonDef) -> String {
             .map(|m| MethodSpec {
                 model: m.model.to_string(),
                 name: m.name.to_string(),
+                constrains: m.constrains.iter().map(|f| f.to_string()).collect(),
             })
             .collect(),
     };

@@ -53,6 +53,10 @@ impl FieldValue for i64 {
                 .as_i64()
                 .ok_or_else(|| format!("expected an integer, got {n}")),
             Value::Bool(false) | Value::Null => Ok(0),
+            // A many2one reads as `[id, display name]`; the id is the value.
+            Value::Array(pair) if pair.len() == 2 && pair[1].is_string() => pair[0]
+                .as_i64()
+                .ok_or_else(|| format!("expected a record id, got {value}")),
             other => Err(format!("expected an integer, got {other}")),
         }
     }
@@ -152,6 +156,11 @@ mod tests {
             Some(false)
         );
         assert!(i64::from_json(&json!("x")).is_err());
+        assert_eq!(i64::from_json(&json!([7, "Ana"])).unwrap(), 7);
+        assert_eq!(
+            Option::<i64>::from_json(&json!([7, "Ana"])).unwrap(),
+            Some(7)
+        );
         assert_eq!(None::<String>.to_json(), json!(false));
     }
 }

@@ -62,7 +62,7 @@ pub mod __rt;
 pub use env::{Domain, DynModel, Env, Records};
 pub use error::{Error, Result};
 pub use field::FieldValue;
-pub use pulse_schema::{FieldSpec, FieldType, ModelSpec};
+pub use pulse_schema::{CheckSpec, FieldSpec, FieldType, ModelSpec, OnDelete};
 pub use pulse_sdk_macros::{Model, method};
 pub use serde_json::{self, Map, Value, json};
 
@@ -101,6 +101,9 @@ pub trait Method {
     const MODEL: &'static str;
     /// The method's name.
     const NAME: &'static str;
+    /// Fields whose change runs the method as a validation (Odoo's
+    /// `@api.constrains`); empty for ordinary methods.
+    const CONSTRAINS: &'static [&'static str] = &[];
     /// Calls the method with Odoo's `call_kw` arguments (the ids are the
     /// first positional argument and are passed separately).
     fn call(env: &Env, ids: &[i64], args: &[Value], kwargs: &Map<String, Value>) -> Result<Value>;

@@ -1,0 +1,407 @@
+//! What follows from a change: stored computed fields to recompute,
+//! constraints to check, related fields to read, and the records that
+//! point at a deleted one.
+//!
+//! The ORM only *marks* work here ([`Pending`]); calling compute and
+//! validation methods is the host's job, since they live in addons. The
+//! host drains the marks after every operation (see `pulse-server`).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use pulse_schema::{FieldType, OnDelete};
+use serde_json::{Value, json};
+use sqlx::Row;
+
+use crate::records::placeholders;
+use crate::values::{SqlValue, bind, from_row, to_sql};
+use crate::{Connection, Domain, FieldDef, ModelDef, Orm, OrmError, Record, SearchOptions};
+
+/// How many records one recompute statement updates.
+const UPDATE_CHUNK: usize = 300;
+
+/// Work a change left for the host: compute methods to run and records to
+/// validate, each deduplicated.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Pending {
+    /// `(model, compute method)` to the records whose fields it must recompute.
+    pub compute: BTreeMap<(String, String), BTreeSet<i64>>,
+    /// Model to the records to validate and the fields that changed on them.
+    pub validate: BTreeMap<String, (BTreeSet<i64>, BTreeSet<String>)>,
+}
+
+impl Pending {
+    /// Whether nothing is left to do.
+    pub fn is_empty(&self) -> bool {
+        self.compute.is_empty() && self.validate.is_empty()
+    }
+
+    fn compute(&mut self, model: &str, method: &str, ids: impl IntoIterator<Item = i64>) {
+        let entry = self
+            .compute
+            .entry((model.to_string(), method.to_string()))
+            .or_default();
+        entry.extend(ids);
+    }
+
+    fn validate(&mut self, model: &str, ids: &[i64], fields: impl IntoIterator<Item = String>) {
+        let entry = self.validate.entry(model.to_string()).or_default();
+        entry.0.extend(ids.iter().copied());
+        entry.1.extend(fields);
+    }
+}
+
+/// Which fields a change touched.
+pub(crate) enum Changed<'a> {
+    /// New records: every field.
+    All,
+    /// A write of these fields.
+    Fields(&'a BTreeSet<String>),
+}
+
+impl Orm {
+    /// Takes the work marked so far, leaving none.
+    pub fn take_pending(&self) -> Pending {
+        std::mem::take(&mut *self.pending.lock().expect("pending lock"))
+    }
+
+    /// Whether any work is marked.
+    pub fn has_pending(&self) -> bool {
+        !self.pending.lock().expect("pending lock").is_empty()
+    }
+
+    fn mark(&self, f: impl FnOnce(&mut Pending)) {
+        f(&mut self.pending.lock().expect("pending lock"));
+    }
+
+    /// Marks what records `ids` of `model` changing `changed` entails on
+    /// the model itself: its computed fields depending on the change, and
+    /// its validation.
+    pub(crate) fn mark_own(&self, model: &ModelDef, ids: &[i64], changed: Changed<'_>) {
+        if ids.is_empty() {
+            return;
+        }
+        let methods: BTreeSet<String> = match &changed {
+            Changed::All => model
+                .compute_methods()
+                .into_iter()
+                .map(String::from)
+                .collect(),
+            Changed::Fields(fields) => model
+                .methods_depending_on(fields)
+                .map(String::from)
+                .collect(),
+        };
+        let fields: Vec<String> = match changed {
+            Changed::All => model
+                .fields()
+                .iter()
+                .map(|f| f.name().to_string())
+                .collect(),
+            Changed::Fields(fields) => fields.iter().cloned().collect(),
+        };
+        self.mark(|p| {
+            for method in &methods {
+                p.compute(&model.name, method, ids.iter().copied());
+            }
+            p.validate(&model.name, ids, fields);
+        });
+    }
+
+    /// Marks the computed fields of other models that depend on records
+    /// `ids` of `model`, for a change of `changed` (`None`: the records are
+    /// created or deleted). Called before a write or delete (to reach the
+    /// records linked until now) and after a write or create (those linked
+    /// from now on).
+    pub(crate) async fn mark_dependents(
+        &self,
+        conn: &mut Connection,
+        model: &ModelDef,
+        ids: &[i64],
+        changed: Option<&BTreeSet<String>>,
+    ) -> Result<(), OrmError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        for trigger in self.registry().triggers_on(&model.name) {
+            let concerned = match changed {
+                None => true,
+                Some(fields) => {
+                    trigger.field.as_ref().is_some_and(|f| fields.contains(f))
+                        || trigger.inverse.as_ref().is_some_and(|f| fields.contains(f))
+                }
+            };
+            if !concerned {
+                continue;
+            }
+            let domain = Domain::parse(&json!([[trigger.via, "in", ids]]))?;
+            let affected =
+                Box::pin(self.search(conn, &trigger.model, &domain, &SearchOptions::default()))
+                    .await?;
+            if !affected.is_empty() {
+                self.mark(|p| p.compute(&trigger.model, &trigger.method, affected));
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes computed values (`(id, {field: value})` pairs) that a compute
+    /// method returned, many records per statement, and marks what depends
+    /// on them in turn.
+    pub async fn set_computed(
+        &self,
+        conn: &mut Connection,
+        model: &str,
+        values: &[(i64, Record)],
+    ) -> Result<(), OrmError> {
+        let model = self.registry().require(model)?.clone();
+        let mut fields: BTreeSet<String> = BTreeSet::new();
+        for (_, record) in values {
+            for name in record.keys() {
+                let field = model.require_field(name)?;
+                if field.spec.compute.is_none() {
+                    return Err(OrmError::Validation(format!(
+                        "{}.{name} is not a computed field; a compute method may only set computed fields",
+                        model.name
+                    )));
+                }
+                fields.insert(name.clone());
+            }
+        }
+        let ids: Vec<i64> = values.iter().map(|(id, _)| *id).collect();
+        self.mark_dependents(conn, &model, &ids, Some(&fields))
+            .await?;
+        for chunk in values.chunks(UPDATE_CHUNK) {
+            for name in &fields {
+                let field = model.require_field(name)?;
+                let rows: Vec<(i64, &Value)> = chunk
+                    .iter()
+                    .filter_map(|(id, record)| record.get(name).map(|v| (*id, v)))
+                    .collect();
+                if rows.is_empty() {
+                    continue;
+                }
+                // `SET f = CASE id WHEN $1 THEN $2 … END WHERE id IN (…)`.
+                let mut params = Vec::with_capacity(rows.len() * 3);
+                let mut cases = String::new();
+                for (id, value) in &rows {
+                    params.push(SqlValue::Int(*id));
+                    let id_param = self.dialect().param(params.len());
+                    params.push(to_sql(&model, field, value)?);
+                    let value_param = self.dialect().param(params.len());
+                    cases.push_str(&format!(" WHEN {id_param} THEN {value_param}"));
+                }
+                let sql = format!(
+                    "UPDATE \"{}\" SET \"{name}\" = CASE \"id\"{cases} END WHERE \"id\" IN ({})",
+                    model.table,
+                    placeholders(self.dialect(), params.len() + 1, rows.len())
+                );
+                let mut query = sqlx::query(&sql);
+                for p in params {
+                    query = bind(query, p);
+                }
+                for (id, _) in &rows {
+                    query = query.bind(*id);
+                }
+                query
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(crate::records::constraint_error)?;
+            }
+        }
+        self.mark_own(&model, &ids, Changed::Fields(&fields));
+        self.mark_dependents(conn, &model, &ids, Some(&fields))
+            .await
+    }
+
+    /// Checks the model's check constraints on records `ids`: the first
+    /// one a record breaks is a ValidationError with its message.
+    pub async fn check_constraints(
+        &self,
+        conn: &mut Connection,
+        model: &str,
+        ids: &[i64],
+    ) -> Result<(), OrmError> {
+        let model = self.registry().require(model)?.clone();
+        if ids.is_empty() || model.checks().is_empty() {
+            return Ok(());
+        }
+        for check in model.checks() {
+            for chunk in ids.chunks(crate::records::ID_CHUNK) {
+                let mut params = Vec::new();
+                let condition =
+                    check
+                        .domain
+                        .to_sql(self.registry(), &model, self.dialect(), &mut params)?;
+                let first = params.len() + 1;
+                for id in chunk {
+                    params.push(SqlValue::Int(*id));
+                }
+                // NOT (NULL) is NULL: like SQL's CHECK, an empty value passes.
+                let sql = format!(
+                    "SELECT \"id\" FROM \"{}\" WHERE \"id\" IN ({}) AND NOT ({condition}) LIMIT 1",
+                    model.table,
+                    placeholders(self.dialect(), first, chunk.len())
+                );
+                let mut query = sqlx::query(&sql);
+                for p in params {
+                    query = bind(query, p);
+                }
+                if let Some(row) = query.fetch_optional(&mut *conn).await? {
+                    let id: i64 = row.try_get(0)?;
+                    return Err(OrmError::Validation(format!(
+                        "{}\n(constraint '{}' of model {}, record {id})",
+                        check.spec.message, check.spec.name, model.name
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Before records `ids` of `model` are deleted: what points at them
+    /// is deleted too, emptied, or refuses the deletion, by each many2one's
+    /// `ondelete`.
+    pub(crate) async fn apply_ondelete(
+        &self,
+        conn: &mut Connection,
+        model: &ModelDef,
+        ids: &[i64],
+    ) -> Result<(), OrmError> {
+        for (other, field) in self.registry().references_to(&model.name) {
+            let domain = Domain::parse(&json!([[field.name(), "in", ids]]))?;
+            let pointing =
+                Box::pin(self.search(conn, &other.name, &domain, &SearchOptions::default()))
+                    .await?;
+            // A record pointing at itself goes with it.
+            let pointing: Vec<i64> = if other.name == model.name {
+                pointing
+                    .into_iter()
+                    .filter(|id| !ids.contains(id))
+                    .collect()
+            } else {
+                pointing
+            };
+            if pointing.is_empty() {
+                continue;
+            }
+            match field.spec.ondelete_policy() {
+                OnDelete::Restrict => {
+                    return Err(OrmError::Validation(format!(
+                        "The operation cannot be completed: another model requires the record being deleted. \
+                         If possible, archive it instead.\n\nModel: {} ({}), Constraint: {}.{} (ondelete restrict), \
+                         referenced by {} record(s) of {}",
+                        model.description,
+                        model.name,
+                        other.name,
+                        field.name(),
+                        pointing.len(),
+                        other.name
+                    )));
+                }
+                OnDelete::Cascade => {
+                    Box::pin(self.unlink(conn, &other.name, &pointing)).await?;
+                }
+                OnDelete::SetNull => {
+                    let mut values = Record::new();
+                    values.insert(field.name().to_string(), Value::Bool(false));
+                    Box::pin(self.write(conn, &other.name, &pointing, &values)).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Fills the related fields among `selected` of `records`, following
+    /// each path with one query per step.
+    pub(crate) async fn add_related(
+        &self,
+        conn: &mut Connection,
+        model: &ModelDef,
+        selected: &[&FieldDef],
+        records: &mut [Record],
+    ) -> Result<(), OrmError> {
+        let ids: Vec<i64> = records
+            .iter()
+            .filter_map(|r| r.get("id").and_then(Value::as_i64))
+            .collect();
+        for field in selected.iter() {
+            let Some(path) = &field.spec.related else {
+                continue;
+            };
+            let mut values = Box::pin(self.follow_path(conn, model, &ids, path)).await?;
+            let empty = empty_value(field);
+            for record in records.iter_mut() {
+                let id = record.get("id").and_then(Value::as_i64).unwrap_or_default();
+                let value = values.remove(&id).unwrap_or_else(|| empty.clone());
+                record.insert(field.name().to_string(), value);
+            }
+        }
+        Ok(())
+    }
+
+    /// The value at the end of `path` for each of `ids`, as `read` gives it.
+    async fn follow_path(
+        &self,
+        conn: &mut Connection,
+        model: &ModelDef,
+        ids: &[i64],
+        path: &str,
+    ) -> Result<HashMap<i64, Value>, OrmError> {
+        let Some((head, rest)) = path.split_once('.') else {
+            let records = self
+                .read(conn, &model.name, ids, &[path.to_string()])
+                .await?;
+            return Ok(records
+                .into_iter()
+                .filter_map(|mut r| {
+                    let id = r.get("id").and_then(Value::as_i64)?;
+                    Some((id, r.remove(path).unwrap_or(Value::Bool(false))))
+                })
+                .collect());
+        };
+        let field = model.require_field(head)?;
+        let target = self
+            .registry()
+            .require(field.spec.relation.as_deref().unwrap_or_default())?
+            .clone();
+        // The many2one ids, without display names.
+        let mut links: HashMap<i64, i64> = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(crate::records::ID_CHUNK) {
+            let sql = format!(
+                "SELECT \"id\", \"{head}\" FROM \"{}\" WHERE \"id\" IN ({}) AND \"{head}\" IS NOT NULL",
+                model.table,
+                placeholders(self.dialect(), 1, chunk.len())
+            );
+            let mut query = sqlx::query(&sql);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            for row in query.fetch_all(&mut *conn).await? {
+                if let Value::Number(n) = from_row(&row, 1, field)? {
+                    links.insert(row.try_get(0)?, n.as_i64().unwrap_or_default());
+                }
+            }
+        }
+        let targets: Vec<i64> = links
+            .values()
+            .copied()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let at_target = Box::pin(self.follow_path(conn, &target, &targets, rest)).await?;
+        Ok(links
+            .into_iter()
+            .filter_map(|(id, target)| at_target.get(&target).map(|v| (id, v.clone())))
+            .collect())
+    }
+}
+
+/// What `read` gives for an empty value of `field`.
+fn empty_value(field: &FieldDef) -> Value {
+    match field.ttype() {
+        FieldType::Integer => json!(0),
+        FieldType::Float | FieldType::Monetary => json!(0.0),
+        FieldType::One2many | FieldType::Many2many => json!([]),
+        _ => Value::Bool(false),
+    }
+}
