@@ -442,6 +442,28 @@ fn ondelete(backend: Backend) {
     assert_eq!(kind, "odoo.exceptions.ValidationError");
     assert!(message.contains("shop.order.customer_id"), "{message}");
     assert_eq!(pulse.scalar("SELECT COUNT(*) FROM shop_customer"), 1);
+    // Removing a line from its order with (3, id) deletes it, since the
+    // line cannot live without its order (ondelete cascade), as in Odoo.
+    let extra = ok(
+        &mut rpc,
+        "shop.order.line",
+        "create",
+        json!([{"order_id": order, "qty": 2, "price": 1}]),
+    )
+    .as_i64()
+    .unwrap();
+    ok(
+        &mut rpc,
+        "shop.order",
+        "write",
+        json!([[order], {"line_ids": [[3, extra, 0]]}]),
+    );
+    assert_eq!(
+        pulse.scalar(&format!(
+            "SELECT COUNT(*) FROM shop_order_line WHERE id = {extra}"
+        )),
+        0
+    );
     // cascade: deleting the order deletes its lines.
     assert_eq!(pulse.scalar("SELECT COUNT(*) FROM shop_order_line"), 1);
     ok(&mut rpc, "shop.order", "unlink", json!([[order]]));

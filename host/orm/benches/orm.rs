@@ -1,7 +1,9 @@
 //! ORM benchmarks against hand-written sqlx on the native drivers, in the
 //! same process and on the same data: search_read of 80 records x 10
 //! fields, a batch create of 10,000 records, and read_group over 100,000
-//! move lines. SQLite always; PostgreSQL too when `PULSE_BENCH_PG` (default
+//! move lines. search_read is also measured against the same hand-written
+//! query on sqlx's `Any` driver (which the ORM uses), to separate what the
+//! ORM costs from what the driver costs. SQLite always; PostgreSQL too when `PULSE_BENCH_PG` (default
 //! `postgres://postgres@127.0.0.1:5432/postgres`) is reachable.
 //!
 //! Run: `cargo bench -p pulse-orm --bench orm`
@@ -160,6 +162,38 @@ async fn baseline_search_read(url: &str, pg: bool) -> Duration {
     }
 }
 
+/// The same hand-written search_read through sqlx's `Any` driver, which
+/// the ORM runs on: what the ORM adds on top of its driver.
+async fn any_search_read(url: &str, pg: bool) -> Duration {
+    let sql = "SELECT id, name, ref, account_id, debit, credit, quantity, active, date, note FROM bench_line WHERE active = $1 ORDER BY id LIMIT 80";
+    let mut conn = AnyConnection::connect(url).await.unwrap();
+    let mut samples = Vec::new();
+    for _ in 0..RUNS * 20 {
+        let start = Instant::now();
+        let rows = sqlx::query(sql)
+            .bind(true)
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+        let records: Vec<Value> = rows
+            .iter()
+            .map(|r| {
+                // SQLite holds booleans as integers.
+                let active = if pg { r.get::<bool, _>(7) } else { r.get::<i64, _>(7) != 0 };
+                json!({
+                    "id": r.get::<i64, _>(0), "name": r.get::<String, _>(1), "ref": r.get::<String, _>(2),
+                    "account_id": r.get::<i64, _>(3), "debit": r.get::<f64, _>(4), "credit": r.get::<f64, _>(5),
+                    "quantity": r.get::<i64, _>(6), "active": active,
+                    "date": r.get::<String, _>(8), "note": r.get::<String, _>(9),
+                })
+            })
+            .collect();
+        assert_eq!(records.len(), 80);
+        samples.push(start.elapsed());
+    }
+    median(samples)
+}
+
 /// Hand-written GROUP BY.
 async fn baseline_group(url: &str, pg: bool) -> Duration {
     let sql = if pg {
@@ -253,6 +287,7 @@ async fn bench(url: &str, dialect: Dialect) -> Vec<Ratio> {
         orm_read.push(start.elapsed());
     }
     let base_read = baseline_search_read(url, pg).await;
+    let any_read = any_search_read(url, pg).await;
 
     let mut orm_group = Vec::new();
     let groupby = vec!["account_id".to_string()];
@@ -284,8 +319,14 @@ async fn bench(url: &str, dialect: Dialect) -> Vec<Ratio> {
     vec![
         Ratio {
             name: "search_read 80 x 10 fields",
-            orm: median(orm_read),
+            orm: median(orm_read.clone()),
             baseline: base_read,
+            target: 1.5,
+        },
+        Ratio {
+            name: "search_read, baseline on Any",
+            orm: median(orm_read.clone()),
+            baseline: any_read,
             target: 1.5,
         },
         Ratio {

@@ -2,9 +2,9 @@
 
 use pulse_schema::FieldType;
 use serde_json::{Map, Value};
-use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::any::{AnyArguments, AnyRow, AnyTypeInfoKind};
 use sqlx::query::Query;
-use sqlx::{Any, Row};
+use sqlx::{Any, Row, ValueRef};
 
 use crate::{FieldDef, ModelDef, OrmError};
 
@@ -214,19 +214,34 @@ pub fn from_row(row: &AnyRow, index: usize, field: &FieldDef) -> Result<Value, O
     })
 }
 
-/// SQLite reports a BOOLEAN column holding 0/1 as an integer.
+/// The kind of value in column `index` (decided per value on SQLite).
+fn kind_at(row: &AnyRow, index: usize) -> Result<AnyTypeInfoKind, sqlx::Error> {
+    let raw = row.try_get_raw(index)?;
+    Ok(if raw.is_null() {
+        AnyTypeInfoKind::Null
+    } else {
+        raw.type_info().kind()
+    })
+}
+
+/// SQLite holds booleans as 0/1 integers. The value's kind picks the
+/// decoder, so no failed decode (and its error) is paid per row.
 pub fn bool_at(row: &AnyRow, index: usize) -> Result<Option<bool>, sqlx::Error> {
-    match row.try_get::<Option<bool>, _>(index) {
-        Ok(v) => Ok(v),
-        Err(_) => Ok(row.try_get::<Option<i64>, _>(index)?.map(|i| i != 0)),
+    match kind_at(row, index)? {
+        AnyTypeInfoKind::Null => Ok(None),
+        AnyTypeInfoKind::Bool => row.try_get(index),
+        _ => Ok(row.try_get::<Option<i64>, _>(index)?.map(|i| i != 0)),
     }
 }
 
-/// SQLite stores a whole number written to a REAL column as an integer.
+/// SQLite may hand back a whole number of a REAL column as an integer.
 fn float_at(row: &AnyRow, index: usize) -> Result<Option<f64>, sqlx::Error> {
-    match row.try_get::<Option<f64>, _>(index) {
-        Ok(v) => Ok(v),
-        Err(_) => Ok(row.try_get::<Option<i64>, _>(index)?.map(|i| i as f64)),
+    match kind_at(row, index)? {
+        AnyTypeInfoKind::Null => Ok(None),
+        AnyTypeInfoKind::SmallInt | AnyTypeInfoKind::Integer | AnyTypeInfoKind::BigInt => {
+            Ok(row.try_get::<Option<i64>, _>(index)?.map(|i| i as f64))
+        }
+        _ => row.try_get(index),
     }
 }
 

@@ -274,13 +274,22 @@ impl Orm {
                 None => current,
             };
             if !chosen.is_empty() {
-                let mut vals = Map::new();
-                vals.insert(
-                    field.spec.inverse.clone().unwrap_or_default(),
-                    Value::Bool(false),
-                );
+                let inverse = field.spec.inverse.clone().unwrap_or_default();
                 let relation = field.spec.relation.as_deref().unwrap_or_default();
-                Box::pin(self.write(conn, relation, &chosen, &vals)).await?;
+                // As in Odoo: a line that cannot live without its parent
+                // (ondelete cascade) is deleted, others are detached.
+                let cascade = self
+                    .registry()
+                    .get(relation)
+                    .and_then(|m| m.field(&inverse))
+                    .is_some_and(|f| f.spec.ondelete_policy() == pulse_schema::OnDelete::Cascade);
+                if cascade {
+                    Box::pin(self.unlink(conn, relation, &chosen)).await?;
+                } else {
+                    let mut vals = Map::new();
+                    vals.insert(inverse, Value::Bool(false));
+                    Box::pin(self.write(conn, relation, &chosen, &vals)).await?;
+                }
             }
             return Ok(());
         }

@@ -52,6 +52,61 @@
 //! # }
 //! ```
 
+//! Computed and related fields, constraints and validation methods:
+//!
+//! ```
+//! use pulse_sdk::prelude::*;
+//!
+//! #[derive(Model)]
+//! #[model(name = "shop.line", description = "Order line")]
+//! #[check(name = "qty_not_negative", domain = r#"[["qty", ">=", 0]]"#,
+//!         message = "The quantity cannot be negative")]
+//! pub struct Line {
+//!     pub id: i64,
+//!     #[field(kind = "many2one", relation = "res.partner", ondelete = "restrict")]
+//!     pub partner_id: Option<i64>,
+//!     /// Shown from the partner, searchable, never stored.
+//!     #[field(related = "partner_id.name")]
+//!     pub partner_name: Option<String>,
+//!     #[field(digits = "16,2")]
+//!     pub qty: f64,
+//!     pub price: f64,
+//!     /// Stored, and recomputed by the host whenever qty or price change.
+//!     #[field(compute = "compute_subtotal", depends = "qty, price")]
+//!     pub subtotal: f64,
+//! }
+//!
+//! /// Answers one `(id, value)` pair per record.
+//! #[method(model = "shop.line")]
+//! pub fn compute_subtotal(env: &Env, ids: &[i64]) -> Result<Vec<(i64, f64)>> {
+//!     let lines = env.model::<Line>().read(ids)?;
+//!     Ok(lines.iter().map(|l| (l.id, l.qty * l.price)).collect())
+//! }
+//!
+//! /// Runs after every create, and every write of `price`.
+//! #[method(model = "shop.line", constrains = "price")]
+//! pub fn check_price(env: &Env, ids: &[i64]) -> Result<bool> {
+//!     if env.model::<Line>().read(ids)?.iter().any(|l| l.price > 1e9) {
+//!         return Err(Error::Validation("That price is not plausible".into()));
+//!     }
+//!     Ok(true)
+//! }
+//!
+//! # fn main() {
+//! let spec = <Line as Model>::spec();
+//! assert_eq!(spec.checks[0].name, "qty_not_negative");
+//! let subtotal = spec.fields.iter().find(|f| f.name == "subtotal").unwrap();
+//! assert_eq!(subtotal.compute.as_deref(), Some("compute_subtotal"));
+//! assert_eq!(subtotal.depends, ["qty", "price"]);
+//! assert!(!subtotal.required, "computed fields are never required of callers");
+//! assert_eq!(<check_price as pulse_sdk::Method>::CONSTRAINS, ["price"]);
+//! // Computed and related fields are never sent on create or write.
+//! let line = Line { id: 0, partner_id: None, partner_name: None, qty: 1.0, price: 2.0, subtotal: 9.0 };
+//! let values = line.to_values();
+//! assert!(values.contains_key("qty") && !values.contains_key("subtotal") && !values.contains_key("partner_name"));
+//! # }
+//! ```
+
 mod env;
 mod error;
 mod field;
