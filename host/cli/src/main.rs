@@ -162,6 +162,14 @@ enum Command {
     UpdateList,
     /// Check every manifest in the addons paths and report every problem.
     Check,
+    /// Create an API key for a user: printed once, stored only as a digest.
+    /// RPC clients pass it in place of the password.
+    Apikey {
+        /// The user's login.
+        login: String,
+        /// What the key is for (e.g. "nightly export").
+        name: String,
+    },
     /// Serve the Odoo-compatible HTTP API.
     Serve {
         /// Address to listen on.
@@ -378,6 +386,12 @@ async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Check => check(&cli.addons_paths()),
+        Command::Apikey { login, name } => {
+            let host = Host::open(cli.config()).await?;
+            let key = host.create_api_key(login, name).await?;
+            println!("API key for {login} ({name}), shown once; keep it safe:\n{key}");
+            Ok(())
+        }
         Command::Serve { http } => {
             let host = Arc::new(Host::open(cli.config()).await?);
             serve(host, *http, None).await

@@ -86,6 +86,31 @@ impl Domain {
         &self.root
     }
 
+    /// Records matching both `self` and `other`.
+    pub fn and(&self, other: &Domain) -> Domain {
+        Domain::combine(Term::And(
+            Box::new(self.root.clone()),
+            Box::new(other.root.clone()),
+        ))
+    }
+
+    /// Records matching `self` or `other`.
+    pub fn or(&self, other: &Domain) -> Domain {
+        Domain::combine(Term::Or(
+            Box::new(self.root.clone()),
+            Box::new(other.root.clone()),
+        ))
+    }
+
+    fn combine(root: Term) -> Domain {
+        let mut source = Vec::new();
+        term_json(&root, &mut source);
+        Domain {
+            root,
+            source: Value::Array(source),
+        }
+    }
+
     /// Parses JSON text (an empty string is the empty domain).
     pub fn parse_str(text: &str) -> Result<Domain, OrmError> {
         if text.trim().is_empty() {
@@ -511,6 +536,28 @@ impl Compiler<'_> {
     }
 }
 
+/// `term` in Odoo's prefix notation, appended to `out`.
+fn term_json(term: &Term, out: &mut Vec<Value>) {
+    match term {
+        Term::True => out.push(serde_json::json!([1, "=", 1])),
+        Term::False => out.push(serde_json::json!([0, "=", 1])),
+        Term::And(a, b) | Term::Or(a, b) => {
+            out.push(Value::from(if matches!(term, Term::And(..)) {
+                "&"
+            } else {
+                "|"
+            }));
+            term_json(a, out);
+            term_json(b, out);
+        }
+        Term::Not(a) => {
+            out.push(Value::from("!"));
+            term_json(a, out);
+        }
+        Term::Leaf(leaf) => out.push(serde_json::json!([leaf.field, leaf.operator, leaf.value])),
+    }
+}
+
 /// The pseudo-field `id`, typed as an integer.
 fn id_field() -> FieldDef {
     FieldDef {
@@ -704,6 +751,29 @@ mod tests {
     use super::*;
     use pulse_schema::{FieldSpec, ModelSpec};
     use serde_json::json;
+
+    #[test]
+    fn domains_combine_into_prefix_notation() {
+        let a = Domain::parse(&json!([["a", "=", 1], ["b", "=", 2]])).unwrap();
+        let c = Domain::parse(&json!(["|", ["c", "=", 3], ["d", "=", 4]])).unwrap();
+        let both = a.or(&c);
+        assert_eq!(
+            both.source(),
+            &json!([
+                "|",
+                "&",
+                ["a", "=", 1],
+                ["b", "=", 2],
+                "|",
+                ["c", "=", 3],
+                ["d", "=", 4]
+            ])
+        );
+        let reparsed = Domain::parse(both.source()).unwrap();
+        assert_eq!(reparsed.root(), both.root());
+        let all = Domain::all().and(&a);
+        assert_eq!(Domain::parse(all.source()).unwrap().root(), all.root());
+    }
 
     fn model() -> ModelDef {
         let field = |name: &str, ttype| FieldSpec::new(name, ttype);

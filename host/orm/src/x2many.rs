@@ -29,11 +29,13 @@ pub struct RelationTable {
 pub fn relation_table(model: &ModelDef, field: &FieldDef) -> Result<RelationTable, OrmError> {
     let target = crate::table_name(field.spec.relation.as_deref().unwrap_or_default());
     if target == model.table {
-        return Err(OrmError::Validation(format!(
-            "many2many field '{}' on model '{}' relates the model to itself, which this version does not support",
-            field.name(),
-            model.name
-        )));
+        // A model related to itself (e.g. groups implying groups): the
+        // table and the second column are named after the field.
+        return Ok(RelationTable {
+            table: format!("{}_{}_rel", model.table, field.name()),
+            own: format!("{}_id", model.table),
+            other: format!("{}_id", field.name()),
+        });
     }
     let (first, second) = if model.table < target {
         (&model.table, &target)

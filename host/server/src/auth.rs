@@ -57,8 +57,24 @@ pub async fn authenticate(
     // Unknown logins spend the time a real check would, so they cannot be
     // probed by timing.
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let hash: String = match &row {
+    // An API key stands in for the password (for scripts and RPC clients).
+    if password.starts_with(API_KEY_PREFIX)
+        && let Some(row) = &row
+        && let Some(user) = api_key_user(db, password).await?
+        && user == row.try_get::<i64, _>("id")?
+    {
+        return Ok(Some(User {
+            uid: user,
+            login: row.try_get("login")?,
+            name: row.try_get("name")?,
+        }));
+    }
+    let stored: Option<String> = match &row {
         Some(row) => row.try_get("password")?,
+        None => None,
+    };
+    let hash: String = match stored {
+        Some(hash) => hash,
         None => DUMMY
             .get_or_init(|| hash_password("pulse-dummy").unwrap_or_default())
             .clone(),
@@ -82,6 +98,93 @@ pub async fn authenticate(
         login: row.try_get("login")?,
         name: row.try_get("name")?,
     }))
+}
+
+/// How API keys start, so they are told from passwords at a glance.
+pub const API_KEY_PREFIX: &str = "pulse_";
+
+/// The digest an API key is stored and looked up by. Keys are 256 random
+/// bits, so a fast hash is enough (nobody can guess their way back).
+fn api_key_digest(key: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(key.as_bytes()))
+}
+
+/// The user an API key belongs to.
+async fn api_key_user(db: &Database, key: &str) -> Result<Option<i64>, Error> {
+    let row = sqlx::query("SELECT user_id FROM res_users_apikeys WHERE key_digest = $1")
+        .bind(api_key_digest(key))
+        .fetch_optional(&db.pool)
+        .await?;
+    Ok(row.map(|r| r.try_get(0)).transpose()?)
+}
+
+/// Creates an API key named `name` for the user `login`. The key is
+/// returned once and only its digest is stored.
+pub async fn create_api_key(db: &Database, login: &str, name: &str) -> Result<String, Error> {
+    let uid: i64 = sqlx::query("SELECT id FROM res_users WHERE login = $1")
+        .bind(login)
+        .fetch_optional(&db.pool)
+        .await?
+        .map(|row| row.try_get(0))
+        .transpose()?
+        .ok_or_else(|| Error::Config(format!("no user with the login {login:?}")))?;
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let key = format!("{API_KEY_PREFIX}{}", hex::encode(bytes));
+    sqlx::query("INSERT INTO res_users_apikeys (user_id, name, key_digest) VALUES ($1, $2, $3)")
+        .bind(uid)
+        .bind(name)
+        .bind(api_key_digest(&key))
+        .execute(&db.pool)
+        .await?;
+    Ok(key)
+}
+
+/// Takes the `password` values out of `res.users` rows (it is no field:
+/// it is never stored or read as one), one per row.
+pub fn take_passwords(
+    model: &str,
+    mut rows: Vec<pulse_orm::Record>,
+) -> Result<(Vec<pulse_orm::Record>, Vec<Option<String>>), crate::dispatch::CallFailure> {
+    if model != "res.users" {
+        return Ok((rows, Vec::new()));
+    }
+    let mut passwords = Vec::with_capacity(rows.len());
+    for row in &mut rows {
+        passwords.push(match row.remove("password") {
+            None | Some(serde_json::Value::Bool(false)) | Some(serde_json::Value::Null) => None,
+            Some(serde_json::Value::String(p)) if !p.is_empty() => Some(p),
+            Some(_) => {
+                return Err(crate::dispatch::CallFailure::BadArgument(
+                    "a password must be a non-empty string".into(),
+                ));
+            }
+        });
+    }
+    Ok((rows, passwords))
+}
+
+/// Stores the argon2id hashes of `passwords` for the users `ids` (in order).
+pub async fn set_passwords(
+    conn: &mut pulse_orm::Connection,
+    ids: &[i64],
+    passwords: Vec<Option<String>>,
+) -> Result<(), crate::dispatch::CallFailure> {
+    for (id, password) in ids.iter().zip(passwords) {
+        let Some(password) = password else { continue };
+        let hash = tokio::task::spawn_blocking(move || hash_password(&password))
+            .await
+            .map_err(|e| crate::dispatch::CallFailure::Unavailable(e.to_string()))?
+            .map_err(|e| crate::dispatch::CallFailure::Unavailable(e.to_string()))?;
+        sqlx::query("UPDATE res_users SET password = $1 WHERE id = $2")
+            .bind(hash)
+            .bind(*id)
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| crate::dispatch::CallFailure::Orm(e.into()))?;
+    }
+    Ok(())
 }
 
 /// Failed logins, per login and per client address: after

@@ -8,6 +8,7 @@ use pulse_runtime::{AddonError, CallError, OrmBackend};
 use serde_json::{Map, Value};
 use sqlx::{Any, Transaction};
 
+use crate::access::{Access, Mode};
 use crate::dispatch::{self, CallFailure};
 use crate::{Scope, Snapshot};
 
@@ -32,6 +33,9 @@ pub struct TxOrm {
     frames: Vec<Frame>,
     /// The scope of a lifecycle hook (method calls carry theirs in their frame).
     hook_scope: Option<Arc<Scope>>,
+    /// Whose rights apply: the caller of the request (the superuser for
+    /// lifecycle steps).
+    pub access: Arc<Access>,
 }
 
 impl TxOrm {
@@ -44,7 +48,14 @@ impl TxOrm {
             snapshot,
             frames: Vec::new(),
             hook_scope: None,
+            access: Access::superuser(),
         }
+    }
+
+    /// This session acting with `access`'s rights.
+    pub fn with_access(mut self, access: Arc<Access>) -> TxOrm {
+        self.access = access;
+        self
     }
 
     /// The transaction back, to commit or drop.
@@ -124,6 +135,7 @@ impl TxOrm {
             snapshot: self.snapshot.clone(),
             frames: std::mem::take(&mut self.frames),
             hook_scope: self.hook_scope.clone(),
+            access: self.access.clone(),
         }
     }
 
@@ -283,7 +295,11 @@ impl OrmBackend for TxOrm {
             limit,
             order: order.map(str::to_string),
         };
+        let access = self.access.clone();
         self.guarded(model, async |conn, orm| {
+            let domain = access
+                .restrict(conn, orm, model, Mode::Read, domain)
+                .await?;
             orm.search(conn, model, &domain, &options).await
         })
         .await
@@ -291,7 +307,11 @@ impl OrmBackend for TxOrm {
 
     async fn search_count(&mut self, model: &str, domain: &str) -> Result<u64, AddonError> {
         let domain = Domain::parse_str(domain).map_err(addon_error)?;
+        let access = self.access.clone();
         self.guarded(model, async |conn, orm| {
+            let domain = access
+                .restrict(conn, orm, model, Mode::Read, domain)
+                .await?;
             orm.search_count(conn, model, &domain).await
         })
         .await
@@ -303,8 +323,10 @@ impl OrmBackend for TxOrm {
         ids: &[i64],
         fields: &[String],
     ) -> Result<String, AddonError> {
+        let access = self.access.clone();
         let records = self
             .guarded(model, async |conn, orm| {
+                access.guard(conn, orm, model, Mode::Read, ids).await?;
                 orm.read(conn, model, ids, fields).await
             })
             .await?;
@@ -313,23 +335,33 @@ impl OrmBackend for TxOrm {
 
     async fn create(&mut self, model: &str, rows: &str) -> Result<Vec<i64>, AddonError> {
         let rows: Vec<Record> = parse(rows, "create rows")?;
+        let access = self.access.clone();
         self.guarded(model, async |conn, orm| {
-            orm.create(conn, model, &rows).await
+            access.check_model(orm.registry(), model, Mode::Create)?;
+            let ids = orm.create(conn, model, &rows).await?;
+            access.guard(conn, orm, model, Mode::Create, &ids).await?;
+            Ok(ids)
         })
         .await
     }
 
     async fn write(&mut self, model: &str, ids: &[i64], values: &str) -> Result<(), AddonError> {
         let values: Record = parse(values, "write values")?;
+        let access = self.access.clone();
         self.guarded(model, async |conn, orm| {
+            access.guard(conn, orm, model, Mode::Write, ids).await?;
             orm.write(conn, model, ids, &values).await
         })
         .await
     }
 
     async fn unlink(&mut self, model: &str, ids: &[i64]) -> Result<(), AddonError> {
-        self.guarded(model, async |conn, orm| orm.unlink(conn, model, ids).await)
-            .await
+        let access = self.access.clone();
+        self.guarded(model, async |conn, orm| {
+            access.guard(conn, orm, model, Mode::Unlink, ids).await?;
+            orm.unlink(conn, model, ids).await
+        })
+        .await
     }
 
     async fn call(

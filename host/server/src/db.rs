@@ -102,8 +102,17 @@ fn system_tables(dialect: Dialect) -> Vec<String> {
                 id {pk},
                 login VARCHAR NOT NULL UNIQUE,
                 name VARCHAR NOT NULL,
-                password VARCHAR NOT NULL,
+                password VARCHAR,
                 active {boolean} NOT NULL DEFAULT TRUE
+            )"
+        ),
+        // API keys: only their SHA-256 digest is kept.
+        format!(
+            "CREATE TABLE IF NOT EXISTS res_users_apikeys (
+                id {pk},
+                user_id BIGINT NOT NULL,
+                name VARCHAR NOT NULL,
+                key_digest VARCHAR NOT NULL UNIQUE
             )"
         ),
     ]
@@ -207,6 +216,7 @@ impl Database {
             .await?;
             tracing::info!(db = %self.name, "created the user 'admin'");
         }
+        crate::base::ensure(&mut tx, self.dialect).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -9,6 +9,7 @@ use pulse_orm::{Domain, OrmError, Record, SearchOptions};
 use pulse_runtime::CallError;
 use serde_json::{Map, Value, json};
 
+use crate::access::Mode;
 use crate::{Snapshot, TxOrm};
 
 /// How deep addon calls may nest (method calls method calls super…).
@@ -217,31 +218,48 @@ async fn builtin(
     a: &[Value],
     k: &Map<String, Value>,
 ) -> Result<Value, CallFailure> {
+    let access = orm.access.clone();
     let (conn, orm) = orm.parts().map_err(CallFailure::Unavailable)?;
+    // Access rights and record rules: a search is narrowed to what the
+    // user may see; records named by id are checked.
+    let restrict = async |conn: &mut pulse_orm::Connection, domain: Domain| {
+        access
+            .restrict(conn, orm, model, Mode::Read, domain)
+            .await
+            .map_err(CallFailure::Orm)
+    };
+    let guard = async |conn: &mut pulse_orm::Connection, mode: Mode, ids: &[i64]| {
+        access
+            .guard(conn, orm, model, mode, ids)
+            .await
+            .map_err(CallFailure::Orm)
+    };
     Ok(match method {
-        "create" => match argument(a, k, 0, "vals_list") {
-            Some(Value::Array(rows)) => {
-                let rows = rows
-                    .iter()
-                    .map(|r| record_of(Some(r)))
-                    .collect::<Result<Vec<_>, _>>()?;
-                json!(
-                    orm.create(conn, model, &rows)
-                        .await
-                        .map_err(CallFailure::Orm)?
-                )
-            }
-            single => {
-                let row = record_of(single)?;
-                let ids = orm
-                    .create(conn, model, &[row])
-                    .await
-                    .map_err(CallFailure::Orm)?;
-                json!(ids[0])
-            }
-        },
+        "create" => {
+            access
+                .check_model(orm.registry(), model, Mode::Create)
+                .map_err(CallFailure::Orm)?;
+            let (rows, single) = match argument(a, k, 0, "vals_list") {
+                Some(Value::Array(rows)) => (
+                    rows.iter()
+                        .map(|r| record_of(Some(r)))
+                        .collect::<Result<Vec<_>, _>>()?,
+                    false,
+                ),
+                single => (vec![record_of(single)?], true),
+            };
+            let (rows, passwords) = crate::auth::take_passwords(model, rows)?;
+            let ids = orm
+                .create(conn, model, &rows)
+                .await
+                .map_err(CallFailure::Orm)?;
+            guard(conn, Mode::Create, &ids).await?;
+            crate::auth::set_passwords(conn, &ids, passwords).await?;
+            if single { json!(ids[0]) } else { json!(ids) }
+        }
         "read" => {
             let fields = fields_of(argument(a, k, 0, "fields"))?;
+            guard(conn, Mode::Read, &ids).await?;
             json!(
                 orm.read(conn, model, &ids, &fields)
                     .await
@@ -250,6 +268,7 @@ async fn builtin(
         }
         "search_read" => {
             let domain = domain_of(argument(a, k, 0, "domain"))?;
+            let domain = restrict(conn, domain).await?;
             let fields = fields_of(argument(a, k, 1, "fields"))?;
             let options = search_options(a, k, 2)?;
             json!(
@@ -260,6 +279,7 @@ async fn builtin(
         }
         "search" => {
             let domain = domain_of(argument(a, k, 0, "domain"))?;
+            let domain = restrict(conn, domain).await?;
             let options = search_options(a, k, 1)?;
             json!(
                 orm.search(conn, model, &domain, &options)
@@ -269,6 +289,7 @@ async fn builtin(
         }
         "search_count" => {
             let domain = domain_of(argument(a, k, 0, "domain"))?;
+            let domain = restrict(conn, domain).await?;
             json!(
                 orm.search_count(conn, model, &domain)
                     .await
@@ -277,12 +298,23 @@ async fn builtin(
         }
         "write" => {
             let values = record_of(argument(a, k, 0, "vals"))?;
-            orm.write(conn, model, &ids, &values)
-                .await
-                .map_err(CallFailure::Orm)?;
+            guard(conn, Mode::Write, &ids).await?;
+            let (mut rows, passwords) = crate::auth::take_passwords(model, vec![values])?;
+            let values = rows.pop().unwrap_or_default();
+            let password = passwords.into_iter().next().flatten();
+            if !values.is_empty() || password.is_none() {
+                orm.write(conn, model, &ids, &values)
+                    .await
+                    .map_err(CallFailure::Orm)?;
+            }
+            if let Some(password) = password {
+                let all = vec![Some(password); ids.len()];
+                crate::auth::set_passwords(conn, &ids, all).await?;
+            }
             json!(true)
         }
         "unlink" => {
+            guard(conn, Mode::Unlink, &ids).await?;
             orm.unlink(conn, model, &ids)
                 .await
                 .map_err(CallFailure::Orm)?;
@@ -295,6 +327,7 @@ async fn builtin(
                 .unwrap_or("");
             let domain =
                 domain_of(argument(a, k, 1, "domain").or_else(|| argument(a, k, 1, "args")))?;
+            let domain = restrict(conn, domain).await?;
             let operator = argument(a, k, 2, "operator")
                 .and_then(Value::as_str)
                 .unwrap_or("ilike");
@@ -324,11 +357,16 @@ async fn builtin(
             )?;
             json!(orm.default_get(model, &fields).map_err(CallFailure::Orm)?)
         }
-        "exists" => json!(
-            orm.exists(conn, model, &ids)
-                .await
-                .map_err(CallFailure::Orm)?
-        ),
+        "exists" => {
+            access
+                .check_model(orm.registry(), model, Mode::Read)
+                .map_err(CallFailure::Orm)?;
+            json!(
+                orm.exists(conn, model, &ids)
+                    .await
+                    .map_err(CallFailure::Orm)?
+            )
+        }
         "copy" => {
             let [id] = ids.as_slice() else {
                 return Err(CallFailure::BadArgument(format!(
@@ -340,14 +378,20 @@ async fn builtin(
                 None | Some(Value::Bool(false)) => Record::new(),
                 other => record_of(other)?,
             };
-            json!(
-                orm.copy(conn, model, *id, &default)
-                    .await
-                    .map_err(CallFailure::Orm)?
-            )
+            guard(conn, Mode::Read, &[*id]).await?;
+            access
+                .check_model(orm.registry(), model, Mode::Create)
+                .map_err(CallFailure::Orm)?;
+            let new = orm
+                .copy(conn, model, *id, &default)
+                .await
+                .map_err(CallFailure::Orm)?;
+            guard(conn, Mode::Create, &[new]).await?;
+            json!(new)
         }
         "read_group" => {
             let domain = domain_of(argument(a, k, 0, "domain"))?;
+            let domain = restrict(conn, domain).await?;
             let fields = fields_of(argument(a, k, 1, "fields"))?;
             let groupby = match argument(a, k, 2, "groupby") {
                 Some(Value::String(one)) => vec![one.clone()],

@@ -287,8 +287,8 @@ async fn destroy_session(
 fn session_info(host: &Host, user: &User) -> Value {
     json!({
         "uid": user.uid,
-        "is_system": user.login == "admin",
-        "is_admin": user.login == "admin",
+        "is_system": user.uid == crate::base::SUPERUSER_ID,
+        "is_admin": user.uid == crate::base::SUPERUSER_ID,
         "name": user.name,
         "username": user.login,
         "partner_display_name": user.name,
@@ -304,7 +304,7 @@ async fn call_kw(State(host): State<Arc<Host>>, headers: HeaderMap, body: Bytes)
         Ok(parsed) => parsed,
         Err((id, e)) => return reply(&id, Err(e)),
     };
-    let Some(_user) = session_cookie(&headers).and_then(|s| host.sessions.get(&s)) else {
+    let Some(user) = session_cookie(&headers).and_then(|s| host.sessions.get(&s)) else {
         return reply(&id, Err(RpcError::session_expired()));
     };
     let outcome = async {
@@ -331,7 +331,7 @@ async fn call_kw(State(host): State<Arc<Host>>, headers: HeaderMap, body: Bytes)
             }
         };
         kwargs.remove("context");
-        execute_kw(&host, &model, &method, args, kwargs).await
+        execute_kw(&host, user.uid, &model, &method, args, kwargs).await
     }
     .await;
     reply(&id, outcome)
@@ -341,6 +341,7 @@ async fn call_kw(State(host): State<Arc<Host>>, headers: HeaderMap, body: Bytes)
 /// it succeeds: the top of the method's override chain, or the ORM's own.
 async fn execute_kw(
     host: &Host,
+    uid: i64,
     model: &str,
     method: &str,
     args: Vec<Value>,
@@ -349,12 +350,15 @@ async fn execute_kw(
     host.refresh().await?;
     let snapshot = host.snapshot();
     let (ids, rest) = dispatch::split_args(method, args).map_err(failure)?;
-    let tx = host.db.pool.begin().await?;
+    let mut tx = host.db.pool.begin().await?;
+    // The caller's rights apply to everything the call does.
+    let access = crate::Access::load(&mut tx, uid).await.map_err(orm_error)?;
     let orm = TxOrm::new(
         tx,
         Orm::new(host.db.dialect, snapshot.registry.clone()),
         Some(snapshot),
-    );
+    )
+    .with_access(access);
     let (outcome, orm) = dispatch::call(orm, model, method, None, ids, rest, kwargs).await;
     let value = outcome.map_err(failure)?;
     orm.commit().await?;

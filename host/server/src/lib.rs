@@ -6,8 +6,10 @@
 //! and then swap the snapshot atomically; requests in flight finish on the
 //! snapshot they started with.
 
+mod access;
 mod auth;
 mod backend;
+mod base;
 mod data;
 mod db;
 mod dispatch;
@@ -21,6 +23,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
+pub use access::{Access, Mode};
 pub use auth::{User, hash_password, verify_password};
 pub use backend::TxOrm;
 pub use db::Database;
@@ -143,6 +146,12 @@ impl Host {
             self.reload().await?;
         }
         Ok(())
+    }
+
+    /// Creates an API key named `name` for the user `login`; the key is
+    /// returned once and only its digest is stored.
+    pub async fn create_api_key(&self, login: &str, name: &str) -> Result<String, Error> {
+        auth::create_api_key(&self.db, login, name).await
     }
 
     /// Makes the next [`Host::refresh`] look at the database at once.

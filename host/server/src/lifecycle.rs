@@ -230,6 +230,7 @@ fn installed_map(modules: &[InstalledModule]) -> Installed {
 /// install sequence), so an addon always extends models already defined.
 fn registry_of(modules: &[InstalledModule]) -> Result<Registry, Error> {
     let mut registry = Registry::new();
+    crate::base::apply(&mut registry)?;
     for module in load_order(modules)? {
         for spec in &module.description.models {
             registry.apply(spec, &module.name)?;
@@ -246,7 +247,9 @@ fn scopes_of(modules: &[InstalledModule]) -> HashMap<String, Arc<crate::Scope>> 
         modules.iter().map(|m| (m.name.as_str(), m)).collect();
     let mut scopes = HashMap::new();
     for module in modules {
-        let mut models = std::collections::HashSet::new();
+        // Every addon may use the base models (its users' rights still apply).
+        let mut models: std::collections::HashSet<String> =
+            crate::base::model_names().into_iter().collect();
         let mut seen = BTreeSet::new();
         let mut stack = vec![module.name.as_str()];
         while let Some(name) = stack.pop() {

@@ -1,0 +1,435 @@
+//! Who may do what, as Odoo decides it: access rights per model and group
+//! (`ir.model.access`, a pure union) and record rules (`ir.rule`: global
+//! rules AND-ed, group rules OR-ed, the two AND-ed). The superuser
+//! (`admin`, id 1) bypasses both.
+//!
+//! The checks sit at the doors: every RPC call of an ORM method and every
+//! ORM operation addon code makes goes through [`Access::restrict`] (for
+//! searches) or [`Access::guard`] (for records named by id). What the ORM
+//! does internally on the caller's behalf (display names, computed
+//! fields, cascades) is not checked again, as in Odoo.
+//!
+//! Rule domains are JSON domains. A value `{"user": "field"}` stands for
+//! that field of the current user (`{"user": "id"}` for the user id), e.g.
+//! `[["agency_id", "=", {"user": "agency_id"}]]`.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+
+use pulse_orm::{Connection, Domain, Orm, OrmError, Registry, SearchOptions, bool_at};
+use serde_json::{Value, json};
+use sqlx::Row;
+
+use crate::base::SUPERUSER_ID;
+
+/// The four operations access rights and record rules distinguish.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Mode {
+    /// `perm_read`.
+    Read,
+    /// `perm_write`.
+    Write,
+    /// `perm_create`.
+    Create,
+    /// `perm_unlink`.
+    Unlink,
+}
+
+impl Mode {
+    fn index(self) -> usize {
+        self as usize
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Mode::Read => "read",
+            Mode::Write => "write",
+            Mode::Create => "create",
+            Mode::Unlink => "unlink",
+        }
+    }
+
+    fn verb(self) -> &'static str {
+        match self {
+            Mode::Read => "access",
+            Mode::Write => "modify",
+            Mode::Create => "create",
+            Mode::Unlink => "delete",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct AclRow {
+    model: String,
+    group: Option<i64>,
+    perms: [bool; 4],
+}
+
+#[derive(Debug, Clone)]
+struct RuleRow {
+    model: String,
+    domain: Value,
+    perms: [bool; 4],
+    groups: Vec<i64>,
+}
+
+/// What one user may do. Loaded once per request.
+#[derive(Debug, Default)]
+pub struct Access {
+    /// The user.
+    pub uid: i64,
+    login: String,
+    superuser: bool,
+    groups: BTreeSet<i64>,
+    group_names: HashMap<i64, String>,
+    acl: Vec<AclRow>,
+    rules: Vec<RuleRow>,
+    /// The user's field values that rule domains asked for.
+    user_values: Mutex<HashMap<String, Value>>,
+}
+
+impl Access {
+    /// The superuser: no checks.
+    pub fn superuser() -> Arc<Access> {
+        Arc::new(Access {
+            uid: SUPERUSER_ID,
+            login: "admin".into(),
+            superuser: true,
+            ..Access::default()
+        })
+    }
+
+    /// Whether no check applies.
+    pub fn is_superuser(&self) -> bool {
+        self.superuser
+    }
+
+    /// Loads the groups (with the groups they imply), access rights and
+    /// record rules that apply to user `uid`.
+    pub async fn load(conn: &mut Connection, uid: i64) -> Result<Arc<Access>, OrmError> {
+        if uid == SUPERUSER_ID {
+            return Ok(Access::superuser());
+        }
+        let login: String = sqlx::query("SELECT login FROM res_users WHERE id = $1")
+            .bind(uid)
+            .fetch_optional(&mut *conn)
+            .await?
+            .map(|row| row.try_get(0))
+            .transpose()?
+            .unwrap_or_default();
+        let mut groups: BTreeSet<i64> = sqlx::query(
+            "SELECT res_groups_id FROM res_groups_res_users_rel WHERE res_users_id = $1",
+        )
+        .bind(uid)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|row| row.try_get(0))
+        .collect::<Result<_, _>>()?;
+        let implied: Vec<(i64, i64)> =
+            sqlx::query("SELECT res_groups_id, implied_ids_id FROM res_groups_implied_ids_rel")
+                .fetch_all(&mut *conn)
+                .await?
+                .iter()
+                .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+                .collect::<Result<_, sqlx::Error>>()?;
+        // The groups a group implies, transitively.
+        loop {
+            let more: Vec<i64> = implied
+                .iter()
+                .filter(|(g, h)| groups.contains(g) && !groups.contains(h))
+                .map(|(_, h)| *h)
+                .collect();
+            if more.is_empty() {
+                break;
+            }
+            groups.extend(more);
+        }
+        let group_names = sqlx::query("SELECT id, name FROM res_groups")
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+            .collect::<Result<_, sqlx::Error>>()?;
+        let perms = |row: &sqlx::any::AnyRow, first: usize| -> Result<[bool; 4], sqlx::Error> {
+            let mut out = [false; 4];
+            for (i, slot) in out.iter_mut().enumerate() {
+                *slot = bool_at(row, first + i)?.unwrap_or(false);
+            }
+            Ok(out)
+        };
+        let mut acl = Vec::new();
+        for row in sqlx::query(
+            "SELECT model, group_id, perm_read, perm_write, perm_create, perm_unlink, active FROM ir_model_access",
+        )
+        .fetch_all(&mut *conn)
+        .await?
+        {
+            if bool_at(&row, 6)?.unwrap_or(false) {
+                acl.push(AclRow {
+                    model: row.try_get(0)?,
+                    group: row.try_get(1)?,
+                    perms: perms(&row, 2)?,
+                });
+            }
+        }
+        let mut rule_groups: HashMap<i64, Vec<i64>> = HashMap::new();
+        for row in sqlx::query("SELECT ir_rule_id, res_groups_id FROM ir_rule_res_groups_rel")
+            .fetch_all(&mut *conn)
+            .await?
+        {
+            rule_groups
+                .entry(row.try_get(0)?)
+                .or_default()
+                .push(row.try_get(1)?);
+        }
+        let mut rules = Vec::new();
+        for row in sqlx::query(
+            "SELECT id, model, domain_force, perm_read, perm_write, perm_create, perm_unlink, active, name FROM ir_rule",
+        )
+        .fetch_all(&mut *conn)
+        .await?
+        {
+            if !bool_at(&row, 7)?.unwrap_or(false) {
+                continue;
+            }
+            let id: i64 = row.try_get(0)?;
+            let text: Option<String> = row.try_get(2)?;
+            let domain = match text.as_deref().map(str::trim) {
+                None | Some("") => json!([]),
+                Some(text) => serde_json::from_str(text).map_err(|e| {
+                    let name: String = row.try_get(8).unwrap_or_default();
+                    OrmError::Validation(format!("record rule '{name}' has an invalid domain: {e}"))
+                })?,
+            };
+            rules.push(RuleRow {
+                model: row.try_get(1)?,
+                domain,
+                perms: perms(&row, 3)?,
+                groups: rule_groups.remove(&id).unwrap_or_default(),
+            });
+        }
+        Ok(Arc::new(Access {
+            uid,
+            login,
+            superuser: false,
+            groups,
+            group_names,
+            acl,
+            rules,
+            user_values: Mutex::new(HashMap::new()),
+        }))
+    }
+
+    /// Odoo's access rights: may the user `mode` records of `model` at all?
+    pub fn check_model(
+        &self,
+        registry: &Registry,
+        model: &str,
+        mode: Mode,
+    ) -> Result<(), OrmError> {
+        if self.superuser {
+            return Ok(());
+        }
+        let rows: Vec<&AclRow> = self
+            .acl
+            .iter()
+            .filter(|r| r.model == model && r.perms[mode.index()])
+            .collect();
+        if rows
+            .iter()
+            .any(|r| r.group.is_none_or(|g| self.groups.contains(&g)))
+        {
+            return Ok(());
+        }
+        let description = registry
+            .get(model)
+            .map(|m| m.description.clone())
+            .unwrap_or_else(|| model.to_string());
+        let mut allowed: Vec<&str> = rows
+            .iter()
+            .filter_map(|r| r.group.and_then(|g| self.group_names.get(&g)))
+            .map(String::as_str)
+            .collect();
+        allowed.sort_unstable();
+        allowed.dedup();
+        let groups = if allowed.is_empty() {
+            "No group currently allows this operation.".to_string()
+        } else {
+            format!(
+                "This operation is allowed for the following groups:\n{}",
+                allowed
+                    .iter()
+                    .map(|g| format!("\t- {g}"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            )
+        };
+        Err(OrmError::Access(format!(
+            "You are not allowed to {} '{description}' ({model}) records.\n\n{groups}\n\nContact your administrator to request access if necessary.",
+            mode.verb()
+        )))
+    }
+
+    /// The record rules' domain for `mode` on `model`, or `None` when no
+    /// rule applies.
+    async fn rule_domain(
+        &self,
+        conn: &mut Connection,
+        orm: &Orm,
+        model: &str,
+        mode: Mode,
+    ) -> Result<Option<Domain>, OrmError> {
+        if self.superuser {
+            return Ok(None);
+        }
+        let mut global: Option<Domain> = None;
+        let mut by_group: Option<Domain> = None;
+        for rule in self
+            .rules
+            .iter()
+            .filter(|r| r.model == model && r.perms[mode.index()])
+        {
+            let is_global = rule.groups.is_empty();
+            if !is_global && !rule.groups.iter().any(|g| self.groups.contains(g)) {
+                continue;
+            }
+            let value = self.substitute(conn, orm, &rule.domain).await?;
+            let domain = Domain::parse(&value)?;
+            if is_global {
+                global = Some(match global {
+                    Some(d) => d.and(&domain),
+                    None => domain,
+                });
+            } else {
+                by_group = Some(match by_group {
+                    Some(d) => d.or(&domain),
+                    None => domain,
+                });
+            }
+        }
+        Ok(match (global, by_group) {
+            (Some(g), Some(b)) => Some(g.and(&b)),
+            (g, b) => g.or(b),
+        })
+    }
+
+    /// `domain` with each `{"user": "field"}` replaced by the user's value.
+    async fn substitute(
+        &self,
+        conn: &mut Connection,
+        orm: &Orm,
+        domain: &Value,
+    ) -> Result<Value, OrmError> {
+        Ok(match domain {
+            Value::Array(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                for item in items {
+                    out.push(Box::pin(self.substitute(conn, orm, item)).await?);
+                }
+                Value::Array(out)
+            }
+            Value::Object(map) if map.len() == 1 && map.contains_key("user") => {
+                let field = map["user"].as_str().unwrap_or_default();
+                self.user_value(conn, orm, field).await?
+            }
+            other => other.clone(),
+        })
+    }
+
+    async fn user_value(
+        &self,
+        conn: &mut Connection,
+        orm: &Orm,
+        field: &str,
+    ) -> Result<Value, OrmError> {
+        if field == "id" {
+            return Ok(json!(self.uid));
+        }
+        if let Some(value) = self.user_values.lock().expect("user values").get(field) {
+            return Ok(value.clone());
+        }
+        let mut records = orm
+            .read(conn, "res.users", &[self.uid], &[field.to_string()])
+            .await?;
+        let value = match records.pop().and_then(|mut r| r.remove(field)) {
+            // A many2one reads as [id, name]: rules compare ids.
+            Some(Value::Array(pair))
+                if pair.len() == 2 && pair[1].is_string() && pair[0].is_i64() =>
+            {
+                pair[0].clone()
+            }
+            Some(value) => value,
+            None => Value::Bool(false),
+        };
+        self.user_values
+            .lock()
+            .expect("user values")
+            .insert(field.to_string(), value.clone());
+        Ok(value)
+    }
+
+    /// `domain` narrowed to the records the user may `mode` (a search),
+    /// after checking the user may `mode` the model at all.
+    pub async fn restrict(
+        &self,
+        conn: &mut Connection,
+        orm: &Orm,
+        model: &str,
+        mode: Mode,
+        domain: Domain,
+    ) -> Result<Domain, OrmError> {
+        self.check_model(orm.registry(), model, mode)?;
+        Ok(match self.rule_domain(conn, orm, model, mode).await? {
+            Some(rule) => domain.and(&rule),
+            None => domain,
+        })
+    }
+
+    /// Checks the user may `mode` the records `ids` of `model`: the model's
+    /// access rights, then its record rules for each record that exists.
+    pub async fn guard(
+        &self,
+        conn: &mut Connection,
+        orm: &Orm,
+        model: &str,
+        mode: Mode,
+        ids: &[i64],
+    ) -> Result<(), OrmError> {
+        self.check_model(orm.registry(), model, mode)?;
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let Some(rule) = self.rule_domain(conn, orm, model, mode).await? else {
+            return Ok(());
+        };
+        let wanted = Domain::parse(&json!([["id", "in", ids]]))?;
+        let allowed: BTreeSet<i64> = orm
+            .search(conn, model, &wanted.and(&rule), &SearchOptions::default())
+            .await?
+            .into_iter()
+            .collect();
+        let existing = orm.exists(conn, model, ids).await?;
+        let refused: Vec<i64> = existing
+            .into_iter()
+            .filter(|id| !allowed.contains(id))
+            .collect();
+        if refused.is_empty() {
+            return Ok(());
+        }
+        let description = orm
+            .registry()
+            .get(model)
+            .map(|m| m.description.clone())
+            .unwrap_or_default();
+        Err(OrmError::Access(format!(
+            "Uh-oh! Looks like you have stumbled upon some top-secret records.\n\n\
+             Sorry, {} (id={}) doesn't have '{}' access to:\n- {description} ({model})\n\n\
+             If you really, really need access, perhaps you can win over your friendly administrator with a batch of freshly baked cookies.",
+            self.login,
+            self.uid,
+            mode.name()
+        )))
+    }
+}

@@ -1,0 +1,199 @@
+//! The models every database has before any addon is installed, owned by
+//! the pseudo-addon `base`: users, groups, access rights and record rules.
+//! Addons extend them (`#[model(extends = "res.users")]`) and fill them
+//! through data files, as Odoo modules do.
+
+use pulse_orm::{Connection, Dialect, Registry};
+use pulse_schema::{Description, FieldSpec, FieldType, ModelSpec, OnDelete};
+use serde_json::json;
+
+use crate::Error;
+
+/// The name under which the host owns its own models.
+pub const BASE: &str = "base";
+
+/// The user id of the superuser, `admin`: access rights and record rules
+/// do not apply to it (like Odoo's `__system__`).
+pub const SUPERUSER_ID: i64 = 1;
+
+/// Groups every database has, by external id (`base.<name>`).
+pub const BASE_GROUPS: [(&str, &str); 2] = [
+    ("group_user", "Internal User"),
+    ("group_system", "Administration / Settings"),
+];
+
+fn field(name: &str, ttype: FieldType) -> FieldSpec {
+    let mut spec = FieldSpec::new(name, ttype);
+    spec.string = name
+        .split('_')
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_uppercase().chain(c).collect::<String>())
+                .unwrap_or_default()
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    spec
+}
+
+fn required(mut spec: FieldSpec) -> FieldSpec {
+    spec.required = true;
+    spec
+}
+
+fn relation(mut spec: FieldSpec, model: &str) -> FieldSpec {
+    spec.relation = Some(model.to_string());
+    spec
+}
+
+fn default(mut spec: FieldSpec, value: serde_json::Value) -> FieldSpec {
+    spec.default = Some(value);
+    spec
+}
+
+fn model(name: &str, description: &str, fields: Vec<FieldSpec>) -> ModelSpec {
+    ModelSpec {
+        name: name.to_string(),
+        description: description.to_string(),
+        fields,
+        extends: false,
+        checks: Vec::new(),
+    }
+}
+
+/// The description of `base`. Passwords and API keys are no fields: they
+/// are never readable through the ORM.
+pub fn description() -> Description {
+    let perms = |default_on: bool| {
+        ["perm_read", "perm_write", "perm_create", "perm_unlink"]
+            .map(|p| default(field(p, FieldType::Boolean), json!(default_on)))
+    };
+    let mut group_id = relation(field("group_id", FieldType::Many2one), "res.groups");
+    group_id.ondelete = Some(OnDelete::Cascade);
+    let mut access_fields = vec![
+        required(field("name", FieldType::Char)),
+        required(field("model", FieldType::Char)),
+        group_id,
+        default(field("active", FieldType::Boolean), json!(true)),
+    ];
+    access_fields.extend(perms(false));
+    let mut rule_fields = vec![
+        required(field("name", FieldType::Char)),
+        required(field("model", FieldType::Char)),
+        field("domain_force", FieldType::Json),
+        relation(field("groups", FieldType::Many2many), "res.groups"),
+        default(field("active", FieldType::Boolean), json!(true)),
+    ];
+    rule_fields.extend(perms(true));
+    let mut login = required(field("login", FieldType::Char));
+    login.unique = true;
+    Description {
+        models: vec![
+            model(
+                "res.groups",
+                "Access Groups",
+                vec![
+                    required(field("name", FieldType::Char)),
+                    relation(field("implied_ids", FieldType::Many2many), "res.groups"),
+                ],
+            ),
+            model(
+                "res.users",
+                "User",
+                vec![
+                    login,
+                    required(field("name", FieldType::Char)),
+                    default(field("active", FieldType::Boolean), json!(true)),
+                    relation(field("groups_id", FieldType::Many2many), "res.groups"),
+                ],
+            ),
+            model("ir.model.access", "Model Access", access_fields),
+            model("ir.rule", "Record Rule", rule_fields),
+        ],
+        methods: Vec::new(),
+    }
+}
+
+/// Applies `base` to a registry being built.
+pub fn apply(registry: &mut Registry) -> Result<(), Error> {
+    for spec in description().models {
+        registry.apply(&spec, BASE)?;
+    }
+    Ok(())
+}
+
+/// The models of `base`.
+pub fn model_names() -> Vec<String> {
+    description().models.into_iter().map(|m| m.name).collect()
+}
+
+/// Creates the tables of `base` that do not exist yet (the users table
+/// exists already, with its password column), records them as owned by
+/// `base`, and creates the base groups with `admin` in them.
+pub async fn ensure(conn: &mut Connection, dialect: Dialect) -> Result<(), Error> {
+    let mut registry = Registry::new();
+    apply(&mut registry)?;
+    for spec in description().models {
+        let model = registry.require(&spec.name)?;
+        if !pulse_orm::table_exists(conn, dialect, &model.table).await? {
+            pulse_orm::create_table(conn, dialect, model).await?;
+        }
+        for field in model.fields() {
+            if field.ttype() == FieldType::Many2many {
+                pulse_orm::create_relation_table(conn, model, field).await?;
+            }
+        }
+        let recorded = sqlx::query("SELECT COUNT(*) FROM ir_model WHERE model = $1")
+            .bind(&model.name)
+            .fetch_one(&mut *conn)
+            .await
+            .map(|row| sqlx::Row::try_get::<i64, _>(&row, 0))??;
+        if recorded == 0 {
+            sqlx::query(
+                "INSERT INTO ir_model (model, name, table_name, module) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(&model.name)
+            .bind(&model.description)
+            .bind(&model.table)
+            .bind(BASE)
+            .execute(&mut *conn)
+            .await?;
+        }
+    }
+    for (xmlid, name) in BASE_GROUPS {
+        let known =
+            sqlx::query("SELECT COUNT(*) FROM ir_model_data WHERE module = $1 AND name = $2")
+                .bind(BASE)
+                .bind(xmlid)
+                .fetch_one(&mut *conn)
+                .await
+                .map(|row| sqlx::Row::try_get::<i64, _>(&row, 0))??;
+        if known > 0 {
+            continue;
+        }
+        let id: i64 = sqlx::query("INSERT INTO res_groups (name) VALUES ($1) RETURNING id")
+            .bind(name)
+            .fetch_one(&mut *conn)
+            .await
+            .map(|row| sqlx::Row::try_get::<i64, _>(&row, 0))??;
+        sqlx::query(
+            "INSERT INTO ir_model_data (module, name, model, res_id, noupdate) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(BASE)
+        .bind(xmlid)
+        .bind("res.groups")
+        .bind(id)
+        .bind(true)
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query(
+            "INSERT INTO res_groups_res_users_rel (res_users_id, res_groups_id) VALUES ($1, $2)",
+        )
+        .bind(SUPERUSER_ID)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,495 @@
+//! Users, groups, access rights and record rules over JSON-RPC and in
+//! addon code, on SQLite and PostgreSQL: two agencies share one database
+//! and a user of one never reaches a record the rules reserve for the
+//! other. Also: passwords and API keys never appear in clear in the
+//! database or the log, and hostile identifiers over RPC are refused.
+
+mod common;
+
+use common::{Backend, Pulse, Rpc, build_addons};
+use serde_json::{Value, json};
+
+macro_rules! on_both {
+    ($($name:ident => $body:ident;)*) => {
+        mod sqlite {
+            $(#[test] fn $name() { super::$body(super::Backend::Sqlite) })*
+        }
+        mod postgres {
+            $(#[test] fn $name() { super::$body(super::Backend::Postgres) })*
+        }
+    };
+}
+
+on_both! {
+    agency_users_never_reach_the_other_agency => two_agencies;
+    secrets_never_appear_in_clear => secrets;
+    hostile_identifiers_are_refused => injection;
+}
+
+const ANA_PASSWORD: &str = "Ana-S3cret-pw!7";
+const BOB_PASSWORD: &str = "Bob-S3cret-pw!9";
+
+struct Lab {
+    pulse: Pulse,
+    server: common::Server,
+    admin: Rpc,
+    agencies: [i64; 2],
+    /// Documents of agency A, then of agency B.
+    docs: (Vec<i64>, Vec<i64>),
+}
+
+fn ok(rpc: &mut Rpc, model: &str, method: &str, args: Value) -> Value {
+    rpc.call(model, method, args, json!({}))
+        .unwrap_or_else(|e| panic!("{model}.{method} failed: {e}"))
+}
+
+fn id(value: Value) -> i64 {
+    value
+        .as_i64()
+        .unwrap_or_else(|| panic!("expected an id: {value}"))
+}
+
+/// Two agencies, a document or two each, and a user of each agency.
+fn lab(backend: Backend, log: Option<&std::path::Path>) -> Lab {
+    build_addons();
+    let pulse = Pulse::on(backend, &["tests/fixtures/addons"]);
+    pulse.ok(&["install", "agency_lab"]);
+    let server = pulse.serve_logging(log);
+    let mut admin = Rpc::new(&server);
+    admin.login(&pulse.db_name);
+    let a = id(ok(
+        &mut admin,
+        "finance.ssc.agency",
+        "create",
+        json!([{"code": "A", "name": "Agency A", "tin": "111-222"}]),
+    ));
+    let b = id(ok(
+        &mut admin,
+        "finance.ssc.agency",
+        "create",
+        json!([{"code": "B", "name": "Agency B", "tin": "333-444"}]),
+    ));
+    let group = ok(
+        &mut admin,
+        "res.groups",
+        "search",
+        json!([[["name", "=", "Agency User"]]]),
+    );
+    for (login, name, password, agency) in [
+        ("ana", "Ana", ANA_PASSWORD, a),
+        ("bob", "Bob", BOB_PASSWORD, b),
+    ] {
+        ok(
+            &mut admin,
+            "res.users",
+            "create",
+            json!([{"login": login, "name": name, "password": password,
+                    "agency_id": agency, "groups_id": [[6, 0, group]]}]),
+        );
+    }
+    let docs_a: Vec<i64> = serde_json::from_value(ok(
+        &mut admin,
+        "agency.doc",
+        "create",
+        json!([[{"name": "A-1", "agency_id": a, "amount": 10.0},
+                {"name": "A-2", "agency_id": a, "amount": 5.0}]]),
+    ))
+    .unwrap();
+    let docs_b: Vec<i64> = serde_json::from_value(ok(
+        &mut admin,
+        "agency.doc",
+        "create",
+        json!([[{"name": "B-1", "agency_id": b, "amount": 99.0}]]),
+    ))
+    .unwrap();
+    Lab {
+        pulse,
+        server,
+        admin,
+        agencies: [a, b],
+        docs: (docs_a, docs_b),
+    }
+}
+
+fn login(lab: &(&common::Server, &Pulse), login: &str, password: &str) -> Rpc {
+    let (server, pulse) = lab;
+    let mut rpc = Rpc::new(server);
+    let answer = rpc.post(
+        "/web/session/authenticate",
+        json!({"db": pulse.db_name, "login": login, "password": password}),
+    );
+    assert!(
+        answer.get("result").is_some(),
+        "{login} cannot log in: {answer}"
+    );
+    rpc
+}
+
+/// The error kind and message of a refused call.
+fn refused(rpc: &mut Rpc, model: &str, method: &str, args: Value) -> (String, String) {
+    let error = rpc
+        .call(model, method, args, json!({}))
+        .expect_err("the call must be refused");
+    (
+        error["data"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        error["data"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+    )
+}
+
+fn names(records: &Value) -> Vec<String> {
+    records
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn two_agencies(backend: Backend) {
+    let lab = lab(backend, None);
+    let (docs_a, docs_b) = lab.docs.clone();
+    let [a, b] = lab.agencies;
+    let mut ana = login(&(&lab.server, &lab.pulse), "ana", ANA_PASSWORD);
+
+    // Searches are narrowed to the user's agency, whatever the domain says.
+    let seen = ok(&mut ana, "agency.doc", "search_read", json!([[], ["name"]]));
+    assert_eq!(names(&seen), ["A-1", "A-2"]);
+    assert_eq!(
+        ok(
+            &mut ana,
+            "agency.doc",
+            "search",
+            json!([[["agency_id", "=", b]]])
+        ),
+        json!([])
+    );
+    assert_eq!(
+        ok(&mut ana, "agency.doc", "search_count", json!([[]])),
+        json!(2)
+    );
+    let groups = ok(
+        &mut ana,
+        "agency.doc",
+        "read_group",
+        json!([[], ["amount:sum"], ["agency_id"]]),
+    );
+    assert_eq!(groups.as_array().unwrap().len(), 1, "{groups}");
+    assert_eq!(groups[0]["amount"], json!(15.0));
+    let found = ok(&mut ana, "agency.doc", "name_search", json!(["", []]));
+    assert_eq!(found.as_array().unwrap().len(), 2, "{found}");
+    let agencies = ok(
+        &mut ana,
+        "finance.ssc.agency",
+        "search_read",
+        json!([[], ["code"]]),
+    );
+    assert_eq!(agencies, json!([{"id": a, "code": "A"}]));
+
+    // Records named by id are checked.
+    for (method, args) in [
+        ("read", json!([docs_b.clone(), ["name"]])),
+        ("write", json!([docs_b.clone(), {"name": "stolen"}])),
+        ("unlink", json!([docs_b.clone()])),
+        ("copy", json!([docs_b[0]])),
+        ("create", json!([{"name": "planted", "agency_id": b}])),
+    ] {
+        let (kind, message) = refused(&mut ana, "agency.doc", method, args);
+        assert_eq!(kind, "odoo.exceptions.AccessError", "{method}");
+        assert!(
+            message.contains("top-secret records"),
+            "{method}: {message}"
+        );
+        assert!(message.contains("ana (id="), "{method}: {message}");
+    }
+    // Mixed with records of her own: still refused, nothing read.
+    let mixed = json!([[docs_a[0], docs_b[0]], ["name"]]);
+    assert_eq!(
+        refused(&mut ana, "agency.doc", "read", mixed).0,
+        "odoo.exceptions.AccessError"
+    );
+
+    // Addon code runs with the caller's rights.
+    assert_eq!(
+        ok(&mut ana, "agency.doc", "visible_doc_names", json!([[]])),
+        json!(["A-1", "A-2"])
+    );
+    let (kind, _) = refused(&mut ana, "agency.doc", "doc_names", json!([docs_b.clone()]));
+    assert_eq!(kind, "odoo.exceptions.AccessError");
+    assert_eq!(
+        ok(&mut ana, "agency.doc", "doc_names", json!([docs_a.clone()])),
+        json!(["A-1", "A-2"])
+    );
+
+    // Her own records she may change.
+    ok(
+        &mut ana,
+        "agency.doc",
+        "write",
+        json!([[docs_a[0]], {"amount": 11.0}]),
+    );
+    let mine = id(ok(
+        &mut ana,
+        "agency.doc",
+        "create",
+        json!([{"name": "A-3", "agency_id": a}]),
+    ));
+
+    // Models without access rights for her group are closed, with Odoo's message.
+    let (kind, message) = refused(&mut ana, "res.users", "search_read", json!([[], ["login"]]));
+    assert_eq!(kind, "odoo.exceptions.AccessError");
+    assert!(
+        message.contains("You are not allowed to access 'User' (res.users) records."),
+        "{message}"
+    );
+    let (kind, message) = refused(
+        &mut ana,
+        "finance.ssc.agency",
+        "write",
+        json!([[a], {"name": "renamed"}]),
+    );
+    assert_eq!(kind, "odoo.exceptions.AccessError");
+    assert!(
+        message.contains("No group currently allows this operation."),
+        "{message}"
+    );
+
+    // Nothing of agency B changed, and B's user sees only B.
+    let mut admin = lab.admin;
+    let b_docs = ok(
+        &mut admin,
+        "agency.doc",
+        "read",
+        json!([docs_b.clone(), ["name", "amount"]]),
+    );
+    assert_eq!(
+        b_docs,
+        json!([{"id": docs_b[0], "name": "B-1", "amount": 99.0}])
+    );
+    assert_eq!(lab.pulse.scalar("SELECT COUNT(*) FROM agency_doc"), 4);
+    let mut bob = login(&(&lab.server, &lab.pulse), "bob", BOB_PASSWORD);
+    let seen = ok(&mut bob, "agency.doc", "search_read", json!([[], ["name"]]));
+    assert_eq!(names(&seen), ["B-1"]);
+    let (kind, _) = refused(&mut bob, "agency.doc", "read", json!([[mine], ["name"]]));
+    assert_eq!(kind, "odoo.exceptions.AccessError");
+}
+
+/// Every file of the SQLite database (with its WAL), as bytes.
+fn sqlite_bytes(pulse: &Pulse) -> Vec<u8> {
+    let file = pulse.sqlite_file();
+    let mut bytes = Vec::new();
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let path = format!("{}{suffix}", file.display());
+        bytes.extend(std::fs::read(path).unwrap_or_default());
+    }
+    bytes
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+fn secrets(backend: Backend) {
+    let log = tempfile_path("secrets.log");
+    let lab = lab(backend, Some(&log));
+    // An API key, printed once by the CLI, works in place of the password.
+    let out = lab.pulse.ok(&["apikey", "ana", "nightly export"]);
+    let key = out.lines().last().unwrap().trim().to_string();
+    assert!(key.starts_with("pulse_") && key.len() > 40, "{out}");
+    let mut by_key = login(&(&lab.server, &lab.pulse), "ana", &key);
+    assert_eq!(
+        ok(&mut by_key, "agency.doc", "search_count", json!([[]])),
+        json!(2)
+    );
+    let _by_password = login(&(&lab.server, &lab.pulse), "ana", ANA_PASSWORD);
+    // A wrong key is no key.
+    let mut stranger = Rpc::new(&lab.server);
+    let answer = stranger.post(
+        "/web/session/authenticate",
+        json!({"db": lab.pulse.db_name, "login": "bob", "password": key}),
+    );
+    assert!(
+        answer.get("error").is_some(),
+        "ana's key must not open bob's account: {answer}"
+    );
+
+    // Stored only as hashes.
+    let stored = lab
+        .pulse
+        .strings("SELECT password FROM res_users WHERE login = 'ana'");
+    assert!(stored[0].starts_with("$argon2id$"), "{stored:?}");
+    let digests = lab
+        .pulse
+        .strings("SELECT key_digest FROM res_users_apikeys");
+    assert_eq!(digests.len(), 1);
+    assert!(!digests[0].contains(&key));
+    // Not readable as fields either.
+    let mut admin = lab.admin;
+    let (kind, _) = refused(&mut admin, "res.users", "read", json!([[1], ["password"]]));
+    assert_eq!(kind, "builtins.ValueError");
+    if backend == Backend::Sqlite {
+        let bytes = sqlite_bytes(&lab.pulse);
+        assert!(!bytes.is_empty());
+        assert!(
+            contains(&bytes, "agency_doc"),
+            "the scan reads the database"
+        );
+        for secret in [ANA_PASSWORD, BOB_PASSWORD, key.as_str(), "admin:admin"] {
+            assert!(
+                !contains(&bytes, secret),
+                "{secret} is in the database file"
+            );
+        }
+    }
+    drop(lab.server);
+    let log_text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        log_text.contains("listening") || !log_text.is_empty(),
+        "the log was written"
+    );
+    for secret in [ANA_PASSWORD, BOB_PASSWORD, key.as_str()] {
+        assert!(
+            !log_text.contains(secret),
+            "{secret} is in the log:\n{log_text}"
+        );
+    }
+}
+
+fn tempfile_path(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "pulse-security-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+fn injection(backend: Backend) {
+    let lab = lab(backend, None);
+    let mut admin = lab.admin;
+    let hostile = [
+        // Model names.
+        (
+            "agency.doc; DROP TABLE agency_doc",
+            "search",
+            json!([[]]),
+            json!({}),
+        ),
+        ("agency_doc\" --", "search", json!([[]]), json!({})),
+        // Field names in domains, fields lists and values.
+        (
+            "agency.doc",
+            "search",
+            json!([[["name\" OR 1=1 --", "=", "x"]]]),
+            json!({}),
+        ),
+        (
+            "agency.doc",
+            "search",
+            json!([[["agency_id.name) OR (1=1", "=", "x"]]]),
+            json!({}),
+        ),
+        (
+            "agency.doc",
+            "search_read",
+            json!([[], ["name", "amount FROM agency_doc; --"]]),
+            json!({}),
+        ),
+        (
+            "agency.doc",
+            "write",
+            json!([[1], {"name\" = 'x', \"amount": 1}]),
+            json!({}),
+        ),
+        // Operators.
+        (
+            "agency.doc",
+            "search",
+            json!([[["name", "= 'x' OR 1=1 --", "x"]]]),
+            json!({}),
+        ),
+        (
+            "agency.doc",
+            "search",
+            json!([[["name", "in (SELECT login FROM res_users)", "x"]]]),
+            json!({}),
+        ),
+        // Order clauses.
+        (
+            "agency.doc",
+            "search",
+            json!([[]]),
+            json!({"order": "name; DROP TABLE agency_doc"}),
+        ),
+        (
+            "agency.doc",
+            "search",
+            json!([[]]),
+            json!({"order": "(SELECT password FROM res_users)"}),
+        ),
+        (
+            "agency.doc",
+            "search",
+            json!([[]]),
+            json!({"order": "name desc, id asc nulls first; --"}),
+        ),
+        // Group-by and aggregates.
+        (
+            "agency.doc",
+            "read_group",
+            json!([[], ["amount:sum); DROP TABLE x; --"], ["agency_id"]]),
+            json!({}),
+        ),
+        (
+            "agency.doc",
+            "read_group",
+            json!([[], ["amount:sum"], ["agency_id:month; --"]]),
+            json!({}),
+        ),
+    ];
+    for (model, method, args, kwargs) in hostile {
+        let error = admin
+            .call(model, method, args.clone(), kwargs.clone())
+            .expect_err(&format!("{model}.{method} {args} {kwargs} must be refused"));
+        let name = error["data"]["name"].as_str().unwrap_or_default();
+        assert!(
+            [
+                "builtins.ValueError",
+                "builtins.KeyError",
+                "odoo.exceptions.ValidationError",
+                "builtins.TypeError"
+            ]
+            .contains(&name),
+            "{model}.{method} {args} {kwargs}: {error}"
+        );
+    }
+    // Values are bound, never spliced: hostile text is just text.
+    let text = "x'); DROP TABLE agency_doc; --";
+    let [a, _] = lab.agencies;
+    ok(
+        &mut admin,
+        "agency.doc",
+        "create",
+        json!([{"name": text, "agency_id": a}]),
+    );
+    let found = ok(
+        &mut admin,
+        "agency.doc",
+        "search_read",
+        json!([[["name", "=", text]], ["name"]]),
+    );
+    assert_eq!(names(&found), [text]);
+    assert_eq!(lab.pulse.scalar("SELECT COUNT(*) FROM agency_doc"), 4);
+    assert_eq!(lab.pulse.scalar("SELECT COUNT(*) FROM res_users"), 3);
+}
