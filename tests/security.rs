@@ -24,6 +24,7 @@ on_both! {
     agency_users_never_reach_the_other_agency => two_agencies;
     secrets_never_appear_in_clear => secrets;
     hostile_identifiers_are_refused => injection;
+    superuser_mode_needs_the_manifest_and_a_grant => sudo_grants;
 }
 
 const ANA_PASSWORD: &str = "Ana-S3cret-pw!7";
@@ -51,9 +52,15 @@ fn id(value: Value) -> i64 {
 
 /// Two agencies, a document or two each, and a user of each agency.
 fn lab(backend: Backend, log: Option<&std::path::Path>) -> Lab {
+    lab_with(backend, log, &["agency_lab"])
+}
+
+fn lab_with(backend: Backend, log: Option<&std::path::Path>, addons: &[&str]) -> Lab {
     build_addons();
     let pulse = Pulse::on(backend, &["tests/fixtures/addons"]);
-    pulse.ok(&["install", "agency_lab"]);
+    let mut install = vec!["install"];
+    install.extend_from_slice(addons);
+    pulse.ok(&install);
     let server = pulse.serve_logging(log);
     let mut admin = Rpc::new(&server);
     admin.login(&pulse.db_name);
@@ -492,4 +499,160 @@ fn injection(backend: Backend) {
     assert_eq!(names(&found), [text]);
     assert_eq!(lab.pulse.scalar("SELECT COUNT(*) FROM agency_doc"), 4);
     assert_eq!(lab.pulse.scalar("SELECT COUNT(*) FROM res_users"), 3);
+}
+
+fn sudo_grants(backend: Backend) {
+    let lab = lab_with(backend, None, &["agency_lab", "sudo_without_grant"]);
+    let mut ana = login(&(&lab.server, &lab.pulse), "ana", ANA_PASSWORD);
+    // The manifest does not ask: refused, whoever calls.
+    let (kind, message) = refused(&mut ana, "agency.doc", "sudo_count", json!([[]]));
+    assert_eq!(kind, "odoo.exceptions.AccessError");
+    assert!(
+        message.contains(
+            "addon 'agency_lab' may not use superuser mode: its manifest does not ask for it"
+        ),
+        "{message}"
+    );
+    // The manifest asks, the admin has not granted: refused, nothing changed.
+    let (kind, message) = refused(&mut ana, "agency.doc", "rename_all_docs", json!([[]]));
+    assert_eq!(kind, "odoo.exceptions.AccessError");
+    assert!(
+        message.contains("the admin has not granted it (pulse grant sudo_without_grant sudo)"),
+        "{message}"
+    );
+    assert_eq!(
+        lab.pulse
+            .scalar("SELECT COUNT(*) FROM agency_doc WHERE name = 'renamed by sudo'"),
+        0
+    );
+    let plan = lab.pulse.ok(&["plan", "upgrade", "sudo_without_grant"]);
+    assert!(plan.contains("permission sudo asked by sudo_without_grant: NOT granted (pulse grant sudo_without_grant sudo)"), "{plan}");
+
+    // Granted: the addon's code sees past ana's rules, and only inside sudo.
+    lab.pulse.ok(&["grant", "sudo_without_grant", "sudo"]);
+    let plan = lab.pulse.ok(&["plan", "upgrade", "sudo_without_grant"]);
+    assert!(
+        plan.contains("permission sudo asked by sudo_without_grant: granted"),
+        "{plan}"
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let all = loop {
+        match ana.call("agency.doc", "count_all_docs", json!([[]]), json!({})) {
+            Ok(count) => break count,
+            Err(e) if std::time::Instant::now() < deadline => {
+                assert!(e.to_string().contains("has not granted"), "{e}");
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            Err(e) => panic!("the grant never took effect: {e}"),
+        }
+    };
+    assert_eq!(all, json!(3));
+    assert_eq!(
+        ok(&mut ana, "agency.doc", "search_count", json!([[]])),
+        json!(2)
+    );
+    // Revoked: refused again.
+    lab.pulse.ok(&["revoke", "sudo_without_grant", "sudo"]);
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    let (kind, _) = refused(&mut ana, "agency.doc", "count_all_docs", json!([[]]));
+    assert_eq!(kind, "odoo.exceptions.AccessError");
+}
+
+/// A one-shot HTTP server on 127.0.0.1 answering "pong"; counts connections.
+fn pong_server() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = hits.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let mut buffer = [0u8; 4096];
+            let _ = stream.read(&mut buffer);
+            let _ = stream.write_all(
+                b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 4\r\nConnection: close\r\n\r\npong",
+            );
+        }
+    });
+    (port, hits)
+}
+
+#[test]
+fn outbound_http_goes_only_to_listed_and_granted_hosts() {
+    build_addons();
+    let pulse = Pulse::on(Backend::Sqlite, &["tests/fixtures/addons"]);
+    let plan = pulse.ok(&["plan", "install", "outbound_unlisted"]);
+    assert!(
+        plan.contains("permission http:127.0.0.1 asked by outbound_unlisted: NOT granted (pulse grant outbound_unlisted http:127.0.0.1)"),
+        "the admin sees the permission before installing:\n{plan}"
+    );
+    pulse.ok(&["install", "outbound_unlisted"]);
+    let server = pulse.serve();
+    let mut admin = Rpc::new(&server);
+    admin.login(&pulse.db_name);
+    let (port, hits) = pong_server();
+    let listed = format!("http://127.0.0.1:{port}/ping");
+    let unlisted = format!("http://localhost:{port}/ping");
+
+    // Listed, not granted.
+    let (kind, message) = refused(
+        &mut admin,
+        "outbound.probe",
+        "fetch_url",
+        json!([[], listed]),
+    );
+    assert_eq!(kind, "odoo.exceptions.AccessError");
+    assert!(
+        message.contains(
+            "the admin has not granted it (pulse grant outbound_unlisted http:127.0.0.1)"
+        ),
+        "{message}"
+    );
+    // Not listed: refused even after a grant of another host.
+    pulse.ok(&["grant", "outbound_unlisted", "http:127.0.0.1"]);
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    let (kind, message) = refused(
+        &mut admin,
+        "outbound.probe",
+        "fetch_url",
+        json!([[], unlisted]),
+    );
+    assert_eq!(kind, "odoo.exceptions.AccessError");
+    assert!(
+        message.contains("may not call localhost: its manifest does not list that host"),
+        "{message}"
+    );
+    let (_, message) = refused(
+        &mut admin,
+        "outbound.probe",
+        "fetch_url",
+        json!([[], "file:///etc/passwd"]),
+    );
+    assert!(
+        message.contains("only make http and https requests"),
+        "{message}"
+    );
+    assert_eq!(
+        hits.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "no connection was made"
+    );
+    assert_eq!(
+        pulse.scalar("SELECT COUNT(*) FROM outbound_probe"),
+        0,
+        "the refused calls left nothing"
+    );
+
+    // Listed and granted: it goes through.
+    let answer = ok(
+        &mut admin,
+        "outbound.probe",
+        "fetch_url",
+        json!([[], listed]),
+    );
+    assert_eq!(answer, json!({"status": 200, "body": "pong"}));
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(pulse.scalar("SELECT COUNT(*) FROM outbound_probe"), 1);
 }

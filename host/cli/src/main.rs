@@ -162,6 +162,23 @@ enum Command {
     UpdateList,
     /// Check every manifest in the addons paths and report every problem.
     Check,
+    /// Allow an addon what its manifest asks for beyond the sandbox:
+    /// `sudo` (superuser mode) or `http:HOST` (outbound HTTP to HOST).
+    Grant {
+        /// The addon.
+        addon: String,
+        /// Permissions to grant.
+        #[arg(required = true)]
+        permissions: Vec<String>,
+    },
+    /// Take back permissions granted with `pulse grant`.
+    Revoke {
+        /// The addon.
+        addon: String,
+        /// Permissions to take back.
+        #[arg(required = true)]
+        permissions: Vec<String>,
+    },
     /// Create an API key for a user: printed once, stored only as a digest.
     /// RPC clients pass it in place of the password.
     Apikey {
@@ -386,6 +403,14 @@ async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Check => check(&cli.addons_paths()),
+        Command::Grant { addon, permissions } | Command::Revoke { addon, permissions } => {
+            let on = matches!(&cli.command, Command::Grant { .. });
+            let host = Host::open(cli.config()).await?;
+            host.grant(addon, permissions, on).await?;
+            let verb = if on { "granted" } else { "revoked" };
+            println!("{verb}: {} for {addon}", permissions.join(", "));
+            Ok(())
+        }
         Command::Apikey { login, name } => {
             let host = Host::open(cli.config()).await?;
             let key = host.create_api_key(login, name).await?;
@@ -452,6 +477,19 @@ fn print_plan(report: &PlanReport) {
             change.kind.as_str(),
             change.addon
         );
+    }
+    for request in &report.permissions {
+        if request.granted {
+            println!(
+                "      permission {} asked by {}: granted",
+                request.permission, request.addon
+            );
+        } else {
+            println!(
+                "      permission {} asked by {}: NOT granted (pulse grant {} {})",
+                request.permission, request.addon, request.addon, request.permission
+            );
+        }
     }
     for note in &report.notes {
         println!("      note: {note}");

@@ -114,6 +114,16 @@ impl<B: OrmBackend> pulse::addon::orm::Host for HostState<B> {
     ) -> Result<String, WitError> {
         Ok(self.orm.call_super(&ids, &args, &kwargs).await?)
     }
+
+    async fn sudo(&mut self, on: bool) -> Result<(), WitError> {
+        Ok(self.orm.sudo(on).await?)
+    }
+}
+
+impl<B: OrmBackend> pulse::addon::http::Host for HostState<B> {
+    async fn fetch(&mut self, request: String) -> Result<String, WitError> {
+        Ok(self.orm.http_fetch(&request).await?)
+    }
 }
 
 impl<B: OrmBackend> pulse::addon::log::Host for HostState<B> {

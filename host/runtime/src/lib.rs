@@ -191,6 +191,13 @@ pub trait OrmBackend: Send + 'static {
         args: &str,
         kwargs: &str,
     ) -> impl Future<Output = Result<String, AddonError>> + Send;
+    /// Switches the running method's ORM calls to superuser mode and back.
+    fn sudo(&mut self, on: bool) -> impl Future<Output = Result<(), AddonError>> + Send;
+    /// Sends an outbound HTTP request (JSON in, JSON out), if allowed.
+    fn http_fetch(
+        &mut self,
+        request: &str,
+    ) -> impl Future<Output = Result<String, AddonError>> + Send;
 }
 
 /// Limits applied to every call into an addon.

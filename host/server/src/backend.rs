@@ -19,6 +19,8 @@ struct Frame {
     method: String,
     level: usize,
     scope: Option<Arc<Scope>>,
+    /// The caller's rights, while the method runs in superuser mode.
+    before_sudo: Option<Arc<Access>>,
 }
 
 /// An ORM session bound to a transaction; lent to an addon for one call and
@@ -94,6 +96,7 @@ impl TxOrm {
             method: method.to_string(),
             level,
             scope,
+            before_sudo: None,
         });
         self
     }
@@ -120,10 +123,34 @@ impl TxOrm {
         }
     }
 
-    /// This session after the innermost call returned.
+    /// This session after the innermost call returned (a superuser mode
+    /// the call switched on ends with it).
     pub fn leave(mut self) -> TxOrm {
-        self.frames.pop();
+        if let Some(Frame {
+            before_sudo: Some(access),
+            ..
+        }) = self.frames.pop()
+        {
+            self.access = access;
+        }
         self
+    }
+
+    /// The addon whose code is running, with what it may do.
+    fn running_addon(&self) -> Result<(String, crate::grants::Permissions), AddonError> {
+        let scope = self
+            .frames
+            .last()
+            .and_then(|f| f.scope.as_ref())
+            .or(self.hook_scope.as_ref())
+            .ok_or_else(|| AddonError::User("no addon is running".into()))?;
+        let permissions = self
+            .snapshot
+            .as_ref()
+            .and_then(|s| s.permissions.get(&scope.addon))
+            .cloned()
+            .unwrap_or_default();
+        Ok((scope.addon.clone(), permissions))
     }
 
     /// Moves the session out, leaving an empty one in its place for the
@@ -373,6 +400,40 @@ impl OrmBackend for TxOrm {
         kwargs: &str,
     ) -> Result<String, AddonError> {
         self.nested(model, method, None, ids, args, kwargs).await
+    }
+
+    async fn sudo(&mut self, on: bool) -> Result<(), AddonError> {
+        let (addon, permissions) = self.running_addon()?;
+        if !permissions.sudo_asked {
+            return Err(AddonError::Access(format!(
+                "addon '{addon}' may not use superuser mode: its manifest does not ask for it (sudo = true under [permissions])"
+            )));
+        }
+        if !permissions.sudo {
+            return Err(AddonError::Access(format!(
+                "addon '{addon}' may not use superuser mode: the admin has not granted it (pulse grant {addon} sudo)"
+            )));
+        }
+        let Some(frame) = self.frames.last_mut() else {
+            // Lifecycle hooks run as superuser already.
+            return Ok(());
+        };
+        match (on, frame.before_sudo.take()) {
+            (true, None) => {
+                frame.before_sudo = Some(self.access.clone());
+                self.access = Access::superuser();
+            }
+            (true, Some(before)) => frame.before_sudo = Some(before),
+            (false, Some(before)) => self.access = before,
+            (false, None) => {}
+        }
+        tracing::info!(addon = %addon, on, "superuser mode");
+        Ok(())
+    }
+
+    async fn http_fetch(&mut self, request: &str) -> Result<String, AddonError> {
+        let (addon, permissions) = self.running_addon()?;
+        crate::grants::fetch(&addon, &permissions, request).await
     }
 
     async fn call_super(

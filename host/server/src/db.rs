@@ -106,6 +106,8 @@ fn system_tables(dialect: Dialect) -> Vec<String> {
                 active {boolean} NOT NULL DEFAULT TRUE
             )"
         ),
+        // What the admin granted addons beyond the sandbox.
+        "CREATE TABLE IF NOT EXISTS pulse_grants (addon VARCHAR NOT NULL, permission VARCHAR NOT NULL, PRIMARY KEY (addon, permission))".to_string(),
         // API keys: only their SHA-256 digest is kept.
         format!(
             "CREATE TABLE IF NOT EXISTS res_users_apikeys (

@@ -14,6 +14,7 @@ mod data;
 mod db;
 mod dispatch;
 mod error;
+mod grants;
 mod http;
 mod lifecycle;
 mod recompute;
@@ -29,7 +30,9 @@ pub use backend::TxOrm;
 pub use db::Database;
 pub use error::Error;
 pub use http::{router, serve};
-pub use lifecycle::{ChangeKind, ModuleInfo, ModuleState, Operation, PlanReport, SchemaChange};
+pub use lifecycle::{
+    ChangeKind, ModuleInfo, ModuleState, Operation, PermissionRequest, PlanReport, SchemaChange,
+};
 pub use pulse_manifest::plan::Installed;
 pub use pulse_runtime::Limits;
 
@@ -70,6 +73,8 @@ pub struct Snapshot {
     /// Model to its validation methods (Odoo's `@api.constrains`), each
     /// with the fields whose change runs it.
     pub validators: HashMap<String, Vec<(String, Vec<String>)>>,
+    /// What each addon may do beyond the sandbox (asked for and granted).
+    pub permissions: HashMap<String, grants::Permissions>,
 }
 
 /// The models an addon's code may use: those it or one of its (transitive)
@@ -152,6 +157,34 @@ impl Host {
     /// returned once and only its digest is stored.
     pub async fn create_api_key(&self, login: &str, name: &str) -> Result<String, Error> {
         auth::create_api_key(&self.db, login, name).await
+    }
+
+    /// Grants `permissions` (`sudo`, `http:HOST`) to `addon`; running
+    /// hosts pick the change up at their next request.
+    pub async fn grant(&self, addon: &str, permissions: &[String], on: bool) -> Result<(), Error> {
+        let mut tx = self.db.pool.begin().await?;
+        for permission in permissions {
+            let permission = grants::parse(permission)?;
+            sqlx::query("DELETE FROM pulse_grants WHERE addon = $1 AND permission = $2")
+                .bind(addon)
+                .bind(&permission)
+                .execute(&mut *tx)
+                .await?;
+            if on {
+                sqlx::query("INSERT INTO pulse_grants (addon, permission) VALUES ($1, $2)")
+                    .bind(addon)
+                    .bind(&permission)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        sqlx::query("UPDATE pulse_meta SET value = value + 1 WHERE key = $1")
+            .bind(db::REGISTRY_VERSION)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        self.invalidate();
+        Ok(())
     }
 
     /// Makes the next [`Host::refresh`] look at the database at once.

@@ -157,6 +157,20 @@ pub struct PlanReport {
     pub changes: Vec<SchemaChange>,
     /// What the plan could not work out (e.g. an addon not built yet).
     pub notes: Vec<String>,
+    /// What the addons installed or upgraded ask for beyond the sandbox,
+    /// and whether the admin granted it.
+    pub permissions: Vec<PermissionRequest>,
+}
+
+/// A permission an addon's manifest asks for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PermissionRequest {
+    /// The addon.
+    pub addon: String,
+    /// `sudo` or `http:HOST`.
+    pub permission: String,
+    /// Whether the admin granted it (`pulse grant`).
+    pub granted: bool,
 }
 
 /// One line of `pulse modules`.
@@ -430,9 +444,22 @@ impl Host {
         modules: &[InstalledModule],
         registry: &Registry,
         found: &Discovery,
+        grants: &HashMap<String, BTreeSet<String>>,
         loaded: &mut HashMap<String, LoadedAddon<TxOrm>>,
     ) -> Result<Snapshot, Error> {
         let mut addons = HashMap::new();
+        let none = BTreeSet::new();
+        let permissions = modules
+            .iter()
+            .filter_map(|m| found.addons.get(&m.name))
+            .map(|a| {
+                let granted = grants.get(a.name()).unwrap_or(&none);
+                (
+                    a.name().to_string(),
+                    crate::grants::Permissions::of(&a.manifest.permissions, granted),
+                )
+            })
+            .collect();
         let mut methods = HashMap::new();
         let mut validators: HashMap<String, Vec<(String, Vec<String>)>> = HashMap::new();
         for module in load_order(modules)? {
@@ -484,6 +511,7 @@ impl Host {
             methods,
             scopes: scopes_of(modules),
             validators,
+            permissions,
         })
     }
 
@@ -493,10 +521,12 @@ impl Host {
         // Read the version first: a change committed meanwhile is seen next time.
         let version = crate::db::registry_version(&mut conn).await?;
         let modules = installed_modules(&mut conn).await?;
+        let grants = crate::grants::load(&mut conn).await?;
         drop(conn);
         let registry = registry_of(&modules)?;
         let found = self.discover();
-        let snapshot = self.snapshot_of(&modules, &registry, &found, &mut HashMap::new())?;
+        let snapshot =
+            self.snapshot_of(&modules, &registry, &found, &grants, &mut HashMap::new())?;
         *self.current.write().expect("snapshot lock") = Arc::new(snapshot);
         self.version
             .store(version, std::sync::atomic::Ordering::SeqCst);
@@ -660,6 +690,7 @@ impl Host {
         lock_lifecycle(&mut tx, self.db.dialect).await?;
         let mut modules = installed_modules(&mut tx).await?;
         let marks = marks(&mut tx).await?;
+        let grants = crate::grants::load(&mut tx).await?;
         let plan = make_plan(&found, &installed_map(&modules), &marks)?;
         let dialect = self.db.dialect;
         let total = plan.steps.len();
@@ -672,8 +703,13 @@ impl Host {
             let progress = format!("{}/{total}", index + 1);
             let registry = registry_of(&modules)?;
             if step.action == Action::Uninstall {
-                let snapshot =
-                    Arc::new(self.snapshot_of(&modules, &registry, &found, &mut loaded)?);
+                let snapshot = Arc::new(self.snapshot_of(
+                    &modules,
+                    &registry,
+                    &found,
+                    &grants,
+                    &mut loaded,
+                )?);
                 match found.addons.get(name).map(|a| self.load_component(a)) {
                     Some(Ok(component)) => {
                         ((), tx) = with_tx(
@@ -731,8 +767,13 @@ impl Host {
             match old {
                 None => {
                     tracing::info!(addon = %name, %version, step = %progress, "installing");
-                    let before =
-                        Arc::new(self.snapshot_of(&modules, &registry, &found, &mut loaded)?);
+                    let before = Arc::new(self.snapshot_of(
+                        &modules,
+                        &registry,
+                        &found,
+                        &grants,
+                        &mut loaded,
+                    )?);
                     ((), tx) = with_tx(
                         tx,
                         &registry,
@@ -753,8 +794,13 @@ impl Host {
                     });
                     let registry = registry_of(&modules)?;
                     schema_sync::apply_additions(&mut tx, dialect, &registry, name, &diff).await?;
-                    let snapshot =
-                        Arc::new(self.snapshot_of(&modules, &registry, &found, &mut loaded)?);
+                    let snapshot = Arc::new(self.snapshot_of(
+                        &modules,
+                        &registry,
+                        &found,
+                        &grants,
+                        &mut loaded,
+                    )?);
                     let orm = Orm::new(dialect, Arc::new(registry.clone()));
                     data::load(&mut tx, &orm, name, &records).await?;
                     tx = settle(tx, orm, &snapshot, name, "loading its data").await?;
@@ -781,8 +827,13 @@ impl Host {
                     modules[i].depends = depends;
                     let registry = registry_of(&modules)?;
                     schema_sync::apply_additions(&mut tx, dialect, &registry, name, &diff).await?;
-                    let snapshot =
-                        Arc::new(self.snapshot_of(&modules, &registry, &found, &mut loaded)?);
+                    let snapshot = Arc::new(self.snapshot_of(
+                        &modules,
+                        &registry,
+                        &found,
+                        &grants,
+                        &mut loaded,
+                    )?);
                     let orm = Orm::new(dialect, Arc::new(registry.clone()));
                     let kept = data::load(&mut tx, &orm, name, &records).await?;
                     tx = settle(tx, orm.clone(), &snapshot, name, "loading its data").await?;
@@ -837,10 +888,24 @@ impl Host {
         let modules = installed_modules(&mut conn).await?;
         let installed = installed_map(&modules);
         let plan = plan_for(operation, &found, &installed, names)?;
+        let grants = crate::grants::load(&mut conn).await?;
         let mut changes = Vec::new();
         let mut notes = Vec::new();
+        let mut permissions = Vec::new();
         for step in &plan.steps {
             let addon = &step.addon;
+            if step.action != Action::Uninstall
+                && let Some(source) = found.addons.get(addon)
+            {
+                for permission in crate::grants::asked(&source.manifest.permissions) {
+                    let granted = grants.get(addon).is_some_and(|g| g.contains(&permission));
+                    permissions.push(PermissionRequest {
+                        addon: addon.clone(),
+                        permission,
+                        granted,
+                    });
+                }
+            }
             if step.action == Action::Uninstall {
                 let owned = sqlx::query(
                     "SELECT m.table_name, f.name FROM ir_model_fields f JOIN ir_model m ON m.model = f.model \
@@ -943,6 +1008,7 @@ impl Host {
             steps: plan.steps,
             changes,
             notes,
+            permissions,
         })
     }
 

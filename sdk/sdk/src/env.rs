@@ -2,7 +2,7 @@
 
 use std::marker::PhantomData;
 
-use crate::__rt::bindings::pulse::addon::{log, orm};
+use crate::__rt::bindings::pulse::addon::{http, log, orm};
 use crate::{Error, Model, Result};
 use serde_json::{Map, Value};
 
@@ -59,6 +59,29 @@ impl Env {
         parse_result(&text)
     }
 
+    /// Runs `f` in superuser mode: its ORM calls bypass access rights and
+    /// record rules. Only for an addon whose manifest says `sudo = true`
+    /// under `[permissions]` and that the admin granted it (`pulse grant
+    /// ADDON sudo`); otherwise an [`Error::Access`].
+    pub fn sudo<T>(&self, f: impl FnOnce(&Env) -> Result<T>) -> Result<T> {
+        orm::sudo(true)?;
+        let outcome = f(self);
+        orm::sudo(false)?;
+        outcome
+    }
+
+    /// Sends an HTTP request to a host the manifest lists under
+    /// `[permissions] outbound_hosts` and the admin granted (`pulse grant
+    /// ADDON http:HOST`); anything else is an [`Error::Access`] and no
+    /// connection is made.
+    pub fn http(&self, request: &HttpRequest) -> Result<HttpResponse> {
+        let text = serde_json::to_string(request)
+            .map_err(|e| Error::Internal(format!("cannot encode the request: {e}")))?;
+        let answer = http::fetch(&text)?;
+        serde_json::from_str(&answer)
+            .map_err(|e| Error::Internal(format!("unexpected answer from the host: {e}")))
+    }
+
     /// Writes an informational line to the host's log, under the addon's name.
     pub fn info(&self, message: &str) {
         log::log(log::Level::Info, message);
@@ -68,6 +91,43 @@ impl Env {
     pub fn warn(&self, message: &str) {
         log::log(log::Level::Warn, message);
     }
+}
+
+/// An outbound HTTP request (see [`Env::http`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
+pub struct HttpRequest {
+    /// `GET`, `POST`, …
+    pub method: String,
+    /// The full URL, `http://` or `https://`.
+    pub url: String,
+    /// Header names to values.
+    pub headers: std::collections::BTreeMap<String, String>,
+    /// The body, if any.
+    pub body: Option<String>,
+}
+
+impl HttpRequest {
+    /// A `GET` of `url`.
+    pub fn get(url: &str) -> HttpRequest {
+        HttpRequest {
+            method: "GET".into(),
+            url: url.into(),
+            ..HttpRequest::default()
+        }
+    }
+}
+
+/// The answer to an [`HttpRequest`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct HttpResponse {
+    /// The status code.
+    pub status: u16,
+    /// Header names to values.
+    #[serde(default)]
+    pub headers: std::collections::BTreeMap<String, String>,
+    /// The body, as text.
+    #[serde(default)]
+    pub body: String,
 }
 
 fn parse_result<T: serde::de::DeserializeOwned>(text: &str) -> Result<T> {

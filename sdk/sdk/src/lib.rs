@@ -114,7 +114,7 @@ mod field;
 #[doc(hidden)]
 pub mod __rt;
 
-pub use env::{Domain, DynModel, Env, Records};
+pub use env::{Domain, DynModel, Env, HttpRequest, HttpResponse, Records};
 pub use error::{Error, Result};
 pub use field::FieldValue;
 pub use pulse_schema::{CheckSpec, FieldSpec, FieldType, ModelSpec, OnDelete};
@@ -124,8 +124,8 @@ pub use serde_json::{self, Map, Value, json};
 /// Everything an addon usually needs, in one import.
 pub mod prelude {
     pub use crate::{
-        Domain, Env, Error, FieldType, FieldValue, Map, Model, Records, Result, Value, domain,
-        json, method,
+        Domain, Env, Error, FieldType, FieldValue, HttpRequest, HttpResponse, Map, Model, Records,
+        Result, Value, domain, json, method,
     };
 }
 
