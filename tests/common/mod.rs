@@ -371,7 +371,7 @@ impl Drop for Server {
 
 /// A minimal blocking HTTP/1.1 client over loopback, so the tests need no
 /// HTTP client crate (whose features would change the host's build).
-mod http {
+pub mod http {
     use std::io::{Read, Write};
 
     /// A parsed response.

@@ -717,8 +717,29 @@ fn writable(model: &ModelDef, field: &FieldDef) -> Result<(), OrmError> {
 }
 
 /// Database constraint violations are the caller's mistake: a ValidationError.
+/// The same words on every engine for a unique violation, naming the
+/// column (`table.column`) when the engine says which.
 pub(crate) fn constraint_error(error: sqlx::Error) -> OrmError {
     match &error {
+        sqlx::Error::Database(db) if db.kind() == sqlx::error::ErrorKind::UniqueViolation => {
+            // SQLite: "UNIQUE constraint failed: table.column"; PostgreSQL
+            // names the index, `<table>__<column>_index`.
+            let column = db
+                .message()
+                .strip_prefix("UNIQUE constraint failed: ")
+                .map(str::to_string)
+                .or_else(|| {
+                    let index = db.constraint()?;
+                    let (table, rest) = index.split_once("__")?;
+                    Some(format!("{table}.{}", rest.strip_suffix("_index")?))
+                });
+            OrmError::Validation(match column {
+                Some(column) => format!(
+                    "The operation cannot be completed: another record already has this value of {column}, which must be unique"
+                ),
+                None => "The operation cannot be completed: another record already has a value that must be unique".to_string(),
+            })
+        }
         sqlx::Error::Database(db) if db.kind() != sqlx::error::ErrorKind::Other => {
             OrmError::Validation(format!(
                 "The operation cannot be completed: {}",

@@ -111,6 +111,10 @@ fn api_key_digest(key: &str) -> String {
 }
 
 /// The user an API key belongs to.
+pub async fn api_key_owner(db: &Database, key: &str) -> Result<Option<i64>, Error> {
+    api_key_user(db, key).await
+}
+
 async fn api_key_user(db: &Database, key: &str) -> Result<Option<i64>, Error> {
     let row = sqlx::query("SELECT user_id FROM res_users_apikeys WHERE key_digest = $1")
         .bind(api_key_digest(key))
@@ -232,6 +236,36 @@ impl Throttle {
     /// Forgets the failures of `key` after a successful login.
     pub fn succeeded(&self, key: &str) {
         self.failures.lock().expect("throttle lock").remove(key);
+    }
+}
+
+/// Credentials (`uid` + password digests) that passed a full check
+/// recently, so RPC scripts sending them with every call do not pay for
+/// argon2 each time. Entries last ten minutes.
+#[derive(Debug, Default)]
+pub struct Credentials {
+    checked: Mutex<HashMap<String, std::time::Instant>>,
+}
+
+const CREDENTIALS_TTL: std::time::Duration = std::time::Duration::from_secs(600);
+
+impl Credentials {
+    /// Whether `token` passed a check less than ten minutes ago.
+    pub fn is_fresh(&self, token: &str) -> bool {
+        self.checked
+            .lock()
+            .expect("credentials lock")
+            .get(token)
+            .is_some_and(|at| at.elapsed() < CREDENTIALS_TTL)
+    }
+
+    /// Remembers that `token` passed a check now.
+    pub fn remember(&self, token: String) {
+        let mut checked = self.checked.lock().expect("credentials lock");
+        if checked.len() > 10_000 {
+            checked.retain(|_, at| at.elapsed() < CREDENTIALS_TTL);
+        }
+        checked.insert(token, std::time::Instant::now());
     }
 }
 

@@ -12,6 +12,10 @@ use crate::Error;
 /// The name under which the host owns its own models.
 pub const BASE: &str = "base";
 
+/// The module records (`ir_module_module`), readable like any model and
+/// changed only by the lifecycle (`button_install`, …).
+pub const MODULE_MODEL: &str = "ir.module.module";
+
 /// The user id of the superuser, `admin`: access rights and record rules
 /// do not apply to it (like Odoo's `__system__`).
 pub const SUPERUSER_ID: i64 = 1;
@@ -110,6 +114,50 @@ pub fn description() -> Description {
             ),
             model("ir.model.access", "Model Access", access_fields),
             model("ir.rule", "Record Rule", rule_fields),
+            model(
+                "res.partner",
+                "Contact",
+                vec![
+                    required(field("name", FieldType::Char)),
+                    field("email", FieldType::Char),
+                    field("phone", FieldType::Char),
+                    field("street", FieldType::Char),
+                    field("city", FieldType::Char),
+                    field("zip", FieldType::Char),
+                    field("vat", FieldType::Char),
+                    field("is_company", FieldType::Boolean),
+                    default(field("active", FieldType::Boolean), json!(true)),
+                    field("comment", FieldType::Text),
+                ],
+            ),
+            model(
+                MODULE_MODEL,
+                "Module",
+                vec![
+                    required(field("name", FieldType::Char)),
+                    field("shortdesc", FieldType::Char),
+                    field("summary", FieldType::Text),
+                    field("author", FieldType::Char),
+                    field("application", FieldType::Boolean),
+                    {
+                        let mut state = field("state", FieldType::Selection);
+                        state.selection = [
+                            "uninstallable",
+                            "uninstalled",
+                            "installed",
+                            "to upgrade",
+                            "to remove",
+                            "to install",
+                        ]
+                        .iter()
+                        .map(|s| (s.to_string(), s.to_string()))
+                        .collect();
+                        state
+                    },
+                    field("latest_version", FieldType::Char),
+                    field("sequence", FieldType::Integer),
+                ],
+            ),
         ],
         methods: Vec::new(),
     }
@@ -123,9 +171,14 @@ pub fn apply(registry: &mut Registry) -> Result<(), Error> {
     Ok(())
 }
 
-/// The models of `base`.
+/// The models of `base` addon code may use (all but the module records).
 pub fn model_names() -> Vec<String> {
-    description().models.into_iter().map(|m| m.name).collect()
+    description()
+        .models
+        .into_iter()
+        .map(|m| m.name)
+        .filter(|m| m != MODULE_MODEL)
+        .collect()
 }
 
 /// Creates the tables of `base` that do not exist yet (the users table

@@ -81,6 +81,11 @@ const BUILTIN_METHODS: [&str; 13] = [
     "fields_get",
 ];
 
+/// Whether `method` is one of the ORM's model methods (no record ids).
+pub fn is_model_method(method: &str) -> bool {
+    MODEL_METHODS.contains(&method)
+}
+
 /// Splits RPC positional arguments into record ids and the rest: record
 /// methods take the ids first, model methods take none.
 pub fn split_args(

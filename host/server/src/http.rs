@@ -35,6 +35,11 @@ pub fn router(host: Arc<Host>) -> Router {
         .route("/web/session/destroy", post(destroy_session))
         .route("/web/dataset/call_kw", post(call_kw))
         .route("/web/dataset/call_kw/{*path}", post(call_kw))
+        .route("/web/session/get_session_info", post(get_session_info))
+        .route("/web/webclient/version_info", post(version_info))
+        .route("/jsonrpc", post(jsonrpc))
+        .route("/xmlrpc/2/{service}", post(xmlrpc))
+        .route("/json/2/{model}/{method}", post(json2))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .with_state(host)
 }
@@ -45,7 +50,7 @@ async fn health() -> impl IntoResponse {
 
 /// An error as Odoo's JSON-RPC reports it.
 #[derive(Debug)]
-struct RpcError {
+pub(crate) struct RpcError {
     code: i64,
     message: &'static str,
     name: String,
@@ -53,7 +58,7 @@ struct RpcError {
 }
 
 impl RpcError {
-    fn server(name: &str, text: impl Into<String>) -> RpcError {
+    pub(crate) fn server(name: &str, text: impl Into<String>) -> RpcError {
         RpcError {
             code: 200,
             message: "Odoo Server Error",
@@ -71,7 +76,7 @@ impl RpcError {
         }
     }
 
-    fn user(text: impl Into<String>) -> RpcError {
+    pub(crate) fn user(text: impl Into<String>) -> RpcError {
         RpcError::server("odoo.exceptions.UserError", text)
     }
 
@@ -216,37 +221,7 @@ async fn authenticate(
         let db = text_param(&params, "db")?;
         let login = text_param(&params, "login")?;
         let password = text_param(&params, "password")?;
-        if db != host.db.name {
-            return Err(RpcError::server(
-                "odoo.exceptions.AccessDenied",
-                format!("Database {db} not found"),
-            ));
-        }
-        let keys = [format!("login:{login}"), format!("address:{}", peer.ip())];
-        if host.throttle.is_blocked(&keys) {
-            tracing::warn!(login, address = %peer.ip(), "login refused: too many failures");
-            return Err(RpcError::server(
-                "odoo.exceptions.AccessDenied",
-                "Too many failed logins; try again later",
-            ));
-        }
-        match auth::authenticate(&host.db, login, password)
-            .await
-            .map_err(RpcError::from)?
-        {
-            Some(user) => {
-                host.throttle.succeeded(&keys[0]);
-                Ok(user)
-            }
-            None => {
-                host.throttle.failed(&keys);
-                tracing::info!(login, address = %peer.ip(), "login failed");
-                Err(RpcError::server(
-                    "odoo.exceptions.AccessDenied",
-                    "Access Denied",
-                ))
-            }
-        }
+        log_in(&host, peer.ip(), db, login, password).await
     }
     .await;
     match outcome {
@@ -262,6 +237,400 @@ async fn authenticate(
             response
         }
         Err(e) => reply(&id, Err(e)),
+    }
+}
+
+/// The database `db` is the one this server serves, or Odoo's error.
+fn check_db(host: &Host, db: &str) -> Result<(), RpcError> {
+    if db == host.db.name {
+        Ok(())
+    } else {
+        Err(RpcError::server(
+            "odoo.exceptions.AccessError",
+            format!(
+                "Database not found. (this server serves {:?})",
+                host.db.name
+            ),
+        ))
+    }
+}
+
+/// Checks a login and password (or API key) on `db`, throttling failures
+/// per login and per client address.
+async fn log_in(
+    host: &Host,
+    address: std::net::IpAddr,
+    db: &str,
+    login: &str,
+    password: &str,
+) -> Result<User, RpcError> {
+    check_db(host, db)?;
+    let keys = [format!("login:{login}"), format!("address:{address}")];
+    if host.throttle.is_blocked(&keys) {
+        tracing::warn!(login, %address, "login refused: too many failures");
+        return Err(RpcError::server(
+            "odoo.exceptions.AccessDenied",
+            "Too many failed logins; try again later",
+        ));
+    }
+    match auth::authenticate(&host.db, login, password)
+        .await
+        .map_err(RpcError::from)?
+    {
+        Some(user) => {
+            host.throttle.succeeded(&keys[0]);
+            Ok(user)
+        }
+        None => {
+            host.throttle.failed(&keys);
+            tracing::info!(login, %address, "login failed");
+            Err(access_denied())
+        }
+    }
+}
+
+fn access_denied() -> RpcError {
+    RpcError::server("odoo.exceptions.AccessDenied", "Access Denied")
+}
+
+/// Checks the `uid` and password (or API key) an `object` call carries.
+/// Successful checks are remembered for a few minutes, by a digest of the
+/// password, so scripts do not pay for argon2 on every call.
+async fn check_uid_password(
+    host: &Host,
+    address: std::net::IpAddr,
+    uid: i64,
+    password: &str,
+) -> Result<(), RpcError> {
+    if password.is_empty() {
+        return Err(access_denied());
+    }
+    let token = {
+        use sha2::Digest;
+        let mut digest = sha2::Sha256::new();
+        digest.update(uid.to_le_bytes());
+        digest.update(password.as_bytes());
+        hex::encode(digest.finalize())
+    };
+    if host.credentials.is_fresh(&token) {
+        return Ok(());
+    }
+    let login: Option<String> = sqlx::query_scalar("SELECT login FROM res_users WHERE id = $1")
+        .bind(uid)
+        .fetch_optional(&host.db.pool)
+        .await?;
+    let Some(login) = login else {
+        return Err(access_denied());
+    };
+    let user = log_in(host, address, &host.db.name, &login, password).await?;
+    if user.uid != uid {
+        return Err(access_denied());
+    }
+    host.credentials.remember(token);
+    Ok(())
+}
+
+/// Odoo's `version()` answer.
+fn version() -> Value {
+    json!({
+        "server_version": SERVER_VERSION,
+        "server_version_info": [19, 0, 0, "final", 0, ""],
+        "server_serie": SERVER_VERSION,
+        "protocol_version": 1,
+    })
+}
+
+async fn version_info(body: Bytes) -> Response {
+    let id = parse_request(&body)
+        .map(|(id, _)| id)
+        .unwrap_or(Value::Null);
+    reply(&id, Ok(version()))
+}
+
+async fn get_session_info(
+    State(host): State<Arc<Host>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let id = parse_request(&body)
+        .map(|(id, _)| id)
+        .unwrap_or(Value::Null);
+    match session_cookie(&headers).and_then(|s| host.sessions.get(&s)) {
+        Some(user) => reply(&id, Ok(session_info(&host, &user))),
+        None => reply(&id, Err(RpcError::session_expired())),
+    }
+}
+
+fn arg<'a>(args: &'a [Value], index: usize, what: &str) -> Result<&'a Value, RpcError> {
+    args.get(index).ok_or_else(|| {
+        RpcError::server(
+            "builtins.TypeError",
+            format!("missing required argument {index} ({what})"),
+        )
+    })
+}
+
+fn text_arg<'a>(args: &'a [Value], index: usize, what: &str) -> Result<&'a str, RpcError> {
+    arg(args, index, what)?
+        .as_str()
+        .ok_or_else(|| RpcError::server("builtins.TypeError", format!("{what} must be a string")))
+}
+
+/// Odoo's `dispatch_rpc`: the `common`, `object` and `db` services, as
+/// `/xmlrpc/2/<service>` and `/jsonrpc` expose them.
+async fn service(
+    host: &Host,
+    address: std::net::IpAddr,
+    service: &str,
+    method: &str,
+    args: Vec<Value>,
+) -> Result<Value, RpcError> {
+    match (service, method) {
+        ("common", "version") => Ok(version()),
+        ("common", "about") => Ok(json!(format!(
+            "See https://example.invalid/pulse — Odoo {SERVER_VERSION} compatible"
+        ))),
+        ("common", "set_loglevel") => Ok(json!(true)),
+        ("common", "login" | "authenticate") => {
+            let db = text_arg(&args, 0, "db")?;
+            let login = text_arg(&args, 1, "login")?;
+            let password = text_arg(&args, 2, "password")?;
+            match log_in(host, address, db, login, password).await {
+                Ok(user) => Ok(json!(user.uid)),
+                // Odoo answers False for bad credentials.
+                Err(e) if e.name == "odoo.exceptions.AccessDenied" => Ok(json!(false)),
+                Err(e) => Err(e),
+            }
+        }
+        ("object", "execute_kw" | "execute") => {
+            let keyword = method == "execute_kw";
+            check_db(host, text_arg(&args, 0, "db")?)?;
+            let uid = arg(&args, 1, "uid")?
+                .as_i64()
+                .or_else(|| arg(&args, 1, "uid").ok()?.as_str()?.parse().ok())
+                .ok_or_else(access_denied)?;
+            let password = arg(&args, 2, "password")?.as_str().unwrap_or_default();
+            check_uid_password(host, address, uid, password).await?;
+            let model = text_arg(&args, 3, "model")?.to_string();
+            let method = text_arg(&args, 4, "method")?.to_string();
+            let (call_args, mut kwargs) = if keyword {
+                (
+                    match args.get(5) {
+                        Some(Value::Array(a)) => a.clone(),
+                        None | Some(Value::Null) => Vec::new(),
+                        Some(other) => {
+                            return Err(RpcError::server(
+                                "builtins.TypeError",
+                                format!("args must be a list, got {other}"),
+                            ));
+                        }
+                    },
+                    match args.get(6) {
+                        Some(Value::Object(k)) => k.clone(),
+                        None | Some(Value::Null) | Some(Value::Bool(false)) => Map::new(),
+                        Some(other) => {
+                            return Err(RpcError::server(
+                                "builtins.TypeError",
+                                format!("kwargs must be a dictionary, got {other}"),
+                            ));
+                        }
+                    },
+                )
+            } else {
+                (args.get(5..).unwrap_or_default().to_vec(), Map::new())
+            };
+            kwargs.remove("context");
+            execute_kw(host, uid, &model, &method, call_args, kwargs).await
+        }
+        ("db", "list") => Ok(json!([host.db.name])),
+        ("db", "server_version") => Ok(json!(SERVER_VERSION)),
+        ("db", "list_lang") => Ok(json!([["en_US", "English (US)"]])),
+        ("db", "db_exist") => Ok(json!(text_arg(&args, 0, "db_name")? == host.db.name)),
+        ("db", _) => {
+            // Creating, dropping, duplicating, dumping and restoring
+            // databases is the operator's job here (pulse CLI, pg tools),
+            // so no master password opens it over RPC.
+            tracing::warn!(method, "database management over RPC refused");
+            Err(access_denied())
+        }
+        _ => Err(RpcError::server(
+            "builtins.NameError",
+            format!("Method not found: {method}"),
+        )),
+    }
+}
+
+async fn jsonrpc(
+    State(host): State<Arc<Host>>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    body: Bytes,
+) -> Response {
+    let (id, params) = match parse_request(&body) {
+        Ok(parsed) => parsed,
+        Err((id, e)) => return reply(&id, Err(e)),
+    };
+    let outcome = async {
+        let name = text_param(&params, "service")?;
+        let method = text_param(&params, "method")?;
+        let args = match params.get("args") {
+            Some(Value::Array(a)) => a.clone(),
+            None | Some(Value::Null) => Vec::new(),
+            Some(other) => {
+                return Err(RpcError::server(
+                    "builtins.TypeError",
+                    format!("args must be a list, got {other}"),
+                ));
+            }
+        };
+        service(&host, peer.ip(), name, method, args).await
+    }
+    .await;
+    reply(&id, outcome)
+}
+
+/// Odoo's XML-RPC fault code for an error kind.
+fn fault_code(name: &str) -> i64 {
+    match name {
+        "odoo.exceptions.AccessDenied" => 3,
+        "odoo.exceptions.AccessError" => 4,
+        "odoo.exceptions.UserError"
+        | "odoo.exceptions.ValidationError"
+        | "odoo.exceptions.MissingError"
+        | "odoo.exceptions.RedirectWarning" => 2,
+        _ => 1,
+    }
+}
+
+async fn xmlrpc(
+    State(host): State<Arc<Host>>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    axum::extract::Path(name): axum::extract::Path<String>,
+    body: Bytes,
+) -> Response {
+    let outcome = match std::str::from_utf8(&body)
+        .map_err(|e| e.to_string())
+        .and_then(crate::xmlrpc::parse_call)
+    {
+        Ok((method, args)) => service(&host, peer.ip(), &name, &method, args).await,
+        Err(e) => Err(RpcError::server(
+            "xml.parsers.expat.ExpatError",
+            format!("invalid XML-RPC request: {e}"),
+        )),
+    };
+    let xml = match outcome {
+        Ok(value) => crate::xmlrpc::response(&value),
+        Err(e) => {
+            let code = fault_code(&e.name);
+            let text = match code {
+                3 => "Access Denied".to_string(),
+                // Odoo sends a traceback; its last line names the error.
+                1 => format!("{}: {}", e.name.trim_start_matches("builtins."), e.text),
+                _ => e.text.clone(),
+            };
+            crate::xmlrpc::fault(code, &text)
+        }
+    };
+    ([(header::CONTENT_TYPE, "text/xml; charset=utf-8")], xml).into_response()
+}
+
+/// JSON-2 (Odoo 19): `POST /json/2/<model>/<method>` with a bearer API
+/// key and named arguments; errors as HTTP statuses.
+async fn json2(
+    State(host): State<Arc<Host>>,
+    axum::extract::Path((model, method)): axum::extract::Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let outcome = async {
+        let key = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, key)| key.trim().to_string());
+        let unauthorized = || {
+            (
+                StatusCode::UNAUTHORIZED,
+                RpcError::server("werkzeug.exceptions.Unauthorized", "Invalid apikey"),
+            )
+        };
+        let key = key.ok_or_else(unauthorized)?;
+        let uid = auth::api_key_owner(&host.db, &key)
+            .await
+            .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, RpcError::from(e)))?
+            .ok_or_else(unauthorized)?;
+        if let Some(db) = headers.get("x-odoo-database").and_then(|v| v.to_str().ok()) {
+            check_db(&host, db).map_err(|e| (StatusCode::NOT_FOUND, e))?;
+        }
+        let mut kwargs: Map<String, Value> = match serde_json::from_slice(&body) {
+            Ok(Value::Object(map)) => map,
+            _ if body.is_empty() => Map::new(),
+            _ => {
+                return Err((
+                    StatusCode::BAD_REQUEST,
+                    RpcError::server(
+                        "werkzeug.exceptions.BadRequest",
+                        "the body must be a JSON object of named arguments",
+                    ),
+                ));
+            }
+        };
+        kwargs.remove("context");
+        let ids = kwargs.remove("ids").unwrap_or(json!([]));
+        let snapshot = host.snapshot();
+        if snapshot.registry.get(&model).is_none() {
+            return Err((
+                StatusCode::NOT_FOUND,
+                RpcError::server(
+                    "werkzeug.exceptions.NotFound",
+                    format!("the model '{model}' does not exist"),
+                ),
+            ));
+        }
+        let model_method = dispatch::is_model_method(&method);
+        let ids_given = ids.as_array().is_some_and(|a| !a.is_empty());
+        if model_method && ids_given {
+            return Err((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                RpcError::server(
+                    "werkzeug.exceptions.UnprocessableEntity",
+                    format!("cannot call {model}.{method} with ids"),
+                ),
+            ));
+        }
+        let args = if model_method { Vec::new() } else { vec![ids] };
+        execute_kw(&host, uid, &model, &method, args, kwargs)
+            .await
+            .map_err(|e| (json2_status(&e), e))
+    }
+    .await;
+    match outcome {
+        Ok(value) => axum::Json(value).into_response(),
+        Err((status, e)) => {
+            let body = json!({
+                "name": e.name,
+                "message": e.text,
+                "arguments": [e.text],
+                "context": {},
+                "debug": "",
+            });
+            (status, axum::Json(body)).into_response()
+        }
+    }
+}
+
+/// JSON-2's HTTP status for an error kind.
+fn json2_status(e: &RpcError) -> StatusCode {
+    match e.name.as_str() {
+        "odoo.exceptions.UserError"
+        | "odoo.exceptions.ValidationError"
+        | "builtins.TypeError"
+        | "builtins.ValueError" => StatusCode::UNPROCESSABLE_ENTITY,
+        "odoo.exceptions.AccessError" | "odoo.exceptions.AccessDenied" => StatusCode::FORBIDDEN,
+        "odoo.exceptions.MissingError" | "builtins.AttributeError" | "builtins.KeyError" => {
+            StatusCode::NOT_FOUND
+        }
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 
@@ -347,9 +716,18 @@ async fn execute_kw(
     args: Vec<Value>,
     kwargs: Map<String, Value>,
 ) -> Result<Value, RpcError> {
+    if method.starts_with('_') {
+        return Err(RpcError::server(
+            "odoo.exceptions.AccessError",
+            format!("Private methods (such as '{model}.{method}') cannot be called remotely."),
+        ));
+    }
     host.refresh().await?;
-    let snapshot = host.snapshot();
     let (ids, rest) = dispatch::split_args(method, args).map_err(failure)?;
+    if let Some(outcome) = crate::modules::system_call(host, uid, model, method, &ids).await {
+        return outcome;
+    }
+    let snapshot = host.snapshot();
     let mut tx = host.db.pool.begin().await?;
     // The caller's rights apply to everything the call does.
     let access = crate::Access::load(&mut tx, uid).await.map_err(orm_error)?;

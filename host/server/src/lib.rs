@@ -15,10 +15,12 @@ mod db;
 mod dispatch;
 mod error;
 mod grants;
-mod http;
+pub(crate) mod http;
 mod lifecycle;
+mod modules;
 mod recompute;
 mod schema_sync;
+mod xmlrpc;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -97,6 +99,7 @@ pub struct Host {
     current: RwLock<Arc<Snapshot>>,
     sessions: auth::Sessions,
     throttle: auth::Throttle,
+    credentials: auth::Credentials,
     /// The registry version the snapshot was built from.
     version: std::sync::atomic::AtomicI64,
     /// When the database's registry version was last looked at (`None`:
@@ -122,6 +125,7 @@ impl Host {
             current: RwLock::new(Arc::new(Snapshot::default())),
             sessions: auth::Sessions::default(),
             throttle: auth::Throttle::default(),
+            credentials: auth::Credentials::default(),
             version: std::sync::atomic::AtomicI64::new(-1),
             checked: std::sync::Mutex::new(None),
         };

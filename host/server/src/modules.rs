@@ -1,0 +1,184 @@
+//! The Apps lifecycle over RPC, as Odoo clients drive it: methods of
+//! `ir.module.module` (`update_list`, `button_install`, `button_upgrade`,
+//! `button_uninstall`, their `button_immediate_*` forms, the reset and
+//! cancel buttons) and `base.module.upgrade`'s `upgrade_module`, with the
+//! return values Odoo gives. Only the superuser may call them; the module
+//! records themselves change only through them.
+
+use serde_json::{Value, json};
+
+use crate::base::{MODULE_MODEL, SUPERUSER_ID};
+use crate::{Error, Host, Operation};
+
+/// The wizard that applies pending marks.
+const UPGRADE_WIZARD: &str = "base.module.upgrade";
+
+/// Odoo's `ACTION_DICT`: the form of `base.module.upgrade`, opened in a dialog.
+fn wizard_action(name: &str) -> Value {
+    json!({
+        "name": name,
+        "view_mode": "form",
+        "res_model": UPGRADE_WIZARD,
+        "target": "new",
+        "type": "ir.actions.act_window",
+    })
+}
+
+/// What `button_immediate_*` return once the work is done.
+fn reload_action() -> Value {
+    json!({"type": "ir.actions.client", "tag": "reload", "params": {"menu_id": false}})
+}
+
+/// Handles `model.method` when it is part of the lifecycle; `None` when
+/// the call is an ordinary one.
+pub(crate) async fn system_call(
+    host: &Host,
+    uid: i64,
+    model: &str,
+    method: &str,
+    ids: &[i64],
+) -> Option<Result<Value, crate::http::RpcError>> {
+    let lifecycle = match model {
+        MODULE_MODEL => matches!(
+            method,
+            "update_list"
+                | "button_install"
+                | "button_upgrade"
+                | "button_uninstall"
+                | "button_immediate_install"
+                | "button_immediate_upgrade"
+                | "button_immediate_uninstall"
+                | "button_reset_state"
+                | "button_install_cancel"
+                | "button_upgrade_cancel"
+                | "button_uninstall_cancel"
+                | "create"
+                | "write"
+                | "unlink"
+                | "copy"
+        ),
+        UPGRADE_WIZARD => true,
+        _ => false,
+    };
+    if !lifecycle {
+        return None;
+    }
+    Some(run(host, uid, model, method, ids).await)
+}
+
+async fn run(
+    host: &Host,
+    uid: i64,
+    model: &str,
+    method: &str,
+    ids: &[i64],
+) -> Result<Value, crate::http::RpcError> {
+    use crate::http::RpcError;
+    if uid != SUPERUSER_ID {
+        return Err(RpcError::server(
+            "odoo.exceptions.AccessDenied",
+            "Access Denied",
+        ));
+    }
+    let names = || async { module_names(host, ids).await };
+    let outcome: Result<Value, Error> = match (model, method) {
+        (MODULE_MODEL, "create" | "write" | "unlink" | "copy") => {
+            return Err(RpcError::user(format!(
+                "Module records change only through the lifecycle (button_install, button_upgrade, button_uninstall, update_list), not through {method}"
+            )));
+        }
+        (MODULE_MODEL, "update_list") => host
+            .update_list()
+            .await
+            .map(|(updatable, added)| json!([updatable, added])),
+        (MODULE_MODEL, "button_install") => {
+            async {
+                host.mark(Operation::Install, &names().await?).await?;
+                Ok(wizard_action("Install"))
+            }
+            .await
+        }
+        (MODULE_MODEL, "button_upgrade") => {
+            async {
+                host.update_list().await?;
+                host.mark(Operation::Upgrade, &names().await?).await?;
+                Ok(wizard_action("Apply Schedule Upgrade"))
+            }
+            .await
+        }
+        (MODULE_MODEL, "button_uninstall") => {
+            async {
+                host.mark(Operation::Uninstall, &names().await?).await?;
+                Ok(wizard_action("Uninstall"))
+            }
+            .await
+        }
+        (MODULE_MODEL, "button_immediate_install") => {
+            async {
+                host.install(&names().await?).await?;
+                Ok(reload_action())
+            }
+            .await
+        }
+        (MODULE_MODEL, "button_immediate_upgrade") => {
+            async {
+                host.upgrade(&names().await?).await?;
+                Ok(reload_action())
+            }
+            .await
+        }
+        (MODULE_MODEL, "button_immediate_uninstall") => {
+            async {
+                host.uninstall(&names().await?).await?;
+                Ok(reload_action())
+            }
+            .await
+        }
+        (
+            MODULE_MODEL,
+            "button_reset_state"
+            | "button_install_cancel"
+            | "button_upgrade_cancel"
+            | "button_uninstall_cancel",
+        ) => host.reset_marks().await.map(|_| json!(true)),
+        // The wizard has no state of its own: creating one is a formality
+        // clients go through before calling upgrade_module on it.
+        (UPGRADE_WIZARD, "create") => Ok(json!(1)),
+        (UPGRADE_WIZARD, "upgrade_module") => host
+            .apply_marked()
+            .await
+            .map(|_| json!({"type": "ir.actions.act_window_close"})),
+        (UPGRADE_WIZARD, "read" | "default_get") => Ok(json!([])),
+        (_, other) => {
+            return Err(RpcError::server(
+                "builtins.AttributeError",
+                format!("The method '{other}' does not exist on the model '{model}'"),
+            ));
+        }
+    };
+    outcome.map_err(|e| match e {
+        // Planning errors (a missing dependency, an exclusion, a state
+        // that does not allow the operation) are the user's to fix.
+        Error::Plan(p) => RpcError::user(p.to_string()),
+        Error::Lifecycle(m) => RpcError::user(m),
+        other => RpcError::from(other),
+    })
+}
+
+/// The names of the module records `ids`, in order.
+async fn module_names(host: &Host, ids: &[i64]) -> Result<Vec<String>, Error> {
+    let mut names = Vec::with_capacity(ids.len());
+    for id in ids {
+        let name: Option<String> =
+            sqlx::query_scalar("SELECT name FROM ir_module_module WHERE id = $1")
+                .bind(*id)
+                .fetch_optional(&host.db.pool)
+                .await?;
+        names.push(name.ok_or_else(|| {
+            Error::Orm(pulse_orm::OrmError::Missing(format!(
+                "Record does not exist or has been deleted.\n(Record: ir.module.module({id},), User: {SUPERUSER_ID})"
+            )))
+        })?);
+    }
+    Ok(names)
+}
