@@ -91,6 +91,23 @@ fn lifecycle_over_xmlrpc(backend: Backend) {
     assert_eq!(get("marked")[0]["state"], "to install");
     assert_eq!(get("installed")[0]["state"], "installed");
     assert_eq!(get("installed")[0]["latest_version"], "1.0.0");
+    assert_eq!(get("module")[0]["installed_version"], "1.0.0");
+    assert_eq!(get("module")[0]["depends"], json!([]));
+    assert_eq!(
+        get("ir_model")[0],
+        &json!([{"id": get("ir_model")[0][0]["id"], "model": "agency.doc", "name": "Agency Document", "module": "agency_lab"}])
+    );
+    assert_eq!(
+        get("ir_model_data")[0],
+        &json!(5),
+        "the five records of its data file"
+    );
+    assert_eq!(get("ir_model_fields")[0][0]["name"], "agency_id");
+    assert_eq!(
+        get("ledger_write")[0],
+        &json!(4),
+        "the ledger is read-only: an AccessError"
+    );
     assert_eq!(
         get("records")[0],
         &json!([{"id": 1, "code": "A", "name": "Agency A", "tin": "111-222"}]),

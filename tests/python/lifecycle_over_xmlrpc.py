@@ -39,6 +39,15 @@ out(marked=state(ids))
 wizard = call('base.module.upgrade', 'create', {})
 out(upgrade_module=call('base.module.upgrade', 'upgrade_module', [wizard]))
 out(installed=state(ids))
+out(module=call('ir.module.module', 'read', ids, ['installed_version', 'depends', 'shortdesc'])[0])
+out(ir_model=call('ir.model', 'search_read', [['model', '=', 'agency.doc']], fields=['model', 'name', 'module']))
+out(ir_model_data=call('ir.model.data', 'search_count', [['module', '=', 'agency_lab']]))
+out(ir_model_fields=call('ir.model.fields', 'search_read', [['model', '=', 'res.users'], ['module', '=', 'agency_lab']], fields=['name', 'ttype']))
+try:
+    call('ir.model', 'write', [1], {'name': 'x'})
+    out(ledger_write='accepted')
+except xmlrpc.client.Fault as fault:
+    out(ledger_write=fault.faultCode)
 
 call('finance.ssc.agency', 'create', [
     {'code': 'A', 'name': 'Agency A', 'tin': '111-222'},

@@ -229,6 +229,12 @@ impl Access {
         model: &str,
         mode: Mode,
     ) -> Result<(), OrmError> {
+        if mode != Mode::Read && crate::base::LEDGER_MODELS.contains(&model) {
+            return Err(OrmError::Access(format!(
+                "You are not allowed to {} '{model}' records: the host keeps them itself (they change with the Apps lifecycle)",
+                mode.verb()
+            )));
+        }
         if self.superuser {
             return Ok(());
         }

@@ -16,6 +16,10 @@ pub const BASE: &str = "base";
 /// changed only by the lifecycle (`button_install`, …).
 pub const MODULE_MODEL: &str = "ir.module.module";
 
+/// The models whose records the host keeps itself (the module records
+/// and the ownership ledger): readable, never written through the ORM.
+pub const LEDGER_MODELS: [&str; 4] = [MODULE_MODEL, "ir.model", "ir.model.fields", "ir.model.data"];
+
 /// The user id of the superuser, `admin`: access rights and record rules
 /// do not apply to it (like Odoo's `__system__`).
 pub const SUPERUSER_ID: i64 = 1;
@@ -155,7 +159,39 @@ pub fn description() -> Description {
                         state
                     },
                     field("latest_version", FieldType::Char),
+                    field("installed_version", FieldType::Char),
+                    field("depends", FieldType::Json),
                     field("sequence", FieldType::Integer),
+                ],
+            ),
+            model(
+                "ir.model",
+                "Models",
+                vec![
+                    required(field("model", FieldType::Char)),
+                    field("name", FieldType::Char),
+                    field("module", FieldType::Char),
+                ],
+            ),
+            model(
+                "ir.model.fields",
+                "Fields",
+                vec![
+                    required(field("model", FieldType::Char)),
+                    required(field("name", FieldType::Char)),
+                    field("ttype", FieldType::Char),
+                    field("module", FieldType::Char),
+                ],
+            ),
+            model(
+                "ir.model.data",
+                "Model Data",
+                vec![
+                    required(field("module", FieldType::Char)),
+                    required(field("name", FieldType::Char)),
+                    field("model", FieldType::Char),
+                    field("res_id", FieldType::Integer),
+                    field("noupdate", FieldType::Boolean),
                 ],
             ),
         ],
@@ -185,6 +221,22 @@ pub fn model_names() -> Vec<String> {
 /// exists already, with its password column), records them as owned by
 /// `base`, and creates the base groups with `admin` in them.
 pub async fn ensure(conn: &mut Connection, dialect: Dialect) -> Result<(), Error> {
+    // Databases created before the module records had installed_version.
+    let has_column = match dialect {
+        Dialect::Sqlite => {
+            "SELECT COUNT(*) FROM pragma_table_info('ir_module_module') WHERE name = 'installed_version'"
+        }
+        Dialect::Postgres => {
+            "SELECT COUNT(*) FROM information_schema.columns WHERE table_name = 'ir_module_module' \
+             AND column_name = 'installed_version' AND table_schema = current_schema()"
+        }
+    };
+    let present: i64 = sqlx::query_scalar(has_column).fetch_one(&mut *conn).await?;
+    if present == 0 {
+        sqlx::query("ALTER TABLE ir_module_module ADD COLUMN installed_version VARCHAR")
+            .execute(&mut *conn)
+            .await?;
+    }
     let mut registry = Registry::new();
     apply(&mut registry)?;
     for spec in description().models {

@@ -52,7 +52,8 @@ fn system_tables(dialect: Dialect) -> Vec<String> {
                 depends TEXT NOT NULL DEFAULT '[]',
                 description_json TEXT,
                 component_hash VARCHAR,
-                sequence BIGINT NOT NULL DEFAULT 0
+                sequence BIGINT NOT NULL DEFAULT 0,
+                installed_version VARCHAR
             )"
         ),
         format!(

@@ -1073,13 +1073,15 @@ impl Host {
                         };
                     sqlx::query(
                         "UPDATE ir_module_module SET state = $1, shortdesc = $2, summary = $3, author = $4, \
-                         application = $5 WHERE name = $6",
+                         application = $5, installed_version = $6, depends = $7 WHERE name = $8",
                     )
                     .bind(state)
                     .bind(&m.title)
                     .bind(&m.summary)
                     .bind(&m.author)
                     .bind(m.application)
+                    .bind(m.version.to_string())
+                    .bind(&depends)
                     .bind(name)
                     .execute(&mut *tx)
                     .await?;
@@ -1092,8 +1094,8 @@ impl Host {
                         ModuleState::Uninstallable
                     };
                     sqlx::query(
-                        "INSERT INTO ir_module_module (name, state, shortdesc, summary, author, application, depends) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                        "INSERT INTO ir_module_module (name, state, shortdesc, summary, author, application, depends, \
+                         installed_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                     )
                     .bind(name)
                     .bind(state.as_str())
@@ -1102,6 +1104,7 @@ impl Host {
                     .bind(&m.author)
                     .bind(m.application)
                     .bind(&depends)
+                    .bind(m.version.to_string())
                     .execute(&mut *tx)
                     .await?;
                 }
