@@ -224,6 +224,25 @@ fn kind_at(row: &AnyRow, index: usize) -> Result<AnyTypeInfoKind, sqlx::Error> {
     })
 }
 
+/// A column value SQLite rendered as JSON (`json_object`), as the Odoo
+/// JSON value of `field` — what [`from_row`] gives for the same column.
+pub fn from_json_column(value: Value, field: &FieldDef) -> Value {
+    match (field.ttype(), value) {
+        (FieldType::Boolean, Value::Number(n)) => Value::Bool(n.as_i64() != Some(0)),
+        (FieldType::Boolean, Value::Null) => Value::Bool(false),
+        (FieldType::Integer, Value::Null) => Value::from(0),
+        (FieldType::Float | FieldType::Monetary, Value::Number(n)) => {
+            Value::from(n.as_f64().unwrap_or(0.0))
+        }
+        (FieldType::Float | FieldType::Monetary, Value::Null) => Value::from(0.0),
+        (FieldType::Json, Value::String(text)) => {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        }
+        (_, Value::Null) => Value::Bool(false),
+        (_, value) => value,
+    }
+}
+
 /// SQLite holds booleans as 0/1 integers. The value's kind picks the
 /// decoder, so no failed decode (and its error) is paid per row.
 pub fn bool_at(row: &AnyRow, index: usize) -> Result<Option<bool>, sqlx::Error> {
