@@ -3,6 +3,7 @@
 //! hooks, SIGKILL mid-install, upgrades with migrations, refused destructive
 //! upgrades, and the lifecycle lock.
 
+#[macro_use]
 mod common;
 
 use std::io::{BufRead, BufReader};
@@ -12,18 +13,6 @@ use common::{Backend, Pulse, Rpc, build_addons, text};
 use serde_json::json;
 
 const FIXTURES: &str = "tests/fixtures/addons";
-
-/// Runs the body on both databases, as two tests.
-macro_rules! on_both {
-    ($($name:ident => $body:ident;)*) => {
-        mod sqlite {
-            $(#[test] fn $name() { super::$body(super::Backend::Sqlite) })*
-        }
-        mod postgres {
-            $(#[test] fn $name() { super::$body(super::Backend::Postgres) })*
-        }
-    };
-}
 
 on_both! {
     installs_dependencies_first_and_uninstall_cascades => install_order_and_cascade;

@@ -4,23 +4,13 @@
 //! clients as Odoo shapes it (golden file); JSON-2 with a bearer API key.
 //! On SQLite and PostgreSQL.
 
+#[macro_use]
 mod common;
 
 use std::process::Command;
 
 use common::{Backend, Pulse, Rpc, build_addons, root};
 use serde_json::{Value, json};
-
-macro_rules! on_both {
-    ($($name:ident => $body:ident;)*) => {
-        mod sqlite {
-            $(#[test] fn $name() { super::$body(super::Backend::Sqlite) })*
-        }
-        mod postgres {
-            $(#[test] fn $name() { super::$body(super::Backend::Postgres) })*
-        }
-    };
-}
 
 on_both! {
     python_drives_the_lifecycle_over_xmlrpc => lifecycle_over_xmlrpc;

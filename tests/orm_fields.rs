@@ -3,21 +3,11 @@
 //! `compute_lab` fixture addon, on SQLite and PostgreSQL; and a computed
 //! field added by an upgrade to a model that already holds many records.
 
+#[macro_use]
 mod common;
 
 use common::{Backend, Pulse, Rpc, build_addons, text};
 use serde_json::{Value, json};
-
-macro_rules! on_both {
-    ($($name:ident => $body:ident;)*) => {
-        mod sqlite {
-            $(#[test] fn $name() { super::$body(super::Backend::Sqlite) })*
-        }
-        mod postgres {
-            $(#[test] fn $name() { super::$body(super::Backend::Postgres) })*
-        }
-    };
-}
 
 on_both! {
     computed_fields_follow_their_dependencies => computed_fields;

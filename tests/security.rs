@@ -4,21 +4,11 @@
 //! other. Also: passwords and API keys never appear in clear in the
 //! database or the log, and hostile identifiers over RPC are refused.
 
+#[macro_use]
 mod common;
 
 use common::{Backend, Pulse, Rpc, build_addons};
 use serde_json::{Value, json};
-
-macro_rules! on_both {
-    ($($name:ident => $body:ident;)*) => {
-        mod sqlite {
-            $(#[test] fn $name() { super::$body(super::Backend::Sqlite) })*
-        }
-        mod postgres {
-            $(#[test] fn $name() { super::$body(super::Backend::Postgres) })*
-        }
-    };
-}
 
 on_both! {
     agency_users_never_reach_the_other_agency => two_agencies;

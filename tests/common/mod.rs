@@ -45,6 +45,20 @@ pub fn build_addons() {
     });
 }
 
+/// `on_both! { test_name => body; … }`: each body (a `fn(Backend)`) as a
+/// test on SQLite and one on PostgreSQL.
+#[allow(unused_macros)]
+macro_rules! on_both {
+    ($($name:ident => $body:ident;)*) => {
+        mod sqlite {
+            $(#[test] fn $name() { super::$body(super::Backend::Sqlite) })*
+        }
+        mod postgres {
+            $(#[test] fn $name() { super::$body(super::Backend::Postgres) })*
+        }
+    };
+}
+
 /// The database engines every lifecycle test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

@@ -199,6 +199,30 @@ fn session_cookie(headers: &HeaderMap) -> Option<String> {
         .map(|(_, value)| value.to_string())
 }
 
+/// A list argument (absent or null: empty).
+fn list_arg(value: Option<&Value>, what: &str) -> Result<Vec<Value>, RpcError> {
+    match value {
+        Some(Value::Array(items)) => Ok(items.clone()),
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(other) => Err(RpcError::server(
+            "builtins.TypeError",
+            format!("{what} must be a list, got {other}"),
+        )),
+    }
+}
+
+/// A dictionary argument (absent, null or false: empty).
+fn dict_arg(value: Option<&Value>, what: &str) -> Result<Map<String, Value>, RpcError> {
+    match value {
+        Some(Value::Object(map)) => Ok(map.clone()),
+        None | Some(Value::Null) | Some(Value::Bool(false)) => Ok(Map::new()),
+        Some(other) => Err(RpcError::server(
+            "builtins.TypeError",
+            format!("{what} must be a dictionary, got {other}"),
+        )),
+    }
+}
+
 fn text_param<'a>(params: &'a Map<String, Value>, name: &str) -> Result<&'a str, RpcError> {
     params.get(name).and_then(Value::as_str).ok_or_else(|| {
         RpcError::server(
@@ -415,26 +439,8 @@ async fn service(
             let method = text_arg(&args, 4, "method")?.to_string();
             let (call_args, mut kwargs) = if keyword {
                 (
-                    match args.get(5) {
-                        Some(Value::Array(a)) => a.clone(),
-                        None | Some(Value::Null) => Vec::new(),
-                        Some(other) => {
-                            return Err(RpcError::server(
-                                "builtins.TypeError",
-                                format!("args must be a list, got {other}"),
-                            ));
-                        }
-                    },
-                    match args.get(6) {
-                        Some(Value::Object(k)) => k.clone(),
-                        None | Some(Value::Null) | Some(Value::Bool(false)) => Map::new(),
-                        Some(other) => {
-                            return Err(RpcError::server(
-                                "builtins.TypeError",
-                                format!("kwargs must be a dictionary, got {other}"),
-                            ));
-                        }
-                    },
+                    list_arg(args.get(5), "args")?,
+                    dict_arg(args.get(6), "kwargs")?,
                 )
             } else {
                 (args.get(5..).unwrap_or_default().to_vec(), Map::new())
@@ -472,16 +478,7 @@ async fn jsonrpc(
     let outcome = async {
         let name = text_param(&params, "service")?;
         let method = text_param(&params, "method")?;
-        let args = match params.get("args") {
-            Some(Value::Array(a)) => a.clone(),
-            None | Some(Value::Null) => Vec::new(),
-            Some(other) => {
-                return Err(RpcError::server(
-                    "builtins.TypeError",
-                    format!("args must be a list, got {other}"),
-                ));
-            }
-        };
+        let args = list_arg(params.get("args"), "args")?;
         service(&host, peer.ip(), name, method, args).await
     }
     .await;
@@ -679,26 +676,8 @@ async fn call_kw(State(host): State<Arc<Host>>, headers: HeaderMap, body: Bytes)
     let outcome = async {
         let model = text_param(&params, "model")?.to_string();
         let method = text_param(&params, "method")?.to_string();
-        let args = match params.get("args") {
-            Some(Value::Array(a)) => a.clone(),
-            None | Some(Value::Null) => Vec::new(),
-            Some(other) => {
-                return Err(RpcError::server(
-                    "builtins.TypeError",
-                    format!("args must be a list, got {other}"),
-                ));
-            }
-        };
-        let mut kwargs = match params.get("kwargs") {
-            Some(Value::Object(k)) => k.clone(),
-            None | Some(Value::Null) => Map::new(),
-            Some(other) => {
-                return Err(RpcError::server(
-                    "builtins.TypeError",
-                    format!("kwargs must be an object, got {other}"),
-                ));
-            }
-        };
+        let args = list_arg(params.get("args"), "args")?;
+        let mut kwargs = dict_arg(params.get("kwargs"), "kwargs")?;
         kwargs.remove("context");
         execute_kw(&host, user.uid, &model, &method, args, kwargs).await
     }

@@ -185,13 +185,7 @@ fn expand_model(input: &DeriveInput) -> syn::Result<TokenStream2> {
         let derived = fopts.value("related").is_some() || fopts.value("compute").is_some();
         let depends: Vec<String> = fopts
             .value("depends")
-            .map(|d| {
-                d.value()
-                    .split(',')
-                    .map(|s| s.trim().to_string())
-                    .filter(|s| !s.is_empty())
-                    .collect()
-            })
+            .map(|d| comma_list(&d.value()))
             .unwrap_or_default();
         if !depends.is_empty() && fopts.value("compute").is_none() {
             return Err(syn::Error::new(
@@ -393,6 +387,27 @@ fn check_attributes(attrs: &[syn::Attribute]) -> syn::Result<Vec<TokenStream2>> 
     Ok(checks)
 }
 
+/// The string literal of `name = "…"`.
+fn string_literal(nv: &syn::MetaNameValue) -> syn::Result<LitStr> {
+    match &nv.value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) => Ok(s.clone()),
+        other => Err(syn::Error::new(
+            other.span(),
+            "expected a string literal, e.g. model = \"todo.task\" or constrains = \"qty, price\"",
+        )),
+    }
+}
+
+/// `"a, b,c"` -> `["a", "b", "c"]`.
+fn comma_list(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
 /// `due_date` -> `Due Date`, as Odoo derives a field's label from its name.
 fn default_label(name: &str) -> String {
     name.split('_')
@@ -430,36 +445,14 @@ fn expand_method(attr: TokenStream2, function: &ItemFn) -> syn::Result<TokenStre
     for meta in metas {
         match meta {
             Meta::NameValue(nv) if nv.path.is_ident("constrains") => {
-                let Expr::Lit(ExprLit {
-                    lit: Lit::Str(s), ..
-                }) = &nv.value
-                else {
-                    return Err(syn::Error::new(
-                        nv.value.span(),
-                        "expected a string literal, e.g. constrains = \"qty, price\"",
-                    ));
-                };
-                constrains = s
-                    .value()
-                    .split(',')
-                    .map(|f| f.trim().to_string())
-                    .filter(|f| !f.is_empty())
-                    .collect();
+                constrains = comma_list(&string_literal(&nv)?.value());
             }
             Meta::NameValue(nv) if nv.path.is_ident("model") || nv.path.is_ident("name") => {
-                let Expr::Lit(ExprLit {
-                    lit: Lit::Str(s), ..
-                }) = &nv.value
-                else {
-                    return Err(syn::Error::new(
-                        nv.value.span(),
-                        "expected a string literal",
-                    ));
-                };
+                let s = string_literal(&nv)?;
                 if nv.path.is_ident("model") {
-                    model = Some(s.clone());
+                    model = Some(s);
                 } else {
-                    name = Some(s.clone());
+                    name = Some(s);
                 }
             }
             other => {
