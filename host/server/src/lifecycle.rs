@@ -1200,11 +1200,11 @@ async fn record_installed(
     let sql = if exists {
         "UPDATE ir_module_module SET state = $1, latest_version = $2, shortdesc = $3, summary = $4, \
          author = $5, application = $6, depends = $7, description_json = $8, component_hash = $9, \
-         sequence = $10 WHERE name = $11"
+         sequence = $10, installed_version = $2 WHERE name = $11"
     } else {
         "INSERT INTO ir_module_module (state, latest_version, shortdesc, summary, author, application, \
-         depends, description_json, component_hash, sequence, name) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+         depends, description_json, component_hash, sequence, name, installed_version) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $2)"
     };
     sqlx::query(sql)
         .bind(ModuleState::Installed.as_str())
