@@ -190,6 +190,26 @@ fn computed_fields(backend: Backend) {
         [json!(1.01)]
     );
 
+    // read skips ids that do not exist, as Odoo's does.
+    assert_eq!(
+        ok(
+            &mut rpc,
+            "shop.order",
+            "read",
+            json!([[order, 999_999], ["name"]])
+        ),
+        json!([{"id": order, "name": "SO1"}])
+    );
+    // fields_get narrowed to some fields and attributes.
+    assert_eq!(
+        ok(
+            &mut rpc,
+            "shop.order",
+            "fields_get",
+            json!([["amount_total"], ["type", "readonly"]])
+        ),
+        json!({"amount_total": {"type": "float", "readonly": true}})
+    );
     // fields_get tells clients what is computed, related and read-only.
     let fields = ok(&mut rpc, "shop.order", "fields_get", json!([]));
     assert_eq!(fields["amount_total"]["readonly"], json!(true));

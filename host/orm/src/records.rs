@@ -196,7 +196,8 @@ impl Orm {
     }
 
     /// Reads `fields` (every stored field when empty) of the records `ids`,
-    /// in the order of `ids`. Many2one values come as `[id, display name]`.
+    /// in the order of `ids`, skipping ids that do not exist (as Odoo's
+    /// `read` does). Many2one values come as `[id, display name]`.
     pub async fn read(
         &self,
         conn: &mut Connection,
@@ -225,12 +226,7 @@ impl Orm {
                 by_id.insert(row.try_get(0)?, record_from_row(&row, &selected)?);
             }
         }
-        if let Some(missing) = unique.iter().find(|id| !by_id.contains_key(id)) {
-            return Err(OrmError::Missing(format!(
-                "Record does not exist or has been deleted.\n(Record: {}({missing},), User: ?)",
-                model.name
-            )));
-        }
+        // As in Odoo, ids of records that do not exist are skipped.
         let mut records: Vec<Record> = ids.iter().filter_map(|id| by_id.get(id).cloned()).collect();
         self.complete(conn, model, fields, &selected, &mut records)
             .await?;
@@ -366,7 +362,11 @@ impl Orm {
             .read(conn, model, &[id], &[])
             .await?
             .pop()
-            .unwrap_or_default();
+            .ok_or_else(|| {
+                OrmError::Missing(format!(
+                    "Record does not exist or has been deleted.\n(Record: {model}({id},))"
+                ))
+            })?;
         values.remove("id");
         // Like Odoo, a copy does not take the one2many records with it;
         // computed and related fields follow from the rest.

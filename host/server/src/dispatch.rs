@@ -325,7 +325,24 @@ async fn builtin(
                 .map_err(CallFailure::Orm)?;
             json!(true)
         }
-        "fields_get" => fields_get(&snapshot.registry, model),
+        "fields_get" => {
+            let only = fields_of(argument(a, k, 0, "allfields"))?;
+            let attributes = fields_of(argument(a, k, 1, "attributes"))?;
+            let mut all = fields_get(&snapshot.registry, model);
+            if let Value::Object(map) = &mut all {
+                if !only.is_empty() {
+                    map.retain(|name, _| only.contains(name));
+                }
+                if !attributes.is_empty() {
+                    for attrs in map.values_mut() {
+                        if let Value::Object(attrs) = attrs {
+                            attrs.retain(|name, _| attributes.contains(name));
+                        }
+                    }
+                }
+            }
+            all
+        }
         "name_search" => {
             let name = argument(a, k, 0, "name")
                 .and_then(Value::as_str)
