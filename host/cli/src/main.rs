@@ -179,6 +179,11 @@ enum Command {
         #[arg(required = true)]
         permissions: Vec<String>,
     },
+    /// Scheduled jobs (ir.cron): `list` them, or `run NAME` now.
+    Cron {
+        #[command(subcommand)]
+        command: CronCommand,
+    },
     /// Create an API key for a user: printed once, stored only as a digest.
     /// RPC clients pass it in place of the password.
     Apikey {
@@ -198,6 +203,17 @@ enum Command {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8069")]
         http: SocketAddr,
+    },
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum CronCommand {
+    /// Every job with its schedule and state.
+    List,
+    /// Run a job now, whether due or not (its next call stays as it is).
+    Run {
+        /// The job's name.
+        name: String,
     },
 }
 
@@ -411,6 +427,39 @@ async fn run(cli: Cli) -> Result<()> {
             println!("{verb}: {} for {addon}", permissions.join(", "));
             Ok(())
         }
+        Command::Cron { command } => {
+            let host = Host::open(cli.config()).await?;
+            match command {
+                CronCommand::List => {
+                    let jobs = host.cron_jobs().await?;
+                    if jobs.is_empty() {
+                        println!("no scheduled jobs");
+                    }
+                    for job in jobs {
+                        println!(
+                            "{:<32} {:<40} every {} {:<8} next {:<19} last {:<19} {}{}",
+                            job.name,
+                            job.call,
+                            job.interval_number,
+                            job.interval_type,
+                            job.nextcall.as_deref().unwrap_or("-"),
+                            job.lastcall.as_deref().unwrap_or("-"),
+                            if job.active { "active" } else { "inactive" },
+                            if job.failure_count > 0 {
+                                format!(" ({} failures in a row)", job.failure_count)
+                            } else {
+                                String::new()
+                            }
+                        );
+                    }
+                }
+                CronCommand::Run { name } => {
+                    host.run_cron(name).await?;
+                    println!("ran: {name}");
+                }
+            }
+            Ok(())
+        }
         Command::Apikey { login, name } => {
             let host = Host::open(cli.config()).await?;
             let key = host.create_api_key(login, name).await?;
@@ -588,6 +637,7 @@ async fn print_modules(host: &Host, json: bool) -> Result<()> {
 async fn serve(host: Arc<Host>, addr: SocketAddr, demo_password: Option<String>) -> Result<()> {
     // Ready means loaded: /health answers only once the addons are.
     host.reload().await?;
+    host.spawn_scheduler();
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;

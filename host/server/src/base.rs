@@ -165,6 +165,33 @@ pub fn description() -> Description {
                 ],
             ),
             model(
+                "ir.cron",
+                "Scheduled Actions",
+                vec![
+                    required(field("name", FieldType::Char)),
+                    required(field("model", FieldType::Char)),
+                    required(field("method", FieldType::Char)),
+                    default(field("interval_number", FieldType::Integer), json!(1)),
+                    {
+                        let mut unit = default(
+                            field("interval_type", FieldType::Selection),
+                            json!("months"),
+                        );
+                        unit.selection = ["seconds", "minutes", "hours", "days", "weeks", "months"]
+                            .iter()
+                            .map(|s| (s.to_string(), s.to_string()))
+                            .collect();
+                        unit
+                    },
+                    field("nextcall", FieldType::Datetime),
+                    field("lastcall", FieldType::Datetime),
+                    default(field("priority", FieldType::Integer), json!(5)),
+                    default(field("active", FieldType::Boolean), json!(true)),
+                    field("failure_count", FieldType::Integer),
+                    field("first_failure_date", FieldType::Datetime),
+                ],
+            ),
+            model(
                 "ir.model",
                 "Models",
                 vec![

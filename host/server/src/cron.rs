@@ -1,0 +1,342 @@
+//! Scheduled jobs, stored as Odoo stores them (`ir.cron`): an addon
+//! declares a job in a data file (a model method to call, an interval,
+//! the next call), and every serving host runs the jobs that are due.
+//!
+//! Each run is one transaction that holds the job's row: on PostgreSQL the
+//! row is claimed with `FOR NO KEY UPDATE SKIP LOCKED`, so with several
+//! hosts on one database each due run happens once. Missed runs collapse
+//! into one, as in Odoo. A failing run is rolled back, counted, and after
+//! five failures in a row the job is deactivated, with the error logged.
+//! The method receives the time it was due as its keyword `scheduled`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use pulse_orm::{Dialect, Orm};
+use serde_json::{Map, Value};
+use sqlx::Row;
+
+use crate::{Error, Host, TxOrm, dispatch};
+
+/// Failures in a row after which a job is deactivated.
+const MAX_FAILURES: i64 = 5;
+
+/// How often a serving host looks for due jobs.
+const POLL: Duration = Duration::from_millis(200);
+
+/// One job, as `pulse cron list` shows it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Job {
+    /// Its name.
+    pub name: String,
+    /// `model.method` it calls.
+    pub call: String,
+    /// Every how many units.
+    pub interval_number: i64,
+    /// seconds, minutes, hours, days, weeks or months.
+    pub interval_type: String,
+    /// When it is due next (UTC).
+    pub nextcall: Option<String>,
+    /// When it last ran (UTC).
+    pub lastcall: Option<String>,
+    /// Whether it runs.
+    pub active: bool,
+    /// Failures in a row.
+    pub failure_count: i64,
+}
+
+/// Seconds since the epoch to `YYYY-MM-DD HH:MM:SS` (UTC).
+pub fn format_utc(seconds: i64) -> String {
+    let days = seconds.div_euclid(86_400);
+    let rest = seconds.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}
+
+/// `YYYY-MM-DD HH:MM:SS` (UTC) to seconds since the epoch.
+pub fn parse_utc(text: &str) -> Option<i64> {
+    let number = |range: std::ops::Range<usize>| text.get(range)?.parse::<i64>().ok();
+    let (y, m, d) = (number(0..4)?, number(5..7)?, number(8..10)?);
+    let (h, min, s) = (
+        number(11..13).unwrap_or(0),
+        number(14..16).unwrap_or(0),
+        number(17..19).unwrap_or(0),
+    );
+    Some(days_from_civil(y, m, d) * 86_400 + h * 3600 + min * 60 + s)
+}
+
+/// Howard Hinnant's algorithms for the proleptic Gregorian calendar.
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// `at` moved on by `n` units of `unit` (months keep the day of the month
+/// where they can).
+fn advance(at: i64, n: i64, unit: &str) -> i64 {
+    match unit {
+        "seconds" => at + n,
+        "minutes" => at + 60 * n,
+        "hours" => at + 3600 * n,
+        "days" => at + 86_400 * n,
+        "weeks" => at + 7 * 86_400 * n,
+        _ => {
+            // months
+            let (y, m, d) = civil_from_days(at.div_euclid(86_400));
+            let total = y * 12 + (m - 1) + n;
+            let (y, m) = (total.div_euclid(12), total.rem_euclid(12) + 1);
+            let last = days_from_civil(
+                if m == 12 { y + 1 } else { y },
+                if m == 12 { 1 } else { m + 1 },
+                1,
+            ) - days_from_civil(y, m, 1);
+            days_from_civil(y, m, d.min(last)) * 86_400 + at.rem_euclid(86_400)
+        }
+    }
+}
+
+/// The first slot after `now`, stepping from `due` (missed runs collapse).
+fn next_slot(due: i64, n: i64, unit: &str, now: i64) -> i64 {
+    let n = n.max(1);
+    let mut next = advance(due, n, unit);
+    // Fixed-length intervals jump straight past `now`; months step.
+    if unit != "months" && next <= now {
+        let step = advance(0, n, unit);
+        next += ((now - next) / step + 1) * step;
+    }
+    while next <= now {
+        next = advance(next, n, unit);
+    }
+    next
+}
+
+impl Host {
+    /// Every job, in priority order.
+    pub async fn cron_jobs(&self) -> Result<Vec<Job>, Error> {
+        let rows = sqlx::query(
+            "SELECT name, model, method, interval_number, interval_type, nextcall, lastcall, active, failure_count \
+             FROM ir_cron ORDER BY priority, name",
+        )
+        .fetch_all(&self.db.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Job {
+                    name: row.try_get(0)?,
+                    call: format!(
+                        "{}.{}",
+                        row.try_get::<String, _>(1)?,
+                        row.try_get::<String, _>(2)?
+                    ),
+                    interval_number: row.try_get::<Option<i64>, _>(3)?.unwrap_or(1),
+                    interval_type: row
+                        .try_get::<Option<String>, _>(4)?
+                        .unwrap_or_else(|| "minutes".into()),
+                    nextcall: row.try_get(5)?,
+                    lastcall: row.try_get(6)?,
+                    active: pulse_orm::bool_at(row, 7)?.unwrap_or(false),
+                    failure_count: row.try_get::<Option<i64>, _>(8)?.unwrap_or(0),
+                })
+            })
+            .collect()
+    }
+
+    /// Runs the job `name` now, whether due or not (`pulse cron run`).
+    pub async fn run_cron(&self, name: &str) -> Result<(), Error> {
+        match self.run_job(Some(name)).await? {
+            Some(Ok(())) => Ok(()),
+            Some(Err(message)) => Err(Error::Lifecycle(format!("job '{name}' failed: {message}"))),
+            None => Err(Error::Config(format!("no job named {name:?}"))),
+        }
+    }
+
+    /// Runs every job that is due; answers how many ran.
+    pub async fn run_due_jobs(&self) -> Result<usize, Error> {
+        let mut ran = 0;
+        while self.run_job(None).await?.is_some() {
+            ran += 1;
+        }
+        Ok(ran)
+    }
+
+    /// Claims one job (the one named, or the first due) and runs it;
+    /// `None` when there is none.
+    async fn run_job(&self, named: Option<&str>) -> Result<Option<Result<(), String>>, Error> {
+        self.refresh().await?;
+        let now_text = format_utc(now());
+        let mut tx = self.db.pool.begin().await?;
+        let lock = if self.db.dialect == Dialect::Postgres {
+            " FOR NO KEY UPDATE SKIP LOCKED"
+        } else {
+            ""
+        };
+        let select = "SELECT id, name, model, method, interval_number, interval_type, nextcall, failure_count FROM ir_cron";
+        let row = match named {
+            Some(name) => {
+                sqlx::query(&format!("{select} WHERE name = $1 LIMIT 1{lock}"))
+                    .bind(name)
+                    .fetch_optional(&mut *tx)
+                    .await?
+            }
+            None => {
+                sqlx::query(&format!(
+                    "{select} WHERE active = $1 AND nextcall <= $2 ORDER BY priority, nextcall LIMIT 1{lock}"
+                ))
+                .bind(true)
+                .bind(&now_text)
+                .fetch_optional(&mut *tx)
+                .await?
+            }
+        };
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let id: i64 = row.try_get(0)?;
+        let name: String = row.try_get(1)?;
+        let model: String = row.try_get(2)?;
+        let method: String = row.try_get(3)?;
+        let n: i64 = row.try_get::<Option<i64>, _>(4)?.unwrap_or(1);
+        let unit: String = row
+            .try_get::<Option<String>, _>(5)?
+            .unwrap_or_else(|| "minutes".into());
+        let due_text: Option<String> = row.try_get(6)?;
+        let failures: i64 = row.try_get::<Option<i64>, _>(7)?.unwrap_or(0);
+        let due = due_text.as_deref().and_then(parse_utc).unwrap_or_else(now);
+        let snapshot = self.snapshot();
+        let session = TxOrm::new(
+            tx,
+            Orm::new(self.db.dialect, snapshot.registry.clone()),
+            Some(snapshot),
+        );
+        let mut kwargs = Map::new();
+        kwargs.insert("scheduled".into(), Value::from(format_utc(due)));
+        let started = std::time::Instant::now();
+        let (outcome, session) = dispatch::call(
+            session,
+            &model,
+            &method,
+            None,
+            Vec::new(),
+            Vec::new(),
+            kwargs,
+        )
+        .await;
+        let next = format_utc(next_slot(due, n, &unit, now()));
+        match outcome {
+            Ok(_) => {
+                let mut tx = session.into_tx();
+                sqlx::query(
+                    "UPDATE ir_cron SET lastcall = $1, nextcall = $2, failure_count = $3, first_failure_date = NULL WHERE id = $4",
+                )
+                .bind(format_utc(now()))
+                .bind(if named.is_some() { due_text.unwrap_or(next) } else { next })
+                .bind(0_i64)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                tracing::info!(job = %name, call = %format!("{model}.{method}"), took_ms = started.elapsed().as_millis() as u64, "cron job ran");
+                Ok(Some(Ok(())))
+            }
+            Err(failure) => {
+                // The run's work is rolled back; its failure is recorded.
+                drop(session);
+                let failures = failures + 1;
+                let active = failures < MAX_FAILURES;
+                let message = failure.to_string();
+                tracing::error!(job = %name, failures, deactivated = !active, error = %message, "cron job failed");
+                let mut tx = self.db.pool.begin().await?;
+                sqlx::query(
+                    "UPDATE ir_cron SET nextcall = $1, failure_count = $2, active = $3, \
+                     first_failure_date = COALESCE(first_failure_date, $4) WHERE id = $5",
+                )
+                .bind(next)
+                .bind(failures)
+                .bind(active)
+                .bind(&now_text)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(Some(Err(message)))
+            }
+        }
+    }
+
+    /// Runs due jobs in the background for as long as the host lives.
+    pub fn spawn_scheduler(self: &Arc<Host>) -> tokio::task::JoinHandle<()> {
+        let host = Arc::clone(self);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(POLL).await;
+                if let Err(e) = host.run_due_jobs().await {
+                    tracing::error!(error = %e, "the scheduler failed; retrying");
+                }
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_text_round_trips() {
+        for text in [
+            "1970-01-01 00:00:00",
+            "2000-02-29 23:59:59",
+            "2026-11-26 12:34:56",
+        ] {
+            assert_eq!(format_utc(parse_utc(text).unwrap()), text);
+        }
+        assert_eq!(parse_utc("2026-01-01 00:00:00"), Some(1_767_225_600));
+    }
+
+    #[test]
+    fn missed_runs_collapse_into_one() {
+        let due = parse_utc("2026-01-01 00:00:00").unwrap();
+        let now = parse_utc("2026-01-01 10:30:00").unwrap();
+        assert_eq!(
+            format_utc(next_slot(due, 1, "hours", now)),
+            "2026-01-01 11:00:00"
+        );
+        assert_eq!(
+            format_utc(next_slot(due, 1, "seconds", due)),
+            "2026-01-01 00:00:01"
+        );
+        let jan31 = parse_utc("2026-01-31 08:00:00").unwrap();
+        assert_eq!(
+            format_utc(next_slot(jan31, 1, "months", jan31)),
+            "2026-02-28 08:00:00"
+        );
+    }
+}
