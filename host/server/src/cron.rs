@@ -249,6 +249,9 @@ impl Host {
             kwargs,
         )
         .await;
+        crate::metrics::metrics()
+            .cron_duration
+            .observe(started.elapsed());
         let next = format_utc(next_slot(due, n, &unit, now()));
         match outcome {
             Ok(_) => {

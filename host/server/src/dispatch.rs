@@ -199,8 +199,23 @@ async fn call_addon(
         level,
         snapshot.scopes.get(addon_name).cloned(),
     );
-    let (answer, inner) =
-        Box::pin(addon.call_method(inner, model, method, &ids, &args, &kwargs)).await;
+    let span = tracing::info_span!("addon_call", addon = %addon_name, model, method);
+    let (answer, inner) = tracing::Instrument::instrument(
+        Box::pin(addon.call_method(inner, model, method, &ids, &args, &kwargs)),
+        span,
+    )
+    .await;
+    crate::metrics::metrics().addon_call(
+        addon_name,
+        match &answer {
+            Ok(_) => "ok",
+            Err(CallError::Addon(_)) => "error",
+            Err(CallError::Trap { .. }) => "trap",
+            Err(CallError::Timeout { .. }) => "timeout",
+            Err(CallError::OutOfMemory { .. }) => "out_of_memory",
+            Err(CallError::BadAnswer { .. }) => "bad_answer",
+        },
+    );
     let orm = inner.leave();
     let outcome = answer.map_err(CallFailure::Addon).and_then(|text| {
         serde_json::from_str(&text).map_err(|e| {

@@ -40,8 +40,56 @@ pub fn router(host: Arc<Host>) -> Router {
         .route("/jsonrpc", post(jsonrpc))
         .route("/xmlrpc/2/{service}", post(xmlrpc))
         .route("/json/2/{model}/{method}", post(json2))
+        .route("/metrics", get(metrics))
+        .route("/ready", get(ready))
+        .layer(axum::middleware::from_fn(observe))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .with_state(host)
+}
+
+/// Counts and times every request, under a span naming its route.
+async fn observe(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let method = request.method().to_string();
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".into());
+    let started = std::time::Instant::now();
+    let span = tracing::info_span!("request", %method, %route);
+    let response = tracing::Instrument::instrument(next.run(request), span).await;
+    crate::metrics::metrics().http_request(
+        &method,
+        &route,
+        response.status().as_u16(),
+        started.elapsed(),
+    );
+    response
+}
+
+/// Prometheus' text exposition.
+async fn metrics(State(host): State<Arc<Host>>) -> impl IntoResponse {
+    let text = crate::metrics::metrics().render(host.db.pool.size(), host.db.pool.num_idle());
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
+}
+
+/// 200 when the database answers and the installed addons are loaded.
+async fn ready(State(host): State<Arc<Host>>) -> Response {
+    let database = sqlx::query("SELECT 1").execute(&host.db.pool).await;
+    let loaded = host.refresh().await;
+    match (database, loaded) {
+        (Ok(_), Ok(())) => (StatusCode::OK, axum::Json(json!({"status": "ready"}))).into_response(),
+        (Err(e), _) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(json!({"status": "unavailable", "reason": format!("database: {e}")})),
+        )
+            .into_response(),
+        (_, Err(e)) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(json!({"status": "unavailable", "reason": format!("addons: {e}")})),
+        )
+            .into_response(),
+    }
 }
 
 async fn health() -> impl IntoResponse {

@@ -18,6 +18,7 @@ mod error;
 mod grants;
 pub(crate) mod http;
 mod lifecycle;
+mod metrics;
 mod modules;
 mod recompute;
 mod schema_sync;
