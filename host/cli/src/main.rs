@@ -658,6 +658,7 @@ async fn serve(host: Arc<Host>, addr: SocketAddr, demo_password: Option<String>)
     // Ready means loaded: /health answers only once the addons are.
     host.reload().await?;
     host.spawn_scheduler();
+    host.spawn_listener();
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;

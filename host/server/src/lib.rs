@@ -185,10 +185,7 @@ impl Host {
                     .await?;
             }
         }
-        sqlx::query("UPDATE pulse_meta SET value = value + 1 WHERE key = $1")
-            .bind(db::REGISTRY_VERSION)
-            .execute(&mut *tx)
-            .await?;
+        registry_changed(&mut tx, self.db.dialect).await?;
         tx.commit().await?;
         self.invalidate();
         Ok(())
@@ -198,4 +195,62 @@ impl Host {
     fn invalidate(&self) {
         *self.checked.lock().expect("refresh lock") = None;
     }
+
+    /// On PostgreSQL, listens for the lifecycle changes other hosts make
+    /// (`LISTEN pulse_registry`) and reloads at once, instead of at the next
+    /// request. Runs for as long as the host lives; reconnects on failure.
+    pub fn spawn_listener(self: &Arc<Host>) -> Option<tokio::task::JoinHandle<()>> {
+        if self.db.dialect != pulse_orm::Dialect::Postgres {
+            return None;
+        }
+        let host = Arc::clone(self);
+        Some(tokio::spawn(async move {
+            loop {
+                match sqlx::postgres::PgListener::connect(&host.config.db_url).await {
+                    Ok(mut listener) => {
+                        if let Err(e) = listener.listen(REGISTRY_CHANNEL).await {
+                            tracing::warn!(error = %e, "cannot LISTEN for registry changes");
+                        } else {
+                            while listener.recv().await.is_ok() {
+                                tracing::info!(
+                                    "another host changed the installed addons; reloading"
+                                );
+                                *host.checked.lock().expect("refresh lock") = None;
+                                if let Err(e) = host.refresh().await {
+                                    tracing::error!(error = %e, "reload after a notification failed");
+                                }
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot connect to listen for registry changes")
+                    }
+                }
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+        }))
+    }
+}
+
+/// The PostgreSQL channel lifecycle changes are announced on.
+const REGISTRY_CHANNEL: &str = "pulse_registry";
+
+/// Counts a change of the installed addons (or their grants) in `tx`; on
+/// PostgreSQL also tells the listening hosts, when `tx` commits.
+async fn registry_changed(
+    tx: &mut pulse_orm::Connection,
+    dialect: pulse_orm::Dialect,
+) -> Result<(), Error> {
+    sqlx::query("UPDATE pulse_meta SET value = value + 1 WHERE key = $1")
+        .bind(db::REGISTRY_VERSION)
+        .execute(&mut *tx)
+        .await?;
+    if dialect == pulse_orm::Dialect::Postgres {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(REGISTRY_CHANNEL)
+            .bind("changed")
+            .execute(&mut *tx)
+            .await?;
+    }
+    Ok(())
 }

@@ -870,12 +870,10 @@ impl Host {
             let hash = change_hash(addon, component.content_hash());
             record_installed(&mut tx, addon, &description, &hash, sequence).await?;
         }
-        sqlx::query("UPDATE pulse_meta SET value = value + 1 WHERE key = $1")
-            .bind(crate::db::REGISTRY_VERSION)
-            .execute(&mut *tx)
-            .await?;
+        crate::registry_changed(&mut tx, dialect).await?;
         tx.commit().await?;
-        // A serving host picks the change up at its next request.
+        // This host picks the change up at its next request; others on
+        // PostgreSQL are told at once.
         self.invalidate();
         Ok(plan.addons())
     }
