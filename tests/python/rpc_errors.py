@@ -67,3 +67,14 @@ for case, (login, password), model, method, args, kwargs in CASES:
         print('{} | jsonrpc | http={} code={} message={} name={} text={} arguments_match={}'.format(
             case, status, error['code'], json.dumps(error['message']), error['data']['name'],
             json.dumps(error['data']['message']), error['data']['arguments'] == [error['data']['message']]))
+
+# The legacy endpoint (/xmlrpc/object) answers with text fault codes.
+legacy = xmlrpc.client.ServerProxy('{}/xmlrpc/object'.format(url))
+for case, (login, password), model, method, args, kwargs in CASES:
+    uid = uid_of(login, 'admin' if login == 'admin' else password)
+    try:
+        legacy.execute_kw(db, uid, password, model, method, args, kwargs)
+        print('{} | legacy xmlrpc | no fault'.format(case))
+    except xmlrpc.client.Fault as fault:
+        print('{} | legacy xmlrpc | faultCode={} | faultString={}'.format(
+            case, json.dumps(fault.faultCode), json.dumps(fault.faultString)))

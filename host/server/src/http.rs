@@ -39,6 +39,7 @@ pub fn router(host: Arc<Host>) -> Router {
         .route("/web/webclient/version_info", post(version_info))
         .route("/jsonrpc", post(jsonrpc))
         .route("/xmlrpc/2/{service}", post(xmlrpc))
+        .route("/xmlrpc/{service}", post(xmlrpc_legacy))
         .route("/json/2/{model}/{method}", post(json2))
         .route("/metrics", get(metrics))
         .route("/ready", get(ready))
@@ -552,11 +553,32 @@ async fn xmlrpc(
     axum::extract::Path(name): axum::extract::Path<String>,
     body: Bytes,
 ) -> Response {
-    let outcome = match std::str::from_utf8(&body)
+    xmlrpc_answer(&host, peer, &name, &body, false).await
+}
+
+/// Odoo's legacy `/xmlrpc/<service>`: the same services, with faults whose
+/// code is text (`warning -- AccessError\n\n<message>`, `AccessDenied`, …).
+async fn xmlrpc_legacy(
+    State(host): State<Arc<Host>>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    axum::extract::Path(name): axum::extract::Path<String>,
+    body: Bytes,
+) -> Response {
+    xmlrpc_answer(&host, peer, &name, &body, true).await
+}
+
+async fn xmlrpc_answer(
+    host: &Host,
+    peer: std::net::SocketAddr,
+    name: &str,
+    body: &[u8],
+    legacy: bool,
+) -> Response {
+    let outcome = match std::str::from_utf8(body)
         .map_err(|e| e.to_string())
         .and_then(crate::xmlrpc::parse_call)
     {
-        Ok((method, args)) => service(&host, peer.ip(), &name, &method, args).await,
+        Ok((method, args)) => service(host, peer.ip(), name, &method, args).await,
         Err(e) => Err(RpcError::server(
             "xml.parsers.expat.ExpatError",
             format!("invalid XML-RPC request: {e}"),
@@ -564,6 +586,21 @@ async fn xmlrpc(
     };
     let xml = match outcome {
         Ok(value) => crate::xmlrpc::response(&value),
+        Err(e) if legacy => {
+            let kind = e.name.rsplit('.').next().unwrap_or_default();
+            let (code, text) = match fault_code(&e.name) {
+                3 => ("AccessDenied".to_string(), "Access Denied".to_string()),
+                1 => (e.text.clone(), format!("{kind}: {}", e.text)),
+                _ => {
+                    let label = match kind {
+                        "ValidationError" | "RedirectWarning" => "UserError",
+                        other => other,
+                    };
+                    (format!("warning -- {label}\n\n{}", e.text), String::new())
+                }
+            };
+            crate::xmlrpc::fault_with(Value::String(code), &text)
+        }
         Err(e) => {
             let code = fault_code(&e.name);
             let text = match code {

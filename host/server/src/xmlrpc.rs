@@ -37,8 +37,13 @@ pub fn response(value: &Value) -> String {
 
 /// A `<fault>` with Odoo's integer code and message.
 pub fn fault(code: i64, message: &str) -> String {
+    fault_with(Value::from(code), message)
+}
+
+/// A `<fault>` whose code is text, as Odoo's legacy `/xmlrpc/<service>` sends.
+pub fn fault_with(code: Value, message: &str) -> String {
     let mut fault = Map::new();
-    fault.insert("faultCode".into(), Value::from(code));
+    fault.insert("faultCode".into(), code);
     fault.insert("faultString".into(), Value::from(message));
     let mut out = String::from("<?xml version='1.0'?>\n<methodResponse>\n<fault>\n");
     write_value(&Value::Object(fault), &mut out);
