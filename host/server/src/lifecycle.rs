@@ -710,8 +710,9 @@ impl Host {
                     &grants,
                     &mut loaded,
                 )?);
-                match found.addons.get(name).map(|a| self.load_component(a)) {
-                    Some(Ok(component)) => {
+                // snapshot_of loaded the component (or logged why it could not).
+                match loaded.get(name) {
+                    Some(component) => {
                         ((), tx) = with_tx(
                             tx,
                             &registry,
@@ -723,11 +724,8 @@ impl Host {
                         )
                         .await?;
                     }
-                    Some(Err(e)) => {
-                        tracing::warn!(addon = %name, error = %e, "uninstall hook skipped")
-                    }
                     None => {
-                        tracing::warn!(addon = %name, "addon folder is gone; uninstall hook skipped")
+                        tracing::warn!(addon = %name, "no component to run; uninstall hook skipped")
                     }
                 }
                 let orm = Orm::new(dialect, Arc::new(registry.clone()));
