@@ -251,6 +251,16 @@ impl ModelDef {
 #[derive(Debug, Clone, Default)]
 pub struct Registry {
     models: HashMap<String, Arc<ModelDef>>,
+    /// Who depends on and points at each model, worked out once on first
+    /// use (every create, write and unlink asks); reset by any change.
+    links: std::sync::OnceLock<Links>,
+}
+
+/// The reverse indexes of a registry, by target model.
+#[derive(Debug, Clone, Default)]
+struct Links {
+    triggers: HashMap<String, Vec<Trigger>>,
+    references: HashMap<String, Vec<(Arc<ModelDef>, FieldDef)>>,
 }
 
 impl Registry {
@@ -268,6 +278,7 @@ impl Registry {
             )));
         }
         self.models.insert(model.name.clone(), Arc::new(model));
+        self.links = std::sync::OnceLock::new();
         Ok(())
     }
 
@@ -279,6 +290,7 @@ impl Registry {
                 spec.name
             ))
         })?;
+        self.links = std::sync::OnceLock::new();
         let model = Arc::make_mut(model);
         for field in &spec.fields {
             model.add_field(FieldDef {
@@ -414,57 +426,75 @@ impl Registry {
 
     /// The computed fields of other models that depend on fields of `model`
     /// (or on which of its records are linked to them).
-    pub fn triggers_on(&self, model: &str) -> Vec<Trigger> {
-        let mut triggers = Vec::new();
-        for other in self.models.values() {
-            for field in other.fields() {
-                let Some(method) = &field.spec.compute else {
-                    continue;
-                };
-                for dep in &field.spec.depends {
-                    let (head, tail) = match dep.split_once('.') {
-                        Some((head, tail)) => (head, Some(tail)),
-                        None => (dep.as_str(), None),
-                    };
-                    let Some(via) = other.field(head) else {
-                        continue;
-                    };
-                    if via.spec.relation.as_deref() != Some(model) {
-                        continue;
-                    }
-                    let inverse = (via.ttype() == FieldType::One2many)
-                        .then(|| via.spec.inverse.clone())
-                        .flatten();
-                    // A plain many2one dependency changes only with this model's own writes.
-                    if tail.is_none() && inverse.is_none() && via.ttype() == FieldType::Many2one {
-                        continue;
-                    }
-                    triggers.push(Trigger {
-                        model: other.name.clone(),
-                        method: method.clone(),
-                        via: head.to_string(),
-                        field: tail.map(str::to_string),
-                        inverse,
-                    });
-                }
-            }
-        }
-        triggers
+    pub fn triggers_on(&self, model: &str) -> &[Trigger] {
+        self.links()
+            .triggers
+            .get(model)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
     }
 
     /// The many2one fields of every model that point at `model`, with their model.
-    pub fn references_to(&self, model: &str) -> Vec<(Arc<ModelDef>, FieldDef)> {
-        let mut refs = Vec::new();
-        for other in self.models.values() {
-            for field in other.fields() {
-                if field.ttype() == FieldType::Many2one
-                    && field.spec.relation.as_deref() == Some(model)
-                {
-                    refs.push((other.clone(), field.clone()));
+    pub fn references_to(&self, model: &str) -> &[(Arc<ModelDef>, FieldDef)] {
+        self.links()
+            .references
+            .get(model)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+    }
+
+    fn links(&self) -> &Links {
+        self.links.get_or_init(|| {
+            let mut links = Links::default();
+            for other in self.models.values() {
+                for field in other.fields() {
+                    if field.ttype() == FieldType::Many2one
+                        && let Some(target) = &field.spec.relation
+                    {
+                        links
+                            .references
+                            .entry(target.clone())
+                            .or_default()
+                            .push((other.clone(), field.clone()));
+                    }
+                    let Some(method) = &field.spec.compute else {
+                        continue;
+                    };
+                    for dep in &field.spec.depends {
+                        let (head, tail) = match dep.split_once('.') {
+                            Some((head, tail)) => (head, Some(tail)),
+                            None => (dep.as_str(), None),
+                        };
+                        let Some(via) = other.field(head) else {
+                            continue;
+                        };
+                        let Some(target) = &via.spec.relation else {
+                            continue;
+                        };
+                        let inverse = (via.ttype() == FieldType::One2many)
+                            .then(|| via.spec.inverse.clone())
+                            .flatten();
+                        // A plain many2one dependency changes only with this model's own writes.
+                        if tail.is_none() && inverse.is_none() && via.ttype() == FieldType::Many2one
+                        {
+                            continue;
+                        }
+                        links
+                            .triggers
+                            .entry(target.clone())
+                            .or_default()
+                            .push(Trigger {
+                                model: other.name.clone(),
+                                method: method.clone(),
+                                via: head.to_string(),
+                                field: tail.map(str::to_string),
+                                inverse,
+                            });
+                    }
                 }
             }
-        }
-        refs
+            links
+        })
     }
 
     /// Adds what an addon describes: new models, or fields on models it extends.
