@@ -6,7 +6,7 @@
 #[macro_use]
 mod common;
 
-use common::{Backend, Pulse, Rpc, build_addons, text};
+use common::{Backend, Pulse, Rpc, build_addons, ok, refused, text};
 use serde_json::{Value, json};
 
 on_both! {
@@ -27,11 +27,6 @@ fn lab(backend: Backend) -> (Pulse, common::Server, Rpc) {
     (pulse, server, rpc)
 }
 
-fn ok(rpc: &mut Rpc, model: &str, method: &str, args: Value) -> Value {
-    rpc.call(model, method, args, json!({}))
-        .unwrap_or_else(|e| panic!("{model}.{method} failed: {e}"))
-}
-
 /// `field` of each record `ids`, in order.
 fn read(rpc: &mut Rpc, model: &str, ids: &[i64], field: &str) -> Vec<Value> {
     let records = ok(rpc, model, "read", json!([ids, [field]]));
@@ -41,23 +36,6 @@ fn read(rpc: &mut Rpc, model: &str, ids: &[i64], field: &str) -> Vec<Value> {
         .iter()
         .map(|r| r[field].clone())
         .collect()
-}
-
-/// The error kind (`data.name`) and message of a failed call.
-fn refused(rpc: &mut Rpc, model: &str, method: &str, args: Value) -> (String, String) {
-    let error = rpc
-        .call(model, method, args, json!({}))
-        .expect_err("the call must be refused");
-    (
-        error["data"]["name"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string(),
-        error["data"]["message"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string(),
-    )
 }
 
 fn computed_fields(backend: Backend) {

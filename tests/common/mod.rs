@@ -437,6 +437,21 @@ pub mod http {
     }
 }
 
+/// `call_kw` that must succeed; its result.
+pub fn ok(rpc: &mut Rpc, model: &str, method: &str, args: Value) -> Value {
+    rpc.call(model, method, args, json!({}))
+        .unwrap_or_else(|e| panic!("{model}.{method} failed: {e}"))
+}
+
+/// `call_kw` that must fail; the error's kind (`data.name`) and message.
+pub fn refused(rpc: &mut Rpc, model: &str, method: &str, args: Value) -> (String, String) {
+    let error = rpc
+        .call(model, method, args, json!({}))
+        .expect_err("the call must be refused");
+    let text = |key: &str| error["data"][key].as_str().unwrap_or_default().to_string();
+    (text("name"), text("message"))
+}
+
 /// An Odoo JSON-RPC client holding a session cookie.
 pub struct Rpc {
     url: String,
