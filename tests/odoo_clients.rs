@@ -296,3 +296,78 @@ fn json2(backend: Backend) {
         "{e}"
     );
 }
+
+#[test]
+fn session_version_and_db_services_answer_as_odoo() {
+    build_addons();
+    let pulse = Pulse::on(Backend::Sqlite, &["tests/fixtures/addons"]);
+    let server = pulse.serve();
+    let mut rpc = Rpc::new(&server);
+    let version = rpc.post("/web/webclient/version_info", json!({}));
+    assert_eq!(
+        version["result"]["server_version_info"],
+        json!([19, 0, 0, "final", 0, ""])
+    );
+    // Without a session: Odoo's "Session Expired".
+    let info = rpc.post("/web/session/get_session_info", json!({}));
+    assert_eq!(info["error"]["code"], 100, "{info}");
+    rpc.login(&pulse.db_name);
+    let info = rpc.post("/web/session/get_session_info", json!({}));
+    assert_eq!(info["result"]["uid"], 1, "{info}");
+    assert_eq!(info["result"]["db"], pulse.db_name.as_str());
+    let service = |rpc: &mut Rpc, service: &str, method: &str, args: Value| {
+        rpc.post(
+            "/jsonrpc",
+            json!({"service": service, "method": method, "args": args}),
+        )
+    };
+    assert_eq!(
+        service(&mut rpc, "db", "list", json!([]))["result"],
+        json!([pulse.db_name])
+    );
+    assert_eq!(
+        service(&mut rpc, "db", "server_version", json!([]))["result"],
+        "19.0"
+    );
+    assert_eq!(
+        service(&mut rpc, "db", "list_lang", json!([]))["result"][0][0],
+        "en_US"
+    );
+    assert_eq!(
+        service(&mut rpc, "db", "db_exist", json!(["nope"]))["result"],
+        false
+    );
+    let drop = service(&mut rpc, "db", "drop", json!(["admin", pulse.db_name]));
+    assert_eq!(
+        drop["error"]["data"]["name"], "odoo.exceptions.AccessDenied",
+        "{drop}"
+    );
+    assert_eq!(
+        service(
+            &mut rpc,
+            "common",
+            "login",
+            json!([pulse.db_name, "admin", "wrong"])
+        )["result"],
+        false,
+        "bad credentials are False, not an error"
+    );
+    let unknown = service(&mut rpc, "common", "no_such", json!([]));
+    assert!(
+        unknown["error"]["data"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("Method not found: no_such")),
+        "{unknown}"
+    );
+    let other_db = service(
+        &mut rpc,
+        "common",
+        "authenticate",
+        json!(["other", "admin", "admin", {}]),
+    );
+    assert_eq!(
+        other_db["error"]["data"]["name"], "odoo.exceptions.AccessError",
+        "{other_db}"
+    );
+    assert!(pulse.has_table("res_users"), "nothing was dropped");
+}
