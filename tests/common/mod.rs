@@ -500,6 +500,11 @@ impl Rpc {
         serde_json::from_str(&response.body).expect("JSON body")
     }
 
+    /// The session cookie (`session_id=…`) once logged in.
+    pub fn cookie(&self) -> Option<&str> {
+        self.cookie.as_deref()
+    }
+
     /// Logs in as admin/admin.
     pub fn login(&mut self, db: &str) -> Value {
         let r = self.post(

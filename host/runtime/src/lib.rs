@@ -22,7 +22,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use wasmtime::component::{Linker, ResourceTable};
-use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimits,
+    StoreLimitsBuilder,
+};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
@@ -33,6 +36,10 @@ pub const WIT_PACKAGE: &str = "pulse:addon@0.1.0";
 
 /// The version of [`WIT_PACKAGE`], which addons' `api` requirements must accept.
 pub const WIT_VERSION: &str = "0.1.0";
+
+/// How many addon instances may be alive at once (calls in flight, counting
+/// nested calls); one more fails with an error naming the limit.
+const POOL_INSTANCES: u32 = 1000;
 
 /// How often the engine's epoch advances; deadlines are counted in these ticks.
 const EPOCH_TICK: Duration = Duration::from_millis(5);
@@ -236,11 +243,29 @@ impl<B: OrmBackend> std::fmt::Debug for Runtime<B> {
 
 impl<B: OrmBackend> Runtime<B> {
     /// A runtime whose compiled components are cached under `cache_dir`
-    /// (none when `None`).
-    pub fn new(cache_dir: Option<PathBuf>) -> Result<Runtime<B>, LoadError> {
+    /// (none when `None`), for addons whose memory caps are at most
+    /// `max_memory_bytes`.
+    ///
+    /// Instances come from a pool (wasmtime's pooling allocator): their
+    /// memories, tables and stacks are reserved once and reused, so the
+    /// fresh instance every call gets costs microseconds, not an `mmap`.
+    pub fn new(
+        cache_dir: Option<PathBuf>,
+        max_memory_bytes: usize,
+    ) -> Result<Runtime<B>, LoadError> {
+        let mut pool = PoolingAllocationConfig::new();
+        pool.total_component_instances(POOL_INSTANCES)
+            .total_core_instances(POOL_INSTANCES * 4)
+            .total_memories(POOL_INSTANCES)
+            .total_tables(POOL_INSTANCES * 4)
+            .total_stacks(POOL_INSTANCES)
+            .max_memory_size(max_memory_bytes.max(Limits::default().memory_bytes))
+            .linear_memory_keep_resident(1 << 20)
+            .table_keep_resident(64 << 10);
         let mut config = Config::new();
         config.wasm_component_model(true);
         config.epoch_interruption(true);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&config).map_err(|e| LoadError::Invalid {
             path: PathBuf::new(),
             message: format!("cannot create the wasmtime engine: {e}"),
@@ -452,6 +477,72 @@ impl<B: OrmBackend> LoadedAddon<B> {
         (answer, orm)
     }
 
+    /// Runs the addon's route `route` for `request`, in a fresh instance.
+    pub async fn handle_route(
+        &self,
+        orm: B,
+        route: &str,
+        request: RouteRequest,
+    ) -> Answer<RouteResponse, B> {
+        use bindings::exports::pulse::addon::routes as wit;
+        let request = wit::Request {
+            method: request.method,
+            path: request.path,
+            params: request.params,
+            query: request.query,
+            headers: request.headers,
+            body: request.body,
+            uid: request.uid,
+        };
+        let (answer, orm) = self
+            .run(orm, async |instance, store| {
+                instance
+                    .pulse_addon_routes()
+                    .call_handle(store, route, &request)
+                    .await
+                    .map(|r| r.map_err(AddonError::from))
+            })
+            .await;
+        let answer = answer.and_then(|response| {
+            let size = response.body.len()
+                + response
+                    .headers
+                    .iter()
+                    .map(|(n, v)| n.len() + v.len())
+                    .sum::<usize>();
+            if size > MAX_ANSWER {
+                return Err(CallError::BadAnswer {
+                    addon: self.name.to_string(),
+                    message: format!(
+                        "route '{route}' answered {size} bytes, more than the {MAX_ANSWER} allowed"
+                    ),
+                });
+            }
+            if !(100..=599).contains(&response.status) {
+                return Err(CallError::BadAnswer {
+                    addon: self.name.to_string(),
+                    message: format!(
+                        "route '{route}' answered the status {}, which is not an HTTP status",
+                        response.status
+                    ),
+                });
+            }
+            Ok(RouteResponse {
+                status: response.status,
+                headers: response.headers,
+                body: response.body,
+            })
+        });
+        (answer, orm)
+    }
+
+    /// Instantiates the component in a fresh store and drops it, running
+    /// no code of the addon's: what every call pays before the addon runs
+    /// (the benchmarks measure it).
+    pub async fn instantiate(&self, orm: B) -> Answer<(), B> {
+        self.run(orm, async |_, _| Ok(Ok(()))).await
+    }
+
     /// Instantiates the component in a fresh, sandboxed store and runs `f`.
     async fn run<T>(
         &self,
@@ -582,6 +673,36 @@ impl<B: OrmBackend> LoadedAddon<B> {
             }
         }
     }
+}
+
+/// An HTTP request for an addon route.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RouteRequest {
+    /// `GET`, `POST`, …
+    pub method: String,
+    /// The request path.
+    pub path: String,
+    /// The pattern's parameters, in order.
+    pub params: Vec<(String, String)>,
+    /// The query string without `?`.
+    pub query: String,
+    /// Headers, names in lower case.
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: Vec<u8>,
+    /// The authenticated user, if any.
+    pub uid: Option<i64>,
+}
+
+/// A route's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteResponse {
+    /// The HTTP status (100 to 599).
+    pub status: u16,
+    /// Headers.
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: Vec<u8>,
 }
 
 /// A lifecycle hook to run.

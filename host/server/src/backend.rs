@@ -442,7 +442,8 @@ impl OrmBackend for TxOrm {
         args: &str,
         kwargs: &str,
     ) -> Result<String, AddonError> {
-        let Some(frame) = self.frames.last().cloned() else {
+        // A route runs in a frame with no model: it overrides nothing.
+        let Some(frame) = self.frames.last().filter(|f| !f.model.is_empty()).cloned() else {
             return Err(AddonError::User(
                 "super() called outside of a model method".into(),
             ));

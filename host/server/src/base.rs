@@ -24,6 +24,10 @@ pub const LEDGER_MODELS: [&str; 4] = [MODULE_MODEL, "ir.model", "ir.model.fields
 /// do not apply to it (like Odoo's `__system__`).
 pub const SUPERUSER_ID: i64 = 1;
 
+/// Who a public route runs as: no user at all. Only access rights and
+/// record rules without a group apply (Odoo's public user has as little).
+pub const PUBLIC_UID: i64 = 0;
+
 /// Groups every database has, by external id (`base.<name>`).
 pub const BASE_GROUPS: [(&str, &str); 2] = [
     ("group_user", "Internal User"),
@@ -223,6 +227,7 @@ pub fn description() -> Description {
             ),
         ],
         methods: Vec::new(),
+        routes: Vec::new(),
     }
 }
 

@@ -205,17 +205,7 @@ async fn call_addon(
         span,
     )
     .await;
-    crate::metrics::metrics().addon_call(
-        addon_name,
-        match &answer {
-            Ok(_) => "ok",
-            Err(CallError::Addon(_)) => "error",
-            Err(CallError::Trap { .. }) => "trap",
-            Err(CallError::Timeout { .. }) => "timeout",
-            Err(CallError::OutOfMemory { .. }) => "out_of_memory",
-            Err(CallError::BadAnswer { .. }) => "bad_answer",
-        },
-    );
+    crate::metrics::metrics().addon_call(addon_name, crate::metrics::outcome(&answer));
     let orm = inner.leave();
     let outcome = answer.map_err(CallFailure::Addon).and_then(|text| {
         serde_json::from_str(&text).map_err(|e| {

@@ -43,6 +43,7 @@ pub fn router(host: Arc<Host>) -> Router {
         .route("/json/2/{model}/{method}", post(json2))
         .route("/metrics", get(metrics))
         .route("/ready", get(ready))
+        .fallback(crate::routes::serve)
         .layer(axum::middleware::from_fn(observe))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .with_state(host)
@@ -51,14 +52,23 @@ pub fn router(host: Arc<Host>) -> Router {
 /// Counts and times every request, under a span naming its route.
 async fn observe(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let method = request.method().to_string();
-    let route = request
+    let matched = request
         .extensions()
         .get::<axum::extract::MatchedPath>()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| "unmatched".into());
+        .map(|p| p.as_str().to_string());
     let started = std::time::Instant::now();
-    let span = tracing::info_span!("request", %method, %route);
+    let span = tracing::info_span!("request", %method, route = matched.as_deref().unwrap_or_else(|| request.uri().path()));
     let response = tracing::Instrument::instrument(next.run(request), span).await;
+    // An addon route is labelled by its pattern; anything else unmatched
+    // by one label, so random paths cannot grow the metrics without bound.
+    let route = matched
+        .or_else(|| {
+            response
+                .extensions()
+                .get::<crate::routes::RoutePattern>()
+                .map(|p| p.0.clone())
+        })
+        .unwrap_or_else(|| "unmatched".into());
     crate::metrics::metrics().http_request(
         &method,
         &route,
@@ -237,7 +247,7 @@ fn parse_request(body: &Bytes) -> Result<(Value, Map<String, Value>), (Value, Rp
     }
 }
 
-fn session_cookie(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn session_cookie(headers: &HeaderMap) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -688,21 +698,24 @@ async fn json2(
     .await;
     match outcome {
         Ok(value) => axum::Json(value).into_response(),
-        Err((status, e)) => {
-            let body = json!({
-                "name": e.name,
-                "message": e.text,
-                "arguments": [e.text],
-                "context": {},
-                "debug": "",
-            });
-            (status, axum::Json(body)).into_response()
-        }
+        Err((status, e)) => json_error(status, &e),
     }
 }
 
+/// An error as JSON-2 answers it (addon routes answer the same way).
+pub(crate) fn json_error(status: StatusCode, e: &RpcError) -> Response {
+    let body = json!({
+        "name": e.name,
+        "message": e.text,
+        "arguments": [e.text],
+        "context": {},
+        "debug": "",
+    });
+    (status, axum::Json(body)).into_response()
+}
+
 /// JSON-2's HTTP status for an error kind.
-fn json2_status(e: &RpcError) -> StatusCode {
+pub(crate) fn json2_status(e: &RpcError) -> StatusCode {
     match e.name.as_str() {
         "odoo.exceptions.UserError"
         | "odoo.exceptions.ValidationError"

@@ -21,6 +21,7 @@ mod lifecycle;
 mod metrics;
 mod modules;
 mod recompute;
+mod routes;
 mod schema_sync;
 mod xmlrpc;
 
@@ -80,6 +81,8 @@ pub struct Snapshot {
     pub validators: HashMap<String, Vec<(String, Vec<String>)>>,
     /// What each addon may do beyond the sandbox (asked for and granted).
     pub permissions: HashMap<String, grants::Permissions>,
+    /// The HTTP routes the addons serve.
+    pub routes: routes::RouteTable,
 }
 
 /// The models an addon's code may use: those it or one of its (transitive)
@@ -120,7 +123,12 @@ impl Host {
     /// for loading components.
     pub async fn open(config: Config) -> Result<Host, Error> {
         let db = Database::open(&config.db_url, config.admin_password.as_deref()).await?;
-        let runtime = Runtime::new(Some(config.data_dir.join("cache")))?;
+        let max_memory = config
+            .addon_limits
+            .values()
+            .map(|l| l.memory_bytes)
+            .fold(config.limits.memory_bytes, usize::max);
+        let runtime = Runtime::new(Some(config.data_dir.join("cache")), max_memory)?;
         let host = Host {
             db,
             config,

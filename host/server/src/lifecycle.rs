@@ -505,7 +505,14 @@ impl Host {
                 }
             }
         }
+        let routes = crate::routes::RouteTable::build(
+            load_order(modules)?
+                .into_iter()
+                .filter(|m| addons.contains_key(&m.name))
+                .map(|m| (m.name.as_str(), m.description.routes.as_slice())),
+        );
         Ok(Snapshot {
+            routes,
             registry: Arc::new(registry.clone()),
             addons,
             methods,
@@ -754,6 +761,7 @@ impl Host {
                 component.describe(orm).await
             })
             .await?;
+            crate::routes::validate(name, &description.routes)?;
             // From here on the step sees its new component.
             loaded.insert(name.clone(), component.clone());
             let depends: Vec<String> = addon.manifest.depend_names().map(str::to_string).collect();

@@ -63,6 +63,19 @@ pub struct Metrics {
 }
 
 /// The metrics of this process.
+/// The `outcome` label of an addon call's answer.
+pub fn outcome<T>(answer: &Result<T, pulse_runtime::CallError>) -> &'static str {
+    use pulse_runtime::CallError;
+    match answer {
+        Ok(_) => "ok",
+        Err(CallError::Addon(_)) => "error",
+        Err(CallError::Trap { .. }) => "trap",
+        Err(CallError::Timeout { .. }) => "timeout",
+        Err(CallError::OutOfMemory { .. }) => "out_of_memory",
+        Err(CallError::BadAnswer { .. }) => "bad_answer",
+    }
+}
+
 pub fn metrics() -> &'static Metrics {
     static METRICS: std::sync::OnceLock<Metrics> = std::sync::OnceLock::new();
     METRICS.get_or_init(Metrics::default)

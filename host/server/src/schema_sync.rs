@@ -394,6 +394,7 @@ mod tests {
                 checks: Vec::new(),
             }],
             methods: Vec::new(),
+            routes: Vec::new(),
         }
     }
 

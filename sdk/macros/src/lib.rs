@@ -531,9 +531,167 @@ fn expand_method(attr: TokenStream2, function: &ItemFn) -> syn::Result<TokenStre
     })
 }
 
+/// Declares an HTTP route: `#[route(method = "POST", path = "/x/{id}",
+/// auth = "user")]` on `fn name(env: &Env, request: &Request) -> Result<Response>`.
+///
+/// `method` is `GET`, `POST`, `PUT`, `PATCH` or `DELETE`; `path` starts with
+/// `/` and may hold `{name}` segments; `auth` is `public`, `user` or
+/// `api_key`; `max_body = 65536` caps the request body (the host's default
+/// otherwise).
+#[proc_macro_attribute]
+pub fn route(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let function = parse_macro_input!(item as ItemFn);
+    match expand_route(attr.into(), &function) {
+        Ok(tokens) => tokens.into(),
+        Err(e) => e.to_compile_error().into(),
+    }
+}
+
+const ROUTE_METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
+
+fn expand_route(attr: TokenStream2, function: &ItemFn) -> syn::Result<TokenStream2> {
+    let metas = Punctuated::<Meta, Token![,]>::parse_terminated.parse2(attr)?;
+    let mut method = None;
+    let mut path = None;
+    let mut auth = None;
+    let mut max_body = quote! { ::std::option::Option::None };
+    for meta in metas {
+        match meta {
+            Meta::NameValue(nv) if nv.path.is_ident("method") => {
+                let s = string_literal(&nv)?;
+                if !ROUTE_METHODS.contains(&s.value().as_str()) {
+                    return Err(syn::Error::new(
+                        s.span(),
+                        "method must be one of GET, POST, PUT, PATCH, DELETE",
+                    ));
+                }
+                method = Some(s);
+            }
+            Meta::NameValue(nv) if nv.path.is_ident("path") => {
+                let s = string_literal(&nv)?;
+                if let Err(why) = check_route_path(&s.value()) {
+                    return Err(syn::Error::new(s.span(), why));
+                }
+                path = Some(s);
+            }
+            Meta::NameValue(nv) if nv.path.is_ident("auth") => {
+                let s = string_literal(&nv)?;
+                let variant = match s.value().as_str() {
+                    "public" => quote! { Public },
+                    "user" => quote! { User },
+                    "api_key" => quote! { ApiKey },
+                    _ => {
+                        return Err(syn::Error::new(
+                            s.span(),
+                            "auth must be \"public\", \"user\" or \"api_key\"",
+                        ));
+                    }
+                };
+                auth = Some(variant);
+            }
+            Meta::NameValue(nv) if nv.path.is_ident("max_body") => match &nv.value {
+                Expr::Lit(ExprLit {
+                    lit: Lit::Int(n), ..
+                }) => {
+                    let n: usize = n.base10_parse()?;
+                    max_body = quote! { ::std::option::Option::Some(#n) };
+                }
+                other => {
+                    return Err(syn::Error::new(
+                        other.span(),
+                        "max_body is a number of bytes, e.g. max_body = 65536",
+                    ));
+                }
+            },
+            other => {
+                return Err(syn::Error::new(
+                    other.span(),
+                    "expected method = \"…\", path = \"…\", auth = \"…\" (and optionally max_body = N)",
+                ));
+            }
+        }
+    }
+    let missing = |what: &str| {
+        syn::Error::new(
+            function.sig.span(),
+            format!(
+                "missing {what}, e.g. #[route(method = \"GET\", path = \"/todo/summary\", auth = \"user\")]"
+            ),
+        )
+    };
+    let method = method.ok_or_else(|| missing("method"))?;
+    let path = path.ok_or_else(|| missing("path"))?;
+    let auth = auth.ok_or_else(|| missing("auth"))?;
+    if function.sig.inputs.len() != 2 {
+        return Err(syn::Error::new(
+            function.sig.span(),
+            "a route takes (env: &Env, request: &Request) and returns Result<Response>",
+        ));
+    }
+    let fn_ident = &function.sig.ident;
+    let name = fn_ident.to_string();
+    let vis = &function.vis;
+    Ok(quote! {
+        #function
+
+        #[doc(hidden)]
+        #[allow(non_camel_case_types)]
+        #vis struct #fn_ident {}
+
+        impl ::pulse_sdk::Route for #fn_ident {
+            const NAME: &'static str = #name;
+            const METHOD: &'static str = #method;
+            const PATH: &'static str = #path;
+            const AUTH: ::pulse_sdk::RouteAuth = ::pulse_sdk::RouteAuth::#auth;
+            const MAX_BODY: ::std::option::Option<usize> = #max_body;
+
+            fn handle(
+                env: &::pulse_sdk::Env,
+                request: &::pulse_sdk::Request,
+            ) -> ::pulse_sdk::Result<::pulse_sdk::Response> {
+                #fn_ident(env, request)
+            }
+        }
+    })
+}
+
+/// Why `path` is not a route pattern, if it is not one.
+fn check_route_path(path: &str) -> Result<(), String> {
+    if !path.starts_with('/') {
+        return Err(format!("the path '{path}' must start with '/'"));
+    }
+    for segment in path[1..].split('/') {
+        if let Some(inner) = segment.strip_prefix('{') {
+            let name = inner.strip_suffix('}').ok_or_else(|| {
+                format!("the segment '{segment}' of '{path}' is not a {{name}} parameter")
+            })?;
+            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Err(format!(
+                    "the parameter '{segment}' of '{path}' must be a name of letters, digits and '_'"
+                ));
+            }
+        } else if segment.contains(['{', '}', '?', '#', '*']) {
+            return Err(format!(
+                "the segment '{segment}' of '{path}' holds a reserved character"
+            ));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::default_label;
+
+    #[test]
+    fn route_paths_are_checked() {
+        use super::check_route_path;
+        assert!(check_route_path("/finance_ssc/consolidation/report/{id}").is_ok());
+        assert!(check_route_path("no/slash").is_err());
+        assert!(check_route_path("/x/{id").is_err());
+        assert!(check_route_path("/x/{a-b}").is_err());
+        assert!(check_route_path("/x/*rest").is_err());
+    }
 
     #[test]
     fn labels_follow_odoo() {

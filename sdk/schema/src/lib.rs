@@ -18,6 +18,9 @@ pub struct Description {
     /// Model methods the addon implements.
     #[serde(default)]
     pub methods: Vec<MethodSpec>,
+    /// HTTP routes the addon serves.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub routes: Vec<RouteSpec>,
 }
 
 /// A model (a database table) defined by an addon, like an Odoo `_name`.
@@ -301,6 +304,58 @@ pub struct MethodSpec {
     /// refuses them by returning a ValidationError.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub constrains: Vec<String>,
+}
+
+/// An HTTP route an addon serves, like an Odoo controller's `@http.route`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteSpec {
+    /// The handler's name, passed back to the addon's `handle`.
+    pub name: String,
+    /// The HTTP method: `GET`, `POST`, `PUT`, `PATCH` or `DELETE`.
+    pub method: String,
+    /// The path pattern: literal segments and `{name}` parameters, e.g.
+    /// `/finance_ssc/consolidation/report/{id}`.
+    pub path: String,
+    /// Who may call it.
+    pub auth: RouteAuth,
+    /// The largest request body accepted, in bytes (the host's default
+    /// when absent); a larger one is refused with 413.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_body: Option<usize>,
+}
+
+/// How a route authenticates its caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RouteAuth {
+    /// Anyone; the handler runs without a user, so the ORM refuses
+    /// everything unless the addon was granted `sudo` and uses it.
+    Public,
+    /// A logged-in user: a session cookie or an API key as a bearer token.
+    User,
+    /// An API key (`Authorization: Bearer …`) only, for machine clients.
+    ApiKey,
+}
+
+impl RouteAuth {
+    /// The name used in descriptions and the route attribute.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RouteAuth::Public => "public",
+            RouteAuth::User => "user",
+            RouteAuth::ApiKey => "api_key",
+        }
+    }
+
+    /// Parses `public`, `user` or `api_key`.
+    pub fn parse(text: &str) -> Option<RouteAuth> {
+        match text {
+            "public" => Some(RouteAuth::Public),
+            "user" => Some(RouteAuth::User),
+            "api_key" => Some(RouteAuth::ApiKey),
+            _ => None,
+        }
+    }
 }
 
 #[cfg(test)]

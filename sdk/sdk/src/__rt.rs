@@ -2,7 +2,7 @@
 //! expand to. Not part of the public API.
 
 use crate::{Env, Error, HookFn, Hooks, Method, MigrateFn, Result};
-use pulse_schema::{Description, MethodSpec, ModelSpec};
+use pulse_schema::{Description, MethodSpec, ModelSpec, RouteAuth, RouteSpec};
 use serde_json::{Map, Value};
 
 /// The generated WIT bindings; only macro expansions name them.
@@ -25,8 +25,64 @@ pub struct AddonDef {
     pub models: Vec<ModelSpec>,
     /// Methods the addon implements.
     pub methods: Vec<MethodEntry>,
+    /// HTTP routes the addon serves.
+    pub routes: Vec<RouteEntry>,
     /// Lifecycle hooks.
     pub hooks: Hooks,
+}
+
+/// One registered route.
+pub struct RouteEntry {
+    name: &'static str,
+    method: &'static str,
+    path: &'static str,
+    auth: RouteAuth,
+    max_body: Option<usize>,
+    handle: fn(&Env, &crate::Request) -> Result<crate::Response>,
+}
+
+impl RouteEntry {
+    /// The entry for a `#[route]` function.
+    pub fn of<R: crate::Route>() -> RouteEntry {
+        RouteEntry {
+            name: R::NAME,
+            method: R::METHOD,
+            path: R::PATH,
+            auth: R::AUTH,
+            max_body: R::MAX_BODY,
+            handle: R::handle,
+        }
+    }
+}
+
+use bindings::exports::pulse::addon::routes as wit_routes;
+
+/// Runs the route `name` for a request from the host.
+pub fn handle_route(
+    def: &AddonDef,
+    name: &str,
+    request: wit_routes::Request,
+) -> std::result::Result<wit_routes::Response, WitError> {
+    let entry = def
+        .routes
+        .iter()
+        .find(|r| r.name == name)
+        .ok_or_else(|| WitError::Internal(format!("this addon has no route '{name}'")))?;
+    let request = crate::Request {
+        method: request.method,
+        path: request.path,
+        params: request.params,
+        query: request.query,
+        headers: request.headers,
+        body: request.body,
+        uid: request.uid,
+    };
+    let response = (entry.handle)(&Env::new(), &request).map_err(WitError::from)?;
+    Ok(wit_routes::Response {
+        status: response.status,
+        headers: response.headers,
+        body: response.body,
+    })
 }
 
 type MethodFn = fn(&Env, &[i64], &[Value], &Map<String, Value>) -> Result<Value>;
@@ -62,6 +118,17 @@ pub fn describe(def: &AddonDef) -> String {
                 model: m.model.to_string(),
                 name: m.name.to_string(),
                 constrains: m.constrains.iter().map(|f| f.to_string()).collect(),
+            })
+            .collect(),
+        routes: def
+            .routes
+            .iter()
+            .map(|r| RouteSpec {
+                name: r.name.to_string(),
+                method: r.method.to_string(),
+                path: r.path.to_string(),
+                auth: r.auth,
+                max_body: r.max_body,
             })
             .collect(),
     };

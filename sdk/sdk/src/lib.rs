@@ -110,6 +110,7 @@
 mod env;
 mod error;
 mod field;
+mod route;
 
 #[doc(hidden)]
 pub mod __rt;
@@ -117,15 +118,16 @@ pub mod __rt;
 pub use env::{Domain, DynModel, Env, HttpRequest, HttpResponse, Records};
 pub use error::{Error, Result};
 pub use field::FieldValue;
-pub use pulse_schema::{CheckSpec, FieldSpec, FieldType, ModelSpec, OnDelete};
-pub use pulse_sdk_macros::{Model, method};
+pub use pulse_schema::{CheckSpec, FieldSpec, FieldType, ModelSpec, OnDelete, RouteAuth};
+pub use pulse_sdk_macros::{Model, method, route};
+pub use route::{Request, Response, Route};
 pub use serde_json::{self, Map, Value, json};
 
 /// Everything an addon usually needs, in one import.
 pub mod prelude {
     pub use crate::{
         Domain, Env, Error, FieldType, FieldValue, HttpRequest, HttpResponse, Map, Model, Records,
-        Result, Value, domain, json, method,
+        Request, Response, Result, Value, domain, json, method, route,
     };
 }
 
@@ -183,13 +185,14 @@ pub struct Hooks {
     pub uninstall: Option<HookFn>,
 }
 
-/// Registers the addon's models, methods and hooks and exports it to the
-/// host. Use it once, at the crate root.
+/// Registers the addon's models, methods, routes and hooks and exports it
+/// to the host. Use it once, at the crate root.
 ///
 /// ```ignore
 /// pulse_sdk::addon! {
 ///     models: [Task],
 ///     methods: [action_done],
+///     routes: [tasks_summary],
 ///     post_init: seed_tasks,
 /// }
 /// ```
@@ -198,6 +201,7 @@ macro_rules! addon {
     (
         models: [$($model:ty),* $(,)?]
         $(, methods: [$($method:path),* $(,)?])?
+        $(, routes: [$($route:path),* $(,)?])?
         $(, pre_init: $pre_init:path)?
         $(, post_init: $post_init:path)?
         $(, migrate: $migrate:path)?
@@ -217,6 +221,7 @@ macro_rules! addon {
                 DEF.get_or_init(|| $crate::__rt::AddonDef {
                     models: ::std::vec![$(<$model as $crate::Model>::spec()),*],
                     methods: ::std::vec![$($($crate::__rt::MethodEntry::of::<$method>()),*)?],
+                    routes: ::std::vec![$($($crate::__rt::RouteEntry::of::<$route>()),*)?],
                     hooks: $crate::Hooks {
                         pre_init: { let hook: Option<fn(&$crate::Env) -> $crate::Result<()>> = None; $(let hook = Some($pre_init as fn(&$crate::Env) -> $crate::Result<()>);)? hook },
                         post_init: { let hook: Option<fn(&$crate::Env) -> $crate::Result<()>> = None; $(let hook = Some($post_init as fn(&$crate::Env) -> $crate::Result<()>);)? hook },
@@ -261,6 +266,18 @@ macro_rules! addon {
                     kwargs: ::std::string::String,
                 ) -> ::std::result::Result<::std::string::String, $crate::__rt::WitError> {
                     $crate::__rt::call_method(definition(), &model, &method, &ids, &args, &kwargs)
+                }
+            }
+
+            impl $crate::__rt::bindings::exports::pulse::addon::routes::Guest for PulseAddon {
+                fn handle(
+                    route: ::std::string::String,
+                    request: $crate::__rt::bindings::exports::pulse::addon::routes::Request,
+                ) -> ::std::result::Result<
+                    $crate::__rt::bindings::exports::pulse::addon::routes::Response,
+                    $crate::__rt::WitError,
+                > {
+                    $crate::__rt::handle_route(definition(), &route, request)
                 }
             }
 
