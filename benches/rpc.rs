@@ -6,9 +6,11 @@
 //! Run: `cargo bench --bench rpc` (PULSE_BENCH_SECONDS sets each
 //! measurement's length, default 5).
 
+// Each benchmark uses part of what they share.
+#[allow(dead_code)]
+mod common;
+
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -16,10 +18,10 @@ use axum::extract::State;
 use axum::routing::post;
 use serde_json::{Value, json};
 use sqlx::Row;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 
-const CONNECTIONS: usize = 32;
+use common::{CONNECTIONS, Client, Request, load};
+
 const PARTNERS: usize = 1000;
 const FIELDS: [&str; 10] = [
     "name",
@@ -33,113 +35,6 @@ const FIELDS: [&str; 10] = [
     "active",
     "comment",
 ];
-
-/// One keep-alive HTTP/1.1 connection that POSTs JSON and reads answers.
-struct Client {
-    stream: TcpStream,
-    buffer: Vec<u8>,
-}
-
-impl Client {
-    async fn connect(addr: std::net::SocketAddr) -> Client {
-        let stream = TcpStream::connect(addr).await.unwrap();
-        stream.set_nodelay(true).unwrap();
-        Client {
-            stream,
-            buffer: Vec::with_capacity(64 << 10),
-        }
-    }
-
-    /// Sends `body` to `path`; answers the response body.
-    async fn post(&mut self, path: &str, cookie: &str, body: &str) -> (String, Vec<u8>) {
-        let request = format!(
-            "POST {path} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\nCookie: {cookie}\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        );
-        self.stream.write_all(request.as_bytes()).await.unwrap();
-        self.buffer.clear();
-        let mut chunk = [0u8; 16 << 10];
-        loop {
-            if let Some(end) = find(&self.buffer, b"\r\n\r\n") {
-                let head = String::from_utf8_lossy(&self.buffer[..end]).to_string();
-                let length: usize = head
-                    .lines()
-                    .find_map(|l| {
-                        let (k, v) = l.split_once(':')?;
-                        k.eq_ignore_ascii_case("content-length")
-                            .then(|| v.trim().parse().ok())?
-                    })
-                    .expect("a Content-Length");
-                while self.buffer.len() < end + 4 + length {
-                    let n = self.stream.read(&mut chunk).await.unwrap();
-                    assert!(n > 0, "connection closed");
-                    self.buffer.extend_from_slice(&chunk[..n]);
-                }
-                let body = self.buffer[end + 4..end + 4 + length].to_vec();
-                return (head, body);
-            }
-            let n = self.stream.read(&mut chunk).await.unwrap();
-            assert!(n > 0, "connection closed");
-            self.buffer.extend_from_slice(&chunk[..n]);
-        }
-    }
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
-}
-
-struct Result {
-    requests: usize,
-    elapsed: Duration,
-    latencies: Vec<Duration>,
-}
-
-impl Result {
-    fn rps(&self) -> f64 {
-        self.requests as f64 / self.elapsed.as_secs_f64()
-    }
-
-    fn percentile(&self, p: f64) -> Duration {
-        let i = ((self.latencies.len() as f64 - 1.0) * p).round() as usize;
-        self.latencies[i]
-    }
-}
-
-/// 32 connections each sending requests back to back for `seconds`.
-async fn load(addr: std::net::SocketAddr, cookie: &str, body: &str, seconds: u64) -> Result {
-    let stop = Arc::new(AtomicBool::new(false));
-    let mut tasks = Vec::new();
-    for _ in 0..CONNECTIONS {
-        let (stop, cookie, body) = (stop.clone(), cookie.to_string(), body.to_string());
-        tasks.push(tokio::spawn(async move {
-            let mut client = Client::connect(addr).await;
-            let mut latencies = Vec::new();
-            while !stop.load(Ordering::Relaxed) {
-                let started = Instant::now();
-                let (_, answer) = client.post("/web/dataset/call_kw", &cookie, &body).await;
-                latencies.push(started.elapsed());
-                debug_assert!(answer.starts_with(b"{"));
-                let _ = answer;
-            }
-            latencies
-        }));
-    }
-    let started = Instant::now();
-    tokio::time::sleep(Duration::from_secs(seconds)).await;
-    stop.store(true, Ordering::Relaxed);
-    let mut latencies = Vec::new();
-    for task in tasks {
-        latencies.extend(task.await.unwrap());
-    }
-    let elapsed = started.elapsed();
-    latencies.sort();
-    Result {
-        requests: latencies.len(),
-        elapsed,
-        latencies,
-    }
-}
 
 /// The bare handler: parse the JSON-RPC body, run the query, answer the
 /// same JSON-RPC envelope.
@@ -177,10 +72,7 @@ use axum::response::IntoResponse;
 
 #[tokio::main]
 async fn main() {
-    let seconds: u64 = std::env::var("PULSE_BENCH_SECONDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(5);
+    let seconds = common::seconds();
     let dir = tempfile::tempdir().unwrap();
     let db_file = dir.path().join("bench.sqlite");
     let config = pulse_server::Config {
@@ -276,12 +168,22 @@ async fn main() {
     assert_eq!(ours["result"].as_array().unwrap().len(), 80);
 
     // Warm up, then measure each, twice, alternating.
-    load(pulse_addr, &cookie, &body, 1).await;
-    load(bare_addr, "", &body, 1).await;
+    let ours = Request::Post {
+        path: "/web/dataset/call_kw".into(),
+        cookie: cookie.clone(),
+        body: body.clone(),
+    };
+    let theirs = Request::Post {
+        path: "/web/dataset/call_kw".into(),
+        cookie: String::new(),
+        body: body.clone(),
+    };
+    load(pulse_addr, ours.clone(), 1).await;
+    load(bare_addr, theirs.clone(), 1).await;
     let mut rows = Vec::new();
     for round in 0..2 {
-        let pulse = load(pulse_addr, &cookie, &body, seconds).await;
-        let bare = load(bare_addr, "", &body, seconds).await;
+        let pulse = load(pulse_addr, ours.clone(), seconds).await;
+        let bare = load(bare_addr, theirs.clone(), seconds).await;
         rows.push((round, pulse, bare));
     }
     println!(

@@ -259,9 +259,7 @@ impl<B: OrmBackend> Runtime<B> {
             .total_memories(POOL_INSTANCES)
             .total_tables(POOL_INSTANCES * 4)
             .total_stacks(POOL_INSTANCES)
-            .max_memory_size(max_memory_bytes.max(Limits::default().memory_bytes))
-            .linear_memory_keep_resident(1 << 20)
-            .table_keep_resident(64 << 10);
+            .max_memory_size(max_memory_bytes.max(Limits::default().memory_bytes));
         let mut config = Config::new();
         config.wasm_component_model(true);
         config.epoch_interruption(true);

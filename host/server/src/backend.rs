@@ -38,6 +38,16 @@ pub struct TxOrm {
     /// Whose rights apply: the caller of the request (the superuser for
     /// lifecycle steps).
     pub access: Arc<Access>,
+    /// A transaction still to begin, at the first ORM call.
+    deferred: Option<Deferred>,
+}
+
+/// What it takes to begin a session's transaction when it is first needed:
+/// the pool, and the user whose rights are then loaded.
+#[derive(Debug)]
+struct Deferred {
+    pool: sqlx::AnyPool,
+    uid: i64,
 }
 
 impl TxOrm {
@@ -51,7 +61,46 @@ impl TxOrm {
             frames: Vec::new(),
             hook_scope: None,
             access: Access::superuser(),
+            deferred: None,
         }
+    }
+
+    /// A session whose transaction begins (and whose rights, user `uid`'s,
+    /// load) at its first ORM call: a route that never touches the
+    /// database never waits for it.
+    pub fn deferred(
+        pool: &sqlx::AnyPool,
+        orm: Orm,
+        snapshot: Option<Arc<Snapshot>>,
+        uid: i64,
+    ) -> TxOrm {
+        TxOrm {
+            tx: None,
+            orm,
+            snapshot,
+            frames: Vec::new(),
+            hook_scope: None,
+            // Nobody's rights until the real ones are loaded.
+            access: Arc::new(Access::default()),
+            deferred: Some(Deferred {
+                pool: pool.clone(),
+                uid,
+            }),
+        }
+    }
+
+    /// Begins a deferred transaction and loads the user's rights.
+    async fn start(&mut self) -> Result<(), AddonError> {
+        let Some(deferred) = self.deferred.take() else {
+            return Ok(());
+        };
+        let internal = |e: &dyn std::fmt::Display| AddonError::Internal(e.to_string());
+        let mut tx = deferred.pool.begin().await.map_err(|e| internal(&e))?;
+        self.access = Access::load(&mut tx, deferred.uid)
+            .await
+            .map_err(addon_error)?;
+        self.tx = Some(tx);
+        Ok(())
     }
 
     /// This session acting with `access`'s rights.
@@ -65,9 +114,13 @@ impl TxOrm {
         self.tx.expect("the transaction is back once calls return")
     }
 
-    /// Commits the transaction.
+    /// Commits the transaction (nothing to do when a deferred one never began).
     pub async fn commit(self) -> Result<(), sqlx::Error> {
-        self.into_tx().commit().await
+        match self.tx {
+            Some(tx) => tx.commit().await,
+            None if self.deferred.is_some() => Ok(()),
+            None => panic!("the transaction is back once calls return"),
+        }
     }
 
     /// How many addon method calls are running, one inside the other.
@@ -163,6 +216,7 @@ impl TxOrm {
             frames: std::mem::take(&mut self.frames),
             hook_scope: self.hook_scope.clone(),
             access: self.access.clone(),
+            deferred: self.deferred.take(),
         }
     }
 
@@ -208,6 +262,7 @@ impl TxOrm {
     }
 
     async fn savepoint(&mut self) -> Result<(), AddonError> {
+        self.start().await?;
         let (conn, _) = self.parts().map_err(busy)?;
         sqlx::query("SAVEPOINT pulse_op")
             .execute(&mut *conn)
@@ -403,6 +458,8 @@ impl OrmBackend for TxOrm {
     }
 
     async fn sudo(&mut self, on: bool) -> Result<(), AddonError> {
+        // The caller's rights must be known before they are set aside.
+        self.start().await?;
         let (addon, permissions) = self.running_addon()?;
         if !permissions.sudo_asked {
             return Err(AddonError::Access(format!(

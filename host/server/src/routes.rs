@@ -190,7 +190,9 @@ impl RouteTable {
             return Found::Nothing;
         };
         let parts: Vec<&str> = rest.split('/').collect();
-        let mut best: Option<(&Route, Vec<(String, String)>, usize)> = None;
+        // The best match so far, with its parameters and literal count.
+        type Best<'r> = (&'r Route, Vec<(String, String)>, usize);
+        let mut best: Option<Best<'_>> = None;
         let mut allowed = Vec::new();
         for route in &self.routes {
             let Some(params) = matches(&route.pattern, &parts) else {
@@ -338,15 +340,14 @@ async fn run(
         uid,
     };
     let outcome = async {
-        let mut tx = host.db.pool.begin().await?;
-        let access = crate::Access::load(&mut tx, uid.unwrap_or(crate::base::PUBLIC_UID)).await?;
         let scope = snapshot.scopes.get(&route.addon).cloned();
-        let orm = TxOrm::new(
-            tx,
+        // The transaction begins at the route's first ORM call, if any.
+        let orm = TxOrm::deferred(
+            &host.db.pool,
             Orm::new(host.db.dialect, snapshot.registry.clone()),
             Some(snapshot.clone()),
+            uid.unwrap_or(crate::base::PUBLIC_UID),
         )
-        .with_access(access)
         .enter("", &route.spec.name, 0, scope);
         let span =
             tracing::info_span!("addon_call", addon = %route.addon, route = %route.spec.path);

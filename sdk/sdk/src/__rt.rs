@@ -19,14 +19,16 @@ pub mod bindings {
 
 pub use bindings::pulse::addon::types::Error as WitError;
 
-/// What `addon!` registered.
+/// What `addon!` registered: a constant, so a fresh instance finds its
+/// methods and routes without building anything (the model specs are
+/// built only when the host asks for the description).
 pub struct AddonDef {
-    /// Models the addon defines.
-    pub models: Vec<ModelSpec>,
+    /// Builds the specs of the models the addon defines.
+    pub models: fn() -> Vec<ModelSpec>,
     /// Methods the addon implements.
-    pub methods: Vec<MethodEntry>,
+    pub methods: &'static [MethodEntry],
     /// HTTP routes the addon serves.
-    pub routes: Vec<RouteEntry>,
+    pub routes: &'static [RouteEntry],
     /// Lifecycle hooks.
     pub hooks: Hooks,
 }
@@ -43,7 +45,7 @@ pub struct RouteEntry {
 
 impl RouteEntry {
     /// The entry for a `#[route]` function.
-    pub fn of<R: crate::Route>() -> RouteEntry {
+    pub const fn of<R: crate::Route>() -> RouteEntry {
         RouteEntry {
             name: R::NAME,
             method: R::METHOD,
@@ -97,7 +99,7 @@ pub struct MethodEntry {
 
 impl MethodEntry {
     /// The entry for a `#[method]` function.
-    pub fn of<M: Method>() -> MethodEntry {
+    pub const fn of<M: Method>() -> MethodEntry {
         MethodEntry {
             model: M::MODEL,
             name: M::NAME,
@@ -110,7 +112,7 @@ impl MethodEntry {
 /// The addon's description as JSON.
 pub fn describe(def: &AddonDef) -> String {
     let description = Description {
-        models: def.models.clone(),
+        models: (def.models)(),
         methods: def
             .methods
             .iter()

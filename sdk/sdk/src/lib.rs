@@ -216,19 +216,21 @@ macro_rules! addon {
             /// What the addon registered (public so native builds of the
             /// crate, which export nothing, still use every hook).
             pub fn definition() -> &'static $crate::__rt::AddonDef {
-                static DEF: ::std::sync::OnceLock<$crate::__rt::AddonDef> =
-                    ::std::sync::OnceLock::new();
-                DEF.get_or_init(|| $crate::__rt::AddonDef {
-                    models: ::std::vec![$(<$model as $crate::Model>::spec()),*],
-                    methods: ::std::vec![$($($crate::__rt::MethodEntry::of::<$method>()),*)?],
-                    routes: ::std::vec![$($($crate::__rt::RouteEntry::of::<$route>()),*)?],
+                fn models() -> ::std::vec::Vec<$crate::ModelSpec> {
+                    ::std::vec![$(<$model as $crate::Model>::spec()),*]
+                }
+                static DEF: $crate::__rt::AddonDef = $crate::__rt::AddonDef {
+                    models,
+                    methods: &[$($($crate::__rt::MethodEntry::of::<$method>()),*)?],
+                    routes: &[$($($crate::__rt::RouteEntry::of::<$route>()),*)?],
                     hooks: $crate::Hooks {
                         pre_init: { let hook: Option<fn(&$crate::Env) -> $crate::Result<()>> = None; $(let hook = Some($pre_init as fn(&$crate::Env) -> $crate::Result<()>);)? hook },
                         post_init: { let hook: Option<fn(&$crate::Env) -> $crate::Result<()>> = None; $(let hook = Some($post_init as fn(&$crate::Env) -> $crate::Result<()>);)? hook },
                         migrate: { let hook: Option<fn(&$crate::Env, &str, &str) -> $crate::Result<()>> = None; $(let hook = Some($migrate as fn(&$crate::Env, &str, &str) -> $crate::Result<()>);)? hook },
                         uninstall: { let hook: Option<fn(&$crate::Env) -> $crate::Result<()>> = None; $(let hook = Some($uninstall as fn(&$crate::Env) -> $crate::Result<()>);)? hook },
                     },
-                })
+                };
+                &DEF
             }
 
             pub struct PulseAddon;

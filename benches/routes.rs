@@ -1,0 +1,210 @@
+//! Addon HTTP routes: requests per second and latency of the `route_lab`
+//! addon's `GET /route_lab/hello` (a small JSON document) through `pulse
+//! serve`'s router, next to a native axum handler answering the same
+//! document, in the same process and run; then the cost of the fresh
+//! instance every request gets (pooling allocator, pre-linked component).
+//!
+//! Run: `cargo bench --bench routes` (PULSE_BENCH_SECONDS sets each
+//! measurement's length, default 5).
+
+// Each benchmark uses part of what they share.
+#[allow(dead_code)]
+mod common;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::Query;
+use axum::routing::get;
+use pulse_runtime::{AddonError, Limits, OrmBackend, Runtime};
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+
+use common::{CONNECTIONS, Client, Request, load, percentile};
+
+const INSTANTIATIONS: usize = 20_000;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The native handler: the same document the addon answers.
+async fn native(
+    Query(query): Query<std::collections::HashMap<String, String>>,
+) -> axum::Json<Value> {
+    axum::Json(json!({
+        "hello": query.get("name").cloned().unwrap_or_else(|| "world".into()),
+        "uid": null,
+    }))
+}
+
+/// A backend for instantiating outside any request: the measured code
+/// never reaches the ORM.
+struct NoDatabase;
+
+fn none<T>() -> Result<T, AddonError> {
+    Err(AddonError::Internal("no database in this benchmark".into()))
+}
+
+impl OrmBackend for NoDatabase {
+    async fn search(
+        &mut self,
+        _: &str,
+        _: &str,
+        _: u32,
+        _: Option<u32>,
+        _: Option<&str>,
+    ) -> Result<Vec<i64>, AddonError> {
+        none()
+    }
+    async fn search_count(&mut self, _: &str, _: &str) -> Result<u64, AddonError> {
+        none()
+    }
+    async fn read(&mut self, _: &str, _: &[i64], _: &[String]) -> Result<String, AddonError> {
+        none()
+    }
+    async fn create(&mut self, _: &str, _: &str) -> Result<Vec<i64>, AddonError> {
+        none()
+    }
+    async fn write(&mut self, _: &str, _: &[i64], _: &str) -> Result<(), AddonError> {
+        none()
+    }
+    async fn unlink(&mut self, _: &str, _: &[i64]) -> Result<(), AddonError> {
+        none()
+    }
+    async fn call(
+        &mut self,
+        _: &str,
+        _: &str,
+        _: &[i64],
+        _: &str,
+        _: &str,
+    ) -> Result<String, AddonError> {
+        none()
+    }
+    async fn call_super(&mut self, _: &[i64], _: &str, _: &str) -> Result<String, AddonError> {
+        none()
+    }
+    async fn sudo(&mut self, _: bool) -> Result<(), AddonError> {
+        none()
+    }
+    async fn http_fetch(&mut self, _: &str) -> Result<String, AddonError> {
+        none()
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let seconds = common::seconds();
+    let addons = root().join("tests/fixtures/addons");
+    let dir = tempfile::tempdir().unwrap();
+    let built = std::process::Command::new(env!("CARGO_BIN_EXE_pulse"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .arg("--addons-path")
+        .arg(&addons)
+        .args(["build", "route_lab"])
+        .status()
+        .expect("pulse runs");
+    assert!(built.success(), "pulse build route_lab failed");
+
+    let config = pulse_server::Config {
+        db_url: format!("sqlite://{}", dir.path().join("bench.sqlite").display()),
+        addons_paths: vec![addons.clone()],
+        data_dir: dir.path().to_path_buf(),
+        admin_password: Some("admin".into()),
+        limits: Limits::default(),
+        addon_limits: Default::default(),
+    };
+    let host = Arc::new(pulse_server::Host::open(config).await.unwrap());
+    host.install(&["route_lab".to_string()]).await.unwrap();
+    host.reload().await.unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let pulse_addr = listener.local_addr().unwrap();
+    tokio::spawn(pulse_server::serve(host, listener, std::future::pending()));
+
+    let app = Router::new().route("/route_lab/hello", get(native));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let native_addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    // Both answer the same document.
+    let path = "/route_lab/hello?name=bench";
+    let (_, ours) = Client::connect(pulse_addr).await.get(path).await;
+    let (_, theirs) = Client::connect(native_addr).await.get(path).await;
+    assert_eq!(ours, theirs, "both answer the same document");
+    assert_eq!(ours, br#"{"hello":"bench","uid":null}"#);
+
+    let request = Request::Get(path.into());
+    load(pulse_addr, request.clone(), 1).await;
+    load(native_addr, request.clone(), 1).await;
+    println!(
+        "GET {path} (a public addon route answering a small JSON document), {CONNECTIONS} keep-alive connections, {seconds} s each"
+    );
+    for round in 0..2 {
+        let pulse = load(pulse_addr, request.clone(), seconds).await;
+        let native = load(native_addr, request.clone(), seconds).await;
+        println!(
+            "round {round}: addon route {:>7.0} req/s (p50 {:>8.2?}, p99 {:>8.2?})   native axum {:>7.0} req/s (p50 {:>8.2?}, p99 {:>8.2?})   ratio {:.2} (target >= 0.50)",
+            pulse.rps(),
+            pulse.percentile(0.5),
+            pulse.percentile(0.99),
+            native.rps(),
+            native.percentile(0.5),
+            native.percentile(0.99),
+            pulse.rps() / native.rps()
+        );
+    }
+
+    // Instantiation alone: a fresh store and instance of the pre-linked
+    // component, from the pool, then dropped.
+    let runtime = Runtime::<NoDatabase>::new(None, Limits::default().memory_bytes).unwrap();
+    let component = runtime
+        .load(
+            "route_lab",
+            &addons.join("route_lab/route_lab.wasm"),
+            Limits::default(),
+        )
+        .unwrap();
+    let mut samples: Vec<Duration> = Vec::with_capacity(INSTANTIATIONS);
+    for i in 0..INSTANTIATIONS + 1000 {
+        let started = Instant::now();
+        let (outcome, _) = component.instantiate(NoDatabase).await;
+        let took = started.elapsed();
+        outcome.unwrap();
+        if i >= 1000 {
+            samples.push(took);
+        }
+    }
+    samples.sort();
+    let mut calls: Vec<Duration> = Vec::with_capacity(INSTANTIATIONS);
+    for i in 0..INSTANTIATIONS + 1000 {
+        let request = pulse_runtime::RouteRequest {
+            method: "GET".into(),
+            path: "/route_lab/hello".into(),
+            query: "name=bench".into(),
+            ..Default::default()
+        };
+        let started = Instant::now();
+        let (outcome, _) = component.handle_route(NoDatabase, "hello", request).await;
+        let took = started.elapsed();
+        assert_eq!(outcome.unwrap().body, br#"{"hello":"bench","uid":null}"#);
+        if i >= 1000 {
+            calls.push(took);
+        }
+    }
+    calls.sort();
+    println!(
+        "the route's whole call, instance included, without HTTP: p50 {:.1?}, p99 {:.1?}",
+        percentile(&calls, 0.5),
+        percentile(&calls, 0.99)
+    );
+    println!(
+        "instantiation per request ({INSTANTIATIONS} samples after 1000 warm-up): p50 {:.1?}, p90 {:.1?}, p99 {:.1?} (target p50 < 50 µs)",
+        percentile(&samples, 0.5),
+        percentile(&samples, 0.9),
+        percentile(&samples, 0.99)
+    );
+}
