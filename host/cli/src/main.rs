@@ -214,7 +214,7 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:8069")]
         http: SocketAddr,
     },
-    /// Build every addon, install the example `todo` addon and serve: the quickest look at Pulse.
+    /// Build every addon, install the example `todo` addon and the finance addons with their demo data, and serve: the quickest look at Pulse.
     Demo {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8069")]
@@ -498,7 +498,12 @@ async fn run(cli: Cli) -> Result<()> {
                 .clone()
                 .unwrap_or_else(|| "admin".into());
             let host = Arc::new(Host::open(config).await?);
-            let installed = host.install(&["todo".to_string()]).await?;
+            host.enable_demo().await?;
+            let demo: Vec<String> = ["todo", "hr", "ipai_finance_ssc"]
+                .iter()
+                .map(|name| name.to_string())
+                .collect();
+            let installed = host.install(&demo).await?;
             if !installed.is_empty() {
                 println!("installed: {}", installed.join(", "));
             }

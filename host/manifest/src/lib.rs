@@ -74,6 +74,10 @@ pub struct Manifest {
     /// Data files, loaded in order.
     #[serde(default)]
     pub data: Vec<String>,
+    /// Demo data files, loaded after `data` in databases created with
+    /// demo data (`pulse demo`), never in production ones.
+    #[serde(default)]
+    pub demo: Vec<String>,
     /// Requirement on the WIT API version the addon was built against.
     #[serde(default = "default_api")]
     pub api: semver::VersionReq,

@@ -56,7 +56,7 @@ impl fmt::Display for Problem {
 }
 
 /// Top-level keys of `addon.toml`.
-pub const KEYS: [&str; 21] = [
+pub const KEYS: [&str; 22] = [
     "name",
     "title",
     "summary",
@@ -73,6 +73,7 @@ pub const KEYS: [&str; 21] = [
     "installable",
     "excludes",
     "data",
+    "demo",
     "api",
     "permissions",
     "build",
@@ -234,7 +235,7 @@ fn check_value(key: &str, value: &Value) -> Result<(), String> {
                 return Err(problems.join("; "));
             }
         }
-        "excludes" | "data" => {
+        "excludes" | "data" | "demo" => {
             strings(value)?;
         }
         "auto_install" => match value {

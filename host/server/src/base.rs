@@ -196,6 +196,25 @@ pub fn description() -> Description {
                 ],
             ),
             model(
+                "ir.ui.view",
+                "View",
+                vec![
+                    required(field("name", FieldType::Char)),
+                    required(field("model", FieldType::Char)),
+                    {
+                        let mut kind = required(field("type", FieldType::Selection));
+                        kind.selection = ["list", "form", "search", "kanban", "pivot", "graph"]
+                            .iter()
+                            .map(|s| (s.to_string(), s.to_string()))
+                            .collect();
+                        kind
+                    },
+                    required(field("arch", FieldType::Text)),
+                    default(field("priority", FieldType::Integer), json!(16)),
+                    default(field("active", FieldType::Boolean), json!(true)),
+                ],
+            ),
+            model(
                 "ir.model",
                 "Models",
                 vec![

@@ -53,10 +53,15 @@ pub struct DataRecord {
 }
 
 /// The records of an addon's data files, in file order, each with its file.
-pub fn read(addon: &Addon) -> Result<Vec<(PathBuf, DataRecord)>, Error> {
+pub fn read(addon: &Addon, with_demo: bool) -> Result<Vec<(PathBuf, DataRecord)>, Error> {
     let mut records = Vec::new();
     let mut seen = BTreeSet::new();
-    for relative in &addon.manifest.data {
+    let demo = if with_demo {
+        &addon.manifest.demo[..]
+    } else {
+        &[]
+    };
+    for relative in addon.manifest.data.iter().chain(demo) {
         let file = addon.dir.join(relative);
         let bad = |message: String| {
             Error::Lifecycle(format!(
@@ -90,7 +95,7 @@ pub fn read(addon: &Addon) -> Result<Vec<(PathBuf, DataRecord)>, Error> {
 /// The bytes of every data file, for the change hash.
 pub fn contents(addon: &Addon) -> Vec<u8> {
     let mut all = Vec::new();
-    for relative in &addon.manifest.data {
+    for relative in addon.manifest.data.iter().chain(&addon.manifest.demo) {
         all.extend(relative.as_bytes());
         all.extend(std::fs::read(addon.dir.join(relative)).unwrap_or_default());
     }

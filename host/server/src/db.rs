@@ -13,6 +13,21 @@ use crate::{Error, auth};
 /// The `pulse_meta` key counting lifecycle changes.
 pub const REGISTRY_VERSION: &str = "registry_version";
 
+/// The `pulse_meta` key set in databases that hold demo data.
+pub const WITH_DEMO: &str = "with_demo";
+
+/// Whether the database loads addons' demo data.
+pub async fn with_demo(conn: &mut pulse_orm::Connection) -> Result<bool, Error> {
+    Ok(
+        sqlx::query("SELECT COUNT(*) FROM pulse_meta WHERE key = $1 AND value = 1")
+            .bind(WITH_DEMO)
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get::<i64, _>(0)?
+            > 0,
+    )
+}
+
 /// The registry version recorded in the database.
 pub async fn registry_version(conn: &mut pulse_orm::Connection) -> Result<i64, Error> {
     Ok(sqlx::query("SELECT value FROM pulse_meta WHERE key = $1")

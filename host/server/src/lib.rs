@@ -199,6 +199,23 @@ impl Host {
         Ok(())
     }
 
+    /// Makes the database load addons' demo data from now on (Odoo's
+    /// "load demonstration data"): `pulse demo` databases, never
+    /// production ones. Addons installed before keep what they had.
+    pub async fn enable_demo(&self) -> Result<(), Error> {
+        let mut tx = self.db.pool.begin().await?;
+        sqlx::query("DELETE FROM pulse_meta WHERE key = $1")
+            .bind(db::WITH_DEMO)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO pulse_meta (key, value) VALUES ($1, 1)")
+            .bind(db::WITH_DEMO)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Makes the next [`Host::refresh`] look at the database at once.
     fn invalidate(&self) {
         *self.checked.lock().expect("refresh lock") = None;

@@ -698,6 +698,7 @@ impl Host {
         let mut modules = installed_modules(&mut tx).await?;
         let marks = marks(&mut tx).await?;
         let grants = crate::grants::load(&mut tx).await?;
+        let with_demo = crate::db::with_demo(&mut tx).await?;
         let plan = make_plan(&found, &installed_map(&modules), &marks)?;
         let dialect = self.db.dialect;
         let total = plan.steps.len();
@@ -754,7 +755,7 @@ impl Host {
             }
             let addon = &found.addons[name];
             let component = self.load_component(addon)?;
-            let records = data::read(addon)?;
+            let records = data::read(addon, with_demo)?;
             let version = addon.manifest.version.to_string();
             let description;
             (description, tx) = with_tx(tx, &registry, None, self, name, "describe", async |orm| {

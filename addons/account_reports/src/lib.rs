@@ -1,0 +1,177 @@
+//! `account_reports`: the trial balance, per account, from posted journal
+//! items: the opening balance before the period, the period's debit and
+//! credit, and the closing balance. The database sums (`read_group`); the
+//! addon only arranges the rows.
+//!
+//! `account.account.trial_balance(date_from, date_to, domain)` answers the
+//! rows as JSON; `trial_balance_csv` the same as CSV. `domain` narrows the
+//! journal items (e.g. to one agency's).
+
+use pulse_sdk::prelude::*;
+
+/// One row of a trial balance.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Row {
+    /// The account.
+    pub account_id: i64,
+    /// Its code.
+    pub code: String,
+    /// Its name.
+    pub name: String,
+    /// Debit minus credit before `date_from`.
+    pub opening: f64,
+    /// Debit within the period.
+    pub debit: f64,
+    /// Credit within the period.
+    pub credit: f64,
+    /// `opening + debit - credit`.
+    pub closing: f64,
+}
+
+/// Sums of debit and credit per account over the posted items matching `domain`.
+fn sums(env: &Env, domain: Value) -> Result<Vec<(i64, String, f64, f64)>> {
+    let groups: Vec<Map<String, Value>> = env.call(
+        "account.move.line",
+        "read_group",
+        &[],
+        json!([domain, ["debit:sum", "credit:sum"], ["account_id"]]),
+        json!({"lazy": false}),
+    )?;
+    Ok(groups
+        .iter()
+        .filter_map(|g| {
+            let account = g.get("account_id")?.as_array()?;
+            Some((
+                account.first()?.as_i64()?,
+                account
+                    .get(1)
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
+                g.get("debit").and_then(Value::as_f64).unwrap_or(0.0),
+                g.get("credit").and_then(Value::as_f64).unwrap_or(0.0),
+            ))
+        })
+        .collect())
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+/// The trial balance from `date_from` to `date_to` (inclusive, ISO dates)
+/// over the posted journal items matching `domain` (all when empty), one
+/// row per account that has any, ordered by account code.
+pub fn compute(env: &Env, date_from: &str, date_to: &str, domain: &[Value]) -> Result<Vec<Row>> {
+    if date_from > date_to {
+        return Err(Error::User(format!(
+            "The period starts ({date_from}) after it ends ({date_to})."
+        )));
+    }
+    let base = |extra: Vec<Value>| {
+        let mut leaves = vec![json!(["parent_state", "=", "posted"])];
+        leaves.extend(domain.iter().cloned());
+        leaves.extend(extra);
+        Value::Array(leaves)
+    };
+    let before = sums(env, base(vec![json!(["date", "<", date_from])]))?;
+    let within = sums(
+        env,
+        base(vec![
+            json!(["date", ">=", date_from]),
+            json!(["date", "<=", date_to]),
+        ]),
+    )?;
+    let mut ids: Vec<i64> = before.iter().chain(&within).map(|s| s.0).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let accounts = env
+        .model_named("account.account")
+        .read(&ids, &["code", "name"])?;
+    let mut rows: Vec<Row> = accounts
+        .iter()
+        .map(|a| {
+            let id = a.get("id").and_then(Value::as_i64).unwrap_or(0);
+            let opening = before
+                .iter()
+                .find(|s| s.0 == id)
+                .map(|s| s.2 - s.3)
+                .unwrap_or(0.0);
+            let (debit, credit) = within
+                .iter()
+                .find(|s| s.0 == id)
+                .map(|s| (s.2, s.3))
+                .unwrap_or((0.0, 0.0));
+            Row {
+                account_id: id,
+                code: a
+                    .get("code")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
+                name: a
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
+                opening: round2(opening),
+                debit: round2(debit),
+                credit: round2(credit),
+                closing: round2(opening + debit - credit),
+            }
+        })
+        .collect();
+    rows.sort_by(|a, b| a.code.cmp(&b.code));
+    Ok(rows)
+}
+
+/// The rows as CSV, with a header line.
+pub fn to_csv(rows: &[Row]) -> String {
+    let mut out = String::from("code,name,opening,debit,credit,closing\n");
+    for r in rows {
+        let name = if r.name.contains([',', '"', '\n']) {
+            format!("\"{}\"", r.name.replace('"', "\"\""))
+        } else {
+            r.name.clone()
+        };
+        out.push_str(&format!(
+            "{},{name},{:.2},{:.2},{:.2},{:.2}\n",
+            r.code, r.opening, r.debit, r.credit, r.closing
+        ));
+    }
+    out
+}
+
+/// The trial balance as JSON rows.
+#[method(model = "account.account")]
+pub fn trial_balance(
+    env: &Env,
+    _ids: &[i64],
+    date_from: String,
+    date_to: String,
+    domain: Option<Vec<Value>>,
+) -> Result<Vec<Row>> {
+    compute(env, &date_from, &date_to, &domain.unwrap_or_default())
+}
+
+/// The trial balance as CSV text.
+#[method(model = "account.account")]
+pub fn trial_balance_csv(
+    env: &Env,
+    _ids: &[i64],
+    date_from: String,
+    date_to: String,
+    domain: Option<Vec<Value>>,
+) -> Result<String> {
+    Ok(to_csv(&compute(
+        env,
+        &date_from,
+        &date_to,
+        &domain.unwrap_or_default(),
+    )?))
+}
+
+pulse_sdk::addon! {
+    models: [],
+    methods: [trial_balance, trial_balance_csv],
+}

@@ -1,0 +1,669 @@
+//! `ipai_finance_ssc`: the InsightPulse finance shared service centre.
+//!
+//! - Agencies (`finance.ssc.agency`) with a Philippine TIN and a lock
+//!   date; users are assigned agencies and see only theirs.
+//! - Journal entries and items carry their agency (an extension of
+//!   `account`'s models); posting into an agency's closed period fails.
+//! - Month-end closings walk draft → in progress → review → closed over a
+//!   checklist; closing locks the agency through the period's last day.
+//! - Consolidation: a period's trial balances across agencies, minus
+//!   inter-agency eliminations, as JSON or CSV, also over HTTP.
+
+use pulse_sdk::prelude::*;
+
+/// An agency the centre keeps the books of.
+#[derive(Model)]
+#[model(name = "finance.ssc.agency", description = "Agency")]
+pub struct Agency {
+    /// The record id.
+    pub id: i64,
+    /// Short code, e.g. `DOF`.
+    #[field(required, unique, index)]
+    pub code: String,
+    /// The agency's name.
+    #[field(required)]
+    pub name: String,
+    /// Tax identification number: 9 digits, or 12 with the branch code
+    /// (`123-456-789` or `123-456-789-000`).
+    #[field(string = "TIN")]
+    pub tin: Option<String>,
+    /// Archived agencies get no new closings.
+    #[field(default = "true")]
+    pub active: bool,
+    /// Nothing dated on or before this day posts for the agency.
+    #[field(kind = "date", readonly)]
+    pub lock_date: Option<String>,
+}
+
+/// The agencies a user works for (added to `res.users`).
+#[derive(Model)]
+#[model(extends = "res.users")]
+pub struct UserAgencies {
+    /// The record id.
+    pub id: i64,
+    /// The agencies the user may see.
+    #[field(relation = "finance.ssc.agency")]
+    pub agency_ids: Vec<i64>,
+}
+
+/// The agency of a journal entry (added to `account.move`).
+#[derive(Model)]
+#[model(extends = "account.move")]
+pub struct MoveAgency {
+    /// The record id.
+    pub id: i64,
+    /// The agency the entry belongs to.
+    #[field(
+        kind = "many2one",
+        relation = "finance.ssc.agency",
+        index,
+        ondelete = "restrict"
+    )]
+    pub agency_id: Option<i64>,
+}
+
+/// The agency of a journal item, stored from its entry (added to
+/// `account.move.line`), so reports and rules filter items by agency.
+#[derive(Model)]
+#[model(extends = "account.move.line")]
+pub struct MoveLineAgency {
+    /// The record id.
+    pub id: i64,
+    /// The entry's agency.
+    #[field(
+        kind = "many2one",
+        relation = "finance.ssc.agency",
+        compute = "compute_line_agency",
+        depends = "move_id.agency_id",
+        index
+    )]
+    pub agency_id: Option<i64>,
+}
+
+/// A month-end closing of one agency.
+#[derive(Model)]
+#[model(
+    name = "finance.ssc.month_end_closing",
+    description = "Month-End Closing"
+)]
+#[check(
+    name = "period_format",
+    domain = r#"[["period", "=like", "____-__"]]"#,
+    message = "The period of a closing is a month written YYYY-MM, e.g. 2026-03."
+)]
+pub struct Closing {
+    /// The record id.
+    pub id: i64,
+    /// The agency.
+    #[field(
+        kind = "many2one",
+        relation = "finance.ssc.agency",
+        required,
+        ondelete = "cascade",
+        index
+    )]
+    pub agency_id: i64,
+    /// The month, `YYYY-MM`.
+    #[field(required, index)]
+    pub period: String,
+    /// Where the closing stands.
+    #[field(
+        kind = "selection",
+        selection = "draft:Draft,in_progress:In Progress,review:Review,closed:Closed",
+        default = "\"draft\"",
+        readonly,
+        index
+    )]
+    pub state: String,
+    /// The checklist.
+    #[field(
+        kind = "one2many",
+        relation = "finance.ssc.closing_task",
+        inverse = "closing_id"
+    )]
+    pub task_ids: Vec<i64>,
+}
+
+/// A task of a closing's checklist.
+#[derive(Model)]
+#[model(name = "finance.ssc.closing_task", description = "Closing Task")]
+pub struct ClosingTask {
+    /// The record id.
+    pub id: i64,
+    /// The closing.
+    #[field(
+        kind = "many2one",
+        relation = "finance.ssc.month_end_closing",
+        required,
+        ondelete = "cascade"
+    )]
+    pub closing_id: i64,
+    /// What to do.
+    #[field(required)]
+    pub name: String,
+    /// Whether it is done.
+    pub done: bool,
+}
+
+/// A consolidation of a period's trial balances across agencies.
+#[derive(Model)]
+#[model(name = "finance.ssc.consolidation", description = "Consolidation")]
+pub struct Consolidation {
+    /// The record id.
+    pub id: i64,
+    /// A title.
+    #[field(required)]
+    pub name: String,
+    /// The period's first day.
+    #[field(kind = "date", required)]
+    pub date_from: String,
+    /// The period's last day.
+    #[field(kind = "date", required)]
+    pub date_to: String,
+    /// The agencies consolidated.
+    #[field(relation = "finance.ssc.agency")]
+    pub agency_ids: Vec<i64>,
+    /// Inter-agency balances to eliminate.
+    #[field(
+        kind = "one2many",
+        relation = "finance.ssc.elimination",
+        inverse = "consolidation_id"
+    )]
+    pub elimination_ids: Vec<i64>,
+}
+
+/// An inter-agency balance removed from a consolidation.
+#[derive(Model)]
+#[model(
+    name = "finance.ssc.elimination",
+    description = "Consolidation Elimination"
+)]
+pub struct Elimination {
+    /// The record id.
+    pub id: i64,
+    /// The consolidation.
+    #[field(
+        kind = "many2one",
+        relation = "finance.ssc.consolidation",
+        required,
+        ondelete = "cascade"
+    )]
+    pub consolidation_id: i64,
+    /// The account whose closing balance it reduces.
+    #[field(kind = "many2one", relation = "account.account", required)]
+    pub account_id: i64,
+    /// The amount, as debit minus credit, taken off the account's balance.
+    #[field(digits = "16,2")]
+    pub amount: f64,
+    /// Why.
+    pub name: Option<String>,
+}
+
+/// The checklist every new closing starts with.
+const CHECKLIST: [&str; 5] = [
+    "Post all vendor bills and receipts of the month",
+    "Reconcile every bank account",
+    "Accrue expenses and defer revenue",
+    "Compute and book withholding taxes",
+    "Review the trial balance",
+];
+
+/// Whether `tin` is a Philippine TIN: 9 digits, or 12 with the branch
+/// code, in groups of three separated by dashes or not at all.
+pub fn valid_tin(tin: &str) -> bool {
+    let digits: String = tin.chars().filter(char::is_ascii_digit).collect();
+    let grouped = tin
+        .split('-')
+        .all(|g| g.len() == 3 && g.chars().all(|c| c.is_ascii_digit()));
+    let plain = tin.chars().all(|c| c.is_ascii_digit());
+    matches!(digits.len(), 9 | 12) && (plain || grouped)
+}
+
+/// Refuses agencies whose TIN is not a Philippine TIN.
+#[method(model = "finance.ssc.agency", constrains = "tin")]
+pub fn check_tin(env: &Env, ids: &[i64]) -> Result<bool> {
+    for agency in env.model::<Agency>().read(ids)? {
+        if let Some(tin) = agency.tin.as_deref()
+            && !valid_tin(tin)
+        {
+            return Err(Error::Validation(format!(
+                "Agency {}: '{tin}' is not a Philippine TIN (9 digits, or 12 with the branch code, e.g. 123-456-789-000).",
+                agency.code
+            )));
+        }
+    }
+    Ok(true)
+}
+
+/// The agency of each journal item: its entry's.
+#[method(model = "account.move.line")]
+pub fn compute_line_agency(env: &Env, ids: &[i64]) -> Result<Vec<(i64, Option<i64>)>> {
+    let lines = env
+        .model_named("account.move.line")
+        .read(ids, &["move_id"])?;
+    let move_ids: Vec<i64> = lines
+        .iter()
+        .filter_map(|l| many2one(l.get("move_id")))
+        .collect();
+    let moves = env.model::<MoveAgency>().read(&move_ids)?;
+    Ok(lines
+        .iter()
+        .map(|l| {
+            let id = l.get("id").and_then(Value::as_i64).unwrap_or(0);
+            let entry = many2one(l.get("move_id"));
+            let agency = moves
+                .iter()
+                .find(|m| Some(m.id) == entry)
+                .and_then(|m| m.agency_id);
+            (id, agency)
+        })
+        .collect())
+}
+
+/// The id of a many2one as read (`[id, name]` or `false`).
+fn many2one(value: Option<&Value>) -> Option<i64> {
+    match value? {
+        Value::Array(pair) => pair.first()?.as_i64(),
+        other => other.as_i64(),
+    }
+}
+
+/// Posting checks the agency's lock date first, then `account`'s rules.
+#[method(model = "account.move")]
+pub fn action_post(env: &Env, ids: &[i64]) -> Result<Value> {
+    let moves = env
+        .model_named("account.move")
+        .read(ids, &["date", "agency_id", "name"])?;
+    for entry in &moves {
+        let Some(agency_id) = many2one(entry.get("agency_id")) else {
+            continue;
+        };
+        let date = entry.get("date").and_then(Value::as_str).unwrap_or("");
+        let agency = env
+            .model::<Agency>()
+            .read(&[agency_id])?
+            .pop()
+            .ok_or_else(|| Error::Missing(format!("agency {agency_id} does not exist")))?;
+        if let Some(lock) = agency.lock_date.as_deref()
+            && date <= lock
+        {
+            return Err(Error::User(format!(
+                "Cannot post the entry dated {date} for agency {}: its books are closed through {lock} (month-end closing). Date it after {lock}.",
+                agency.code
+            )));
+        }
+    }
+    env.call_super(ids, json!([]), json!({}))
+}
+
+fn closings(env: &Env, ids: &[i64]) -> Result<Vec<Closing>> {
+    let found = env.model::<Closing>().read(ids)?;
+    if found.len() != ids.len() {
+        return Err(Error::Missing(
+            "Some of these closings no longer exist.".into(),
+        ));
+    }
+    Ok(found)
+}
+
+fn require_state(closing: &Closing, state: &str, action: &str) -> Result<()> {
+    if closing.state == state {
+        Ok(())
+    } else {
+        Err(Error::User(format!(
+            "Closing {} can only be {action} from the '{state}' state; it is '{}'.",
+            closing.period, closing.state
+        )))
+    }
+}
+
+/// Starts closings: draft → in progress, with the standard checklist
+/// when they have none.
+#[method(model = "finance.ssc.month_end_closing")]
+pub fn action_start(env: &Env, ids: &[i64]) -> Result<bool> {
+    for closing in closings(env, ids)? {
+        require_state(&closing, "draft", "started")?;
+        if closing.task_ids.is_empty() {
+            let tasks: Vec<ClosingTask> = CHECKLIST
+                .iter()
+                .map(|name| ClosingTask {
+                    id: 0,
+                    closing_id: closing.id,
+                    name: name.to_string(),
+                    done: false,
+                })
+                .collect();
+            env.model::<ClosingTask>().create(&tasks)?;
+        }
+        env.model::<Closing>()
+            .write(&[closing.id], json!({"state": "in_progress"}))?;
+    }
+    Ok(true)
+}
+
+/// Sends closings to review once every task is done.
+#[method(model = "finance.ssc.month_end_closing")]
+pub fn action_submit_review(env: &Env, ids: &[i64]) -> Result<bool> {
+    for closing in closings(env, ids)? {
+        require_state(&closing, "in_progress", "sent to review")?;
+        let open: Vec<String> = env
+            .model::<ClosingTask>()
+            .read(&closing.task_ids)?
+            .into_iter()
+            .filter(|t| !t.done)
+            .map(|t| t.name)
+            .collect();
+        if !open.is_empty() {
+            return Err(Error::User(format!(
+                "Closing {} has open tasks: {}.",
+                closing.period,
+                open.join("; ")
+            )));
+        }
+        env.model::<Closing>()
+            .write(&[closing.id], json!({"state": "review"}))?;
+    }
+    Ok(true)
+}
+
+/// The last day of a `YYYY-MM` period.
+pub fn period_end(period: &str) -> Result<String> {
+    let bad = || Error::User(format!("'{period}' is not a period (YYYY-MM)."));
+    let (year, month) = period.split_once('-').ok_or_else(bad)?;
+    let year: i32 = year.parse().map_err(|_| bad())?;
+    let month: u32 = month.parse().map_err(|_| bad())?;
+    let days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 => 28,
+        _ => return Err(bad()),
+    };
+    Ok(format!("{year:04}-{month:02}-{days:02}"))
+}
+
+/// Closes reviewed closings and locks each agency through the period's
+/// last day (a later lock date stays).
+#[method(model = "finance.ssc.month_end_closing")]
+pub fn action_close(env: &Env, ids: &[i64]) -> Result<bool> {
+    for closing in closings(env, ids)? {
+        require_state(&closing, "review", "closed")?;
+        let end = period_end(&closing.period)?;
+        let agency = env
+            .model::<Agency>()
+            .read(&[closing.agency_id])?
+            .pop()
+            .ok_or_else(|| {
+                Error::Missing(format!("agency {} does not exist", closing.agency_id))
+            })?;
+        if agency
+            .lock_date
+            .as_deref()
+            .is_none_or(|lock| lock < end.as_str())
+        {
+            env.model::<Agency>()
+                .write(&[agency.id], json!({"lock_date": end}))?;
+        }
+        env.model::<Closing>()
+            .write(&[closing.id], json!({"state": "closed"}))?;
+        env.info(&format!(
+            "closed {} of agency {}; locked through {end}",
+            closing.period, agency.code
+        ));
+    }
+    Ok(true)
+}
+
+/// A consolidation report: each agency's trial balance, the
+/// eliminations, and the consolidated balance per account.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct Report {
+    /// The consolidation.
+    pub name: String,
+    /// The period.
+    pub date_from: String,
+    /// The period.
+    pub date_to: String,
+    /// Per agency: its code and trial balance.
+    pub agencies: Vec<AgencyBalance>,
+    /// Per account: the agencies' closing balances summed, the
+    /// eliminations, and what remains.
+    pub consolidated: Vec<ConsolidatedRow>,
+}
+
+/// A trial balance row as `account_reports` answers it (over RPC, so the
+/// addons share a contract, not code).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct TrialRow {
+    /// The account code.
+    pub code: String,
+    /// The account name.
+    pub name: String,
+    /// Debit minus credit before the period.
+    pub opening: f64,
+    /// Debit within the period.
+    pub debit: f64,
+    /// Credit within the period.
+    pub credit: f64,
+    /// The closing balance.
+    pub closing: f64,
+}
+
+/// One agency's part of a consolidation.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct AgencyBalance {
+    /// The agency's code.
+    pub code: String,
+    /// Its trial balance.
+    pub rows: Vec<TrialRow>,
+}
+
+/// One account of a consolidation.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct ConsolidatedRow {
+    /// The account code.
+    pub code: String,
+    /// The account name.
+    pub name: String,
+    /// The sum of the agencies' closing balances.
+    pub total: f64,
+    /// The eliminations on the account.
+    pub eliminated: f64,
+    /// `total - eliminated`.
+    pub consolidated: f64,
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+/// The consolidation report of consolidation `id`.
+pub fn report(env: &Env, id: i64) -> Result<Report> {
+    let consolidation = env
+        .model::<Consolidation>()
+        .read(&[id])?
+        .pop()
+        .ok_or_else(|| Error::Missing(format!("Consolidation {id} does not exist.")))?;
+    let agencies = env.model::<Agency>().read(&consolidation.agency_ids)?;
+    let mut parts = Vec::new();
+    for agency in &agencies {
+        let rows: Vec<TrialRow> = env.call(
+            "account.account",
+            "trial_balance",
+            &[],
+            json!([
+                consolidation.date_from,
+                consolidation.date_to,
+                [["agency_id", "=", agency.id]]
+            ]),
+            json!({}),
+        )?;
+        parts.push(AgencyBalance {
+            code: agency.code.clone(),
+            rows,
+        });
+    }
+    let eliminations = env
+        .model::<Elimination>()
+        .read(&consolidation.elimination_ids)?;
+    let accounts = env.model_named("account.account").read(
+        &eliminations
+            .iter()
+            .map(|e| e.account_id)
+            .collect::<Vec<_>>(),
+        &["code", "name"],
+    )?;
+    let mut rows: Vec<ConsolidatedRow> = Vec::new();
+    let mut add = |code: &str, name: &str, total: f64, eliminated: f64| match rows
+        .iter_mut()
+        .find(|r| r.code == code)
+    {
+        Some(row) => {
+            row.total += total;
+            row.eliminated += eliminated;
+        }
+        None => rows.push(ConsolidatedRow {
+            code: code.to_string(),
+            name: name.to_string(),
+            total,
+            eliminated,
+            consolidated: 0.0,
+        }),
+    };
+    for part in &parts {
+        for row in &part.rows {
+            add(&row.code, &row.name, row.closing, 0.0);
+        }
+    }
+    for elimination in &eliminations {
+        let account = accounts
+            .iter()
+            .find(|a| a.get("id").and_then(Value::as_i64) == Some(elimination.account_id));
+        let text = |key: &str| {
+            account
+                .and_then(|a| a.get(key))
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        };
+        add(&text("code"), &text("name"), 0.0, elimination.amount);
+    }
+    for row in &mut rows {
+        row.total = round2(row.total);
+        row.eliminated = round2(row.eliminated);
+        row.consolidated = round2(row.total - row.eliminated);
+    }
+    rows.sort_by(|a, b| a.code.cmp(&b.code));
+    Ok(Report {
+        name: consolidation.name,
+        date_from: consolidation.date_from,
+        date_to: consolidation.date_to,
+        agencies: parts,
+        consolidated: rows,
+    })
+}
+
+/// The consolidation report, as an RPC method.
+#[method(model = "finance.ssc.consolidation")]
+pub fn get_report(env: &Env, ids: &[i64]) -> Result<Report> {
+    let id = *ids
+        .first()
+        .ok_or_else(|| Error::User("Which consolidation? Pass its id.".into()))?;
+    report(env, id)
+}
+
+/// The consolidated rows as CSV.
+pub fn report_csv(report: &Report) -> String {
+    let mut out = String::from("code,name,total,eliminated,consolidated\n");
+    for r in &report.consolidated {
+        out.push_str(&format!(
+            "{},\"{}\",{:.2},{:.2},{:.2}\n",
+            r.code,
+            r.name.replace('"', "\"\""),
+            r.total,
+            r.eliminated,
+            r.consolidated
+        ));
+    }
+    out
+}
+
+/// `GET /finance_ssc/consolidation/report/{id}` (`?format=csv` for CSV).
+#[route(
+    method = "GET",
+    path = "/finance_ssc/consolidation/report/{id}",
+    auth = "user"
+)]
+pub fn consolidation_report(env: &Env, request: &Request) -> Result<Response> {
+    let id: i64 = request.param_as("id")?;
+    let report = report(env, id)?;
+    Ok(match request.query_param("format").as_deref() {
+        Some("csv") => Response::bytes("text/csv; charset=utf-8", report_csv(&report).into_bytes()),
+        _ => Response::json(&report),
+    })
+}
+
+#[derive(serde::Deserialize)]
+struct Finalize {
+    closing_id: i64,
+}
+
+/// `POST /finance_ssc/month_end/finalize` with `{"closing_id": N}`:
+/// closes a reviewed closing, as the calling user.
+#[route(
+    method = "POST",
+    path = "/finance_ssc/month_end/finalize",
+    auth = "user"
+)]
+pub fn finalize(env: &Env, request: &Request) -> Result<Response> {
+    let input: Finalize = request.json()?;
+    env.call::<Value>(
+        "finance.ssc.month_end_closing",
+        "action_close",
+        &[input.closing_id],
+        json!([]),
+        json!({}),
+    )?;
+    let closing = closings(env, &[input.closing_id])?.remove(0);
+    let agency = env.model::<Agency>().read(&[closing.agency_id])?.pop();
+    Ok(Response::json(&json!({
+        "closing_id": closing.id,
+        "period": closing.period,
+        "state": closing.state,
+        "agency": agency.as_ref().map(|a| a.code.clone()),
+        "lock_date": agency.and_then(|a| a.lock_date),
+    })))
+}
+
+pulse_sdk::addon! {
+    models: [Agency, UserAgencies, MoveAgency, MoveLineAgency, Closing, ClosingTask, Consolidation, Elimination],
+    methods: [
+        check_tin, compute_line_agency, action_post, action_start, action_submit_review,
+        action_close, get_report,
+    ],
+    routes: [consolidation_report, finalize],
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn philippine_tins() {
+        assert!(valid_tin("123-456-789"));
+        assert!(valid_tin("123-456-789-000"));
+        assert!(valid_tin("123456789000"));
+        assert!(!valid_tin("123-456-78"));
+        assert!(!valid_tin("12-3456-789"));
+        assert!(!valid_tin("123-456-789-00"));
+        assert!(!valid_tin("ABC-456-789"));
+    }
+
+    #[test]
+    fn period_ends() {
+        assert_eq!(period_end("2026-02").unwrap(), "2026-02-28");
+        assert_eq!(period_end("2024-02").unwrap(), "2024-02-29");
+        assert_eq!(period_end("2026-12").unwrap(), "2026-12-31");
+        assert!(period_end("2026-13").is_err());
+    }
+}
