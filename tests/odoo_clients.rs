@@ -7,8 +7,6 @@
 #[macro_use]
 mod common;
 
-use std::process::Command;
-
 use common::{Backend, Pulse, Rpc, build_addons, root};
 use serde_json::{Value, json};
 
@@ -19,18 +17,7 @@ on_both! {
 }
 
 fn python(script: &str, args: &[&str]) -> String {
-    let out = Command::new("python3")
-        .arg(root().join("tests/python").join(script))
-        .args(args)
-        .output()
-        .expect("python3 runs (it is on every machine)");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{script} failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
+    common::python_script(script, args)
 }
 
 /// The step lines the lifecycle script printed, by their key.

@@ -18,8 +18,9 @@ pub fn root() -> PathBuf {
 
 /// Every folder of addons the tests build (each built on its own, since the
 /// upgrade fixtures hold several versions of one addon).
-const ADDON_FOLDERS: [&str; 9] = [
+const ADDON_FOLDERS: [&str; 10] = [
     "examples",
+    "addons",
     "tests/fixtures/addons",
     "tests/fixtures/upgrade/v1",
     "tests/fixtures/upgrade/v2",
@@ -332,6 +333,12 @@ impl Pulse {
 
     /// Like [`Pulse::serve`], with the server's log written to `log`.
     pub fn serve_logging(&self, log: Option<&std::path::Path>) -> Server {
+        self.start("serve", log)
+    }
+
+    /// Starts `pulse COMMAND --http …` (`serve` or `demo`) on a free port
+    /// and waits until `/health` answers.
+    pub fn start(&self, command: &str, log: Option<&std::path::Path>) -> Server {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -339,7 +346,7 @@ impl Pulse {
             .port();
         let child = self
             .command()
-            .args(["serve", "--http", &format!("127.0.0.1:{port}")])
+            .args([command, "--http", &format!("127.0.0.1:{port}")])
             .stdout(Stdio::null())
             .stderr(match log {
                 Some(path) => Stdio::from(std::fs::File::create(path).expect("log file")),
@@ -351,7 +358,8 @@ impl Pulse {
             child,
             url: format!("http://127.0.0.1:{port}"),
         };
-        let deadline = Instant::now() + Duration::from_secs(30);
+        // The demo builds and installs its addons before it listens.
+        let deadline = Instant::now() + Duration::from_secs(120);
         loop {
             if http::request("GET", &format!("{}/health", server.url), &[], "")
                 .map(|r| r.status)
@@ -362,7 +370,7 @@ impl Pulse {
             }
             assert!(
                 Instant::now() < deadline,
-                "pulse serve did not become healthy"
+                "pulse {command} did not become healthy"
             );
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -435,6 +443,24 @@ pub mod http {
             body: body.to_string(),
         })
     }
+}
+
+/// Runs `tests/python/SCRIPT ARGS…` with the machine's Python (standard
+/// library only, as Odoo's own scripts); its stdout.
+#[allow(dead_code)]
+pub fn python_script(script: &str, args: &[&str]) -> String {
+    let out = std::process::Command::new("python3")
+        .arg(root().join("tests/python").join(script))
+        .args(args)
+        .output()
+        .expect("python3 runs (it is on every machine)");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{script} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
 }
 
 /// `call_kw` that must succeed; its result.

@@ -345,12 +345,14 @@ impl TxOrm {
     async fn guarded<T>(
         &mut self,
         model: &str,
-        op: impl AsyncFnOnce(&mut Connection, &Orm) -> Result<T, OrmError>,
+        op: impl AsyncFnOnce(&mut Connection, &Orm, &Access) -> Result<T, OrmError>,
     ) -> Result<T, AddonError> {
         self.check_scope(model)?;
+        // Begins a deferred transaction, loading the caller's rights.
         self.savepoint().await?;
+        let access = self.access.clone();
         let outcome = match self.parts() {
-            Ok((conn, orm)) => op(&mut *conn, orm).await.map_err(addon_error),
+            Ok((conn, orm)) => op(&mut *conn, orm, &access).await.map_err(addon_error),
             Err(e) => Err(busy(e)),
         };
         let outcome = match outcome {
@@ -377,8 +379,7 @@ impl OrmBackend for TxOrm {
             limit,
             order: order.map(str::to_string),
         };
-        let access = self.access.clone();
-        self.guarded(model, async |conn, orm| {
+        self.guarded(model, async |conn, orm, access| {
             let domain = access
                 .restrict(conn, orm, model, Mode::Read, domain)
                 .await?;
@@ -389,8 +390,7 @@ impl OrmBackend for TxOrm {
 
     async fn search_count(&mut self, model: &str, domain: &str) -> Result<u64, AddonError> {
         let domain = Domain::parse_str(domain).map_err(addon_error)?;
-        let access = self.access.clone();
-        self.guarded(model, async |conn, orm| {
+        self.guarded(model, async |conn, orm, access| {
             let domain = access
                 .restrict(conn, orm, model, Mode::Read, domain)
                 .await?;
@@ -405,9 +405,8 @@ impl OrmBackend for TxOrm {
         ids: &[i64],
         fields: &[String],
     ) -> Result<String, AddonError> {
-        let access = self.access.clone();
         let records = self
-            .guarded(model, async |conn, orm| {
+            .guarded(model, async |conn, orm, access| {
                 access.guard(conn, orm, model, Mode::Read, ids).await?;
                 orm.read(conn, model, ids, fields).await
             })
@@ -417,8 +416,7 @@ impl OrmBackend for TxOrm {
 
     async fn create(&mut self, model: &str, rows: &str) -> Result<Vec<i64>, AddonError> {
         let rows: Vec<Record> = parse(rows, "create rows")?;
-        let access = self.access.clone();
-        self.guarded(model, async |conn, orm| {
+        self.guarded(model, async |conn, orm, access| {
             access.check_model(orm.registry(), model, Mode::Create)?;
             let ids = orm.create(conn, model, &rows).await?;
             access.guard(conn, orm, model, Mode::Create, &ids).await?;
@@ -429,8 +427,7 @@ impl OrmBackend for TxOrm {
 
     async fn write(&mut self, model: &str, ids: &[i64], values: &str) -> Result<(), AddonError> {
         let values: Record = parse(values, "write values")?;
-        let access = self.access.clone();
-        self.guarded(model, async |conn, orm| {
+        self.guarded(model, async |conn, orm, access| {
             access.guard(conn, orm, model, Mode::Write, ids).await?;
             orm.write(conn, model, ids, &values).await
         })
@@ -438,8 +435,7 @@ impl OrmBackend for TxOrm {
     }
 
     async fn unlink(&mut self, model: &str, ids: &[i64]) -> Result<(), AddonError> {
-        let access = self.access.clone();
-        self.guarded(model, async |conn, orm| {
+        self.guarded(model, async |conn, orm, access| {
             access.guard(conn, orm, model, Mode::Unlink, ids).await?;
             orm.unlink(conn, model, ids).await
         })

@@ -1,0 +1,520 @@
+//! The InsightPulse finance addons through the doors their users use: the
+//! demo command, `pulse graph`, Odoo's XML-RPC from Python, JSON-RPC and
+//! the addons' HTTP routes, on SQLite and PostgreSQL.
+
+#[macro_use]
+mod common;
+
+use common::{Backend, Pulse, Rpc, build_addons, ok, refused};
+use serde_json::{Value, json};
+
+on_both! {
+    a_month_end_closing_locks_the_period => closing;
+    agency_users_see_only_their_agencies => agency_users;
+    consolidation_is_the_sum_of_trial_balances_minus_eliminations => consolidation;
+}
+
+fn id(value: Value) -> i64 {
+    value
+        .as_i64()
+        .unwrap_or_else(|| panic!("expected an id: {value}"))
+}
+
+/// A database with the finance addons (no demo data) and a server.
+fn finance(backend: Backend) -> (Pulse, common::Server, Rpc) {
+    build_addons();
+    let pulse = Pulse::on(backend, &["addons"]);
+    pulse.ok(&["install", "ipai_finance_ssc"]);
+    let server = pulse.serve();
+    let mut admin = Rpc::new(&server);
+    admin.login(&pulse.db_name);
+    (pulse, server, admin)
+}
+
+/// Accounts (by code) and the general journal.
+struct Books {
+    cash: i64,
+    revenue: i64,
+    journal: i64,
+}
+
+fn books(admin: &mut Rpc) -> Books {
+    let account = |admin: &mut Rpc, code: &str, name: &str, kind: &str| {
+        id(ok(
+            admin,
+            "account.account",
+            "create",
+            json!([{"code": code, "name": name, "account_type": kind}]),
+        ))
+    };
+    Books {
+        cash: account(admin, "1010", "Cash in Bank", "asset"),
+        revenue: account(admin, "4000", "Service Income", "income"),
+        journal: id(ok(
+            admin,
+            "account.journal",
+            "create",
+            json!([{"code": "GEN", "name": "Miscellaneous", "journal_type": "general"}]),
+        )),
+    }
+}
+
+fn agency(admin: &mut Rpc, code: &str, tin: &str) -> i64 {
+    id(ok(
+        admin,
+        "finance.ssc.agency",
+        "create",
+        json!([{"code": code, "name": format!("Agency {code}"), "tin": tin}]),
+    ))
+}
+
+/// A draft entry of `amount` from revenue to cash.
+fn entry(admin: &mut Rpc, books: &Books, agency: i64, date: &str, amount: f64) -> i64 {
+    id(ok(
+        admin,
+        "account.move",
+        "create",
+        json!([{
+            "journal_id": books.journal, "date": date, "agency_id": agency,
+            "line_ids": [
+                [0, 0, {"account_id": books.cash, "debit": amount, "credit": 0.0}],
+                [0, 0, {"account_id": books.revenue, "debit": 0.0, "credit": amount}],
+            ],
+        }]),
+    ))
+}
+
+fn closing(backend: Backend) {
+    let (_pulse, server, mut admin) = finance(backend);
+    let books = books(&mut admin);
+    let (kind, message) = refused(
+        &mut admin,
+        "finance.ssc.agency",
+        "create",
+        json!([{"code": "BAD", "name": "Bad TIN", "tin": "12-345"}]),
+    );
+    assert_eq!(kind, "odoo.exceptions.ValidationError");
+    assert!(
+        message.contains("'12-345' is not a Philippine TIN"),
+        "{message}"
+    );
+    let agency = agency(&mut admin, "MWS", "004-512-377-000");
+    let march = entry(&mut admin, &books, agency, "2026-03-15", 1000.0);
+
+    // draft -> in progress (with the standard checklist) -> review -> closed.
+    let closing = id(ok(
+        &mut admin,
+        "finance.ssc.month_end_closing",
+        "create",
+        json!([{"agency_id": agency, "period": "2026-03"}]),
+    ));
+    let (kind, message) = refused(
+        &mut admin,
+        "finance.ssc.month_end_closing",
+        "create",
+        json!([{"agency_id": agency, "period": "March"}]),
+    );
+    assert_eq!(kind, "odoo.exceptions.ValidationError", "{message}");
+    let state = |admin: &mut Rpc| {
+        ok(
+            admin,
+            "finance.ssc.month_end_closing",
+            "read",
+            json!([[closing], ["state", "task_ids"]]),
+        )[0]
+        .clone()
+    };
+    let (_, message) = refused(
+        &mut admin,
+        "finance.ssc.month_end_closing",
+        "action_close",
+        json!([[closing]]),
+    );
+    assert!(
+        message.contains("only be closed from the 'review' state; it is 'draft'"),
+        "{message}"
+    );
+    ok(
+        &mut admin,
+        "finance.ssc.month_end_closing",
+        "action_start",
+        json!([[closing]]),
+    );
+    let started = state(&mut admin);
+    assert_eq!(started["state"], "in_progress");
+    let tasks = started["task_ids"].as_array().unwrap().clone();
+    assert_eq!(tasks.len(), 5);
+    let (_, message) = refused(
+        &mut admin,
+        "finance.ssc.month_end_closing",
+        "action_submit_review",
+        json!([[closing]]),
+    );
+    assert!(
+        message.contains("has open tasks: Post all vendor bills"),
+        "{message}"
+    );
+    ok(
+        &mut admin,
+        "finance.ssc.closing_task",
+        "write",
+        json!([tasks, {"done": true}]),
+    );
+    ok(
+        &mut admin,
+        "finance.ssc.month_end_closing",
+        "action_submit_review",
+        json!([[closing]]),
+    );
+    assert_eq!(state(&mut admin)["state"], "review");
+
+    // Closing through the route, as the finance web client does.
+    let cookie = admin.cookie().unwrap().to_string();
+    let finalized = common::http::request(
+        "POST",
+        &format!("{}/finance_ssc/month_end/finalize", server.url),
+        &[("Cookie", &cookie), ("Content-Type", "application/json")],
+        &json!({"closing_id": closing}).to_string(),
+    )
+    .unwrap();
+    assert_eq!(finalized.status, 200, "{}", finalized.body);
+    let finalized: Value = serde_json::from_str(&finalized.body).unwrap();
+    assert_eq!(
+        finalized,
+        json!({"closing_id": closing, "period": "2026-03", "state": "closed", "agency": "MWS", "lock_date": "2026-03-31"})
+    );
+
+    // Nothing posts in the closed period; after it, entries post and number.
+    let (kind, message) = refused(&mut admin, "account.move", "action_post", json!([[march]]));
+    assert_eq!(kind, "odoo.exceptions.UserError");
+    assert_eq!(
+        message,
+        "Cannot post the entry dated 2026-03-15 for agency MWS: its books are closed through 2026-03-31 (month-end closing). Date it after 2026-03-31."
+    );
+    let april = entry(&mut admin, &books, agency, "2026-04-02", 250.0);
+    ok(&mut admin, "account.move", "action_post", json!([[april]]));
+    let posted = ok(
+        &mut admin,
+        "account.move",
+        "read",
+        json!([[april, march], ["name", "state"]]),
+    );
+    assert_eq!(posted[0]["name"], "GEN/2026/0001");
+    assert_eq!(posted[0]["state"], "posted");
+    assert_eq!(posted[1]["state"], "draft");
+
+    // Posted entries are frozen; unbalanced ones never post.
+    let (_, message) = refused(
+        &mut admin,
+        "account.move",
+        "write",
+        json!([[april], {"date": "2026-04-03"}]),
+    );
+    assert!(
+        message.contains("Posted entries cannot be changed: GEN/2026/0001"),
+        "{message}"
+    );
+    let line = ok(
+        &mut admin,
+        "account.move.line",
+        "search",
+        json!([[["move_id", "=", april]]]),
+    )[0]
+    .clone();
+    let (_, message) = refused(
+        &mut admin,
+        "account.move.line",
+        "write",
+        json!([[line], {"debit": 1.0}]),
+    );
+    assert!(
+        message.contains("Posted entries cannot be changed"),
+        "{message}"
+    );
+    let lopsided = id(ok(
+        &mut admin,
+        "account.move",
+        "create",
+        json!([{"journal_id": books.journal, "date": "2026-04-05", "agency_id": agency,
+                "line_ids": [[0, 0, {"account_id": books.cash, "debit": 10.0}], [0, 0, {"account_id": books.revenue, "credit": 9.5}]]}]),
+    ));
+    let (_, message) = refused(
+        &mut admin,
+        "account.move",
+        "action_post",
+        json!([[lopsided]]),
+    );
+    assert!(
+        message.contains("not balanced: debit 10.00, credit 9.50"),
+        "{message}"
+    );
+    // The items carry their entry's agency, state and date for reports.
+    let item = ok(
+        &mut admin,
+        "account.move.line",
+        "read",
+        json!([[line], ["agency_id", "parent_state", "date"]]),
+    )[0]
+    .clone();
+    assert_eq!(item["agency_id"][0], agency);
+    assert_eq!(item["parent_state"], "posted");
+    assert_eq!(item["date"], "2026-04-02");
+}
+
+fn agency_users(backend: Backend) {
+    let (pulse, server, mut admin) = finance(backend);
+    let books = books(&mut admin);
+    let mine = agency(&mut admin, "MWS", "004-512-377-000");
+    let theirs = agency(&mut admin, "LRA", "231-774-018");
+    let my_entry = entry(&mut admin, &books, mine, "2026-01-10", 100.0);
+    let their_entry = entry(&mut admin, &books, theirs, "2026-01-11", 200.0);
+    let group = ok(
+        &mut admin,
+        "res.groups",
+        "search",
+        json!([[["name", "=", "Finance SSC / Accountant"]]]),
+    );
+    ok(
+        &mut admin,
+        "res.users",
+        "create",
+        json!([{"login": "ana", "name": "Ana", "password": "Ana-S3cret-pw!7",
+                "groups_id": [[6, 0, group]], "agency_ids": [[6, 0, [mine]]]}]),
+    );
+    let mut ana = Rpc::new(&server);
+    let login = ana.post(
+        "/web/session/authenticate",
+        json!({"db": pulse.db_name, "login": "ana", "password": "Ana-S3cret-pw!7"}),
+    );
+    assert!(login.get("result").is_some(), "{login}");
+
+    let agencies = ok(
+        &mut ana,
+        "finance.ssc.agency",
+        "search_read",
+        json!([[], ["code"]]),
+    );
+    assert_eq!(agencies, json!([{"id": mine, "code": "MWS"}]));
+    let (kind, _) = refused(
+        &mut ana,
+        "finance.ssc.agency",
+        "read",
+        json!([[theirs], ["code"]]),
+    );
+    assert_eq!(kind, "odoo.exceptions.AccessError");
+    let moves = ok(&mut ana, "account.move", "search", json!([[]]));
+    assert_eq!(moves, json!([my_entry]));
+    let (kind, _) = refused(
+        &mut ana,
+        "account.move",
+        "action_post",
+        json!([[their_entry]]),
+    );
+    assert_eq!(kind, "odoo.exceptions.AccessError");
+    let items = ok(&mut ana, "account.move.line", "search_count", json!([[]]));
+    assert_eq!(items, json!(2), "only the two items of her agency's entry");
+    // Her own agency's entry she may post, as an accountant.
+    ok(&mut ana, "account.move", "action_post", json!([[my_entry]]));
+    // Managers-only models stay closed to her.
+    let (kind, _) = refused(&mut ana, "finance.ssc.consolidation", "search", json!([[]]));
+    assert_eq!(kind, "odoo.exceptions.AccessError");
+}
+
+fn consolidation(backend: Backend) {
+    let (_pulse, server, mut admin) = finance(backend);
+    let books = books(&mut admin);
+    let due = id(ok(
+        &mut admin,
+        "account.account",
+        "create",
+        json!([{"code": "1300", "name": "Due from Agencies", "account_type": "asset"}]),
+    ));
+    let a = agency(&mut admin, "MWS", "004-512-377-000");
+    let b = agency(&mut admin, "LRA", "231-774-018");
+    let post = |admin: &mut Rpc, agency: i64, date: &str, amount: f64| {
+        let move_id = entry(admin, &books, agency, date, amount);
+        ok(admin, "account.move", "action_post", json!([[move_id]]));
+    };
+    post(&mut admin, a, "2025-12-20", 70.0); // opening balance
+    post(&mut admin, a, "2026-01-15", 1000.0);
+    post(&mut admin, b, "2026-02-15", 400.25);
+    post(&mut admin, b, "2026-04-01", 999.0); // after the period
+    let advance = id(ok(
+        &mut admin,
+        "account.move",
+        "create",
+        json!([{"journal_id": books.journal, "date": "2026-02-01", "agency_id": a,
+                "line_ids": [[0, 0, {"account_id": due, "debit": 300.0}], [0, 0, {"account_id": books.cash, "credit": 300.0}]]}]),
+    ));
+    ok(
+        &mut admin,
+        "account.move",
+        "action_post",
+        json!([[advance]]),
+    );
+    let draft = entry(&mut admin, &books, a, "2026-01-20", 5555.0);
+    let _ = draft; // drafts never count
+
+    let consolidation = id(ok(
+        &mut admin,
+        "finance.ssc.consolidation",
+        "create",
+        json!([{"name": "Q1", "date_from": "2026-01-01", "date_to": "2026-03-31",
+                "agency_ids": [[6, 0, [a, b]]],
+                "elimination_ids": [[0, 0, {"account_id": due, "amount": 300.0, "name": "advance"}]]}]),
+    ));
+    let trial = |admin: &mut Rpc, agency: i64| {
+        ok(
+            admin,
+            "account.account",
+            "trial_balance",
+            json!([[], "2026-01-01", "2026-03-31", [["agency_id", "=", agency]]]),
+        )
+    };
+    let (tb_a, tb_b) = (trial(&mut admin, a), trial(&mut admin, b));
+    let cash_a = tb_a
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["code"] == "1010")
+        .unwrap();
+    assert_eq!(
+        (
+            cash_a["opening"].as_f64(),
+            cash_a["debit"].as_f64(),
+            cash_a["credit"].as_f64(),
+            cash_a["closing"].as_f64()
+        ),
+        (Some(70.0), Some(1000.0), Some(300.0), Some(770.0))
+    );
+
+    let cookie = admin.cookie().unwrap().to_string();
+    let get = |query: &str| {
+        common::http::request(
+            "GET",
+            &format!(
+                "{}/finance_ssc/consolidation/report/{consolidation}{query}",
+                server.url
+            ),
+            &[("Cookie", &cookie)],
+            "",
+        )
+        .unwrap()
+    };
+    let report = get("");
+    assert_eq!(report.status, 200, "{}", report.body);
+    let report: Value = serde_json::from_str(&report.body).unwrap();
+    // Every consolidated row is the agencies' closings summed, minus eliminations.
+    for row in report["consolidated"].as_array().unwrap() {
+        let code = row["code"].as_str().unwrap();
+        let closing = |tb: &Value| {
+            tb.as_array()
+                .unwrap()
+                .iter()
+                .filter(|r| r["code"] == code)
+                .map(|r| r["closing"].as_f64().unwrap())
+                .sum::<f64>()
+        };
+        let eliminated = if code == "1300" { 300.0 } else { 0.0 };
+        let expected = closing(&tb_a) + closing(&tb_b) - eliminated;
+        assert!(
+            (row["consolidated"].as_f64().unwrap() - expected).abs() < 0.005,
+            "{code}: {row} != {expected}"
+        );
+    }
+    let codes: Vec<&str> = report["consolidated"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["1010", "1300", "4000"]);
+    let cash = &report["consolidated"][0];
+    assert_eq!(cash["consolidated"], json!(770.0 + 400.25));
+    assert_eq!(report["consolidated"][1]["consolidated"], json!(0.0));
+    let csv = get("?format=csv");
+    assert!(
+        csv.headers
+            .iter()
+            .any(|(k, v)| k == "content-type" && v.starts_with("text/csv"))
+    );
+    assert_eq!(
+        csv.body,
+        "code,name,total,eliminated,consolidated\n1010,\"Cash in Bank\",1170.25,0.00,1170.25\n1300,\"Due from Agencies\",300.00,300.00,0.00\n4000,\"Service Income\",-1470.25,0.00,-1470.25\n"
+    );
+    assert_eq!(get("").status, 200);
+    let missing = common::http::request(
+        "GET",
+        &format!("{}/finance_ssc/consolidation/report/999", server.url),
+        &[("Cookie", &cookie)],
+        "",
+    )
+    .unwrap();
+    assert_eq!(missing.status, 404, "{}", missing.body);
+}
+
+#[test]
+fn the_demo_installs_the_finance_addons_with_their_demo_data() {
+    build_addons();
+    let pulse = Pulse::on(Backend::Sqlite, &["addons", "examples"]);
+    let graph = pulse.ok(&["graph", "--root", "ipai_finance_ssc"]);
+    for addon in ["ipai_finance_ssc", "account_reports", "account"] {
+        assert!(
+            graph.contains(addon),
+            "{addon} missing from the graph:\n{graph}"
+        );
+    }
+    let server = pulse.start("demo", None);
+    let out = common::python_script(
+        "finance_agencies.py",
+        &[&server.url, &pulse.db_name, "admin", "admin"],
+    );
+    let agencies: Value = serde_json::from_str(out.trim()).unwrap();
+    let codes: Vec<&str> = agencies
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["LRA", "MWS", "VHB"]);
+    assert_eq!(agencies[1]["tin"], "004-512-377-000");
+    // A quarter of posted entries, and the installed modules as an admin sees them.
+    let mut admin = Rpc::new(&server);
+    admin.login(&pulse.db_name);
+    let posted = ok(
+        &mut admin,
+        "account.move",
+        "search_count",
+        json!([[["state", "=", "posted"]]]),
+    );
+    assert_eq!(posted, json!(47));
+    let installed = ok(
+        &mut admin,
+        "ir.module.module",
+        "search_read",
+        json!([[["state", "=", "installed"]], ["name"]]),
+    );
+    let names: Vec<&str> = installed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    for addon in [
+        "account",
+        "account_reports",
+        "hr",
+        "ipai_finance_ssc",
+        "todo",
+    ] {
+        assert!(names.contains(&addon), "{addon} not installed: {names:?}");
+    }
+    // A production database gets none of it.
+    let production = Pulse::on(Backend::Sqlite, &["addons"]);
+    production.ok(&["install", "ipai_finance_ssc"]);
+    assert_eq!(
+        production.scalar("SELECT COUNT(*) FROM finance_ssc_agency"),
+        0
+    );
+    assert_eq!(production.scalar("SELECT COUNT(*) FROM account_move"), 0);
+}
