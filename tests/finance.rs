@@ -12,6 +12,8 @@ on_both! {
     a_month_end_closing_locks_the_period => closing;
     agency_users_see_only_their_agencies => agency_users;
     consolidation_is_the_sum_of_trial_balances_minus_eliminations => consolidation;
+    a_bir_1601c_carries_the_months_withholding_and_prints_as_pdf => bir_1601c;
+    auto_match_reconciles_and_leaves_ambiguous_lines => bank_recon;
 }
 
 fn id(value: Value) -> i64 {
@@ -517,4 +519,466 @@ fn the_demo_installs_the_finance_addons_with_their_demo_data() {
         0
     );
     assert_eq!(production.scalar("SELECT COUNT(*) FROM account_move"), 0);
+}
+
+/// An account with a tax tag.
+fn tagged_account(admin: &mut Rpc, code: &str, name: &str, kind: &str, tag: Option<&str>) -> i64 {
+    id(ok(
+        admin,
+        "account.account",
+        "create",
+        json!([{"code": code, "name": name, "account_type": kind, "tax_tag": tag}]),
+    ))
+}
+
+/// Posts an entry of `lines` (account, debit, credit, reference).
+fn post_entry(
+    admin: &mut Rpc,
+    journal: i64,
+    agency: i64,
+    date: &str,
+    lines: &[(i64, f64, f64, Option<&str>)],
+    post: bool,
+) -> i64 {
+    let lines: Vec<Value> = lines
+        .iter()
+        .map(|(account, debit, credit, reference)| {
+            json!([0, 0, {"account_id": account, "debit": debit, "credit": credit, "reference": reference}])
+        })
+        .collect();
+    let move_id = id(ok(
+        admin,
+        "account.move",
+        "create",
+        json!([{"journal_id": journal, "date": date, "agency_id": agency, "line_ids": lines}]),
+    ));
+    if post {
+        ok(admin, "account.move", "action_post", json!([[move_id]]));
+    }
+    move_id
+}
+
+fn bir_1601c(backend: Backend) {
+    let (_pulse, server, mut admin) = finance(backend);
+    let books = books(&mut admin);
+    let salaries = tagged_account(&mut admin, "5000", "Salaries and Wages", "expense", None);
+    let wtax = tagged_account(
+        &mut admin,
+        "2100",
+        "Withholding Tax Payable - Compensation",
+        "liability",
+        Some("wtax_compensation"),
+    );
+    let mws = agency(&mut admin, "MWS", "004-512-377-000");
+    let lra = agency(&mut admin, "LRA", "231-774-018");
+    let payroll = |admin: &mut Rpc, agency: i64, date: &str, gross: f64, post: bool| {
+        let tax = gross / 10.0;
+        post_entry(
+            admin,
+            books.journal,
+            agency,
+            date,
+            &[
+                (salaries, gross, 0.0, None),
+                (wtax, 0.0, tax, None),
+                (books.cash, 0.0, gross - tax, None),
+            ],
+            post,
+        );
+    };
+    payroll(&mut admin, mws, "2026-03-15", 100_000.0, true);
+    payroll(&mut admin, mws, "2026-03-31", 20_000.0, true);
+    payroll(&mut admin, mws, "2026-03-20", 50_000.0, false); // a draft counts for nothing
+    payroll(&mut admin, mws, "2026-04-01", 70_000.0, true); // another month
+    payroll(&mut admin, lra, "2026-03-15", 90_000.0, true); // another agency
+
+    let form = id(ok(
+        &mut admin,
+        "finance.ssc.bir_form",
+        "create",
+        json!([{"agency_id": mws, "form_type": "1601C", "period": "2026-03"}]),
+    ));
+    ok(
+        &mut admin,
+        "finance.ssc.bir_form",
+        "action_compute",
+        json!([[form]]),
+    );
+    let read = ok(
+        &mut admin,
+        "finance.ssc.bir_form",
+        "read",
+        json!([
+            [form],
+            ["due_date", "tax_base", "tax_amount", "item_count", "state"]
+        ]),
+    )[0]
+    .clone();
+    assert_eq!(read["due_date"], "2026-04-10");
+    assert_eq!(read["tax_amount"], json!(12000.0));
+    assert_eq!(read["tax_base"], json!(120000.0));
+    assert_eq!(read["item_count"], json!(2));
+    assert_eq!(read["state"], "draft");
+    let december = id(ok(
+        &mut admin,
+        "finance.ssc.bir_form",
+        "create",
+        json!([{"agency_id": mws, "form_type": "1601C", "period": "2025-12"}]),
+    ));
+    let due = ok(
+        &mut admin,
+        "finance.ssc.bir_form",
+        "read",
+        json!([[december], ["due_date"]]),
+    );
+    assert_eq!(
+        due[0]["due_date"], "2026-01-15",
+        "December's 1601-C is due January 15"
+    );
+    let (kind, message) = refused(
+        &mut admin,
+        "finance.ssc.bir_form",
+        "create",
+        json!([{"agency_id": mws, "form_type": "1601C", "period": "2026-Q1"}]),
+    );
+    assert_eq!(kind, "odoo.exceptions.ValidationError");
+    assert!(message.contains("must be written YYYY-MM"), "{message}");
+
+    // The PDF, made inside the addon, opens with pdftotext and shows the totals.
+    let cookie = admin.cookie().unwrap().to_string();
+    let response = pdf_request(&server.url, &cookie, form);
+    assert!(response.starts_with(b"%PDF-1.4"));
+    let text = pdftotext(&response);
+    for expected in [
+        "BIR Form 1601-C",
+        "Withholding agent: Agency MWS (MWS)",
+        "TIN: 004-512-377-000",
+        "Period: 2026-03 (2026-03-01 to 2026-03-31)",
+        "Due date: 2026-04-10",
+        "Tax base: PHP 120,000.00",
+        "Tax withheld: PHP 12,000.00",
+        "Total amount due: PHP 12,000.00",
+    ] {
+        assert!(
+            text.contains(expected),
+            "{expected:?} missing from:\n{text}"
+        );
+    }
+    // Filing freezes it.
+    ok(
+        &mut admin,
+        "finance.ssc.bir_form",
+        "action_file",
+        json!([[form], "2026-04-08"]),
+    );
+    let (_, message) = refused(
+        &mut admin,
+        "finance.ssc.bir_form",
+        "action_compute",
+        json!([[form]]),
+    );
+    assert!(message.contains("is filed"), "{message}");
+}
+
+/// POSTs to the PDF route over a raw connection (the body is binary).
+fn pdf_request(url: &str, cookie: &str, form: i64) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let host = url.strip_prefix("http://").unwrap();
+    let body = json!({"form_id": form}).to_string();
+    let mut stream = std::net::TcpStream::connect(host).unwrap();
+    write!(
+        stream,
+        "POST /finance_ssc/bir_form/generate_pdf HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nCookie: {cookie}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&raw[..split]).to_string();
+    assert!(
+        head.starts_with("HTTP/1.1 200"),
+        "{head}\n{}",
+        String::from_utf8_lossy(&raw[split..])
+    );
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-type: application/pdf"),
+        "{head}"
+    );
+    raw[split + 4..].to_vec()
+}
+
+/// The text of a PDF, by poppler's `pdftotext` (CI installs poppler-utils).
+fn pdftotext(pdf: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("form.pdf");
+    std::fs::write(&file, pdf).unwrap();
+    let out = std::process::Command::new("pdftotext")
+        .arg("-layout")
+        .arg(&file)
+        .arg("-")
+        .output()
+        .expect("pdftotext runs (poppler-utils; scripts/test installs it)");
+    assert!(
+        out.status.success(),
+        "pdftotext refused the PDF: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn bank_recon(backend: Backend) {
+    let (_pulse, server, mut admin) = finance(backend);
+    let books = books(&mut admin);
+    let receivable = tagged_account(&mut admin, "1100", "Accounts Receivable", "asset", None);
+    let mws = agency(&mut admin, "MWS", "004-512-377-000");
+    let lra = agency(&mut admin, "LRA", "231-774-018");
+    let item =
+        |admin: &mut Rpc, agency: i64, date: &str, amount: f64, reference: Option<&str>| {
+            let (debit, credit) = if amount >= 0.0 {
+                (amount, 0.0)
+            } else {
+                (0.0, -amount)
+            };
+            let entry = post_entry(
+                admin,
+                books.journal,
+                agency,
+                date,
+                &[
+                    (books.cash, debit, credit, reference),
+                    (receivable, credit, debit, None),
+                ],
+                true,
+            );
+            let line = ok(
+                admin,
+                "account.move.line",
+                "search",
+                json!([[["move_id", "=", entry], ["account_id", "=", books.cash]]]),
+            );
+            id(line[0].clone())
+        };
+    let invoice = item(&mut admin, mws, "2026-03-05", 1500.0, Some("INV/2026/0001"));
+    let unreferenced = item(&mut admin, mws, "2026-03-10", 2300.0, None);
+    let twin_a = item(&mut admin, mws, "2026-03-12", 700.0, None);
+    let twin_b = item(&mut admin, mws, "2026-03-13", 700.0, None);
+    let payment = item(&mut admin, mws, "2026-03-20", -400.0, None);
+    let elsewhere = item(&mut admin, lra, "2026-03-11", 2300.0, None); // another agency's
+    let _ = elsewhere;
+
+    let reconciliation = id(ok(
+        &mut admin,
+        "finance.ssc.bank_reconciliation",
+        "create",
+        json!([{"name": "BDO March 2026", "agency_id": mws, "account_id": books.cash,
+        "line_ids": [
+            [0, 0, {"date": "2026-03-06", "amount": 1500.0, "reference": "INV/2026/0001"}],
+            [0, 0, {"date": "2026-03-11", "amount": 2300.0, "reference": "TRF 99812"}],
+            [0, 0, {"date": "2026-03-12", "amount": 700.0}],
+            [0, 0, {"date": "2026-03-21", "amount": -400.0}],
+            [0, 0, {"date": "2026-03-25", "amount": 999.0}],
+        ]}]),
+    ));
+    let cookie = admin.cookie().unwrap().to_string();
+    let response = common::http::request(
+        "POST",
+        &format!("{}/finance_ssc/bank_recon/auto_match", server.url),
+        &[("Cookie", &cookie), ("Content-Type", "application/json")],
+        &json!({"reconciliation_id": reconciliation}).to_string(),
+    )
+    .unwrap();
+    assert_eq!(response.status, 200, "{}", response.body);
+    let outcome: Value = serde_json::from_str(&response.body).unwrap();
+    assert_eq!(outcome["matched"], 3, "{outcome}");
+    let unmatched = outcome["unmatched"].as_array().unwrap();
+    assert_eq!(unmatched.len(), 2, "{outcome}");
+    assert_eq!(unmatched[0]["amount"], json!(700.0));
+    assert_eq!(unmatched[0]["candidates"], json!([twin_a, twin_b]));
+    assert_eq!(unmatched[1]["amount"], json!(999.0));
+    assert_eq!(unmatched[1]["candidates"], json!([]));
+
+    let lines = ok(
+        &mut admin,
+        "finance.ssc.bank_statement_line",
+        "search_read",
+        json!([
+            [["reconciliation_id", "=", reconciliation]],
+            ["amount", "move_line_id", "note"]
+        ]),
+    );
+    let matched: Vec<Value> = lines
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["move_line_id"].clone())
+        .collect();
+    assert_eq!(matched[0][0], invoice, "amount and reference");
+    assert_eq!(matched[1][0], unreferenced, "amount within the date window");
+    assert_eq!(
+        matched[2],
+        json!(false),
+        "two items of 700 fit: left for a person"
+    );
+    assert_eq!(matched[3][0], payment);
+    assert_eq!(matched[4], json!(false));
+    assert_eq!(lines[2]["note"], "2 open items fit; match it by hand");
+    let reconciled = ok(
+        &mut admin,
+        "account.move.line",
+        "search",
+        json!([[["reconciled", "=", true]]]),
+    );
+    assert_eq!(reconciled, json!([invoice, unreferenced, payment]));
+
+    // The person picks one twin; it is then taken, and amounts must agree.
+    let twin_line = id(lines[2]["id"].clone());
+    let odd_line = id(lines[4]["id"].clone());
+    let (_, message) = refused(
+        &mut admin,
+        "finance.ssc.bank_statement_line",
+        "action_match",
+        json!([[odd_line], twin_a]),
+    );
+    assert!(
+        message.contains("statement line is 999.00 but the journal item is 700.00"),
+        "{message}"
+    );
+    ok(
+        &mut admin,
+        "finance.ssc.bank_statement_line",
+        "action_match",
+        json!([[twin_line], twin_b]),
+    );
+    let (_, message) = refused(
+        &mut admin,
+        "finance.ssc.bank_statement_line",
+        "action_match",
+        json!([[odd_line], twin_b]),
+    );
+    assert!(message.contains("is not an open item"), "{message}");
+    // Running it again changes nothing that is matched.
+    let again: Value = serde_json::from_str(
+        &common::http::request(
+            "POST",
+            &format!("{}/finance_ssc/bank_recon/auto_match", server.url),
+            &[("Cookie", &cookie)],
+            &json!({"reconciliation_id": reconciliation}).to_string(),
+        )
+        .unwrap()
+        .body,
+    )
+    .unwrap();
+    assert_eq!(again["matched"], 0);
+    assert_eq!(again["unmatched"].as_array().unwrap().len(), 1);
+}
+
+/// A fake Supabase: answers one request with 201 and hands its head and
+/// body over.
+fn fake_supabase() -> (u16, std::sync::mpsc::Receiver<(String, String)>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (send, receive) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut raw = Vec::new();
+            let mut chunk = [0u8; 4096];
+            let (head, body) = loop {
+                let n = stream.read(&mut chunk).unwrap_or(0);
+                if n == 0 {
+                    break (String::from_utf8_lossy(&raw).to_string(), String::new());
+                }
+                raw.extend_from_slice(&chunk[..n]);
+                let Some(split) = raw.windows(4).position(|w| w == b"\r\n\r\n") else {
+                    continue;
+                };
+                let head = String::from_utf8_lossy(&raw[..split]).to_string();
+                let length: usize = head
+                    .lines()
+                    .find_map(|l| {
+                        let (k, v) = l.split_once(':')?;
+                        k.eq_ignore_ascii_case("content-length")
+                            .then(|| v.trim().parse().ok())?
+                    })
+                    .unwrap_or(0);
+                if raw.len() >= split + 4 + length {
+                    break (
+                        head,
+                        String::from_utf8_lossy(&raw[split + 4..split + 4 + length]).to_string(),
+                    );
+                }
+            };
+            let _ = stream.write_all(
+                b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            );
+            if send.send((head, body)).is_err() {
+                return;
+            }
+        }
+    });
+    (port, receive)
+}
+
+#[test]
+fn the_sync_cron_posts_the_agencies_to_supabase() {
+    build_addons();
+    let pulse = Pulse::on(Backend::Sqlite, &["addons"]);
+    pulse.ok(&["install", "ipai_finance_ssc"]);
+    let (port, requests) = fake_supabase();
+    {
+        let server = pulse.serve();
+        let mut admin = Rpc::new(&server);
+        admin.login(&pulse.db_name);
+        agency(&mut admin, "MWS", "004-512-377-000");
+        agency(&mut admin, "LRA", "231-774-018");
+        ok(
+            &mut admin,
+            "ir.config_parameter",
+            "create",
+            json!([[
+                {"key": "finance_ssc.supabase_url", "value": format!("http://127.0.0.1:{port}/")},
+                {"key": "finance_ssc.supabase_key", "value": "service-key-123"},
+            ]]),
+        );
+    }
+    let job = "Finance SSC: sync agencies to Supabase";
+    // Closed by default: the manifest asks, the admin has not granted.
+    let refused = pulse.run(&["cron", "run", job]);
+    assert!(!refused.status.success());
+    let said = common::text(&refused);
+    assert!(said.contains("pulse grant ipai_finance_ssc"), "{said}");
+    assert!(requests.try_recv().is_err(), "nothing left the host");
+
+    pulse.ok(&["grant", "ipai_finance_ssc", "sudo", "http:127.0.0.1"]);
+    let ran = pulse.run(&["cron", "run", job]);
+    let (head, body) = requests
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .unwrap_or_else(|_| panic!("the fake Supabase got no request:\n{}", common::text(&ran)));
+    let head_lower = head.to_ascii_lowercase();
+    assert!(
+        head.starts_with("POST /rest/v1/finance_ssc_agency?on_conflict=code HTTP/1.1"),
+        "{head}"
+    );
+    assert!(head_lower.contains("apikey: service-key-123"), "{head}");
+    assert!(
+        head_lower.contains("authorization: bearer service-key-123"),
+        "{head}"
+    );
+    assert!(
+        head_lower.contains("prefer: resolution=merge-duplicates"),
+        "{head}"
+    );
+    let rows: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        rows,
+        json!([
+            {"pulse_id": 1, "code": "MWS", "name": "Agency MWS", "tin": "004-512-377-000", "active": true, "lock_date": null},
+            {"pulse_id": 2, "code": "LRA", "name": "Agency LRA", "tin": "231-774-018", "active": true, "lock_date": null},
+        ])
+    );
+    let listed = pulse.ok(&["cron", "list"]);
+    assert!(listed.contains(job), "{listed}");
 }

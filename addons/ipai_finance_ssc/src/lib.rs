@@ -11,6 +11,11 @@
 
 use pulse_sdk::prelude::*;
 
+pub mod bank;
+pub mod bir;
+mod pdf;
+pub mod sync;
+
 /// An agency the centre keeps the books of.
 #[derive(Model)]
 #[model(name = "finance.ssc.agency", description = "Agency")]
@@ -122,6 +127,9 @@ pub struct Closing {
         inverse = "closing_id"
     )]
     pub task_ids: Vec<i64>,
+    /// Whether the closed closing's summary reached Notion.
+    #[field(readonly)]
+    pub notion_synced: bool,
 }
 
 /// A task of a closing's checklist.
@@ -635,13 +643,223 @@ pub fn finalize(env: &Env, request: &Request) -> Result<Response> {
     })))
 }
 
+#[derive(serde::Deserialize)]
+struct FormId {
+    form_id: i64,
+}
+
+/// `POST /finance_ssc/bir_form/generate_pdf` with `{"form_id": N}`: the
+/// form (its amounts recomputed while it is a draft) as a PDF.
+#[route(
+    method = "POST",
+    path = "/finance_ssc/bir_form/generate_pdf",
+    auth = "user"
+)]
+pub fn generate_pdf(env: &Env, request: &Request) -> Result<Response> {
+    let input: FormId = request.json()?;
+    let draft = env
+        .model::<bir::BirForm>()
+        .read(&[input.form_id])?
+        .first()
+        .is_some_and(|f| f.state == "draft");
+    if draft {
+        env.call::<Value>(
+            "finance.ssc.bir_form",
+            "action_compute",
+            &[input.form_id],
+            json!([]),
+            json!({}),
+        )?;
+    }
+    let (name, bytes) = bir::pdf(env, input.form_id)?;
+    Ok(Response::bytes("application/pdf", bytes).with_header(
+        "content-disposition",
+        &format!("attachment; filename=\"{name}\""),
+    ))
+}
+
+#[derive(serde::Deserialize)]
+struct ReconciliationId {
+    reconciliation_id: i64,
+}
+
+/// `POST /finance_ssc/bank_recon/auto_match` with `{"reconciliation_id": N}`.
+#[route(
+    method = "POST",
+    path = "/finance_ssc/bank_recon/auto_match",
+    auth = "user"
+)]
+pub fn auto_match(env: &Env, request: &Request) -> Result<Response> {
+    let input: ReconciliationId = request.json()?;
+    let outcome: bank::Outcome = env.call(
+        "finance.ssc.bank_reconciliation",
+        "action_auto_match",
+        &[input.reconciliation_id],
+        json!([]),
+        json!({}),
+    )?;
+    Ok(Response::json(&outcome))
+}
+
+/// `POST /finance_ssc/agency/sync_to_supabase`: sends the agencies now.
+#[route(
+    method = "POST",
+    path = "/finance_ssc/agency/sync_to_supabase",
+    auth = "user"
+)]
+pub fn sync_to_supabase(env: &Env, _request: &Request) -> Result<Response> {
+    let synced: Option<usize> = env.call(
+        "finance.ssc.agency",
+        "action_sync_supabase",
+        &[],
+        json!([]),
+        json!({}),
+    )?;
+    Ok(match synced {
+        Some(n) => Response::json(&json!({"synced": n})),
+        None => Response::json(&json!({"synced": 0, "configured": false})).with_status(409),
+    })
+}
+
+/// Sends the agencies to Supabase (managers; the route and the cron call it).
+#[method(model = "finance.ssc.agency")]
+pub fn action_sync_supabase(env: &Env, _ids: &[i64]) -> Result<Option<usize>> {
+    sync::agencies_to_supabase(env)
+}
+
+/// Cron: the agencies to Supabase.
+#[method(model = "finance.ssc.agency")]
+pub fn cron_sync_supabase(env: &Env, _ids: &[i64]) -> Result<Option<usize>> {
+    sync::agencies_to_supabase(env)
+}
+
+/// Cron: closed closings' summaries to Notion.
+#[method(model = "finance.ssc.month_end_closing")]
+pub fn cron_sync_notion(env: &Env, _ids: &[i64]) -> Result<Option<usize>> {
+    sync::closings_to_notion(env)
+}
+
+/// The `YYYY-MM` after the month of `date` (`YYYY-MM-DD…`).
+pub fn next_month(date: &str) -> Result<String> {
+    let bad = || Error::Internal(format!("'{date}' is not a date"));
+    let year: i32 = date.get(..4).and_then(|y| y.parse().ok()).ok_or_else(bad)?;
+    let month: u32 = date
+        .get(5..7)
+        .and_then(|m| m.parse().ok())
+        .ok_or_else(bad)?;
+    Ok(if month == 12 {
+        format!("{:04}-01", year + 1)
+    } else {
+        format!("{year:04}-{:02}", month + 1)
+    })
+}
+
+/// Cron: a draft closing of next month for every active agency that has
+/// none. `scheduled` is when the run was due (the host passes it).
+#[method(model = "finance.ssc.month_end_closing")]
+pub fn cron_create_closings(env: &Env, _ids: &[i64], scheduled: String) -> Result<usize> {
+    let period = next_month(&scheduled)?;
+    let agencies = env.model::<Agency>();
+    let active = agencies.search(&Domain::all().and("active", "=", json!(true)))?;
+    let mut created = 0;
+    for agency in active {
+        let exists = env.model::<Closing>().search_count(
+            &Domain::all()
+                .and("agency_id", "=", json!(agency))
+                .and("period", "=", json!(period)),
+        )?;
+        if exists == 0 {
+            env.model::<Closing>().create(&[Closing {
+                id: 0,
+                agency_id: agency,
+                period: period.clone(),
+                state: "draft".into(),
+                task_ids: Vec::new(),
+                notion_synced: false,
+            }])?;
+            created += 1;
+        }
+    }
+    env.info(&format!("created {created} closing(s) for {period}"));
+    Ok(created)
+}
+
+/// The previous `YYYY-MM` of `date`'s month, and the quarter (`YYYY-Qn`)
+/// that ended with it, if one did.
+fn previous_periods(date: &str) -> Result<(String, Option<String>)> {
+    let bad = || Error::Internal(format!("'{date}' is not a date"));
+    let year: i32 = date.get(..4).and_then(|y| y.parse().ok()).ok_or_else(bad)?;
+    let month: u32 = date
+        .get(5..7)
+        .and_then(|m| m.parse().ok())
+        .ok_or_else(bad)?;
+    let (y, m) = if month == 1 {
+        (year - 1, 12)
+    } else {
+        (year, month - 1)
+    };
+    let quarter = (m % 3 == 0).then(|| format!("{y:04}-Q{}", m / 3));
+    Ok((format!("{y:04}-{m:02}"), quarter))
+}
+
+/// Cron: draft BIR forms for the month (and quarter) just ended, for every
+/// active agency, with their amounts, ahead of their due dates.
+#[method(model = "finance.ssc.bir_form")]
+pub fn cron_draft_bir_forms(env: &Env, _ids: &[i64], scheduled: String) -> Result<usize> {
+    let (month, quarter) = previous_periods(&scheduled)?;
+    let mut wanted: Vec<(&str, String)> = vec![("1601C", month.clone())];
+    match &quarter {
+        Some(q) => wanted.extend([
+            ("1601EQ", q.clone()),
+            ("2550Q", q.clone()),
+            ("2307", q.clone()),
+        ]),
+        None => wanted.push(("0619E", month.clone())),
+    }
+    let agencies = env
+        .model::<Agency>()
+        .search(&Domain::all().and("active", "=", json!(true)))?;
+    let mut created = Vec::new();
+    for agency in agencies {
+        for (form_type, period) in &wanted {
+            let exists = env.model::<bir::BirForm>().search_count(
+                &Domain::all()
+                    .and("agency_id", "=", json!(agency))
+                    .and("form_type", "=", json!(form_type))
+                    .and("period", "=", json!(period)),
+            )?;
+            if exists == 0 {
+                let (base, tax, count) = bir::amounts(env, agency, form_type, period)?;
+                let ids = env.model_named("finance.ssc.bir_form").create(&[json!({
+                    "agency_id": agency, "form_type": form_type, "period": period,
+                    "tax_base": base, "tax_amount": tax, "item_count": count,
+                })
+                .as_object()
+                .cloned()
+                .unwrap_or_default()])?;
+                created.extend(ids);
+            }
+        }
+    }
+    env.info(&format!(
+        "drafted {} BIR form(s) for {month}",
+        created.len()
+    ));
+    Ok(created.len())
+}
+
 pulse_sdk::addon! {
-    models: [Agency, UserAgencies, MoveAgency, MoveLineAgency, Closing, ClosingTask, Consolidation, Elimination],
+    models: [
+        Agency, UserAgencies, MoveAgency, MoveLineAgency, Closing, ClosingTask, Consolidation,
+        Elimination, bir::BirForm, bank::Reconciliation, bank::StatementLine,
+    ],
     methods: [
         check_tin, compute_line_agency, action_post, action_start, action_submit_review,
-        action_close, get_report,
+        action_close, get_report, bir::compute_due_date, bir::check_period, bir::action_compute,
+        bir::action_file, bank::action_auto_match, bank::action_match, action_sync_supabase,
+        cron_sync_supabase, cron_sync_notion, cron_create_closings, cron_draft_bir_forms,
     ],
-    routes: [consolidation_report, finalize],
+    routes: [consolidation_report, finalize, generate_pdf, auto_match, sync_to_supabase],
 }
 
 #[cfg(test)]
@@ -657,6 +875,24 @@ mod tests {
         assert!(!valid_tin("12-3456-789"));
         assert!(!valid_tin("123-456-789-00"));
         assert!(!valid_tin("ABC-456-789"));
+    }
+
+    #[test]
+    fn cron_periods() {
+        assert_eq!(next_month("2026-12-01 00:00:00").unwrap(), "2027-01");
+        assert_eq!(next_month("2026-03-31").unwrap(), "2026-04");
+        assert_eq!(
+            previous_periods("2026-04-01 06:00:00").unwrap(),
+            ("2026-03".into(), Some("2026-Q1".into()))
+        );
+        assert_eq!(
+            previous_periods("2026-01-05").unwrap(),
+            ("2025-12".into(), Some("2025-Q4".into()))
+        );
+        assert_eq!(
+            previous_periods("2026-05-01").unwrap(),
+            ("2026-04".into(), None)
+        );
     }
 
     #[test]

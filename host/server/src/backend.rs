@@ -40,6 +40,9 @@ pub struct TxOrm {
     pub access: Arc<Access>,
     /// A transaction still to begin, at the first ORM call.
     deferred: Option<Deferred>,
+    /// Whether an operation clashed with a concurrent transaction; the
+    /// whole request is then worth retrying.
+    conflict: bool,
 }
 
 /// What it takes to begin a session's transaction when it is first needed:
@@ -62,7 +65,14 @@ impl TxOrm {
             hook_scope: None,
             access: Access::superuser(),
             deferred: None,
+            conflict: false,
         }
+    }
+
+    /// Whether an operation clashed with a concurrent transaction (see
+    /// [`crate::db::is_conflict`]): retrying the request may succeed.
+    pub fn conflicted(&self) -> bool {
+        self.conflict
     }
 
     /// A session whose transaction begins (and whose rights, user `uid`'s,
@@ -86,6 +96,7 @@ impl TxOrm {
                 pool: pool.clone(),
                 uid,
             }),
+            conflict: false,
         }
     }
 
@@ -96,9 +107,13 @@ impl TxOrm {
         };
         let internal = |e: &dyn std::fmt::Display| AddonError::Internal(e.to_string());
         let mut tx = deferred.pool.begin().await.map_err(|e| internal(&e))?;
-        self.access = Access::load(&mut tx, deferred.uid)
-            .await
-            .map_err(addon_error)?;
+        self.access = match Access::load(&mut tx, deferred.uid).await {
+            Ok(access) => access,
+            Err(e) => {
+                self.note_conflict(&e);
+                return Err(addon_error(e));
+            }
+        };
         self.tx = Some(tx);
         Ok(())
     }
@@ -217,6 +232,7 @@ impl TxOrm {
             hook_scope: self.hook_scope.clone(),
             access: self.access.clone(),
             deferred: self.deferred.take(),
+            conflict: self.conflict,
         }
     }
 
@@ -264,11 +280,19 @@ impl TxOrm {
     async fn savepoint(&mut self) -> Result<(), AddonError> {
         self.start().await?;
         let (conn, _) = self.parts().map_err(busy)?;
-        sqlx::query("SAVEPOINT pulse_op")
-            .execute(&mut *conn)
-            .await
-            .map_err(|e| AddonError::Internal(e.to_string()))?;
+        let done = sqlx::query("SAVEPOINT pulse_op").execute(&mut *conn).await;
+        if let Err(e) = done {
+            self.conflict |= crate::db::is_conflict(&e);
+            return Err(AddonError::Internal(e.to_string()));
+        }
         Ok(())
+    }
+
+    /// Remembers a clash with a concurrent transaction.
+    fn note_conflict(&mut self, e: &OrmError) {
+        if let OrmError::Database(e) = e {
+            self.conflict |= crate::db::is_conflict(e);
+        }
     }
 
     /// Releases the innermost savepoint, or rolls back to it (and forgets
@@ -352,7 +376,13 @@ impl TxOrm {
         self.savepoint().await?;
         let access = self.access.clone();
         let outcome = match self.parts() {
-            Ok((conn, orm)) => op(&mut *conn, orm, &access).await.map_err(addon_error),
+            Ok((conn, orm)) => match op(&mut *conn, orm, &access).await {
+                Ok(value) => Ok(value),
+                Err(e) => {
+                    self.note_conflict(&e);
+                    Err(addon_error(e))
+                }
+            },
             Err(e) => Err(busy(e)),
         };
         let outcome = match outcome {

@@ -196,6 +196,18 @@ pub fn description() -> Description {
                 ],
             ),
             model(
+                "ir.config_parameter",
+                "System Parameter",
+                vec![
+                    {
+                        let mut key = required(field("key", FieldType::Char));
+                        key.unique = true;
+                        key
+                    },
+                    required(field("value", FieldType::Text)),
+                ],
+            ),
+            model(
                 "ir.ui.view",
                 "View",
                 vec![

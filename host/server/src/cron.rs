@@ -269,6 +269,15 @@ impl Host {
                 tracing::info!(job = %name, call = %format!("{model}.{method}"), took_ms = started.elapsed().as_millis() as u64, "cron job ran");
                 Ok(Some(Ok(())))
             }
+            Err(failure) if failure.is_conflict() || session.conflicted() => {
+                // Another transaction got in the way: nothing is recorded,
+                // the job stays due and the next poll runs it again.
+                drop(session);
+                tracing::info!(job = %name, "a concurrent transaction got in the way; the job stays due");
+                Ok(Some(Err(format!(
+                    "{name}: a concurrent transaction got in the way; run it again"
+                ))))
+            }
             Err(failure) => {
                 // The run's work is rolled back; its failure is recorded.
                 drop(session);

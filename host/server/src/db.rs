@@ -13,6 +13,30 @@ use crate::{Error, auth};
 /// The `pulse_meta` key counting lifecycle changes.
 pub const REGISTRY_VERSION: &str = "registry_version";
 
+/// Whether `e` is a clash with a concurrent transaction that a retry of
+/// the whole transaction can resolve: SQLite's busy or stale-snapshot
+/// refusals, PostgreSQL's serialization failures and deadlocks (Odoo
+/// retries these too).
+pub fn is_conflict(e: &sqlx::Error) -> bool {
+    let Some(db) = e.as_database_error() else {
+        return false;
+    };
+    matches!(
+        db.code().as_deref(),
+        Some("5" | "6" | "517" | "261" | "40001" | "40P01" | "55P03")
+    ) || db.message().contains("database is locked")
+}
+
+/// How often a transaction that clashed with another is tried in all.
+pub const ATTEMPTS: u32 = 5;
+
+/// A short, growing, jittered pause before retry `attempt` (1-based).
+pub async fn backoff(attempt: u32) {
+    let jitter = u64::from(std::process::id() % 7 + attempt * 3);
+    let millis = 10 * u64::from(attempt * attempt) + jitter;
+    tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
+}
+
 /// The `pulse_meta` key set in databases that hold demo data.
 pub const WITH_DEMO: &str = "with_demo";
 

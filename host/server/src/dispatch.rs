@@ -37,6 +37,13 @@ pub enum CallFailure {
     Unavailable(String),
 }
 
+impl CallFailure {
+    /// Whether the failure is a clash with a concurrent transaction.
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, CallFailure::Orm(OrmError::Database(e)) if crate::db::is_conflict(e))
+    }
+}
+
 impl std::fmt::Display for CallFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

@@ -804,20 +804,59 @@ async fn execute_kw(
     if let Some(outcome) = crate::modules::system_call(host, uid, model, method, &ids).await {
         return outcome;
     }
-    let snapshot = host.snapshot();
-    let mut tx = host.db.pool.begin().await?;
-    // The caller's rights apply to everything the call does.
-    let access = crate::Access::load(&mut tx, uid).await.map_err(orm_error)?;
-    let orm = TxOrm::new(
-        tx,
-        Orm::new(host.db.dialect, snapshot.registry.clone()),
-        Some(snapshot),
-    )
-    .with_access(access);
-    let (outcome, orm) = dispatch::call(orm, model, method, None, ids, rest, kwargs).await;
-    let value = outcome.map_err(failure)?;
-    orm.commit().await?;
-    Ok(value)
+    let mut attempt = 1;
+    loop {
+        let snapshot = host.snapshot();
+        let mut tx = host.db.pool.begin().await?;
+        // The caller's rights apply to everything the call does.
+        let access = match crate::Access::load(&mut tx, uid).await {
+            Ok(access) => access,
+            Err(OrmError::Database(e))
+                if crate::db::is_conflict(&e) && attempt < crate::db::ATTEMPTS =>
+            {
+                drop(tx);
+                crate::db::backoff(attempt).await;
+                attempt += 1;
+                continue;
+            }
+            Err(e) => return Err(orm_error(e)),
+        };
+        let orm = TxOrm::new(
+            tx,
+            Orm::new(host.db.dialect, snapshot.registry.clone()),
+            Some(snapshot),
+        )
+        .with_access(access);
+        let (outcome, orm) = dispatch::call(
+            orm,
+            model,
+            method,
+            None,
+            ids.clone(),
+            rest.clone(),
+            kwargs.clone(),
+        )
+        .await;
+        match outcome {
+            Ok(value) => {
+                orm.commit().await?;
+                return Ok(value);
+            }
+            // Another transaction got in the way: roll back, try again.
+            Err(f) if (f.is_conflict() || orm.conflicted()) && attempt < crate::db::ATTEMPTS => {
+                drop(orm);
+                tracing::info!(
+                    model,
+                    method,
+                    attempt,
+                    "a concurrent transaction got in the way; retrying"
+                );
+                crate::db::backoff(attempt).await;
+                attempt += 1;
+            }
+            Err(f) => return Err(failure(f)),
+        }
+    }
 }
 
 /// The JSON-RPC error for a failed call.

@@ -340,26 +340,40 @@ async fn run(
         uid,
     };
     let outcome = async {
-        let scope = snapshot.scopes.get(&route.addon).cloned();
-        // The transaction begins at the route's first ORM call, if any.
-        let orm = TxOrm::deferred(
-            &host.db.pool,
-            Orm::new(host.db.dialect, snapshot.registry.clone()),
-            Some(snapshot.clone()),
-            uid.unwrap_or(crate::base::PUBLIC_UID),
-        )
-        .enter("", &route.spec.name, 0, scope);
-        let span =
-            tracing::info_span!("addon_call", addon = %route.addon, route = %route.spec.path);
-        let (answer, orm) = tracing::Instrument::instrument(
-            component.handle_route(orm, &route.spec.name, request),
-            span,
-        )
-        .await;
-        crate::metrics::metrics().addon_call(&route.addon, crate::metrics::outcome(&answer));
-        let answer = answer?;
-        orm.leave().commit().await?;
-        Ok::<_, Error>(answer)
+        let mut attempt = 1;
+        loop {
+            let scope = snapshot.scopes.get(&route.addon).cloned();
+            // The transaction begins at the route's first ORM call, if any.
+            let orm = TxOrm::deferred(
+                &host.db.pool,
+                Orm::new(host.db.dialect, snapshot.registry.clone()),
+                Some(snapshot.clone()),
+                uid.unwrap_or(crate::base::PUBLIC_UID),
+            )
+            .enter("", &route.spec.name, 0, scope);
+            let span =
+                tracing::info_span!("addon_call", addon = %route.addon, route = %route.spec.path);
+            let (answer, orm) = tracing::Instrument::instrument(
+                component.handle_route(orm, &route.spec.name, request.clone()),
+                span,
+            )
+            .await;
+            crate::metrics::metrics().addon_call(&route.addon, crate::metrics::outcome(&answer));
+            match answer {
+                Ok(answer) => {
+                    orm.leave().commit().await?;
+                    return Ok::<_, Error>(answer);
+                }
+                // Another transaction got in the way: roll back, run it again.
+                Err(_) if orm.conflicted() && attempt < crate::db::ATTEMPTS => {
+                    drop(orm);
+                    tracing::info!(route = %route.spec.path, attempt, "a concurrent transaction got in the way; retrying");
+                    crate::db::backoff(attempt).await;
+                    attempt += 1;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
     .await;
     match outcome {

@@ -115,6 +115,18 @@ impl HttpRequest {
             ..HttpRequest::default()
         }
     }
+
+    /// A `POST` of `body` as JSON to `url`.
+    pub fn post_json(url: &str, body: &Value) -> HttpRequest {
+        let mut headers = std::collections::BTreeMap::new();
+        headers.insert("content-type".into(), "application/json".into());
+        HttpRequest {
+            method: "POST".into(),
+            url: url.into(),
+            headers,
+            body: Some(body.to_string()),
+        }
+    }
 }
 
 /// The answer to an [`HttpRequest`].
