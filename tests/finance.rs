@@ -507,6 +507,7 @@ fn the_demo_installs_the_finance_addons_with_their_demo_data() {
         "account_reports",
         "hr",
         "ipai_finance_ssc",
+        "ipai_expense",
         "todo",
     ] {
         assert!(names.contains(&addon), "{addon} not installed: {names:?}");
@@ -734,32 +735,31 @@ fn bank_recon(backend: Backend) {
     let receivable = tagged_account(&mut admin, "1100", "Accounts Receivable", "asset", None);
     let mws = agency(&mut admin, "MWS", "004-512-377-000");
     let lra = agency(&mut admin, "LRA", "231-774-018");
-    let item =
-        |admin: &mut Rpc, agency: i64, date: &str, amount: f64, reference: Option<&str>| {
-            let (debit, credit) = if amount >= 0.0 {
-                (amount, 0.0)
-            } else {
-                (0.0, -amount)
-            };
-            let entry = post_entry(
-                admin,
-                books.journal,
-                agency,
-                date,
-                &[
-                    (books.cash, debit, credit, reference),
-                    (receivable, credit, debit, None),
-                ],
-                true,
-            );
-            let line = ok(
-                admin,
-                "account.move.line",
-                "search",
-                json!([[["move_id", "=", entry], ["account_id", "=", books.cash]]]),
-            );
-            id(line[0].clone())
+    let item = |admin: &mut Rpc, agency: i64, date: &str, amount: f64, reference: Option<&str>| {
+        let (debit, credit) = if amount >= 0.0 {
+            (amount, 0.0)
+        } else {
+            (0.0, -amount)
         };
+        let entry = post_entry(
+            admin,
+            books.journal,
+            agency,
+            date,
+            &[
+                (books.cash, debit, credit, reference),
+                (receivable, credit, debit, None),
+            ],
+            true,
+        );
+        let line = ok(
+            admin,
+            "account.move.line",
+            "search",
+            json!([[["move_id", "=", entry], ["account_id", "=", books.cash]]]),
+        );
+        id(line[0].clone())
+    };
     let invoice = item(&mut admin, mws, "2026-03-05", 1500.0, Some("INV/2026/0001"));
     let unreferenced = item(&mut admin, mws, "2026-03-10", 2300.0, None);
     let twin_a = item(&mut admin, mws, "2026-03-12", 700.0, None);

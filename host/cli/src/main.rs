@@ -499,7 +499,7 @@ async fn run(cli: Cli) -> Result<()> {
                 .unwrap_or_else(|| "admin".into());
             let host = Arc::new(Host::open(config).await?);
             host.enable_demo().await?;
-            let demo: Vec<String> = ["todo", "hr", "ipai_finance_ssc"]
+            let demo: Vec<String> = ["todo", "hr", "ipai_finance_ssc", "ipai_expense"]
                 .iter()
                 .map(|name| name.to_string())
                 .collect();
