@@ -108,7 +108,10 @@ fn expenses(backend: Backend) {
         json!([{"name": "Refund", "employee_id": ana_employee, "category_id": travel, "amount": -5.0, "date": "2026-03-09"}]),
     );
     assert_eq!(kind, "odoo.exceptions.ValidationError");
-    assert!(message.starts_with("An expense amount must be positive."), "{message}");
+    assert!(
+        message.starts_with("An expense amount must be positive."),
+        "{message}"
+    );
 
     // Users see their own expenses only.
     assert_eq!(
