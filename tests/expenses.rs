@@ -6,17 +6,11 @@
 #[macro_use]
 mod common;
 
-use common::{Backend, Pulse, Rpc, build_addons, ok, refused};
-use serde_json::{Value, json};
+use common::{Backend, Pulse, Rpc, build_addons, id, ok, refused};
+use serde_json::json;
 
 on_both! {
     expenses_are_approved_by_managers_and_posted_balanced => expenses;
-}
-
-fn id(value: Value) -> i64 {
-    value
-        .as_i64()
-        .unwrap_or_else(|| panic!("expected an id: {value}"))
 }
 
 fn user(admin: &mut Rpc, login: &str, group: &str) -> i64 {

@@ -5,7 +5,7 @@
 #[macro_use]
 mod common;
 
-use common::{Backend, Pulse, Rpc, build_addons, ok, refused};
+use common::{Backend, Pulse, Rpc, build_addons, id, ok, refused};
 use serde_json::{Value, json};
 
 on_both! {
@@ -14,12 +14,6 @@ on_both! {
     consolidation_is_the_sum_of_trial_balances_minus_eliminations => consolidation;
     a_bir_1601c_carries_the_months_withholding_and_prints_as_pdf => bir_1601c;
     auto_match_reconciles_and_leaves_ambiguous_lines => bank_recon;
-}
-
-fn id(value: Value) -> i64 {
-    value
-        .as_i64()
-        .unwrap_or_else(|| panic!("expected an id: {value}"))
 }
 
 /// A database with the finance addons (no demo data) and a server.

@@ -7,7 +7,7 @@
 #[macro_use]
 mod common;
 
-use common::{Backend, Pulse, Rpc, build_addons, ok, refused};
+use common::{Backend, Pulse, Rpc, build_addons, id, ok, refused};
 use serde_json::{Value, json};
 
 on_both! {
@@ -27,12 +27,6 @@ struct Lab {
     agencies: [i64; 2],
     /// Documents of agency A, then of agency B.
     docs: (Vec<i64>, Vec<i64>),
-}
-
-fn id(value: Value) -> i64 {
-    value
-        .as_i64()
-        .unwrap_or_else(|| panic!("expected an id: {value}"))
 }
 
 /// Two agencies, a document or two each, and a user of each agency.

@@ -463,6 +463,14 @@ pub fn python_script(script: &str, args: &[&str]) -> String {
     stdout
 }
 
+/// The id a `create` (or a one-record search) answered.
+#[allow(dead_code)]
+pub fn id(value: Value) -> i64 {
+    value
+        .as_i64()
+        .unwrap_or_else(|| panic!("expected an id: {value}"))
+}
+
 /// `call_kw` that must succeed; its result.
 pub fn ok(rpc: &mut Rpc, model: &str, method: &str, args: Value) -> Value {
     rpc.call(model, method, args, json!({}))
