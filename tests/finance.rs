@@ -506,6 +506,15 @@ fn the_demo_installs_the_finance_addons_with_their_demo_data() {
     ] {
         assert!(names.contains(&addon), "{addon} not installed: {names:?}");
     }
+    // base gives every database a company in pesos.
+    let company = ok(
+        &mut admin,
+        "res.company",
+        "search_read",
+        json!([[], ["name", "currency_id"]]),
+    );
+    assert_eq!(company[0]["name"], "My Company");
+    assert_eq!(company[0]["currency_id"][1], "PHP");
     // A production database gets none of it.
     let production = Pulse::on(Backend::Sqlite, &["addons"]);
     production.ok(&["install", "ipai_finance_ssc"]);

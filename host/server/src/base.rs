@@ -196,6 +196,31 @@ pub fn description() -> Description {
                 ],
             ),
             model(
+                "res.currency",
+                "Currency",
+                vec![
+                    {
+                        let mut code = required(field("name", FieldType::Char));
+                        code.unique = true;
+                        code
+                    },
+                    field("symbol", FieldType::Char),
+                    default(field("rounding", FieldType::Float), json!(0.01)),
+                    default(field("active", FieldType::Boolean), json!(true)),
+                ],
+            ),
+            model(
+                "res.company",
+                "Company",
+                vec![
+                    required(field("name", FieldType::Char)),
+                    relation(field("currency_id", FieldType::Many2one), "res.currency"),
+                    field("vat", FieldType::Char),
+                    field("street", FieldType::Char),
+                    field("city", FieldType::Char),
+                ],
+            ),
+            model(
                 "ir.config_parameter",
                 "System Parameter",
                 vec![
@@ -329,39 +354,86 @@ pub async fn ensure(conn: &mut Connection, dialect: Dialect) -> Result<(), Error
             .await?;
         }
     }
+    // The currencies and the company every database starts with.
+    let (php, _) = seed(
+        conn,
+        "PHP",
+        "res.currency",
+        sqlx::query("INSERT INTO res_currency (name, symbol, rounding, active) VALUES ($1, $2, $3, $4) RETURNING id")
+            .bind("PHP")
+            .bind("\u{20b1}")
+            .bind(0.01_f64)
+            .bind(true),
+    )
+    .await?;
+    seed(
+        conn,
+        "USD",
+        "res.currency",
+        sqlx::query("INSERT INTO res_currency (name, symbol, rounding, active) VALUES ($1, $2, $3, $4) RETURNING id")
+            .bind("USD")
+            .bind("$")
+            .bind(0.01_f64)
+            .bind(true),
+    )
+    .await?;
+    seed(
+        conn,
+        "main_company",
+        "res.company",
+        sqlx::query("INSERT INTO res_company (name, currency_id) VALUES ($1, $2) RETURNING id")
+            .bind("My Company")
+            .bind(php),
+    )
+    .await?;
     for (xmlid, name) in BASE_GROUPS {
-        let known =
-            sqlx::query("SELECT COUNT(*) FROM ir_model_data WHERE module = $1 AND name = $2")
-                .bind(BASE)
-                .bind(xmlid)
-                .fetch_one(&mut *conn)
-                .await
-                .map(|row| sqlx::Row::try_get::<i64, _>(&row, 0))??;
-        if known > 0 {
-            continue;
+        let (id, created) = seed(
+            conn,
+            xmlid,
+            "res.groups",
+            sqlx::query("INSERT INTO res_groups (name) VALUES ($1) RETURNING id").bind(name),
+        )
+        .await?;
+        if created {
+            sqlx::query(
+                "INSERT INTO res_groups_res_users_rel (res_users_id, res_groups_id) VALUES ($1, $2)",
+            )
+            .bind(SUPERUSER_ID)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
         }
-        let id: i64 = sqlx::query("INSERT INTO res_groups (name) VALUES ($1) RETURNING id")
-            .bind(name)
-            .fetch_one(&mut *conn)
-            .await
-            .map(|row| sqlx::Row::try_get::<i64, _>(&row, 0))??;
-        sqlx::query(
-            "INSERT INTO ir_model_data (module, name, model, res_id, noupdate) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(BASE)
-        .bind(xmlid)
-        .bind("res.groups")
-        .bind(id)
-        .bind(true)
-        .execute(&mut *conn)
-        .await?;
-        sqlx::query(
-            "INSERT INTO res_groups_res_users_rel (res_users_id, res_groups_id) VALUES ($1, $2)",
-        )
-        .bind(SUPERUSER_ID)
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
     }
     Ok(())
+}
+
+/// The id of the base record `base.<xmlid>`, and whether `insert` (a
+/// query answering the new record's id) just created it because it was
+/// not there yet. Base records are `noupdate`: what an admin changes stays.
+async fn seed<'q>(
+    conn: &mut Connection,
+    xmlid: &str,
+    model: &str,
+    insert: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+) -> Result<(i64, bool), Error> {
+    let known = sqlx::query("SELECT res_id FROM ir_model_data WHERE module = $1 AND name = $2")
+        .bind(BASE)
+        .bind(xmlid)
+        .fetch_optional(&mut *conn)
+        .await?;
+    if let Some(row) = known {
+        return Ok((sqlx::Row::try_get::<i64, _>(&row, 0)?, false));
+    }
+    let id: i64 = sqlx::Row::try_get(&insert.fetch_one(&mut *conn).await?, 0)?;
+    sqlx::query(
+        "INSERT INTO ir_model_data (module, name, model, res_id, noupdate) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(BASE)
+    .bind(xmlid)
+    .bind(model)
+    .bind(id)
+    .bind(true)
+    .execute(&mut *conn)
+    .await?;
+    Ok((id, true))
 }
