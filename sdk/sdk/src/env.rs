@@ -9,13 +9,16 @@ use serde_json::{Map, Value};
 /// The environment of a call into the addon: the calling user's ORM and the
 /// log. Every ORM call runs in the host's transaction for this call, with the
 /// caller's access rights.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Env {
     _private: (),
 }
 
 impl Env {
-    pub(crate) fn new() -> Env {
+    /// The environment of the running call. Addon code receives one; a
+    /// unit test of a route or method that makes no ORM call can make one
+    /// (outside the host, ORM calls have no one to answer them).
+    pub fn new() -> Env {
         Env { _private: () }
     }
 
