@@ -34,33 +34,32 @@ fn install_plan_lists_dependencies_first_and_auto_installed_glue() {
     assert_eq!(
         step_names(&plan),
         [
-            "base",
             "account",
             "hr",
-            "web",
             "account_reports",
             "ipai_expense",
             "ipai_finance_ssc",
             "ipai_finance_expense_bridge"
         ]
     );
-    let glue = &plan["steps"][7];
+    let glue = &plan["steps"][5];
     assert_eq!(glue["action"], "install");
     assert_eq!(
         glue["reason"],
         "auto-install (triggers: ipai_finance_ssc, ipai_expense)"
     );
-    assert_eq!(plan["steps"][0]["reason"], "dependency of account");
+    assert_eq!(plan["steps"][0]["reason"], "dependency of ipai_finance_ssc");
 
     // Planning changed nothing: the same plan again, and nothing installed.
     assert_eq!(
         plan_json(&pulse, &["install", "ipai_finance_ssc", "ipai_expense"]),
         plan
     );
+    // base and web are the host's: always installed, never removed.
     let e = pulse.run(&["plan", "uninstall", "base"]);
     assert!(!e.status.success());
     assert!(
-        text(&e).contains("addon 'base' is not installed"),
+        text(&e).contains("'base' is provided by the host"),
         "{}",
         text(&e)
     );
@@ -186,9 +185,14 @@ fn graph_renders_in_every_format_and_dot_draws() {
 fn why_and_update_list_follow_the_database() {
     let pulse = Pulse::with_addons_paths(&[INSIGHTPULSE]);
     let listed = pulse.ok(&["update-list"]);
-    assert!(listed.contains("0 updatable, 18 added"), "{listed}");
+    assert!(listed.contains("0 updatable, 16 added"), "{listed}");
     assert!(pulse.ok(&["update-list"]).contains("0 updatable, 0 added"));
-    let out = pulse.run(&["why", "base"]);
+    let out = pulse.run(&["why", "account"]);
     assert!(!out.status.success());
-    assert!(text(&out).contains("addon 'base' is not installed"));
+    assert!(text(&out).contains("addon 'account' is not installed"));
+    assert!(
+        pulse
+            .ok(&["why", "base"])
+            .contains("no installed addon depends on base")
+    );
 }

@@ -454,12 +454,27 @@ fn the_demo_installs_the_finance_addons_with_their_demo_data() {
     build_addons();
     let pulse = Pulse::on(Backend::Sqlite, &["addons", "examples"]);
     let graph = pulse.ok(&["graph", "--root", "ipai_finance_ssc"]);
-    for addon in ["ipai_finance_ssc", "account_reports", "account"] {
+    for addon in [
+        "ipai_finance_ssc",
+        "account_reports",
+        "account",
+        "base",
+        "web",
+    ] {
         assert!(
             graph.contains(addon),
             "{addon} missing from the graph:\n{graph}"
         );
     }
+    assert!(graph.contains("\"ipai_finance_ssc\" -> \"web\""), "{graph}");
+    // base and web are the host's: always installed, never removed.
+    let refused = pulse.run(&["uninstall", "base"]);
+    assert!(!refused.status.success());
+    assert!(
+        common::text(&refused).contains("'base' is provided by the host"),
+        "{}",
+        common::text(&refused)
+    );
     let server = pulse.start("demo", None);
     let out = common::python_script(
         "finance_agencies.py",

@@ -590,7 +590,16 @@ async fn graph_view(
             );
         }
     }
+    // The host's own modules are nodes too, always installed.
+    for module in pulse_manifest::HOST_MODULES {
+        deps.entry(module.to_string()).or_default();
+    }
     for name in deps.keys() {
+        if pulse_manifest::HOST_MODULES.contains(&name.as_str()) && !found.addons.contains_key(name)
+        {
+            labels.insert(name.clone(), "host installed".to_string());
+            continue;
+        }
         let version = found
             .addons
             .get(name)

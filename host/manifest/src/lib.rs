@@ -18,6 +18,12 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 pub use plan::{Action, Plan, PlanError, Step, plan_install, plan_uninstall, plan_upgrade};
 pub use validate::{KEYS, Problem, check_graph, check_manifest, dependency_closure, did_you_mean};
 
+/// Modules the host provides, always installed: `base` (users, groups,
+/// partners, companies, currencies, access rules, …) and `web`. Addons
+/// name them in `depends` like any other module; they are never upgraded
+/// or uninstalled.
+pub const HOST_MODULES: [&str; 2] = ["base", "web"];
+
 /// The Odoo series this host targets.
 pub const HOST_SERIES: &str = "19.0";
 

@@ -54,6 +54,11 @@ pub enum PlanError {
     /// An upgrade or uninstall target is not installed.
     #[error("addon '{0}' is not installed")]
     NotInstalled(String),
+    /// An upgrade or uninstall target is a module the host provides.
+    #[error(
+        "'{0}' is provided by the host: it is always installed and is never upgraded or uninstalled on its own"
+    )]
+    HostModule(String),
 }
 
 fn unknown_message(name: &str, needed_by: Option<&str>) -> String {
@@ -152,6 +157,9 @@ pub fn plan_upgrade(
     targets: &[String],
 ) -> Result<Plan, PlanError> {
     for t in targets {
+        if crate::HOST_MODULES.contains(&t.as_str()) {
+            return Err(PlanError::HostModule(t.clone()));
+        }
         if !installed.contains_key(t) {
             return Err(PlanError::NotInstalled(t.clone()));
         }
@@ -202,6 +210,9 @@ pub fn plan_upgrade(
 /// that depends on one of them, directly or not, dependents first.
 pub fn plan_uninstall(installed: &Installed, targets: &[String]) -> Result<Plan, PlanError> {
     for t in targets {
+        if crate::HOST_MODULES.contains(&t.as_str()) {
+            return Err(PlanError::HostModule(t.clone()));
+        }
         if !installed.contains_key(t) {
             return Err(PlanError::NotInstalled(t.clone()));
         }

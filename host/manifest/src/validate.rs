@@ -439,6 +439,8 @@ pub fn check_graph(addons: &BTreeMap<String, Addon>) -> Vec<Problem> {
         let file = addon.dir.join(crate::MANIFEST_FILE);
         for dep in &addon.manifest.depends {
             match addons.get(&dep.name) {
+                // Provided by the host, always installed.
+                None if crate::HOST_MODULES.contains(&dep.name.as_str()) => {}
                 None => problems.push(Problem::new(
                     &file,
                     Some("depends"),

@@ -234,10 +234,15 @@ async fn installed_modules(conn: &mut Connection) -> Result<Vec<InstalledModule>
 }
 
 fn installed_map(modules: &[InstalledModule]) -> Installed {
-    modules
+    let mut installed: Installed = modules
         .iter()
         .map(|m| (m.name.clone(), m.depends.clone()))
-        .collect()
+        .collect();
+    // The host's own modules are always there, depending on nothing.
+    for module in pulse_manifest::HOST_MODULES {
+        installed.entry(module.to_string()).or_default();
+    }
+    installed
 }
 
 /// The registry of `modules`, applied in dependency order (whatever their
