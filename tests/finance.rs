@@ -697,6 +697,28 @@ fn bir_1601c(backend: Backend) {
         json!([[form]]),
     );
     assert!(message.contains("is filed"), "{message}");
+    // The summary of the agency's forms, as JSON and CSV.
+    let summary = ok(
+        &mut admin,
+        "finance.ssc.bir_form",
+        "bir_summary",
+        json!([[], [["agency_id", "=", mws]]]),
+    );
+    assert_eq!(summary.as_array().unwrap().len(), 2);
+    assert_eq!(summary[0]["form"], "1601-C");
+    assert_eq!(summary[0]["period"], "2025-12");
+    assert_eq!(summary[1]["tax_amount"], json!(12000.0));
+    assert_eq!(summary[1]["state"], "filed");
+    let csv = ok(
+        &mut admin,
+        "finance.ssc.bir_form",
+        "bir_summary_csv",
+        json!([[], [["agency_id", "=", mws]]]),
+    );
+    assert_eq!(
+        csv,
+        "agency,form,period,due_date,tax_base,tax_amount,state\nMWS,1601-C,2025-12,2026-01-15,0.00,0.00,draft\nMWS,1601-C,2026-03,2026-04-10,120000.00,12000.00,filed\n"
+    );
 }
 
 /// POSTs to the PDF route over a raw connection (the body is binary).

@@ -323,6 +323,87 @@ pub fn action_file(env: &Env, ids: &[i64], date: String) -> Result<bool> {
     Ok(true)
 }
 
+/// One line of the BIR forms summary.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct SummaryRow {
+    /// The agency's code.
+    pub agency: String,
+    /// The form, as the BIR writes it (`1601-C`).
+    pub form: String,
+    /// The period.
+    pub period: String,
+    /// The due date.
+    pub due_date: String,
+    /// The tax base.
+    pub tax_base: f64,
+    /// The tax.
+    pub tax_amount: f64,
+    /// Draft or filed.
+    pub state: String,
+}
+
+/// The forms matching `domain`, by due date, then agency and form.
+pub fn summary(env: &Env, domain: &[Value]) -> Result<Vec<SummaryRow>> {
+    let forms = env.model::<BirForm>();
+    let mut query = Domain::all();
+    for leaf in domain {
+        let leaf = leaf.as_array().filter(|l| l.len() == 3).ok_or_else(|| {
+            Error::User(format!(
+                "{leaf} is not a domain leaf [field, operator, value]"
+            ))
+        })?;
+        query = query.and(
+            leaf[0].as_str().unwrap_or_default(),
+            leaf[1].as_str().unwrap_or_default(),
+            leaf[2].clone(),
+        );
+    }
+    let found = forms.read(&forms.search(&query)?)?;
+    let mut agency_ids: Vec<i64> = found.iter().map(|f| f.agency_id).collect();
+    agency_ids.sort_unstable();
+    agency_ids.dedup();
+    let agencies = env.model::<Agency>().read(&agency_ids)?;
+    let mut rows = found
+        .iter()
+        .map(|f| {
+            Ok(SummaryRow {
+                agency: agencies
+                    .iter()
+                    .find(|a| a.id == f.agency_id)
+                    .map(|a| a.code.clone())
+                    .unwrap_or_default(),
+                form: rule(&f.form_type)?.label.to_string(),
+                period: f.period.clone(),
+                due_date: f.due_date.clone().unwrap_or_default(),
+                tax_base: f.tax_base,
+                tax_amount: f.tax_amount,
+                state: f.state.clone(),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    rows.sort_by(|a, b| (&a.due_date, &a.agency, &a.form).cmp(&(&b.due_date, &b.agency, &b.form)));
+    Ok(rows)
+}
+
+/// The BIR forms summary as JSON rows (`domain` narrows the forms).
+#[method(model = "finance.ssc.bir_form")]
+pub fn bir_summary(env: &Env, _ids: &[i64], domain: Option<Vec<Value>>) -> Result<Vec<SummaryRow>> {
+    summary(env, &domain.unwrap_or_default())
+}
+
+/// The BIR forms summary as CSV.
+#[method(model = "finance.ssc.bir_form")]
+pub fn bir_summary_csv(env: &Env, _ids: &[i64], domain: Option<Vec<Value>>) -> Result<String> {
+    let mut out = String::from("agency,form,period,due_date,tax_base,tax_amount,state\n");
+    for r in summary(env, &domain.unwrap_or_default())? {
+        out.push_str(&format!(
+            "{},{},{},{},{:.2},{:.2},{}\n",
+            r.agency, r.form, r.period, r.due_date, r.tax_base, r.tax_amount, r.state
+        ));
+    }
+    Ok(out)
+}
+
 fn money(x: f64) -> String {
     let cents = (x.abs() * 100.0).round() as i64;
     let (whole, frac) = (cents / 100, cents % 100);

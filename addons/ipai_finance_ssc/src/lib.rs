@@ -856,7 +856,7 @@ pulse_sdk::addon! {
     methods: [
         check_tin, compute_line_agency, action_post, action_start, action_submit_review,
         action_close, get_report, bir::compute_due_date, bir::check_period, bir::action_compute,
-        bir::action_file, bank::action_auto_match, bank::action_match, action_sync_supabase,
+        bir::action_file, bir::bir_summary, bir::bir_summary_csv, bank::action_auto_match, bank::action_match, action_sync_supabase,
         cron_sync_supabase, cron_sync_notion, cron_create_closings, cron_draft_bir_forms,
     ],
     routes: [consolidation_report, finalize, generate_pdf, auto_match, sync_to_supabase],
