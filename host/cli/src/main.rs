@@ -581,7 +581,12 @@ async fn graph_view(
     let mut deps: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut labels = BTreeMap::new();
     if installed_only {
-        deps.extend(installed.clone());
+        deps.extend(
+            installed
+                .iter()
+                .filter(|(name, _)| !pulse_manifest::HOST_MODULES.contains(&name.as_str()))
+                .map(|(name, d)| (name.clone(), d.clone())),
+        );
     } else {
         for (name, addon) in &found.addons {
             deps.insert(
@@ -590,9 +595,13 @@ async fn graph_view(
             );
         }
     }
-    // The host's own modules are nodes too, always installed.
+    // The host's own modules are nodes too (always installed), where an
+    // addon depends on them or the graph starts from one.
     for module in pulse_manifest::HOST_MODULES {
-        deps.entry(module.to_string()).or_default();
+        let needed = root == Some(module) || deps.values().flatten().any(|d| d == module);
+        if needed {
+            deps.entry(module.to_string()).or_default();
+        }
     }
     for name in deps.keys() {
         if pulse_manifest::HOST_MODULES.contains(&name.as_str()) && !found.addons.contains_key(name)
