@@ -348,8 +348,8 @@ fn consolidation(backend: Backend) {
         "action_post",
         json!([[advance]]),
     );
-    let draft = entry(&mut admin, &books, a, "2026-01-20", 5555.0);
-    let _ = draft; // drafts never count
+    // A draft counts for nothing (the cash totals below leave it out).
+    entry(&mut admin, &books, a, "2026-01-20", 5555.0);
 
     let consolidation = id(ok(
         &mut admin,
@@ -438,7 +438,6 @@ fn consolidation(backend: Backend) {
         csv.body,
         "code,name,total,eliminated,consolidated\n1010,\"Cash in Bank\",1170.25,0.00,1170.25\n1300,\"Due from Agencies\",300.00,300.00,0.00\n4000,\"Service Income\",-1470.25,0.00,-1470.25\n"
     );
-    assert_eq!(get("").status, 200);
     let missing = common::http::request(
         "GET",
         &format!("{}/finance_ssc/consolidation/report/999", server.url),
@@ -642,7 +641,7 @@ fn bir_1601c(backend: Backend) {
         &mut admin,
         "finance.ssc.bir_form",
         "create",
-        json!([{"agency_id": mws, "form_type": "1601C", "period": "2025-12"}]),
+        json!([{"agency_id": mws, "form_type": "1601C", "period": "2024-12"}]),
     ));
     let due = ok(
         &mut admin,
@@ -651,7 +650,7 @@ fn bir_1601c(backend: Backend) {
         json!([[december], ["due_date"]]),
     );
     assert_eq!(
-        due[0]["due_date"], "2026-01-15",
+        due[0]["due_date"], "2025-01-15",
         "December's 1601-C is due January 15"
     );
     let (kind, message) = refused(
@@ -662,6 +661,17 @@ fn bir_1601c(backend: Backend) {
     );
     assert_eq!(kind, "odoo.exceptions.ValidationError");
     assert!(message.contains("must be written YYYY-MM"), "{message}");
+    let (kind, message) = refused(
+        &mut admin,
+        "finance.ssc.bir_form",
+        "create",
+        json!([{"agency_id": mws, "form_type": "1601C", "period": "2026-03"}]),
+    );
+    assert_eq!(kind, "odoo.exceptions.ValidationError");
+    assert!(
+        message.contains("already has a BIR 1601-C for 2026-03"),
+        "{message}"
+    );
 
     // The PDF, made inside the addon, opens with pdftotext and shows the totals.
     let cookie = admin.cookie().unwrap().to_string();
@@ -697,27 +707,41 @@ fn bir_1601c(backend: Backend) {
         json!([[form]]),
     );
     assert!(message.contains("is filed"), "{message}");
-    // The summary of the agency's forms, as JSON and CSV.
+    // The summary of the agency's forms, as JSON and CSV (the periods
+    // narrow it to this test's forms: the serving host's scheduler drafts
+    // the forms of the month before its first due run, 2025-12).
     let summary = ok(
         &mut admin,
         "finance.ssc.bir_form",
         "bir_summary",
-        json!([[], [["agency_id", "=", mws]]]),
+        json!([
+            [],
+            [
+                ["agency_id", "=", mws],
+                ["period", "in", ["2024-12", "2026-03"]]
+            ]
+        ]),
     );
     assert_eq!(summary.as_array().unwrap().len(), 2);
     assert_eq!(summary[0]["form"], "1601-C");
-    assert_eq!(summary[0]["period"], "2025-12");
+    assert_eq!(summary[0]["period"], "2024-12");
     assert_eq!(summary[1]["tax_amount"], json!(12000.0));
     assert_eq!(summary[1]["state"], "filed");
     let csv = ok(
         &mut admin,
         "finance.ssc.bir_form",
         "bir_summary_csv",
-        json!([[], [["agency_id", "=", mws]]]),
+        json!([
+            [],
+            [
+                ["agency_id", "=", mws],
+                ["period", "in", ["2024-12", "2026-03"]]
+            ]
+        ]),
     );
     assert_eq!(
         csv,
-        "agency,form,period,due_date,tax_base,tax_amount,state\nMWS,1601-C,2025-12,2026-01-15,0.00,0.00,draft\nMWS,1601-C,2026-03,2026-04-10,120000.00,12000.00,filed\n"
+        "agency,form,period,due_date,tax_base,tax_amount,state\nMWS,1601-C,2024-12,2025-01-15,0.00,0.00,draft\nMWS,1601-C,2026-03,2026-04-10,120000.00,12000.00,filed\n"
     );
 }
 
@@ -1021,4 +1045,101 @@ fn the_sync_cron_posts_the_agencies_to_supabase() {
     );
     let listed = pulse.ok(&["cron", "list"]);
     assert!(listed.contains(job), "{listed}");
+}
+
+#[test]
+fn the_finance_jobs_draft_closings_and_forms_and_send_closings_to_notion() {
+    build_addons();
+    let pulse = Pulse::on(Backend::Sqlite, &["addons"]);
+    pulse.ok(&["install", "ipai_finance_ssc"]);
+    pulse.ok(&["grant", "ipai_finance_ssc", "sudo", "http:127.0.0.1"]);
+    let (port, requests) = fake_supabase();
+    let (mws, lra) = {
+        let server = pulse.serve();
+        let mut admin = Rpc::new(&server);
+        admin.login(&pulse.db_name);
+        let mws = agency(&mut admin, "MWS", "004-512-377-000");
+        let lra = agency(&mut admin, "LRA", "231-774-018");
+        ok(
+            &mut admin,
+            "ir.config_parameter",
+            "create",
+            json!([[
+                {"key": "finance_ssc.notion_url", "value": format!("http://127.0.0.1:{port}")},
+                {"key": "finance_ssc.notion_token", "value": "secret_notion"},
+                {"key": "finance_ssc.notion_database_id", "value": "db-42"},
+            ]]),
+        );
+        // MWS closes March.
+        let closing = id(ok(
+            &mut admin,
+            "finance.ssc.month_end_closing",
+            "create",
+            json!([{"agency_id": mws, "period": "2026-03"}]),
+        ));
+        let model = "finance.ssc.month_end_closing";
+        ok(&mut admin, model, "action_start", json!([[closing]]));
+        let tasks =
+            ok(&mut admin, model, "read", json!([[closing], ["task_ids"]]))[0]["task_ids"].clone();
+        ok(
+            &mut admin,
+            "finance.ssc.closing_task",
+            "write",
+            json!([tasks, {"done": true}]),
+        );
+        ok(
+            &mut admin,
+            model,
+            "action_submit_review",
+            json!([[closing]]),
+        );
+        ok(&mut admin, model, "action_close", json!([[closing]]));
+        (mws, lra)
+    };
+
+    // Next month's closing, in draft, for every active agency.
+    pulse.ok(&["cron", "run", "Finance SSC: next month's closings"]);
+    for agency in [mws, lra] {
+        let drafts = pulse.scalar(&format!(
+            "SELECT COUNT(*) FROM finance_ssc_month_end_closing WHERE agency_id = {agency} AND state = 'draft'"
+        ));
+        assert_eq!(drafts, 1, "agency {agency}");
+    }
+    // Draft BIR forms for the month just ended, a 1601-C each at least.
+    pulse.ok(&["cron", "run", "Finance SSC: draft BIR forms"]);
+    for agency in [mws, lra] {
+        let forms = pulse.scalar(&format!(
+            "SELECT COUNT(*) FROM finance_ssc_bir_form WHERE agency_id = {agency} AND form_type = '1601C' AND state = 'draft'"
+        ));
+        assert_eq!(forms, 1, "agency {agency}");
+    }
+
+    // The closed closing's summary goes to Notion, once.
+    let job = "Finance SSC: closing summaries to Notion";
+    let ran = pulse.run(&["cron", "run", job]);
+    let (head, body) = requests
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .unwrap_or_else(|_| panic!("the fake Notion got no request:\n{}", common::text(&ran)));
+    let head_lower = head.to_ascii_lowercase();
+    assert!(head.starts_with("POST /v1/pages HTTP/1.1"), "{head}");
+    assert!(
+        head_lower.contains("authorization: bearer secret_notion"),
+        "{head}"
+    );
+    assert!(head_lower.contains("notion-version: 2022-06-28"), "{head}");
+    let page: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(page["parent"]["database_id"], "db-42");
+    let text =
+        |property: &str| page["properties"][property]["rich_text"][0]["text"]["content"].clone();
+    assert_eq!(text("Agency"), "MWS");
+    assert_eq!(text("Period"), "2026-03");
+    assert_eq!(text("Locked through"), "2026-03-31");
+    assert_eq!(page["properties"]["Tasks"]["number"], 5);
+    pulse.ok(&["cron", "run", job]);
+    assert!(
+        requests
+            .recv_timeout(std::time::Duration::from_millis(500))
+            .is_err(),
+        "a closing is sent once"
+    );
 }

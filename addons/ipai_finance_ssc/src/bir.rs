@@ -197,11 +197,28 @@ pub fn compute_due_date(env: &Env, ids: &[i64]) -> Result<Vec<(i64, Option<Strin
         .collect())
 }
 
-/// Refuses periods not written as the form asks.
-#[method(model = "finance.ssc.bir_form", constrains = "form_type, period")]
+/// Refuses periods not written as the form asks, and a second form of
+/// one type for one agency and period.
+#[method(
+    model = "finance.ssc.bir_form",
+    constrains = "agency_id, form_type, period"
+)]
 pub fn check_period(env: &Env, ids: &[i64]) -> Result<bool> {
     for form in env.model::<BirForm>().read(ids)? {
         period_bounds(&form.form_type, &form.period)?;
+        let same = env.model::<BirForm>().search_count(
+            &Domain::all()
+                .and("agency_id", "=", json!(form.agency_id))
+                .and("form_type", "=", json!(form.form_type))
+                .and("period", "=", json!(form.period)),
+        )?;
+        if same > 1 {
+            return Err(Error::Validation(format!(
+                "The agency already has a BIR {} for {}.",
+                rule(&form.form_type)?.label,
+                form.period
+            )));
+        }
     }
     Ok(true)
 }

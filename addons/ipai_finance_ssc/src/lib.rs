@@ -721,15 +721,9 @@ pub fn sync_to_supabase(env: &Env, _request: &Request) -> Result<Response> {
     })
 }
 
-/// Sends the agencies to Supabase (managers; the route and the cron call it).
+/// Sends the agencies to Supabase (the route and the cron call it).
 #[method(model = "finance.ssc.agency")]
 pub fn action_sync_supabase(env: &Env, _ids: &[i64]) -> Result<Option<usize>> {
-    sync::agencies_to_supabase(env)
-}
-
-/// Cron: the agencies to Supabase.
-#[method(model = "finance.ssc.agency")]
-pub fn cron_sync_supabase(env: &Env, _ids: &[i64]) -> Result<Option<usize>> {
     sync::agencies_to_supabase(env)
 }
 
@@ -857,7 +851,7 @@ pulse_sdk::addon! {
         check_tin, compute_line_agency, action_post, action_start, action_submit_review,
         action_close, get_report, bir::compute_due_date, bir::check_period, bir::action_compute,
         bir::action_file, bir::bir_summary, bir::bir_summary_csv, bank::action_auto_match, bank::action_match, action_sync_supabase,
-        cron_sync_supabase, cron_sync_notion, cron_create_closings, cron_draft_bir_forms,
+ cron_sync_notion, cron_create_closings, cron_draft_bir_forms,
     ],
     routes: [consolidation_report, finalize, generate_pdf, auto_match, sync_to_supabase],
 }

@@ -28,13 +28,34 @@ pub fn is_conflict(e: &sqlx::Error) -> bool {
 }
 
 /// How often a transaction that clashed with another is tried in all.
-pub const ATTEMPTS: u32 = 5;
+const ATTEMPTS: u32 = 5;
 
-/// A short, growing, jittered pause before retry `attempt` (1-based).
-pub async fn backoff(attempt: u32) {
-    let jitter = u64::from(std::process::id() % 7 + attempt * 3);
-    let millis = 10 * u64::from(attempt * attempt) + jitter;
-    tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
+/// Runs `attempt`, one whole transaction, again while it clashes with a
+/// concurrent transaction (it answers `Err((error, true))`, see
+/// [`is_conflict`]), up to five times in all, after a short, growing,
+/// jittered pause. Another failure, or the last clash, is answered as is.
+pub async fn retrying<T, E, F>(what: &str, mut attempt: impl FnMut() -> F) -> Result<T, E>
+where
+    F: Future<Output = Result<T, (E, bool)>>,
+{
+    let mut n = 1;
+    loop {
+        match attempt().await {
+            Ok(value) => return Ok(value),
+            Err((_, true)) if n < ATTEMPTS => {
+                tracing::info!(
+                    what,
+                    attempt = n,
+                    "a concurrent transaction got in the way; retrying"
+                );
+                let jitter = u64::from(std::process::id() % 7 + n * 3);
+                let millis = 10 * u64::from(n * n) + jitter;
+                tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
+                n += 1;
+            }
+            Err((error, _)) => return Err(error),
+        }
+    }
 }
 
 /// The `pulse_meta` key set in databases that hold demo data.

@@ -804,23 +804,20 @@ async fn execute_kw(
     if let Some(outcome) = crate::modules::system_call(host, uid, model, method, &ids).await {
         return outcome;
     }
-    let mut attempt = 1;
-    loop {
+    // Another transaction getting in the way rolls the call back and runs it again.
+    let clash = |e: &OrmError| matches!(e, OrmError::Database(d) if crate::db::is_conflict(d));
+    let (ids, rest, kwargs) = (&ids, &rest, &kwargs);
+    crate::db::retrying(&format!("{model}.{method}"), move || async move {
         let snapshot = host.snapshot();
-        let mut tx = host.db.pool.begin().await?;
+        let mut tx = host.db.pool.begin().await.map_err(|e| {
+            let clashed = crate::db::is_conflict(&e);
+            (RpcError::from(e), clashed)
+        })?;
         // The caller's rights apply to everything the call does.
-        let access = match crate::Access::load(&mut tx, uid).await {
-            Ok(access) => access,
-            Err(OrmError::Database(e))
-                if crate::db::is_conflict(&e) && attempt < crate::db::ATTEMPTS =>
-            {
-                drop(tx);
-                crate::db::backoff(attempt).await;
-                attempt += 1;
-                continue;
-            }
-            Err(e) => return Err(orm_error(e)),
-        };
+        let access = crate::Access::load(&mut tx, uid)
+            .await
+            .map_err(|e| (clash(&e), e))
+            .map_err(|(clashed, e)| (orm_error(e), clashed))?;
         let orm = TxOrm::new(
             tx,
             Orm::new(host.db.dialect, snapshot.registry.clone()),
@@ -838,25 +835,17 @@ async fn execute_kw(
         )
         .await;
         match outcome {
-            Ok(value) => {
-                orm.commit().await?;
-                return Ok(value);
+            Ok(value) => orm.commit().await.map(|()| value).map_err(|e| {
+                let clashed = crate::db::is_conflict(&e);
+                (RpcError::from(e), clashed)
+            }),
+            Err(f) => {
+                let clashed = f.is_conflict() || orm.conflicted();
+                Err((failure(f), clashed))
             }
-            // Another transaction got in the way: roll back, try again.
-            Err(f) if (f.is_conflict() || orm.conflicted()) && attempt < crate::db::ATTEMPTS => {
-                drop(orm);
-                tracing::info!(
-                    model,
-                    method,
-                    attempt,
-                    "a concurrent transaction got in the way; retrying"
-                );
-                crate::db::backoff(attempt).await;
-                attempt += 1;
-            }
-            Err(f) => return Err(failure(f)),
         }
-    }
+    })
+    .await
 }
 
 /// The JSON-RPC error for a failed call.

@@ -467,7 +467,8 @@ impl Host {
             .collect();
         let mut methods = HashMap::new();
         let mut validators: HashMap<String, Vec<(String, Vec<String>)>> = HashMap::new();
-        for module in load_order(modules)? {
+        let order = load_order(modules)?;
+        for module in &order {
             if !loaded.contains_key(&module.name) {
                 let Some(addon) = found.addons.get(&module.name) else {
                     tracing::warn!(addon = %module.name, "installed addon is missing from the addons paths; its methods are unavailable");
@@ -511,8 +512,8 @@ impl Host {
             }
         }
         let routes = crate::routes::RouteTable::build(
-            load_order(modules)?
-                .into_iter()
+            order
+                .iter()
                 .filter(|m| addons.contains_key(&m.name))
                 .map(|m| (m.name.as_str(), m.description.routes.as_slice())),
         );

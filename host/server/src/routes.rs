@@ -18,7 +18,10 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use pulse_orm::Orm;
 use pulse_runtime::{CallError, RouteRequest};
-use pulse_schema::{RouteAuth, RouteSpec};
+use pulse_schema::{
+    ROUTE_METHODS as METHODS, RouteAuth, RouteSegment as Segment, RouteSpec,
+    route_segments as segments,
+};
 
 use crate::http::RpcError;
 use crate::{Error, Host, TxOrm};
@@ -33,42 +36,6 @@ pub const MAX_BODY_LIMIT: usize = 16 << 20;
 const RESERVED: [&str; 7] = [
     "/web", "/jsonrpc", "/xmlrpc", "/json", "/metrics", "/health", "/ready",
 ];
-
-const METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Segment {
-    Literal(String),
-    Param(String),
-}
-
-fn segments(path: &str) -> Result<Vec<Segment>, String> {
-    let Some(rest) = path.strip_prefix('/') else {
-        return Err(format!("the path '{path}' must start with '/'"));
-    };
-    rest.split('/')
-        .map(|segment| {
-            if let Some(inner) = segment.strip_prefix('{') {
-                let name = inner.strip_suffix('}').ok_or_else(|| {
-                    format!("the segment '{segment}' of '{path}' is not a {{name}} parameter")
-                })?;
-                if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-                {
-                    return Err(format!(
-                        "the parameter '{segment}' of '{path}' must be a name of letters, digits and '_'"
-                    ));
-                }
-                Ok(Segment::Param(name.to_string()))
-            } else if segment.contains(['{', '}', '?', '#', '*', '%']) {
-                Err(format!(
-                    "the segment '{segment}' of '{path}' holds a reserved character"
-                ))
-            } else {
-                Ok(Segment::Literal(segment.to_string()))
-            }
-        })
-        .collect()
-}
 
 /// Checks the routes an addon describes: known methods, well-formed
 /// patterns outside the host's own paths, sane limits, no route twice.
@@ -171,16 +138,6 @@ impl RouteTable {
             }
         }
         RouteTable { routes }
-    }
-
-    /// How many routes there are.
-    pub fn len(&self) -> usize {
-        self.routes.len()
-    }
-
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.routes.is_empty()
     }
 
     /// The route for `method` and `path`: the most literal pattern that
@@ -339,42 +296,38 @@ async fn run(
         body: body.to_vec(),
         uid,
     };
-    let outcome = async {
-        let mut attempt = 1;
-        loop {
-            let scope = snapshot.scopes.get(&route.addon).cloned();
-            // The transaction begins at the route's first ORM call, if any.
-            let orm = TxOrm::deferred(
-                &host.db.pool,
-                Orm::new(host.db.dialect, snapshot.registry.clone()),
-                Some(snapshot.clone()),
-                uid.unwrap_or(crate::base::PUBLIC_UID),
-            )
-            .enter("", &route.spec.name, 0, scope);
-            let span =
-                tracing::info_span!("addon_call", addon = %route.addon, route = %route.spec.path);
-            let (answer, orm) = tracing::Instrument::instrument(
-                component.handle_route(orm, &route.spec.name, request.clone()),
-                span,
-            )
-            .await;
-            crate::metrics::metrics().addon_call(&route.addon, crate::metrics::outcome(&answer));
-            match answer {
-                Ok(answer) => {
-                    orm.leave().commit().await?;
-                    return Ok::<_, Error>(answer);
-                }
-                // Another transaction got in the way: roll back, run it again.
-                Err(_) if orm.conflicted() && attempt < crate::db::ATTEMPTS => {
-                    drop(orm);
-                    tracing::info!(route = %route.spec.path, attempt, "a concurrent transaction got in the way; retrying");
-                    crate::db::backoff(attempt).await;
-                    attempt += 1;
-                }
-                Err(e) => return Err(e.into()),
+    // Another transaction getting in the way rolls the request back and
+    // runs it again.
+    let request = &request;
+    let outcome = crate::db::retrying(&route.spec.path, move || async move {
+        let scope = snapshot.scopes.get(&route.addon).cloned();
+        // The transaction begins at the route's first ORM call, if any.
+        let orm = TxOrm::deferred(
+            &host.db.pool,
+            Orm::new(host.db.dialect, snapshot.registry.clone()),
+            Some(snapshot.clone()),
+            uid.unwrap_or(crate::base::PUBLIC_UID),
+        )
+        .enter("", &route.spec.name, 0, scope);
+        let span =
+            tracing::info_span!("addon_call", addon = %route.addon, route = %route.spec.path);
+        let (answer, orm) = tracing::Instrument::instrument(
+            component.handle_route(orm, &route.spec.name, request.clone()),
+            span,
+        )
+        .await;
+        crate::metrics::metrics().addon_call(&route.addon, crate::metrics::outcome(&answer));
+        match answer {
+            Ok(answer) => orm.leave().commit().await.map(|()| answer).map_err(|e| {
+                let clashed = crate::db::is_conflict(&e);
+                (Error::from(e), clashed)
+            }),
+            Err(e) => {
+                let clashed = orm.conflicted();
+                Err((Error::from(e), clashed))
             }
         }
-    }
+    })
     .await;
     match outcome {
         Ok(answer) => {
@@ -514,7 +467,7 @@ mod tests {
         let a = [spec("one", "GET", "/x/{id}")];
         let b = [spec("two", "GET", "/x/{record}")];
         let table = RouteTable::build([("a", &a[..]), ("b", &b[..])]);
-        assert_eq!(table.len(), 1);
+        assert_eq!(table.routes.len(), 1);
         assert!(matches!(table.find("GET", "/x/1"), Found::Route(r, _) if r.addon == "b"));
     }
 

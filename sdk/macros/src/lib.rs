@@ -547,8 +547,6 @@ pub fn route(attr: TokenStream, item: TokenStream) -> TokenStream {
     }
 }
 
-const ROUTE_METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
-
 fn expand_route(attr: TokenStream2, function: &ItemFn) -> syn::Result<TokenStream2> {
     let metas = Punctuated::<Meta, Token![,]>::parse_terminated.parse2(attr)?;
     let mut method = None;
@@ -559,7 +557,7 @@ fn expand_route(attr: TokenStream2, function: &ItemFn) -> syn::Result<TokenStrea
         match meta {
             Meta::NameValue(nv) if nv.path.is_ident("method") => {
                 let s = string_literal(&nv)?;
-                if !ROUTE_METHODS.contains(&s.value().as_str()) {
+                if !pulse_schema::ROUTE_METHODS.contains(&s.value().as_str()) {
                     return Err(syn::Error::new(
                         s.span(),
                         "method must be one of GET, POST, PUT, PATCH, DELETE",
@@ -569,7 +567,7 @@ fn expand_route(attr: TokenStream2, function: &ItemFn) -> syn::Result<TokenStrea
             }
             Meta::NameValue(nv) if nv.path.is_ident("path") => {
                 let s = string_literal(&nv)?;
-                if let Err(why) = check_route_path(&s.value()) {
+                if let Err(why) = pulse_schema::route_segments(&s.value()) {
                     return Err(syn::Error::new(s.span(), why));
                 }
                 path = Some(s);
@@ -655,43 +653,9 @@ fn expand_route(attr: TokenStream2, function: &ItemFn) -> syn::Result<TokenStrea
     })
 }
 
-/// Why `path` is not a route pattern, if it is not one.
-fn check_route_path(path: &str) -> Result<(), String> {
-    if !path.starts_with('/') {
-        return Err(format!("the path '{path}' must start with '/'"));
-    }
-    for segment in path[1..].split('/') {
-        if let Some(inner) = segment.strip_prefix('{') {
-            let name = inner.strip_suffix('}').ok_or_else(|| {
-                format!("the segment '{segment}' of '{path}' is not a {{name}} parameter")
-            })?;
-            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                return Err(format!(
-                    "the parameter '{segment}' of '{path}' must be a name of letters, digits and '_'"
-                ));
-            }
-        } else if segment.contains(['{', '}', '?', '#', '*']) {
-            return Err(format!(
-                "the segment '{segment}' of '{path}' holds a reserved character"
-            ));
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::default_label;
-
-    #[test]
-    fn route_paths_are_checked() {
-        use super::check_route_path;
-        assert!(check_route_path("/finance_ssc/consolidation/report/{id}").is_ok());
-        assert!(check_route_path("no/slash").is_err());
-        assert!(check_route_path("/x/{id").is_err());
-        assert!(check_route_path("/x/{a-b}").is_err());
-        assert!(check_route_path("/x/*rest").is_err());
-    }
 
     #[test]
     fn labels_follow_odoo() {

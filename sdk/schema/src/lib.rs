@@ -358,9 +358,67 @@ impl RouteAuth {
     }
 }
 
+/// The HTTP methods a route may answer.
+pub const ROUTE_METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
+
+/// A segment of a route's path pattern.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RouteSegment {
+    /// Text the path must hold there.
+    Literal(String),
+    /// `{name}`: any non-empty segment, passed to the route as `name`.
+    Param(String),
+}
+
+/// The segments of a route's path pattern (`/x/{id}`), or why it is not
+/// one. Checked where an author writes the route (the `#[route]` macro)
+/// and where the host installs it.
+pub fn route_segments(path: &str) -> Result<Vec<RouteSegment>, String> {
+    let Some(rest) = path.strip_prefix('/') else {
+        return Err(format!("the path '{path}' must start with '/'"));
+    };
+    rest.split('/')
+        .map(|segment| {
+            if let Some(inner) = segment.strip_prefix('{') {
+                let name = inner.strip_suffix('}').ok_or_else(|| {
+                    format!("the segment '{segment}' of '{path}' is not a {{name}} parameter")
+                })?;
+                if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                {
+                    return Err(format!(
+                        "the parameter '{segment}' of '{path}' must be a name of letters, digits and '_'"
+                    ));
+                }
+                Ok(RouteSegment::Param(name.to_string()))
+            } else if segment.contains(['{', '}', '?', '#', '*', '%']) {
+                Err(format!(
+                    "the segment '{segment}' of '{path}' holds a reserved character"
+                ))
+            } else {
+                Ok(RouteSegment::Literal(segment.to_string()))
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn route_paths_are_checked() {
+        assert_eq!(
+            route_segments("/finance_ssc/report/{id}").unwrap(),
+            [
+                RouteSegment::Literal("finance_ssc".into()),
+                RouteSegment::Literal("report".into()),
+                RouteSegment::Param("id".into()),
+            ]
+        );
+        for bad in ["no/slash", "/x/{id", "/x/{a-b}", "/x/*rest", "/x/%41"] {
+            assert!(route_segments(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn field_type_names_round_trip() {
