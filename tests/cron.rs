@@ -5,7 +5,7 @@
 #[macro_use]
 mod common;
 
-use common::{Backend, Pulse, Rpc, build_addons};
+use common::{Backend, Pulse, build_addons};
 use serde_json::json;
 
 const JOB: &str = "Tick every second";
@@ -84,8 +84,7 @@ fn by_hand_and_failures(backend: Backend) {
     pulse.ok(&["install", "cron_counter"]);
     let log = pulse.data_dir.join("cron.log");
     let server = pulse.serve_logging(Some(&log));
-    let mut admin = Rpc::new(&server);
-    admin.login(&pulse.db_name);
+    let mut admin = pulse.admin(&server);
     let ids = admin
         .call(
             "ir.cron",

@@ -43,8 +43,7 @@ fn expenses(backend: Backend) {
     let pulse = Pulse::on(backend, &["addons"]);
     pulse.ok(&["install", "ipai_expense"]);
     let server = pulse.serve();
-    let mut admin = Rpc::new(&server);
-    admin.login(&pulse.db_name);
+    let mut admin = pulse.admin(&server);
     let account = |admin: &mut Rpc, code: &str, name: &str, kind: &str| {
         id(ok(
             admin,

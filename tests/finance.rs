@@ -22,8 +22,7 @@ fn finance(backend: Backend) -> (Pulse, common::Server, Rpc) {
     let pulse = Pulse::on(backend, &["addons"]);
     pulse.ok(&["install", "ipai_finance_ssc"]);
     let server = pulse.serve();
-    let mut admin = Rpc::new(&server);
-    admin.login(&pulse.db_name);
+    let admin = pulse.admin(&server);
     (pulse, server, admin)
 }
 
@@ -489,8 +488,7 @@ fn the_demo_installs_the_finance_addons_with_their_demo_data() {
     assert_eq!(codes, ["LRA", "MWS", "VHB"]);
     assert_eq!(agencies[1]["tin"], "004-512-377-000");
     // A quarter of posted entries, and the installed modules as an admin sees them.
-    let mut admin = Rpc::new(&server);
-    admin.login(&pulse.db_name);
+    let mut admin = pulse.admin(&server);
     let posted = ok(
         &mut admin,
         "account.move",
@@ -994,8 +992,7 @@ fn the_sync_cron_posts_the_agencies_to_supabase() {
     let (port, requests) = fake_supabase();
     {
         let server = pulse.serve();
-        let mut admin = Rpc::new(&server);
-        admin.login(&pulse.db_name);
+        let mut admin = pulse.admin(&server);
         agency(&mut admin, "MWS", "004-512-377-000");
         agency(&mut admin, "LRA", "231-774-018");
         ok(
@@ -1056,8 +1053,7 @@ fn the_finance_jobs_draft_closings_and_forms_and_send_closings_to_notion() {
     let (port, requests) = fake_supabase();
     let (mws, lra) = {
         let server = pulse.serve();
-        let mut admin = Rpc::new(&server);
-        admin.login(&pulse.db_name);
+        let mut admin = pulse.admin(&server);
         let mws = agency(&mut admin, "MWS", "004-512-377-000");
         let lra = agency(&mut admin, "LRA", "231-774-018");
         ok(

@@ -147,8 +147,7 @@ fn rpc_errors(backend: Backend) {
     let pulse = Pulse::on(backend, &["tests/fixtures/addons"]);
     pulse.ok(&["install", "agency_lab"]);
     let server = pulse.serve();
-    let mut admin = Rpc::new(&server);
-    admin.login(&pulse.db_name);
+    let mut admin = pulse.admin(&server);
     let call = |rpc: &mut Rpc, model: &str, method: &str, args: Value| {
         rpc.call(model, method, args, json!({}))
             .unwrap_or_else(|e| panic!("{model}.{method}: {e}"))

@@ -55,8 +55,7 @@ fn routes(backend: Backend) {
     let anonymous = send("POST", "/route_lab/notes", &[], body);
     assert_eq!(anonymous.status, 401, "{}", anonymous.body);
     assert_eq!(header(&anonymous, "www-authenticate"), Some("Bearer"));
-    let mut admin = Rpc::new(&server);
-    admin.login(&pulse.db_name);
+    let mut admin = pulse.admin(&server);
     let cookie = admin.cookie().expect("a session cookie").to_string();
     let created = send("POST", "/route_lab/notes", &[("Cookie", &cookie)], body);
     assert_eq!(created.status, 201, "{}", created.body);

@@ -41,8 +41,7 @@ fn lab_with(backend: Backend, log: Option<&std::path::Path>, addons: &[&str]) ->
     install.extend_from_slice(addons);
     pulse.ok(&install);
     let server = pulse.serve_logging(log);
-    let mut admin = Rpc::new(&server);
-    admin.login(&pulse.db_name);
+    let mut admin = pulse.admin(&server);
     let a = id(ok(
         &mut admin,
         "finance.ssc.agency",
@@ -552,8 +551,7 @@ fn outbound_http_goes_only_to_listed_and_granted_hosts() {
     );
     pulse.ok(&["install", "outbound_unlisted"]);
     let server = pulse.serve();
-    let mut admin = Rpc::new(&server);
-    admin.login(&pulse.db_name);
+    let mut admin = pulse.admin(&server);
     let (port, hits) = pong_server();
     let listed = format!("http://127.0.0.1:{port}/ping");
     let unlisted = format!("http://localhost:{port}/ping");

@@ -326,6 +326,13 @@ impl Pulse {
             .expect("starting pulse")
     }
 
+    /// A JSON-RPC client of `server`, logged in to this database as admin.
+    pub fn admin(&self, server: &Server) -> Rpc {
+        let mut admin = Rpc::new(server);
+        admin.login(&self.db_name);
+        admin
+    }
+
     /// Starts `pulse serve` on a free port and waits until `/health` answers.
     pub fn serve(&self) -> Server {
         self.serve_logging(None)

@@ -290,9 +290,7 @@ impl TxOrm {
 
     /// Remembers a clash with a concurrent transaction.
     fn note_conflict(&mut self, e: &OrmError) {
-        if let OrmError::Database(e) = e {
-            self.conflict |= crate::db::is_conflict(e);
-        }
+        self.conflict |= crate::db::is_orm_conflict(e);
     }
 
     /// Releases the innermost savepoint, or rolls back to it (and forgets

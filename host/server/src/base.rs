@@ -34,6 +34,10 @@ pub const BASE_GROUPS: [(&str, &str); 2] = [
     ("group_system", "Administration / Settings"),
 ];
 
+/// The currencies every database starts with (code, symbol), by their
+/// external ids `base.<code>`; the company's currency first.
+const CURRENCIES: [(&str, &str); 2] = [("PHP", "\u{20b1}"), ("USD", "$")];
+
 fn field(name: &str, ttype: FieldType) -> FieldSpec {
     let mut spec = FieldSpec::new(name, ttype);
     spec.string = name
@@ -51,6 +55,11 @@ fn field(name: &str, ttype: FieldType) -> FieldSpec {
 
 fn required(mut spec: FieldSpec) -> FieldSpec {
     spec.required = true;
+    spec
+}
+
+fn unique(mut spec: FieldSpec) -> FieldSpec {
+    spec.unique = true;
     spec
 }
 
@@ -98,8 +107,7 @@ pub fn description() -> Description {
         default(field("active", FieldType::Boolean), json!(true)),
     ];
     rule_fields.extend(perms(true));
-    let mut login = required(field("login", FieldType::Char));
-    login.unique = true;
+    let login = unique(required(field("login", FieldType::Char)));
     Description {
         models: vec![
             model(
@@ -199,11 +207,7 @@ pub fn description() -> Description {
                 "res.currency",
                 "Currency",
                 vec![
-                    {
-                        let mut code = required(field("name", FieldType::Char));
-                        code.unique = true;
-                        code
-                    },
+                    unique(required(field("name", FieldType::Char))),
                     field("symbol", FieldType::Char),
                     default(field("rounding", FieldType::Float), json!(0.01)),
                     default(field("active", FieldType::Boolean), json!(true)),
@@ -224,11 +228,7 @@ pub fn description() -> Description {
                 "ir.config_parameter",
                 "System Parameter",
                 vec![
-                    {
-                        let mut key = required(field("key", FieldType::Char));
-                        key.unique = true;
-                        key
-                    },
+                    unique(required(field("key", FieldType::Char))),
                     required(field("value", FieldType::Text)),
                 ],
             ),
@@ -354,36 +354,30 @@ pub async fn ensure(conn: &mut Connection, dialect: Dialect) -> Result<(), Error
             .await?;
         }
     }
-    // The currencies and the company every database starts with.
-    let (php, _) = seed(
-        conn,
-        "PHP",
-        "res.currency",
-        sqlx::query("INSERT INTO res_currency (name, symbol, rounding, active) VALUES ($1, $2, $3, $4) RETURNING id")
-            .bind("PHP")
-            .bind("\u{20b1}")
-            .bind(0.01_f64)
-            .bind(true),
-    )
-    .await?;
-    seed(
-        conn,
-        "USD",
-        "res.currency",
-        sqlx::query("INSERT INTO res_currency (name, symbol, rounding, active) VALUES ($1, $2, $3, $4) RETURNING id")
-            .bind("USD")
-            .bind("$")
-            .bind(0.01_f64)
-            .bind(true),
-    )
-    .await?;
+    // The currencies and the company every database starts with; the
+    // company's currency is the first.
+    let mut currencies = Vec::new();
+    for (code, symbol) in CURRENCIES {
+        let (id, _) = seed(
+            conn,
+            code,
+            "res.currency",
+            sqlx::query("INSERT INTO res_currency (name, symbol, rounding, active) VALUES ($1, $2, $3, $4) RETURNING id")
+                .bind(code)
+                .bind(symbol)
+                .bind(0.01_f64)
+                .bind(true),
+        )
+        .await?;
+        currencies.push(id);
+    }
     seed(
         conn,
         "main_company",
         "res.company",
         sqlx::query("INSERT INTO res_company (name, currency_id) VALUES ($1, $2) RETURNING id")
             .bind("My Company")
-            .bind(php),
+            .bind(currencies[0]),
     )
     .await?;
     for (xmlid, name) in BASE_GROUPS {

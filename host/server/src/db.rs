@@ -27,6 +27,18 @@ pub fn is_conflict(e: &sqlx::Error) -> bool {
     ) || db.message().contains("database is locked")
 }
 
+/// Whether an ORM failure is a database clash (see [`is_conflict`]).
+pub fn is_orm_conflict(e: &pulse_orm::OrmError) -> bool {
+    matches!(e, pulse_orm::OrmError::Database(d) if is_conflict(d))
+}
+
+/// A database error as [`retrying`] takes it: converted, and tagged with
+/// whether it was a clash.
+pub fn tagged<E: From<sqlx::Error>>(e: sqlx::Error) -> (E, bool) {
+    let clashed = is_conflict(&e);
+    (E::from(e), clashed)
+}
+
 /// How often a transaction that clashed with another is tried in all.
 const ATTEMPTS: u32 = 5;
 

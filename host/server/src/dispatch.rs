@@ -40,7 +40,7 @@ pub enum CallFailure {
 impl CallFailure {
     /// Whether the failure is a clash with a concurrent transaction.
     pub fn is_conflict(&self) -> bool {
-        matches!(self, CallFailure::Orm(OrmError::Database(e)) if crate::db::is_conflict(e))
+        matches!(self, CallFailure::Orm(e) if crate::db::is_orm_conflict(e))
     }
 }
 

@@ -805,19 +805,15 @@ async fn execute_kw(
         return outcome;
     }
     // Another transaction getting in the way rolls the call back and runs it again.
-    let clash = |e: &OrmError| matches!(e, OrmError::Database(d) if crate::db::is_conflict(d));
     let (ids, rest, kwargs) = (&ids, &rest, &kwargs);
     crate::db::retrying(&format!("{model}.{method}"), move || async move {
         let snapshot = host.snapshot();
-        let mut tx = host.db.pool.begin().await.map_err(|e| {
-            let clashed = crate::db::is_conflict(&e);
-            (RpcError::from(e), clashed)
-        })?;
+        let mut tx = host.db.pool.begin().await.map_err(crate::db::tagged)?;
         // The caller's rights apply to everything the call does.
-        let access = crate::Access::load(&mut tx, uid)
-            .await
-            .map_err(|e| (clash(&e), e))
-            .map_err(|(clashed, e)| (orm_error(e), clashed))?;
+        let access = crate::Access::load(&mut tx, uid).await.map_err(|e| {
+            let clashed = crate::db::is_orm_conflict(&e);
+            (orm_error(e), clashed)
+        })?;
         let orm = TxOrm::new(
             tx,
             Orm::new(host.db.dialect, snapshot.registry.clone()),
@@ -835,10 +831,11 @@ async fn execute_kw(
         )
         .await;
         match outcome {
-            Ok(value) => orm.commit().await.map(|()| value).map_err(|e| {
-                let clashed = crate::db::is_conflict(&e);
-                (RpcError::from(e), clashed)
-            }),
+            Ok(value) => orm
+                .commit()
+                .await
+                .map(|()| value)
+                .map_err(crate::db::tagged),
             Err(f) => {
                 let clashed = f.is_conflict() || orm.conflicted();
                 Err((failure(f), clashed))

@@ -318,10 +318,12 @@ async fn run(
         .await;
         crate::metrics::metrics().addon_call(&route.addon, crate::metrics::outcome(&answer));
         match answer {
-            Ok(answer) => orm.leave().commit().await.map(|()| answer).map_err(|e| {
-                let clashed = crate::db::is_conflict(&e);
-                (Error::from(e), clashed)
-            }),
+            Ok(answer) => orm
+                .leave()
+                .commit()
+                .await
+                .map(|()| answer)
+                .map_err(crate::db::tagged),
             Err(e) => {
                 let clashed = orm.conflicted();
                 Err((Error::from(e), clashed))
