@@ -4,6 +4,12 @@
 //! document, in the same process and run; then the cost of the fresh
 //! instance every request gets (pooling allocator, pre-linked component).
 //!
+//! A third server separates the two costs an addon route adds: a bare axum
+//! handler that runs the same component in a fresh instance, with none of
+//! Pulse's routing, authentication, transaction or metrics around it. Its
+//! ratio to native is what wasmtime's instance per request leaves on this
+//! machine; the addon route's ratio to it is what Pulse itself costs.
+//!
 //! Run: `cargo bench --bench routes` (PULSE_BENCH_SECONDS sets each
 //! measurement's length, default 5).
 
@@ -17,8 +23,9 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::Query;
+use axum::http::{Uri, header};
 use axum::routing::get;
-use pulse_runtime::{AddonError, Limits, OrmBackend, Runtime};
+use pulse_runtime::{AddonError, Limits, LoadedAddon, OrmBackend, RouteRequest, Runtime};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
@@ -38,6 +45,23 @@ async fn native(
         "hello": query.get("name").cloned().unwrap_or_else(|| "world".into()),
         "uid": null,
     }))
+}
+
+/// The same document from the addon, in a fresh instance per request, with
+/// nothing of Pulse's server around the call.
+async fn direct(
+    component: axum::extract::State<LoadedAddon<NoDatabase>>,
+    uri: Uri,
+) -> impl axum::response::IntoResponse {
+    let request = RouteRequest {
+        method: "GET".into(),
+        path: uri.path().into(),
+        query: uri.query().unwrap_or_default().into(),
+        ..Default::default()
+    };
+    let (outcome, _) = component.handle_route(NoDatabase, "hello", request).await;
+    let answer = outcome.expect("route_lab answers");
+    ([(header::CONTENT_TYPE, "application/json")], answer.body)
 }
 
 /// A backend for instantiating outside any request: the measured code
@@ -130,36 +154,7 @@ async fn main() {
     let native_addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
-    // Both answer the same document.
-    let path = "/route_lab/hello?name=bench";
-    let (_, ours) = Client::connect(pulse_addr).await.get(path).await;
-    let (_, theirs) = Client::connect(native_addr).await.get(path).await;
-    assert_eq!(ours, theirs, "both answer the same document");
-    assert_eq!(ours, br#"{"hello":"bench","uid":null}"#);
-
-    let request = Request::Get(path.into());
-    load(pulse_addr, request.clone(), 1).await;
-    load(native_addr, request.clone(), 1).await;
-    println!(
-        "GET {path} (a public addon route answering a small JSON document), {CONNECTIONS} keep-alive connections, {seconds} s each"
-    );
-    for round in 0..2 {
-        let pulse = load(pulse_addr, request.clone(), seconds).await;
-        let native = load(native_addr, request.clone(), seconds).await;
-        println!(
-            "round {round}: addon route {:>7.0} req/s (p50 {:>8.2?}, p99 {:>8.2?})   native axum {:>7.0} req/s (p50 {:>8.2?}, p99 {:>8.2?})   ratio {:.2} (target >= 0.50)",
-            pulse.rps(),
-            pulse.percentile(0.5),
-            pulse.percentile(0.99),
-            native.rps(),
-            native.percentile(0.5),
-            native.percentile(0.99),
-            pulse.rps() / native.rps()
-        );
-    }
-
-    // Instantiation alone: a fresh store and instance of the pre-linked
-    // component, from the pool, then dropped.
+    // The component on its own runtime, as `pulse serve` loads it.
     let runtime = Runtime::<NoDatabase>::new(None, Limits::default().memory_bytes).unwrap();
     let component = runtime
         .load(
@@ -168,6 +163,57 @@ async fn main() {
             Limits::default(),
         )
         .unwrap();
+    let app = Router::new()
+        .route("/route_lab/hello", get(direct))
+        .with_state(component.clone());
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let direct_addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    // All three answer the same document.
+    let path = "/route_lab/hello?name=bench";
+    let (_, ours) = Client::connect(pulse_addr).await.get(path).await;
+    assert_eq!(ours, br#"{"hello":"bench","uid":null}"#);
+    for addr in [native_addr, direct_addr] {
+        let (_, theirs) = Client::connect(addr).await.get(path).await;
+        assert_eq!(ours, theirs, "all answer the same document");
+    }
+
+    let request = Request::Get(path.into());
+    for addr in [pulse_addr, direct_addr, native_addr] {
+        load(addr, request.clone(), 1).await;
+    }
+    println!(
+        "GET {path} (a public addon route answering a small JSON document), {CONNECTIONS} keep-alive connections, {seconds} s each"
+    );
+    let show = |m: &common::Measurement| {
+        format!(
+            "{:>7.0} req/s (p50 {:>8.2?}, p99 {:>8.2?})",
+            m.rps(),
+            m.percentile(0.5),
+            m.percentile(0.99)
+        )
+    };
+    for round in 0..2 {
+        let pulse = load(pulse_addr, request.clone(), seconds).await;
+        let bare = load(direct_addr, request.clone(), seconds).await;
+        let native = load(native_addr, request.clone(), seconds).await;
+        println!(
+            "round {round}: addon route {}   native axum {}   ratio {:.2} (target >= 0.50)",
+            show(&pulse),
+            show(&native),
+            pulse.rps() / native.rps()
+        );
+        println!(
+            "         axum handler running the component itself {}   ratio to native {:.2}; addon route / that {:.2}",
+            show(&bare),
+            bare.rps() / native.rps(),
+            pulse.rps() / bare.rps()
+        );
+    }
+
+    // Instantiation alone: a fresh store and instance of the pre-linked
+    // component, from the pool, then dropped.
     let mut samples: Vec<Duration> = Vec::with_capacity(INSTANTIATIONS);
     for i in 0..INSTANTIATIONS + 1000 {
         let started = Instant::now();
@@ -181,7 +227,7 @@ async fn main() {
     samples.sort();
     let mut calls: Vec<Duration> = Vec::with_capacity(INSTANTIATIONS);
     for i in 0..INSTANTIATIONS + 1000 {
-        let request = pulse_runtime::RouteRequest {
+        let request = RouteRequest {
             method: "GET".into(),
             path: "/route_lab/hello".into(),
             query: "name=bench".into(),
