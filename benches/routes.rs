@@ -10,6 +10,8 @@
 //! ratio to native is what wasmtime's instance per request leaves on this
 //! machine; the addon route's ratio to it is what Pulse itself costs.
 //!
+//! The process logs as `pulse serve` does by default (into a sink).
+//!
 //! Run: `cargo bench --bench routes` (PULSE_BENCH_SECONDS sets each
 //! measurement's length, default 5).
 
@@ -121,6 +123,7 @@ impl OrmBackend for NoDatabase {
 
 #[tokio::main]
 async fn main() {
+    common::log_like_pulse_serve();
     let seconds = common::seconds();
     let addons = root().join("tests/fixtures/addons");
     let dir = tempfile::tempdir().unwrap();

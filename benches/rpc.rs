@@ -3,6 +3,8 @@
 //! handler (axum and sqlx) running the same query on the same SQLite file,
 //! in the same process and run. Prints requests per second and latencies.
 //!
+//! The process logs as `pulse serve` does by default (into a sink).
+//!
 //! Run: `cargo bench --bench rpc` (PULSE_BENCH_SECONDS sets each
 //! measurement's length, default 5).
 
@@ -72,6 +74,7 @@ use axum::response::IntoResponse;
 
 #[tokio::main]
 async fn main() {
+    common::log_like_pulse_serve();
     let seconds = common::seconds();
     let dir = tempfile::tempdir().unwrap();
     let db_file = dir.path().join("bench.sqlite");

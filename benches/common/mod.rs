@@ -19,6 +19,18 @@ pub fn seconds() -> u64 {
         .unwrap_or(5)
 }
 
+/// Logs as `pulse serve` does by default (its filter, so its `info` spans
+/// are live), into a sink: the server is measured with the logging cost an
+/// operator pays.
+pub fn log_like_pulse_serve() {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(
+            pulse_server::DEFAULT_LOG_FILTER,
+        ))
+        .with_writer(std::io::sink)
+        .init();
+}
+
 /// One keep-alive HTTP/1.1 connection.
 pub struct Client {
     stream: TcpStream,

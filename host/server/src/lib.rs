@@ -45,6 +45,10 @@ pub use pulse_runtime::Limits;
 use pulse_orm::Registry;
 use pulse_runtime::{LoadedAddon, Runtime};
 
+/// What `pulse serve` logs unless `PULSE_LOG` says otherwise (an
+/// `EnvFilter` directive): requests and addon calls are `info` spans.
+pub const DEFAULT_LOG_FILTER: &str = "info,sqlx=warn";
+
 /// How a host is set up.
 #[derive(Debug, Clone)]
 pub struct Config {
