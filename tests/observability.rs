@@ -12,7 +12,7 @@ fn metrics_readiness_and_json_logs() {
     build_addons();
     let mut pulse = Pulse::new();
     pulse.extra_args = vec!["--log-format".into(), "json".into()];
-    pulse.ok(&["install", "todo", "trap_in_method"]);
+    pulse.ok(&["install", "todo", "trap_in_method", "route_lab"]);
     let log = pulse.data_dir.join("serve.json.log");
     let server = pulse.serve_logging(Some(&log));
     let ready = common::http::request("GET", &format!("{}/ready", server.url), &[], "").unwrap();
@@ -28,6 +28,9 @@ fn metrics_readiness_and_json_logs() {
         .unwrap_err();
     rpc.call("todo.task", "search_count", json!([[]]), json!({}))
         .unwrap();
+    let trapped =
+        common::http::request("GET", &format!("{}/route_lab/trap", server.url), &[], "").unwrap();
+    assert_eq!(trapped.status, 500, "{}", trapped.body);
 
     let metrics =
         common::http::request("GET", &format!("{}/metrics", server.url), &[], "").unwrap();
@@ -47,18 +50,24 @@ fn metrics_readiness_and_json_logs() {
     }
     drop(server);
 
-    // Every log line is a JSON object; the trap's names the addon.
+    // Every log line is a JSON object; each trap's is logged inside the
+    // span of the addon call, which names the addon.
     let log = std::fs::read_to_string(&log).unwrap();
     let lines: Vec<Value> = log
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
         .collect();
-    assert!(!lines.is_empty());
-    assert!(
+    let in_span = |name: &str, addon: &str| {
         lines
             .iter()
-            .any(|l| l["span"]["addon"] == "trap_in_method"
-                || l["fields"]["addon"] == "trap_in_method"),
-        "no log line names the addon:\n{log}"
+            .any(|l| l["span"]["name"] == name && l["span"]["addon"] == addon)
+    };
+    assert!(
+        in_span("addon_call", "trap_in_method"),
+        "no log line of the method's trap names its addon:\n{log}"
+    );
+    assert!(
+        in_span("addon_call", "route_lab"),
+        "no log line of the route's trap names its addon:\n{log}"
     );
 }
