@@ -57,6 +57,7 @@ pub fn parse_call(body: &str) -> Result<(String, Vec<Value>), DecodeError> {
         p.next()?;
     }
     p.close("methodCall")?;
+    p.skip_space()?;
     match p.next()? {
         Token::End => Ok((name.trim().to_string(), params)),
         other => Err(DecodeError::Shape(format!(
