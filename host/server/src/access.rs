@@ -5,9 +5,14 @@
 //!
 //! The checks sit at the doors: every RPC call of an ORM method and every
 //! ORM operation addon code makes goes through [`Access::restrict`] (for
-//! searches) or [`Access::guard`] (for records named by id). What the ORM
-//! does internally on the caller's behalf (display names, computed
-//! fields, cascades) is not checked again, as in Odoo.
+//! searches) or [`Access::guard`] (for records named by id). A search
+//! reaches other models through relations as a search of those models
+//! would: their read right and rules apply inside the subquery (see
+//! `pulse_orm::Comodels`). What is read through relations is filtered
+//! by [`Access::hide_unseen`]: x2many ids by the target's rules, many2one
+//! display names of records the user may not read. What the ORM does
+//! internally on the caller's behalf (computed fields, cascades, related
+//! fields) is not checked again, as in Odoo.
 //!
 //! Rule domains are JSON domains. A value `{"user": "field"}` stands for
 //! that field of the current user (`{"user": "id"}` for the user id), e.g.
