@@ -497,9 +497,9 @@ fn database_errors(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("serve.log");
     let mut l = ledger(backend, Some(&log));
-    // A forced failure the ORM cannot map: a column gone behind its back.
+    // A forced failure the ORM cannot map: a table gone behind its back.
     l.pulse
-        .strings("ALTER TABLE account_account RENAME COLUMN tax_tag TO tax_tag_gone");
+        .strings("ALTER TABLE account_account RENAME TO account_account_gone");
     let (kind, message) = refused(
         &mut l.accountant,
         "account.account",
@@ -511,7 +511,10 @@ fn database_errors(backend: Backend) {
         .strip_prefix("A database error occurred (reference ")
         .and_then(|rest| rest.strip_suffix(')'))
         .unwrap_or_else(|| panic!("a generic message with a reference: {message}"));
-    assert!(!message.contains("tax_tag"), "no database text: {message}");
+    assert!(
+        !message.contains("account_account"),
+        "no database text: {message}"
+    );
     assert_serving(&l.server);
     // The log carries the reference beside the real error.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
@@ -526,9 +529,12 @@ fn database_errors(backend: Backend) {
         );
         std::thread::sleep(std::time::Duration::from_millis(100));
     };
-    assert!(line.contains("tax_tag"), "the real error is logged: {line}");
+    assert!(
+        line.contains("account_account"),
+        "the real error is logged: {line}"
+    );
     l.pulse
-        .strings("ALTER TABLE account_account RENAME COLUMN tax_tag_gone TO tax_tag");
+        .strings("ALTER TABLE account_account_gone RENAME TO account_account");
     let codes = ok(
         &mut l.accountant,
         "account.account",

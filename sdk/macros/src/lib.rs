@@ -25,10 +25,10 @@ pub fn derive_model(input: TokenStream) -> TokenStream {
 }
 
 /// Key-value and flag options of one attribute such as `#[field(required, string = "X")]`.
-#[derive(Default)]
 /// Options that take `true` or `false`, of `#[field(...)]`.
 const BOOLEAN_OPTIONS: [&str; 1] = ["copy"];
 
+#[derive(Default)]
 struct Options {
     flags: Vec<String>,
     values: Vec<(String, LitStr)>,
