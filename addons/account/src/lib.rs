@@ -54,7 +54,7 @@ pub struct Journal {
     )]
     pub journal_type: String,
     /// The next number of an entry posted in this journal.
-    #[field(default = "1", readonly)]
+    #[field(copy = false, default = "1", readonly)]
     pub sequence_next: i64,
     /// Entries dated on or before this date cannot be posted.
     #[field(kind = "date")]
@@ -67,8 +67,8 @@ pub struct Journal {
 pub struct Move {
     /// The record id.
     pub id: i64,
-    /// The number, `/` until posted.
-    #[field(default = "\"/\"", readonly)]
+    /// The number, `/` until posted; a copy is numbered when posted.
+    #[field(default = "\"/\"", readonly, copy = false)]
     pub name: String,
     /// The journal.
     #[field(
@@ -89,11 +89,17 @@ pub struct Move {
         selection = "draft:Draft,posted:Posted,cancel:Cancelled",
         default = "\"draft\"",
         readonly,
+        copy = false,
         index
     )]
     pub state: String,
-    /// The lines.
-    #[field(kind = "one2many", relation = "account.move.line", inverse = "move_id")]
+    /// The lines; a copy of the entry copies them, as in Odoo.
+    #[field(
+        kind = "one2many",
+        relation = "account.move.line",
+        inverse = "move_id",
+        copy = true
+    )]
     pub line_ids: Vec<i64>,
     /// The sum of the debits.
     #[field(
@@ -149,6 +155,7 @@ pub struct MoveLine {
     #[field(compute = "compute_parent_state", depends = "move_id.state", index)]
     pub parent_state: Option<String>,
     /// Whether a reconciliation matched the line.
+    #[field(copy = false)]
     pub reconciled: bool,
 }
 

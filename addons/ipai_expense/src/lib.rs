@@ -75,14 +75,15 @@ pub struct Expense {
         selection = "draft:Draft,submitted:Submitted,approved:Approved,posted:Posted,rejected:Rejected",
         default = "\"draft\"",
         readonly,
+        copy = false,
         index
     )]
     pub state: String,
     /// Why it was rejected.
-    #[field(readonly)]
+    #[field(readonly, copy = false)]
     pub reject_reason: Option<String>,
     /// The journal entry posting created.
-    #[field(kind = "many2one", relation = "account.move", readonly)]
+    #[field(kind = "many2one", relation = "account.move", readonly, copy = false)]
     pub move_id: Option<i64>,
 }
 

@@ -77,7 +77,8 @@ pub struct StatementLine {
     #[field(
         kind = "many2one",
         relation = "account.move.line",
-        ondelete = "set null"
+        ondelete = "set null",
+        copy = false
     )]
     pub move_line_id: Option<i64>,
     /// Why it is not matched, when auto-match left it.

@@ -62,11 +62,12 @@ pub struct BirForm {
         kind = "selection",
         selection = "draft:Draft,filed:Filed",
         default = "\"draft\"",
-        readonly
+        readonly,
+        copy = false
     )]
     pub state: String,
     /// When it was filed.
-    #[field(kind = "date", readonly)]
+    #[field(kind = "date", readonly, copy = false)]
     pub filed_date: Option<String>,
 }
 

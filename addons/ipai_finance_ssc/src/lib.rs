@@ -117,6 +117,7 @@ pub struct Closing {
         selection = "draft:Draft,in_progress:In Progress,review:Review,closed:Closed",
         default = "\"draft\"",
         readonly,
+        copy = false,
         index
     )]
     pub state: String,
@@ -128,7 +129,7 @@ pub struct Closing {
     )]
     pub task_ids: Vec<i64>,
     /// Whether the closed closing's summary reached Notion.
-    #[field(readonly)]
+    #[field(readonly, copy = false)]
     pub notion_synced: bool,
 }
 

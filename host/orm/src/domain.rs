@@ -1002,17 +1002,24 @@ fn compile_leaf(
             let with_null = values
                 .iter()
                 .any(|v| matches!(v, Value::Null | Value::Bool(false)));
-            let mut placeholders = Vec::new();
-            for value in values
+            let operands = values
                 .iter()
                 .filter(|v| !matches!(v, Value::Null | Value::Bool(false)) || is_bool)
-            {
-                placeholders.push(push(operand(value)?));
-            }
-            let list = if placeholders.is_empty() {
+                .map(operand)
+                .collect::<Result<Vec<_>, _>>()?;
+            let list = if operands.is_empty() {
                 None
+            } else if operands.len() > crate::values::IN_LIST_PARAMS {
+                // One parameter for the whole list, whatever its length.
+                Some(crate::values::in_json_list(dialect, operands, params))
             } else {
-                Some(placeholders.join(", "))
+                Some(
+                    operands
+                        .into_iter()
+                        .map(push)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                )
             };
             match (op, list, with_null) {
                 ("in", None, false) => "1=0".into(),
@@ -1036,6 +1043,7 @@ fn compile_leaf(
                     )));
                 }
             };
+            crate::values::check_text(model, field, &text)?;
             let exact = op.starts_with('=');
             let pattern = if exact {
                 text

@@ -109,39 +109,48 @@ fn iso_week(date: &str) -> Option<String> {
     Some(format!("W{week:02} {iso_year}"))
 }
 
-/// The group key and label of a date prefix at a granularity.
+/// The group key and label of a date prefix at a granularity. Stored text
+/// that is no calendar date (a month 13 written before dates were checked,
+/// text put in by hand) groups under itself rather than failing the request.
 fn date_group(prefix: &str, granularity: Granularity) -> (String, String) {
-    let month = || {
-        prefix
-            .get(5..7)
-            .and_then(|m| m.parse::<usize>().ok())
-            .unwrap_or(1)
-    };
-    let year = prefix.get(0..4).unwrap_or_default();
+    let raw = || (prefix.to_string(), prefix.to_string());
+    let month_name = prefix
+        .get(5..7)
+        .and_then(|m| m.parse::<usize>().ok())
+        .and_then(|m| MONTHS.get(m.checked_sub(1)?));
+    let year = prefix
+        .get(0..4)
+        .filter(|y| y.bytes().all(|b| b.is_ascii_digit()));
     match granularity {
-        Granularity::Day => {
-            let label = format!(
-                "{} {} {year}",
-                prefix.get(8..10).unwrap_or_default(),
-                &MONTHS[month() - 1][..3]
-            );
-            (prefix.to_string(), label)
-        }
+        Granularity::Day => match (crate::values::calendar_date(prefix), month_name, year) {
+            (Some(_), Some(month), Some(year)) => {
+                let label = format!("{} {} {year}", &prefix[8..10], &month[..3]);
+                (prefix.to_string(), label)
+            }
+            _ => raw(),
+        },
         Granularity::Week => {
-            let label = iso_week(prefix).unwrap_or_else(|| prefix.to_string());
-            // Sortable key: ISO year then week.
-            let key = format!("{}-{}", &label[4..], &label[1..3]);
-            (key, label)
+            match crate::values::calendar_date(prefix).and_then(|_| iso_week(prefix)) {
+                // Sortable key: ISO year then week.
+                Some(label) => (format!("{}-{}", &label[4..], &label[1..3]), label),
+                None => raw(),
+            }
         }
-        Granularity::Month => (
-            prefix.to_string(),
-            format!("{} {year}", MONTHS[month() - 1]),
-        ),
-        Granularity::Quarter => {
-            let q = (month() - 1) / 3 + 1;
-            (format!("{year}-Q{q}"), format!("Q{q} {year}"))
-        }
-        Granularity::Year => (year.to_string(), year.to_string()),
+        Granularity::Month => match (month_name, year) {
+            (Some(month), Some(year)) => (prefix.to_string(), format!("{month} {year}")),
+            _ => raw(),
+        },
+        Granularity::Quarter => match (month_name, year, prefix.get(5..7)) {
+            (Some(_), Some(year), Some(m)) => {
+                let q = (m.parse::<usize>().unwrap_or(1) - 1) / 3 + 1;
+                (format!("{year}-Q{q}"), format!("Q{q} {year}"))
+            }
+            _ => raw(),
+        },
+        Granularity::Year => match year {
+            Some(year) => (year.to_string(), year.to_string()),
+            None => raw(),
+        },
     }
 }
 
@@ -510,6 +519,19 @@ mod tests {
             ("2026-Q2".into(), "Q2 2026".into())
         );
         assert_eq!(iso_week("2026-01-01").unwrap(), "W01 2026");
+        for bad in ["2026-13", "2026-00", "20é6-01", "", "2026-02-30", "ab"] {
+            for granularity in [
+                Granularity::Day,
+                Granularity::Week,
+                Granularity::Month,
+                Granularity::Quarter,
+                Granularity::Year,
+            ] {
+                // No panic: bad stored text groups under itself.
+                let (key, _) = date_group(bad, granularity);
+                assert!(!key.is_empty() || bad.is_empty());
+            }
+        }
         assert_eq!(iso_week("2027-01-01").unwrap(), "W53 2026");
         assert_eq!(iso_week("2024-12-30").unwrap(), "W01 2025");
         assert_eq!(date_group("2026-03-09", Granularity::Day).1, "09 Mar 2026");

@@ -31,7 +31,10 @@ pub use registry::{
 };
 pub use schema::{add_column, count_values, create_table, drop_column, drop_table, table_exists};
 pub use values::{Record, bool_at};
-pub use x2many::{RelationTable, create_relation_table, relation_table};
+pub use x2many::{
+    RelationTable, X2manyCommand, X2manyStep, create_relation_table, relation_table, split_x2many,
+    x2many_commands,
+};
 
 /// The connection type every ORM call runs on (a transaction derefs to it).
 pub type Connection = sqlx::AnyConnection;

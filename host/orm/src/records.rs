@@ -372,12 +372,13 @@ impl Orm {
                 ))
             })?;
         values.remove("id");
-        // Like Odoo, a copy does not take the one2many records with it;
-        // computed and related fields follow from the rest.
+        // As in Odoo: fields declared `copy = false` (numbers, states) take
+        // their default again, one2many lines come along only when their
+        // field says `copy = true`, computed and related fields follow.
         values.retain(|name, _| {
             model_def
                 .field(name)
-                .is_none_or(|f| f.ttype() != FieldType::One2many && !f.spec.is_derived())
+                .is_some_and(|f| f.spec.copied() && f.ttype() != FieldType::One2many)
         });
         for (field, value) in values.iter_mut() {
             // many2one values read as [id, name]; write them back as ids.
@@ -392,7 +393,29 @@ impl Orm {
         for (field, value) in default {
             values.insert(field.clone(), value.clone());
         }
-        Ok(self.create(conn, model, &[values]).await?[0])
+        let new = self.create(conn, model, &[values]).await?[0];
+        for field in model_def
+            .fields()
+            .iter()
+            .filter(|f| f.ttype() == FieldType::One2many && f.spec.copied())
+            .filter(|f| !default.contains_key(f.name()))
+        {
+            let lines = self
+                .read_x2many(conn, &model_def, field, &[id])
+                .await?
+                .remove(&id)
+                .unwrap_or_default();
+            let relation = field.spec.relation.as_deref().unwrap_or_default();
+            let mut parent = Record::new();
+            parent.insert(
+                field.spec.inverse.clone().unwrap_or_default(),
+                Value::from(new),
+            );
+            for line in lines {
+                Box::pin(self.copy(conn, relation, line, &parent)).await?;
+            }
+        }
+        Ok(new)
     }
 
     /// Odoo's `default_get`: the defaults of `fields` (all when empty) that have one.

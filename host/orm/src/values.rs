@@ -59,6 +59,9 @@ pub fn to_sql(model: &ModelDef, field: &FieldDef, value: &Value) -> Result<SqlVa
             value
         ))
     };
+    if let Value::String(s) = value {
+        check_text(model, field, s)?;
+    }
     Ok(match field.ttype() {
         FieldType::Char | FieldType::Text | FieldType::Html => match value {
             v if is_empty(v) => SqlValue::NullText,
@@ -124,6 +127,11 @@ pub fn to_sql(model: &ModelDef, field: &FieldDef, value: &Value) -> Result<SqlVa
         },
         FieldType::Json => match value {
             v if is_empty(v) => SqlValue::NullText,
+            // serde_json writes a NUL inside a string as `\u0000`, which
+            // PostgreSQL refuses in text as it refuses the byte itself.
+            other if has_nul(other) => {
+                return Err(nul_refused(model, field));
+            }
             other => SqlValue::Text(other.to_string()),
         },
         FieldType::One2many | FieldType::Many2many => {
@@ -160,19 +168,59 @@ fn is_base64(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
 }
 
+/// Refuses a NUL character in text given for `field`: PostgreSQL refuses
+/// it in a text column while SQLite stores it, and the same value must
+/// meet the same answer on both engines.
+pub(crate) fn check_text(model: &ModelDef, field: &FieldDef, text: &str) -> Result<(), OrmError> {
+    if text.contains('\0') {
+        return Err(nul_refused(model, field));
+    }
+    Ok(())
+}
+
+fn nul_refused(model: &ModelDef, field: &FieldDef) -> OrmError {
+    OrmError::Validation(format!(
+        "Wrong value for {}.{}: text may not contain the NUL character (\\x00)",
+        model.name,
+        field.name()
+    ))
+}
+
+/// Whether a NUL character is anywhere in `value` (keys included).
+fn has_nul(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(has_nul),
+        Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+        _ => false,
+    }
+}
+
+/// `YYYY-MM-DD` naming a day of the calendar (no month 13, no 30 February).
 fn is_date(s: &str) -> bool {
+    calendar_date(s).is_some()
+}
+
+/// The day a `YYYY-MM-DD` text names, if it is one.
+pub(crate) fn calendar_date(s: &str) -> Option<time::Date> {
     let b = s.as_bytes();
-    b.len() == 10
+    let shaped = b.len() == 10
         && b[4] == b'-'
         && b[7] == b'-'
         && b.iter()
             .enumerate()
-            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+    if !shaped {
+        return None;
+    }
+    let month = time::Month::try_from(s[5..7].parse::<u8>().ok()?).ok()?;
+    time::Date::from_calendar_date(s[..4].parse().ok()?, month, s[8..10].parse().ok()?).ok()
 }
 
+/// `YYYY-MM-DD HH:MM:SS` (or with a `T`) naming a real day and time of day.
 fn is_datetime(s: &str) -> bool {
     let b = s.as_bytes();
-    b.len() == 19
+    let shaped = b.len() == 19
         && s.is_char_boundary(10)
         && is_date(&s[..10])
         && (b[10] == b' ' || b[10] == b'T')
@@ -181,7 +229,52 @@ fn is_datetime(s: &str) -> bool {
         && b[11..]
             .iter()
             .enumerate()
-            .all(|(i, c)| i == 2 || i == 5 || c.is_ascii_digit())
+            .all(|(i, c)| i == 2 || i == 5 || c.is_ascii_digit());
+    let part = |range: std::ops::Range<usize>| s[range].parse::<u8>().ok();
+    shaped
+        && matches!(
+            (part(11..13), part(14..16), part(17..19)),
+            (Some(h), Some(m), Some(sec)) if time::Time::from_hms(h, m, sec).is_ok()
+        )
+}
+
+/// Above this many values an `in` list binds as one JSON array parameter
+/// instead of one parameter each: SQLite takes at most 32,766 parameters
+/// in a statement and PostgreSQL 65,535, and a domain may hold several lists.
+pub(crate) const IN_LIST_PARAMS: usize = 1000;
+
+/// `IN (…)` over `values` bound as one JSON array parameter (see
+/// [`IN_LIST_PARAMS`]), unpacked by the database: `json_each` on SQLite,
+/// `jsonb_array_elements_text` cast to the values' type on PostgreSQL.
+pub(crate) fn in_json_list(
+    dialect: crate::Dialect,
+    values: Vec<SqlValue>,
+    params: &mut Vec<SqlValue>,
+) -> String {
+    let cast = match values.first() {
+        Some(SqlValue::Int(_) | SqlValue::NullInt) => "BIGINT",
+        Some(SqlValue::Float(_)) => "DOUBLE PRECISION",
+        Some(SqlValue::Bool(_)) => "BOOLEAN",
+        _ => "TEXT",
+    };
+    let items: Vec<Value> = values
+        .into_iter()
+        .map(|v| match v {
+            SqlValue::Int(i) => Value::from(i),
+            SqlValue::Float(f) => Value::from(f),
+            SqlValue::Bool(b) => Value::from(b),
+            SqlValue::Text(t) => Value::from(t),
+            SqlValue::NullText | SqlValue::NullInt => Value::Null,
+        })
+        .collect();
+    params.push(SqlValue::Text(Value::Array(items).to_string()));
+    let param = dialect.param(params.len());
+    match dialect {
+        crate::Dialect::Sqlite => format!("SELECT value FROM json_each({param})"),
+        crate::Dialect::Postgres => {
+            format!("SELECT CAST(jsonb_array_elements_text(CAST({param} AS JSONB)) AS {cast})")
+        }
+    }
 }
 
 /// Reads column `index` of `row` as the Odoo JSON value of `field`
@@ -281,6 +374,12 @@ mod tests {
     fn date_formats() {
         assert!(is_date("2026-11-26"));
         assert!(!is_date("2026-1-26"));
+        assert!(!is_date("2026-13-01"), "no month 13");
+        assert!(!is_date("2026-02-30"), "no 30 February");
+        assert!(is_date("2024-02-29"), "a leap day");
+        assert!(!is_date("2026-02-29"), "not a leap year");
+        assert!(!is_datetime("2026-11-26 24:00:00"));
+        assert!(!is_datetime("2026-11-26 10:60:00"));
         assert!(is_datetime("2026-11-26 10:00:00"));
         assert!(!is_datetime("2026-11-26"));
         assert!(

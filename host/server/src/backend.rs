@@ -331,7 +331,7 @@ fn addon_error(e: OrmError) -> AddonError {
         OrmError::Validation(m) => AddonError::Validation(m),
         OrmError::Missing(m) => AddonError::Missing(m),
         OrmError::User(m) | OrmError::Value(m) => AddonError::User(m),
-        OrmError::Database(e) => AddonError::Internal(e.to_string()),
+        OrmError::Database(e) => AddonError::Internal(crate::error::database_failure(&e)),
     }
 }
 
@@ -390,6 +390,65 @@ impl TxOrm {
         self.end_savepoint(outcome.is_ok()).await?;
         outcome
     }
+
+    /// [`TxOrm::guarded`] for a create or write whose values hold x2many
+    /// commands: `op` writes the records' own values and answers their ids,
+    /// then each record's `commands` (one list per id) run through the target models' methods
+    /// (see [`crate::commands::apply_x2many`]), all under one savepoint.
+    async fn guarded_with_commands(
+        &mut self,
+        model: &str,
+        commands: &[Vec<(String, Value)>],
+        op: impl AsyncFnOnce(&mut Connection, &Orm, &Access) -> Result<Vec<i64>, OrmError>,
+    ) -> Result<Vec<i64>, AddonError> {
+        self.check_scope(model)?;
+        self.savepoint().await?;
+        let access = self.access.clone();
+        let mut outcome = match self.parts() {
+            Ok((conn, orm)) => match op(&mut *conn, orm, &access).await {
+                Ok(ids) => Ok(ids),
+                Err(e) => {
+                    self.note_conflict(&e);
+                    Err(addon_error(e))
+                }
+            },
+            Err(e) => Err(busy(e)),
+        };
+        if let Ok(ids) = &outcome {
+            for (id, mine) in ids.iter().zip(commands) {
+                let (done, back) =
+                    crate::commands::apply_x2many(self.take(), model, *id, mine).await;
+                *self = back;
+                if let Err(e) = done {
+                    outcome = Err(failure_for_addon(e));
+                    break;
+                }
+            }
+        }
+        let outcome = match outcome {
+            Ok(value) => self.flush().await.map(|()| value),
+            Err(e) => Err(e),
+        };
+        self.end_savepoint(outcome.is_ok()).await?;
+        outcome
+    }
+
+    /// `rows`' own values and their x2many commands, when any row has some.
+    fn split_commands(
+        &self,
+        model: &str,
+        rows: &[Record],
+    ) -> Option<(Vec<Record>, Vec<Vec<(String, Value)>>)> {
+        let model = self.orm.registry().get(model)?;
+        let (own, commands): (Vec<_>, Vec<_>) = rows
+            .iter()
+            .map(|row| pulse_orm::split_x2many(model, row))
+            .unzip();
+        commands
+            .iter()
+            .any(|c| !c.is_empty())
+            .then_some((own, commands))
+    }
 }
 
 impl OrmBackend for TxOrm {
@@ -446,6 +505,16 @@ impl OrmBackend for TxOrm {
 
     async fn create(&mut self, model: &str, rows: &str) -> Result<Vec<i64>, AddonError> {
         let rows: Vec<Record> = parse(rows, "create rows")?;
+        if let Some((own, commands)) = self.split_commands(model, &rows) {
+            return self
+                .guarded_with_commands(model, &commands, async |conn, orm, access| {
+                    access.check_model(orm.registry(), model, Mode::Create)?;
+                    let ids = orm.create(conn, model, &own).await?;
+                    access.guard(conn, orm, model, Mode::Create, &ids).await?;
+                    Ok(ids)
+                })
+                .await;
+        }
         self.guarded(model, async |conn, orm, access| {
             access.check_model(orm.registry(), model, Mode::Create)?;
             let ids = orm.create(conn, model, &rows).await?;
@@ -457,6 +526,21 @@ impl OrmBackend for TxOrm {
 
     async fn write(&mut self, model: &str, ids: &[i64], values: &str) -> Result<(), AddonError> {
         let values: Record = parse(values, "write values")?;
+        if let Some((mut own, commands)) = self.split_commands(model, std::slice::from_ref(&values))
+        {
+            let own = own.pop().unwrap_or_default();
+            let names: Vec<String> = commands[0].iter().map(|(n, _)| n.clone()).collect();
+            let per_record = vec![commands[0].clone(); ids.len()];
+            return self
+                .guarded_with_commands(model, &per_record, async |conn, orm, access| {
+                    access.guard(conn, orm, model, Mode::Write, ids).await?;
+                    orm.write(conn, model, ids, &own).await?;
+                    orm.mark_written(model, ids, &names)?;
+                    Ok(ids.to_vec())
+                })
+                .await
+                .map(|_| ());
+        }
         self.guarded(model, async |conn, orm, access| {
             access.guard(conn, orm, model, Mode::Write, ids).await?;
             orm.write(conn, model, ids, &values).await

@@ -227,7 +227,7 @@ async fn call_addon(
 
 /// The ORM's own methods, with Odoo's signatures and return values.
 async fn builtin(
-    orm: &mut TxOrm,
+    session: &mut TxOrm,
     snapshot: &Snapshot,
     model: &str,
     method: &str,
@@ -235,8 +235,8 @@ async fn builtin(
     a: &[Value],
     k: &Map<String, Value>,
 ) -> Result<Value, CallFailure> {
-    let access = orm.access.clone();
-    let (conn, orm) = orm.parts().map_err(CallFailure::Unavailable)?;
+    let access = session.access.clone();
+    let (conn, orm) = session.parts().map_err(CallFailure::Unavailable)?;
     // Access rights and record rules: a search is narrowed to what the
     // user may see; records named by id are checked.
     let restrict = async |conn: &mut pulse_orm::Connection, domain: Domain| {
@@ -274,12 +274,22 @@ async fn builtin(
                 single => (vec![record_of(single)?], true),
             };
             let (rows, passwords) = crate::auth::take_passwords(model, rows)?;
+            let model_def = orm.registry().require(model).map_err(CallFailure::Orm)?;
+            // x2many commands run through their target models' methods
+            // once the records exist.
+            let (rows, commands): (Vec<_>, Vec<_>) = rows
+                .iter()
+                .map(|row| pulse_orm::split_x2many(model_def, row))
+                .unzip();
             let ids = orm
                 .create(conn, model, &rows)
                 .await
                 .map_err(CallFailure::Orm)?;
             guard(conn, Mode::Create, &ids).await?;
             crate::auth::set_passwords(conn, &ids, passwords).await?;
+            for (id, commands) in ids.iter().zip(&commands) {
+                x2many(session, model, *id, commands).await?;
+            }
             if single { json!(ids[0]) } else { json!(ids) }
         }
         "read" => {
@@ -329,14 +339,22 @@ async fn builtin(
             let (mut rows, passwords) = crate::auth::take_passwords(model, vec![values])?;
             let values = rows.pop().unwrap_or_default();
             let password = passwords.into_iter().next().flatten();
+            let model_def = orm.registry().require(model).map_err(CallFailure::Orm)?;
+            let (own, commands) = pulse_orm::split_x2many(model_def, &values);
             if !values.is_empty() || password.is_none() {
-                orm.write(conn, model, &ids, &values)
+                orm.write(conn, model, &ids, &own)
                     .await
+                    .map_err(CallFailure::Orm)?;
+                let names: Vec<String> = commands.iter().map(|(name, _)| name.clone()).collect();
+                orm.mark_written(model, &ids, &names)
                     .map_err(CallFailure::Orm)?;
             }
             if let Some(password) = password {
                 let all = vec![Some(password); ids.len()];
                 crate::auth::set_passwords(conn, &ids, all).await?;
+            }
+            for id in &ids {
+                x2many(session, model, *id, &commands).await?;
             }
             json!(true)
         }
@@ -468,6 +486,22 @@ async fn builtin(
             });
         }
     })
+}
+
+/// Runs the x2many `commands` of record `id` through the target models'
+/// methods, in `session`'s transaction.
+async fn x2many(
+    session: &mut TxOrm,
+    model: &str,
+    id: i64,
+    commands: &[(String, Value)],
+) -> Result<(), CallFailure> {
+    if commands.is_empty() {
+        return Ok(());
+    }
+    let (outcome, back) = crate::commands::apply_x2many(session.take(), model, id, commands).await;
+    *session = back;
+    outcome
 }
 
 /// Positional argument `index`, or keyword argument `name`.

@@ -40,3 +40,12 @@ pub enum Error {
     #[error("{0}")]
     Lifecycle(String),
 }
+
+/// A database failure as a client or an addon sees it: a generic message
+/// with a reference, logged here beside the real error. The database's own
+/// words (table names, SQL, values) stay in the log.
+pub(crate) fn database_failure(e: &dyn std::fmt::Display) -> String {
+    let reference = format!("{:016x}", rand::random::<u64>());
+    tracing::error!(reference = %reference, error = %e, "database error");
+    format!("A database error occurred (reference {reference})")
+}

@@ -284,8 +284,7 @@ fn orm_error(e: OrmError) -> RpcError {
         OrmError::User(m) => RpcError::user(m),
         OrmError::Value(m) => RpcError::server("builtins.ValueError", m),
         OrmError::Database(e) => {
-            tracing::error!(error = %e, "database error");
-            RpcError::server("psycopg2.Error", format!("database error: {e}"))
+            RpcError::server("psycopg2.Error", crate::error::database_failure(&e))
         }
     }
 }
@@ -1074,6 +1073,8 @@ async fn execute_kw(
     let (ids, rest, kwargs) = (&ids, &rest, &kwargs);
     crate::db::retrying(&format!("{model}.{method}"), move || async move {
         let snapshot = host.snapshot();
+        crate::commands::refuse_readonly(&snapshot.registry, model, method, rest, kwargs)
+            .map_err(|f| (failure(f), false))?;
         let mut tx = host.db.pool.begin().await.map_err(crate::db::tagged)?;
         // The caller's rights apply to everything the call does.
         let access = crate::Access::load(&mut tx, uid).await.map_err(|e| {

@@ -10,6 +10,7 @@ mod access;
 mod auth;
 mod backend;
 mod base;
+mod commands;
 mod cron;
 mod data;
 mod db;

@@ -25,10 +25,15 @@ pub fn derive_model(input: TokenStream) -> TokenStream {
 }
 
 /// Key-value and flag options of one attribute such as `#[field(required, string = "X")]`.
+/// Options that take `true` or `false`, of `#[field(...)]`.
+const BOOLEAN_OPTIONS: [&str; 1] = ["copy"];
+
 #[derive(Default)]
 struct Options {
     flags: Vec<String>,
     values: Vec<(String, LitStr)>,
+    /// `name = true|false` options, e.g. Odoo's `copy = false`.
+    bools: Vec<(String, syn::LitBool)>,
 }
 
 impl Options {
@@ -43,6 +48,9 @@ impl Options {
                         Expr::Lit(ExprLit {
                             lit: Lit::Str(s), ..
                         }) => options.values.push((ident_of(&nv.path)?, s)),
+                        Expr::Lit(ExprLit {
+                            lit: Lit::Bool(b), ..
+                        }) => options.bools.push((ident_of(&nv.path)?, b)),
                         other => {
                             return Err(syn::Error::new(
                                 other.span(),
@@ -63,6 +71,13 @@ impl Options {
         self.flags.iter().any(|f| f == name)
     }
 
+    fn boolean(&self, name: &str) -> Option<bool> {
+        self.bools
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.value)
+    }
+
     fn value(&self, name: &str) -> Option<&LitStr> {
         self.values.iter().find(|(k, _)| k == name).map(|(_, v)| v)
     }
@@ -80,6 +95,14 @@ impl Options {
                     format!(
                         "unknown option `{f}`; expected one of {allowed_flags:?} or {allowed_values:?}"
                     ),
+                ));
+            }
+        }
+        for (k, v) in &self.bools {
+            if !BOOLEAN_OPTIONS.contains(&k.as_str()) {
+                return Err(syn::Error::new(
+                    v.span(),
+                    format!("unknown option `{k}`; true/false options are {BOOLEAN_OPTIONS:?}"),
                 ));
             }
         }
@@ -223,6 +246,12 @@ fn expand_model(input: &DeriveInput) -> syn::Result<TokenStream2> {
             None => quote!(None),
         };
         let readonly = fopts.flag("readonly");
+        // Odoo's `copy`: whether `copy()` takes the value along (unset:
+        // every field but one2many, computed and related ones).
+        let copy = match fopts.boolean("copy") {
+            Some(c) => quote!(Some(#c)),
+            None => quote!(None),
+        };
         let label = fopts
             .value("string")
             .map(|s| s.value())
@@ -293,6 +322,7 @@ fn expand_model(input: &DeriveInput) -> syn::Result<TokenStream2> {
                 selection: ::std::vec![#(#selection),*],
                 default: #default,
                 readonly: #readonly,
+                copy: #copy,
                 ondelete: #ondelete,
                 digits: #digits,
                 related: #related,

@@ -129,11 +129,18 @@ pub struct FieldSpec {
     /// Value used on create when none is given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default: Option<Value>,
-    /// Shown read-only in forms. As in Odoo this is advice to clients:
-    /// RPC may still write plain readonly fields (computed and related
-    /// fields are never writable).
+    /// Set by the model's own methods only: RPC clients may not set it
+    /// (on create, write or copy, in x2many commands too), addon code may.
+    /// Stricter than Odoo, where readonly binds only the web client.
+    /// Computed and related fields are never writable at all.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub readonly: bool,
+    /// Whether Odoo's `copy()` takes the value along to the copy; `None`
+    /// means Odoo's default: every field but one2many ones (computed and
+    /// related fields follow from the rest). Sequence numbers and states
+    /// say `false`, so a copy starts as a fresh draft.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copy: Option<bool>,
     /// What deleting the target of a many2one does to this record; `None`
     /// means `set null`, or `restrict` when the field is required.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -174,6 +181,7 @@ impl FieldSpec {
             selection: Vec::new(),
             default: None,
             readonly: false,
+            copy: None,
             ondelete: None,
             digits: None,
             related: None,
@@ -186,6 +194,11 @@ impl FieldSpec {
     /// x2many field nor a related one.
     pub fn has_column(&self) -> bool {
         self.ttype.is_stored() && self.related.is_none()
+    }
+
+    /// Whether `copy()` takes the field's value along (see [`FieldSpec::copy`]).
+    pub fn copied(&self) -> bool {
+        !self.is_derived() && self.copy.unwrap_or(self.ttype != FieldType::One2many)
     }
 
     /// Whether only the host may set the field's value (computed and related fields).
