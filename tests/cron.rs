@@ -55,7 +55,7 @@ fn by_hand_and_failures(backend: Backend) {
     pulse.ok(&["install", "cron_counter"]);
     let list = pulse.ok(&["cron", "list"]);
     assert!(
-        list.contains(JOB) && list.contains("cron.tick.tick"),
+        list.contains(JOB) && list.contains("cron.tick._tick"),
         "{list}"
     );
     assert!(list.contains("next 2000-01-01 00:00:00"), "{list}");
@@ -97,7 +97,7 @@ fn by_hand_and_failures(backend: Backend) {
         .call(
             "ir.cron",
             "write",
-            json!([ids, {"method": "fail", "interval_type": "seconds", "interval_number": 1}]),
+            json!([ids, {"method": "_fail", "interval_type": "seconds", "interval_number": 1}]),
             json!({}),
         )
         .unwrap();

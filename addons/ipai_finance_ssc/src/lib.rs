@@ -728,8 +728,16 @@ pub fn action_sync_supabase(env: &Env, _ids: &[i64]) -> Result<Option<usize>> {
     sync::agencies_to_supabase(env)
 }
 
-/// Cron: closed closings' summaries to Notion.
-#[method(model = "finance.ssc.month_end_closing")]
+/// Cron: the agencies to Supabase (private: the route and the job are
+/// the ways in; the route's users are checked by the route).
+#[method(model = "finance.ssc.agency", name = "_cron_sync_supabase")]
+pub fn cron_sync_supabase(env: &Env, _ids: &[i64]) -> Result<Option<usize>> {
+    sync::agencies_to_supabase(env)
+}
+
+/// Cron: closed closings' summaries to Notion (private, as every cron
+/// entry point is: RPC clients may not run it, `pulse cron run` may).
+#[method(model = "finance.ssc.month_end_closing", name = "_cron_sync_notion")]
 pub fn cron_sync_notion(env: &Env, _ids: &[i64]) -> Result<Option<usize>> {
     sync::closings_to_notion(env)
 }
@@ -751,7 +759,12 @@ pub fn next_month(date: &str) -> Result<String> {
 
 /// Cron: a draft closing of next month for every active agency that has
 /// none. `scheduled` is when the run was due (the host passes it).
-#[method(model = "finance.ssc.month_end_closing")]
+/// Private: over RPC any accountant could otherwise open closings for
+/// agencies that are not theirs.
+#[method(
+    model = "finance.ssc.month_end_closing",
+    name = "_cron_create_closings"
+)]
 pub fn cron_create_closings(env: &Env, _ids: &[i64], scheduled: String) -> Result<usize> {
     let period = next_month(&scheduled)?;
     let agencies = env.model::<Agency>();
@@ -798,8 +811,8 @@ fn previous_periods(date: &str) -> Result<(String, Option<String>)> {
 }
 
 /// Cron: draft BIR forms for the month (and quarter) just ended, for every
-/// active agency, with their amounts, ahead of their due dates.
-#[method(model = "finance.ssc.bir_form")]
+/// active agency, with their amounts, ahead of their due dates (private).
+#[method(model = "finance.ssc.bir_form", name = "_cron_draft_bir_forms")]
 pub fn cron_draft_bir_forms(env: &Env, _ids: &[i64], scheduled: String) -> Result<usize> {
     let (month, quarter) = previous_periods(&scheduled)?;
     let mut wanted: Vec<(&str, String)> = vec![("1601C", month.clone())];
@@ -852,7 +865,7 @@ pulse_sdk::addon! {
         check_tin, compute_line_agency, action_post, action_start, action_submit_review,
         action_close, get_report, bir::compute_due_date, bir::check_period, bir::action_compute,
         bir::action_file, bir::bir_summary, bir::bir_summary_csv, bank::action_auto_match, bank::action_match, action_sync_supabase,
- cron_sync_notion, cron_create_closings, cron_draft_bir_forms,
+ cron_sync_supabase, cron_sync_notion, cron_create_closings, cron_draft_bir_forms,
     ],
     routes: [consolidation_report, finalize, generate_pdf, auto_match, sync_to_supabase],
 }

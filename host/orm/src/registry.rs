@@ -103,6 +103,44 @@ pub fn valid_field_name(name: &str) -> bool {
         && chars.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '_'))
 }
 
+/// What is wrong with the names a field declares that reach SQL as
+/// identifiers (its own name, its relation, which names a table and a
+/// relation table, its inverse and currency field, which name columns):
+/// each must be a plain name, as names from RPC clients must be.
+fn identifier_problems(module: &str, model: &str, field: &FieldSpec) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut bad = |what: &str, value: &str, expected: &str| {
+        problems.push(format!(
+            "addon '{module}': field {:?} of model {model:?}: invalid {what} {value:?} (expected {expected})",
+            field.name
+        ))
+    };
+    let field_name = "a field name: lowercase letters, digits and _, at most 63 characters";
+    if !valid_field_name(&field.name) {
+        bad("field name", &field.name, field_name);
+    }
+    if let Some(relation) = &field.relation
+        && !valid_model_name(relation)
+    {
+        bad(
+            "relation",
+            relation,
+            "a model name: lowercase words separated by dots, e.g. res.partner",
+        );
+    }
+    if let Some(inverse) = &field.inverse
+        && !valid_field_name(inverse)
+    {
+        bad("inverse", inverse, field_name);
+    }
+    if let Some(currency) = &field.currency_field
+        && !valid_field_name(currency)
+    {
+        bad("currency field", currency, field_name);
+    }
+    problems
+}
+
 /// Column names the host manages itself.
 const RESERVED_FIELDS: [&str; 1] = ["id"];
 
@@ -110,10 +148,17 @@ impl ModelDef {
     /// Validates a model an addon described.
     pub fn from_spec(spec: &ModelSpec, module: &str) -> Result<ModelDef, OrmError> {
         if !valid_model_name(&spec.name) {
-            return Err(OrmError::Validation(format!(
-                "addon '{module}': invalid model name '{}' (expected lowercase words separated by dots, e.g. todo.task)",
+            // The fields' problems too: an addon learns them all at once.
+            let mut problems = vec![format!(
+                "addon '{module}': invalid model name {:?} (expected lowercase words separated by dots, e.g. todo.task)",
                 spec.name
-            )));
+            )];
+            problems.extend(
+                spec.fields
+                    .iter()
+                    .flat_map(|f| identifier_problems(module, &spec.name, f)),
+            );
+            return Err(OrmError::Validation(problems.join("\n")));
         }
         let mut model = ModelDef {
             name: spec.name.clone(),
@@ -124,14 +169,28 @@ impl ModelDef {
             by_name: HashMap::new(),
             checks: Vec::new(),
         };
-        for field in &spec.fields {
-            model.add_field(FieldDef {
-                spec: field.clone(),
-                module: module.to_string(),
-            })?;
-        }
+        model.add_fields(&spec.fields, module)?;
         model.add_checks(&spec.checks, module)?;
         Ok(model)
+    }
+
+    /// Adds the fields `module` declares, reporting every field's problems
+    /// together.
+    fn add_fields(&mut self, fields: &[FieldSpec], module: &str) -> Result<(), OrmError> {
+        let mut problems = Vec::new();
+        for field in fields {
+            if let Err(problem) = self.add_field(FieldDef {
+                spec: field.clone(),
+                module: module.to_string(),
+            }) {
+                problems.push(problem.to_string());
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(OrmError::Validation(problems.join("\n")))
+        }
     }
 
     /// Adds check constraints declared by `module`.
@@ -191,7 +250,11 @@ impl ModelDef {
     /// Adds a field (one an extending addon declares, or one of the model's own).
     pub fn add_field(&mut self, field: FieldDef) -> Result<(), OrmError> {
         let name = field.name().to_string();
-        if !valid_field_name(&name) || RESERVED_FIELDS.contains(&name.as_str()) {
+        let problems = identifier_problems(&field.module, &self.name, &field.spec);
+        if !problems.is_empty() {
+            return Err(OrmError::Validation(problems.join("\n")));
+        }
+        if RESERVED_FIELDS.contains(&name.as_str()) {
             return Err(OrmError::Validation(format!(
                 "addon '{}': invalid field name '{name}' on model '{}'",
                 field.module, self.name
@@ -292,12 +355,7 @@ impl Registry {
         })?;
         self.links = std::sync::OnceLock::new();
         let model = Arc::make_mut(model);
-        for field in &spec.fields {
-            model.add_field(FieldDef {
-                spec: field.clone(),
-                module: module.to_string(),
-            })?;
-        }
+        model.add_fields(&spec.fields, module)?;
         model.add_checks(&spec.checks, module)
     }
 
@@ -315,6 +373,25 @@ impl Registry {
                         model.name
                     ))
                 };
+                if let Some(relation) = &field.spec.relation {
+                    let Some(target) = self.get(relation) else {
+                        return Err(bad(format!(
+                            "its relation '{relation}' is no model of the addon's dependencies"
+                        )));
+                    };
+                    if let Some(inverse) = &field.spec.inverse {
+                        let points_back = target.field(inverse).is_some_and(|f| {
+                            f.ttype() == FieldType::Many2one
+                                && f.spec.relation.as_deref() == Some(model.name.as_str())
+                        });
+                        if field.ttype() == FieldType::One2many && !points_back {
+                            return Err(bad(format!(
+                                "its inverse '{inverse}' is no many2one of '{relation}' pointing back to '{}'",
+                                model.name
+                            )));
+                        }
+                    }
+                }
                 if let Some(path) = &field.spec.related {
                     if !field.ttype().is_stored() {
                         return Err(bad(

@@ -1,7 +1,7 @@
 //! The one `bindgen!` site of the host, and the host's side of the WIT
 //! imports: the ORM (forwarded to the call's [`OrmBackend`]) and the log.
 
-use super::{AddonError, HostState, OrmBackend};
+use super::{AddonError, HostState, MAX_LOG_LINE, OrmBackend};
 use wasmtime::component::{HasData, Linker};
 
 wasmtime::component::bindgen!({
@@ -59,6 +59,7 @@ impl<B: OrmBackend> pulse::addon::orm::Host for HostState<B> {
         limit: Option<u32>,
         order: Option<String>,
     ) -> Result<Vec<i64>, WitError> {
+        let _busy = self.host_call();
         Ok(self
             .orm
             .search(&model, &domain, offset, limit, order.as_deref())
@@ -66,6 +67,7 @@ impl<B: OrmBackend> pulse::addon::orm::Host for HostState<B> {
     }
 
     async fn search_count(&mut self, model: String, domain: String) -> Result<u64, WitError> {
+        let _busy = self.host_call();
         Ok(self.orm.search_count(&model, &domain).await?)
     }
 
@@ -75,10 +77,12 @@ impl<B: OrmBackend> pulse::addon::orm::Host for HostState<B> {
         ids: Vec<i64>,
         fields: Vec<String>,
     ) -> Result<String, WitError> {
+        let _busy = self.host_call();
         Ok(self.orm.read(&model, &ids, &fields).await?)
     }
 
     async fn create(&mut self, model: String, rows: String) -> Result<Vec<i64>, WitError> {
+        let _busy = self.host_call();
         Ok(self.orm.create(&model, &rows).await?)
     }
 
@@ -88,10 +92,12 @@ impl<B: OrmBackend> pulse::addon::orm::Host for HostState<B> {
         ids: Vec<i64>,
         values: String,
     ) -> Result<(), WitError> {
+        let _busy = self.host_call();
         Ok(self.orm.write(&model, &ids, &values).await?)
     }
 
     async fn unlink(&mut self, model: String, ids: Vec<i64>) -> Result<(), WitError> {
+        let _busy = self.host_call();
         Ok(self.orm.unlink(&model, &ids).await?)
     }
 
@@ -103,6 +109,7 @@ impl<B: OrmBackend> pulse::addon::orm::Host for HostState<B> {
         args: String,
         kwargs: String,
     ) -> Result<String, WitError> {
+        let _busy = self.host_call();
         Ok(self.orm.call(&model, &method, &ids, &args, &kwargs).await?)
     }
 
@@ -112,23 +119,40 @@ impl<B: OrmBackend> pulse::addon::orm::Host for HostState<B> {
         args: String,
         kwargs: String,
     ) -> Result<String, WitError> {
+        let _busy = self.host_call();
         Ok(self.orm.call_super(&ids, &args, &kwargs).await?)
     }
 
     async fn sudo(&mut self, on: bool) -> Result<(), WitError> {
+        let _busy = self.host_call();
         Ok(self.orm.sudo(on).await?)
     }
 }
 
 impl<B: OrmBackend> pulse::addon::http::Host for HostState<B> {
     async fn fetch(&mut self, request: String) -> Result<String, WitError> {
+        let _busy = self.host_call();
         Ok(self.orm.http_fetch(&request).await?)
     }
 }
 
 impl<B: OrmBackend> pulse::addon::log::Host for HostState<B> {
-    async fn log(&mut self, level: pulse::addon::log::Level, message: String) {
+    async fn log(&mut self, level: pulse::addon::log::Level, mut message: String) {
         use pulse::addon::log::Level;
+        if !self.may_log() {
+            return;
+        }
+        if message.len() > MAX_LOG_LINE {
+            let total = message.len();
+            let cut = (0..=MAX_LOG_LINE)
+                .rev()
+                .find(|i| message.is_char_boundary(*i))
+                .unwrap_or(0);
+            message.truncate(cut);
+            message.push_str(&format!(
+                "… (cut: {total} bytes, more than the {MAX_LOG_LINE} a line may hold)"
+            ));
+        }
         let addon = &*self.addon;
         match level {
             Level::Trace => tracing::trace!(addon, "{message}"),

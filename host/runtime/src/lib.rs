@@ -19,6 +19,7 @@ pub use cache::content_hash;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use wasmtime::component::{Instance, InstancePre, Linker, ResourceTable};
@@ -53,6 +54,25 @@ const KEEP_RESIDENT_TABLE: usize = 64 << 10;
 
 /// How often the engine's epoch advances; deadlines are counted in these ticks.
 const EPOCH_TICK: Duration = Duration::from_millis(5);
+
+/// The most linear memory one call tree may hold at once: an addon
+/// calling the host calling another addon (`env.call`, `super()`) takes a
+/// fresh instance, with its own memory, at every level. Without a budget
+/// a chain 32 deep of 64 MiB instances would hold 2 GiB. A single instance
+/// whose own cap is larger still gets its cap.
+pub const MAX_CALL_TREE_MEMORY: usize = 256 << 20;
+
+/// The longest log line an addon may write through the `log` import, in
+/// bytes; a longer one is cut there (and says so).
+pub const MAX_LOG_LINE: usize = 4 << 10;
+
+/// How many lines an addon may log through the `log` import in one call;
+/// past that its lines are dropped, with one warning naming the addon.
+pub const MAX_LOG_LINES_PER_CALL: u32 = 1000;
+
+/// What the memory limiter says when a call tree is past its budget
+/// (found again in the trap to name the failure).
+const CALL_TREE_BUDGET_SPENT: &str = "the call tree's memory budget is spent";
 
 /// An error an addon (or the ORM on its behalf) reports, by Odoo's kinds.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -104,6 +124,18 @@ pub enum CallError {
         /// The cap in bytes.
         limit: usize,
     },
+    /// The addon tried to grow its memory while the instances of its call
+    /// tree (nested calls, each in its own instance) already held the
+    /// tree's budget.
+    #[error(
+        "addon '{addon}' exceeded the memory budget of nested calls: the instances of one call tree may hold {limit} bytes together"
+    )]
+    CallTreeOutOfMemory {
+        /// The addon's technical name.
+        addon: String,
+        /// The budget in bytes.
+        limit: usize,
+    },
     /// The addon's answer was not what the contract says.
     #[error("addon '{addon}' answered badly: {message}")]
     BadAnswer {
@@ -122,6 +154,7 @@ impl CallError {
             CallError::Trap { addon, .. }
             | CallError::Timeout { addon, .. }
             | CallError::OutOfMemory { addon, .. }
+            | CallError::CallTreeOutOfMemory { addon, .. }
             | CallError::BadAnswer { addon, .. } => Some(addon),
         }
     }
@@ -215,6 +248,13 @@ pub trait OrmBackend: Send + 'static {
         &mut self,
         request: &str,
     ) -> impl Future<Output = Result<String, AddonError>> + Send;
+    /// The bytes of linear memory the instances of this call tree hold
+    /// now, shared by every nested call made with this backend, to be
+    /// kept under [`MAX_CALL_TREE_MEMORY`]; `None` for a backend whose
+    /// calls never nest.
+    fn call_tree_memory(&self) -> Option<Arc<AtomicUsize>> {
+        None
+    }
 }
 
 /// Limits applied to every call into an addon.
@@ -356,11 +396,121 @@ fn start_epoch_ticker(engine: &Engine) {
 pub struct HostState<B> {
     wasi: WasiCtx,
     table: ResourceTable,
-    limits: StoreLimits,
+    limits: CallLimits,
     stdout: MemoryOutputPipe,
     stderr: MemoryOutputPipe,
     addon: Arc<str>,
     orm: B,
+    /// Whether the guest is inside one of the host's own imports (the ORM,
+    /// outbound HTTP): those are bounded on their own, and the call they
+    /// hold must come back to be rolled back or committed; a guest blocked
+    /// anywhere else (a WASI sleep or poll) is stopped at its deadline.
+    in_host_call: Arc<AtomicBool>,
+    /// Lines logged through the `log` import in this call.
+    log_lines: u32,
+}
+
+impl<B> HostState<B> {
+    /// Marks the guest as inside a host import until the guard drops.
+    fn host_call(&self) -> HostCallGuard {
+        self.in_host_call.store(true, Ordering::SeqCst);
+        HostCallGuard(self.in_host_call.clone())
+    }
+
+    /// Counts one line the addon logs; false once it logged its share.
+    fn may_log(&mut self) -> bool {
+        self.log_lines = self.log_lines.saturating_add(1);
+        if self.log_lines == MAX_LOG_LINES_PER_CALL + 1 {
+            tracing::warn!(
+                addon = %self.addon,
+                "addon '{}' logged more than {MAX_LOG_LINES_PER_CALL} lines in one call; the rest of this call's lines are dropped",
+                self.addon
+            );
+        }
+        self.log_lines <= MAX_LOG_LINES_PER_CALL
+    }
+}
+
+/// Clears [`HostState::in_host_call`] when a host import returns (or is dropped).
+struct HostCallGuard(Arc<AtomicBool>);
+
+impl Drop for HostCallGuard {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::SeqCst);
+    }
+}
+
+/// The memory and table limits of one store: its own caps, and its share
+/// of the call tree's memory budget, given back when the store goes.
+struct CallLimits {
+    own: StoreLimits,
+    /// The memory the call tree's instances hold (shared with the others).
+    tree: Option<Arc<AtomicUsize>>,
+    /// What this store added to `tree`.
+    held: usize,
+    /// The tree's budget as this store sees it.
+    budget: usize,
+}
+
+impl wasmtime::ResourceLimiter for CallLimits {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if !self.own.memory_growing(current, desired, maximum)? {
+            return Ok(false);
+        }
+        let Some(tree) = &self.tree else {
+            return Ok(true);
+        };
+        let more = desired.saturating_sub(current);
+        let before = tree.fetch_add(more, Ordering::SeqCst);
+        if before.saturating_add(more) > self.budget {
+            tree.fetch_sub(more, Ordering::SeqCst);
+            wasmtime::bail!("{CALL_TREE_BUDGET_SPENT} ({} bytes)", self.budget);
+        }
+        self.held += more;
+        Ok(true)
+    }
+
+    fn memory_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.own.memory_grow_failed(error)
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        self.own.table_growing(current, desired, maximum)
+    }
+
+    fn table_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.own.table_grow_failed(error)
+    }
+
+    fn instances(&self) -> usize {
+        self.own.instances()
+    }
+
+    fn tables(&self) -> usize {
+        self.own.tables()
+    }
+
+    fn memories(&self) -> usize {
+        self.own.memories()
+    }
+}
+
+impl Drop for CallLimits {
+    fn drop(&mut self) {
+        if let Some(tree) = &self.tree {
+            tree.fetch_sub(self.held, Ordering::SeqCst);
+        }
+    }
 }
 
 impl<B: Send> WasiView for HostState<B> {
@@ -607,17 +757,26 @@ impl<B: OrmBackend> LoadedAddon<B> {
             .allow_udp(false)
             .allow_ip_name_lookup(false)
             .build();
+        let tree = orm.call_tree_memory();
+        let in_host_call = Arc::new(AtomicBool::new(false));
         let state = HostState {
             wasi,
             table: ResourceTable::new(),
-            limits: StoreLimitsBuilder::new()
-                .memory_size(self.limits.memory_bytes)
-                .trap_on_grow_failure(true)
-                .build(),
+            limits: CallLimits {
+                own: StoreLimitsBuilder::new()
+                    .memory_size(self.limits.memory_bytes)
+                    .trap_on_grow_failure(true)
+                    .build(),
+                tree,
+                held: 0,
+                budget: MAX_CALL_TREE_MEMORY.max(self.limits.memory_bytes),
+            },
             stdout,
             stderr,
             addon: self.name.clone(),
             orm,
+            in_host_call: in_host_call.clone(),
+            log_lines: 0,
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
@@ -634,16 +793,43 @@ impl<B: OrmBackend> LoadedAddon<B> {
             })
         });
 
-        let outcome = match self.pre.instantiate_async(&mut store).await {
-            Ok(instance) => f(&instance, &mut store).await,
-            Err(e) => Err(e),
+        // Epoch interruption stops a guest that runs; one blocked in a
+        // WASI call (a sleep, a poll) runs no wasm to interrupt, so the
+        // call is also raced against its deadline. A guest inside the
+        // host's own imports is left to come back (they are bounded, and
+        // the transaction they hold must come back with them); it is then
+        // interrupted at its next epoch check.
+        let call = async {
+            match self.pre.instantiate_async(&mut store).await {
+                Ok(instance) => f(&instance, &mut store).await,
+                Err(e) => Err(e),
+            }
+        };
+        let outcome = {
+            let mut call = std::pin::pin!(call);
+            let mut wake = tokio::time::Instant::from_std(started + deadline);
+            loop {
+                tokio::select! {
+                    outcome = &mut call => break Some(outcome),
+                    () = tokio::time::sleep_until(wake) => {
+                        if !in_host_call.load(Ordering::SeqCst) {
+                            break None;
+                        }
+                        wake += EPOCH_TICK;
+                    }
+                }
+            }
         };
         let state = store.into_data();
         self.forward_output(&state);
         let result = match outcome {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(addon_error)) => Err(CallError::Addon(addon_error)),
-            Err(trap) => Err(self.classify(trap, &state.stderr.contents())),
+            Some(Ok(Ok(value))) => Ok(value),
+            Some(Ok(Err(addon_error))) => Err(CallError::Addon(addon_error)),
+            Some(Err(trap)) => Err(self.classify(trap, &state.stderr.contents())),
+            None => Err(CallError::Timeout {
+                addon: self.name.to_string(),
+                limit: self.limits.deadline,
+            }),
         };
         if let Err(e) = &result
             && e.addon().is_some()
@@ -675,6 +861,12 @@ impl<B: OrmBackend> LoadedAddon<B> {
             }
         }
         let message = format!("{error:#}");
+        if message.contains(CALL_TREE_BUDGET_SPENT) {
+            return CallError::CallTreeOutOfMemory {
+                addon,
+                limit: MAX_CALL_TREE_MEMORY.max(self.limits.memory_bytes),
+            };
+        }
         if message.contains("forcing trap when growing memory")
             || message.contains("memory minimum size")
         {

@@ -98,6 +98,10 @@ pub struct Access {
     rules: Vec<RuleRow>,
     /// The user's field values that rule domains asked for.
     user_values: Mutex<HashMap<String, Value>>,
+    /// For an addon acting on its own (see [`Access::for_addon`]): the
+    /// models of its dependency graph, on which neither access rights nor
+    /// record rules bind it.
+    addon_models: std::collections::HashSet<String>,
 }
 
 impl Access {
@@ -129,7 +133,7 @@ impl Access {
             .map(|row| row.try_get(0))
             .transpose()?
             .unwrap_or_default();
-        let mut groups: BTreeSet<i64> = sqlx::query(
+        let groups: BTreeSet<i64> = sqlx::query(
             "SELECT res_groups_id FROM res_groups_res_users_rel WHERE res_users_id = $1",
         )
         .bind(uid)
@@ -138,6 +142,56 @@ impl Access {
         .iter()
         .map(|row| row.try_get(0))
         .collect::<Result<_, _>>()?;
+        Access::of_groups(conn, uid, login, groups, Default::default()).await
+    }
+
+    /// The rights of addon code that runs on its own, with no user behind
+    /// it: lifecycle hooks, the computations and checks its data files
+    /// trigger, and its cron jobs. It is no superuser (only the `sudo`
+    /// grant makes it one, for the code inside `env.sudo`): it acts as a
+    /// user in every group the addons of its dependency graph define,
+    /// with no rights or rules binding it on the models of that graph
+    /// (`models`, which the host's own models are not). On the host's
+    /// models (users, groups, rights, rules, system parameters, …) only
+    /// what those groups are granted applies, so code may not read what
+    /// the addon's most trusted users may not. Its user id is
+    /// [`crate::base::PUBLIC_UID`]: no user, so rules about "my own
+    /// records" match none.
+    pub async fn for_addon(
+        conn: &mut Connection,
+        addon: &str,
+        graph: &BTreeSet<String>,
+        models: std::collections::HashSet<String>,
+    ) -> Result<Arc<Access>, OrmError> {
+        let mut groups = BTreeSet::new();
+        for row in
+            sqlx::query("SELECT module, res_id FROM ir_model_data WHERE model = 'res.groups'")
+                .fetch_all(&mut *conn)
+                .await?
+        {
+            let module: String = row.try_get(0)?;
+            if module != crate::base::BASE && graph.contains(&module) {
+                groups.insert(row.try_get::<i64, _>(1)?);
+            }
+        }
+        Access::of_groups(
+            conn,
+            crate::base::PUBLIC_UID,
+            format!("addon {addon}"),
+            groups,
+            models,
+        )
+        .await
+    }
+
+    /// The rights of a member of `groups` (and of the groups they imply).
+    async fn of_groups(
+        conn: &mut Connection,
+        uid: i64,
+        login: String,
+        mut groups: BTreeSet<i64>,
+        addon_models: std::collections::HashSet<String>,
+    ) -> Result<Arc<Access>, OrmError> {
         let implied: Vec<(i64, i64)> =
             sqlx::query("SELECT res_groups_id, implied_ids_id FROM res_groups_implied_ids_rel")
                 .fetch_all(&mut *conn)
@@ -230,6 +284,7 @@ impl Access {
             acl,
             rules,
             user_values: Mutex::new(HashMap::new()),
+            addon_models,
         }))
     }
 
@@ -246,7 +301,7 @@ impl Access {
                 mode.verb()
             )));
         }
-        if self.superuser {
+        if self.superuser || self.addon_models.contains(model) {
             return Ok(());
         }
         let rows: Vec<&AclRow> = self
@@ -298,7 +353,7 @@ impl Access {
         model: &str,
         mode: Mode,
     ) -> Result<Option<Domain>, OrmError> {
-        if self.superuser {
+        if self.superuser || self.addon_models.contains(model) {
             return Ok(None);
         }
         let mut global: Option<Domain> = None;

@@ -2,6 +2,7 @@
 //! the method-call frames that `super()` walks down.
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
 
 use pulse_orm::{Connection, Domain, Orm, OrmError, Record, SearchOptions};
 use pulse_runtime::{AddonError, CallError, OrmBackend};
@@ -43,6 +44,9 @@ pub struct TxOrm {
     /// Whether an operation clashed with a concurrent transaction; the
     /// whole request is then worth retrying.
     conflict: bool,
+    /// The linear memory held by the addon instances of this call tree
+    /// (every nested call shares it; see `pulse_runtime::MAX_CALL_TREE_MEMORY`).
+    tree_memory: Arc<AtomicUsize>,
 }
 
 /// What it takes to begin a session's transaction when it is first needed:
@@ -66,6 +70,7 @@ impl TxOrm {
             access: Access::superuser(),
             deferred: None,
             conflict: false,
+            tree_memory: Arc::default(),
         }
     }
 
@@ -97,6 +102,7 @@ impl TxOrm {
                 uid,
             }),
             conflict: false,
+            tree_memory: Arc::default(),
         }
     }
 
@@ -169,9 +175,26 @@ impl TxOrm {
         self
     }
 
-    /// Limits the models the session may touch (lifecycle hooks).
-    pub fn scoped(mut self, scope: Arc<Scope>) -> TxOrm {
-        self.hook_scope = Some(scope);
+    /// This session as addon code that runs on its own, in `step` of
+    /// `scope.addon` (a lifecycle hook, what its data triggers): only the
+    /// models of its graph, with the addon's own rights
+    /// ([`crate::Access::for_addon`]), in a frame of its own, so that
+    /// `env.sudo` (with the grant) switches to superuser and back.
+    pub async fn acting_as(mut self, scope: Arc<Scope>, step: &str) -> Result<TxOrm, OrmError> {
+        let (conn, _) = self.parts().map_err(OrmError::User)?;
+        self.access = scope.access(conn).await?;
+        self.hook_scope = Some(scope.clone());
+        Ok(self.enter("", step, 0, Some(scope)))
+    }
+
+    /// This session with no rights at all and no model in reach: an
+    /// addon describing itself has no business with the database.
+    pub fn with_no_rights(mut self, addon: &str) -> TxOrm {
+        self.access = Arc::new(Access::default());
+        self.hook_scope = Some(Arc::new(Scope {
+            addon: addon.to_string(),
+            ..Scope::default()
+        }));
         self
     }
 
@@ -233,6 +256,7 @@ impl TxOrm {
             access: self.access.clone(),
             deferred: self.deferred.take(),
             conflict: self.conflict,
+            tree_memory: self.tree_memory.clone(),
         }
     }
 
@@ -601,6 +625,10 @@ impl OrmBackend for TxOrm {
     async fn http_fetch(&mut self, request: &str) -> Result<String, AddonError> {
         let (addon, permissions) = self.running_addon()?;
         crate::grants::fetch(&addon, &permissions, request).await
+    }
+
+    fn call_tree_memory(&self) -> Option<Arc<AtomicUsize>> {
+        Some(self.tree_memory.clone())
     }
 
     async fn call_super(

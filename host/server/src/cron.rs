@@ -231,11 +231,36 @@ impl Host {
         let failures: i64 = row.try_get::<Option<i64>, _>(7)?.unwrap_or(0);
         let due = due_text.as_deref().and_then(parse_utc).unwrap_or_else(now);
         let snapshot = self.snapshot();
+        // A job runs as the addon whose data declares it (or, for one an
+        // admin made, the addon that defines its model): inside that
+        // addon's graph, with its own rights, never as superuser unless
+        // its code asks in `env.sudo` and the admin granted `sudo`.
+        let owner = job_owner(&mut tx, id, &model).await?;
+        let scope = snapshot.scopes.get(&owner).cloned().unwrap_or_else(|| {
+            Arc::new(crate::Scope {
+                addon: owner.clone(),
+                models: crate::base::model_names().into_iter().collect(),
+                graph: [owner.clone()].into(),
+            })
+        });
+        if snapshot.registry.get(&model).is_some() && !scope.models.contains(&model) {
+            drop(tx);
+            let message = format!(
+                "addon '{owner}' may not use model '{model}': neither it nor one of its dependencies defines it"
+            );
+            let next = format_utc(next_slot(due, n, &unit, now()));
+            return self
+                .record_failure(id, &name, failures, next, &now_text, message)
+                .await
+                .map(Some);
+        }
         let session = TxOrm::new(
             tx,
             Orm::new(self.db.dialect, snapshot.registry.clone()),
-            Some(snapshot),
-        );
+            Some(snapshot.clone()),
+        )
+        .acting_as(scope, "a cron job")
+        .await?;
         let mut kwargs = Map::new();
         kwargs.insert("scheduled".into(), Value::from(format_utc(due)));
         let started = std::time::Instant::now();
@@ -281,26 +306,41 @@ impl Host {
             Err(failure) => {
                 // The run's work is rolled back; its failure is recorded.
                 drop(session);
-                let failures = failures + 1;
-                let active = failures < MAX_FAILURES;
-                let message = failure.to_string();
-                tracing::error!(job = %name, failures, deactivated = !active, error = %message, "cron job failed");
-                let mut tx = self.db.pool.begin().await?;
-                sqlx::query(
-                    "UPDATE ir_cron SET nextcall = $1, failure_count = $2, active = $3, \
-                     first_failure_date = COALESCE(first_failure_date, $4) WHERE id = $5",
-                )
-                .bind(next)
-                .bind(failures)
-                .bind(active)
-                .bind(&now_text)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-                tx.commit().await?;
-                Ok(Some(Err(message)))
+                self.record_failure(id, &name, failures, next, &now_text, failure.to_string())
+                    .await
+                    .map(Some)
             }
         }
+    }
+
+    /// Records a failed run of job `id` (rolled back already): counted,
+    /// and the job deactivated after [`MAX_FAILURES`] in a row.
+    async fn record_failure(
+        &self,
+        id: i64,
+        name: &str,
+        failures: i64,
+        next: String,
+        now_text: &str,
+        message: String,
+    ) -> Result<Result<(), String>, Error> {
+        let failures = failures + 1;
+        let active = failures < MAX_FAILURES;
+        tracing::error!(job = %name, failures, deactivated = !active, error = %message, "cron job failed");
+        let mut tx = self.db.pool.begin().await?;
+        sqlx::query(
+            "UPDATE ir_cron SET nextcall = $1, failure_count = $2, active = $3, \
+             first_failure_date = COALESCE(first_failure_date, $4) WHERE id = $5",
+        )
+        .bind(next)
+        .bind(failures)
+        .bind(active)
+        .bind(now_text)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Err(message))
     }
 
     /// Runs due jobs in the background for as long as the host lives.
@@ -315,6 +355,25 @@ impl Host {
             }
         })
     }
+}
+
+/// The addon a job belongs to: the one whose data file declares it, else
+/// the one that defines the model it calls (`base` for the host's own).
+async fn job_owner(tx: &mut pulse_orm::Connection, id: i64, model: &str) -> Result<String, Error> {
+    let declared = sqlx::query_scalar::<_, String>(
+        "SELECT module FROM ir_model_data WHERE model = 'ir.cron' AND res_id = $1 LIMIT 1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(module) = declared {
+        return Ok(module);
+    }
+    let defining = sqlx::query_scalar::<_, String>("SELECT module FROM ir_model WHERE model = $1")
+        .bind(model)
+        .fetch_optional(&mut *tx)
+        .await?;
+    Ok(defining.unwrap_or_else(|| crate::base::BASE.to_string()))
 }
 
 #[cfg(test)]

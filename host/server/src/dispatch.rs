@@ -130,11 +130,47 @@ pub async fn call(
     let chain = snapshot
         .methods
         .get(&(model.to_string(), method.to_string()));
+    let top = level.is_none();
     let level = match (level, chain) {
         (None, Some(chain)) => Some(chain.len() - 1),
         (Some(level), Some(_)) => Some(level),
         (_, None) => None,
     };
+    let overridden = matches!((level, chain), (Some(level), Some(chain)) if level < chain.len());
+    // Passwords never reach addon code: they leave the values before the
+    // top override runs and are set once the chain has returned.
+    if overridden && top && matches!(method, "create" | "write") {
+        let mut args = args;
+        let mut kwargs = kwargs;
+        let passwords = match take_password_values(model, method, &mut args, &mut kwargs) {
+            Ok(passwords) => passwords,
+            Err(e) => return (Err(e), orm),
+        };
+        let level = level.unwrap_or_default();
+        let chain = chain.expect("an overridden method has a chain");
+        let record_ids = ids.clone();
+        let (outcome, mut orm) = call_addon(
+            orm,
+            &snapshot,
+            &chain[level],
+            level,
+            model,
+            method,
+            ids,
+            args,
+            kwargs,
+        )
+        .await;
+        let outcome = match outcome {
+            Ok(value) if passwords.iter().any(Option::is_some) => {
+                set_password_values(&mut orm, model, method, &value, record_ids, passwords)
+                    .await
+                    .map(|()| value)
+            }
+            other => other,
+        };
+        return (outcome, orm);
+    }
     match (level, chain) {
         (Some(level), Some(chain)) if level < chain.len() => {
             call_addon(
@@ -174,6 +210,69 @@ pub async fn call(
             (Err(missing), orm)
         }
     }
+}
+
+/// Takes the passwords out of the values of a `create` (each row of
+/// `vals_list`) or `write` (`vals`) call, positional or keyword; the
+/// models with no passwords give none.
+fn take_password_values(
+    model: &str,
+    method: &str,
+    args: &mut [Value],
+    kwargs: &mut Map<String, Value>,
+) -> Result<Vec<Option<String>>, CallFailure> {
+    let name = if method == "create" {
+        "vals_list"
+    } else {
+        "vals"
+    };
+    let values = match args.first_mut() {
+        Some(value) if !value.is_null() => Some(value),
+        _ => kwargs.get_mut(name),
+    };
+    let rows: Vec<&mut Map<String, Value>> = match values {
+        Some(Value::Object(row)) => vec![row],
+        Some(Value::Array(rows)) if method == "create" => {
+            rows.iter_mut().filter_map(Value::as_object_mut).collect()
+        }
+        _ => return Ok(Vec::new()),
+    };
+    let mut passwords = Vec::with_capacity(rows.len());
+    for row in rows {
+        let (mut taken, found) = crate::auth::take_passwords(model, vec![row.clone()])?;
+        if let Some(stripped) = taken.pop() {
+            *row = stripped;
+        }
+        passwords.push(found.into_iter().next().flatten());
+    }
+    Ok(passwords)
+}
+
+/// Sets the passwords [`take_password_values`] took, on the records the
+/// call created (its answer) or wrote (`ids`, which the caller must be
+/// allowed to write).
+async fn set_password_values(
+    orm: &mut TxOrm,
+    model: &str,
+    method: &str,
+    answer: &Value,
+    ids: Vec<i64>,
+    passwords: Vec<Option<String>>,
+) -> Result<(), CallFailure> {
+    let access = orm.access.clone();
+    let (conn, orm) = orm.parts().map_err(CallFailure::Unavailable)?;
+    let (ids, passwords) = if method == "create" {
+        (ids_of(Some(answer))?, passwords)
+    } else {
+        access
+            .guard(conn, orm, model, Mode::Write, &ids)
+            .await
+            .map_err(CallFailure::Orm)?;
+        let password = passwords.into_iter().next().flatten();
+        let all = vec![password; ids.len()];
+        (ids, all)
+    };
+    crate::auth::set_passwords(conn, &ids, passwords).await
 }
 
 #[allow(clippy::too_many_arguments)]

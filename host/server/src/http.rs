@@ -308,7 +308,7 @@ fn call_error(e: CallError) -> RpcError {
         e @ CallError::Timeout { .. } => {
             RpcError::server("pulse.exceptions.AddonTimeout", e.to_string())
         }
-        e @ CallError::OutOfMemory { .. } => {
+        e @ (CallError::OutOfMemory { .. } | CallError::CallTreeOutOfMemory { .. }) => {
             RpcError::server("pulse.exceptions.AddonOutOfMemory", e.to_string())
         }
         e @ CallError::BadAnswer { .. } => {

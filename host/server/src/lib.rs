@@ -103,6 +103,28 @@ pub struct Scope {
     pub addon: String,
     /// The models it may reach.
     pub models: std::collections::HashSet<String>,
+    /// The addon and its transitive dependencies.
+    pub graph: std::collections::BTreeSet<String>,
+}
+
+impl Scope {
+    /// The rights the addon's code acts with when no user called it
+    /// (lifecycle hooks, what its data files trigger, cron jobs): see
+    /// [`Access::for_addon`].
+    pub(crate) async fn access(
+        &self,
+        conn: &mut pulse_orm::Connection,
+    ) -> Result<Arc<Access>, pulse_orm::OrmError> {
+        let host_models: std::collections::HashSet<String> =
+            base::model_names().into_iter().collect();
+        let models = self
+            .models
+            .iter()
+            .filter(|m| !host_models.contains(*m))
+            .cloned()
+            .collect();
+        Access::for_addon(conn, &self.addon, &self.graph, models).await
+    }
 }
 
 /// A running Pulse host.

@@ -251,8 +251,16 @@ fn registry_of(modules: &[InstalledModule]) -> Result<Registry, Error> {
     let mut registry = Registry::new();
     crate::base::apply(&mut registry)?;
     for module in load_order(modules)? {
-        for spec in &module.description.models {
-            registry.apply(spec, &module.name)?;
+        // Every model's problems at once, not just the first model's.
+        let problems: Vec<String> = module
+            .description
+            .models
+            .iter()
+            .filter_map(|spec| registry.apply(spec, &module.name).err())
+            .map(|e| e.to_string())
+            .collect();
+        if !problems.is_empty() {
+            return Err(pulse_orm::OrmError::Validation(problems.join("\n")).into());
         }
     }
     registry.validate()?;
@@ -285,6 +293,7 @@ fn scopes_of(modules: &[InstalledModule]) -> HashMap<String, Arc<crate::Scope>> 
             Arc::new(crate::Scope {
                 addon: module.name.clone(),
                 models,
+                graph: seen.iter().map(|name| name.to_string()).collect(),
             }),
         );
     }
@@ -311,18 +320,27 @@ fn load_order(modules: &[InstalledModule]) -> Result<Vec<&InstalledModule>, Erro
 }
 
 /// Runs one call into an addon with the plan's transaction and gives the
-/// transaction back, or the error naming the addon and the step.
+/// transaction back, or the error naming the addon and the step. The
+/// addon acts on its own (`scope`: its graph, its own rights), or with
+/// no rights at all when `scope` is `None` (describing itself).
+#[allow(clippy::too_many_arguments)]
 async fn with_tx<T>(
     tx: Transaction<'static, Any>,
     registry: &Registry,
     snapshot: Option<&Arc<Snapshot>>,
+    scope: Option<&Arc<crate::Scope>>,
     host: &Host,
     addon: &str,
     step: &str,
     call: impl AsyncFnOnce(TxOrm) -> (Result<T, CallError>, TxOrm),
 ) -> Result<(T, Transaction<'static, Any>), Error> {
     let orm = Orm::new(host.db.dialect, Arc::new(registry.clone()));
-    let (result, backend) = call(TxOrm::new(tx, orm, snapshot.cloned())).await;
+    let session = TxOrm::new(tx, orm, snapshot.cloned());
+    let session = match scope {
+        Some(scope) => session.acting_as(scope.clone(), step).await?,
+        None => session.with_no_rights(addon),
+    };
+    let (result, backend) = call(session).await;
     match result {
         Ok(value) => Ok((value, backend.into_tx())),
         // Dropping the transaction rolls the whole plan back.
@@ -334,7 +352,93 @@ async fn with_tx<T>(
     }
 }
 
-/// Recomputes and validates what a step's own ORM work (data files) marked.
+/// The scope of `addon` in `snapshot` (its graph's models), or, when the
+/// snapshot does not hold it yet, one with only its dependencies' models.
+fn scope_in(snapshot: &Snapshot, addon: &str) -> Arc<crate::Scope> {
+    snapshot.scopes.get(addon).cloned().unwrap_or_else(|| {
+        Arc::new(crate::Scope {
+            addon: addon.to_string(),
+            ..crate::Scope::default()
+        })
+    })
+}
+
+/// Refuses the methods `addon` registers on models outside its
+/// dependency graph (an override of another addon's model needs that
+/// addon among its dependencies; the host's models are everyone's),
+/// naming each model and method.
+fn check_overrides(
+    addon: &str,
+    depends: &[String],
+    description: &Description,
+    modules: &[InstalledModule],
+    registry: &Registry,
+) -> Result<(), Error> {
+    let by_name: HashMap<&str, &InstalledModule> =
+        modules.iter().map(|m| (m.name.as_str(), m)).collect();
+    let mut models: std::collections::HashSet<String> =
+        crate::base::model_names().into_iter().collect();
+    models.extend(description.models.iter().map(|m| m.name.clone()));
+    let mut seen = BTreeSet::new();
+    let mut stack: Vec<&str> = depends.iter().map(String::as_str).collect();
+    while let Some(name) = stack.pop() {
+        if !seen.insert(name) {
+            continue;
+        }
+        if let Some(m) = by_name.get(name) {
+            models.extend(m.description.models.iter().map(|spec| spec.name.clone()));
+            stack.extend(m.depends.iter().map(String::as_str));
+        }
+    }
+    let problems: Vec<String> = description
+        .methods
+        .iter()
+        .filter(|m| !models.contains(&m.model))
+        .map(|m| {
+            let owner = match registry.get(&m.model) {
+                Some(model) => format!(
+                    "model '{}' belongs to addon '{}', which is not among its dependencies",
+                    m.model, model.module
+                ),
+                None => format!(
+                    "no addon of its dependency graph defines model '{}'",
+                    m.model
+                ),
+            };
+            format!(
+                "addon '{addon}' may not define or override {}.{}: {owner}",
+                m.model, m.name
+            )
+        })
+        .collect();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Lifecycle(problems.join("\n")))
+    }
+}
+
+/// The scope of `addon` before it is installed: the host's models and
+/// those of its dependencies' graphs.
+fn scope_of_dependencies(
+    snapshot: &Snapshot,
+    addon: &str,
+    depends: &[String],
+) -> Arc<crate::Scope> {
+    let mut scope = crate::Scope {
+        addon: addon.to_string(),
+        models: crate::base::model_names().into_iter().collect(),
+        graph: BTreeSet::from([addon.to_string()]),
+    };
+    for dependency in depends.iter().filter_map(|d| snapshot.scopes.get(d)) {
+        scope.models.extend(dependency.models.iter().cloned());
+        scope.graph.extend(dependency.graph.iter().cloned());
+    }
+    Arc::new(scope)
+}
+
+/// Recomputes and validates what a step's own ORM work (data files)
+/// marked, the addon's code acting with its own rights.
 async fn settle(
     tx: Transaction<'static, Any>,
     orm: Orm,
@@ -342,7 +446,10 @@ async fn settle(
     addon: &str,
     step: &str,
 ) -> Result<Transaction<'static, Any>, Error> {
-    let (outcome, orm) = recompute::flush(TxOrm::new(tx, orm, Some(snapshot.clone()))).await;
+    let session = TxOrm::new(tx, orm, Some(snapshot.clone()))
+        .acting_as(scope_in(snapshot, addon), step)
+        .await?;
+    let (outcome, orm) = recompute::flush(session).await;
     outcome.map_err(|failure| step_failed(addon, step, failure))?;
     Ok(orm.into_tx())
 }
@@ -366,7 +473,9 @@ async fn compute_added(
     }
     for (model, method) in methods {
         let orm = Orm::new(dialect, Arc::new(registry.clone()));
-        let mut session = TxOrm::new(tx, orm, Some(snapshot.clone()));
+        let mut session = TxOrm::new(tx, orm, Some(snapshot.clone()))
+            .acting_as(scope_in(snapshot, addon), progress)
+            .await?;
         let ids = match session.parts() {
             Ok((conn, orm)) => orm
                 .search(conn, &model, &pulse_orm::Domain::all(), &Default::default())
@@ -731,6 +840,7 @@ impl Host {
                             tx,
                             &registry,
                             Some(&snapshot),
+                            Some(&scope_in(&snapshot, name)),
                             self,
                             name,
                             "the uninstall hook",
@@ -764,14 +874,22 @@ impl Host {
             let records = data::read(addon, with_demo)?;
             let version = addon.manifest.version.to_string();
             let description;
-            (description, tx) = with_tx(tx, &registry, None, self, name, "describe", async |orm| {
-                component.describe(orm).await
-            })
+            (description, tx) = with_tx(
+                tx,
+                &registry,
+                None,
+                None,
+                self,
+                name,
+                "describe",
+                async |orm| component.describe(orm).await,
+            )
             .await?;
             crate::routes::validate(name, &description.routes)?;
+            let depends: Vec<String> = addon.manifest.depend_names().map(str::to_string).collect();
+            check_overrides(name, &depends, &description, &modules, &registry)?;
             // From here on the step sees its new component.
             loaded.insert(name.clone(), component.clone());
-            let depends: Vec<String> = addon.manifest.depend_names().map(str::to_string).collect();
             let old = modules.iter().position(|m| &m.name == name);
             let sequence = match old {
                 Some(i) => modules[i].sequence,
@@ -787,10 +905,13 @@ impl Host {
                         &grants,
                         &mut loaded,
                     )?);
+                    // Before its own models exist: those of its dependencies.
+                    let scope = scope_of_dependencies(&before, name, &depends);
                     ((), tx) = with_tx(
                         tx,
                         &registry,
                         Some(&before),
+                        Some(&scope),
                         self,
                         name,
                         "the pre-init hook",
@@ -823,6 +944,7 @@ impl Host {
                         tx,
                         &registry,
                         Some(&snapshot),
+                        Some(&scope_in(&snapshot, name)),
                         self,
                         name,
                         "the post-init hook",
@@ -856,6 +978,7 @@ impl Host {
                         tx,
                         &registry,
                         Some(&snapshot),
+                        Some(&scope_in(&snapshot, name)),
                         self,
                         name,
                         "the migrate hook",
@@ -953,6 +1076,7 @@ impl Host {
             let (description, _rolled_back) = with_tx(
                 tx,
                 &Registry::new(),
+                None,
                 None,
                 self,
                 addon,

@@ -87,7 +87,9 @@ pub fn outcome<T>(answer: &Result<T, pulse_runtime::CallError>) -> &'static str 
         Err(CallError::Addon(_)) => "error",
         Err(CallError::Trap { .. }) => "trap",
         Err(CallError::Timeout { .. }) => "timeout",
-        Err(CallError::OutOfMemory { .. }) => "out_of_memory",
+        Err(CallError::OutOfMemory { .. } | CallError::CallTreeOutOfMemory { .. }) => {
+            "out_of_memory"
+        }
         Err(CallError::BadAnswer { .. }) => "bad_answer",
     }
 }
