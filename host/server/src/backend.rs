@@ -457,7 +457,8 @@ impl OrmBackend for TxOrm {
         let values: Record = parse(values, "write values")?;
         self.guarded(model, async |conn, orm, access| {
             access.guard(conn, orm, model, Mode::Write, ids).await?;
-            orm.write(conn, model, ids, &values).await
+            orm.write(conn, model, ids, &values).await?;
+            crate::auth::after_write(conn, model, ids, &values).await
         })
         .await
     }

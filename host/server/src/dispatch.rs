@@ -135,6 +135,8 @@ pub async fn call(
         (Some(level), Some(_)) => Some(level),
         (_, None) => None,
     };
+    // Special models may name an ORM method otherwise (Odoo's API keys' `remove`).
+    let builtin_name = crate::auth::builtin_alias(model, method).unwrap_or(method);
     match (level, chain) {
         (Some(level), Some(chain)) if level < chain.len() => {
             call_addon(
@@ -150,9 +152,10 @@ pub async fn call(
             )
             .await
         }
-        _ if BUILTIN_METHODS.contains(&method) => {
+        _ if BUILTIN_METHODS.contains(&builtin_name) => {
             let mut orm = orm;
-            let outcome = builtin(&mut orm, &snapshot, model, method, ids, &args, &kwargs).await;
+            let outcome =
+                builtin(&mut orm, &snapshot, model, builtin_name, ids, &args, &kwargs).await;
             match outcome {
                 // Recompute and validate what the method changed.
                 Ok(value) if orm.orm.has_pending() => {
@@ -321,6 +324,9 @@ async fn builtin(
             let password = passwords.into_iter().next().flatten();
             if !values.is_empty() || password.is_none() {
                 orm.write(conn, model, &ids, &values)
+                    .await
+                    .map_err(CallFailure::Orm)?;
+                crate::auth::after_write(conn, model, &ids, &values)
                     .await
                     .map_err(CallFailure::Orm)?;
             }
