@@ -279,17 +279,19 @@ fn secrets(backend: Backend) {
             json!({"service": if method == "login" { "common" } else { "object" }, "method": method, "args": args}),
         )
     };
-    let uid = service(
-        &mut rpc,
-        "login",
-        json!([lab.pulse.db_name, "ana", key]),
-    )["result"]
-        .clone();
+    let uid = service(&mut rpc, "login", json!([lab.pulse.db_name, "ana", key]))["result"].clone();
     assert!(uid.as_i64().is_some_and(|uid| uid > 1), "{uid}");
     let count = service(
         &mut rpc,
         "execute_kw",
-        json!([lab.pulse.db_name, uid, key, "agency.doc", "search_count", [[]]]),
+        json!([
+            lab.pulse.db_name,
+            uid,
+            key,
+            "agency.doc",
+            "search_count",
+            [[]]
+        ]),
     );
     assert_eq!(count["result"], json!(2), "{count}");
     let _by_password = login(&(&lab.server, &lab.pulse), "ana", ANA_PASSWORD);

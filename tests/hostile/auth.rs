@@ -51,7 +51,8 @@ fn lab(backend: Backend, extra_args: &[&str], log: Option<&std::path::Path>) -> 
         json!([[["name", "=", "Internal User"]]]),
     );
     let mut user = |login: &str, password: Option<&str>| {
-        let mut values = json!({"login": login, "name": login, "groups_id": [[6, 0, internal.clone()]]});
+        let mut values =
+            json!({"login": login, "name": login, "groups_id": [[6, 0, internal.clone()]]});
         if let Some(password) = password {
             values["password"] = json!(password);
         }
@@ -104,7 +105,10 @@ fn web_login(
 
 /// The `data.message` of a refused web login (panics when it succeeded).
 fn login_refusal(answer: &Value) -> (String, String) {
-    assert!(answer.get("result").is_none(), "the login must fail: {answer}");
+    assert!(
+        answer.get("result").is_none(),
+        "the login must fail: {answer}"
+    );
     let data = &answer["error"]["data"];
     (
         data["name"].as_str().unwrap_or_default().to_string(),
@@ -172,7 +176,12 @@ fn xmlrpc(server: &Server, service: &str, method: &str, params: &[Value]) -> Str
 
 /// `common.login` over XML-RPC: the uid, or `None` for Odoo's `False`.
 fn xml_login(server: &Server, db: &str, login: &str, password: &str) -> Option<i64> {
-    let body = xmlrpc(server, "common", "login", &[json!(db), json!(login), json!(password)]);
+    let body = xmlrpc(
+        server,
+        "common",
+        "login",
+        &[json!(db), json!(login), json!(password)],
+    );
     assert!(!body.contains("<fault>"), "{body}");
     if body.contains("<boolean>0</boolean>") {
         return None;
@@ -196,7 +205,14 @@ fn execute_kw(
         server,
         "object",
         "execute_kw",
-        &[json!(db), json!(uid), json!(password), json!(model), json!(method), args],
+        &[
+            json!(db),
+            json!(uid),
+            json!(password),
+            json!(model),
+            json!(method),
+            args,
+        ],
     );
     if !body.contains("<fault>") {
         return Ok(body);
@@ -221,7 +237,10 @@ fn json2(server: &Server, key: &str, model: &str, method: &str, body: Value) -> 
     let response = common::http::request(
         "POST",
         &format!("{}/json/2/{model}/{method}", server.url),
-        &[("Content-Type", "application/json"), ("Authorization", &bearer)],
+        &[
+            ("Content-Type", "application/json"),
+            ("Authorization", &bearer),
+        ],
         &body.to_string(),
     )
     .expect("request sent");
@@ -248,7 +267,10 @@ fn session(lab: &Lab, login: &str, password: &str) -> Rpc {
         "/web/session/authenticate",
         json!({"db": lab.pulse.db_name, "login": login, "password": password}),
     );
-    assert!(answer.get("result").is_some(), "{login} cannot log in: {answer}");
+    assert!(
+        answer.get("result").is_some(),
+        "{login} cannot log in: {answer}"
+    );
     rpc
 }
 
@@ -280,15 +302,24 @@ fn passwordless(backend: Backend) {
     ));
     assert_serving(&lab.server);
     assert_eq!(
-        lab.pulse.scalar("SELECT COUNT(*) FROM res_users WHERE login = 'nopw' AND password IS NULL"),
+        lab.pulse
+            .scalar("SELECT COUNT(*) FROM res_users WHERE login = 'nopw' AND password IS NULL"),
         1,
         "the user stays without a password"
     );
     // A key still serves a passwordless (service) account's scripts.
     let key = api_key(&lab.pulse, "nopw", "service", &[]);
     assert!(
-        execute_kw(&lab.server, db, lab.nopw, &key, "res.users.apikeys", "search_count", json!([[]]))
-            .is_ok()
+        execute_kw(
+            &lab.server,
+            db,
+            lab.nopw,
+            &key,
+            "res.users.apikeys",
+            "search_count",
+            json!([[]])
+        )
+        .is_ok()
     );
 }
 
@@ -316,9 +347,23 @@ fn ana_ways_in(lab: &Lab) -> AnaWaysIn {
         assert!(outcome.is_ok(), "{outcome:?}");
     }
     let key = api_key(&lab.pulse, "ana", "export", &[]);
-    let by_key = execute_kw(&lab.server, db, lab.ana, &key, "res.users.apikeys", "search_count", json!([[]]));
+    let by_key = execute_kw(
+        &lab.server,
+        db,
+        lab.ana,
+        &key,
+        "res.users.apikeys",
+        "search_count",
+        json!([[]]),
+    );
     assert!(by_key.is_ok(), "{by_key:?}");
-    let (status, count) = json2(&lab.server, &key, "res.users.apikeys", "search_count", json!({"domain": []}));
+    let (status, count) = json2(
+        &lab.server,
+        &key,
+        "res.users.apikeys",
+        "search_count",
+        json!({"domain": []}),
+    );
     assert_eq!((status, count), (200, json!(1)));
     AnaWaysIn { web, key }
 }
@@ -345,12 +390,21 @@ fn ways_in_closed(lab: &Lab, ways: &mut AnaWaysIn) {
         "search_count",
         json!([[]]),
     ));
-    let (status, body) = json2(&lab.server, &ways.key, "res.users.apikeys", "search_count", json!({}));
+    let (status, body) = json2(
+        &lab.server,
+        &ways.key,
+        "res.users.apikeys",
+        "search_count",
+        json!({}),
+    );
     assert_eq!(status, 401, "{body}");
     assert_eq!(body["name"], "werkzeug.exceptions.Unauthorized");
     assert_serving(&lab.server);
     assert_eq!(
-        lab.pulse.scalar(&format!("SELECT COUNT(*) FROM res_users_apikeys WHERE user_id = {}", lab.ana)),
+        lab.pulse.scalar(&format!(
+            "SELECT COUNT(*) FROM res_users_apikeys WHERE user_id = {}",
+            lab.ana
+        )),
         0,
         "the user's keys are revoked"
     );
@@ -359,12 +413,20 @@ fn ways_in_closed(lab: &Lab, ways: &mut AnaWaysIn) {
 fn deactivated(backend: Backend) {
     let mut lab = lab(backend, &[], None);
     let mut ways = ana_ways_in(&lab);
-    ok(&mut lab.admin, "res.users", "write", json!([[lab.ana], {"active": false}]));
+    ok(
+        &mut lab.admin,
+        "res.users",
+        "write",
+        json!([[lab.ana], {"active": false}]),
+    );
     ways_in_closed(&lab, &mut ways);
     let (answer, _) = web_login(&lab.server, &lab.pulse.db_name, "ana", ANA_PASSWORD, &[]);
     assert_refused(&answer, ACCESS_DENIED);
     assert_eq!(
-        lab.pulse.scalar(&format!("SELECT COUNT(*) FROM res_users WHERE id = {} AND active = FALSE", lab.ana)),
+        lab.pulse.scalar(&format!(
+            "SELECT COUNT(*) FROM res_users WHERE id = {} AND active = FALSE",
+            lab.ana
+        )),
         1
     );
     // Bob, untouched, keeps his way in.
@@ -375,7 +437,12 @@ fn password_changed(backend: Backend) {
     let mut lab = lab(backend, &[], None);
     let mut ways = ana_ways_in(&lab);
     let new_password = "Ana-N3w-pw!8";
-    ok(&mut lab.admin, "res.users", "write", json!([[lab.ana], {"password": new_password}]));
+    ok(
+        &mut lab.admin,
+        "res.users",
+        "write",
+        json!([[lab.ana], {"password": new_password}]),
+    );
     ways_in_closed(&lab, &mut ways);
     // The new password opens both doors.
     let mut web = session(&lab, "ana", new_password);
@@ -402,19 +469,52 @@ fn api_key_not_interactive(backend: Backend) {
     assert_serving(&lab.server);
     // Scripts keep using it: common.login, execute_kw, JSON-2.
     assert_eq!(xml_login(&lab.server, db, "ana", &key), Some(lab.ana));
-    let outcome = execute_kw(&lab.server, db, lab.ana, &key, "res.users.apikeys", "search_count", json!([[]]));
+    let outcome = execute_kw(
+        &lab.server,
+        db,
+        lab.ana,
+        &key,
+        "res.users.apikeys",
+        "search_count",
+        json!([[]]),
+    );
     assert!(outcome.is_ok(), "{outcome:?}");
-    let (status, _) = json2(&lab.server, &key, "res.users.apikeys", "search_count", json!({}));
+    let (status, _) = json2(
+        &lab.server,
+        &key,
+        "res.users.apikeys",
+        "search_count",
+        json!({}),
+    );
     assert_eq!(status, 200);
-    assert_eq!(lab.pulse.scalar("SELECT COUNT(*) FROM res_users_apikeys"), 1);
+    assert_eq!(
+        lab.pulse.scalar("SELECT COUNT(*) FROM res_users_apikeys"),
+        1
+    );
 }
 
 fn revoked_and_expired(backend: Backend) {
     let lab = lab(backend, &[], None);
     let db = lab.pulse.db_name.as_str();
     let works = |key: &str| {
-        execute_kw(&lab.server, db, lab.ana, key, "res.users.apikeys", "search_count", json!([[]])).is_ok()
-            && json2(&lab.server, key, "res.users.apikeys", "search_count", json!({})).0 == 200
+        execute_kw(
+            &lab.server,
+            db,
+            lab.ana,
+            key,
+            "res.users.apikeys",
+            "search_count",
+            json!([[]]),
+        )
+        .is_ok()
+            && json2(
+                &lab.server,
+                key,
+                "res.users.apikeys",
+                "search_count",
+                json!({}),
+            )
+            .0 == 200
     };
     let refused_everywhere = |key: &str| {
         assert_xml_denied(execute_kw(
@@ -427,7 +527,17 @@ fn revoked_and_expired(backend: Backend) {
             json!([[]]),
         ));
         assert_eq!(xml_login(&lab.server, db, "ana", key), None);
-        assert_eq!(json2(&lab.server, key, "res.users.apikeys", "search_count", json!({})).0, 401);
+        assert_eq!(
+            json2(
+                &lab.server,
+                key,
+                "res.users.apikeys",
+                "search_count",
+                json!({})
+            )
+            .0,
+            401
+        );
         assert_serving(&lab.server);
     };
 
@@ -435,8 +545,14 @@ fn revoked_and_expired(backend: Backend) {
     let cli = api_key(&lab.pulse, "ana", "by-cli", &[]);
     assert!(works(&cli));
     let listed = lab.pulse.ok(&["apikey", "--list", "ana"]);
-    assert!(listed.contains("by-cli") && listed.contains("expires never"), "{listed}");
-    assert!(!listed.contains(&cli), "the list never shows a key: {listed}");
+    assert!(
+        listed.contains("by-cli") && listed.contains("expires never"),
+        "{listed}"
+    );
+    assert!(
+        !listed.contains(&cli),
+        "the list never shows a key: {listed}"
+    );
     let out = lab.pulse.ok(&["apikey", "--revoke", "by-cli"]);
     assert!(out.contains("revoked") && out.contains("ana"), "{out}");
     refused_everywhere(&cli);
@@ -448,23 +564,39 @@ fn revoked_and_expired(backend: Backend) {
     let rpc_key = api_key(&lab.pulse, "ana", "by-rpc", &[]);
     assert!(works(&rpc_key));
     let mut web = session(&lab, "ana", ANA_PASSWORD);
-    let mine = ok(&mut web, "res.users.apikeys", "search", json!([[["name", "=", "by-rpc"]]]));
+    let mine = ok(
+        &mut web,
+        "res.users.apikeys",
+        "search",
+        json!([[["name", "=", "by-rpc"]]]),
+    );
     ok(&mut web, "res.users.apikeys", "remove", json!([mine]));
     refused_everywhere(&rpc_key);
 
     // Expired.
-    let bad = lab.pulse.run(&["apikey", "ana", "bad", "--expires", "2026-13-01"]);
+    let bad = lab
+        .pulse
+        .run(&["apikey", "ana", "bad", "--expires", "2026-13-01"]);
     assert!(!bad.status.success());
-    assert!(common::text(&bad).contains("bad expiry \"2026-13-01\""), "{}", common::text(&bad));
+    assert!(
+        common::text(&bad).contains("bad expiry \"2026-13-01\""),
+        "{}",
+        common::text(&bad)
+    );
     let far = api_key(&lab.pulse, "ana", "far", &["--expires", "2999-01-01"]);
     assert!(works(&far));
-    assert!(lab.pulse.ok(&["apikey", "--list", "ana"]).contains("expires 2999-01-01 00:00:00"));
+    assert!(
+        lab.pulse
+            .ok(&["apikey", "--list", "ana"])
+            .contains("expires 2999-01-01 00:00:00")
+    );
     let short = api_key(&lab.pulse, "ana", "short", &["--expires", "1s"]);
     std::thread::sleep(std::time::Duration::from_millis(2100));
     refused_everywhere(&short);
     assert!(works(&far), "the other key still works");
     assert_eq!(
-        lab.pulse.strings("SELECT name FROM res_users_apikeys ORDER BY id"),
+        lab.pulse
+            .strings("SELECT name FROM res_users_apikeys ORDER BY id"),
         ["far", "short"]
     );
 }
@@ -473,9 +605,16 @@ fn others_keys(backend: Backend) {
     let mut lab = lab(backend, &[], None);
     api_key(&lab.pulse, "ana", "ana-key", &[]);
     let bob_key = api_key(&lab.pulse, "bob", "bob-key", &[]);
-    let bobs: i64 = lab.pulse.scalar("SELECT id FROM res_users_apikeys WHERE name = 'bob-key'");
+    let bobs: i64 = lab
+        .pulse
+        .scalar("SELECT id FROM res_users_apikeys WHERE name = 'bob-key'");
     let mut ana = session(&lab, "ana", ANA_PASSWORD);
-    let seen = ok(&mut ana, "res.users.apikeys", "search_read", json!([[], ["name", "user_id"]]));
+    let seen = ok(
+        &mut ana,
+        "res.users.apikeys",
+        "search_read",
+        json!([[], ["name", "user_id"]]),
+    );
     assert_eq!(seen.as_array().unwrap().len(), 1, "{seen}");
     assert_eq!(seen[0]["name"], "ana-key");
     assert_eq!(seen[0]["user_id"][0], lab.ana);
@@ -489,34 +628,79 @@ fn others_keys(backend: Backend) {
         assert!(message.contains("res.users.apikeys"), "{method}: {message}");
     }
     // Nobody rewrites a key's owner, nor makes one through the ORM.
-    let own: i64 = lab.pulse.scalar("SELECT id FROM res_users_apikeys WHERE name = 'ana-key'");
-    let (kind, _) = refused(&mut ana, "res.users.apikeys", "write", json!([[own], {"user_id": 1}]));
+    let own: i64 = lab
+        .pulse
+        .scalar("SELECT id FROM res_users_apikeys WHERE name = 'ana-key'");
+    let (kind, _) = refused(
+        &mut ana,
+        "res.users.apikeys",
+        "write",
+        json!([[own], {"user_id": 1}]),
+    );
     assert_eq!(kind, "odoo.exceptions.AccessError");
-    let (kind, _) = refused(&mut ana, "res.users.apikeys", "create", json!([{"name": "mine", "user_id": lab.ana}]));
+    let (kind, _) = refused(
+        &mut ana,
+        "res.users.apikeys",
+        "create",
+        json!([{"name": "mine", "user_id": lab.ana}]),
+    );
     assert_eq!(kind, "odoo.exceptions.AccessError");
     // The digest is no field, for anyone.
     for rpc in [&mut ana, &mut lab.admin] {
-        let (kind, message) = refused(rpc, "res.users.apikeys", "read", json!([[own], ["key_digest"]]));
+        let (kind, message) = refused(
+            rpc,
+            "res.users.apikeys",
+            "read",
+            json!([[own], ["key_digest"]]),
+        );
         assert_eq!(kind, "builtins.ValueError", "{message}");
-        let (kind, _) = refused(rpc, "res.users.apikeys", "search", json!([[["key_digest", "!=", false]]]));
+        let (kind, _) = refused(
+            rpc,
+            "res.users.apikeys",
+            "search",
+            json!([[["key_digest", "!=", false]]]),
+        );
         assert_eq!(kind, "builtins.ValueError");
     }
-    let all = ok(&mut lab.admin, "res.users.apikeys", "search_read", json!([[], ["name"]]));
-    assert_eq!(all.as_array().unwrap().len(), 2, "the admin sees every key: {all}");
+    let all = ok(
+        &mut lab.admin,
+        "res.users.apikeys",
+        "search_read",
+        json!([[], ["name"]]),
+    );
+    assert_eq!(
+        all.as_array().unwrap().len(),
+        2,
+        "the admin sees every key: {all}"
+    );
     assert!(!all.to_string().contains("key_digest"));
     assert_serving(&lab.server);
-    let (status, _) = json2(&lab.server, &bob_key, "res.users.apikeys", "search_count", json!({}));
+    let (status, _) = json2(
+        &lab.server,
+        &bob_key,
+        "res.users.apikeys",
+        "search_count",
+        json!({}),
+    );
     assert_eq!(status, 200, "bob's key is untouched");
-    assert_eq!(lab.pulse.scalar("SELECT COUNT(*) FROM res_users_apikeys"), 2);
     assert_eq!(
-        lab.pulse.scalar(&format!("SELECT user_id FROM res_users_apikeys WHERE id = {own}")),
+        lab.pulse.scalar("SELECT COUNT(*) FROM res_users_apikeys"),
+        2
+    );
+    assert_eq!(
+        lab.pulse.scalar(&format!(
+            "SELECT user_id FROM res_users_apikeys WHERE id = {own}"
+        )),
         lab.ana
     );
     let _ = lab.bob;
 }
 
 fn burst(backend: Backend) {
-    let log = std::env::temp_dir().join(format!("pulse-burst-{}-{backend:?}.log", std::process::id()));
+    let log = std::env::temp_dir().join(format!(
+        "pulse-burst-{}-{backend:?}.log",
+        std::process::id()
+    ));
     let lab = lab(backend, &[], Some(&log));
     let url = lab.server.url.clone();
     let db = lab.pulse.db_name.clone();
@@ -539,10 +723,19 @@ fn burst(backend: Backend) {
         .map(|t| t.join().unwrap())
         .collect();
     let kinds: Vec<(String, String)> = answers.iter().map(login_refusal).collect();
-    let checked = kinds.iter().filter(|k| (k.0.as_str(), k.1.as_str()) == ACCESS_DENIED).count();
-    let locked = kinds.iter().filter(|k| (k.0.as_str(), k.1.as_str()) == LOCKED).count();
+    let checked = kinds
+        .iter()
+        .filter(|k| (k.0.as_str(), k.1.as_str()) == ACCESS_DENIED)
+        .count();
+    let locked = kinds
+        .iter()
+        .filter(|k| (k.0.as_str(), k.1.as_str()) == LOCKED)
+        .count();
     assert_eq!(checked + locked, BURST, "{kinds:?}");
-    assert!(checked <= 5, "{checked} passwords were checked in the burst");
+    assert!(
+        checked <= 5,
+        "{checked} passwords were checked in the burst"
+    );
     // While locked, even the right password is refused.
     let (answer, _) = web_login(&lab.server, &db, "ana", ANA_PASSWORD, &[]);
     assert_refused(&answer, LOCKED);
@@ -586,11 +779,23 @@ fn spoofed_forwarded_for(backend: Backend) {
     let db = lab.pulse.db_name.as_str();
     for n in 0..5 {
         let forwarded = format!("198.51.100.{n}");
-        let (answer, _) = web_login(&lab.server, db, &format!("ghost{n}"), "x", &[("X-Forwarded-For", &forwarded)]);
+        let (answer, _) = web_login(
+            &lab.server,
+            db,
+            &format!("ghost{n}"),
+            "x",
+            &[("X-Forwarded-For", &forwarded)],
+        );
         assert_refused(&answer, ACCESS_DENIED);
     }
     // A new forged address is still the same client.
-    let (answer, _) = web_login(&lab.server, db, "ana", ANA_PASSWORD, &[("X-Forwarded-For", "198.51.100.99")]);
+    let (answer, _) = web_login(
+        &lab.server,
+        db,
+        "ana",
+        ANA_PASSWORD,
+        &[("X-Forwarded-For", "198.51.100.99")],
+    );
     assert_refused(&answer, LOCKED);
     assert_eq!(
         xml_login(&lab.server, db, "bob", BOB_PASSWORD),
@@ -619,16 +824,28 @@ fn proxy_mode(backend: Backend) {
     // Client B, behind the same proxy, is not locked out.
     let client_b = [("X-Forwarded-For", "203.0.113.8, 127.0.0.1")];
     let (answer, _) = web_login(&lab.server, db, "ana", ANA_PASSWORD, &client_b);
-    assert!(answer.get("result").is_some(), "client B is throttled apart: {answer}");
+    assert!(
+        answer.get("result").is_some(),
+        "client B is throttled apart: {answer}"
+    );
     assert_serving(&lab.server);
 }
 
 fn secure_cookie(backend: Backend) {
     let https = [("X-Forwarded-Proto", "https")];
     let plain = lab(backend, &[], None);
-    let (_, cookie) = web_login(&plain.server, &plain.pulse.db_name, "ana", ANA_PASSWORD, &https);
+    let (_, cookie) = web_login(
+        &plain.server,
+        &plain.pulse.db_name,
+        "ana",
+        ANA_PASSWORD,
+        &https,
+    );
     let cookie = cookie.expect("a session cookie");
-    assert!(!cookie.contains("Secure"), "no proxy mode, no word taken: {cookie}");
+    assert!(
+        !cookie.contains("Secure"),
+        "no proxy mode, no word taken: {cookie}"
+    );
     drop(plain);
     let proxied = lab(backend, &["--proxy-mode"], None);
     let db = proxied.pulse.db_name.as_str();
@@ -636,14 +853,26 @@ fn secure_cookie(backend: Backend) {
     let cookie = cookie.expect("a session cookie");
     assert!(cookie.contains("; Secure"), "{cookie}");
     assert!(cookie.contains("HttpOnly"), "{cookie}");
-    let (_, cookie) = web_login(&proxied.server, db, "ana", ANA_PASSWORD, &[("X-Forwarded-Proto", "http")]);
+    let (_, cookie) = web_login(
+        &proxied.server,
+        db,
+        "ana",
+        ANA_PASSWORD,
+        &[("X-Forwarded-Proto", "http")],
+    );
     assert!(!cookie.expect("a session cookie").contains("Secure"));
     let (_, cookie) = web_login(&proxied.server, db, "ana", ANA_PASSWORD, &[]);
     assert!(!cookie.expect("a session cookie").contains("Secure"));
     assert_serving(&proxied.server);
     // Behind a proxy that is not the trusted one, the header is the client's word.
     let elsewhere = lab(backend, &["--proxy-mode", "--proxy", "192.0.2.1"], None);
-    let (_, cookie) = web_login(&elsewhere.server, &elsewhere.pulse.db_name, "ana", ANA_PASSWORD, &https);
+    let (_, cookie) = web_login(
+        &elsewhere.server,
+        &elsewhere.pulse.db_name,
+        "ana",
+        ANA_PASSWORD,
+        &https,
+    );
     assert!(!cookie.expect("a session cookie").contains("Secure"));
     assert_serving(&elsewhere.server);
 }

@@ -104,7 +104,13 @@ struct Cli {
     proxy_mode: bool,
 
     /// A trusted proxy, ADDR or ADDR/CIDR (repeatable) [default: loopback, with --proxy-mode].
-    #[arg(long = "proxy", env = "PULSE_PROXY", value_delimiter = ',', global = true)]
+    #[arg(
+        long = "proxy",
+        env = "PULSE_PROXY",
+        value_delimiter = ',',
+        value_parser = pulse_server::ProxyMode::parse_proxy,
+        global = true
+    )]
     proxies: Vec<pulse_server::IpNet>,
 
     #[command(subcommand)]
@@ -543,7 +549,10 @@ async fn run(cli: Cli) -> Result<()> {
                 }
             } else if let Some(name_or_id) = revoke {
                 let key = host.revoke_api_key(name_or_id).await?;
-                println!("revoked: API key {} ({}) of {}", key.id, key.name, key.login);
+                println!(
+                    "revoked: API key {} ({}) of {}",
+                    key.id, key.name, key.login
+                );
             } else if let (Some(login), Some(name)) = (login, name) {
                 let key = host.create_api_key(login, name, expires.as_deref()).await?;
                 println!("API key for {login} ({name}), shown once; keep it safe:\n{key}");

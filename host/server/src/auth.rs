@@ -306,10 +306,12 @@ fn api_key_of(row: &sqlx::any::AnyRow) -> Result<ApiKey, sqlx::Error> {
 
 /// The API keys of the user `login`.
 pub async fn list_api_keys(db: &Database, login: &str) -> Result<Vec<ApiKey>, Error> {
-    let rows = sqlx::query(&format!("{API_KEY_COLUMNS} WHERE u.login = $1 ORDER BY k.id"))
-        .bind(login)
-        .fetch_all(&db.pool)
-        .await?;
+    let rows = sqlx::query(&format!(
+        "{API_KEY_COLUMNS} WHERE u.login = $1 ORDER BY k.id"
+    ))
+    .bind(login)
+    .fetch_all(&db.pool)
+    .await?;
     Ok(rows.iter().map(api_key_of).collect::<Result<_, _>>()?)
 }
 
@@ -324,10 +326,12 @@ pub async fn revoke_api_key(db: &Database, name_or_id: &str) -> Result<ApiKey, E
                 .await?
         }
         Err(_) => {
-            sqlx::query(&format!("{API_KEY_COLUMNS} WHERE k.name = $1 ORDER BY k.id"))
-                .bind(name_or_id)
-                .fetch_all(&db.pool)
-                .await?
+            sqlx::query(&format!(
+                "{API_KEY_COLUMNS} WHERE k.name = $1 ORDER BY k.id"
+            ))
+            .bind(name_or_id)
+            .fetch_all(&db.pool)
+            .await?
         }
     };
     let keys: Vec<ApiKey> = rows.iter().map(api_key_of).collect::<Result<_, _>>()?;
@@ -705,9 +709,7 @@ mod tests {
                 let (throttle, barrier) = (throttle.clone(), barrier.clone());
                 std::thread::spawn(move || {
                     barrier.wait();
-                    throttle
-                        .reserve(&throttle_keys("ana", address(1)))
-                        .is_ok()
+                    throttle.reserve(&throttle_keys("ana", address(1))).is_ok()
                 })
             })
             .collect::<Vec<_>>()
@@ -721,14 +723,25 @@ mod tests {
     fn a_success_clears_the_login_and_the_address() {
         let throttle = Throttle::default();
         for n in 0..FREE_FAILURES {
-            assert!(throttle.reserve(&throttle_keys(&format!("ghost{n}"), address(1))).is_ok());
+            assert!(
+                throttle
+                    .reserve(&throttle_keys(&format!("ghost{n}"), address(1)))
+                    .is_ok()
+            );
         }
         // The address is locked, whatever the login.
-        assert_eq!(throttle.reserve(&throttle_keys("bob", address(1))), Err(Locked));
+        assert_eq!(
+            throttle.reserve(&throttle_keys("bob", address(1))),
+            Err(Locked)
+        );
         // Another address is not.
         assert!(throttle.reserve(&throttle_keys("bob", address(2))).is_ok());
         throttle.succeeded(&throttle_keys("bob", address(1)));
-        assert!(throttle.reserve(&throttle_keys("carol", address(1))).is_ok());
+        assert!(
+            throttle
+                .reserve(&throttle_keys("carol", address(1)))
+                .is_ok()
+        );
     }
 
     #[test]
@@ -739,12 +752,22 @@ mod tests {
         for _ in 0..FREE_FAILURES {
             assert!(throttle.reserve_at(&keys, start).is_ok());
         }
-        assert_eq!(throttle.reserve_at(&keys, start + FIRST_LOCKOUT / 2), Err(Locked));
+        assert_eq!(
+            throttle.reserve_at(&keys, start + FIRST_LOCKOUT / 2),
+            Err(Locked)
+        );
         // Once the lockout lapses, one more try; failing again doubles it.
         let later = start + FIRST_LOCKOUT;
         assert!(throttle.reserve_at(&keys, later).is_ok());
-        assert_eq!(throttle.reserve_at(&keys, later + FIRST_LOCKOUT), Err(Locked));
-        assert!(throttle.reserve_at(&keys, later + 2 * FIRST_LOCKOUT).is_ok());
+        assert_eq!(
+            throttle.reserve_at(&keys, later + FIRST_LOCKOUT),
+            Err(Locked)
+        );
+        assert!(
+            throttle
+                .reserve_at(&keys, later + 2 * FIRST_LOCKOUT)
+                .is_ok()
+        );
         // Quiet for the longest lockout, the count starts again.
         let quiet = later + 2 * FIRST_LOCKOUT + MAX_LOCKOUT;
         for _ in 0..FREE_FAILURES {

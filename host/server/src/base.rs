@@ -131,7 +131,8 @@ pub fn description() -> Description {
             {
                 // The key itself is no field: only its digest is stored,
                 // and nothing reads it but the login check.
-                let mut user_id = required(relation(field("user_id", FieldType::Many2one), "res.users"));
+                let mut user_id =
+                    required(relation(field("user_id", FieldType::Many2one), "res.users"));
                 user_id.ondelete = Some(OnDelete::Cascade);
                 model(
                     crate::auth::API_KEY_MODEL,
@@ -450,7 +451,11 @@ pub async fn ensure(conn: &mut Connection, dialect: Dialect) -> Result<(), Error
 /// internal users their own, administrators everybody's. Nobody creates or
 /// changes one through the ORM: keys are made by `pulse apikey`, which
 /// alone sees the key.
-async fn api_key_rights(conn: &mut Connection, user_group: i64, admin_group: i64) -> Result<(), Error> {
+async fn api_key_rights(
+    conn: &mut Connection,
+    user_group: i64,
+    admin_group: i64,
+) -> Result<(), Error> {
     let model = crate::auth::API_KEY_MODEL;
     for (xmlid, group) in [
         ("access_res_users_apikeys_user", user_group),
@@ -476,8 +481,18 @@ async fn api_key_rights(conn: &mut Connection, user_group: i64, admin_group: i64
         .await?;
     }
     for (xmlid, name, domain, group) in [
-        ("api_key_user_rule", "res.users.apikeys: own keys", r#"[["user_id", "=", {"user": "id"}]]"#, user_group),
-        ("api_key_admin_rule", "res.users.apikeys: all keys", "[]", admin_group),
+        (
+            "api_key_user_rule",
+            "res.users.apikeys: own keys",
+            r#"[["user_id", "=", {"user": "id"}]]"#,
+            user_group,
+        ),
+        (
+            "api_key_admin_rule",
+            "res.users.apikeys: all keys",
+            "[]",
+            admin_group,
+        ),
     ] {
         let (rule, created) = seed(
             conn,
@@ -498,11 +513,13 @@ async fn api_key_rights(conn: &mut Connection, user_group: i64, admin_group: i64
         )
         .await?;
         if created {
-            sqlx::query("INSERT INTO ir_rule_res_groups_rel (ir_rule_id, res_groups_id) VALUES ($1, $2)")
-                .bind(rule)
-                .bind(group)
-                .execute(&mut *conn)
-                .await?;
+            sqlx::query(
+                "INSERT INTO ir_rule_res_groups_rel (ir_rule_id, res_groups_id) VALUES ($1, $2)",
+            )
+            .bind(rule)
+            .bind(group)
+            .execute(&mut *conn)
+            .await?;
         }
     }
     Ok(())

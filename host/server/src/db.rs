@@ -266,7 +266,9 @@ impl Database {
             Dialect::Postgres => POSTGRES_POOL_SIZE,
         });
         if size == 0 {
-            return Err(Error::Config("the pool needs at least one connection".into()));
+            return Err(Error::Config(
+                "the pool needs at least one connection".into(),
+            ));
         }
         let timeout_ms = settings
             .statement_timeout

@@ -154,8 +154,16 @@ pub async fn call(
         }
         _ if BUILTIN_METHODS.contains(&builtin_name) => {
             let mut orm = orm;
-            let outcome =
-                builtin(&mut orm, &snapshot, model, builtin_name, ids, &args, &kwargs).await;
+            let outcome = builtin(
+                &mut orm,
+                &snapshot,
+                model,
+                builtin_name,
+                ids,
+                &args,
+                &kwargs,
+            )
+            .await;
             match outcome {
                 // Recompute and validate what the method changed.
                 Ok(value) if orm.orm.has_pending() => {

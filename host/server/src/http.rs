@@ -450,7 +450,10 @@ pub(crate) async fn session_user(host: &Host, headers: &HeaderMap) -> Option<Use
     match auth::current_stamp(&host.db, session.user.uid).await {
         Ok(Some(stamp)) if stamp == session.stamp => Some(session.user),
         Ok(_) => {
-            tracing::info!(uid = session.user.uid, "session ended: the user's credentials changed");
+            tracing::info!(
+                uid = session.user.uid,
+                "session ended: the user's credentials changed"
+            );
             host.sessions.close(&id);
             None
         }
@@ -638,7 +641,14 @@ async fn jsonrpc(
         let name = text_param(&params, "service")?;
         let method = text_param(&params, "method")?;
         let args = list_arg(params.get("args"), "args")?;
-        service(&host, client_address(&host, peer, &headers), name, method, args).await
+        service(
+            &host,
+            client_address(&host, peer, &headers),
+            name,
+            method,
+            args,
+        )
+        .await
     }
     .await;
     reply(&id, outcome)

@@ -34,10 +34,10 @@ pub use auth::{ApiKey, User, hash_password, verify_password};
 pub use backend::TxOrm;
 pub use cron::Job;
 pub use db::{DEFAULT_STATEMENT_TIMEOUT, Database, PoolSettings};
-pub use humantime::parse_duration;
-pub use ipnet::IpNet;
 pub use error::Error;
 pub use http::{router, serve};
+pub use humantime::parse_duration;
+pub use ipnet::IpNet;
 pub use lifecycle::{
     ChangeKind, ModuleInfo, ModuleState, Operation, PermissionRequest, PlanReport, SchemaChange,
 };
@@ -87,6 +87,13 @@ pub struct ProxyMode {
 }
 
 impl ProxyMode {
+    /// A trusted proxy as given on the command line: `ADDR` or `ADDR/CIDR`.
+    pub fn parse_proxy(text: &str) -> Result<IpNet, String> {
+        text.parse::<IpNet>()
+            .or_else(|_| text.parse::<std::net::IpAddr>().map(IpNet::from))
+            .map_err(|_| format!("expected an address or ADDR/CIDR, got {text:?}"))
+    }
+
     /// Whether `peer` is a proxy whose forwarding headers count.
     pub fn trusts(&self, peer: std::net::IpAddr) -> bool {
         let peer = peer.to_canonical();
