@@ -144,6 +144,8 @@ async fn main() {
         admin_password: Some("admin".into()),
         limits: Limits::default(),
         addon_limits: Default::default(),
+        pool: Default::default(),
+        proxy: Default::default(),
     };
     let host = Arc::new(pulse_server::Host::open(config).await.unwrap());
     host.install(&["route_lab".to_string()]).await.unwrap();

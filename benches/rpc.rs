@@ -85,6 +85,8 @@ async fn main() {
         admin_password: Some("admin".into()),
         limits: pulse_server::Limits::default(),
         addon_limits: Default::default(),
+        pool: Default::default(),
+        proxy: Default::default(),
     };
     let host = Arc::new(pulse_server::Host::open(config).await.unwrap());
     host.reload().await.unwrap();

@@ -267,15 +267,33 @@ fn contains(haystack: &[u8], needle: &str) -> bool {
 fn secrets(backend: Backend) {
     let log = tempfile_path("secrets.log");
     let lab = lab(backend, Some(&log));
-    // An API key, printed once by the CLI, works in place of the password.
+    // An API key, printed once by the CLI, works in place of the password
+    // for RPC clients (never for an interactive web login).
     let out = lab.pulse.ok(&["apikey", "ana", "nightly export"]);
     let key = out.lines().last().unwrap().trim().to_string();
     assert!(key.starts_with("pulse_") && key.len() > 40, "{out}");
-    let mut by_key = login(&(&lab.server, &lab.pulse), "ana", &key);
-    assert_eq!(
-        ok(&mut by_key, "agency.doc", "search_count", json!([[]])),
-        json!(2)
+    let mut rpc = Rpc::new(&lab.server);
+    let service = |rpc: &mut Rpc, method: &str, args: Value| {
+        rpc.post(
+            "/jsonrpc",
+            json!({"service": if method == "login" { "common" } else { "object" }, "method": method, "args": args}),
+        )
+    };
+    let uid = service(&mut rpc, "login", json!([lab.pulse.db_name, "ana", key]))["result"].clone();
+    assert!(uid.as_i64().is_some_and(|uid| uid > 1), "{uid}");
+    let count = service(
+        &mut rpc,
+        "execute_kw",
+        json!([
+            lab.pulse.db_name,
+            uid,
+            key,
+            "agency.doc",
+            "search_count",
+            [[]]
+        ]),
     );
+    assert_eq!(count["result"], json!(2), "{count}");
     let _by_password = login(&(&lab.server, &lab.pulse), "ana", ANA_PASSWORD);
     // A wrong key is no key.
     let mut stranger = Rpc::new(&lab.server);

@@ -87,6 +87,35 @@ struct Cli {
     #[command(flatten)]
     serving: Serving,
 
+    /// Most database connections the server keeps open [default: 4 on SQLite, 10 on PostgreSQL].
+    #[arg(long, env = "PULSE_DB_POOL_SIZE", global = true)]
+    db_pool_size: Option<u32>,
+
+    /// Longest one PostgreSQL statement may run (e.g. 60s, 500ms; 0: no limit).
+    #[arg(
+        long,
+        env = "PULSE_STATEMENT_TIMEOUT",
+        default_value = "60s",
+        value_parser = pulse_server::parse_duration,
+        global = true
+    )]
+    statement_timeout: std::time::Duration,
+
+    /// Serve behind a reverse proxy: take the client's address from
+    /// X-Forwarded-For and HTTPS from X-Forwarded-Proto, from trusted proxies only.
+    #[arg(long, env = "PULSE_PROXY_MODE", global = true)]
+    proxy_mode: bool,
+
+    /// A trusted proxy, ADDR or ADDR/CIDR (repeatable) [default: loopback, with --proxy-mode].
+    #[arg(
+        long = "proxy",
+        env = "PULSE_PROXY",
+        value_delimiter = ',',
+        value_parser = pulse_server::ProxyMode::parse_proxy,
+        global = true
+    )]
+    proxies: Vec<pulse_server::IpNet>,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -245,12 +274,24 @@ enum Command {
         command: CronCommand,
     },
     /// Create an API key for a user: printed once, stored only as a digest.
-    /// RPC clients pass it in place of the password.
+    /// RPC clients pass it in place of the password (never in a web login).
+    /// With --list LOGIN, list a user's keys; with --revoke, revoke one.
     Apikey {
         /// The user's login.
-        login: String,
+        #[arg(required_unless_present_any = ["list", "revoke"], conflicts_with_all = ["list", "revoke"])]
+        login: Option<String>,
         /// What the key is for (e.g. "nightly export").
-        name: String,
+        #[arg(required_unless_present_any = ["list", "revoke"])]
+        name: Option<String>,
+        /// When the key stops working: a date (2027-01-01), a datetime or a duration (90d).
+        #[arg(long, conflicts_with_all = ["list", "revoke"])]
+        expires: Option<String>,
+        /// List the keys of this user.
+        #[arg(long, value_name = "LOGIN", conflicts_with = "revoke")]
+        list: Option<String>,
+        /// Revoke the key with this id or name.
+        #[arg(long, value_name = "NAME_OR_ID")]
+        revoke: Option<String>,
     },
     /// Serve the Odoo-compatible HTTP API.
     Serve {
@@ -366,6 +407,14 @@ impl Cli {
                 memory_bytes: self.memory_limit_mb << 20,
             },
             addon_limits: self.addon_limits.iter().cloned().collect(),
+            pool: pulse_server::PoolSettings {
+                max_connections: self.db_pool_size,
+                statement_timeout: Some(self.statement_timeout),
+            },
+            proxy: pulse_server::ProxyMode {
+                enabled: self.proxy_mode,
+                trusted: self.proxies.clone(),
+            },
         }
     }
 }
@@ -524,10 +573,34 @@ async fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Apikey { login, name } => {
+        Command::Apikey {
+            login,
+            name,
+            expires,
+            list,
+            revoke,
+        } => {
             let host = Host::open(cli.config()).await?;
-            let key = host.create_api_key(login, name).await?;
-            println!("API key for {login} ({name}), shown once; keep it safe:\n{key}");
+            if let Some(login) = list {
+                for key in host.api_keys(login).await? {
+                    println!(
+                        "{}\t{}\tcreated {}\texpires {}",
+                        key.id,
+                        key.name,
+                        key.create_date.as_deref().unwrap_or("-"),
+                        key.expiration_date.as_deref().unwrap_or("never"),
+                    );
+                }
+            } else if let Some(name_or_id) = revoke {
+                let key = host.revoke_api_key(name_or_id).await?;
+                println!(
+                    "revoked: API key {} ({}) of {}",
+                    key.id, key.name, key.login
+                );
+            } else if let (Some(login), Some(name)) = (login, name) {
+                let key = host.create_api_key(login, name, expires.as_deref()).await?;
+                println!("API key for {login} ({name}), shown once; keep it safe:\n{key}");
+            }
             Ok(())
         }
         Command::Serve { http } => {

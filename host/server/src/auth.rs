@@ -1,12 +1,17 @@
-//! Passwords (argon2id) and login sessions.
+//! Passwords (argon2id), API keys, login sessions, remembered RPC
+//! credentials and the login throttle.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use rand::RngCore;
 use sqlx::Row;
+
+use pulse_orm::OrmError;
 
 use crate::{Database, Error};
 
@@ -41,12 +46,61 @@ pub struct User {
     pub name: String,
 }
 
-/// Checks a login and password against `res_users`.
+/// What a user's credentials are now: a digest of the stored password
+/// hash (salted, so every new password changes it). Sessions and
+/// remembered credentials keep the stamp they were made with and hold only
+/// while it is still the user's, so a new password or a deactivation ends
+/// them at their next use, whichever process (server, CLI, another host)
+/// made the change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stamp(String);
+
+impl Stamp {
+    fn of(password_hash: Option<&str>) -> Stamp {
+        use sha2::Digest;
+        let mut digest = sha2::Sha256::new();
+        digest.update(b"pulse-credentials\0");
+        digest.update(password_hash.unwrap_or_default().as_bytes());
+        Stamp(hex::encode(digest.finalize()))
+    }
+}
+
+/// The stamp of user `uid` now; `None` when the user is gone or inactive.
+pub async fn current_stamp(db: &Database, uid: i64) -> Result<Option<Stamp>, Error> {
+    let row = sqlx::query("SELECT password, active FROM res_users WHERE id = $1")
+        .bind(uid)
+        .fetch_optional(&db.pool)
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    if !pulse_orm::bool_at(&row, 1)?.unwrap_or(false) {
+        return Ok(None);
+    }
+    let hash: Option<String> = row.try_get(0)?;
+    Ok(Some(Stamp::of(hash.as_deref())))
+}
+
+/// Where a password is given: an interactive (web) login takes the
+/// password only; RPC clients may give an API key in its place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Door {
+    /// `/web/session/authenticate`.
+    Interactive,
+    /// XML-RPC and JSON-RPC services.
+    Rpc,
+}
+
+/// How many argon2 checks run at once: it is deliberately slow and
+/// memory-hungry.
+const CONCURRENT_CHECKS: usize = 4;
+
+/// Checks a login and password (at the RPC door, or an API key) against
+/// `res_users`; the user and their current [`Stamp`] when they match.
 pub async fn authenticate(
     db: &Database,
     login: &str,
     password: &str,
-) -> Result<Option<User>, Error> {
+    door: Door,
+) -> Result<Option<(User, Stamp)>, Error> {
     let row = sqlx::query(
         "SELECT id, login, name, password FROM res_users WHERE login = $1 AND active = $2",
     )
@@ -54,34 +108,44 @@ pub async fn authenticate(
     .bind(true)
     .fetch_optional(&db.pool)
     .await?;
-    // Unknown logins spend the time a real check would, so they cannot be
-    // probed by timing.
-    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    // An API key stands in for the password (for scripts and RPC clients).
-    if password.starts_with(API_KEY_PREFIX)
+    let found = |row: &sqlx::any::AnyRow| -> Result<(User, Stamp), Error> {
+        let hash: Option<String> = row.try_get("password")?;
+        Ok((
+            User {
+                uid: row.try_get("id")?,
+                login: row.try_get("login")?,
+                name: row.try_get("name")?,
+            },
+            Stamp::of(hash.as_deref()),
+        ))
+    };
+    // An API key stands in for the password of scripts and RPC clients,
+    // never of an interactive login.
+    if door == Door::Rpc
+        && password.starts_with(API_KEY_PREFIX)
         && let Some(row) = &row
-        && let Some(user) = api_key_user(db, password).await?
-        && user == row.try_get::<i64, _>("id")?
+        && let Some(owner) = api_key_user(db, password).await?
+        && owner == row.try_get::<i64, _>("id")?
     {
-        return Ok(Some(User {
-            uid: user,
-            login: row.try_get("login")?,
-            name: row.try_get("name")?,
-        }));
+        return found(row).map(Some);
     }
     let stored: Option<String> = match &row {
         Some(row) => row.try_get("password")?,
         None => None,
     };
-    let hash: String = match stored {
-        Some(hash) => hash,
-        None => DUMMY
-            .get_or_init(|| hash_password("pulse-dummy").unwrap_or_default())
-            .clone(),
+    // Unknown logins and users without a password spend the time a real
+    // check would, so neither can be told by timing; neither ever matches.
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let (hash, real) = match stored {
+        Some(hash) => (hash, true),
+        None => (
+            DUMMY
+                .get_or_init(|| hash_password("pulse-dummy").unwrap_or_default())
+                .clone(),
+            false,
+        ),
     };
-    // argon2 is deliberately slow and memory-hungry: keep it off the async
-    // workers, and run at most a few at once.
-    static CHECKS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
+    static CHECKS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(CONCURRENT_CHECKS);
     let _permit = CHECKS
         .acquire()
         .await
@@ -90,18 +154,17 @@ pub async fn authenticate(
     let matches = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
         .await
         .unwrap_or(false);
-    let Some(row) = row.filter(|_| matches) else {
-        return Ok(None);
-    };
-    Ok(Some(User {
-        uid: row.try_get("id")?,
-        login: row.try_get("login")?,
-        name: row.try_get("name")?,
-    }))
+    match row {
+        Some(row) if matches && real => found(&row).map(Some),
+        _ => Ok(None),
+    }
 }
 
 /// How API keys start, so they are told from passwords at a glance.
 pub const API_KEY_PREFIX: &str = "pulse_";
+
+/// The model API keys are seen and revoked as (Odoo 19's).
+pub const API_KEY_MODEL: &str = "res.users.apikeys";
 
 /// The digest an API key is stored and looked up by. Keys are 256 random
 /// bits, so a fast hash is enough (nobody can guess their way back).
@@ -110,22 +173,83 @@ fn api_key_digest(key: &str) -> String {
     hex::encode(sha2::Sha256::digest(key.as_bytes()))
 }
 
-/// The user an API key belongs to.
+/// The user an API key belongs to: none when the key is unknown or
+/// expired, or its user inactive.
 pub async fn api_key_owner(db: &Database, key: &str) -> Result<Option<i64>, Error> {
     api_key_user(db, key).await
 }
 
 async fn api_key_user(db: &Database, key: &str) -> Result<Option<i64>, Error> {
-    let row = sqlx::query("SELECT user_id FROM res_users_apikeys WHERE key_digest = $1")
-        .bind(api_key_digest(key))
-        .fetch_optional(&db.pool)
-        .await?;
-    Ok(row.map(|r| r.try_get(0)).transpose()?)
+    let row = sqlx::query(
+        "SELECT k.user_id, k.expiration_date FROM res_users_apikeys k \
+         JOIN res_users u ON u.id = k.user_id WHERE k.key_digest = $1 AND u.active = $2",
+    )
+    .bind(api_key_digest(key))
+    .bind(true)
+    .fetch_optional(&db.pool)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let uid: i64 = row.try_get(0)?;
+    let expires: Option<String> = row.try_get(1)?;
+    // Datetimes are stored `YYYY-MM-DD HH:MM:SS` (UTC): text order is time order.
+    if let Some(expires) = expires.filter(|e| !e.is_empty())
+        && expires <= crate::cron::format_utc(now())
+    {
+        tracing::info!(uid, expires, "expired API key refused");
+        return Ok(None);
+    }
+    Ok(Some(uid))
 }
 
-/// Creates an API key named `name` for the user `login`. The key is
-/// returned once and only its digest is stored.
-pub async fn create_api_key(db: &Database, login: &str, name: &str) -> Result<String, Error> {
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// When a key given `--expires TEXT` expires (UTC `YYYY-MM-DD HH:MM:SS`):
+/// TEXT is a date (`2027-01-01`), a datetime, or a duration from now
+/// (`90d`, `12h`, `1week`).
+pub fn parse_expiry(text: &str) -> Result<String, Error> {
+    let text = text.trim();
+    let bad = || {
+        Error::Config(format!(
+            "bad expiry {text:?}: expected a date YYYY-MM-DD, a datetime YYYY-MM-DD HH:MM:SS or a duration such as 90d"
+        ))
+    };
+    let at = match humantime::parse_duration(text) {
+        Ok(duration) => now().saturating_add(i64::try_from(duration.as_secs()).map_err(|_| bad())?),
+        Err(_) => {
+            let seconds = crate::cron::parse_utc(text).ok_or_else(bad)?;
+            // The calendar round trip refuses 2026-13-01 and 2026-02-30.
+            let canonical = crate::cron::format_utc(seconds);
+            let given = if text.len() == 10 {
+                format!("{text} 00:00:00")
+            } else {
+                text.replacen('T', " ", 1)
+            };
+            if canonical != given {
+                return Err(bad());
+            }
+            seconds
+        }
+    };
+    if at <= now() {
+        return Err(Error::Config(format!("the expiry {text:?} is in the past")));
+    }
+    Ok(crate::cron::format_utc(at))
+}
+
+/// Creates an API key named `name` for the user `login`, expiring at
+/// `expires` (see [`parse_expiry`]) when given. The key is returned once
+/// and only its digest is stored.
+pub async fn create_api_key(
+    db: &Database,
+    login: &str,
+    name: &str,
+    expires: Option<&str>,
+) -> Result<String, Error> {
     let uid: i64 = sqlx::query("SELECT id FROM res_users WHERE login = $1")
         .bind(login)
         .fetch_optional(&db.pool)
@@ -133,16 +257,115 @@ pub async fn create_api_key(db: &Database, login: &str, name: &str) -> Result<St
         .map(|row| row.try_get(0))
         .transpose()?
         .ok_or_else(|| Error::Config(format!("no user with the login {login:?}")))?;
+    let expires = expires.map(parse_expiry).transpose()?;
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     let key = format!("{API_KEY_PREFIX}{}", hex::encode(bytes));
-    sqlx::query("INSERT INTO res_users_apikeys (user_id, name, key_digest) VALUES ($1, $2, $3)")
-        .bind(uid)
-        .bind(name)
-        .bind(api_key_digest(&key))
+    sqlx::query(
+        "INSERT INTO res_users_apikeys (user_id, name, key_digest, scope, create_date, expiration_date) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(uid)
+    .bind(name)
+    .bind(api_key_digest(&key))
+    .bind("rpc")
+    .bind(crate::cron::format_utc(now()))
+    .bind(expires)
+    .execute(&db.pool)
+    .await?;
+    Ok(key)
+}
+
+/// An API key as `pulse apikey --list` shows it (never the key or its digest).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    /// `res.users.apikeys` id.
+    pub id: i64,
+    /// The owner's login.
+    pub login: String,
+    /// What the key is for.
+    pub name: String,
+    /// When it was made (UTC).
+    pub create_date: Option<String>,
+    /// When it stops working (UTC), if ever.
+    pub expiration_date: Option<String>,
+}
+
+const API_KEY_COLUMNS: &str = "SELECT k.id, u.login, k.name, k.create_date, k.expiration_date \
+     FROM res_users_apikeys k JOIN res_users u ON u.id = k.user_id";
+
+fn api_key_of(row: &sqlx::any::AnyRow) -> Result<ApiKey, sqlx::Error> {
+    Ok(ApiKey {
+        id: row.try_get(0)?,
+        login: row.try_get(1)?,
+        name: row.try_get(2)?,
+        create_date: row.try_get(3)?,
+        expiration_date: row.try_get(4)?,
+    })
+}
+
+/// The API keys of the user `login`.
+pub async fn list_api_keys(db: &Database, login: &str) -> Result<Vec<ApiKey>, Error> {
+    let rows = sqlx::query(&format!(
+        "{API_KEY_COLUMNS} WHERE u.login = $1 ORDER BY k.id"
+    ))
+    .bind(login)
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows.iter().map(api_key_of).collect::<Result<_, _>>()?)
+}
+
+/// Revokes the API key with the id or name `name_or_id`; a name must
+/// name one key only. Answers the key revoked.
+pub async fn revoke_api_key(db: &Database, name_or_id: &str) -> Result<ApiKey, Error> {
+    let rows = match name_or_id.parse::<i64>() {
+        Ok(id) => {
+            sqlx::query(&format!("{API_KEY_COLUMNS} WHERE k.id = $1"))
+                .bind(id)
+                .fetch_all(&db.pool)
+                .await?
+        }
+        Err(_) => {
+            sqlx::query(&format!(
+                "{API_KEY_COLUMNS} WHERE k.name = $1 ORDER BY k.id"
+            ))
+            .bind(name_or_id)
+            .fetch_all(&db.pool)
+            .await?
+        }
+    };
+    let keys: Vec<ApiKey> = rows.iter().map(api_key_of).collect::<Result<_, _>>()?;
+    let key = match keys.as_slice() {
+        [key] => key.clone(),
+        [] => {
+            return Err(Error::Config(format!(
+                "no API key with the id or name {name_or_id:?}"
+            )));
+        }
+        several => {
+            let ids: Vec<String> = several
+                .iter()
+                .map(|k| format!("{} ({})", k.id, k.login))
+                .collect();
+            return Err(Error::Config(format!(
+                "{} API keys are named {name_or_id:?}: revoke one by its id ({})",
+                several.len(),
+                ids.join(", ")
+            )));
+        }
+    };
+    sqlx::query("DELETE FROM res_users_apikeys WHERE id = $1")
+        .bind(key.id)
         .execute(&db.pool)
         .await?;
     Ok(key)
+}
+
+/// The ORM method an RPC method of a special model stands for: Odoo's
+/// `res.users.apikeys.remove()` is a revocation, i.e. an unlink under the
+/// caller's rights and record rules.
+pub fn builtin_alias(model: &str, method: &str) -> Option<&'static str> {
+    (model == API_KEY_MODEL && method == "remove").then_some("unlink")
 }
 
 /// Takes the `password` values out of `res.users` rows (it is no field:
@@ -169,7 +392,9 @@ pub fn take_passwords(
     Ok((rows, passwords))
 }
 
-/// Stores the argon2id hashes of `passwords` for the users `ids` (in order).
+/// Stores the argon2id hashes of `passwords` for the users `ids` (in
+/// order). A user whose password changes loses their API keys (their
+/// sessions and remembered credentials end by their [`Stamp`]).
 pub async fn set_passwords(
     conn: &mut pulse_orm::Connection,
     ids: &[i64],
@@ -187,122 +412,261 @@ pub async fn set_passwords(
             .execute(&mut *conn)
             .await
             .map_err(|e| crate::dispatch::CallFailure::Orm(e.into()))?;
+        revoke_user_api_keys(conn, *id)
+            .await
+            .map_err(crate::dispatch::CallFailure::Orm)?;
     }
     Ok(())
 }
 
-/// Failed logins, per login and per client address: after
-/// [`FREE_FAILURES`] failures, further attempts are refused for a while that
-/// doubles with each failure (up to a quarter of an hour).
-#[derive(Debug, Default)]
-pub struct Throttle {
-    failures: Mutex<HashMap<String, (u32, std::time::Instant)>>,
+/// What writing `values` to `model` records `ids` does to credentials,
+/// in the same transaction: a `res.users` record deactivated loses its API
+/// keys (its sessions and remembered credentials end by their [`Stamp`]).
+/// Every ORM write path calls this after the write: RPC, addon code, data
+/// files.
+pub async fn after_write(
+    conn: &mut pulse_orm::Connection,
+    model: &str,
+    ids: &[i64],
+    values: &pulse_orm::Record,
+) -> Result<(), OrmError> {
+    let deactivated = matches!(
+        values.get("active"),
+        Some(serde_json::Value::Bool(false) | serde_json::Value::Null)
+    ) || values.get("active").and_then(serde_json::Value::as_i64) == Some(0);
+    if model != "res.users" || !deactivated {
+        return Ok(());
+    }
+    for id in ids {
+        revoke_user_api_keys(conn, *id).await?;
+    }
+    Ok(())
 }
 
-/// Failures allowed before logins are refused.
+async fn revoke_user_api_keys(conn: &mut pulse_orm::Connection, uid: i64) -> Result<(), OrmError> {
+    let revoked = sqlx::query("DELETE FROM res_users_apikeys WHERE user_id = $1")
+        .bind(uid)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    if revoked > 0 {
+        tracing::info!(uid, revoked, "API keys revoked with the user's credentials");
+    }
+    Ok(())
+}
+
+/// Failures allowed (per login, per client address) before logins are refused.
 const FREE_FAILURES: u32 = 5;
 
+/// The first lockout after [`FREE_FAILURES`]; each further failure doubles it.
+const FIRST_LOCKOUT: Duration = Duration::from_secs(30);
+
+/// The longest lockout. A key whose last failure is older is forgotten.
+const MAX_LOCKOUT: Duration = Duration::from_secs(900);
+
+/// How many logins and addresses the throttle keeps count of at most.
+const MAX_THROTTLE_KEYS: usize = 100_000;
+
+/// Hex digits of a login's SHA-256 a throttle key keeps: a key is small
+/// whatever the login sent (a 1 MB login is no 1 MB key).
+const LOGIN_KEY_DIGITS: usize = 32;
+
+/// The throttle keys of an attempt: the login tried and the client address.
+pub fn throttle_keys(login: &str, address: IpAddr) -> [String; 2] {
+    use sha2::Digest;
+    let mut digest = hex::encode(sha2::Sha256::digest(login.as_bytes()));
+    digest.truncate(LOGIN_KEY_DIGITS);
+    [format!("login:{digest}"), format!("address:{address}")]
+}
+
+/// Failed logins, per login and per client address: after
+/// [`FREE_FAILURES`] failures, further attempts are refused for a while
+/// that doubles with each failure (up to [`MAX_LOCKOUT`]). An attempt is
+/// counted as a failure before its password is checked
+/// ([`Throttle::reserve`]) and forgiven when it succeeds
+/// ([`Throttle::succeeded`]), so a burst of concurrent attempts cannot
+/// race past the limit.
+#[derive(Debug, Default)]
+pub struct Throttle {
+    failures: Mutex<HashMap<String, Failures>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Failures {
+    count: u32,
+    last: Instant,
+}
+
+/// Logins are refused for now (too many failures).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Locked;
+
 impl Throttle {
-    fn wait(count: u32) -> std::time::Duration {
-        let doubling = count.saturating_sub(FREE_FAILURES).min(10);
-        std::time::Duration::from_secs((30u64 << doubling).min(900))
+    fn lockout(count: u32) -> Duration {
+        let doublings = count.saturating_sub(FREE_FAILURES).min(10);
+        (FIRST_LOCKOUT * (1u32 << doublings)).min(MAX_LOCKOUT)
     }
 
-    /// Whether any of `keys` is locked out now.
-    pub fn is_blocked(&self, keys: &[String]) -> bool {
-        let failures = self.failures.lock().expect("throttle lock");
-        keys.iter().any(|k| {
-            failures.get(k).is_some_and(|(count, last)| {
-                *count >= FREE_FAILURES && last.elapsed() < Throttle::wait(*count)
-            })
-        })
+    /// Counts an attempt on `keys` as a failure now, unless one of them is
+    /// locked out (then nothing is counted).
+    pub fn reserve(&self, keys: &[String]) -> Result<(), Locked> {
+        self.reserve_at(keys, Instant::now())
     }
 
-    /// Records a failure against every key.
-    pub fn failed(&self, keys: &[String]) {
+    fn reserve_at(&self, keys: &[String], now: Instant) -> Result<(), Locked> {
         let mut failures = self.failures.lock().expect("throttle lock");
-        if failures.len() > 100_000 {
-            failures.retain(|_, (_, last)| last.elapsed() < std::time::Duration::from_secs(900));
+        let live = |f: &Failures| now.saturating_duration_since(f.last) < MAX_LOCKOUT;
+        let locked = keys.iter().any(|k| {
+            failures.get(k).is_some_and(|f| {
+                live(f)
+                    && f.count >= FREE_FAILURES
+                    && now.saturating_duration_since(f.last) < Throttle::lockout(f.count)
+            })
+        });
+        if locked {
+            return Err(Locked);
+        }
+        let new_keys = keys.iter().filter(|k| !failures.contains_key(*k)).count();
+        if failures.len() + new_keys > MAX_THROTTLE_KEYS {
+            failures.retain(|_, f| live(f));
+        }
+        if failures.len() + new_keys > MAX_THROTTLE_KEYS {
+            failures.retain(|_, f| f.count >= FREE_FAILURES);
+        }
+        if failures.len() + new_keys > MAX_THROTTLE_KEYS {
+            // Only reachable with as many lockouts in force: refusing the
+            // newcomers keeps every count that holds someone back.
+            tracing::warn!("login throttle full; refusing logins not counted yet");
+            return Err(Locked);
         }
         for key in keys {
-            let entry = failures
-                .entry(key.clone())
-                .or_insert((0, std::time::Instant::now()));
-            entry.0 += 1;
-            entry.1 = std::time::Instant::now();
+            let entry = failures.entry(key.clone()).or_insert(Failures {
+                count: 0,
+                last: now,
+            });
+            // Old failures decay: a key quiet for the longest lockout starts again.
+            if !live(entry) {
+                entry.count = 0;
+            }
+            entry.count += 1;
+            entry.last = now;
+        }
+        Ok(())
+    }
+
+    /// Forgets the failures of `keys` (the login's and the address's) after
+    /// a successful login, the one this attempt reserved included.
+    pub fn succeeded(&self, keys: &[String]) {
+        let mut failures = self.failures.lock().expect("throttle lock");
+        for key in keys {
+            failures.remove(key);
         }
     }
-
-    /// Forgets the failures of `key` after a successful login.
-    pub fn succeeded(&self, key: &str) {
-        self.failures.lock().expect("throttle lock").remove(key);
-    }
 }
 
-/// Credentials (`uid` + password digests) that passed a full check
+/// Credentials (`uid`, password, [`Stamp`]) that passed a full check
 /// recently, so RPC scripts sending them with every call do not pay for
-/// argon2 each time. Entries last ten minutes.
+/// argon2 each time. Kept by digest, for [`CREDENTIALS_TTL`] at most, and
+/// only while the user's stamp is the same.
 #[derive(Debug, Default)]
 pub struct Credentials {
-    checked: Mutex<HashMap<String, std::time::Instant>>,
+    checked: Mutex<HashMap<String, Instant>>,
 }
 
-const CREDENTIALS_TTL: std::time::Duration = std::time::Duration::from_secs(600);
+/// How long checked credentials are remembered.
+const CREDENTIALS_TTL: Duration = Duration::from_secs(600);
+
+/// How many checked credentials are remembered at most.
+const MAX_CREDENTIALS: usize = 10_000;
 
 impl Credentials {
-    /// Whether `token` passed a check less than ten minutes ago.
-    pub fn is_fresh(&self, token: &str) -> bool {
+    fn token(uid: i64, password: &str, stamp: &Stamp) -> String {
+        use sha2::Digest;
+        let mut digest = sha2::Sha256::new();
+        digest.update(uid.to_le_bytes());
+        digest.update(stamp.0.as_bytes());
+        digest.update(password.as_bytes());
+        hex::encode(digest.finalize())
+    }
+
+    /// Whether these credentials passed a check recently, with the user's
+    /// credentials as they are now (`stamp`).
+    pub fn is_fresh(&self, uid: i64, password: &str, stamp: &Stamp) -> bool {
         self.checked
             .lock()
             .expect("credentials lock")
-            .get(token)
+            .get(&Credentials::token(uid, password, stamp))
             .is_some_and(|at| at.elapsed() < CREDENTIALS_TTL)
     }
 
-    /// Remembers that `token` passed a check now.
-    pub fn remember(&self, token: String) {
+    /// Remembers that these credentials passed a check now.
+    pub fn remember(&self, uid: i64, password: &str, stamp: &Stamp) {
         let mut checked = self.checked.lock().expect("credentials lock");
-        if checked.len() > 10_000 {
+        if checked.len() >= MAX_CREDENTIALS {
             checked.retain(|_, at| at.elapsed() < CREDENTIALS_TTL);
         }
-        checked.insert(token, std::time::Instant::now());
+        if checked.len() >= MAX_CREDENTIALS {
+            checked.clear();
+        }
+        checked.insert(Credentials::token(uid, password, stamp), Instant::now());
     }
 }
 
-/// Live sessions, by the random id in the `session_id` cookie.
+/// A login session: who, and with which credentials (see [`Stamp`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// The user.
+    pub user: User,
+    /// The user's credentials when the session opened.
+    pub stamp: Stamp,
+}
+
+/// Where sessions live, by the random id in the `session_id` cookie.
+/// Whoever uses a session checks its stamp against the user's current one.
+pub trait SessionStore: std::fmt::Debug + Send + Sync {
+    /// Opens `session`; returns its id.
+    fn open(&self, session: Session) -> String;
+    /// Session `id`, if it is live; using it keeps it alive.
+    fn get(&self, id: &str) -> Option<Session>;
+    /// Ends session `id`.
+    fn close(&self, id: &str);
+}
+
+/// Sessions in the server's memory (a restart logs everybody out).
 #[derive(Debug, Default)]
-pub struct Sessions {
-    by_id: Mutex<HashMap<String, (User, std::time::Instant)>>,
+pub struct MemorySessions {
+    by_id: Mutex<HashMap<String, (Session, Instant)>>,
 }
 
 /// A session unused for this long is over.
-const SESSION_IDLE: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+const SESSION_IDLE: Duration = Duration::from_secs(24 * 3600);
 
-impl Sessions {
-    /// Opens a session for `user`; returns its id.
-    pub fn open(&self, user: User) -> String {
+/// Past this many sessions, idle ones are swept out when one is used.
+const SESSIONS_SWEEP: usize = 1024;
+
+impl SessionStore for MemorySessions {
+    fn open(&self, session: Session) -> String {
         let mut bytes = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut bytes);
         let id = hex::encode(bytes);
         self.by_id
             .lock()
             .expect("sessions lock")
-            .insert(id.clone(), (user, std::time::Instant::now()));
+            .insert(id.clone(), (session, Instant::now()));
         id
     }
 
-    /// The user of session `id`, if it is live; using it keeps it alive.
-    pub fn get(&self, id: &str) -> Option<User> {
+    fn get(&self, id: &str) -> Option<Session> {
         let mut sessions = self.by_id.lock().expect("sessions lock");
-        let now = std::time::Instant::now();
+        let now = Instant::now();
         // Forget idle sessions now and then, so the map cannot only grow.
-        if sessions.len() > 1024 {
+        if sessions.len() > SESSIONS_SWEEP {
             sessions.retain(|_, (_, seen)| now.duration_since(*seen) < SESSION_IDLE);
         }
         match sessions.get_mut(id) {
-            Some((user, seen)) if now.duration_since(*seen) < SESSION_IDLE => {
+            Some((session, seen)) if now.duration_since(*seen) < SESSION_IDLE => {
                 *seen = now;
-                Some(user.clone())
+                Some(session.clone())
             }
             Some(_) => {
                 sessions.remove(id);
@@ -312,8 +676,7 @@ impl Sessions {
         }
     }
 
-    /// Ends session `id`.
-    pub fn close(&self, id: &str) {
+    fn close(&self, id: &str) {
         self.by_id.lock().expect("sessions lock").remove(id);
     }
 }
@@ -331,5 +694,123 @@ mod tests {
         assert!(verify_password("s3cret", &a));
         assert!(!verify_password("wrong", &a));
         assert!(!verify_password("s3cret", "not a hash"));
+    }
+
+    fn address(n: u32) -> IpAddr {
+        IpAddr::V4(std::net::Ipv4Addr::from(0x0a00_0000 + n))
+    }
+
+    #[test]
+    fn a_concurrent_burst_reserves_at_most_the_free_failures() {
+        let throttle = std::sync::Arc::new(Throttle::default());
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(50));
+        let granted: usize = (0..50)
+            .map(|_| {
+                let (throttle, barrier) = (throttle.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    throttle.reserve(&throttle_keys("ana", address(1))).is_ok()
+                })
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|t| usize::from(t.join().unwrap()))
+            .sum();
+        assert_eq!(granted, FREE_FAILURES as usize);
+    }
+
+    #[test]
+    fn a_success_clears_the_login_and_the_address() {
+        let throttle = Throttle::default();
+        for n in 0..FREE_FAILURES {
+            assert!(
+                throttle
+                    .reserve(&throttle_keys(&format!("ghost{n}"), address(1)))
+                    .is_ok()
+            );
+        }
+        // The address is locked, whatever the login.
+        assert_eq!(
+            throttle.reserve(&throttle_keys("bob", address(1))),
+            Err(Locked)
+        );
+        // Another address is not.
+        assert!(throttle.reserve(&throttle_keys("bob", address(2))).is_ok());
+        throttle.succeeded(&throttle_keys("bob", address(1)));
+        assert!(
+            throttle
+                .reserve(&throttle_keys("carol", address(1)))
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn failures_decay_and_lockouts_lapse() {
+        let throttle = Throttle::default();
+        let keys = throttle_keys("ana", address(1));
+        let start = Instant::now();
+        for _ in 0..FREE_FAILURES {
+            assert!(throttle.reserve_at(&keys, start).is_ok());
+        }
+        assert_eq!(
+            throttle.reserve_at(&keys, start + FIRST_LOCKOUT / 2),
+            Err(Locked)
+        );
+        // Once the lockout lapses, one more try; failing again doubles it.
+        let later = start + FIRST_LOCKOUT;
+        assert!(throttle.reserve_at(&keys, later).is_ok());
+        assert_eq!(
+            throttle.reserve_at(&keys, later + FIRST_LOCKOUT),
+            Err(Locked)
+        );
+        assert!(
+            throttle
+                .reserve_at(&keys, later + 2 * FIRST_LOCKOUT)
+                .is_ok()
+        );
+        // Quiet for the longest lockout, the count starts again.
+        let quiet = later + 2 * FIRST_LOCKOUT + MAX_LOCKOUT;
+        for _ in 0..FREE_FAILURES {
+            assert!(throttle.reserve_at(&keys, quiet).is_ok());
+        }
+        assert_eq!(throttle.reserve_at(&keys, quiet), Err(Locked));
+    }
+
+    #[test]
+    fn keys_are_small_and_the_map_bounded() {
+        let huge = "a".repeat(1 << 20);
+        let keys = throttle_keys(&huge, address(1));
+        assert!(keys.iter().all(|k| k.len() < 64), "{keys:?}");
+        assert_ne!(keys[0], throttle_keys("a", address(1))[0]);
+        let throttle = Throttle::default();
+        let start = Instant::now();
+        for n in 0..(MAX_THROTTLE_KEYS as u32) {
+            let _ = throttle.reserve_at(&throttle_keys(&n.to_string(), address(n)), start);
+        }
+        let held = throttle.failures.lock().unwrap().len();
+        assert!(held <= MAX_THROTTLE_KEYS, "{held}");
+    }
+
+    #[test]
+    fn expiry_dates_are_calendar_dates_in_the_future() {
+        assert!(parse_expiry("2999-01-01").unwrap() == "2999-01-01 00:00:00");
+        assert!(parse_expiry("2999-06-30 12:30:00").is_ok());
+        for bad in ["2026-13-01", "2999-02-30", "2020-01-01", "soon", ""] {
+            assert!(parse_expiry(bad).is_err(), "{bad}");
+        }
+        let in_90_days = parse_expiry("90d").unwrap();
+        assert!(in_90_days > crate::cron::format_utc(now() + 89 * 86_400));
+    }
+
+    #[test]
+    fn remembered_credentials_hold_for_one_stamp_only() {
+        let credentials = Credentials::default();
+        let old = Stamp::of(Some("$argon2id$old"));
+        let new = Stamp::of(Some("$argon2id$new"));
+        credentials.remember(2, "pw", &old);
+        assert!(credentials.is_fresh(2, "pw", &old));
+        assert!(!credentials.is_fresh(2, "pw", &new));
+        assert!(!credentials.is_fresh(3, "pw", &old));
+        assert!(!credentials.is_fresh(2, "other", &old));
     }
 }

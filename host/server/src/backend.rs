@@ -567,7 +567,8 @@ impl OrmBackend for TxOrm {
         }
         self.guarded(model, async |conn, orm, access| {
             access.guard(conn, orm, model, Mode::Write, ids).await?;
-            orm.write(conn, model, ids, &values).await
+            orm.write(conn, model, ids, &values).await?;
+            crate::auth::after_write(conn, model, ids, &values).await
         })
         .await
     }

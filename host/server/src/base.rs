@@ -128,6 +128,24 @@ pub fn description() -> Description {
                     relation(field("groups_id", FieldType::Many2many), "res.groups"),
                 ],
             ),
+            {
+                // The key itself is no field: only its digest is stored,
+                // and nothing reads it but the login check.
+                let mut user_id =
+                    required(relation(field("user_id", FieldType::Many2one), "res.users"));
+                user_id.ondelete = Some(OnDelete::Cascade);
+                model(
+                    crate::auth::API_KEY_MODEL,
+                    "Users API Keys",
+                    vec![
+                        required(field("name", FieldType::Char)),
+                        user_id,
+                        field("scope", FieldType::Char),
+                        field("create_date", FieldType::Datetime),
+                        field("expiration_date", FieldType::Datetime),
+                    ],
+                )
+            },
             model("ir.model.access", "Model Access", access_fields),
             model("ir.rule", "Record Rule", rule_fields),
             model(
@@ -325,6 +343,31 @@ pub async fn ensure(conn: &mut Connection, dialect: Dialect) -> Result<(), Error
             .execute(&mut *conn)
             .await?;
     }
+    // Databases created before API keys were a model lack these columns.
+    for (column, ddl) in [
+        ("scope", "scope VARCHAR"),
+        ("create_date", "create_date TEXT"),
+        ("expiration_date", "expiration_date TEXT"),
+    ] {
+        let query = match dialect {
+            Dialect::Sqlite => {
+                "SELECT COUNT(*) FROM pragma_table_info('res_users_apikeys') WHERE name = $1"
+            }
+            Dialect::Postgres => {
+                "SELECT COUNT(*) FROM information_schema.columns WHERE table_name = 'res_users_apikeys' \
+                 AND column_name = $1 AND table_schema = current_schema()"
+            }
+        };
+        let present: i64 = sqlx::query_scalar(query)
+            .bind(column)
+            .fetch_one(&mut *conn)
+            .await?;
+        if present == 0 {
+            sqlx::query(&format!("ALTER TABLE res_users_apikeys ADD COLUMN {ddl}"))
+                .execute(&mut *conn)
+                .await?;
+        }
+    }
     let mut registry = Registry::new();
     apply(&mut registry)?;
     for spec in description().models {
@@ -380,6 +423,7 @@ pub async fn ensure(conn: &mut Connection, dialect: Dialect) -> Result<(), Error
             .bind(currencies[0]),
     )
     .await?;
+    let mut groups = Vec::new();
     for (xmlid, name) in BASE_GROUPS {
         let (id, created) = seed(
             conn,
@@ -394,6 +438,86 @@ pub async fn ensure(conn: &mut Connection, dialect: Dialect) -> Result<(), Error
             )
             .bind(SUPERUSER_ID)
             .bind(id)
+            .execute(&mut *conn)
+            .await?;
+        }
+        groups.push(id);
+    }
+    api_key_rights(conn, groups[0], groups[1]).await?;
+    Ok(())
+}
+
+/// Who may see and revoke API keys (Odoo's rules for `res.users.apikeys`):
+/// internal users their own, administrators everybody's. Nobody creates or
+/// changes one through the ORM: keys are made by `pulse apikey`, which
+/// alone sees the key.
+async fn api_key_rights(
+    conn: &mut Connection,
+    user_group: i64,
+    admin_group: i64,
+) -> Result<(), Error> {
+    let model = crate::auth::API_KEY_MODEL;
+    for (xmlid, group) in [
+        ("access_res_users_apikeys_user", user_group),
+        ("access_res_users_apikeys_admin", admin_group),
+    ] {
+        seed(
+            conn,
+            xmlid,
+            "ir.model.access",
+            sqlx::query(
+                "INSERT INTO ir_model_access (name, model, group_id, active, perm_read, perm_write, perm_create, perm_unlink) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+            )
+            .bind(xmlid)
+            .bind(model)
+            .bind(group)
+            .bind(true)
+            .bind(true)
+            .bind(false)
+            .bind(false)
+            .bind(true),
+        )
+        .await?;
+    }
+    for (xmlid, name, domain, group) in [
+        (
+            "api_key_user_rule",
+            "res.users.apikeys: own keys",
+            r#"[["user_id", "=", {"user": "id"}]]"#,
+            user_group,
+        ),
+        (
+            "api_key_admin_rule",
+            "res.users.apikeys: all keys",
+            "[]",
+            admin_group,
+        ),
+    ] {
+        let (rule, created) = seed(
+            conn,
+            xmlid,
+            "ir.rule",
+            sqlx::query(
+                "INSERT INTO ir_rule (name, model, domain_force, active, perm_read, perm_write, perm_create, perm_unlink) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+            )
+            .bind(name)
+            .bind(model)
+            .bind(domain)
+            .bind(true)
+            .bind(true)
+            .bind(true)
+            .bind(true)
+            .bind(true),
+        )
+        .await?;
+        if created {
+            sqlx::query(
+                "INSERT INTO ir_rule_res_groups_rel (ir_rule_id, res_groups_id) VALUES ($1, $2)",
+            )
+            .bind(rule)
+            .bind(group)
             .execute(&mut *conn)
             .await?;
         }

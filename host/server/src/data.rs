@@ -202,7 +202,11 @@ pub async fn load(
             Some((_, _, true)) => {}
             Some((_, id, false)) => {
                 // A record the user deleted is created again, as Odoo does.
-                let id = match orm.write(conn, &record.model, &[id], &values).await {
+                let written = match orm.write(conn, &record.model, &[id], &values).await {
+                    Ok(()) => crate::auth::after_write(conn, &record.model, &[id], &values).await,
+                    Err(e) => Err(e),
+                };
+                let id = match written {
                     Ok(()) => id,
                     Err(pulse_orm::OrmError::Missing(_)) => orm
                         .create(conn, &record.model, std::slice::from_ref(&values))

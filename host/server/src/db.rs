@@ -187,17 +187,53 @@ fn system_tables(dialect: Dialect) -> Vec<String> {
                 id {pk},
                 user_id BIGINT NOT NULL,
                 name VARCHAR NOT NULL,
-                key_digest VARCHAR NOT NULL UNIQUE
+                key_digest VARCHAR NOT NULL UNIQUE,
+                scope VARCHAR,
+                create_date TEXT,
+                expiration_date TEXT
             )"
         ),
     ]
 }
 
+/// Connections in the pool when [`PoolSettings::max_connections`] is not
+/// given: SQLite has one writer at a time anyway.
+const SQLITE_POOL_SIZE: u32 = 4;
+const POSTGRES_POOL_SIZE: u32 = 10;
+
+/// How long one PostgreSQL statement may run unless configured otherwise.
+pub const DEFAULT_STATEMENT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// How the connection pool is set up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolSettings {
+    /// Connections at most (`None`: 4 on SQLite, 10 on PostgreSQL).
+    pub max_connections: Option<u32>,
+    /// PostgreSQL's `statement_timeout` on every connection, so no request
+    /// holds a connection (and its locks) with a runaway query (`None` or
+    /// zero: no limit). SQLite has no such setting.
+    pub statement_timeout: Option<std::time::Duration>,
+}
+
+impl Default for PoolSettings {
+    fn default() -> PoolSettings {
+        PoolSettings {
+            max_connections: None,
+            statement_timeout: Some(DEFAULT_STATEMENT_TIMEOUT),
+        }
+    }
+}
+
 impl Database {
-    /// Opens (creating when needed) the database at `url`, creates the
-    /// host's tables, and makes sure the user `admin` exists with
-    /// `admin_password` (`admin` when `None`) when the database is new.
-    pub async fn open(url: &str, admin_password: Option<&str>) -> Result<Database, Error> {
+    /// Opens (creating when needed) the database at `url` with a pool set
+    /// up by `settings`, creates the host's tables, and makes sure the user
+    /// `admin` exists with `admin_password` (`admin` when `None`) when the
+    /// database is new.
+    pub async fn open(
+        url: &str,
+        admin_password: Option<&str>,
+        settings: &PoolSettings,
+    ) -> Result<Database, Error> {
         sqlx::any::install_default_drivers();
         let dialect = Dialect::from_url(url).ok_or_else(|| {
             Error::Config(format!(
@@ -225,10 +261,29 @@ impl Database {
         };
         let options = AnyConnectOptions::from_str(&url)
             .map_err(|e| Error::Config(format!("bad database URL: {e}")))?;
+        let size = settings.max_connections.unwrap_or(match dialect {
+            Dialect::Sqlite => SQLITE_POOL_SIZE,
+            Dialect::Postgres => POSTGRES_POOL_SIZE,
+        });
+        if size == 0 {
+            return Err(Error::Config(
+                "the pool needs at least one connection".into(),
+            ));
+        }
+        let timeout_ms = settings
+            .statement_timeout
+            .map(|t| t.as_millis())
+            .filter(|ms| *ms > 0);
         let pool = AnyPoolOptions::new()
-            .max_connections(if dialect == Dialect::Sqlite { 4 } else { 10 })
+            .max_connections(size)
             .after_connect(move |conn, _| {
                 Box::pin(async move {
+                    if dialect == Dialect::Postgres
+                        && let Some(ms) = timeout_ms
+                    {
+                        conn.execute(format!("SET statement_timeout = {ms}").as_str())
+                            .await?;
+                    }
                     if dialect == Dialect::Sqlite {
                         // LIKE is case-sensitive as on PostgreSQL; ilike lowers both sides.
                         conn.execute(
@@ -325,6 +380,49 @@ fn database_name(url: &str, dialect: Dialect) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A runaway query on PostgreSQL is stopped at the statement timeout
+    /// (SQLSTATE 57014, query_canceled) and the pool goes on serving.
+    #[tokio::test]
+    async fn postgres_statements_stop_at_the_timeout() {
+        use sqlx::Connection;
+        let admin = std::env::var("PULSE_TEST_PG")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let name = format!("pulse_unit_timeout_{}", std::process::id());
+        let mut conn = sqlx::PgConnection::connect(&admin)
+            .await
+            .expect("PostgreSQL is required for this test");
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
+        let settings = PoolSettings {
+            max_connections: Some(2),
+            statement_timeout: Some(std::time::Duration::from_millis(200)),
+        };
+        let db = Database::open(&format!("{base}/{name}"), Some("pw"), &settings)
+            .await
+            .unwrap();
+        let started = std::time::Instant::now();
+        let error = sqlx::query("SELECT pg_sleep(2)")
+            .execute(&db.pool)
+            .await
+            .expect_err("the statement timeout stops pg_sleep(2)");
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        let code = error.as_database_error().and_then(|e| e.code());
+        assert_eq!(code.as_deref(), Some("57014"), "{error}");
+        sqlx::query("SELECT 1").execute(&db.pool).await.unwrap();
+        db.pool.close().await;
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
 
     #[test]
     fn names_follow_odoo_db_names() {

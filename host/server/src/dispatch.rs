@@ -171,6 +171,8 @@ pub async fn call(
         };
         return (outcome, orm);
     }
+    // Special models may name an ORM method otherwise (Odoo's API keys' `remove`).
+    let builtin_name = crate::auth::builtin_alias(model, method).unwrap_or(method);
     match (level, chain) {
         (Some(level), Some(chain)) if level < chain.len() => {
             call_addon(
@@ -186,9 +188,18 @@ pub async fn call(
             )
             .await
         }
-        _ if BUILTIN_METHODS.contains(&method) => {
+        _ if BUILTIN_METHODS.contains(&builtin_name) => {
             let mut orm = orm;
-            let outcome = builtin(&mut orm, &snapshot, model, method, ids, &args, &kwargs).await;
+            let outcome = builtin(
+                &mut orm,
+                &snapshot,
+                model,
+                builtin_name,
+                ids,
+                &args,
+                &kwargs,
+            )
+            .await;
             match outcome {
                 // Recompute and validate what the method changed.
                 Ok(value) if orm.orm.has_pending() => {
@@ -446,6 +457,9 @@ async fn builtin(
                     .map_err(CallFailure::Orm)?;
                 let names: Vec<String> = commands.iter().map(|(name, _)| name.clone()).collect();
                 orm.mark_written(model, &ids, &names)
+                    .map_err(CallFailure::Orm)?;
+                crate::auth::after_write(conn, model, &ids, &values)
+                    .await
                     .map_err(CallFailure::Orm)?;
             }
             if let Some(password) = password {

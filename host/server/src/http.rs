@@ -440,8 +440,8 @@ impl axum::extract::FromRequestParts<Arc<Host>> for SessionUser {
         parts: &mut axum::http::request::Parts,
         host: &Arc<Host>,
     ) -> Result<Self, Response> {
-        session_cookie(&parts.headers)
-            .and_then(|s| host.sessions.get(&s))
+        session_user(host, &parts.headers)
+            .await
             .map(SessionUser)
             .ok_or_else(|| reply(&Value::Null, Err(RpcError::session_expired())))
     }
@@ -519,6 +519,7 @@ fn text_param<'a>(params: &'a Map<String, Value>, name: &str) -> Result<&'a str,
 async fn authenticate(
     State(host): State<Arc<Host>>,
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    headers: HeaderMap,
     JsonBody(body): JsonBody<MAX_ANONYMOUS_BODY>,
 ) -> Response {
     let (id, params) = match parse_request(&body) {
@@ -529,15 +530,22 @@ async fn authenticate(
         let db = text_param(&params, "db")?;
         let login = text_param(&params, "login")?;
         let password = text_param(&params, "password")?;
-        log_in(&host, peer.ip(), db, login, password).await
+        let address = client_address(&host, peer, &headers);
+        log_in(&host, address, db, login, password, auth::Door::Interactive).await
     }
     .await;
     match outcome {
-        Ok(user) => {
+        Ok((user, stamp)) => {
             let info = session_info(&host, &user);
-            let session = host.sessions.open(user);
+            let session = host.sessions.open(auth::Session { user, stamp });
             let mut response = reply(&id, Ok(info));
-            let cookie = format!("session_id={session}; HttpOnly; SameSite=Lax; Path=/");
+            // A browser that came over HTTPS sends the cookie back over HTTPS only.
+            let secure = if came_over_https(&host, peer, &headers) {
+                "; Secure"
+            } else {
+                ""
+            };
+            let cookie = format!("session_id={session}; HttpOnly; SameSite=Lax; Path=/{secure}");
             response.headers_mut().insert(
                 header::SET_COOKIE,
                 HeaderValue::from_str(&cookie).expect("hex session ids are valid header values"),
@@ -563,36 +571,120 @@ fn check_db(host: &Host, db: &str) -> Result<(), RpcError> {
     }
 }
 
-/// Checks a login and password (or API key) on `db`, throttling failures
-/// per login and per client address.
+/// The most of a login a log line shows.
+const LOGGED_LOGIN_CHARS: usize = 64;
+
+/// Checks a login and password (at the RPC door, or an API key) on `db`,
+/// throttling failures per login and per client address: the attempt is
+/// counted as a failure before the password is checked, and forgiven (with
+/// the address's and the login's earlier failures) when it succeeds.
 async fn log_in(
     host: &Host,
     address: std::net::IpAddr,
     db: &str,
     login: &str,
     password: &str,
-) -> Result<User, RpcError> {
+    door: auth::Door,
+) -> Result<(User, auth::Stamp), RpcError> {
     check_db(host, db)?;
-    let keys = [format!("login:{login}"), format!("address:{address}")];
-    if host.throttle.is_blocked(&keys) {
-        tracing::warn!(login, %address, "login refused: too many failures");
+    let keys = auth::throttle_keys(login, address);
+    let shown: String = login.chars().take(LOGGED_LOGIN_CHARS).collect();
+    if host.throttle.reserve(&keys).is_err() {
+        tracing::warn!(login = %shown, %address, "login refused: too many failures");
         return Err(RpcError::server(
             "odoo.exceptions.AccessDenied",
             "Too many failed logins; try again later",
         ));
     }
-    match auth::authenticate(&host.db, login, password)
+    match auth::authenticate(&host.db, login, password, door)
         .await
         .map_err(RpcError::from)?
     {
-        Some(user) => {
-            host.throttle.succeeded(&keys[0]);
-            Ok(user)
+        Some(found) => {
+            host.throttle.succeeded(&keys);
+            Ok(found)
         }
         None => {
-            host.throttle.failed(&keys);
-            tracing::info!(login, %address, "login failed");
+            tracing::info!(login = %shown, %address, "login failed");
             Err(access_denied())
+        }
+    }
+}
+
+/// How many `X-Forwarded-For` hops are looked at, right to left.
+const MAX_FORWARDED_HOPS: usize = 16;
+
+/// The client's address, for throttling and logs: the peer's, unless the
+/// host runs in proxy mode and the peer is a trusted proxy; then the
+/// right-most `X-Forwarded-For` address that is not itself a trusted
+/// proxy (what the proxy saw; anything left of it the client wrote).
+pub(crate) fn client_address(
+    host: &Host,
+    peer: std::net::SocketAddr,
+    headers: &HeaderMap,
+) -> std::net::IpAddr {
+    let proxy = &host.config.proxy;
+    let mut client = peer.ip().to_canonical();
+    if !proxy.trusts(client) {
+        return client;
+    }
+    let hops = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .rev()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.rsplit(','))
+        .take(MAX_FORWARDED_HOPS);
+    for hop in hops {
+        let hop = hop.trim();
+        let Some(address) = hop
+            .parse::<std::net::IpAddr>()
+            .ok()
+            .or_else(|| hop.parse::<std::net::SocketAddr>().ok().map(|a| a.ip()))
+        else {
+            break;
+        };
+        client = address.to_canonical();
+        if !proxy.trusts(client) {
+            break;
+        }
+    }
+    client
+}
+
+/// Whether the request came over HTTPS: as a trusted proxy says in
+/// `X-Forwarded-Proto` (the right-most value, its own), in proxy mode only.
+/// Pulse itself listens in plain HTTP.
+fn came_over_https(host: &Host, peer: std::net::SocketAddr, headers: &HeaderMap) -> bool {
+    host.config.proxy.trusts(peer.ip())
+        && headers
+            .get_all("x-forwarded-proto")
+            .iter()
+            .next_back()
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"))
+}
+
+/// The user of the request's session: a live session whose user's
+/// credentials are still those it was opened with (a new password or a
+/// deactivation ends it here, see `auth::Stamp`).
+pub(crate) async fn session_user(host: &Host, headers: &HeaderMap) -> Option<User> {
+    let id = session_cookie(headers)?;
+    let session = host.sessions.get(&id)?;
+    match auth::current_stamp(&host.db, session.user.uid).await {
+        Ok(Some(stamp)) if stamp == session.stamp => Some(session.user),
+        Ok(_) => {
+            tracing::info!(
+                uid = session.user.uid,
+                "session ended: the user's credentials changed"
+            );
+            host.sessions.close(&id);
+            None
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot check a session");
+            None
         }
     }
 }
@@ -613,14 +705,14 @@ async fn check_uid_password(
     if password.is_empty() {
         return Err(access_denied());
     }
-    let token = {
-        use sha2::Digest;
-        let mut digest = sha2::Sha256::new();
-        digest.update(uid.to_le_bytes());
-        digest.update(password.as_bytes());
-        hex::encode(digest.finalize())
+    // Remembered credentials hold only while the user's are the same.
+    let Some(stamp) = auth::current_stamp(&host.db, uid).await? else {
+        return Err(access_denied());
     };
-    if host.credentials.is_fresh(&token) {
+    // API keys cost a digest and a query: they are checked every time, so
+    // a revoked or expired key stops at once.
+    let api_key = password.starts_with(auth::API_KEY_PREFIX);
+    if !api_key && host.credentials.is_fresh(uid, password, &stamp) {
         return Ok(());
     }
     let login: Option<String> = sqlx::query_scalar("SELECT login FROM res_users WHERE id = $1")
@@ -630,11 +722,21 @@ async fn check_uid_password(
     let Some(login) = login else {
         return Err(access_denied());
     };
-    let user = log_in(host, address, &host.db.name, &login, password).await?;
+    let (user, stamp) = log_in(
+        host,
+        address,
+        &host.db.name,
+        &login,
+        password,
+        auth::Door::Rpc,
+    )
+    .await?;
     if user.uid != uid {
         return Err(access_denied());
     }
-    host.credentials.remember(token);
+    if !api_key {
+        host.credentials.remember(uid, password, &stamp);
+    }
     Ok(())
 }
 
@@ -663,7 +765,7 @@ async fn get_session_info(
     let id = parse_request(&body)
         .map(|(id, _)| id)
         .unwrap_or(Value::Null);
-    match session_cookie(&headers).and_then(|s| host.sessions.get(&s)) {
+    match session_user(&host, &headers).await {
         Some(user) => reply(&id, Ok(session_info(&host, &user))),
         None => reply(&id, Err(RpcError::session_expired())),
     }
@@ -703,8 +805,8 @@ async fn service(
             let db = text_arg(&args, 0, "db")?;
             let login = text_arg(&args, 1, "login")?;
             let password = text_arg(&args, 2, "password")?;
-            match log_in(host, address, db, login, password).await {
-                Ok(user) => Ok(json!(user.uid)),
+            match log_in(host, address, db, login, password, auth::Door::Rpc).await {
+                Ok((user, _)) => Ok(json!(user.uid)),
                 // Odoo answers False for bad credentials.
                 Err(e) if e.name == "odoo.exceptions.AccessDenied" => Ok(json!(false)),
                 Err(e) => Err(e),
@@ -753,6 +855,7 @@ async fn service(
 async fn jsonrpc(
     State(host): State<Arc<Host>>,
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    headers: HeaderMap,
     JsonBody(body): JsonBody<MAX_BODY>,
 ) -> Response {
     let (id, params) = match parse_request(&body) {
@@ -770,7 +873,14 @@ async fn jsonrpc(
         let name = text_param(&params, "service")?;
         let method = text_param(&params, "method")?;
         let args = list_arg(params.get("args"), "args")?;
-        service(&host, peer.ip(), name, method, args).await
+        service(
+            &host,
+            client_address(&host, peer, &headers),
+            name,
+            method,
+            args,
+        )
+        .await
     }
     .await;
     reply(&id, outcome)
@@ -805,7 +915,8 @@ async fn xmlrpc(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    xmlrpc_answer(&host, peer, &name, &headers, body, false).await
+    let address = client_address(&host, peer, &headers);
+    xmlrpc_answer(&host, address, &name, &headers, body, false).await
 }
 
 /// Odoo's legacy `/xmlrpc/<service>`: the same services, with faults whose
@@ -817,12 +928,13 @@ async fn xmlrpc_legacy(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    xmlrpc_answer(&host, peer, &name, &headers, body, true).await
+    let address = client_address(&host, peer, &headers);
+    xmlrpc_answer(&host, address, &name, &headers, body, true).await
 }
 
 async fn xmlrpc_answer(
     host: &Host,
-    peer: std::net::SocketAddr,
+    address: std::net::IpAddr,
     name: &str,
     headers: &HeaderMap,
     body: Body,
@@ -845,7 +957,7 @@ async fn xmlrpc_answer(
         .map_err(|e| e.to_string())
         .and_then(|xml| crate::xmlrpc::parse_call(xml).map_err(|e| e.to_string()))
     {
-        Ok((method, args)) => service(host, peer.ip(), name, &method, args).await,
+        Ok((method, args)) => service(host, address, name, &method, args).await,
         Err(e) => Err(RpcError::server(
             "xml.parsers.expat.ExpatError",
             format!("invalid XML-RPC request: {e}"),

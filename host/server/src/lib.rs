@@ -33,15 +33,17 @@ use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
 pub use access::{Access, Mode};
-pub use auth::{User, hash_password, verify_password};
+pub use auth::{ApiKey, User, hash_password, verify_password};
 pub use backend::TxOrm;
 pub use cron::Job;
-pub use db::Database;
+pub use db::{DEFAULT_STATEMENT_TIMEOUT, Database, PoolSettings};
 pub use error::Error;
 pub use http::{
     HEADER_READ_TIMEOUT, MAX_CONNECTIONS, REQUEST_TIMEOUT, ServeOptions, router, router_with,
     serve, serve_with,
 };
+pub use humantime::parse_duration;
+pub use ipnet::IpNet;
 pub use lifecycle::{
     ChangeKind, ModuleInfo, ModuleState, Operation, PermissionRequest, PlanReport, SchemaChange,
 };
@@ -71,6 +73,43 @@ pub struct Config {
     pub limits: Limits,
     /// Limits for particular addons, overriding `limits`.
     pub addon_limits: HashMap<String, Limits>,
+    /// The database connection pool.
+    pub pool: PoolSettings,
+    /// Whose word to take on the client's address and scheme.
+    pub proxy: ProxyMode,
+}
+
+/// Serving behind a reverse proxy: the client's address is taken from
+/// `X-Forwarded-For`, and HTTPS from `X-Forwarded-Proto`, only when
+/// enabled and only from the trusted proxies; otherwise the peer address
+/// is the client, so nobody can choose the address they are throttled by.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProxyMode {
+    /// Whether the forwarding headers are honoured at all.
+    pub enabled: bool,
+    /// The proxies whose forwarding headers are taken (loopback when
+    /// enabled and none is given).
+    pub trusted: Vec<IpNet>,
+}
+
+impl ProxyMode {
+    /// A trusted proxy as given on the command line: `ADDR` or `ADDR/CIDR`.
+    pub fn parse_proxy(text: &str) -> Result<IpNet, String> {
+        text.parse::<IpNet>()
+            .or_else(|_| text.parse::<std::net::IpAddr>().map(IpNet::from))
+            .map_err(|_| format!("expected an address or ADDR/CIDR, got {text:?}"))
+    }
+
+    /// Whether `peer` is a proxy whose forwarding headers count.
+    pub fn trusts(&self, peer: std::net::IpAddr) -> bool {
+        let peer = peer.to_canonical();
+        self.enabled
+            && if self.trusted.is_empty() {
+                peer.is_loopback()
+            } else {
+                self.trusted.iter().any(|net| net.contains(&peer))
+            }
+    }
 }
 
 /// What the server serves right now: the registry and the loaded addons.
@@ -135,7 +174,7 @@ pub struct Host {
     config: Config,
     runtime: Runtime<TxOrm>,
     current: RwLock<Arc<Snapshot>>,
-    sessions: auth::Sessions,
+    sessions: Box<dyn auth::SessionStore>,
     throttle: auth::Throttle,
     credentials: auth::Credentials,
     /// The registry version the snapshot was built from.
@@ -154,7 +193,12 @@ impl Host {
     /// on the first request; CLI commands that only plan or list never pay
     /// for loading components.
     pub async fn open(config: Config) -> Result<Host, Error> {
-        let db = Database::open(&config.db_url, config.admin_password.as_deref()).await?;
+        let db = Database::open(
+            &config.db_url,
+            config.admin_password.as_deref(),
+            &config.pool,
+        )
+        .await?;
         let max_memory = config
             .addon_limits
             .values()
@@ -166,7 +210,7 @@ impl Host {
             config,
             runtime,
             current: RwLock::new(Arc::new(Snapshot::default())),
-            sessions: auth::Sessions::default(),
+            sessions: Box::new(auth::MemorySessions::default()),
             throttle: auth::Throttle::default(),
             credentials: auth::Credentials::default(),
             version: std::sync::atomic::AtomicI64::new(-1),
@@ -200,10 +244,27 @@ impl Host {
         Ok(())
     }
 
-    /// Creates an API key named `name` for the user `login`; the key is
-    /// returned once and only its digest is stored.
-    pub async fn create_api_key(&self, login: &str, name: &str) -> Result<String, Error> {
-        auth::create_api_key(&self.db, login, name).await
+    /// Creates an API key named `name` for the user `login`, expiring at
+    /// `expires` (a date `YYYY-MM-DD`, a datetime, or a duration from now
+    /// such as `90d`) when given; the key is returned once and only its
+    /// digest is stored.
+    pub async fn create_api_key(
+        &self,
+        login: &str,
+        name: &str,
+        expires: Option<&str>,
+    ) -> Result<String, Error> {
+        auth::create_api_key(&self.db, login, name, expires).await
+    }
+
+    /// The API keys of the user `login` (never the keys themselves).
+    pub async fn api_keys(&self, login: &str) -> Result<Vec<ApiKey>, Error> {
+        auth::list_api_keys(&self.db, login).await
+    }
+
+    /// Revokes the API key with this id or (unique) name; answers it.
+    pub async fn revoke_api_key(&self, name_or_id: &str) -> Result<ApiKey, Error> {
+        auth::revoke_api_key(&self.db, name_or_id).await
     }
 
     /// Grants `permissions` (`sudo`, `http:HOST`) to `addon`; running

@@ -395,7 +395,7 @@ async fn authenticate(
             }
         }
     } else if auth == RouteAuth::User
-        && let Some(user) = crate::http::session_cookie(headers).and_then(|s| host.sessions.get(&s))
+        && let Some(user) = crate::http::session_user(host, headers).await
     {
         return Ok(Some(user.uid));
     }
