@@ -604,7 +604,6 @@ mod tests {
         let xml = response(&value);
         assert_eq!(xml.matches("<array><data>").count(), 100_000);
         // Dropping a value that deep would recurse in serde_json; unwind it here.
-        let mut value = value;
         while let Value::Array(mut items) = value {
             value = items.pop().unwrap_or(Value::Null);
         }
