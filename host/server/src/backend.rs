@@ -13,6 +13,10 @@ use crate::access::{Access, Mode};
 use crate::dispatch::{self, CallFailure};
 use crate::{Scope, Snapshot};
 
+/// The x2many values of one record (field name, commands), carried out
+/// apart from its own values.
+type Commands = Vec<(String, Value)>;
+
 /// A method running in an addon: where `super()` continues from.
 #[derive(Debug, Clone)]
 struct Frame {
@@ -422,7 +426,7 @@ impl TxOrm {
     async fn guarded_with_commands(
         &mut self,
         model: &str,
-        commands: &[Vec<(String, Value)>],
+        commands: &[Commands],
         op: impl AsyncFnOnce(&mut Connection, &Orm, &Access) -> Result<Vec<i64>, OrmError>,
     ) -> Result<Vec<i64>, AddonError> {
         self.check_scope(model)?;
@@ -458,11 +462,7 @@ impl TxOrm {
     }
 
     /// `rows`' own values and their x2many commands, when any row has some.
-    fn split_commands(
-        &self,
-        model: &str,
-        rows: &[Record],
-    ) -> Option<(Vec<Record>, Vec<Vec<(String, Value)>>)> {
+    fn split_commands(&self, model: &str, rows: &[Record]) -> Option<(Vec<Record>, Vec<Commands>)> {
         let model = self.orm.registry().get(model)?;
         let (own, commands): (Vec<_>, Vec<_>) = rows
             .iter()
