@@ -351,7 +351,10 @@ fn private_cron_methods(backend: Backend) {
     let ran = "SELECT COUNT(*) FROM ir_cron WHERE name = 'Finance SSC: next month''s closings' AND lastcall IS NOT NULL";
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while pulse.scalar(ran) == 0 {
-        assert!(std::time::Instant::now() < deadline, "the scheduler never ran the job");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the scheduler never ran the job"
+        );
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     ok(
