@@ -466,6 +466,86 @@ fn large_bodies_without_credentials_are_not_read() {
     assert_serving(&server);
 }
 
+/// The most memory the process `pid` has held (`VmHWM`), in bytes.
+fn peak_memory(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .expect("VmHWM");
+    let kib: u64 = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .expect("a number of kB");
+    kib << 10
+}
+
+#[test]
+fn large_jsonrpc_bodies_are_checked_before_they_are_parsed() {
+    let (pulse, server) = plain_server(&[]);
+    // `[0,0,…]` is the worst case for a parsed JSON value: two bytes of
+    // input become a 32-byte value, so a 15 MB body parsed whole costs
+    // some 250 MB. Four at once with a wrong password must cost nothing
+    // like that: the credentials are checked by a pass that builds nothing.
+    let zeros = vec!["0"; 7 << 20].join(",");
+    let body = format!(
+        "{{\"jsonrpc\":\"2.0\",\"id\":7,\"params\":{{\"service\":\"object\",\"method\":\"execute_kw\",\"args\":[\"{}\",1,\"wrong\",\"res.users\",\"search\",[[{zeros}]]]}}}}",
+        pulse.db_name
+    );
+    assert!(body.len() > 14 << 20 && body.len() < 16 << 20);
+    let before = peak_memory(server.pid());
+    let body = std::sync::Arc::new(body);
+    let answers: Vec<_> = (0..4)
+        .map(|_| {
+            let (server_url, body) = (server.url.clone(), body.clone());
+            std::thread::spawn(move || {
+                common::http::request(
+                    "POST",
+                    &format!("{server_url}/jsonrpc"),
+                    &[("Content-Type", "application/json")],
+                    &body,
+                )
+                .expect("an answer")
+            })
+        })
+        .collect();
+    for answer in answers {
+        let answer = answer.join().unwrap();
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        let value: Value = serde_json::from_str(&answer.body).unwrap();
+        assert_eq!(value["id"], 7, "{value}");
+        assert_eq!(
+            value["error"]["data"]["name"], "odoo.exceptions.AccessDenied",
+            "{value}"
+        );
+    }
+    let grown = peak_memory(server.pid()).saturating_sub(before);
+    assert!(
+        grown < 200 << 20,
+        "four refused 15 MB bodies grew the server by {} MiB",
+        grown >> 20
+    );
+    assert_serving(&server);
+    // Any other service past 64 KiB: 413 before the whole parse.
+    let padded = format!(
+        "{{\"jsonrpc\":\"2.0\",\"id\":1,\"params\":{{\"service\":\"db\",\"method\":\"list\",\"args\":[{}]}}}}",
+        vec!["0"; 40 << 10].join(",")
+    );
+    let answer = post(&server, "/jsonrpc", &[JSON], padded.as_bytes());
+    assert_eq!(answer.status, 413, "{}", answer.body);
+    // The right credentials still go through with a large body.
+    let padded = format!(
+        "{{\"jsonrpc\":\"2.0\",\"id\":2,\"params\":{{\"service\":\"object\",\"method\":\"execute_kw\",\"args\":[\"{}\",1,\"admin\",\"res.users\",\"search_count\",[[[\"id\",\"not in\",[{}]]]]]}}}}",
+        pulse.db_name,
+        vec!["0"; 40 << 10].join(",")
+    );
+    let answer = post(&server, "/jsonrpc", &[JSON], padded.as_bytes());
+    let value: Value = serde_json::from_str(&answer.body).unwrap();
+    assert!(value["result"].as_i64().is_some_and(|n| n >= 1), "{value}");
+    assert_serving(&server);
+}
+
 #[test]
 fn json_doors_refuse_other_content_types() {
     let (pulse, server) = plain_server(&[]);
