@@ -37,11 +37,20 @@ fuzz_target!(|data: &[u8]| {
         let names: Vec<String> = addons.keys().cloned().collect();
         let deps: BTreeMap<String, Vec<String>> = addons
             .iter()
-            .map(|(name, addon)| (name.clone(), addon.manifest.depend_names().map(String::from).collect()))
+            .map(|(name, addon)| {
+                (
+                    name.clone(),
+                    addon.manifest.depend_names().map(String::from).collect(),
+                )
+            })
             .collect();
         let _ = pulse_manifest::plan_install(&addons, &Installed::new(), &names);
         // The first half counts as installed, to plan upgrades and uninstalls.
-        let installed: Installed = deps.iter().take(deps.len() / 2).map(|(k, v)| (k.clone(), v.clone())).collect();
+        let installed: Installed = deps
+            .iter()
+            .take(deps.len() / 2)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         let targets: Vec<String> = installed.keys().cloned().collect();
         let _ = pulse_manifest::plan_install(&addons, &installed, &names);
         let _ = pulse_manifest::plan_upgrade(&addons, &installed, &targets);

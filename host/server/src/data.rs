@@ -82,7 +82,8 @@ pub fn read(addon: &Addon, with_demo: bool) -> Result<Vec<(PathBuf, DataRecord)>
 /// The records of one data file's text, each id checked; `seen` holds the
 /// ids of the addon's files read before, and gains this file's.
 pub(crate) fn parse(text: &str, seen: &mut BTreeSet<String>) -> Result<Vec<DataRecord>, String> {
-    let parsed: DataFile = toml::from_str(text).map_err(|e| e.to_string().trim_end().to_string())?;
+    let parsed: DataFile =
+        toml::from_str(text).map_err(|e| e.to_string().trim_end().to_string())?;
     for record in &parsed.record {
         let valid = !record.id.is_empty()
             && record

@@ -223,7 +223,9 @@ fn reply(id: &Value, outcome: Result<Value, RpcError>) -> Response {
 }
 
 /// Parses a JSON-RPC request body into its id and params.
-pub(crate) fn parse_request(body: &Bytes) -> Result<(Value, Map<String, Value>), (Value, RpcError)> {
+pub(crate) fn parse_request(
+    body: &Bytes,
+) -> Result<(Value, Map<String, Value>), (Value, RpcError)> {
     let request: Value = serde_json::from_slice(body).map_err(|e| {
         (
             Value::Null,
@@ -282,7 +284,10 @@ pub(crate) fn dict_arg(value: Option<&Value>, what: &str) -> Result<Map<String, 
     }
 }
 
-pub(crate) fn text_param<'a>(params: &'a Map<String, Value>, name: &str) -> Result<&'a str, RpcError> {
+pub(crate) fn text_param<'a>(
+    params: &'a Map<String, Value>,
+    name: &str,
+) -> Result<&'a str, RpcError> {
     params.get(name).and_then(Value::as_str).ok_or_else(|| {
         RpcError::server(
             "builtins.TypeError",
