@@ -84,8 +84,52 @@ struct Cli {
     )]
     log_format: LogFormat,
 
+    #[command(flatten)]
+    serving: Serving,
+
     #[command(subcommand)]
     command: Command,
+}
+
+/// How `pulse serve` and `pulse demo` treat connections and `/metrics`.
+#[derive(Debug, clap::Args)]
+struct Serving {
+    /// Seconds a client has to send a request's headers before the connection is closed.
+    #[arg(long, env = "PULSE_HEADER_READ_TIMEOUT", default_value_t = pulse_server::HEADER_READ_TIMEOUT.as_secs(), global = true)]
+    header_read_timeout: u64,
+
+    /// Seconds one request may take, reading its body included.
+    #[arg(long, env = "PULSE_REQUEST_TIMEOUT", default_value_t = pulse_server::REQUEST_TIMEOUT.as_secs(), global = true)]
+    request_timeout: u64,
+
+    /// Connections served at once; more wait until one closes.
+    #[arg(long, env = "PULSE_MAX_CONNECTIONS", default_value_t = pulse_server::MAX_CONNECTIONS, global = true)]
+    max_connections: usize,
+
+    /// Serve /metrics only on this address (e.g. 127.0.0.1:9090), not on --http.
+    #[arg(long, env = "PULSE_METRICS_ADDR", global = true)]
+    metrics_addr: Option<SocketAddr>,
+
+    /// Require this bearer token for /metrics (Authorization: Bearer TOKEN).
+    #[arg(
+        long,
+        env = "PULSE_METRICS_TOKEN",
+        hide_env_values = true,
+        global = true
+    )]
+    metrics_token: Option<String>,
+}
+
+impl Serving {
+    fn options(&self) -> pulse_server::ServeOptions {
+        pulse_server::ServeOptions {
+            header_read_timeout: std::time::Duration::from_secs(self.header_read_timeout),
+            request_timeout: std::time::Duration::from_secs(self.request_timeout),
+            max_connections: self.max_connections.max(1),
+            metrics_addr: self.metrics_addr,
+            metrics_token: self.metrics_token.clone().filter(|t| !t.is_empty()),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -488,7 +532,7 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Serve { http } => {
             let host = Arc::new(Host::open(cli.config()).await?);
-            serve(host, *http, None).await
+            serve(host, *http, cli.serving.options(), None).await
         }
         Command::Demo { http } => {
             build(&cli.addons_paths(), &[])?;
@@ -507,7 +551,7 @@ async fn run(cli: Cli) -> Result<()> {
             if !installed.is_empty() {
                 println!("installed: {}", installed.join(", "));
             }
-            serve(host, *http, Some(password)).await
+            serve(host, *http, cli.serving.options(), Some(password)).await
         }
     }
 }
@@ -677,7 +721,12 @@ async fn print_modules(host: &Host, json: bool) -> Result<()> {
     Ok(())
 }
 
-async fn serve(host: Arc<Host>, addr: SocketAddr, demo_password: Option<String>) -> Result<()> {
+async fn serve(
+    host: Arc<Host>,
+    addr: SocketAddr,
+    options: pulse_server::ServeOptions,
+    demo_password: Option<String>,
+) -> Result<()> {
     // Ready means loaded: /health answers only once the addons are.
     host.reload().await?;
     host.spawn_scheduler();
@@ -707,7 +756,10 @@ async fn serve(host: Arc<Host>, addr: SocketAddr, demo_password: Option<String>)
             "  curl -b /tmp/pulse.cookies -H 'Content-Type: application/json' http://{addr}/web/dataset/call_kw \\\n    -d '{{\"jsonrpc\":\"2.0\",\"params\":{{\"model\":\"todo.task\",\"method\":\"search_read\",\"args\":[[]],\"kwargs\":{{\"fields\":[\"name\",\"done\"]}}}}}}'"
         );
     }
-    pulse_server::serve(host, listener, async {
+    if let Some(metrics) = options.metrics_addr {
+        tracing::info!(%metrics, "serving /metrics on its own address");
+    }
+    pulse_server::serve_with(host, listener, options, async {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await

@@ -328,7 +328,7 @@ impl Orm {
             let Some(path) = &field.spec.related else {
                 continue;
             };
-            let mut values = Box::pin(self.follow_path(conn, model, &ids, path)).await?;
+            let mut values = Box::pin(self.follow_path(conn, model, &ids, path, 0)).await?;
             let empty = empty_value(field);
             for record in records.iter_mut() {
                 let id = record.get("id").and_then(Value::as_i64).unwrap_or_default();
@@ -340,13 +340,34 @@ impl Orm {
     }
 
     /// The value at the end of `path` for each of `ids`, as `read` gives it.
+    /// `steps` fields were followed to get here; a related field on the way
+    /// is followed as its own path. The install refuses related fields that
+    /// loop or chain past [`crate::MAX_PATH_LENGTH`]; the bound here makes
+    /// sure no registry can make this recurse for ever.
     async fn follow_path(
         &self,
         conn: &mut Connection,
         model: &ModelDef,
         ids: &[i64],
         path: &str,
+        steps: usize,
     ) -> Result<HashMap<i64, Value>, OrmError> {
+        if steps > crate::MAX_PATH_LENGTH {
+            return Err(OrmError::Validation(format!(
+                "related path '{path}' of model '{}' goes through more than {} fields",
+                model.name,
+                crate::MAX_PATH_LENGTH
+            )));
+        }
+        let (head, rest) = path.split_once('.').unwrap_or((path, ""));
+        if let Some(inner) = model.field(head).and_then(|f| f.spec.related.as_deref()) {
+            let expanded = if rest.is_empty() {
+                inner.to_string()
+            } else {
+                format!("{inner}.{rest}")
+            };
+            return Box::pin(self.follow_path(conn, model, ids, &expanded, steps + 1)).await;
+        }
         let Some((head, rest)) = path.split_once('.') else {
             let records = self
                 .read(conn, &model.name, ids, &[path.to_string()])
@@ -388,7 +409,8 @@ impl Orm {
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
-        let at_target = Box::pin(self.follow_path(conn, &target, &targets, rest)).await?;
+        let at_target =
+            Box::pin(self.follow_path(conn, &target, &targets, rest, steps + 1)).await?;
         Ok(links
             .into_iter()
             .filter_map(|(id, target)| at_target.get(&target).map(|v| (id, v.clone())))

@@ -1,6 +1,22 @@
 //! Odoo domains: parsing the JSON form and compiling it to a parameterized
 //! `WHERE` clause. Field names are looked up in the model; operators come
 //! from a fixed list; every operand is a bind parameter.
+//!
+//! Nothing here recurses deeper than the input allows: a domain is parsed
+//! without recursion (right to left, as a stack machine), chains of one
+//! operator become one n-ary node, and the nesting of operators, `any`
+//! sub-domains and path steps is bounded by named limits. A domain that
+//! goes past one is refused with a `ValueError` naming the limit.
+//!
+//! A search made for a user reaches other models through relations
+//! (`partner_id.name`, `line_ids`, `any`, `child_of`): as in Odoo, where
+//! such a leaf is a search on the comodel, the comodel's access rights
+//! and record rules apply inside the subquery. The caller hands them over
+//! as [`Comodels`] ([`Domain::comodels`] says which models a domain
+//! reaches, [`Domain::restricted`] attaches them).
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
 
 use pulse_schema::FieldType;
 use serde_json::Value;
@@ -19,21 +35,52 @@ pub struct Leaf {
     pub value: Value,
 }
 
-/// A parsed domain, as a tree.
+/// A parsed domain, as a tree. Chains of one operator (`|`, `|`, `|`, …)
+/// are one node with many children, so the tree is as deep as operators
+/// of different kinds alternate, not as long as the domain.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Term {
     /// Matches everything (Odoo's `TRUE_LEAF`, or an empty domain).
     True,
     /// Matches nothing (Odoo's `FALSE_LEAF`).
     False,
-    /// Both.
-    And(Box<Term>, Box<Term>),
-    /// Either.
-    Or(Box<Term>, Box<Term>),
+    /// All of them (at least two).
+    And(Vec<Term>),
+    /// Any of them (at least two).
+    Or(Vec<Term>),
     /// Not.
     Not(Box<Term>),
     /// A condition on a field.
     Leaf(Leaf),
+    /// A term searched for a user: the models it reaches through relations
+    /// show only what the user may read of them.
+    Restricted(Box<Term>, Arc<Comodels>),
+}
+
+/// What one user may see of the models a domain reaches through relations.
+/// A model the domain reaches but that is missing here is refused: the
+/// caller decides for every model [`Domain::comodels`] lists.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Comodels {
+    models: BTreeMap<String, Comodel>,
+}
+
+/// What one user may see of one model reached through a relation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Comodel {
+    /// The user may not read the model: searching through it fails with
+    /// this `AccessError` message.
+    Denied(String),
+    /// The user reads the records matching the domain (the model's record
+    /// rules, evaluated for the user), or every record when `None`.
+    Visible(Option<Domain>),
+}
+
+impl Comodels {
+    /// Records what the user may see of `model`.
+    pub fn insert(&mut self, model: &str, comodel: Comodel) {
+        self.models.insert(model.to_string(), comodel);
+    }
 }
 
 /// A domain: Odoo's prefix-notation list of leaves and `&`, `|`, `!`.
@@ -67,6 +114,25 @@ const OPERATORS: [&str; 19] = [
     "=ilike",
 ];
 
+/// Terms (leaves and operators) one domain may hold, its `any`
+/// sub-domains included.
+pub const MAX_TERMS: usize = 10_000;
+
+/// How deeply `&`, `|`, `!` and `any` / `not any` sub-domains may nest. A
+/// chain of one operator counts once (`['|', '|', a, b, c]` is one level),
+/// so long OR lists as Odoo's `OR()` builds them stay within it.
+pub const MAX_NESTING: usize = 32;
+
+/// Fields one dotted path (`move_id.line_ids.account_id.code`) may go
+/// through, a related field counting for the steps of its own path.
+pub const MAX_PATH_LENGTH: usize = 16;
+
+/// The compiler's own bound on how deeply it recurses (operators, `any`
+/// sub-domains, path steps and related fields together): within it, the
+/// limits above hold; past it, a domain (or a chain of related fields)
+/// would only cost stack.
+pub const MAX_COMPILE_DEPTH: usize = 128;
+
 impl Domain {
     /// The domain matching every record.
     pub fn all() -> Domain {
@@ -88,18 +154,12 @@ impl Domain {
 
     /// Records matching both `self` and `other`.
     pub fn and(&self, other: &Domain) -> Domain {
-        Domain::combine(Term::And(
-            Box::new(self.root.clone()),
-            Box::new(other.root.clone()),
-        ))
+        Domain::combine(chain(true, self.root.clone(), other.root.clone()))
     }
 
     /// Records matching `self` or `other`.
     pub fn or(&self, other: &Domain) -> Domain {
-        Domain::combine(Term::Or(
-            Box::new(self.root.clone()),
-            Box::new(other.root.clone()),
-        ))
+        Domain::combine(chain(false, self.root.clone(), other.root.clone()))
     }
 
     fn combine(root: Term) -> Domain {
@@ -109,6 +169,31 @@ impl Domain {
             root,
             source: Value::Array(source),
         }
+    }
+
+    /// This domain searched for a user who sees `comodels` of the models
+    /// it reaches through relations (see [`Domain::comodels`]).
+    pub fn restricted(self, comodels: Comodels) -> Domain {
+        Domain {
+            root: Term::Restricted(Box::new(self.root), Arc::new(comodels)),
+            source: self.source,
+        }
+    }
+
+    /// The models the domain reaches through relations when searched on
+    /// `model`: those whose access rights and record rules apply to a
+    /// user's search. Fails as compiling would (an unknown field, a path
+    /// too long).
+    pub fn comodels(
+        &self,
+        registry: &Registry,
+        model: &ModelDef,
+    ) -> Result<BTreeSet<String>, OrmError> {
+        let mut params = Vec::new();
+        let mut compiler = Compiler::new(registry, Dialect::Sqlite, &mut params);
+        compiler.reached = Some(BTreeSet::new());
+        compiler.term(&self.root, model)?;
+        Ok(compiler.reached.unwrap_or_default())
     }
 
     /// Parses JSON text (an empty string is the empty domain).
@@ -123,31 +208,14 @@ impl Domain {
 
     /// Parses a JSON domain such as `["|", ["a", "=", 1], ["b", "!=", false]]`.
     pub fn parse(value: &Value) -> Result<Domain, OrmError> {
-        let items = match value {
-            Value::Array(items) => items.as_slice(),
-            Value::Null | Value::Bool(false) => &[],
-            other => {
-                return Err(OrmError::Value(format!(
-                    "Invalid domain: expected a list, got {other}"
-                )));
-            }
-        };
-        if items.len() > MAX_TERMS {
-            return Err(OrmError::Value(format!(
-                "Invalid domain: {} terms, more than the {MAX_TERMS} allowed (use 'in' for long lists of values)",
-                items.len()
-            )));
-        }
-        let mut position = 0;
-        let mut terms = Vec::new();
-        while position < items.len() {
-            terms.push(parse_term(items, &mut position, 0)?);
-        }
-        // Consecutive top-level terms are implicitly AND-ed, as a balanced
-        // tree so that compiling a long domain never recurses deeply.
+        let mut budget = MAX_TERMS;
+        let (root, _) = parse_domain(value, &mut budget)?;
         Ok(Domain {
-            root: balanced_and(terms),
-            source: Value::Array(items.to_vec()),
+            root,
+            source: match value {
+                Value::Array(_) => value.clone(),
+                _ => Value::Array(Vec::new()),
+            },
         })
     }
 
@@ -160,92 +228,261 @@ impl Domain {
         dialect: Dialect,
         params: &mut Vec<SqlValue>,
     ) -> Result<String, OrmError> {
-        let mut compiler = Compiler {
-            registry,
-            dialect,
-            params,
-        };
-        compiler.term(&self.root, model)
+        Compiler::new(registry, dialect, params).term(&self.root, model)
     }
 }
 
-/// Terms (leaves and operators) one domain may hold.
-const MAX_TERMS: usize = 10_000;
+/// `a` and `b` (or either), with chains of the same operator flattened.
+fn chain(and: bool, a: Term, b: Term) -> Term {
+    let mut children = Vec::new();
+    for term in [a, b] {
+        match (and, term) {
+            (true, Term::And(more)) | (false, Term::Or(more)) => children.extend(more),
+            (_, term) => children.push(term),
+        }
+    }
+    if and {
+        Term::And(children)
+    } else {
+        Term::Or(children)
+    }
+}
 
-/// How deeply `&`, `|` and `!` may nest: deeper domains are refused rather
-/// than risking the stack.
-const MAX_NESTING: usize = 512;
+/// A term while parsing, with how deeply its operators nest. Chains of
+/// one operator collect their children in a deque, so that both left- and
+/// right-nested chains flatten in linear time.
+enum Parsed {
+    Done(Term, usize),
+    Chain {
+        and: bool,
+        children: VecDeque<Term>,
+        depth: usize,
+    },
+}
 
-fn balanced_and(mut terms: Vec<Term>) -> Term {
-    match terms.len() {
-        0 => Term::True,
-        1 => terms.pop().expect("one term"),
-        n => {
-            let right = terms.split_off(n / 2);
-            Term::And(Box::new(balanced_and(terms)), Box::new(balanced_and(right)))
+impl Parsed {
+    fn finish(self) -> (Term, usize) {
+        match self {
+            Parsed::Done(term, depth) => (term, depth),
+            Parsed::Chain {
+                and,
+                children,
+                depth,
+            } => {
+                let children = Vec::from(children);
+                (
+                    if and {
+                        Term::And(children)
+                    } else {
+                        Term::Or(children)
+                    },
+                    depth,
+                )
+            }
+        }
+    }
+
+    /// Its children as a child of an `and` (or `or`) chain, with how
+    /// deeply they nest inside it.
+    fn into_children(self, and: bool) -> (VecDeque<Term>, usize) {
+        match self {
+            Parsed::Chain {
+                and: same,
+                children,
+                depth,
+            } if same == and => (children, depth),
+            other => {
+                let (term, depth) = other.finish();
+                (VecDeque::from([term]), depth + 1)
+            }
         }
     }
 }
 
-fn parse_term(items: &[Value], position: &mut usize, depth: usize) -> Result<Term, OrmError> {
-    if depth > MAX_NESTING {
-        return Err(OrmError::Value(format!(
-            "Invalid domain: operators nest more than {MAX_NESTING} deep"
-        )));
-    }
-    let Some(item) = items.get(*position) else {
-        return Err(OrmError::Value(
-            "Invalid domain: an operator is missing its operands".into(),
-        ));
+fn too_deep() -> OrmError {
+    OrmError::Value(format!(
+        "Invalid domain: operators nest more than {MAX_NESTING} deep (counting 'any' sub-domains)"
+    ))
+}
+
+fn too_many_terms(count: usize) -> OrmError {
+    OrmError::Value(format!(
+        "Invalid domain: {count} terms, more than the {MAX_TERMS} allowed (use 'in' for long lists of values)"
+    ))
+}
+
+/// Parses a JSON domain, spending `budget` terms; the tree and how deeply
+/// it nests.
+fn parse_domain(value: &Value, budget: &mut usize) -> Result<(Term, usize), OrmError> {
+    let items = match value {
+        Value::Array(items) => items.as_slice(),
+        Value::Null | Value::Bool(false) => &[],
+        other => {
+            return Err(OrmError::Value(format!(
+                "Invalid domain: expected a list, got {}",
+                abridged(other)
+            )));
+        }
     };
-    *position += 1;
-    match item {
-        Value::String(op) if op == "&" || op == "|" => {
-            let left = parse_term(items, position, depth + 1)?;
-            let right = parse_term(items, position, depth + 1)?;
-            Ok(if op == "&" {
-                Term::And(Box::new(left), Box::new(right))
-            } else {
-                Term::Or(Box::new(left), Box::new(right))
-            })
+    if items.len() > *budget {
+        return Err(too_many_terms(MAX_TERMS - *budget + items.len()));
+    }
+    *budget -= items.len();
+    // Prefix notation read right to left: operands are pushed, an operator
+    // takes the topmost ones (its first operand on top).
+    let mut stack: Vec<Parsed> = Vec::new();
+    let missing = || OrmError::Value("Invalid domain: an operator is missing its operands".into());
+    for item in items.iter().rev() {
+        let parsed = match item {
+            Value::String(op) if op == "&" || op == "|" => {
+                let and = op == "&";
+                let (first, first_depth) = stack.pop().ok_or_else(missing)?.into_children(and);
+                let (second, second_depth) = stack.pop().ok_or_else(missing)?.into_children(and);
+                let depth = first_depth.max(second_depth).max(1);
+                if depth > MAX_NESTING {
+                    return Err(too_deep());
+                }
+                let children = if first.len() >= second.len() {
+                    let mut children = first;
+                    children.extend(second);
+                    children
+                } else {
+                    let mut children = second;
+                    for term in first.into_iter().rev() {
+                        children.push_front(term);
+                    }
+                    children
+                };
+                Parsed::Chain {
+                    and,
+                    children,
+                    depth,
+                }
+            }
+            Value::String(op) if op == "!" => {
+                let (term, depth) = stack.pop().ok_or_else(missing)?.finish();
+                if depth + 1 > MAX_NESTING {
+                    return Err(too_deep());
+                }
+                Parsed::Done(Term::Not(Box::new(term)), depth + 1)
+            }
+            Value::Array(leaf) if leaf.len() == 3 => {
+                let (term, depth) = parse_leaf(leaf, budget)?;
+                Parsed::Done(term, depth)
+            }
+            other => {
+                return Err(OrmError::Value(format!(
+                    "Invalid domain term {}",
+                    abridged(other)
+                )));
+            }
+        };
+        stack.push(parsed);
+    }
+    // Consecutive top-level terms are implicitly AND-ed.
+    let mut terms: Vec<(Term, usize)> = stack.into_iter().rev().map(Parsed::finish).collect();
+    Ok(match terms.len() {
+        0 => (Term::True, 0),
+        1 => terms.pop().expect("one term"),
+        _ => {
+            // An explicit `&` chain among them joins the implicit one.
+            let depth = terms
+                .iter()
+                .map(|(term, d)| {
+                    if matches!(term, Term::And(_)) {
+                        *d
+                    } else {
+                        d + 1
+                    }
+                })
+                .max()
+                .unwrap_or(1);
+            if depth > MAX_NESTING {
+                return Err(too_deep());
+            }
+            let mut children = Vec::with_capacity(terms.len());
+            for (term, _) in terms {
+                match term {
+                    Term::And(more) => children.extend(more),
+                    term => children.push(term),
+                }
+            }
+            (Term::And(children), depth)
         }
-        Value::String(op) if op == "!" => {
-            Ok(Term::Not(Box::new(parse_term(items, position, depth + 1)?)))
-        }
-        Value::Array(leaf) if leaf.len() == 3 => parse_leaf(leaf),
-        other => Err(OrmError::Value(format!("Invalid domain term {other}"))),
+    })
+}
+
+/// A JSON value for an error message, cut short: hostile input can be
+/// megabytes long.
+fn abridged(value: &Value) -> String {
+    /// Characters of a value an error message repeats.
+    const SHOWN: usize = 80;
+    let text = value.to_string();
+    match text.char_indices().nth(SHOWN) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text,
     }
 }
 
-fn parse_leaf(leaf: &[Value]) -> Result<Term, OrmError> {
+fn parse_leaf(leaf: &[Value], budget: &mut usize) -> Result<(Term, usize), OrmError> {
     // Odoo's TRUE_LEAF (1, '=', 1) and FALSE_LEAF (0, '=', 1).
     if let (Some(l), Some("="), Some(1)) = (leaf[0].as_i64(), leaf[1].as_str(), leaf[2].as_i64()) {
-        return Ok(if l == 1 { Term::True } else { Term::False });
+        return Ok((if l == 1 { Term::True } else { Term::False }, 0));
     }
     let Value::String(field) = &leaf[0] else {
         return Err(OrmError::Value(format!(
-            "Invalid leaf {:?}: the field must be a name",
-            leaf
+            "Invalid leaf {}: the field must be a name",
+            abridged(&Value::Array(leaf.to_vec()))
         )));
     };
     let Value::String(operator) = &leaf[1] else {
         return Err(OrmError::Value(format!(
-            "Invalid leaf {:?}: the operator must be text",
-            leaf
+            "Invalid leaf {}: the operator must be text",
+            abridged(&Value::Array(leaf.to_vec()))
         )));
     };
     let operator = operator.to_lowercase();
     if !OPERATORS.contains(&operator.as_str()) {
         return Err(OrmError::Value(format!(
-            "Invalid operator {:?} in domain",
-            leaf[1]
+            "Invalid operator {} in domain",
+            abridged(&leaf[1])
         )));
     }
-    Ok(Term::Leaf(Leaf {
-        field: field.clone(),
-        operator,
-        value: leaf[2].clone(),
-    }))
+    check_path_length(field, field.split('.').count())?;
+    // A sub-domain is checked now, against the same limits as the domain.
+    let depth = if operator == "any" || operator == "not any" {
+        let (_, inner) = parse_domain(&leaf[2], budget)?;
+        if inner + 1 > MAX_NESTING {
+            return Err(too_deep());
+        }
+        inner + 1
+    } else {
+        0
+    };
+    Ok((
+        Term::Leaf(Leaf {
+            field: field.clone(),
+            operator,
+            value: leaf[2].clone(),
+        }),
+        depth,
+    ))
+}
+
+/// Refuses a path of more than [`MAX_PATH_LENGTH`] fields.
+fn check_path_length(path: &str, length: usize) -> Result<(), OrmError> {
+    if length <= MAX_PATH_LENGTH {
+        return Ok(());
+    }
+    /// Characters of a path an error message repeats.
+    const SHOWN: usize = 60;
+    let shown = match path.char_indices().nth(SHOWN) {
+        Some((end, _)) => format!("{}…", &path[..end]),
+        None => path.to_string(),
+    };
+    Err(OrmError::Value(format!(
+        "Invalid domain: the path '{shown}' goes through {length} fields, more than the {MAX_PATH_LENGTH} a path may have"
+    )))
 }
 
 /// Compiles terms to SQL, collecting bind parameters.
@@ -253,18 +490,109 @@ struct Compiler<'a> {
     registry: &'a Registry,
     dialect: Dialect,
     params: &'a mut Vec<SqlValue>,
+    /// What the searching user sees of the models reached through
+    /// relations; `None` outside a [`Term::Restricted`] (the host's own
+    /// searches, record rules, superuser calls).
+    comodels: Option<Arc<Comodels>>,
+    /// When set, the compiler only collects the models reached through
+    /// relations (see [`Domain::comodels`]).
+    reached: Option<BTreeSet<String>>,
+    /// How deeply terms and leaves are being compiled, one inside the other.
+    depth: usize,
+}
+
+impl<'a> Compiler<'a> {
+    fn new(registry: &'a Registry, dialect: Dialect, params: &'a mut Vec<SqlValue>) -> Self {
+        Compiler {
+            registry,
+            dialect,
+            params,
+            comodels: None,
+            reached: None,
+            depth: 0,
+        }
+    }
 }
 
 impl Compiler<'_> {
+    /// One level deeper, or the error that says the domain nests too deep.
+    fn descend(&mut self) -> Result<(), OrmError> {
+        self.depth += 1;
+        if self.depth > MAX_COMPILE_DEPTH {
+            return Err(OrmError::Value(format!(
+                "Invalid domain: it nests more than {MAX_COMPILE_DEPTH} levels deep (operators, 'any' sub-domains, path steps and related fields together)"
+            )));
+        }
+        Ok(())
+    }
+
     fn term(&mut self, term: &Term, model: &ModelDef) -> Result<String, OrmError> {
+        self.descend()?;
+        let sql = self.term_at(term, model);
+        self.depth -= 1;
+        sql
+    }
+
+    fn term_at(&mut self, term: &Term, model: &ModelDef) -> Result<String, OrmError> {
         Ok(match term {
             Term::True => "1=1".into(),
             Term::False => "1=0".into(),
-            Term::And(a, b) => format!("({} AND {})", self.term(a, model)?, self.term(b, model)?),
-            Term::Or(a, b) => format!("({} OR {})", self.term(a, model)?, self.term(b, model)?),
+            Term::And(terms) | Term::Or(terms) => {
+                let joint = if matches!(term, Term::And(_)) {
+                    " AND "
+                } else {
+                    " OR "
+                };
+                let mut parts = Vec::with_capacity(terms.len());
+                for term in terms {
+                    parts.push(self.term(term, model)?);
+                }
+                match parts.len() {
+                    0 if matches!(term, Term::And(_)) => "1=1".into(),
+                    0 => "1=0".into(),
+                    1 => format!("({})", parts[0]),
+                    _ => balanced(&parts, joint),
+                }
+            }
             Term::Not(a) => format!("(NOT {})", self.term(a, model)?),
             Term::Leaf(leaf) => self.leaf(leaf, model)?,
+            Term::Restricted(inner, comodels) => {
+                let outer = self.comodels.replace(comodels.clone());
+                let sql = self.term(inner, model);
+                self.comodels = outer;
+                sql?
+            }
         })
+    }
+
+    /// The condition the records of `target`, reached through a relation,
+    /// must also meet: what the searching user may read of them (Odoo's
+    /// comodel `_search`, which checks access rights and applies record
+    /// rules). The rules themselves are compiled as superuser, as Odoo
+    /// evaluates them.
+    fn visible(&mut self, target: &ModelDef) -> Result<String, OrmError> {
+        if let Some(reached) = &mut self.reached {
+            reached.insert(target.name.clone());
+            return Ok("1=1".into());
+        }
+        let Some(comodels) = self.comodels.clone() else {
+            return Ok("1=1".into());
+        };
+        match comodels.models.get(&target.name) {
+            Some(Comodel::Visible(None)) => Ok("1=1".into()),
+            Some(Comodel::Visible(Some(rules))) => {
+                self.comodels = None;
+                let sql = self.term(&rules.root, target);
+                self.comodels = Some(comodels);
+                sql
+            }
+            Some(Comodel::Denied(message)) => Err(OrmError::Access(message.clone())),
+            // Fail closed: nobody decided what the user sees of the model.
+            None => Err(OrmError::Access(format!(
+                "You are not allowed to access '{}' ({}) records through this search.",
+                target.description, target.name
+            ))),
+        }
     }
 
     /// The model a relational field points to.
@@ -284,12 +612,21 @@ impl Compiler<'_> {
     }
 
     fn leaf(&mut self, leaf: &Leaf, model: &ModelDef) -> Result<String, OrmError> {
+        self.descend()?;
+        let sql = self.leaf_at(leaf, model);
+        self.depth -= 1;
+        sql
+    }
+
+    fn leaf_at(&mut self, leaf: &Leaf, model: &ModelDef) -> Result<String, OrmError> {
         // A related field is searched as the path it shows.
         let head = leaf.field.split('.').next().unwrap_or_default();
         if let Some(path) = model.field(head).and_then(|f| f.spec.related.as_deref()) {
             let rest = &leaf.field[head.len()..];
+            let expanded = format!("{path}{rest}");
+            check_path_length(&expanded, expanded.split('.').count())?;
             let inner = Leaf {
-                field: format!("{path}{rest}"),
+                field: expanded,
                 operator: leaf.operator.clone(),
                 value: leaf.value.clone(),
             };
@@ -321,6 +658,7 @@ impl Compiler<'_> {
                 value: leaf.value.clone(),
             };
             let condition = self.leaf(&inner, &target)?;
+            let condition = both(condition, self.visible(&target)?);
             return Ok(format!(
                 "\"{head}\" IN (SELECT \"id\" FROM \"{}\" WHERE {condition})",
                 target.table
@@ -346,12 +684,14 @@ impl Compiler<'_> {
     /// The records of `model` with at least one record in the x2many
     /// `field` satisfying `condition` (SQL on the target's table).
     fn x2many_having(
-        &self,
+        &mut self,
         model: &ModelDef,
         field: &FieldDef,
         target: &ModelDef,
         condition: &str,
     ) -> Result<String, OrmError> {
+        // Linked records the user may not read are as good as not linked.
+        let condition = both(condition.to_string(), self.visible(target)?);
         Ok(match field.ttype() {
             FieldType::One2many => {
                 let inverse = field.spec.inverse.as_deref().unwrap_or_default();
@@ -452,6 +792,7 @@ impl Compiler<'_> {
         let target = self.related(model, field)?;
         let domain = Domain::parse(&leaf.value)?;
         let condition = self.term(&domain.root, &target)?;
+        let condition = both(condition, self.visible(&target)?);
         let column = format!("\"{}\"", field.name());
         let subquery = format!("SELECT \"id\" FROM \"{}\" WHERE {condition}", target.table);
         Ok(if leaf.operator == "any" {
@@ -528,11 +869,45 @@ impl Compiler<'_> {
                 "SELECT r.\"parent_id\" FROM \"{table}\" r JOIN tree ON r.\"id\" = tree.id WHERE r.\"parent_id\" IS NOT NULL"
             )
         };
+        // The hierarchy is walked whole (as Odoo walks it in sudo); what it
+        // yields is what the user may read of it.
+        let visible = match self.visible(&target)?.as_str() {
+            "1=1" => String::new(),
+            rules => format!(" WHERE tree.id IN (SELECT \"id\" FROM \"{table}\" WHERE {rules})"),
+        };
         Ok(format!(
-            "\"{}\" IN (WITH RECURSIVE tree(id) AS (SELECT \"id\" FROM \"{table}\" WHERE \"id\" IN ({}) UNION {step}) SELECT id FROM tree)",
+            "\"{}\" IN (WITH RECURSIVE tree(id) AS (SELECT \"id\" FROM \"{table}\" WHERE \"id\" IN ({}) UNION {step}) SELECT tree.id FROM tree{visible})",
             field.name(),
             placeholders.join(", ")
         ))
+    }
+}
+
+/// `parts` joined by `joint` as a balanced tree of parentheses: SQLite
+/// parses `a OR b OR c …` as a chain as deep as it is long and refuses one
+/// past 1,000 deep; balanced, 10,000 terms are 14 deep. Recursion is as
+/// deep as the tree.
+fn balanced(parts: &[String], joint: &str) -> String {
+    match parts {
+        [one] => one.clone(),
+        [a, b] => format!("({a}{joint}{b})"),
+        _ => {
+            let (left, right) = parts.split_at(parts.len() / 2);
+            format!(
+                "({}{joint}{})",
+                balanced(left, joint),
+                balanced(right, joint)
+            )
+        }
+    }
+}
+
+/// `condition AND visible`, or `condition` alone when all is visible.
+fn both(condition: String, visible: String) -> String {
+    if visible == "1=1" {
+        condition
+    } else {
+        format!("{condition} AND ({visible})")
     }
 }
 
@@ -541,20 +916,28 @@ fn term_json(term: &Term, out: &mut Vec<Value>) {
     match term {
         Term::True => out.push(serde_json::json!([1, "=", 1])),
         Term::False => out.push(serde_json::json!([0, "=", 1])),
-        Term::And(a, b) | Term::Or(a, b) => {
-            out.push(Value::from(if matches!(term, Term::And(..)) {
+        Term::And(terms) | Term::Or(terms) => {
+            let op = if matches!(term, Term::And(_)) {
                 "&"
             } else {
                 "|"
-            }));
-            term_json(a, out);
-            term_json(b, out);
+            };
+            match terms.len() {
+                0 if op == "&" => term_json(&Term::True, out),
+                0 => term_json(&Term::False, out),
+                n => out.extend((1..n).map(|_| Value::from(op))),
+            }
+            for term in terms {
+                term_json(term, out);
+            }
         }
         Term::Not(a) => {
             out.push(Value::from("!"));
             term_json(a, out);
         }
         Term::Leaf(leaf) => out.push(serde_json::json!([leaf.field, leaf.operator, leaf.value])),
+        // The restriction is the searching user's, not part of the domain.
+        Term::Restricted(inner, _) => term_json(inner, out),
     }
 }
 
@@ -757,14 +1140,15 @@ mod tests {
         let a = Domain::parse(&json!([["a", "=", 1], ["b", "=", 2]])).unwrap();
         let c = Domain::parse(&json!(["|", ["c", "=", 3], ["d", "=", 4]])).unwrap();
         let both = a.or(&c);
+        // One chain of `|`: the two ORs flatten into one.
         assert_eq!(
             both.source(),
             &json!([
                 "|",
+                "|",
                 "&",
                 ["a", "=", 1],
                 ["b", "=", 2],
-                "|",
                 ["c", "=", 3],
                 ["d", "=", 4]
             ])
@@ -840,6 +1224,214 @@ mod tests {
             order_by(&model(), Some("name desc")).unwrap(),
             "\"name\" DESC NULLS FIRST, \"id\" ASC"
         );
+    }
+
+    /// `hr.employee` (with a manager and a user) and `res.users`.
+    fn directory() -> Registry {
+        let field = |name: &str, ttype| FieldSpec::new(name, ttype);
+        let relation = |name: &str, ttype, model: &str| FieldSpec {
+            relation: Some(model.into()),
+            ..FieldSpec::new(name, ttype)
+        };
+        let spec = |name: &str, fields| ModelSpec {
+            name: String::from(name),
+            description: String::new(),
+            fields,
+            extends: false,
+            checks: Vec::new(),
+        };
+        let mut registry = Registry::new();
+        let users = spec(
+            "res.users",
+            vec![
+                field("login", FieldType::Char),
+                FieldSpec {
+                    inverse: Some("user_id".into()),
+                    ..relation("employee_ids", FieldType::One2many, "hr.employee")
+                },
+            ],
+        );
+        let employees = spec(
+            "hr.employee",
+            vec![
+                field("name", FieldType::Char),
+                relation("user_id", FieldType::Many2one, "res.users"),
+                relation("parent_id", FieldType::Many2one, "hr.employee"),
+            ],
+        );
+        registry
+            .insert(ModelDef::from_spec(&users, "base").unwrap())
+            .unwrap();
+        registry
+            .insert(ModelDef::from_spec(&employees, "hr").unwrap())
+            .unwrap();
+        registry
+    }
+
+    fn employee_sql(domain: &Domain) -> Result<String, OrmError> {
+        let registry = directory();
+        let model = registry.get("hr.employee").unwrap().clone();
+        domain.to_sql(&registry, &model, Dialect::Postgres, &mut Vec::new())
+    }
+
+    fn message(error: OrmError) -> String {
+        match error {
+            OrmError::Value(m) => m,
+            other => panic!("expected a ValueError, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_path_of_thousands_of_fields_is_refused_by_name() {
+        let path = vec!["parent_id"; 5_000].join(".") + ".name";
+        let error = Domain::parse(&json!([[path, "=", "x"]])).unwrap_err();
+        let text = message(error);
+        assert!(
+            text.contains("goes through 5001 fields, more than the 16 a path may have"),
+            "{text}"
+        );
+        assert!(text.len() < 300, "the message repeats the path in full");
+        let path = vec!["parent_id"; 15].join(".") + ".name";
+        let ok = Domain::parse(&json!([[path, "=", "x"]])).unwrap();
+        employee_sql(&ok).unwrap();
+    }
+
+    #[test]
+    fn long_chains_of_one_operator_flatten_and_alternations_are_bounded() {
+        // Odoo's OR() of 5,000 leaves: '|' * 4999 then the leaves.
+        let mut items: Vec<Value> = vec![json!("|"); 4_999];
+        items.extend((0..5_000).map(|i| json!(["id", "=", i])));
+        let domain = Domain::parse(&Value::Array(items)).unwrap();
+        let Term::Or(children) = domain.root() else {
+            panic!("one OR node")
+        };
+        assert_eq!(children.len(), 5_000);
+        let sql = employee_sql(&domain).unwrap();
+        // SQLite refuses expressions past 1,000 deep: the SQL is a balanced
+        // tree of 5,000 leaves, not a chain of them.
+        let (mut depth, mut deepest) = (0i32, 0);
+        for c in sql.chars() {
+            match c {
+                '(' => depth += 1,
+                ')' => depth -= 1,
+                _ => {}
+            }
+            deepest = deepest.max(depth);
+        }
+        assert_eq!(sql.matches(" OR ").count(), 4_999);
+        assert!(deepest <= 14, "{deepest} deep");
+        // Right-nested: '|', a, '|', b, '|', c, …
+        let mut items = Vec::new();
+        for i in 0..4_999 {
+            items.push(json!("|"));
+            items.push(json!(["id", "=", i]));
+        }
+        items.push(json!(["id", "=", 4_999]));
+        let right = Domain::parse(&Value::Array(items)).unwrap();
+        assert_eq!(right.root(), domain.root());
+        // '!' and '|' alternating, 5,000 deep: refused, naming the limit.
+        let mut items = Vec::new();
+        for _ in 0..2_500 {
+            items.push(json!("!"));
+            items.push(json!("|"));
+            items.push(json!(["id", "=", 1]));
+        }
+        items.push(json!(["id", "=", 2]));
+        let text = message(Domain::parse(&Value::Array(items)).unwrap_err());
+        assert!(text.contains("nest more than 32 deep"), "{text}");
+        // 'any' sub-domains count as nesting.
+        let mut nested = json!([["id", "=", 1]]);
+        for _ in 0..100 {
+            nested = json!([["parent_id", "any", nested]]);
+        }
+        let text = message(Domain::parse(&nested).unwrap_err());
+        assert!(text.contains("nest more than 32 deep"), "{text}");
+        // Terms of sub-domains count towards the domain's terms.
+        let wide: Vec<Value> = (0..6_000).map(|i| json!(["id", "=", i])).collect();
+        let twice = json!([["parent_id", "any", wide], ["user_id", "any", wide]]);
+        let text = message(Domain::parse(&twice).unwrap_err());
+        assert!(text.contains("more than the 10000 allowed"), "{text}");
+    }
+
+    #[test]
+    fn searches_through_relations_apply_the_comodels_rules() {
+        let registry = directory();
+        let employees = registry.get("hr.employee").unwrap().clone();
+        let leak = Domain::parse(&json!([["user_id.login", "=like", "ad%"]])).unwrap();
+        let reached = leak.comodels(&registry, &employees).unwrap();
+        assert_eq!(reached, BTreeSet::from(["res.users".to_string()]));
+        // Without read access to the comodel: refused.
+        let mut denied = Comodels::default();
+        denied.insert("res.users", Comodel::Denied("no users for you".into()));
+        let error = employee_sql(&leak.clone().restricted(denied.clone())).unwrap_err();
+        assert!(matches!(&error, OrmError::Access(m) if m == "no users for you"));
+        // With rules: they are AND-ed inside the subquery.
+        let mut ruled = Comodels::default();
+        let own = Domain::parse(&json!([["id", "=", 7]])).unwrap();
+        ruled.insert("res.users", Comodel::Visible(Some(own)));
+        let sql = employee_sql(&leak.clone().restricted(ruled.clone())).unwrap();
+        assert_eq!(
+            sql,
+            "\"user_id\" IN (SELECT \"id\" FROM \"res_users\" WHERE \"login\" LIKE $1 ESCAPE '\\' AND (\"id\" = $2))"
+        );
+        // The same for any, x2many paths and hierarchies; a model nobody
+        // decided on is refused.
+        for domain in [
+            json!([["user_id", "any", [["login", "=", "admin"]]]]),
+            json!([["user_id", "not any", [["login", "=", "admin"]]]]),
+            json!([["user_id.employee_ids.name", "=", "x"]]),
+            json!([["parent_id", "child_of", 1]]),
+            json!([["id", "parent_of", 1]]),
+        ] {
+            let domain = Domain::parse(&domain).unwrap();
+            let reached = domain.comodels(&registry, &employees).unwrap();
+            assert!(!reached.is_empty(), "{domain:?}");
+            let error = employee_sql(&domain.restricted(Comodels::default())).unwrap_err();
+            assert!(matches!(error, OrmError::Access(_)), "{error:?}");
+        }
+        // Rules of the comodel are compiled as superuser: their own paths
+        // need no further decision.
+        let mut by_path = Comodels::default();
+        let rule = Domain::parse(&json!([["employee_ids.name", "=", "x"]])).unwrap();
+        by_path.insert("res.users", Comodel::Visible(Some(rule)));
+        employee_sql(&leak.restricted(by_path)).unwrap();
+    }
+
+    #[test]
+    fn related_fields_that_loop_are_bounded_at_compile_time() {
+        let mut registry = directory();
+        let looping = ModelSpec {
+            name: "loop.model".into(),
+            description: String::new(),
+            fields: vec![
+                FieldSpec {
+                    related: Some("b".into()),
+                    ..FieldSpec::new("a", FieldType::Char)
+                },
+                FieldSpec {
+                    related: Some("a".into()),
+                    ..FieldSpec::new("b", FieldType::Char)
+                },
+            ],
+            extends: false,
+            checks: Vec::new(),
+        };
+        registry
+            .insert(ModelDef::from_spec(&looping, "x").unwrap())
+            .unwrap();
+        let error = registry.validate().unwrap_err().to_string();
+        assert!(
+            error.contains("related fields loop: loop.model."),
+            "{error}"
+        );
+        let model = registry.get("loop.model").unwrap().clone();
+        let domain = Domain::parse(&json!([["a", "=", "x"]])).unwrap();
+        let text = message(
+            domain
+                .to_sql(&registry, &model, Dialect::Sqlite, &mut Vec::new())
+                .unwrap_err(),
+        );
+        assert!(text.contains("more than 128 levels deep"), "{text}");
     }
 
     #[test]

@@ -22,7 +22,10 @@ mod x2many;
 
 pub use derived::Pending;
 pub use dialect::Dialect;
-pub use domain::{Domain, Leaf, Term};
+pub use domain::{
+    Comodel, Comodels, Domain, Leaf, MAX_COMPILE_DEPTH, MAX_NESTING, MAX_PATH_LENGTH, MAX_TERMS,
+    Term,
+};
 pub use error::OrmError;
 pub use records::{Orm, SearchOptions};
 pub use registry::{

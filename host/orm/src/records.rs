@@ -312,11 +312,15 @@ impl Orm {
         limit: Option<u32>,
     ) -> Result<Vec<(i64, String)>, OrmError> {
         let model_def = self.model(model)?.clone();
-        let mut terms: Vec<Value> = domain_json(domain).as_array().cloned().unwrap_or_default();
-        if let (Some(rec_name), false) = (model_def.rec_name(), name.is_empty()) {
-            terms.push(serde_json::json!([rec_name.name(), operator, name]));
-        }
-        let domain = Domain::parse(&Value::Array(terms))?;
+        // AND-ed as trees, so a domain restricted to a user stays so.
+        let domain = match (model_def.rec_name(), name.is_empty()) {
+            (Some(rec_name), false) => domain.and(&Domain::parse(&serde_json::json!([[
+                rec_name.name(),
+                operator,
+                name
+            ]]))?),
+            _ => domain.clone(),
+        };
         let options = SearchOptions {
             limit,
             ..SearchOptions::default()
@@ -697,10 +701,6 @@ fn selected_fields<'m>(
 
 /// Odoo 17's computed `display_name`, readable like a field.
 const DISPLAY_NAME: &str = "display_name";
-
-fn domain_json(domain: &Domain) -> Value {
-    domain.source().clone()
-}
 
 /// `"id", "a", "b"` for the selected fields.
 fn column_list(selected: &[&FieldDef]) -> String {

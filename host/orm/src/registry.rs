@@ -322,6 +322,8 @@ impl Registry {
                         ));
                     }
                     let end = self.follow(model, path).map_err(&bad)?;
+                    let mut chain = vec![(model.name.clone(), field.name().to_string())];
+                    self.related_length(model, path, &mut chain).map_err(&bad)?;
                     if end.ttype() != field.ttype() {
                         return Err(bad(format!(
                             "related '{path}' ends at a {} field, but the field is declared {}",
@@ -386,6 +388,70 @@ impl Registry {
                 .ok_or_else(|| format!("related '{path}': unknown model '{relation}'"))?;
         }
         Err(format!("related '{path}' is empty"))
+    }
+
+    /// How many fields the related path `path` of `model` goes through
+    /// once the related fields on it are replaced by their own paths;
+    /// `chain` holds the related fields being expanded (`(model, field)`),
+    /// so that a loop is refused naming them. Recursion is bounded by the
+    /// chain's length.
+    fn related_length(
+        &self,
+        model: &ModelDef,
+        path: &str,
+        chain: &mut Vec<(String, String)>,
+    ) -> Result<usize, String> {
+        let named = |chain: &[(String, String)]| {
+            chain
+                .iter()
+                .map(|(m, f)| format!("{m}.{f}"))
+                .collect::<Vec<_>>()
+                .join(" -> ")
+        };
+        let mut length = 0;
+        let mut current = model;
+        let steps: Vec<&str> = path.split('.').collect();
+        for (i, step) in steps.iter().enumerate() {
+            let Some(field) = current.field(step) else {
+                return Err(format!(
+                    "related '{path}': '{step}' is no field of '{}'",
+                    current.name
+                ));
+            };
+            match &field.spec.related {
+                Some(inner) => {
+                    let key = (current.name.clone(), step.to_string());
+                    if chain.contains(&key) {
+                        chain.push(key);
+                        return Err(format!("related fields loop: {}", named(chain)));
+                    }
+                    chain.push(key);
+                    if chain.len() > crate::MAX_PATH_LENGTH {
+                        return Err(format!(
+                            "related fields chain through more than {} fields: {}",
+                            crate::MAX_PATH_LENGTH,
+                            named(chain)
+                        ));
+                    }
+                    length += self.related_length(current, inner, chain)?;
+                    chain.pop();
+                }
+                None => length += 1,
+            }
+            if length > crate::MAX_PATH_LENGTH {
+                return Err(format!(
+                    "related '{path}' goes through more than {} fields (counting the paths of the related fields on it)",
+                    crate::MAX_PATH_LENGTH
+                ));
+            }
+            if i + 1 < steps.len() {
+                let relation = field.spec.relation.as_deref().unwrap_or_default();
+                current = self
+                    .get(relation)
+                    .ok_or_else(|| format!("related '{path}': unknown model '{relation}'"))?;
+            }
+        }
+        Ok(length)
     }
 
     /// Checks one `depends` entry of a computed field.

@@ -16,11 +16,17 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
-use pulse_orm::{Connection, Domain, Orm, OrmError, Registry, SearchOptions, bool_at};
+use pulse_orm::{
+    Comodel, Comodels, Connection, Domain, Orm, OrmError, Record, Registry, SearchOptions, bool_at,
+};
+use pulse_schema::FieldType;
 use serde_json::{Value, json};
 use sqlx::Row;
 
 use crate::base::SUPERUSER_ID;
+
+/// Ids per `id IN (…)` search when checking which records a user sees.
+const ID_CHUNK: usize = 1000;
 
 /// The four operations access rights and record rules distinguish.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -387,10 +393,145 @@ impl Access {
         domain: Domain,
     ) -> Result<Domain, OrmError> {
         self.check_model(orm.registry(), model, mode)?;
+        if self.superuser {
+            return Ok(domain);
+        }
+        // The models the domain reaches through relations: searched as the
+        // user would search them (Odoo's comodel `_search`), so a leaf such
+        // as `user_id.login` needs read access to res.users and matches
+        // only the users the rules let this user see.
+        let model_def = orm.registry().require(model)?.clone();
+        let mut comodels = Comodels::default();
+        for comodel in domain.comodels(orm.registry(), &model_def)? {
+            let seen = match self.check_model(orm.registry(), &comodel, Mode::Read) {
+                Err(OrmError::Access(message)) => Comodel::Denied(message),
+                Err(e) => return Err(e),
+                Ok(()) => {
+                    Comodel::Visible(self.rule_domain(conn, orm, &comodel, Mode::Read).await?)
+                }
+            };
+            comodels.insert(&comodel, seen);
+        }
+        let domain = domain.restricted(comodels);
         Ok(match self.rule_domain(conn, orm, model, mode).await? {
             Some(rule) => domain.and(&rule),
             None => domain,
         })
+    }
+
+    /// Of the records `ids` of `model`, those the user may read (access
+    /// rights and record rules).
+    async fn readable(
+        &self,
+        conn: &mut Connection,
+        orm: &Orm,
+        model: &str,
+        ids: &BTreeSet<i64>,
+    ) -> Result<BTreeSet<i64>, OrmError> {
+        if self.superuser || ids.is_empty() {
+            return Ok(ids.clone());
+        }
+        if self.check_model(orm.registry(), model, Mode::Read).is_err() {
+            return Ok(BTreeSet::new());
+        }
+        self.within_rules(conn, orm, model, ids).await
+    }
+
+    /// Of the records `ids` of `model`, those the user's read rules let
+    /// them see.
+    async fn within_rules(
+        &self,
+        conn: &mut Connection,
+        orm: &Orm,
+        model: &str,
+        ids: &BTreeSet<i64>,
+    ) -> Result<BTreeSet<i64>, OrmError> {
+        if self.superuser || ids.is_empty() {
+            return Ok(ids.clone());
+        }
+        let Some(rule) = self.rule_domain(conn, orm, model, Mode::Read).await? else {
+            return Ok(ids.clone());
+        };
+        let ids: Vec<i64> = ids.iter().copied().collect();
+        let mut seen = BTreeSet::new();
+        for chunk in ids.chunks(ID_CHUNK) {
+            let wanted = Domain::parse(&json!([["id", "in", chunk]]))?;
+            seen.extend(
+                orm.search(conn, model, &wanted.and(&rule), &SearchOptions::default())
+                    .await?,
+            );
+        }
+        Ok(seen)
+    }
+
+    /// Hides in `records` (read from `model`, keyed by field name or, for
+    /// `read_group`, by group-by spec) what the user may not see through
+    /// relations: a many2one to a record they may not read keeps its id but
+    /// shows Odoo's neutral name `model,id` instead of the record's own (Odoo
+    /// reads display names as superuser; Pulse does not), and x2many lists
+    /// keep only the records the comodel's rules let them see (as Odoo's
+    /// x2many read applies them).
+    pub async fn hide_unseen(
+        &self,
+        conn: &mut Connection,
+        orm: &Orm,
+        model: &str,
+        records: &mut [Record],
+    ) -> Result<(), OrmError> {
+        if self.superuser || records.is_empty() {
+            return Ok(());
+        }
+        let model_def = orm.registry().require(model)?.clone();
+        let keys: BTreeSet<String> = records.iter().flat_map(|r| r.keys().cloned()).collect();
+        for key in keys {
+            // A group-by spec such as `agency_id` or `date:month`.
+            let name = key.split(':').next().unwrap_or_default();
+            let Some(field) = model_def.field(name) else {
+                continue;
+            };
+            let Some(relation) = field.spec.relation.as_deref() else {
+                continue;
+            };
+            let many2one = field.ttype() == FieldType::Many2one;
+            let mut ids = BTreeSet::new();
+            for record in records.iter() {
+                match record.get(&key) {
+                    Some(Value::Array(pair)) if many2one => {
+                        ids.extend(pair.first().and_then(Value::as_i64))
+                    }
+                    Some(Value::Array(list)) => ids.extend(list.iter().filter_map(Value::as_i64)),
+                    _ => {}
+                }
+            }
+            if ids.is_empty() {
+                continue;
+            }
+            let seen = if many2one {
+                self.readable(conn, orm, relation, &ids).await?
+            } else {
+                self.within_rules(conn, orm, relation, &ids).await?
+            };
+            if seen.len() == ids.len() {
+                continue;
+            }
+            for record in records.iter_mut() {
+                match record.get_mut(&key) {
+                    Some(Value::Array(pair)) if many2one => {
+                        if let Some(id) = pair.first().and_then(Value::as_i64)
+                            && !seen.contains(&id)
+                            && pair.len() == 2
+                        {
+                            pair[1] = Value::String(format!("{relation},{id}"));
+                        }
+                    }
+                    Some(Value::Array(list)) => {
+                        list.retain(|v| v.as_i64().is_none_or(|id| seen.contains(&id)));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Checks the user may `mode` the records `ids` of `model`: the model's

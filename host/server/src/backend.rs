@@ -436,7 +436,9 @@ impl OrmBackend for TxOrm {
         let records = self
             .guarded(model, async |conn, orm, access| {
                 access.guard(conn, orm, model, Mode::Read, ids).await?;
-                orm.read(conn, model, ids, fields).await
+                let mut records = orm.read(conn, model, ids, fields).await?;
+                access.hide_unseen(conn, orm, model, &mut records).await?;
+                Ok(records)
             })
             .await?;
         serde_json::to_string(&records).map_err(|e| AddonError::Internal(e.to_string()))

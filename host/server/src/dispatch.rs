@@ -251,6 +251,14 @@ async fn builtin(
             .await
             .map_err(CallFailure::Orm)
     };
+    // What the user may not see through relations stays hidden in what
+    // is read.
+    let hide_unseen = async |conn: &mut pulse_orm::Connection, records: &mut [Record]| {
+        access
+            .hide_unseen(conn, orm, model, records)
+            .await
+            .map_err(CallFailure::Orm)
+    };
     Ok(match method {
         "create" => {
             access
@@ -277,22 +285,24 @@ async fn builtin(
         "read" => {
             let fields = fields_of(argument(a, k, 0, "fields"))?;
             guard(conn, Mode::Read, &ids).await?;
-            json!(
-                orm.read(conn, model, &ids, &fields)
-                    .await
-                    .map_err(CallFailure::Orm)?
-            )
+            let mut records = orm
+                .read(conn, model, &ids, &fields)
+                .await
+                .map_err(CallFailure::Orm)?;
+            hide_unseen(conn, &mut records).await?;
+            json!(records)
         }
         "search_read" => {
             let domain = domain_of(argument(a, k, 0, "domain"))?;
             let domain = restrict(conn, domain).await?;
             let fields = fields_of(argument(a, k, 1, "fields"))?;
             let options = search_options(a, k, 2)?;
-            json!(
-                orm.search_read(conn, model, &domain, &fields, &options)
-                    .await
-                    .map_err(CallFailure::Orm)?
-            )
+            let mut records = orm
+                .search_read(conn, model, &domain, &fields, &options)
+                .await
+                .map_err(CallFailure::Orm)?;
+            hide_unseen(conn, &mut records).await?;
+            json!(records)
         }
         "search" => {
             let domain = domain_of(argument(a, k, 0, "domain"))?;
@@ -435,7 +445,7 @@ async fn builtin(
             let lazy = argument(a, k, 6, "lazy")
                 .and_then(Value::as_bool)
                 .unwrap_or(true);
-            let groups = orm
+            let mut groups = orm
                 .read_group(
                     conn,
                     model,
@@ -448,6 +458,7 @@ async fn builtin(
                 )
                 .await
                 .map_err(CallFailure::Orm)?;
+            hide_unseen(conn, &mut groups).await?;
             json!(groups)
         }
         other => {

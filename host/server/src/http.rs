@@ -5,10 +5,12 @@
 //! and `data` with `name` (`odoo.exceptions.UserError`, …), `message`,
 //! `arguments` — never a bare 500.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -24,12 +26,70 @@ use crate::{Error, Host, TxOrm};
 /// The Odoo series and version this host answers as.
 pub const SERVER_VERSION: &str = "19.0";
 
-/// The most a request body may hold.
-const MAX_BODY: usize = 16 << 20;
+/// The most a request body may hold: an authenticated call's (a session's
+/// `call_kw`, a JSON-2 call with its key, an `object` call over XML-RPC or
+/// JSON-RPC, whose credentials are inside the body).
+pub const MAX_BODY: usize = 16 << 20;
 
-/// The HTTP routes of `host`.
+/// The most an unauthenticated request's body may hold: logging in, the
+/// `common` and `db` services, version and session information. Enough
+/// for any real login, small enough that floods of them cost little.
+pub const MAX_ANONYMOUS_BODY: usize = 64 << 10;
+
+/// The media types a JSON endpoint accepts (Odoo's `JSON_MIMETYPES`).
+const JSON_MEDIA_TYPES: [&str; 2] = ["application/json", "application/json-rpc"];
+
+/// How long a client has to send a request's headers before its
+/// connection is closed (slowloris), by default.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long one request may take, reading its body included, by default.
+/// Addon calls have their own, shorter deadlines; this bounds the rest.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Connections served at once, by default; more wait in the listen backlog.
+pub const MAX_CONNECTIONS: usize = 1024;
+
+/// How long the accept loop waits after a failed accept (out of file
+/// descriptors, say) before trying again, so it does not spin.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// How [`serve_with`] treats connections, and who may read `/metrics`.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// How long a client has to send a request's headers.
+    pub header_read_timeout: Duration,
+    /// How long one request may take, its body included.
+    pub request_timeout: Duration,
+    /// Connections served at once.
+    pub max_connections: usize,
+    /// Serve `/metrics` only on this address, not on the main listener.
+    pub metrics_addr: Option<SocketAddr>,
+    /// A token `/metrics` requires as `Authorization: Bearer TOKEN`.
+    pub metrics_token: Option<String>,
+}
+
+impl Default for ServeOptions {
+    fn default() -> ServeOptions {
+        ServeOptions {
+            header_read_timeout: HEADER_READ_TIMEOUT,
+            request_timeout: REQUEST_TIMEOUT,
+            max_connections: MAX_CONNECTIONS,
+            metrics_addr: None,
+            metrics_token: None,
+        }
+    }
+}
+
+/// The HTTP routes of `host`, with the default [`ServeOptions`].
 pub fn router(host: Arc<Host>) -> Router {
-    Router::new()
+    router_with(host, &ServeOptions::default())
+}
+
+/// The HTTP routes of `host`: `/metrics` among them unless it has an
+/// address of its own, every request cut off at the request timeout.
+pub fn router_with(host: Arc<Host>, options: &ServeOptions) -> Router {
+    let mut router = Router::new()
         .route("/health", get(health))
         .route("/web/session/authenticate", post(authenticate))
         .route("/web/session/destroy", post(destroy_session))
@@ -41,12 +101,74 @@ pub fn router(host: Arc<Host>) -> Router {
         .route("/xmlrpc/2/{service}", post(xmlrpc))
         .route("/xmlrpc/{service}", post(xmlrpc_legacy))
         .route("/json/2/{model}/{method}", post(json2))
-        .route("/metrics", get(metrics))
-        .route("/ready", get(ready))
+        .route("/ready", get(ready));
+    if options.metrics_addr.is_none() {
+        router = router.route("/metrics", metrics_route(options.metrics_token.clone()));
+    }
+    let request_timeout = options.request_timeout;
+    router
         .fallback(crate::routes::serve)
+        .layer(axum::middleware::from_fn(
+            move |request: axum::extract::Request, next: axum::middleware::Next| async move {
+                match tokio::time::timeout(request_timeout, next.run(request)).await {
+                    Ok(response) => response,
+                    Err(_) => json_error(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        &RpcError::server(
+                            "werkzeug.exceptions.ServiceUnavailable",
+                            format!(
+                                "the request took longer than {} s and was stopped",
+                                request_timeout.as_secs_f64()
+                            ),
+                        ),
+                    ),
+                }
+            },
+        ))
         .layer(axum::middleware::from_fn(observe))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .with_state(host)
+}
+
+/// `GET /metrics`, behind `token` when there is one.
+fn metrics_route(token: Option<String>) -> axum::routing::MethodRouter<Arc<Host>> {
+    get(
+        move |State(host): State<Arc<Host>>, headers: HeaderMap| async move {
+            if let Some(token) = &token
+                && !bearer_is(&headers, token)
+            {
+                let mut refused = json_error(
+                    StatusCode::UNAUTHORIZED,
+                    &RpcError::server(
+                        "werkzeug.exceptions.Unauthorized",
+                        "/metrics needs its token (Authorization: Bearer …)",
+                    ),
+                );
+                refused
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+                return refused;
+            }
+            metrics(&host).into_response()
+        },
+    )
+}
+
+/// Whether the request's bearer token is `token`, compared in constant
+/// time (as digests, so not even the length leaks).
+fn bearer_is(headers: &HeaderMap, token: &str) -> bool {
+    use sha2::Digest;
+    use subtle::ConstantTimeEq;
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, given)| given.trim())
+        .unwrap_or_default();
+    let given = sha2::Sha256::digest(given.as_bytes());
+    let token = sha2::Sha256::digest(token.as_bytes());
+    given.as_slice().ct_eq(token.as_slice()).into()
 }
 
 /// Counts and times every request, under a span naming its route.
@@ -79,7 +201,7 @@ async fn observe(request: axum::extract::Request, next: axum::middleware::Next) 
 }
 
 /// Prometheus' text exposition.
-async fn metrics(State(host): State<Arc<Host>>) -> impl IntoResponse {
+fn metrics(host: &Host) -> impl IntoResponse {
     let text = crate::metrics::metrics().render(host.db.pool.size(), host.db.pool.num_idle());
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }
@@ -222,6 +344,110 @@ fn reply(id: &Value, outcome: Result<Value, RpcError>) -> Response {
     axum::Json(body).into_response()
 }
 
+/// A request body of at most `LIMIT` bytes, refused with 413 before any of
+/// it is read when `Content-Length` says more, and cut off at the limit
+/// when it does not say.
+async fn read_body(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+) -> Result<Bytes, (StatusCode, RpcError)> {
+    let too_large = || too_large(limit);
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| too_large())
+}
+
+/// 413, naming the limit.
+fn too_large(limit: usize) -> (StatusCode, RpcError) {
+    (
+        StatusCode::PAYLOAD_TOO_LARGE,
+        RpcError::server(
+            "werkzeug.exceptions.RequestEntityTooLarge",
+            format!("this endpoint accepts request bodies of at most {limit} bytes"),
+        ),
+    )
+}
+
+/// Whether the request says its body is JSON (`application/json`, with
+/// or without parameters such as `charset=utf-8`).
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|media| {
+            JSON_MEDIA_TYPES
+                .iter()
+                .any(|json| media.trim().eq_ignore_ascii_case(json))
+        })
+}
+
+/// 415 for a JSON endpoint's body of another type: a cross-site form
+/// cannot send `application/json`, and nothing else is parsed as JSON.
+fn not_json(headers: &HeaderMap) -> (StatusCode, RpcError) {
+    let given = headers
+        .get(header::CONTENT_TYPE)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    (
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        RpcError::server(
+            "werkzeug.exceptions.UnsupportedMediaType",
+            match given {
+                Some(given) => format!(
+                    "this endpoint takes JSON (Content-Type: application/json), not {given:?}"
+                ),
+                None => "this endpoint takes JSON (Content-Type: application/json)".into(),
+            },
+        ),
+    )
+}
+
+/// The body of a JSON-RPC request: of type `application/json` and at most
+/// `LIMIT` bytes.
+struct JsonBody<const LIMIT: usize>(Bytes);
+
+impl<S: Send + Sync, const LIMIT: usize> axum::extract::FromRequest<S> for JsonBody<LIMIT> {
+    type Rejection = Response;
+
+    async fn from_request(request: axum::extract::Request, _: &S) -> Result<Self, Response> {
+        let (parts, body) = request.into_parts();
+        let refuse = |(status, e): (StatusCode, RpcError)| json_error(status, &e);
+        if !is_json(&parts.headers) {
+            return Err(refuse(not_json(&parts.headers)));
+        }
+        read_body(&parts.headers, body, LIMIT)
+            .await
+            .map(JsonBody)
+            .map_err(refuse)
+    }
+}
+
+/// The user of the request's session; the rejection is Odoo's "Session
+/// expired", answered before the body is read.
+struct SessionUser(User);
+
+impl axum::extract::FromRequestParts<Arc<Host>> for SessionUser {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        host: &Arc<Host>,
+    ) -> Result<Self, Response> {
+        session_cookie(&parts.headers)
+            .and_then(|s| host.sessions.get(&s))
+            .map(SessionUser)
+            .ok_or_else(|| reply(&Value::Null, Err(RpcError::session_expired())))
+    }
+}
+
 /// Parses a JSON-RPC request body into its id and params.
 pub(crate) fn parse_request(
     body: &Bytes,
@@ -299,7 +525,7 @@ pub(crate) fn text_param<'a>(
 async fn authenticate(
     State(host): State<Arc<Host>>,
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
-    body: Bytes,
+    JsonBody(body): JsonBody<MAX_ANONYMOUS_BODY>,
 ) -> Response {
     let (id, params) = match parse_request(&body) {
         Ok(parsed) => parsed,
@@ -428,7 +654,7 @@ fn version() -> Value {
     })
 }
 
-async fn version_info(body: Bytes) -> Response {
+async fn version_info(JsonBody(body): JsonBody<MAX_ANONYMOUS_BODY>) -> Response {
     let id = parse_request(&body)
         .map(|(id, _)| id)
         .unwrap_or(Value::Null);
@@ -438,7 +664,7 @@ async fn version_info(body: Bytes) -> Response {
 async fn get_session_info(
     State(host): State<Arc<Host>>,
     headers: HeaderMap,
-    body: Bytes,
+    JsonBody(body): JsonBody<MAX_ANONYMOUS_BODY>,
 ) -> Response {
     let id = parse_request(&body)
         .map(|(id, _)| id)
@@ -533,12 +759,19 @@ async fn service(
 async fn jsonrpc(
     State(host): State<Arc<Host>>,
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
-    body: Bytes,
+    JsonBody(body): JsonBody<MAX_BODY>,
 ) -> Response {
     let (id, params) = match parse_request(&body) {
         Ok(parsed) => parsed,
         Err((id, e)) => return reply(&id, Err(e)),
     };
+    // The service is inside the body: only `object` calls, which carry
+    // credentials, may be larger than an anonymous request.
+    let limit = service_body_limit(params.get("service").and_then(Value::as_str));
+    if body.len() > limit {
+        let (status, e) = too_large(limit);
+        return json_error(status, &e);
+    }
     let outcome = async {
         let name = text_param(&params, "service")?;
         let method = text_param(&params, "method")?;
@@ -562,13 +795,23 @@ fn fault_code(name: &str) -> i64 {
     }
 }
 
+/// The body limit of an RPC service: `object` calls carry credentials
+/// and arguments, the others are anonymous.
+fn service_body_limit(service: Option<&str>) -> usize {
+    match service {
+        Some("object") => MAX_BODY,
+        _ => MAX_ANONYMOUS_BODY,
+    }
+}
+
 async fn xmlrpc(
     State(host): State<Arc<Host>>,
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     axum::extract::Path(name): axum::extract::Path<String>,
-    body: Bytes,
+    headers: HeaderMap,
+    body: Body,
 ) -> Response {
-    xmlrpc_answer(&host, peer, &name, &body, false).await
+    xmlrpc_answer(&host, peer, &name, &headers, body, false).await
 }
 
 /// Odoo's legacy `/xmlrpc/<service>`: the same services, with faults whose
@@ -577,21 +820,36 @@ async fn xmlrpc_legacy(
     State(host): State<Arc<Host>>,
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     axum::extract::Path(name): axum::extract::Path<String>,
-    body: Bytes,
+    headers: HeaderMap,
+    body: Body,
 ) -> Response {
-    xmlrpc_answer(&host, peer, &name, &body, true).await
+    xmlrpc_answer(&host, peer, &name, &headers, body, true).await
 }
 
 async fn xmlrpc_answer(
     host: &Host,
     peer: std::net::SocketAddr,
     name: &str,
-    body: &[u8],
+    headers: &HeaderMap,
+    body: Body,
     legacy: bool,
 ) -> Response {
-    let outcome = match std::str::from_utf8(body)
+    let body = match read_body(headers, body, service_body_limit(Some(name))).await {
+        Ok(body) => body,
+        // XML-RPC clients read faults, not JSON.
+        Err((status, e)) => {
+            let fault = crate::xmlrpc::fault(1, &format!("{}: {}", e.name, e.text));
+            return (
+                status,
+                [(header::CONTENT_TYPE, "text/xml; charset=utf-8")],
+                fault,
+            )
+                .into_response();
+        }
+    };
+    let outcome = match std::str::from_utf8(&body)
         .map_err(|e| e.to_string())
-        .and_then(crate::xmlrpc::parse_call)
+        .and_then(|xml| crate::xmlrpc::parse_call(xml).map_err(|e| e.to_string()))
     {
         Ok((method, args)) => service(host, peer.ip(), name, &method, args).await,
         Err(e) => Err(RpcError::server(
@@ -636,7 +894,7 @@ async fn json2(
     State(host): State<Arc<Host>>,
     axum::extract::Path((model, method)): axum::extract::Path<(String, String)>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     let outcome = async {
         let key = headers
@@ -658,6 +916,11 @@ async fn json2(
             .ok_or_else(unauthorized)?;
         if let Some(db) = headers.get("x-odoo-database").and_then(|v| v.to_str().ok()) {
             check_db(&host, db).map_err(|e| (StatusCode::NOT_FOUND, e))?;
+        }
+        // Read only once the key is known good.
+        let body = read_body(&headers, body, MAX_BODY).await?;
+        if !body.is_empty() && !is_json(&headers) {
+            return Err(not_json(&headers));
         }
         let mut kwargs: Map<String, Value> = match serde_json::from_slice(&body) {
             Ok(Value::Object(map)) => map,
@@ -737,7 +1000,7 @@ pub(crate) fn json2_status(e: &RpcError) -> StatusCode {
 async fn destroy_session(
     State(host): State<Arc<Host>>,
     headers: HeaderMap,
-    body: Bytes,
+    JsonBody(body): JsonBody<MAX_ANONYMOUS_BODY>,
 ) -> Response {
     let id = parse_request(&body)
         .map(|(id, _)| id)
@@ -768,13 +1031,16 @@ fn session_info(host: &Host, user: &User) -> Value {
     })
 }
 
-async fn call_kw(State(host): State<Arc<Host>>, headers: HeaderMap, body: Bytes) -> Response {
+/// The session is checked before the body is read: without one, a large
+/// body costs nothing.
+async fn call_kw(
+    State(host): State<Arc<Host>>,
+    SessionUser(user): SessionUser,
+    JsonBody(body): JsonBody<MAX_BODY>,
+) -> Response {
     let (id, params) = match parse_request(&body) {
         Ok(parsed) => parsed,
         Err((id, e)) => return reply(&id, Err(e)),
-    };
-    let Some(user) = session_cookie(&headers).and_then(|s| host.sessions.get(&s)) else {
-        return reply(&id, Err(RpcError::session_expired()));
     };
     let outcome = async {
         let model = text_param(&params, "model")?.to_string();
@@ -865,14 +1131,90 @@ fn failure(f: CallFailure) -> RpcError {
     }
 }
 
-/// Serves `host` on `listener` until `shutdown` completes.
+/// Serves `host` on `listener` until `shutdown` completes, with the
+/// default [`ServeOptions`].
 pub async fn serve(
     host: Arc<Host>,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = router(host).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    serve_with(host, listener, ServeOptions::default(), shutdown).await
+}
+
+/// Serves `host` on `listener` until `shutdown` completes, and `/metrics`
+/// on its own address when `options` give one.
+pub async fn serve_with(
+    host: Arc<Host>,
+    listener: tokio::net::TcpListener,
+    options: ServeOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    if let Some(addr) = options.metrics_addr {
+        let metrics_listener = tokio::net::TcpListener::bind(addr).await?;
+        let app = Router::new()
+            .route("/metrics", metrics_route(options.metrics_token.clone()))
+            .with_state(host.clone());
+        tokio::spawn(accept(
+            metrics_listener,
+            app,
+            options.clone(),
+            std::future::pending(),
+        ));
+    }
+    let app = router_with(host, &options);
+    accept(listener, app, options, shutdown).await
+}
+
+/// Accepts connections while fewer than `max_connections` are open and
+/// serves each over HTTP/1.1, closing those whose headers do not arrive
+/// in time. `axum::serve` has neither bound.
+async fn accept(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    options: ServeOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let open = Arc::new(tokio::sync::Semaphore::new(options.max_connections));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(options.header_read_timeout);
+    tokio::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            permit = open.clone().acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot accept a connection");
+                    tokio::time::sleep(ACCEPT_BACKOFF).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let app = app.clone();
+        let service = hyper::service::service_fn(
+            move |mut request: hyper::Request<hyper::body::Incoming>| {
+                request.extensions_mut().insert(ConnectInfo(peer));
+                tower::ServiceExt::oneshot(app.clone(), request.map(Body::new))
+            },
+        );
+        let connection =
+            graceful.watch(http.serve_connection(hyper_util::rt::TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, %peer, "connection closed");
+            }
+            drop(permit);
+        });
+    }
+    graceful.shutdown().await;
+    Ok(())
 }

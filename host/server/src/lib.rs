@@ -25,7 +25,9 @@ mod modules;
 mod recompute;
 mod routes;
 mod schema_sync;
-mod xmlrpc;
+/// The XML-RPC codec, public for the fuzz targets (`xmlrpc::parse_call`).
+#[doc(hidden)]
+pub mod xmlrpc;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -37,7 +39,10 @@ pub use backend::TxOrm;
 pub use cron::Job;
 pub use db::Database;
 pub use error::Error;
-pub use http::{router, serve};
+pub use http::{
+    HEADER_READ_TIMEOUT, MAX_CONNECTIONS, REQUEST_TIMEOUT, ServeOptions, router, router_with,
+    serve, serve_with,
+};
 pub use lifecycle::{
     ChangeKind, ModuleInfo, ModuleState, Operation, PermissionRequest, PlanReport, SchemaChange,
 };

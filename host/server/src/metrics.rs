@@ -10,6 +10,21 @@ const BUCKETS: [f64; 12] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
 ];
 
+/// The HTTP methods counted by name; any other is counted as `other`, so
+/// made-up method names cannot add series.
+pub const METHOD_LABELS: [&str; 9] = [
+    "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE",
+];
+
+/// The `method` label of a request's method.
+pub fn method_label(method: &str) -> &'static str {
+    METHOD_LABELS
+        .iter()
+        .find(|known| **known == method)
+        .copied()
+        .unwrap_or("other")
+}
+
 /// A latency histogram with fixed buckets.
 #[derive(Debug, Default)]
 pub struct Histogram {
@@ -52,8 +67,9 @@ impl Histogram {
 /// Everything `/metrics` reports.
 #[derive(Debug, Default)]
 pub struct Metrics {
-    /// `(method, route, status)` to requests.
-    http_requests: Mutex<BTreeMap<(String, String, u16), u64>>,
+    /// `(method, route, status)` to requests. The method is one of
+    /// [`METHOD_LABELS`]; the route one the caller bounds (a pattern).
+    http_requests: Mutex<BTreeMap<(&'static str, String, u16), u64>>,
     /// Request latencies.
     pub http_duration: Histogram,
     /// `(addon, outcome)` to calls into addons.
@@ -82,13 +98,14 @@ pub fn metrics() -> &'static Metrics {
 }
 
 impl Metrics {
-    /// Counts one HTTP request.
+    /// Counts one HTTP request; `route` must come from a bounded set
+    /// (a matched pattern or `unmatched`), never from the raw path.
     pub fn http_request(&self, method: &str, route: &str, status: u16, took: Duration) {
         *self
             .http_requests
             .lock()
             .expect("metrics lock")
-            .entry((method.to_string(), route.to_string(), status))
+            .entry((method_label(method), route.to_string(), status))
             .or_default() += 1;
         self.http_duration.observe(took);
     }
@@ -145,5 +162,32 @@ impl Metrics {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_methods_share_one_label() {
+        let metrics = Metrics::default();
+        for method in ["GET", "BREW", "PROPFIND", "get", "X-1"] {
+            metrics.http_request(method, "/health", 200, Duration::ZERO);
+        }
+        let text = metrics.render(0, 0);
+        assert!(
+            text.contains("method=\"GET\",route=\"/health\",status=\"200\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("method=\"other\",route=\"/health\",status=\"200\"} 4"),
+            "{text}"
+        );
+        assert_eq!(
+            text.matches("pulse_http_requests_total{").count(),
+            2,
+            "{text}"
+        );
     }
 }
