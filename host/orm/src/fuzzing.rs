@@ -44,7 +44,9 @@ mod tests {
                 .unwrap();
             let error = outcome.expect_err("a path of 1,500 fields is refused");
             assert!(
-                error.to_string().contains("goes through 1501 fields, more than the 16"),
+                error
+                    .to_string()
+                    .contains("goes through 1501 fields, more than the 16"),
                 "{}: {error}",
                 path.display()
             );
