@@ -11,6 +11,8 @@ mod derived;
 mod dialect;
 mod domain;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod group;
 mod records;
 mod registry;

@@ -72,24 +72,32 @@ pub fn read(addon: &Addon, with_demo: bool) -> Result<Vec<(PathBuf, DataRecord)>
         };
         let text =
             std::fs::read_to_string(&file).map_err(|e| bad(format!("cannot read it: {e}")))?;
-        let parsed: DataFile =
-            toml::from_str(&text).map_err(|e| bad(e.to_string().trim_end().to_string()))?;
-        for record in parsed.record {
-            let valid = !record.id.is_empty()
-                && record
-                    .id
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-            if !valid {
-                return Err(bad(format!("record id {:?} must be [a-z0-9_]+", record.id)));
-            }
-            if !seen.insert(record.id.clone()) {
-                return Err(bad(format!("record id {:?} is declared twice", record.id)));
-            }
+        for record in parse(&text, &mut seen).map_err(bad)? {
             records.push((file.clone(), record));
         }
     }
     Ok(records)
+}
+
+/// The records of one data file's text, each id checked; `seen` holds the
+/// ids of the addon's files read before, and gains this file's.
+pub(crate) fn parse(text: &str, seen: &mut BTreeSet<String>) -> Result<Vec<DataRecord>, String> {
+    let parsed: DataFile =
+        toml::from_str(text).map_err(|e| e.to_string().trim_end().to_string())?;
+    for record in &parsed.record {
+        let valid = !record.id.is_empty()
+            && record
+                .id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !valid {
+            return Err(format!("record id {:?} must be [a-z0-9_]+", record.id));
+        }
+        if !seen.insert(record.id.clone()) {
+            return Err(format!("record id {:?} is declared twice", record.id));
+        }
+    }
+    Ok(parsed.record)
 }
 
 /// The bytes of every data file, for the change hash.

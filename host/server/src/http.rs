@@ -448,7 +448,9 @@ impl axum::extract::FromRequestParts<Arc<Host>> for SessionUser {
 }
 
 /// Parses a JSON-RPC request body into its id and params.
-fn parse_request(body: &Bytes) -> Result<(Value, Map<String, Value>), (Value, RpcError)> {
+pub(crate) fn parse_request(
+    body: &Bytes,
+) -> Result<(Value, Map<String, Value>), (Value, RpcError)> {
     let request: Value = serde_json::from_slice(body).map_err(|e| {
         (
             Value::Null,
@@ -484,7 +486,7 @@ pub(crate) fn session_cookie(headers: &HeaderMap) -> Option<String> {
 }
 
 /// A list argument (absent or null: empty).
-fn list_arg(value: Option<&Value>, what: &str) -> Result<Vec<Value>, RpcError> {
+pub(crate) fn list_arg(value: Option<&Value>, what: &str) -> Result<Vec<Value>, RpcError> {
     match value {
         Some(Value::Array(items)) => Ok(items.clone()),
         None | Some(Value::Null) => Ok(Vec::new()),
@@ -496,7 +498,7 @@ fn list_arg(value: Option<&Value>, what: &str) -> Result<Vec<Value>, RpcError> {
 }
 
 /// A dictionary argument (absent, null or false: empty).
-fn dict_arg(value: Option<&Value>, what: &str) -> Result<Map<String, Value>, RpcError> {
+pub(crate) fn dict_arg(value: Option<&Value>, what: &str) -> Result<Map<String, Value>, RpcError> {
     match value {
         Some(Value::Object(map)) => Ok(map.clone()),
         None | Some(Value::Null) | Some(Value::Bool(false)) => Ok(Map::new()),
@@ -507,7 +509,10 @@ fn dict_arg(value: Option<&Value>, what: &str) -> Result<Map<String, Value>, Rpc
     }
 }
 
-fn text_param<'a>(params: &'a Map<String, Value>, name: &str) -> Result<&'a str, RpcError> {
+pub(crate) fn text_param<'a>(
+    params: &'a Map<String, Value>,
+    name: &str,
+) -> Result<&'a str, RpcError> {
     params.get(name).and_then(Value::as_str).ok_or_else(|| {
         RpcError::server(
             "builtins.TypeError",

@@ -16,6 +16,8 @@ mod data;
 mod db;
 mod dispatch;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod grants;
 pub(crate) mod http;
 mod lifecycle;

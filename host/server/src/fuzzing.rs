@@ -1,0 +1,79 @@
+//! Doors for the fuzz targets in `fuzz/`, not an API: the decoding a
+//! request or an addon's files go through before any database is
+//! involved, reachable without making the internals public.
+
+use std::collections::BTreeSet;
+
+use axum::body::Bytes;
+use serde_json::{Map, Value};
+
+pub use crate::data::DataRecord;
+pub use crate::xmlrpc::{fault, parse_call, response};
+
+/// What `/web/dataset/call_kw` takes from its body before it needs a
+/// session: the model, the method, the record ids, the other positional
+/// arguments and the keyword arguments (without `context`).
+pub type CallKw = (String, String, Vec<i64>, Vec<Value>, Map<String, Value>);
+
+/// The arguments of a `/web/dataset/call_kw` body, as `call_kw` and
+/// `execute_kw` extract them; the error as text.
+pub fn call_kw_arguments(body: &[u8]) -> Result<CallKw, String> {
+    let (_, params) = crate::http::parse_request(&Bytes::copy_from_slice(body))
+        .map_err(|(_, e)| format!("{e:?}"))?;
+    let model = crate::http::text_param(&params, "model").map_err(|e| format!("{e:?}"))?;
+    let method = crate::http::text_param(&params, "method").map_err(|e| format!("{e:?}"))?;
+    let args = crate::http::list_arg(params.get("args"), "args").map_err(|e| format!("{e:?}"))?;
+    let mut kwargs =
+        crate::http::dict_arg(params.get("kwargs"), "kwargs").map_err(|e| format!("{e:?}"))?;
+    kwargs.remove("context");
+    let (ids, rest) = crate::dispatch::split_args(method, args).map_err(|e| e.to_string())?;
+    Ok((model.to_string(), method.to_string(), ids, rest, kwargs))
+}
+
+/// The service, method and arguments of a `/jsonrpc` body.
+pub fn jsonrpc_arguments(body: &[u8]) -> Result<(String, String, Vec<Value>), String> {
+    let (_, params) = crate::http::parse_request(&Bytes::copy_from_slice(body))
+        .map_err(|(_, e)| format!("{e:?}"))?;
+    let service = crate::http::text_param(&params, "service").map_err(|e| format!("{e:?}"))?;
+    let method = crate::http::text_param(&params, "method").map_err(|e| format!("{e:?}"))?;
+    let args = crate::http::list_arg(params.get("args"), "args").map_err(|e| format!("{e:?}"))?;
+    Ok((service.to_string(), method.to_string(), args))
+}
+
+/// The records of one data file's text, checked as an install checks them.
+pub fn data_records(text: &str) -> Result<Vec<DataRecord>, String> {
+    crate::data::parse(text, &mut BTreeSet::new())
+}
+
+#[cfg(test)]
+mod tests {
+    /// Where the server decodes requests: a tokio worker's stack.
+    const WORKER_STACK: usize = 2 << 20;
+
+    /// The XML-RPC target's saved crashers (`fuzz/regressions/xmlrpc/`,
+    /// arrays and structs nested 3,500 deep that overflowed a worker's
+    /// stack) are refused by the nesting limit, on a stack the size of
+    /// the server's.
+    #[test]
+    fn saved_xmlrpc_crashers_are_refused() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fuzz/regressions/xmlrpc");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let body = std::fs::read_to_string(&path).unwrap();
+            let outcome = std::thread::Builder::new()
+                .stack_size(WORKER_STACK)
+                .spawn(move || super::parse_call(&body).map(|_| ()))
+                .unwrap()
+                .join()
+                .unwrap();
+            assert!(
+                matches!(outcome, Err(crate::xmlrpc::DecodeError::TooDeep)),
+                "{}: {outcome:?}",
+                path.display()
+            );
+            seen += 1;
+        }
+        assert_eq!(seen, 2, "the saved crashers of {dir}");
+    }
+}
