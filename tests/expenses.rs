@@ -29,13 +29,7 @@ fn user(admin: &mut Rpc, login: &str, group: &str) -> i64 {
 }
 
 fn logged_in(server: &common::Server, db: &str, login: &str) -> Rpc {
-    let mut rpc = Rpc::new(server);
-    let answer = rpc.post(
-        "/web/session/authenticate",
-        json!({"db": db, "login": login, "password": format!("{login}-S3cret-pw!")}),
-    );
-    assert!(answer.get("result").is_some(), "{answer}");
-    rpc
+    common::logged_in(server, db, login, &format!("{login}-S3cret-pw!"))
 }
 
 fn expenses(backend: Backend) {

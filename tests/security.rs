@@ -98,16 +98,7 @@ fn lab_with(backend: Backend, log: Option<&std::path::Path>, addons: &[&str]) ->
 
 fn login(lab: &(&common::Server, &Pulse), login: &str, password: &str) -> Rpc {
     let (server, pulse) = lab;
-    let mut rpc = Rpc::new(server);
-    let answer = rpc.post(
-        "/web/session/authenticate",
-        json!({"db": pulse.db_name, "login": login, "password": password}),
-    );
-    assert!(
-        answer.get("result").is_some(),
-        "{login} cannot log in: {answer}"
-    );
-    rpc
+    common::logged_in(server, &pulse.db_name, login, password)
 }
 
 fn names(records: &Value) -> Vec<String> {

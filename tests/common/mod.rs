@@ -485,6 +485,13 @@ pub fn id(value: Value) -> i64 {
         .unwrap_or_else(|| panic!("expected an id: {value}"))
 }
 
+/// A JSON-RPC client of `server` logged in as `login`.
+pub fn logged_in(server: &Server, db: &str, login: &str, password: &str) -> Rpc {
+    let mut rpc = Rpc::new(server);
+    rpc.login_as(db, login, password);
+    rpc
+}
+
 /// `call_kw` that must succeed; its result.
 pub fn ok(rpc: &mut Rpc, model: &str, method: &str, args: Value) -> Value {
     rpc.call(model, method, args, json!({}))
@@ -555,11 +562,16 @@ impl Rpc {
 
     /// Logs in as admin/admin.
     pub fn login(&mut self, db: &str) -> Value {
+        self.login_as(db, "admin", "admin")
+    }
+
+    /// Logs in through `/web/session/authenticate`, which must succeed.
+    pub fn login_as(&mut self, db: &str, login: &str, password: &str) -> Value {
         let r = self.post(
             "/web/session/authenticate",
-            json!({"db": db, "login": "admin", "password": "admin"}),
+            json!({"db": db, "login": login, "password": password}),
         );
-        assert!(r.get("result").is_some(), "login failed: {r}");
+        assert!(r.get("result").is_some(), "{login} cannot log in: {r}");
         r
     }
 

@@ -262,16 +262,7 @@ fn api_key(pulse: &Pulse, login: &str, name: &str, args: &[&str]) -> String {
 
 /// A JSON-RPC client logged in through `/web/session/authenticate`.
 fn session(lab: &Lab, login: &str, password: &str) -> Rpc {
-    let mut rpc = Rpc::new(&lab.server);
-    let answer = rpc.post(
-        "/web/session/authenticate",
-        json!({"db": lab.pulse.db_name, "login": login, "password": password}),
-    );
-    assert!(
-        answer.get("result").is_some(),
-        "{login} cannot log in: {answer}"
-    );
-    rpc
+    common::logged_in(&lab.server, &lab.pulse.db_name, login, password)
 }
 
 fn session_expired(rpc: &mut Rpc) {

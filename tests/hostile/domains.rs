@@ -175,16 +175,7 @@ fn lab(backend: Backend) -> Lab {
 }
 
 fn login(lab: &Lab, login: &str, password: &str) -> Rpc {
-    let mut rpc = Rpc::new(&lab.server);
-    let answer = rpc.post(
-        "/web/session/authenticate",
-        json!({"db": lab.pulse.db_name, "login": login, "password": password}),
-    );
-    assert!(
-        answer.get("result").is_some(),
-        "{login} cannot log in: {answer}"
-    );
-    rpc
+    common::logged_in(&lab.server, &lab.pulse.db_name, login, password)
 }
 
 /// Everything the attacks aim at, straight from the database.
