@@ -136,19 +136,25 @@ pub async fn call(
         (Some(level), Some(_)) => Some(level),
         (_, None) => None,
     };
-    let overridden = matches!((level, chain), (Some(level), Some(chain)) if level < chain.len());
-    // Passwords never reach addon code: they leave the values before the
-    // top override runs and are set once the chain has returned.
-    if overridden && top && matches!(method, "create" | "write") {
-        let mut args = args;
-        let mut kwargs = kwargs;
-        let passwords = match take_password_values(model, method, &mut args, &mut kwargs) {
-            Ok(passwords) => passwords,
-            Err(e) => return (Err(e), orm),
+    if let (Some(level), Some(chain)) = (level, chain)
+        && level < chain.len()
+    {
+        // Passwords never reach addon code: they leave the values before the
+        // top override runs and are set once the chain has returned.
+        let (mut args, mut kwargs) = (args, kwargs);
+        let passwords = if top && matches!(method, "create" | "write") {
+            match take_password_values(model, method, &mut args, &mut kwargs) {
+                Ok(passwords) => passwords,
+                Err(e) => return (Err(e), orm),
+            }
+        } else {
+            Vec::new()
         };
-        let level = level.unwrap_or_default();
-        let chain = chain.expect("an overridden method has a chain");
-        let record_ids = ids.clone();
+        let record_ids = if passwords.iter().any(Option::is_some) {
+            ids.clone()
+        } else {
+            Vec::new()
+        };
         let (outcome, mut orm) = call_addon(
             orm,
             &snapshot,
@@ -173,52 +179,34 @@ pub async fn call(
     }
     // Special models may name an ORM method otherwise (Odoo's API keys' `remove`).
     let builtin_name = crate::auth::builtin_alias(model, method).unwrap_or(method);
-    match (level, chain) {
-        (Some(level), Some(chain)) if level < chain.len() => {
-            call_addon(
-                orm,
-                &snapshot,
-                &chain[level],
-                level,
-                model,
-                method,
-                ids,
-                args,
-                kwargs,
-            )
-            .await
+    if !BUILTIN_METHODS.contains(&builtin_name) {
+        let missing = CallFailure::NoMethod {
+            model: model.to_string(),
+            method: method.to_string(),
+        };
+        return (Err(missing), orm);
+    }
+    let mut orm = orm;
+    let outcome = builtin(
+        &mut orm,
+        &snapshot,
+        model,
+        builtin_name,
+        ids,
+        &args,
+        &kwargs,
+    )
+    .await;
+    match outcome {
+        // Recompute and validate what the method changed.
+        Ok(value) if orm.orm.has_pending() => {
+            let (flushed, orm) = Box::pin(crate::recompute::flush(orm)).await;
+            (flushed.map(|()| value), orm)
         }
-        _ if BUILTIN_METHODS.contains(&builtin_name) => {
-            let mut orm = orm;
-            let outcome = builtin(
-                &mut orm,
-                &snapshot,
-                model,
-                builtin_name,
-                ids,
-                &args,
-                &kwargs,
-            )
-            .await;
-            match outcome {
-                // Recompute and validate what the method changed.
-                Ok(value) if orm.orm.has_pending() => {
-                    let (flushed, orm) = Box::pin(crate::recompute::flush(orm)).await;
-                    (flushed.map(|()| value), orm)
-                }
-                Ok(value) => (Ok(value), orm),
-                Err(e) => {
-                    orm.orm.take_pending();
-                    (Err(e), orm)
-                }
-            }
-        }
-        _ => {
-            let missing = CallFailure::NoMethod {
-                model: model.to_string(),
-                method: method.to_string(),
-            };
-            (Err(missing), orm)
+        Ok(value) => (Ok(value), orm),
+        Err(e) => {
+            orm.orm.take_pending();
+            (Err(e), orm)
         }
     }
 }
