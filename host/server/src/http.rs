@@ -447,19 +447,20 @@ impl axum::extract::FromRequestParts<Arc<Host>> for SessionUser {
     }
 }
 
+/// Werkzeug's answer to a body that is no JSON.
+fn invalid_json(e: serde_json::Error) -> RpcError {
+    RpcError::server(
+        "werkzeug.exceptions.BadRequest",
+        format!("Invalid JSON data: {e}"),
+    )
+}
+
 /// Parses a JSON-RPC request body into its id and params.
 pub(crate) fn parse_request(
     body: &Bytes,
 ) -> Result<(Value, Map<String, Value>), (Value, RpcError)> {
-    let request: Value = serde_json::from_slice(body).map_err(|e| {
-        (
-            Value::Null,
-            RpcError::server(
-                "werkzeug.exceptions.BadRequest",
-                format!("Invalid JSON data: {e}"),
-            ),
-        )
-    })?;
+    let request: Value =
+        serde_json::from_slice(body).map_err(|e| (Value::Null, invalid_json(e)))?;
     let id = request.get("id").cloned().unwrap_or(Value::Null);
     match request.get("params") {
         Some(Value::Object(params)) => Ok((id, params.clone())),
@@ -896,15 +897,8 @@ async fn check_large_jsonrpc(
     address: std::net::IpAddr,
     body: &[u8],
 ) -> Result<(), Response> {
-    let head: rpc_head::Head = serde_json::from_slice(body).map_err(|e| {
-        reply(
-            &Value::Null,
-            Err(RpcError::server(
-                "werkzeug.exceptions.BadRequest",
-                format!("Invalid JSON data: {e}"),
-            )),
-        )
-    })?;
+    let head: rpc_head::Head =
+        serde_json::from_slice(body).map_err(|e| reply(&Value::Null, Err(invalid_json(e))))?;
     let id = head.id.into_value();
     let params = head.params.unwrap_or_default();
     if params.service.as_deref() != Some("object") {
