@@ -141,6 +141,7 @@ async fn main() {
         db_url: format!("sqlite://{}", dir.path().join("bench.sqlite").display()),
         addons_paths: vec![addons.clone()],
         data_dir: dir.path().to_path_buf(),
+        cache_dir: None,
         admin_password: Some("admin".into()),
         limits: Limits::default(),
         addon_limits: Default::default(),

@@ -82,6 +82,7 @@ async fn main() {
         db_url: format!("sqlite://{}", db_file.display()),
         addons_paths: Vec::new(),
         data_dir: dir.path().to_path_buf(),
+        cache_dir: None,
         admin_password: Some("admin".into()),
         limits: pulse_server::Limits::default(),
         addon_limits: Default::default(),

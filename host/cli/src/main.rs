@@ -43,6 +43,11 @@ struct Cli {
     #[arg(long, env = "PULSE_DATA_DIR", default_value = ".pulse", global = true)]
     data_dir: PathBuf,
 
+    /// Where compiled addon components are cached [default: DATA_DIR/cache]. Entries are
+    /// keyed by content and engine version, so several data directories may share one.
+    #[arg(long, env = "PULSE_CACHE_DIR", global = true)]
+    cache_dir: Option<PathBuf>,
+
     /// Wall-clock deadline of one call into an addon, in milliseconds.
     #[arg(
         long,
@@ -401,6 +406,7 @@ impl Cli {
             db_url,
             addons_paths: self.addons_paths(),
             data_dir: self.data_dir.clone(),
+            cache_dir: self.cache_dir.clone(),
             admin_password,
             limits: Limits {
                 deadline: std::time::Duration::from_millis(self.call_deadline_ms),

@@ -44,8 +44,12 @@ pub fn compile_cached(
     }
     let artifact = engine.precompile_component(bytes)?;
     std::fs::create_dir_all(dir)?;
-    // Write to a temporary name first so a concurrent reader never sees half a file.
-    let partial = file.with_extension(format!("partial-{}", std::process::id()));
+    // Write to a temporary name first so a concurrent reader never sees half
+    // a file; the name is unique per process and per write, since several
+    // hosts (or threads) may share one cache directory.
+    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let partial = file.with_extension(format!("partial-{}-{n}", std::process::id()));
     std::fs::write(&partial, &artifact)?;
     std::fs::rename(&partial, &file)?;
     // SAFETY: as above; the artifact was produced by this engine just now.

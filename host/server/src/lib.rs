@@ -66,8 +66,12 @@ pub struct Config {
     pub db_url: String,
     /// Folders holding addon folders; the first wins for a duplicate name.
     pub addons_paths: Vec<PathBuf>,
-    /// Where the compiled-component cache lives.
+    /// Where the host keeps its files (the compiled-component cache is
+    /// `DATA_DIR/cache` unless `cache_dir` says otherwise).
     pub data_dir: PathBuf,
+    /// Where compiled components are cached, when not `DATA_DIR/cache`.
+    /// Entries are keyed by content and engine, so hosts may share one.
+    pub cache_dir: Option<PathBuf>,
     /// Password of the user `admin` when the database is created; `None`
     /// means `admin`, with a warning.
     pub admin_password: Option<String>,
@@ -79,6 +83,15 @@ pub struct Config {
     pub pool: PoolSettings,
     /// Whose word to take on the client's address and scheme.
     pub proxy: ProxyMode,
+}
+
+impl Config {
+    /// The folder of the compiled-component cache.
+    pub fn cache_dir(&self) -> PathBuf {
+        self.cache_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("cache"))
+    }
 }
 
 /// Serving behind a reverse proxy: the client's address is taken from
@@ -206,7 +219,7 @@ impl Host {
             .values()
             .map(|l| l.memory_bytes)
             .fold(config.limits.memory_bytes, usize::max);
-        let runtime = Runtime::new(Some(config.data_dir.join("cache")), max_memory)?;
+        let runtime = Runtime::new(Some(config.cache_dir()), max_memory)?;
         let host = Host {
             db,
             config,
