@@ -521,7 +521,6 @@ fn sudo_grants(backend: Backend) {
         ok(&mut ana, "agency.doc", "search_count", json!([[]])),
         json!(2)
     );
-    // Revoked: refused again.
     // Revoked: refused again, as soon as the server has seen the change (it
     // polls SQLite's registry version; a loaded machine may take a while).
     lab.pulse.ok(&["revoke", "sudo_without_grant", "sudo"]);
