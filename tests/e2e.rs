@@ -61,7 +61,8 @@ fn every_test_file_is_compiled_into_this_binary() {
         for test in tests {
             let path = test.unwrap().path();
             let relative = path.strip_prefix(&root).unwrap().display().to_string();
-            let included = this.contains(&format!("#[path = \"../{relative}\"]\nmod {}", stem(&path)));
+            let included =
+                this.contains(&format!("#[path = \"../{relative}\"]\nmod {}", stem(&path)));
             if path.extension().is_some_and(|e| e == "rs") && !included {
                 missing.push(path);
             }

@@ -156,7 +156,10 @@ fn vanished_addon(backend: Backend) {
     std::fs::create_dir(&copy).unwrap();
     for file in ["addon.toml", "base_b.wasm"] {
         std::fs::copy(
-            pulse_testing::root().join(FIXTURES).join("base_b").join(file),
+            pulse_testing::root()
+                .join(FIXTURES)
+                .join("base_b")
+                .join(file),
             copy.join(file),
         )
         .unwrap();

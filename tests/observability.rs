@@ -12,7 +12,8 @@ fn metrics_readiness_and_json_logs() {
     pulse.ok(&["install", "todo", "trap_in_method", "route_lab"]);
     let log = pulse.data_dir.join("serve.json.log");
     let server = pulse.serve_logging(Some(&log));
-    let ready = pulse_testing::http::request("GET", &format!("{}/ready", server.url), &[], "").unwrap();
+    let ready =
+        pulse_testing::http::request("GET", &format!("{}/ready", server.url), &[], "").unwrap();
     assert_eq!(ready.status, 200, "{}", ready.body);
 
     let mut rpc = Rpc::new(&server);
@@ -26,7 +27,8 @@ fn metrics_readiness_and_json_logs() {
     rpc.call("todo.task", "search_count", json!([[]]), json!({}))
         .unwrap();
     let trapped =
-        pulse_testing::http::request("GET", &format!("{}/route_lab/trap", server.url), &[], "").unwrap();
+        pulse_testing::http::request("GET", &format!("{}/route_lab/trap", server.url), &[], "")
+            .unwrap();
     assert_eq!(trapped.status, 500, "{}", trapped.body);
 
     let metrics =

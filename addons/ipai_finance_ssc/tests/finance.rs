@@ -1014,7 +1014,12 @@ fn the_sync_cron_posts_the_agencies_to_supabase() {
     let ran = pulse.run(&["cron", "run", job]);
     let (head, body) = requests
         .recv_timeout(std::time::Duration::from_secs(10))
-        .unwrap_or_else(|_| panic!("the fake Supabase got no request:\n{}", pulse_testing::text(&ran)));
+        .unwrap_or_else(|_| {
+            panic!(
+                "the fake Supabase got no request:\n{}",
+                pulse_testing::text(&ran)
+            )
+        });
     let head_lower = head.to_ascii_lowercase();
     assert!(
         head.starts_with("POST /rest/v1/finance_ssc_agency?on_conflict=code HTTP/1.1"),
@@ -1112,7 +1117,12 @@ fn the_finance_jobs_draft_closings_and_forms_and_send_closings_to_notion() {
     let ran = pulse.run(&["cron", "run", job]);
     let (head, body) = requests
         .recv_timeout(std::time::Duration::from_secs(10))
-        .unwrap_or_else(|_| panic!("the fake Notion got no request:\n{}", pulse_testing::text(&ran)));
+        .unwrap_or_else(|_| {
+            panic!(
+                "the fake Notion got no request:\n{}",
+                pulse_testing::text(&ran)
+            )
+        });
     let head_lower = head.to_ascii_lowercase();
     assert!(head.starts_with("POST /v1/pages HTTP/1.1"), "{head}");
     assert!(

@@ -310,4 +310,3 @@ pub fn python_script(script: &str, args: &[&str]) -> String {
     );
     stdout
 }
-
