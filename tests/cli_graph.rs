@@ -2,11 +2,9 @@
 //! manifest checks, graphs, `why` and `update-list`, on fixture sets shaped
 //! like the InsightPulse addons.
 
-mod common;
-
 use std::process::{Command, Stdio};
 
-use common::{Pulse, text};
+use pulse_testing::{Pulse, text};
 use serde_json::Value;
 
 const INSIGHTPULSE: &str = "tests/fixtures/graphs/insightpulse";

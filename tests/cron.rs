@@ -2,10 +2,7 @@
 //! of a one-second job exactly once; `pulse cron list` and `pulse cron run`;
 //! a failing job backs off and is deactivated; jobs go with their addon.
 
-#[macro_use]
-mod common;
-
-use common::{Backend, Pulse, build_addons};
+use pulse_testing::{Backend, Pulse, build_addons};
 use serde_json::json;
 
 const JOB: &str = "Tick every second";
@@ -22,7 +19,17 @@ fn three_hosts_run_each_due_slot_exactly_once() {
     let pulse = Pulse::on(Backend::Postgres, &["tests/fixtures/addons"]);
     pulse.ok(&["install", "cron_counter"]);
     let hosts: Vec<_> = (0..3).map(|_| pulse.serve()).collect();
-    std::thread::sleep(std::time::Duration::from_secs(6));
+    // Until the missed runs and four live slots are in (about five
+    // seconds), rather than a fixed wait.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while pulse.scalar("SELECT COUNT(*) FROM cron_tick") < 5 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the hosts ran too few slots: {:?}",
+            pulse.strings("SELECT name FROM cron_tick ORDER BY name")
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
     drop(hosts);
     let slots = pulse.strings("SELECT name FROM cron_tick ORDER BY name");
     // The runs missed since 2000 collapse into one…
@@ -72,7 +79,7 @@ fn by_hand_and_failures(backend: Backend) {
     );
     let missing = pulse.run(&["cron", "run", "nope"]);
     assert!(!missing.status.success());
-    assert!(common::text(&missing).contains("no job named \"nope\""));
+    assert!(pulse_testing::text(&missing).contains("no job named \"nope\""));
 
     // A failing job: rolled back, counted, deactivated after five failures.
     pulse.ok(&["uninstall", "cron_counter"]);

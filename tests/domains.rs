@@ -2,9 +2,7 @@
 //! PostgreSQL: every domain of the table must return the same ids on both,
 //! and a sample of them the ids Odoo's semantics give.
 
-mod common;
-
-use common::{Backend, Pulse, Rpc, build_addons};
+use pulse_testing::{Backend, Pulse, Rpc, build_addons};
 use serde_json::{Value, json};
 
 /// Every domain the test runs, in Odoo's JSON form.

@@ -3,9 +3,7 @@
 //! `pulse install`, serve it, use it over Odoo's JSON-RPC, uninstall it, and
 //! see its table gone.
 
-mod common;
-
-use common::{Pulse, Rpc, build_addons};
+use pulse_testing::{Pulse, Rpc, build_addons};
 use serde_json::{Value, json};
 use sqlx::{Connection, Row, SqliteConnection};
 
@@ -351,7 +349,7 @@ fn runaway_addons_are_stopped_and_the_host_keeps_serving() {
 
     // While one request spins, others are answered at their usual speed.
     let spinner = std::thread::spawn(move || {
-        let mut rpc = common::Rpc::at(&url);
+        let mut rpc = pulse_testing::Rpc::at(&url);
         rpc.login("pulse");
         let started = std::time::Instant::now();
         let e = rpc

@@ -3,10 +3,7 @@
 //! serving host at once, through LISTEN/NOTIFY, and it serves the new
 //! models and routes within a second.
 
-#[macro_use]
-mod common;
-
-use common::{Backend, Pulse, Rpc, build_addons, ok};
+use pulse_testing::{Backend, Pulse, Rpc, build_addons, ok};
 use serde_json::json;
 
 #[test]
@@ -50,7 +47,7 @@ fn a_route_installed_through_host_1_is_served_by_host_2_within_a_second() {
     let log = pulse.data_dir.join("host2.log");
     let host2 = pulse.serve_logging(Some(&log));
     let hello = format!("{}/route_lab/hello", host2.url);
-    let get = || common::http::request("GET", &hello, &[], "").expect("request sent");
+    let get = || pulse_testing::http::request("GET", &hello, &[], "").expect("request sent");
     assert_eq!(get().status, 404, "not installed yet");
 
     // The admin installs through host 1, as Odoo's Apps menu does.

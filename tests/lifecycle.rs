@@ -3,13 +3,10 @@
 //! hooks, SIGKILL mid-install, upgrades with migrations, refused destructive
 //! upgrades, and the lifecycle lock.
 
-#[macro_use]
-mod common;
-
 use std::io::{BufRead, BufReader};
 use std::time::{Duration, Instant};
 
-use common::{Backend, Pulse, Rpc, build_addons, text};
+use pulse_testing::{Backend, Pulse, Rpc, build_addons, text};
 use serde_json::json;
 
 const FIXTURES: &str = "tests/fixtures/addons";
@@ -159,7 +156,10 @@ fn vanished_addon(backend: Backend) {
     std::fs::create_dir(&copy).unwrap();
     for file in ["addon.toml", "base_b.wasm"] {
         std::fs::copy(
-            common::root().join(FIXTURES).join("base_b").join(file),
+            pulse_testing::root()
+                .join(FIXTURES)
+                .join("base_b")
+                .join(file),
             copy.join(file),
         )
         .unwrap();

@@ -1,10 +1,7 @@
 //! What operators watch: `/metrics` in Prometheus' format, `/ready`, and
 //! JSON log lines carrying the addon's name.
 
-#[macro_use]
-mod common;
-
-use common::{Pulse, Rpc, build_addons};
+use pulse_testing::{Pulse, Rpc, build_addons};
 use serde_json::{Value, json};
 
 #[test]
@@ -15,7 +12,8 @@ fn metrics_readiness_and_json_logs() {
     pulse.ok(&["install", "todo", "trap_in_method", "route_lab"]);
     let log = pulse.data_dir.join("serve.json.log");
     let server = pulse.serve_logging(Some(&log));
-    let ready = common::http::request("GET", &format!("{}/ready", server.url), &[], "").unwrap();
+    let ready =
+        pulse_testing::http::request("GET", &format!("{}/ready", server.url), &[], "").unwrap();
     assert_eq!(ready.status, 200, "{}", ready.body);
 
     let mut rpc = Rpc::new(&server);
@@ -29,11 +27,12 @@ fn metrics_readiness_and_json_logs() {
     rpc.call("todo.task", "search_count", json!([[]]), json!({}))
         .unwrap();
     let trapped =
-        common::http::request("GET", &format!("{}/route_lab/trap", server.url), &[], "").unwrap();
+        pulse_testing::http::request("GET", &format!("{}/route_lab/trap", server.url), &[], "")
+            .unwrap();
     assert_eq!(trapped.status, 500, "{}", trapped.body);
 
     let metrics =
-        common::http::request("GET", &format!("{}/metrics", server.url), &[], "").unwrap();
+        pulse_testing::http::request("GET", &format!("{}/metrics", server.url), &[], "").unwrap();
     assert_eq!(metrics.status, 200);
     let text = metrics.body;
     for expected in [

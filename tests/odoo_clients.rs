@@ -4,10 +4,7 @@
 //! clients as Odoo shapes it (golden file); JSON-2 with a bearer API key.
 //! On SQLite and PostgreSQL.
 
-#[macro_use]
-mod common;
-
-use common::{Backend, Pulse, Rpc, build_addons, root};
+use pulse_testing::{Backend, Pulse, Rpc, build_addons, root};
 use serde_json::{Value, json};
 
 on_both! {
@@ -17,7 +14,7 @@ on_both! {
 }
 
 fn python(script: &str, args: &[&str]) -> String {
-    common::python_script(script, args)
+    pulse_testing::python_script(script, args)
 }
 
 /// The step lines the lifecycle script printed, by their key.
@@ -208,7 +205,7 @@ fn json2(backend: Backend) {
         if let Some(b) = &bearer {
             headers.push(("Authorization", b.as_str()));
         }
-        let r = common::http::request(
+        let r = pulse_testing::http::request(
             "POST",
             &format!("{}{path}", server.url),
             &headers,

@@ -3,10 +3,7 @@
 //! `compute_lab` fixture addon, on SQLite and PostgreSQL; and a computed
 //! field added by an upgrade to a model that already holds many records.
 
-#[macro_use]
-mod common;
-
-use common::{Backend, Pulse, Rpc, build_addons, ok, refused, text};
+use pulse_testing::{Backend, Pulse, Rpc, build_addons, ok, refused, text};
 use serde_json::{Value, json};
 
 on_both! {
@@ -17,7 +14,7 @@ on_both! {
     an_upgrade_computes_a_new_field_for_existing_records => upgrade_computes;
 }
 
-fn lab(backend: Backend) -> (Pulse, common::Server, Rpc) {
+fn lab(backend: Backend) -> (Pulse, pulse_testing::Server, Rpc) {
     build_addons();
     let pulse = Pulse::on(backend, &["tests/fixtures/addons"]);
     pulse.ok(&["install", "compute_lab"]);

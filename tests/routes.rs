@@ -4,11 +4,8 @@
 //! writing (rolled back), and one that traps (500 naming the addon; the
 //! host serves on).
 
-#[macro_use]
-mod common;
-
-use common::http::{Response, request};
-use common::{Backend, Pulse, Rpc, build_addons, ok};
+use pulse_testing::http::{Response, request};
+use pulse_testing::{Backend, Pulse, Rpc, build_addons, ok};
 use serde_json::{Value, json};
 
 on_both! {

@@ -4,10 +4,7 @@
 //! other. Also: passwords and API keys never appear in clear in the
 //! database or the log, and hostile identifiers over RPC are refused.
 
-#[macro_use]
-mod common;
-
-use common::{Backend, Pulse, Rpc, build_addons, id, ok, refused};
+use pulse_testing::{Backend, Pulse, Rpc, build_addons, id, ok, refused};
 use serde_json::{Value, json};
 
 on_both! {
@@ -22,7 +19,7 @@ const BOB_PASSWORD: &str = "Bob-S3cret-pw!9";
 
 struct Lab {
     pulse: Pulse,
-    server: common::Server,
+    server: pulse_testing::Server,
     admin: Rpc,
     agencies: [i64; 2],
     /// Documents of agency A, then of agency B.
@@ -96,9 +93,9 @@ fn lab_with(backend: Backend, log: Option<&std::path::Path>, addons: &[&str]) ->
     }
 }
 
-fn login(lab: &(&common::Server, &Pulse), login: &str, password: &str) -> Rpc {
+fn login(lab: &(&pulse_testing::Server, &Pulse), login: &str, password: &str) -> Rpc {
     let (server, pulse) = lab;
-    common::logged_in(server, &pulse.db_name, login, password)
+    pulse_testing::logged_in(server, &pulse.db_name, login, password)
 }
 
 fn names(records: &Value) -> Vec<String> {

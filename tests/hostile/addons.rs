@@ -10,8 +10,8 @@
 
 use serde_json::{Value, json};
 
-use crate::assert_serving;
-use crate::common::{self, Backend, Pulse, Rpc, build_addons, id, ok, refused};
+use super::assert_serving;
+use pulse_testing::{Backend, Pulse, Rpc, build_addons, id, ok, refused};
 
 on_both! {
     a_hook_reaching_for_secrets_rolls_the_install_back => hook_reads_secrets;
@@ -60,7 +60,7 @@ fn hook_reads_secrets(backend: Backend) {
 
     let out = pulse.run(&["install", "hook_reads_secrets"]);
     assert!(!out.status.success(), "the install must fail");
-    let said = common::text(&out);
+    let said = pulse_testing::text(&out);
     for refusal in [
         "addon 'hook_reads_secrets' failed in the post-init hook:",
         "ir.config_parameter: access error: You are not allowed to access 'System Parameter' (ir.config_parameter) records.",
@@ -92,7 +92,7 @@ fn cron_without_sudo(backend: Backend) {
 
     let out = pulse.run(&["cron", "run", "Steal the system parameters"]);
     assert!(!out.status.success(), "the job must fail");
-    let said = common::text(&out);
+    let said = pulse_testing::text(&out);
     for refusal in [
         "job 'Steal the system parameters' failed:",
         "sudo: access error: addon 'cron_without_sudo' may not use superuser mode: its manifest does not ask for it (sudo = true under [permissions])",
@@ -191,7 +191,7 @@ fn overrides_outside_graph(backend: Backend) {
     pulse.ok(&["install", "todo"]);
     let out = pulse.run(&["install", "overrides_outside_graph"]);
     assert!(!out.status.success(), "the install must fail");
-    let said = common::text(&out);
+    let said = pulse_testing::text(&out);
     assert!(
         said.contains(
             "addon 'overrides_outside_graph' may not define or override todo.task.action_done: model 'todo.task' belongs to addon 'todo', which is not among its dependencies"
@@ -228,7 +228,7 @@ fn bad_identifiers(backend: Backend) {
     let hashes = password_hashes(&pulse);
     let out = pulse.run(&["install", "bad_identifiers"]);
     assert!(!out.status.success(), "the install must fail");
-    let said = common::text(&out);
+    let said = pulse_testing::text(&out);
     for problem in [
         r#"addon 'bad_identifiers': field "tag_ids" of model "bad.ids": invalid relation "res.partner\"; DROP TABLE res_users; --""#,
         r#"addon 'bad_identifiers': field "line_ids" of model "bad.ids": invalid inverse "x; DROP TABLE res_users""#,
@@ -418,7 +418,7 @@ fn private_cron_methods(backend: Backend) {
          </params></methodCall>",
         db = pulse.db_name
     );
-    let response = common::http::request(
+    let response = pulse_testing::http::request(
         "POST",
         &format!("{}/xmlrpc/2/object", server.url),
         &[("Content-Type", "text/xml")],
@@ -434,7 +434,7 @@ fn private_cron_methods(backend: Backend) {
     // JSON-2, with the accountant's API key.
     let key = pulse.ok(&["apikey", "acc", "hostile"]);
     let bearer = format!("bearer {}", key.lines().last().unwrap().trim());
-    let response = common::http::request(
+    let response = pulse_testing::http::request(
         "POST",
         &format!("{}/json/2/{job_model}/{private}", server.url),
         &[

@@ -7,8 +7,8 @@
 
 use serde_json::{Value, json};
 
-use crate::assert_serving;
-use crate::common::{self, Backend, Pulse, Rpc, Server, id, ok, refused};
+use super::assert_serving;
+use pulse_testing::{Backend, Pulse, Rpc, Server, id, ok, refused};
 
 on_both! {
     a_user_without_a_password_cannot_log_in_by_password => passwordless;
@@ -85,7 +85,7 @@ fn web_login(
     .to_string();
     let mut all = vec![("Content-Type", "application/json")];
     all.extend_from_slice(headers);
-    let response = common::http::request(
+    let response = pulse_testing::http::request(
         "POST",
         &format!("{}/web/session/authenticate", server.url),
         &all,
@@ -163,7 +163,7 @@ fn xmlrpc(server: &Server, service: &str, method: &str, params: &[Value]) -> Str
             .map(|p| format!("<param><value>{}</value></param>", xml(p)))
             .collect::<String>()
     );
-    let response = common::http::request(
+    let response = pulse_testing::http::request(
         "POST",
         &format!("{}/xmlrpc/2/{service}", server.url),
         &[("Content-Type", "text/xml")],
@@ -234,7 +234,7 @@ fn assert_xml_denied(outcome: Result<String, (i64, String)>) {
 /// A JSON-2 call with a bearer key: status and body.
 fn json2(server: &Server, key: &str, model: &str, method: &str, body: Value) -> (u16, Value) {
     let bearer = format!("bearer {key}");
-    let response = common::http::request(
+    let response = pulse_testing::http::request(
         "POST",
         &format!("{}/json/2/{model}/{method}", server.url),
         &[
@@ -262,7 +262,7 @@ fn api_key(pulse: &Pulse, login: &str, name: &str, args: &[&str]) -> String {
 
 /// A JSON-RPC client logged in through `/web/session/authenticate`.
 fn session(lab: &Lab, login: &str, password: &str) -> Rpc {
-    common::logged_in(&lab.server, &lab.pulse.db_name, login, password)
+    pulse_testing::logged_in(&lab.server, &lab.pulse.db_name, login, password)
 }
 
 fn session_expired(rpc: &mut Rpc) {
@@ -549,7 +549,7 @@ fn revoked_and_expired(backend: Backend) {
     refused_everywhere(&cli);
     let gone = lab.pulse.run(&["apikey", "--revoke", "by-cli"]);
     assert!(!gone.status.success());
-    assert!(common::text(&gone).contains("no API key with the id or name \"by-cli\""));
+    assert!(pulse_testing::text(&gone).contains("no API key with the id or name \"by-cli\""));
 
     // Revoked over RPC by its owner (Odoo's res.users.apikeys.remove()).
     let rpc_key = api_key(&lab.pulse, "ana", "by-rpc", &[]);
@@ -570,9 +570,9 @@ fn revoked_and_expired(backend: Backend) {
         .run(&["apikey", "ana", "bad", "--expires", "2026-13-01"]);
     assert!(!bad.status.success());
     assert!(
-        common::text(&bad).contains("bad expiry \"2026-13-01\""),
+        pulse_testing::text(&bad).contains("bad expiry \"2026-13-01\""),
         "{}",
-        common::text(&bad)
+        pulse_testing::text(&bad)
     );
     let far = api_key(&lab.pulse, "ana", "far", &["--expires", "2999-01-01"]);
     assert!(works(&far));

@@ -15,8 +15,8 @@
 
 use serde_json::{Value, json};
 
-use crate::assert_serving;
-use crate::common::{self, Backend, Pulse, Rpc, build_addons, id, ok, refused};
+use super::assert_serving;
+use pulse_testing::{Backend, Pulse, Rpc, build_addons, id, ok, refused};
 
 on_both! {
     hostile_domain_shapes_get_a_clear_error => hostile_shapes;
@@ -35,7 +35,7 @@ const ACCESS_ERROR: &str = "odoo.exceptions.AccessError";
 
 struct Lab {
     pulse: Pulse,
-    server: common::Server,
+    server: pulse_testing::Server,
     admin: Rpc,
     /// Ivy's user id.
     ivy: i64,
@@ -175,7 +175,7 @@ fn lab(backend: Backend) -> Lab {
 }
 
 fn login(lab: &Lab, login: &str, password: &str) -> Rpc {
-    common::logged_in(&lab.server, &lab.pulse.db_name, login, password)
+    pulse_testing::logged_in(&lab.server, &lab.pulse.db_name, login, password)
 }
 
 /// Everything the attacks aim at, straight from the database.
@@ -559,7 +559,7 @@ fn related_cycle(backend: Backend) {
     let lab = lab(backend);
     let before = snapshot(&lab.pulse);
     let out = lab.pulse.run(&["install", "related_cycle"]);
-    let text = common::text(&out);
+    let text = pulse_testing::text(&out);
     assert!(
         !out.status.success(),
         "the install must be refused:\n{text}"

@@ -6,8 +6,8 @@
 
 use serde_json::{Value, json};
 
-use crate::assert_serving;
-use crate::common::{Backend, Pulse, Rpc, Server, build_addons, id, ok, refused};
+use super::assert_serving;
+use pulse_testing::{Backend, Pulse, Rpc, Server, build_addons, id, ok, refused};
 
 on_both! {
     x2many_commands_cannot_rewrite_a_posted_entry => posted_entry_lines;

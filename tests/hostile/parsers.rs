@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::assert_serving;
-use crate::common::{self, Backend, Pulse, Server, build_addons};
+use super::assert_serving;
+use pulse_testing::{Backend, Pulse, Server, build_addons};
 
 on_both! {
     deep_values_in_object_calls_change_nothing => deep_values_change_nothing;
@@ -500,7 +500,7 @@ fn large_jsonrpc_bodies_are_checked_before_they_are_parsed() {
         .map(|_| {
             let (server_url, body) = (server.url.clone(), body.clone());
             std::thread::spawn(move || {
-                common::http::request(
+                pulse_testing::http::request(
                     "POST",
                     &format!("{server_url}/jsonrpc"),
                     &[("Content-Type", "application/json")],
@@ -721,7 +721,7 @@ fn request_series(metrics: &str) -> Vec<String> {
 fn made_up_methods_and_paths_add_no_metrics_series() {
     let (_pulse, server) = plain_server(&[]);
     let metrics = || {
-        common::http::request("GET", &format!("{}/metrics", server.url), &[], "")
+        pulse_testing::http::request("GET", &format!("{}/metrics", server.url), &[], "")
             .unwrap()
             .body
     };
@@ -776,7 +776,7 @@ fn metrics_can_require_a_token_and_have_their_own_address() {
         "s3cret-token",
     ]);
     let get = |url: &str, headers: &[(&str, &str)]| {
-        common::http::request("GET", &format!("{url}/metrics"), headers, "").unwrap()
+        pulse_testing::http::request("GET", &format!("{url}/metrics"), headers, "").unwrap()
     };
     // Not on the main listener at all.
     assert_eq!(get(&server.url, &[]).status, 404);
@@ -804,7 +804,7 @@ fn metrics_can_require_a_token_and_have_their_own_address() {
         answer.body
     );
     // Nothing else is served there.
-    let other = common::http::request("GET", &format!("{own}/health"), &[], "").unwrap();
+    let other = pulse_testing::http::request("GET", &format!("{own}/health"), &[], "").unwrap();
     assert_eq!(other.status, 404);
     assert_serving(&server);
 
@@ -826,7 +826,7 @@ fn deep_values_change_nothing(backend: Backend) {
     pulse.ok(&["install", "agency_lab"]);
     let server = pulse.serve();
     let mut admin = pulse.admin(&server);
-    let agency = common::id(common::ok(
+    let agency = pulse_testing::id(pulse_testing::ok(
         &mut admin,
         "finance.ssc.agency",
         "create",

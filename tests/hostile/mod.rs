@@ -4,10 +4,6 @@
 //! server still answers `/health` and the data the attack aimed at is
 //! unchanged. One module per class of attack (issue 16).
 
-#[macro_use]
-#[path = "../common/mod.rs"]
-mod common;
-
 mod addons;
 mod auth;
 mod domains;
@@ -15,8 +11,8 @@ mod orm;
 mod parsers;
 
 /// The server still serves: `/health` answers 200 `{"status": "pass"}`.
-pub fn assert_serving(server: &common::Server) {
-    let response = common::http::request("GET", &format!("{}/health", server.url), &[], "")
+pub fn assert_serving(server: &pulse_testing::Server) {
+    let response = pulse_testing::http::request("GET", &format!("{}/health", server.url), &[], "")
         .expect("the server still accepts connections");
     assert_eq!(response.status, 200, "/health: {}", response.body);
     assert!(

@@ -2,10 +2,7 @@
 //! demo command, `pulse graph`, Odoo's XML-RPC from Python, JSON-RPC and
 //! the addons' HTTP routes, on SQLite and PostgreSQL.
 
-#[macro_use]
-mod common;
-
-use common::{Backend, Pulse, Rpc, build_addons, id, ok, refused};
+use pulse_testing::{Backend, Pulse, Rpc, build_addons, id, ok, refused};
 use serde_json::{Value, json};
 
 on_both! {
@@ -17,7 +14,7 @@ on_both! {
 }
 
 /// A database with the finance addons (no demo data) and a server.
-fn finance(backend: Backend) -> (Pulse, common::Server, Rpc) {
+fn finance(backend: Backend) -> (Pulse, pulse_testing::Server, Rpc) {
     build_addons();
     let pulse = Pulse::on(backend, &["addons"]);
     pulse.ok(&["install", "ipai_finance_ssc"]);
@@ -165,7 +162,7 @@ fn closing(backend: Backend) {
 
     // Closing through the route, as the finance web client does.
     let cookie = admin.cookie().unwrap().to_string();
-    let finalized = common::http::request(
+    let finalized = pulse_testing::http::request(
         "POST",
         &format!("{}/finance_ssc/month_end/finalize", server.url),
         &[("Cookie", &cookie), ("Content-Type", "application/json")],
@@ -385,7 +382,7 @@ fn consolidation(backend: Backend) {
 
     let cookie = admin.cookie().unwrap().to_string();
     let get = |query: &str| {
-        common::http::request(
+        pulse_testing::http::request(
             "GET",
             &format!(
                 "{}/finance_ssc/consolidation/report/{consolidation}{query}",
@@ -437,7 +434,7 @@ fn consolidation(backend: Backend) {
         csv.body,
         "code,name,total,eliminated,consolidated\n1010,\"Cash in Bank\",1170.25,0.00,1170.25\n1300,\"Due from Agencies\",300.00,300.00,0.00\n4000,\"Service Income\",-1470.25,0.00,-1470.25\n"
     );
-    let missing = common::http::request(
+    let missing = pulse_testing::http::request(
         "GET",
         &format!("{}/finance_ssc/consolidation/report/999", server.url),
         &[("Cookie", &cookie)],
@@ -469,12 +466,12 @@ fn the_demo_installs_the_finance_addons_with_their_demo_data() {
     let refused = pulse.run(&["uninstall", "base"]);
     assert!(!refused.status.success());
     assert!(
-        common::text(&refused).contains("'base' is provided by the host"),
+        pulse_testing::text(&refused).contains("'base' is provided by the host"),
         "{}",
-        common::text(&refused)
+        pulse_testing::text(&refused)
     );
     let server = pulse.start("demo", None);
-    let out = common::python_script(
+    let out = pulse_testing::python_script(
         "finance_agencies.py",
         &[&server.url, &pulse.db_name, "admin", "admin"],
     );
@@ -844,7 +841,7 @@ fn bank_recon(backend: Backend) {
         ]}]),
     ));
     let cookie = admin.cookie().unwrap().to_string();
-    let response = common::http::request(
+    let response = pulse_testing::http::request(
         "POST",
         &format!("{}/finance_ssc/bank_recon/auto_match", server.url),
         &[("Cookie", &cookie), ("Content-Type", "application/json")],
@@ -922,7 +919,7 @@ fn bank_recon(backend: Backend) {
     assert!(message.contains("is not an open item"), "{message}");
     // Running it again changes nothing that is matched.
     let again: Value = serde_json::from_str(
-        &common::http::request(
+        &pulse_testing::http::request(
             "POST",
             &format!("{}/finance_ssc/bank_recon/auto_match", server.url),
             &[("Cookie", &cookie)],
@@ -1009,7 +1006,7 @@ fn the_sync_cron_posts_the_agencies_to_supabase() {
     // Closed by default: the manifest asks, the admin has not granted.
     let refused = pulse.run(&["cron", "run", job]);
     assert!(!refused.status.success());
-    let said = common::text(&refused);
+    let said = pulse_testing::text(&refused);
     assert!(said.contains("pulse grant ipai_finance_ssc"), "{said}");
     assert!(requests.try_recv().is_err(), "nothing left the host");
 
@@ -1017,7 +1014,12 @@ fn the_sync_cron_posts_the_agencies_to_supabase() {
     let ran = pulse.run(&["cron", "run", job]);
     let (head, body) = requests
         .recv_timeout(std::time::Duration::from_secs(10))
-        .unwrap_or_else(|_| panic!("the fake Supabase got no request:\n{}", common::text(&ran)));
+        .unwrap_or_else(|_| {
+            panic!(
+                "the fake Supabase got no request:\n{}",
+                pulse_testing::text(&ran)
+            )
+        });
     let head_lower = head.to_ascii_lowercase();
     assert!(
         head.starts_with("POST /rest/v1/finance_ssc_agency?on_conflict=code HTTP/1.1"),
@@ -1115,7 +1117,12 @@ fn the_finance_jobs_draft_closings_and_forms_and_send_closings_to_notion() {
     let ran = pulse.run(&["cron", "run", job]);
     let (head, body) = requests
         .recv_timeout(std::time::Duration::from_secs(10))
-        .unwrap_or_else(|_| panic!("the fake Notion got no request:\n{}", common::text(&ran)));
+        .unwrap_or_else(|_| {
+            panic!(
+                "the fake Notion got no request:\n{}",
+                pulse_testing::text(&ran)
+            )
+        });
     let head_lower = head.to_ascii_lowercase();
     assert!(head.starts_with("POST /v1/pages HTTP/1.1"), "{head}");
     assert!(

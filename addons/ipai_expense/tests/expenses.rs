@@ -3,10 +3,7 @@
 //! balanced, posted journal entry), rejects with a reason; users see only
 //! their own expenses.
 
-#[macro_use]
-mod common;
-
-use common::{Backend, Pulse, Rpc, build_addons, id, ok, refused};
+use pulse_testing::{Backend, Pulse, Rpc, build_addons, id, ok, refused};
 use serde_json::json;
 
 on_both! {
@@ -28,8 +25,8 @@ fn user(admin: &mut Rpc, login: &str, group: &str) -> i64 {
     ))
 }
 
-fn logged_in(server: &common::Server, db: &str, login: &str) -> Rpc {
-    common::logged_in(server, db, login, &format!("{login}-S3cret-pw!"))
+fn logged_in(server: &pulse_testing::Server, db: &str, login: &str) -> Rpc {
+    pulse_testing::logged_in(server, db, login, &format!("{login}-S3cret-pw!"))
 }
 
 fn expenses(backend: Backend) {

@@ -1,0 +1,312 @@
+//! One Pulse instance (a data directory, a database, addons paths) and the
+//! `pulse` processes it runs: commands to completion, and served instances.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::database::{Backend, block_on, create_pg_database, drop_pg_database};
+use crate::fixtures::{EXAMPLES, FIXTURES, cache_dir, pulse_binary, root};
+use crate::http;
+use crate::rpc::Rpc;
+
+/// Stdout and stderr of a finished command.
+pub fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// One Pulse instance: a data directory (with its SQLite database) and the addons paths.
+pub struct Pulse {
+    /// `--data-dir`: a temporary folder of its own (logs may go there too).
+    pub data_dir: PathBuf,
+    /// `--addons-path`, each absolute.
+    pub addons_paths: Vec<PathBuf>,
+    /// `--db`, when not the default SQLite file.
+    pub db_url: Option<String>,
+    /// The name RPC clients pass as `db`.
+    pub db_name: String,
+    pg_database: Option<String>,
+    /// More global options for every command (e.g. limits).
+    pub extra_args: Vec<String>,
+    _temp: Option<tempfile::TempDir>,
+}
+
+impl Drop for Pulse {
+    fn drop(&mut self) {
+        if let Some(name) = &self.pg_database {
+            drop_pg_database(name);
+        }
+    }
+}
+
+impl Pulse {
+    /// An instance with a fresh data directory and the example and fixture addons.
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> Pulse {
+        Pulse::with_addons_paths(&[EXAMPLES, FIXTURES])
+    }
+
+    /// An instance with a fresh data directory and these addons paths
+    /// (relative to the repository root).
+    pub fn with_addons_paths(paths: &[&str]) -> Pulse {
+        Pulse::on(Backend::Sqlite, paths)
+    }
+
+    /// An instance on a fresh database of `backend`, with these addons paths.
+    pub fn on(backend: Backend, paths: &[&str]) -> Pulse {
+        let temp = tempfile::tempdir().expect("temp dir");
+        let (db_name, db_url, pg_database) = match backend {
+            Backend::Sqlite => ("pulse".to_string(), None, None),
+            Backend::Postgres => {
+                let (name, url) = create_pg_database();
+                (name.clone(), Some(url), Some(name))
+            }
+        };
+        Pulse {
+            data_dir: temp.path().to_path_buf(),
+            addons_paths: paths.iter().map(|p| root().join(p)).collect(),
+            db_url,
+            db_name,
+            pg_database,
+            extra_args: Vec::new(),
+            _temp: Some(temp),
+        }
+    }
+
+    /// The same database, seen through other addons paths (e.g. a new
+    /// version of an addon).
+    pub fn set_addons_paths(&mut self, paths: &[&str]) {
+        self.addons_paths = paths.iter().map(|p| root().join(p)).collect();
+    }
+
+    /// The database URL the instance uses.
+    pub fn url(&self) -> String {
+        self.db_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.sqlite_file().display()))
+    }
+
+    /// Runs one query and returns column 0 of every row, decoded as `T`.
+    fn column<T>(&self, sql: &str) -> Vec<T>
+    where
+        T: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any> + Send + 'static,
+    {
+        let url = self.url();
+        let sql = sql.to_string();
+        block_on(async move {
+            use sqlx::{Connection, Row};
+            sqlx::any::install_default_drivers();
+            let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
+            sqlx::query(&sql)
+                .fetch_all(&mut conn)
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| r.try_get::<T, _>(0).unwrap())
+                .collect()
+        })
+    }
+
+    /// Runs one query returning a single integer.
+    pub fn scalar(&self, sql: &str) -> i64 {
+        self.column::<i64>(sql).pop().expect("one row")
+    }
+
+    /// Runs one query returning rows of one text column.
+    pub fn strings(&self, sql: &str) -> Vec<String> {
+        self.column(sql)
+    }
+
+    /// Whether `table` exists.
+    pub fn has_table(&self, table: &str) -> bool {
+        let sql = if self.db_url.is_some() {
+            format!(
+                "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'public' AND table_name = '{table}'"
+            )
+        } else {
+            format!("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '{table}'")
+        };
+        self.scalar(&sql) == 1
+    }
+
+    /// The columns of `table`, in order.
+    pub fn columns(&self, table: &str) -> Vec<String> {
+        let sql = if self.db_url.is_some() {
+            format!(
+                "SELECT CAST(column_name AS TEXT) FROM information_schema.columns WHERE table_name = '{table}' ORDER BY ordinal_position"
+            )
+        } else {
+            format!("SELECT name FROM pragma_table_info('{table}')")
+        };
+        self.strings(&sql)
+    }
+
+    /// The state of module `name` in `ir_module_module`, if it has a row.
+    pub fn module_state(&self, name: &str) -> Option<String> {
+        self.strings(&format!(
+            "SELECT state FROM ir_module_module WHERE name = '{name}'"
+        ))
+        .pop()
+    }
+
+    /// The recorded version of module `name`, if installed.
+    pub fn module_version(&self, name: &str) -> Option<String> {
+        self.strings(&format!(
+            "SELECT latest_version FROM ir_module_module WHERE name = '{name}' AND latest_version IS NOT NULL"
+        ))
+        .pop()
+    }
+
+    /// The SQLite file of this instance.
+    pub fn sqlite_file(&self) -> PathBuf {
+        self.data_dir.join("pulse.sqlite")
+    }
+
+    fn command(&self) -> Command {
+        let mut cmd = Command::new(pulse_binary());
+        cmd.current_dir(root())
+            .env_remove("PULSE_DB")
+            .env_remove("PULSE_ADDONS_PATH")
+            .env_remove("PULSE_CACHE_DIR")
+            .env("PULSE_ADMIN_PASSWORD", "admin")
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .arg("--cache-dir")
+            .arg(cache_dir());
+        if let Some(url) = &self.db_url {
+            cmd.arg("--db").arg(url);
+        }
+        for path in &self.addons_paths {
+            cmd.arg("--addons-path").arg(path);
+        }
+        cmd.args(&self.extra_args);
+        cmd
+    }
+
+    /// Runs `pulse ARGS…` to completion.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command().args(args).output().expect("running pulse")
+    }
+
+    /// Runs `pulse ARGS…` and insists that it succeeds; returns its stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "pulse {args:?} failed:\n{}",
+            text(&out)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Starts `pulse ARGS…` in the background with stderr piped.
+    pub fn spawn(&self, args: &[&str]) -> Child {
+        self.command()
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starting pulse")
+    }
+
+    /// A JSON-RPC client of `server`, logged in to this database as admin.
+    pub fn admin(&self, server: &Server) -> Rpc {
+        let mut admin = Rpc::new(server);
+        admin.login(&self.db_name);
+        admin
+    }
+
+    /// Starts `pulse serve` on a free port and waits until `/health` answers.
+    pub fn serve(&self) -> Server {
+        self.serve_logging(None)
+    }
+
+    /// Like [`Pulse::serve`], with the server's log written to `log`.
+    pub fn serve_logging(&self, log: Option<&Path>) -> Server {
+        self.start("serve", log)
+    }
+
+    /// Starts `pulse COMMAND --http …` (`serve` or `demo`) on a free port
+    /// and waits until `/health` answers.
+    pub fn start(&self, command: &str, log: Option<&Path>) -> Server {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = self
+            .command()
+            .args([command, "--http", &format!("127.0.0.1:{port}")])
+            .stdout(Stdio::null())
+            .stderr(match log {
+                Some(path) => Stdio::from(std::fs::File::create(path).expect("log file")),
+                None => Stdio::null(),
+            })
+            .spawn()
+            .expect("starting pulse serve");
+        let server = Server {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        };
+        // The demo builds and installs its addons before it listens.
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            if http::request("GET", &format!("{}/health", server.url), &[], "")
+                .map(|r| r.status)
+                .ok()
+                == Some(200)
+            {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "pulse {command} did not become healthy"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+}
+
+/// A running `pulse serve`, stopped when dropped.
+pub struct Server {
+    child: Child,
+    /// `http://127.0.0.1:PORT`, without a trailing slash.
+    pub url: String,
+}
+
+impl Server {
+    /// The server process's id (to read its memory use from /proc).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `tests/python/SCRIPT ARGS…` with the machine's Python (standard
+/// library only, as Odoo's own scripts); its stdout.
+pub fn python_script(script: &str, args: &[&str]) -> String {
+    let out = std::process::Command::new("python3")
+        .arg(root().join("tests/python").join(script))
+        .args(args)
+        .output()
+        .expect("python3 runs (it is on every machine)");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{script} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}

@@ -1,0 +1,124 @@
+//! Odoo's JSON-RPC as a web client speaks it: a session cookie and `call_kw`.
+
+use serde_json::{Value, json};
+
+use crate::http;
+use crate::instance::Server;
+
+/// The id a `create` (or a one-record search) answered.
+pub fn id(value: Value) -> i64 {
+    value
+        .as_i64()
+        .unwrap_or_else(|| panic!("expected an id: {value}"))
+}
+
+/// A JSON-RPC client of `server` logged in as `login`.
+pub fn logged_in(server: &Server, db: &str, login: &str, password: &str) -> Rpc {
+    let mut rpc = Rpc::new(server);
+    rpc.login_as(db, login, password);
+    rpc
+}
+
+/// `call_kw` that must succeed; its result.
+pub fn ok(rpc: &mut Rpc, model: &str, method: &str, args: Value) -> Value {
+    rpc.call(model, method, args, json!({}))
+        .unwrap_or_else(|e| panic!("{model}.{method} failed: {e}"))
+}
+
+/// `call_kw` that must fail; the error's kind (`data.name`) and message.
+pub fn refused(rpc: &mut Rpc, model: &str, method: &str, args: Value) -> (String, String) {
+    let error = rpc
+        .call(model, method, args, json!({}))
+        .expect_err("the call must be refused");
+    let text = |key: &str| error["data"][key].as_str().unwrap_or_default().to_string();
+    (text("name"), text("message"))
+}
+
+/// An Odoo JSON-RPC client holding a session cookie.
+pub struct Rpc {
+    url: String,
+    cookie: Option<String>,
+}
+
+impl Rpc {
+    /// A client of `server`, not logged in.
+    pub fn new(server: &Server) -> Rpc {
+        Rpc::at(&server.url)
+    }
+
+    /// A client of the server at `url` (for use from other threads).
+    pub fn at(url: &str) -> Rpc {
+        Rpc {
+            url: url.to_string(),
+            cookie: None,
+        }
+    }
+
+    /// POSTs a JSON-RPC call to `path`; returns the whole response object.
+    pub fn post(&mut self, path: &str, params: Value) -> Value {
+        let body =
+            json!({"jsonrpc": "2.0", "method": "call", "id": 1, "params": params}).to_string();
+        let mut headers = vec![("Content-Type", "application/json")];
+        if let Some(cookie) = &self.cookie {
+            headers.push(("Cookie", cookie.as_str()));
+        }
+        let response = http::request("POST", &format!("{}{path}", self.url), &headers, &body)
+            .expect("request sent");
+        assert_eq!(
+            response.status, 200,
+            "JSON-RPC answers 200 even for errors: {}",
+            response.body
+        );
+        if let Some((_, set)) = response.headers.iter().find(|(k, _)| k == "set-cookie") {
+            assert!(
+                set.contains("HttpOnly"),
+                "session cookie must be HttpOnly: {set}"
+            );
+            assert!(
+                set.contains("SameSite"),
+                "session cookie must set SameSite: {set}"
+            );
+            self.cookie = Some(set.split(';').next().unwrap().to_string());
+        }
+        serde_json::from_str(&response.body).expect("JSON body")
+    }
+
+    /// The session cookie (`session_id=…`) once logged in.
+    pub fn cookie(&self) -> Option<&str> {
+        self.cookie.as_deref()
+    }
+
+    /// Logs in as admin/admin.
+    pub fn login(&mut self, db: &str) -> Value {
+        self.login_as(db, "admin", "admin")
+    }
+
+    /// Logs in through `/web/session/authenticate`, which must succeed.
+    pub fn login_as(&mut self, db: &str, login: &str, password: &str) -> Value {
+        let r = self.post(
+            "/web/session/authenticate",
+            json!({"db": db, "login": login, "password": password}),
+        );
+        assert!(r.get("result").is_some(), "{login} cannot log in: {r}");
+        r
+    }
+
+    /// `call_kw`; returns the result or the error object.
+    pub fn call(
+        &mut self,
+        model: &str,
+        method: &str,
+        args: Value,
+        kwargs: Value,
+    ) -> Result<Value, Value> {
+        let r = self.post(
+            "/web/dataset/call_kw",
+            json!({"model": model, "method": method, "args": args, "kwargs": kwargs}),
+        );
+        match (r.get("result"), r.get("error")) {
+            (Some(result), None) => Ok(result.clone()),
+            (None, Some(error)) => Err(error.clone()),
+            _ => panic!("malformed JSON-RPC response: {r}"),
+        }
+    }
+}

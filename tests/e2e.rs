@@ -1,0 +1,75 @@
+//! Pulse's end-to-end tests, compiled into one test binary: the CLI, served
+//! instances and real databases, against the compiled example, fixture and
+//! business addons. One binary means one link, and one build of the
+//! fixture addons and one compiled-component cache for every test
+//! (`pulse-testing`). A business addon's tests live with the addon, in its
+//! `tests/` folder, and are compiled here.
+
+#[macro_use]
+extern crate pulse_testing;
+
+mod cli_graph;
+mod cron;
+mod domains;
+mod e2e_todo;
+mod hostile;
+mod hosts;
+mod lifecycle;
+mod observability;
+mod odoo_clients;
+mod orm_fields;
+mod routes;
+mod security;
+
+#[path = "../addons/ipai_expense/tests/expenses.rs"]
+mod expenses;
+#[path = "../addons/ipai_finance_ssc/tests/finance.rs"]
+mod finance;
+
+/// Cargo compiles only this file's modules (`autotests = false` in the root
+/// `Cargo.toml`, and in each addon's), so a test file nobody declares here
+/// would silently never run: every one of them must be.
+#[test]
+fn every_test_file_is_compiled_into_this_binary() {
+    let root = pulse_testing::root();
+    let this = include_str!("e2e.rs");
+    let declared = |name: &str| this.contains(&format!("\nmod {name};\n"));
+    let stem = |path: &std::path::Path| {
+        path.file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let mut missing = Vec::new();
+    for entry in std::fs::read_dir(root.join("tests")).unwrap() {
+        let path = entry.unwrap().path();
+        let module = if path.extension().is_some_and(|e| e == "rs") {
+            stem(&path)
+        } else if path.join("mod.rs").is_file() || path.join("main.rs").is_file() {
+            path.file_name().unwrap().to_string_lossy().into_owned()
+        } else {
+            continue;
+        };
+        if module != "e2e" && !declared(&module) {
+            missing.push(path);
+        }
+    }
+    for entry in std::fs::read_dir(root.join("addons")).unwrap() {
+        let Ok(tests) = std::fs::read_dir(entry.unwrap().path().join("tests")) else {
+            continue;
+        };
+        for test in tests {
+            let path = test.unwrap().path();
+            let relative = path.strip_prefix(&root).unwrap().display().to_string();
+            let included =
+                this.contains(&format!("#[path = \"../{relative}\"]\nmod {}", stem(&path)));
+            if path.extension().is_some_and(|e| e == "rs") && !included {
+                missing.push(path);
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "test files no module of tests/e2e.rs declares (so they never run): {missing:?}"
+    );
+}
