@@ -249,15 +249,25 @@ mod built {
             assert_eq!(modules.builds(), 1);
             let first = modules.registry().clone();
             for _ in 0..4 {
-                assert!(Arc::ptr_eq(&first, modules.registry()), "a read builds nothing");
+                assert!(
+                    Arc::ptr_eq(&first, modules.registry()),
+                    "a read builds nothing"
+                );
             }
             assert_eq!(modules.builds(), 1);
 
-            let extension = module("todo_note", &["todo"], vec![model("todo.task", true, "note")]);
+            let extension = module(
+                "todo_note",
+                &["todo"],
+                vec![model("todo.task", true, "note")],
+            );
             modules.change(|list| list.push(extension)).unwrap();
             assert_eq!(modules.builds(), 2);
             let task = modules.registry().get("todo.task").unwrap();
-            assert!(task.field("note").is_some(), "the change is in the new registry");
+            assert!(
+                task.field("note").is_some(),
+                "the change is in the new registry"
+            );
             assert!(first.get("todo.task").unwrap().field("note").is_none());
 
             modules
@@ -265,7 +275,10 @@ mod built {
                 .unwrap();
             assert_eq!(modules.builds(), 3);
             let task = modules.registry().get("todo.task").unwrap();
-            assert!(task.field("note").is_none(), "the removal is in the new registry");
+            assert!(
+                task.field("note").is_none(),
+                "the removal is in the new registry"
+            );
         }
 
         /// A change the registry refuses fails the step that made it.
@@ -385,9 +398,15 @@ async fn describe(
     addon: &str,
     component: &LoadedAddon<TxOrm>,
 ) -> Result<(Description, Transaction<'static, Any>), Error> {
-    with_tx(tx, dialect, registry, None, addon, "describe", async |orm| {
-        component.describe(orm).await
-    })
+    with_tx(
+        tx,
+        dialect,
+        registry,
+        None,
+        addon,
+        "describe",
+        async |orm| component.describe(orm).await,
+    )
     .await
 }
 
@@ -488,11 +507,15 @@ struct Execution<'h> {
 
 impl<'h> Execution<'h> {
     fn tx(&mut self) -> &mut Transaction<'static, Any> {
-        self.tx.as_mut().expect("each call gives the transaction back")
+        self.tx
+            .as_mut()
+            .expect("each call gives the transaction back")
     }
 
     fn take_tx(&mut self) -> Transaction<'static, Any> {
-        self.tx.take().expect("each call gives the transaction back")
+        self.tx
+            .take()
+            .expect("each call gives the transaction back")
     }
 
     fn dialect(&self) -> pulse_orm::Dialect {
@@ -565,9 +588,15 @@ impl<'h> Execution<'h> {
         let scope = scope.unwrap_or_else(|| scope_in(&snapshot, addon));
         let (tx, registry) = (self.take_tx(), self.modules.registry().clone());
         let acting = Some((&snapshot, scope));
-        let ((), tx) = with_tx(tx, self.dialect(), &registry, acting, addon, step, async |orm| {
-            component.run_hook(hook, orm).await
-        })
+        let ((), tx) = with_tx(
+            tx,
+            self.dialect(),
+            &registry,
+            acting,
+            addon,
+            step,
+            async |orm| component.run_hook(hook, orm).await,
+        )
         .await?;
         self.tx = Some(tx);
         Ok(())
@@ -660,8 +689,14 @@ impl<'h> Execution<'h> {
         self.snapshot()?;
         match self.loaded.get(name).cloned() {
             Some(component) => {
-                self.run_hook(name, &component, Hook::Uninstall, "the uninstall hook", None)
-                    .await?
+                self.run_hook(
+                    name,
+                    &component,
+                    Hook::Uninstall,
+                    "the uninstall hook",
+                    None,
+                )
+                .await?
             }
             None => {
                 tracing::warn!(addon = %name, "no component to run; uninstall hook skipped")
@@ -680,7 +715,8 @@ impl<'h> Execution<'h> {
     /// Installs or upgrades `name` from the addons paths, and records it
     /// installed.
     async fn install_or_upgrade(&mut self, name: &str, progress: &str) -> Result<(), Error> {
-        let addon: &'h Addon = &self.found.addons[name];
+        let found = self.found;
+        let addon: &'h Addon = &found.addons[name];
         let component = self.host.load_component(addon)?;
         let records = data::read(addon, self.with_demo)?;
         let description = self.describe(name, &component).await?;
@@ -1168,9 +1204,7 @@ impl Host {
             match step.action {
                 Action::Uninstall => execution.uninstall(&step.addon, &progress).await?,
                 Action::Install | Action::Upgrade => {
-                    execution
-                        .install_or_upgrade(&step.addon, &progress)
-                        .await?
+                    execution.install_or_upgrade(&step.addon, &progress).await?
                 }
             }
         }

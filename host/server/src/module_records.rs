@@ -355,8 +355,7 @@ pub(crate) async fn record_found(
                     .is_some_and(|v| m.version > v);
                 updatable += usize::from(newer);
                 // Odoo never turns a known module uninstallable here, only back.
-                let state = if state == ModuleState::Uninstallable.as_str() && m.is_installable()
-                {
+                let state = if state == ModuleState::Uninstallable.as_str() && m.is_installable() {
                     ModuleState::Uninstalled.as_str()
                 } else {
                     state.as_str()
@@ -406,7 +405,10 @@ pub(crate) async fn record_found(
 /// Every addon known from `found` or the records, with its state: the
 /// manifest decides whether an unrecorded or uninstalled addon can be
 /// installed, the record says what is installed.
-pub(crate) async fn list(conn: &mut Connection, found: &Discovery) -> Result<Vec<ModuleInfo>, Error> {
+pub(crate) async fn list(
+    conn: &mut Connection,
+    found: &Discovery,
+) -> Result<Vec<ModuleInfo>, Error> {
     let rows = sqlx::query("SELECT name, state, latest_version, shortdesc FROM ir_module_module")
         .fetch_all(&mut *conn)
         .await?;
