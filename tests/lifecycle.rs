@@ -593,3 +593,48 @@ fn override_with_super(backend: Backend) {
     );
     assert_eq!(pulse.columns("b_item"), ["id", "name"]);
 }
+
+/// What a committed plan logs about its work: how many registries and
+/// snapshots it built.
+fn builds(pulse: &Pulse, args: &[&str]) -> (u64, u64) {
+    let mut full = vec!["--log-format", "json"];
+    full.extend(args);
+    let out = pulse.run(&full);
+    assert!(
+        out.status.success(),
+        "pulse {args:?} failed:\n{}",
+        text(&out)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let fields = stderr
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .map(|line| line["fields"].clone())
+        .find(|fields| fields["message"] == "plan committed")
+        .unwrap_or_else(|| panic!("no 'plan committed' log line:\n{stderr}"));
+    (
+        fields["registry_builds"].as_u64().unwrap(),
+        fields["snapshot_builds"].as_u64().unwrap(),
+    )
+}
+
+/// A plan builds the registry once to start and once per change to the
+/// installed modules: one per install or uninstall step, two per upgrade
+/// step (old and new fields together for the migrate hook, then the new
+/// ones alone), and the snapshot at most as often. The host serves the
+/// plan's last snapshot, so nothing is rebuilt to reload it either.
+#[test]
+fn a_plan_builds_the_registry_once_per_change() {
+    build_addons();
+    let pulse = Pulse::on(Backend::Sqlite, &[FIXTURES]);
+    // base_b, base_c, needs_b_and_c: three changes.
+    assert_eq!(builds(&pulse, &["install", "needs_b_and_c"]), (4, 4));
+    // needs_b_and_c, then base_b: two changes, and a snapshot to publish.
+    assert_eq!(builds(&pulse, &["uninstall", "base_b"]), (3, 3));
+
+    let mut pulse = Pulse::on(Backend::Sqlite, &["tests/fixtures/upgrade/v1"]);
+    assert_eq!(builds(&pulse, &["install", "adds_field"]), (2, 2));
+    pulse.set_addons_paths(&["tests/fixtures/upgrade/v2"]);
+    // The migrate hook's snapshot, then the one of the new fields alone.
+    assert_eq!(builds(&pulse, &["upgrade", "adds_field"]), (3, 2));
+}

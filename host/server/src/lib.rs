@@ -22,6 +22,7 @@ mod grants;
 pub(crate) mod http;
 mod lifecycle;
 mod metrics;
+mod module_records;
 mod modules;
 mod recompute;
 mod routes;
@@ -46,9 +47,8 @@ pub use http::{
 };
 pub use humantime::parse_duration;
 pub use ipnet::IpNet;
-pub use lifecycle::{
-    ChangeKind, ModuleInfo, ModuleState, Operation, PermissionRequest, PlanReport, SchemaChange,
-};
+pub use lifecycle::{ChangeKind, Operation, PermissionRequest, PlanReport, SchemaChange};
+pub use module_records::{ModuleInfo, ModuleState};
 pub use pulse_manifest::plan::Installed;
 pub use pulse_runtime::Limits;
 

@@ -1,8 +1,11 @@
-//! The Apps lifecycle: install and uninstall as one transaction per plan,
-//! module records (`ir_module_module`) and the ownership ledger
-//! (`ir_model`, `ir_model_fields`).
+//! The Apps lifecycle: install, upgrade and uninstall as one transaction
+//! per plan, plan reports, and the snapshot the host serves. A plan runs
+//! as an [`Execution`]: it owns the transaction, the installed modules as
+//! the steps change them, their registry (built once per change) and the
+//! snapshot hooks run against. What is recorded about each module goes
+//! through `module_records`.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use pulse_manifest::plan::Installed;
@@ -14,69 +17,8 @@ use serde::Serialize;
 use sqlx::{Any, Row, Transaction};
 
 use crate::dispatch::CallFailure;
+use crate::module_records::{self, InstalledHash, InstalledModule, ModuleInfo, ModuleState};
 use crate::{Error, Host, Snapshot, TxOrm, data, recompute, schema_sync};
-
-/// A module's state, as Odoo names them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum ModuleState {
-    /// Known and installable, not installed.
-    #[serde(rename = "uninstalled")]
-    Uninstalled,
-    /// Installed.
-    #[serde(rename = "installed")]
-    Installed,
-    /// Cannot be installed on this host.
-    #[serde(rename = "uninstallable")]
-    Uninstallable,
-    /// Marked for install; `pulse apply` installs it.
-    #[serde(rename = "to install")]
-    ToInstall,
-    /// Installed and marked for upgrade.
-    #[serde(rename = "to upgrade")]
-    ToUpgrade,
-    /// Installed and marked for removal.
-    #[serde(rename = "to remove")]
-    ToRemove,
-}
-
-impl ModuleState {
-    /// Odoo's spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ModuleState::Uninstalled => "uninstalled",
-            ModuleState::Installed => "installed",
-            ModuleState::Uninstallable => "uninstallable",
-            ModuleState::ToInstall => "to install",
-            ModuleState::ToUpgrade => "to upgrade",
-            ModuleState::ToRemove => "to remove",
-        }
-    }
-
-    /// Parses Odoo's spelling.
-    pub fn parse(text: &str) -> Option<ModuleState> {
-        [
-            ModuleState::Uninstalled,
-            ModuleState::Installed,
-            ModuleState::Uninstallable,
-            ModuleState::ToInstall,
-            ModuleState::ToUpgrade,
-            ModuleState::ToRemove,
-        ]
-        .into_iter()
-        .find(|s| s.as_str() == text)
-    }
-
-    /// Whether the module's tables exist (installed, possibly marked).
-    pub fn is_installed(self) -> bool {
-        matches!(
-            self,
-            ModuleState::Installed | ModuleState::ToUpgrade | ModuleState::ToRemove
-        )
-    }
-}
-
-/// The states in which a module's schema exists.
-const INSTALLED_STATES: [&str; 3] = ["installed", "to upgrade", "to remove"];
 
 /// A lifecycle operation, for planning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -173,66 +115,6 @@ pub struct PermissionRequest {
     pub granted: bool,
 }
 
-/// One line of `pulse modules`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ModuleInfo {
-    /// Technical name.
-    pub name: String,
-    /// State.
-    pub state: ModuleState,
-    /// The version installed (Odoo's `latest_version`), if installed.
-    pub installed_version: Option<String>,
-    /// The version in the addons paths, if the addon is there.
-    pub available_version: Option<String>,
-    /// Human name.
-    pub title: String,
-}
-
-/// An installed module as recorded in the database.
-struct InstalledModule {
-    name: String,
-    version: String,
-    depends: Vec<String>,
-    description: Description,
-    sequence: i64,
-}
-
-async fn installed_modules(conn: &mut Connection) -> Result<Vec<InstalledModule>, Error> {
-    let rows = sqlx::query(
-        "SELECT name, latest_version, depends, description_json, sequence FROM ir_module_module \
-         WHERE state IN ($1, $2, $3) ORDER BY sequence, name",
-    )
-    .bind(INSTALLED_STATES[0])
-    .bind(INSTALLED_STATES[1])
-    .bind(INSTALLED_STATES[2])
-    .fetch_all(&mut *conn)
-    .await?;
-    rows.iter()
-        .map(|row| {
-            let name: String = row.try_get("name")?;
-            let depends: String = row.try_get("depends")?;
-            let description: Option<String> = row.try_get("description_json")?;
-            let bad = |what: &str, e: serde_json::Error| {
-                Error::Lifecycle(format!(
-                    "module record of '{name}' has a corrupt {what}: {e}"
-                ))
-            };
-            Ok(InstalledModule {
-                version: row
-                    .try_get::<Option<String>, _>("latest_version")?
-                    .unwrap_or_default(),
-                sequence: row.try_get("sequence")?,
-                depends: serde_json::from_str(&depends).map_err(|e| bad("dependency list", e))?,
-                description: match description {
-                    Some(text) => serde_json::from_str(&text).map_err(|e| bad("description", e))?,
-                    None => Description::default(),
-                },
-                name,
-            })
-        })
-        .collect()
-}
-
 fn installed_map(modules: &[InstalledModule]) -> Installed {
     let mut installed: Installed = modules
         .iter()
@@ -245,49 +127,177 @@ fn installed_map(modules: &[InstalledModule]) -> Installed {
     installed
 }
 
-/// The registry of `modules`, applied in dependency order (whatever their
-/// install sequence), so an addon always extends models already defined.
-fn registry_of(modules: &[InstalledModule]) -> Result<Registry, Error> {
-    let mut registry = Registry::new();
-    crate::base::apply(&mut registry)?;
-    for module in load_order(modules)? {
-        // Every model's problems at once, not just the first model's.
-        let problems: Vec<String> = module
-            .description
-            .models
-            .iter()
-            .filter_map(|spec| registry.apply(spec, &module.name).err())
-            .map(|e| e.to_string())
-            .collect();
-        if !problems.is_empty() {
-            return Err(pulse_orm::OrmError::Validation(problems.join("\n")).into());
+/// The installed modules as a plan's steps change them, with the registry
+/// built from them. A private module, so that the registry can only be
+/// built where the modules change: once at the start and once per change,
+/// never when a step merely reads it.
+mod built {
+    use std::sync::Arc;
+
+    use pulse_orm::Registry;
+
+    use super::load_order;
+    use crate::Error;
+    use crate::module_records::InstalledModule;
+
+    /// The modules and their registry, always in step.
+    pub(super) struct Modules {
+        list: Vec<InstalledModule>,
+        registry: Arc<Registry>,
+        /// How many registries were built: the first, then one per change.
+        builds: usize,
+    }
+
+    impl Modules {
+        /// `list` with its registry.
+        pub(super) fn new(list: Vec<InstalledModule>) -> Result<Modules, Error> {
+            let registry = Arc::new(registry_of(&list)?);
+            Ok(Modules {
+                list,
+                registry,
+                builds: 1,
+            })
+        }
+
+        /// The modules, in install sequence.
+        pub(super) fn list(&self) -> &[InstalledModule] {
+            &self.list
+        }
+
+        /// The registry of [`Modules::list`]; shared, never copied.
+        pub(super) fn registry(&self) -> &Arc<Registry> {
+            &self.registry
+        }
+
+        /// How many registries these modules have been built into so far.
+        pub(super) fn builds(&self) -> usize {
+            self.builds
+        }
+
+        /// Changes the modules with `edit`, then builds their registry, once.
+        pub(super) fn change(
+            &mut self,
+            edit: impl FnOnce(&mut Vec<InstalledModule>),
+        ) -> Result<(), Error> {
+            edit(&mut self.list);
+            self.registry = Arc::new(registry_of(&self.list)?);
+            self.builds += 1;
+            Ok(())
         }
     }
-    registry.validate()?;
-    Ok(registry)
+
+    /// The registry of `modules`, applied in dependency order (whatever their
+    /// install sequence), so an addon always extends models already defined.
+    fn registry_of(modules: &[InstalledModule]) -> Result<Registry, Error> {
+        let mut registry = Registry::new();
+        crate::base::apply(&mut registry)?;
+        for module in load_order(modules)? {
+            // Every model's problems at once, not just the first model's.
+            let problems: Vec<String> = module
+                .description
+                .models
+                .iter()
+                .filter_map(|spec| registry.apply(spec, &module.name).err())
+                .map(|e| e.to_string())
+                .collect();
+            if !problems.is_empty() {
+                return Err(pulse_orm::OrmError::Validation(problems.join("\n")).into());
+            }
+        }
+        registry.validate()?;
+        Ok(registry)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use pulse_runtime::Description;
+        use pulse_schema::{FieldSpec, FieldType, ModelSpec};
+
+        use super::*;
+
+        fn module(name: &str, depends: &[&str], models: Vec<ModelSpec>) -> InstalledModule {
+            InstalledModule {
+                name: name.to_string(),
+                version: "1.0.0".to_string(),
+                depends: depends.iter().map(|d| d.to_string()).collect(),
+                description: Description {
+                    models,
+                    ..Description::default()
+                },
+                sequence: 0,
+            }
+        }
+
+        fn model(name: &str, extends: bool, field: &str) -> ModelSpec {
+            ModelSpec {
+                name: name.to_string(),
+                description: String::new(),
+                fields: vec![FieldSpec::new(field, FieldType::Char)],
+                extends,
+                checks: Vec::new(),
+            }
+        }
+
+        /// What an install step does to the modules: reads the registry
+        /// for its describe call, its hooks, its data files and computed
+        /// fields, and changes the modules once. One build to start, one
+        /// per change, none for a read.
+        #[test]
+        fn the_registry_is_built_once_per_change_and_never_for_a_read() {
+            let todo = module("todo", &[], vec![model("todo.task", false, "name")]);
+            let mut modules = Modules::new(vec![todo]).unwrap();
+            assert_eq!(modules.builds(), 1);
+            let first = modules.registry().clone();
+            for _ in 0..4 {
+                assert!(
+                    Arc::ptr_eq(&first, modules.registry()),
+                    "a read builds nothing"
+                );
+            }
+            assert_eq!(modules.builds(), 1);
+
+            let extension = module(
+                "todo_note",
+                &["todo"],
+                vec![model("todo.task", true, "note")],
+            );
+            modules.change(|list| list.push(extension)).unwrap();
+            assert_eq!(modules.builds(), 2);
+            let task = modules.registry().get("todo.task").unwrap();
+            assert!(
+                task.field("note").is_some(),
+                "the change is in the new registry"
+            );
+            assert!(first.get("todo.task").unwrap().field("note").is_none());
+
+            modules
+                .change(|list| list.retain(|m| m.name != "todo_note"))
+                .unwrap();
+            assert_eq!(modules.builds(), 3);
+            let task = modules.registry().get("todo.task").unwrap();
+            assert!(
+                task.field("note").is_none(),
+                "the removal is in the new registry"
+            );
+        }
+
+        /// A change the registry refuses fails the step that made it.
+        #[test]
+        fn a_change_to_an_invalid_registry_fails() {
+            let mut modules = Modules::new(Vec::new()).unwrap();
+            let orphan = module("orphan", &[], vec![model("nobody.defines", true, "x")]);
+            assert!(modules.change(|list| list.push(orphan)).is_err());
+        }
+    }
 }
 
 /// What each installed addon's code may reach: the models it or one of its
 /// transitive dependencies defines or extends.
 fn scopes_of(modules: &[InstalledModule]) -> HashMap<String, Arc<crate::Scope>> {
-    let by_name: HashMap<&str, &InstalledModule> =
-        modules.iter().map(|m| (m.name.as_str(), m)).collect();
+    let by_name = by_name(modules);
     let mut scopes = HashMap::new();
     for module in modules {
-        // Every addon may use the base models (its users' rights still apply).
-        let mut models: std::collections::HashSet<String> =
-            crate::base::model_names().into_iter().collect();
-        let mut seen = BTreeSet::new();
-        let mut stack = vec![module.name.as_str()];
-        while let Some(name) = stack.pop() {
-            if !seen.insert(name) {
-                continue;
-            }
-            if let Some(m) = by_name.get(name) {
-                models.extend(m.description.models.iter().map(|spec| spec.name.clone()));
-                stack.extend(m.depends.iter().map(String::as_str));
-            }
-        }
+        let (models, seen) = reachable(&by_name, [module.name.as_str()]);
         scopes.insert(
             module.name.clone(),
             Arc::new(crate::Scope {
@@ -298,6 +308,32 @@ fn scopes_of(modules: &[InstalledModule]) -> HashMap<String, Arc<crate::Scope>> 
         );
     }
     scopes
+}
+
+fn by_name(modules: &[InstalledModule]) -> HashMap<&str, &InstalledModule> {
+    modules.iter().map(|m| (m.name.as_str(), m)).collect()
+}
+
+/// The models the addons `from` and their transitive dependencies define
+/// or extend, with the base models (every addon may use them; its users'
+/// rights still apply), and the addons walked.
+fn reachable<'a>(
+    by_name: &HashMap<&'a str, &'a InstalledModule>,
+    from: impl IntoIterator<Item = &'a str>,
+) -> (HashSet<String>, BTreeSet<&'a str>) {
+    let mut models: HashSet<String> = crate::base::model_names().into_iter().collect();
+    let mut seen = BTreeSet::new();
+    let mut stack: Vec<&str> = from.into_iter().collect();
+    while let Some(name) = stack.pop() {
+        if !seen.insert(name) {
+            continue;
+        }
+        if let Some(m) = by_name.get(name) {
+            models.extend(m.description.models.iter().map(|spec| spec.name.clone()));
+            stack.extend(m.depends.iter().map(String::as_str));
+        }
+    }
+    (models, seen)
 }
 
 /// `modules` in load order: dependencies first, then by depth and name.
@@ -321,24 +357,26 @@ fn load_order(modules: &[InstalledModule]) -> Result<Vec<&InstalledModule>, Erro
 
 /// Runs one call into an addon with the plan's transaction and gives the
 /// transaction back, or the error naming the addon and the step. The
-/// addon acts on its own (`scope`: its graph, its own rights), or with
-/// no rights at all when `scope` is `None` (describing itself).
-#[allow(clippy::too_many_arguments)]
+/// addon acts on its own (`acting`: against that snapshot, with that
+/// scope's graph and its own rights), or with no rights at all when
+/// `acting` is `None` (describing itself).
 async fn with_tx<T>(
     tx: Transaction<'static, Any>,
-    registry: &Registry,
-    snapshot: Option<&Arc<Snapshot>>,
-    scope: Option<&Arc<crate::Scope>>,
-    host: &Host,
+    dialect: pulse_orm::Dialect,
+    registry: &Arc<Registry>,
+    acting: Option<(&Arc<Snapshot>, Arc<crate::Scope>)>,
     addon: &str,
     step: &str,
     call: impl AsyncFnOnce(TxOrm) -> (Result<T, CallError>, TxOrm),
 ) -> Result<(T, Transaction<'static, Any>), Error> {
-    let orm = Orm::new(host.db.dialect, Arc::new(registry.clone()));
-    let session = TxOrm::new(tx, orm, snapshot.cloned());
-    let session = match scope {
-        Some(scope) => session.acting_as(scope.clone(), step).await?,
-        None => session.with_no_rights(addon),
+    let orm = Orm::new(dialect, registry.clone());
+    let session = match acting {
+        Some((snapshot, scope)) => {
+            TxOrm::new(tx, orm, Some(snapshot.clone()))
+                .acting_as(scope, step)
+                .await?
+        }
+        None => TxOrm::new(tx, orm, None).with_no_rights(addon),
     };
     let (result, backend) = call(session).await;
     match result {
@@ -350,6 +388,26 @@ async fn with_tx<T>(
             source,
         }),
     }
+}
+
+/// What `component` says it defines, asked with no rights at all in `tx`.
+async fn describe(
+    tx: Transaction<'static, Any>,
+    dialect: pulse_orm::Dialect,
+    registry: &Arc<Registry>,
+    addon: &str,
+    component: &LoadedAddon<TxOrm>,
+) -> Result<(Description, Transaction<'static, Any>), Error> {
+    with_tx(
+        tx,
+        dialect,
+        registry,
+        None,
+        addon,
+        "describe",
+        async |orm| component.describe(orm).await,
+    )
+    .await
 }
 
 /// The scope of `addon` in `snapshot` (its graph's models), or, when the
@@ -374,22 +432,9 @@ fn check_overrides(
     modules: &[InstalledModule],
     registry: &Registry,
 ) -> Result<(), Error> {
-    let by_name: HashMap<&str, &InstalledModule> =
-        modules.iter().map(|m| (m.name.as_str(), m)).collect();
-    let mut models: std::collections::HashSet<String> =
-        crate::base::model_names().into_iter().collect();
+    let by_name = by_name(modules);
+    let (mut models, _) = reachable(&by_name, depends.iter().map(String::as_str));
     models.extend(description.models.iter().map(|m| m.name.clone()));
-    let mut seen = BTreeSet::new();
-    let mut stack: Vec<&str> = depends.iter().map(String::as_str).collect();
-    while let Some(name) = stack.pop() {
-        if !seen.insert(name) {
-            continue;
-        }
-        if let Some(m) = by_name.get(name) {
-            models.extend(m.description.models.iter().map(|spec| spec.name.clone()));
-            stack.extend(m.depends.iter().map(String::as_str));
-        }
-    }
     let problems: Vec<String> = description
         .methods
         .iter()
@@ -437,66 +482,393 @@ fn scope_of_dependencies(
     Arc::new(scope)
 }
 
-/// Recomputes and validates what a step's own ORM work (data files)
-/// marked, the addon's code acting with its own rights.
-async fn settle(
-    tx: Transaction<'static, Any>,
-    orm: Orm,
-    snapshot: &Arc<Snapshot>,
-    addon: &str,
-    step: &str,
-) -> Result<Transaction<'static, Any>, Error> {
-    let session = TxOrm::new(tx, orm, Some(snapshot.clone()))
-        .acting_as(scope_in(snapshot, addon), step)
-        .await?;
-    let (outcome, orm) = recompute::flush(session).await;
-    outcome.map_err(|failure| step_failed(addon, step, failure))?;
-    Ok(orm.into_tx())
+/// The execution of one plan, step by step. It owns the plan's
+/// transaction, the installed modules as the steps change them with their
+/// registry (built once per change, see [`built::Modules`]), and the
+/// snapshot hooks and data files run against (built when a step first
+/// needs it after a change). When the plan succeeds, its last snapshot is
+/// what the host serves: nothing is built again to publish it.
+struct Execution<'h> {
+    host: &'h Host,
+    /// `None` only while a call holds it, never between two calls.
+    tx: Option<Transaction<'static, Any>>,
+    found: &'h Discovery,
+    grants: HashMap<String, BTreeSet<String>>,
+    with_demo: bool,
+    modules: built::Modules,
+    /// Components loaded so far; hooks, compute and validation methods
+    /// run with every installed addon's methods available.
+    loaded: HashMap<String, LoadedAddon<TxOrm>>,
+    /// The snapshot of `modules` and `loaded`; `None` after a change.
+    snapshot: Option<Arc<Snapshot>>,
+    /// How many snapshots were built (at most one per registry build).
+    snapshots: usize,
 }
 
-/// Computes the computed fields a step adds to models that already hold
-/// records, in batches, logging progress.
-async fn compute_added(
-    mut tx: Transaction<'static, Any>,
-    dialect: pulse_orm::Dialect,
-    registry: &Registry,
-    snapshot: &Arc<Snapshot>,
-    addon: &str,
-    diff: &schema_sync::SchemaDiff,
-    progress: &str,
-) -> Result<Transaction<'static, Any>, Error> {
-    let mut methods = BTreeSet::new();
-    for (model, field) in &diff.added_fields {
-        if let Some(method) = &field.compute {
-            methods.insert((model.clone(), method.clone()));
-        }
+impl<'h> Execution<'h> {
+    fn tx(&mut self) -> &mut Transaction<'static, Any> {
+        self.tx
+            .as_mut()
+            .expect("each call gives the transaction back")
     }
-    for (model, method) in methods {
-        let orm = Orm::new(dialect, Arc::new(registry.clone()));
-        let mut session = TxOrm::new(tx, orm, Some(snapshot.clone()))
-            .acting_as(scope_in(snapshot, addon), progress)
+
+    fn take_tx(&mut self) -> Transaction<'static, Any> {
+        self.tx
+            .take()
+            .expect("each call gives the transaction back")
+    }
+
+    fn dialect(&self) -> pulse_orm::Dialect {
+        self.host.db.dialect
+    }
+
+    /// An ORM over the current registry (shared, not copied).
+    fn orm(&self) -> Orm {
+        Orm::new(self.dialect(), self.modules.registry().clone())
+    }
+
+    /// Changes the installed modules: one registry build, and the
+    /// snapshot is stale until a step needs it again.
+    fn change(&mut self, edit: impl FnOnce(&mut Vec<InstalledModule>)) -> Result<(), Error> {
+        self.modules.change(edit)?;
+        self.snapshot = None;
+        Ok(())
+    }
+
+    /// Makes `component` the one `name` runs from now on.
+    fn set_component(&mut self, name: &str, component: LoadedAddon<TxOrm>) {
+        // Only a module of the snapshot makes it stale (an upgrade's new
+        // code); a module being installed joins it with its change.
+        if self.modules.list().iter().any(|m| m.name == name) {
+            self.snapshot = None;
+        }
+        self.loaded.insert(name.to_string(), component);
+    }
+
+    /// The snapshot of the modules as they stand, built once per change.
+    fn snapshot(&mut self) -> Result<Arc<Snapshot>, Error> {
+        if let Some(snapshot) = &self.snapshot {
+            return Ok(snapshot.clone());
+        }
+        let snapshot = Arc::new(self.host.snapshot_of(
+            self.modules.list(),
+            self.modules.registry(),
+            self.found,
+            &self.grants,
+            &mut self.loaded,
+        )?);
+        self.snapshots += 1;
+        self.snapshot = Some(snapshot.clone());
+        Ok(snapshot)
+    }
+
+    /// What `component` says it defines.
+    async fn describe(
+        &mut self,
+        addon: &str,
+        component: &LoadedAddon<TxOrm>,
+    ) -> Result<Description, Error> {
+        let (tx, registry) = (self.take_tx(), self.modules.registry().clone());
+        let (description, tx) = describe(tx, self.dialect(), &registry, addon, component).await?;
+        self.tx = Some(tx);
+        Ok(description)
+    }
+
+    /// Runs `hook` of `component` against the current snapshot, the addon
+    /// acting with `scope`, or by default with its own scope in the snapshot.
+    async fn run_hook(
+        &mut self,
+        addon: &str,
+        component: &LoadedAddon<TxOrm>,
+        hook: Hook<'_>,
+        step: &str,
+        scope: Option<Arc<crate::Scope>>,
+    ) -> Result<(), Error> {
+        let snapshot = self.snapshot()?;
+        let scope = scope.unwrap_or_else(|| scope_in(&snapshot, addon));
+        let (tx, registry) = (self.take_tx(), self.modules.registry().clone());
+        let acting = Some((&snapshot, scope));
+        let ((), tx) = with_tx(
+            tx,
+            self.dialect(),
+            &registry,
+            acting,
+            addon,
+            step,
+            async |orm| component.run_hook(hook, orm).await,
+        )
+        .await?;
+        self.tx = Some(tx);
+        Ok(())
+    }
+
+    /// Recomputes and validates what the step's own ORM work (data files)
+    /// marked, the addon's code acting with its own rights.
+    async fn settle(&mut self, addon: &str, step: &str) -> Result<(), Error> {
+        let snapshot = self.snapshot()?;
+        let session = TxOrm::new(self.take_tx(), self.orm(), Some(snapshot.clone()))
+            .acting_as(scope_in(&snapshot, addon), step)
             .await?;
-        let ids = match session.parts() {
-            Ok((conn, orm)) => orm
-                .search(conn, &model, &pulse_orm::Domain::all(), &Default::default())
-                .await
-                .map_err(Error::Orm),
-            Err(e) => Err(Error::Lifecycle(e)),
-        }?;
-        if !ids.is_empty() {
-            tracing::info!(addon = %addon, step = %progress, model = %model, method = %method, records = ids.len(), "computing a new field of existing records");
-        }
-        let outcome;
-        (outcome, session) =
-            recompute::compute(session, &model, &method, &ids, Some(progress)).await;
-        let step = format!("computing {model} with {method}");
-        outcome.map_err(|failure| step_failed(addon, &step, failure))?;
-        let flushed;
-        (flushed, session) = recompute::flush(session).await;
-        flushed.map_err(|failure| step_failed(addon, &step, failure))?;
-        tx = session.into_tx();
+        let (outcome, orm) = recompute::flush(session).await;
+        outcome.map_err(|failure| step_failed(addon, step, failure))?;
+        self.tx = Some(orm.into_tx());
+        Ok(())
     }
-    Ok(tx)
+
+    /// Loads `addon`'s data files and settles what they changed; returns
+    /// the external ids the files hold (see `data::load`).
+    async fn load_data(
+        &mut self,
+        addon: &str,
+        records: &[(std::path::PathBuf, data::DataRecord)],
+    ) -> Result<BTreeSet<String>, Error> {
+        let orm = self.orm();
+        let kept = data::load(self.tx(), &orm, addon, records).await?;
+        self.settle(addon, "loading its data").await?;
+        Ok(kept)
+    }
+
+    /// Removes the records `addon`'s data files made (all, or those not
+    /// in `kept`) and settles what that changed.
+    async fn remove_data(
+        &mut self,
+        addon: &str,
+        kept: Option<&BTreeSet<String>>,
+        step: &str,
+    ) -> Result<(), Error> {
+        let orm = self.orm();
+        data::remove(self.tx(), &orm, addon, kept).await?;
+        self.settle(addon, step).await
+    }
+
+    /// Computes the computed fields a step adds to models that already hold
+    /// records, in batches, logging progress.
+    async fn compute_added(
+        &mut self,
+        addon: &str,
+        diff: &schema_sync::SchemaDiff,
+        progress: &str,
+    ) -> Result<(), Error> {
+        let mut methods = BTreeSet::new();
+        for (model, field) in &diff.added_fields {
+            if let Some(method) = &field.compute {
+                methods.insert((model.clone(), method.clone()));
+            }
+        }
+        for (model, method) in methods {
+            let snapshot = self.snapshot()?;
+            let mut session = TxOrm::new(self.take_tx(), self.orm(), Some(snapshot.clone()))
+                .acting_as(scope_in(&snapshot, addon), progress)
+                .await?;
+            let ids = match session.parts() {
+                Ok((conn, orm)) => orm
+                    .search(conn, &model, &pulse_orm::Domain::all(), &Default::default())
+                    .await
+                    .map_err(Error::Orm),
+                Err(e) => Err(Error::Lifecycle(e)),
+            }?;
+            if !ids.is_empty() {
+                tracing::info!(addon = %addon, step = %progress, model = %model, method = %method, records = ids.len(), "computing a new field of existing records");
+            }
+            let outcome;
+            (outcome, session) =
+                recompute::compute(session, &model, &method, &ids, Some(progress)).await;
+            let step = format!("computing {model} with {method}");
+            outcome.map_err(|failure| step_failed(addon, &step, failure))?;
+            let flushed;
+            (flushed, session) = recompute::flush(session).await;
+            flushed.map_err(|failure| step_failed(addon, &step, failure))?;
+            self.tx = Some(session.into_tx());
+        }
+        Ok(())
+    }
+
+    /// Uninstalls `name`: its hook, its data, what it owns, its record.
+    async fn uninstall(&mut self, name: &str, progress: &str) -> Result<(), Error> {
+        // Building the snapshot loads the component (or logs why it cannot).
+        self.snapshot()?;
+        match self.loaded.get(name).cloned() {
+            Some(component) => {
+                self.run_hook(
+                    name,
+                    &component,
+                    Hook::Uninstall,
+                    "the uninstall hook",
+                    None,
+                )
+                .await?
+            }
+            None => {
+                tracing::warn!(addon = %name, "no component to run; uninstall hook skipped")
+            }
+        }
+        self.remove_data(name, None, "removing its data").await?;
+        let dialect = self.dialect();
+        schema_sync::drop_owned(self.tx(), dialect, name).await?;
+        module_records::record_uninstalled(self.tx(), name).await?;
+        self.loaded.remove(name);
+        self.change(|modules| modules.retain(|m| m.name != name))?;
+        tracing::info!(addon = %name, step = %progress, "uninstalled");
+        Ok(())
+    }
+
+    /// Installs or upgrades `name` from the addons paths, and records it
+    /// installed.
+    async fn install_or_upgrade(&mut self, name: &str, progress: &str) -> Result<(), Error> {
+        let found = self.found;
+        let addon: &'h Addon = &found.addons[name];
+        let component = self.host.load_component(addon)?;
+        let records = data::read(addon, self.with_demo)?;
+        let description = self.describe(name, &component).await?;
+        crate::routes::validate(name, &description.routes)?;
+        let depends: Vec<String> = addon.manifest.depend_names().map(str::to_string).collect();
+        check_overrides(
+            name,
+            &depends,
+            &description,
+            self.modules.list(),
+            self.modules.registry(),
+        )?;
+        // From here on the step sees its new component.
+        self.set_component(name, component.clone());
+        let modules = self.modules.list();
+        let old = modules.iter().position(|m| m.name == name);
+        let sequence = match old {
+            Some(i) => modules[i].sequence,
+            None => modules.iter().map(|m| m.sequence).max().unwrap_or(0) + 1,
+        };
+        let step = Step {
+            name,
+            addon,
+            component: &component,
+            description: &description,
+            depends,
+            records: &records,
+            progress,
+        };
+        match old {
+            None => self.install(step, sequence).await?,
+            Some(i) => self.upgrade(step, i).await?,
+        }
+        let hash = change_hash(addon, component.content_hash());
+        module_records::record_installed(self.tx(), addon, &description, &hash, sequence).await?;
+        Ok(())
+    }
+
+    /// The install of a new module: pre-init with its dependencies'
+    /// models, then its tables, data, computed fields and post-init.
+    async fn install(&mut self, step: Step<'_>, sequence: i64) -> Result<(), Error> {
+        let (name, version) = (step.name, step.addon.manifest.version.to_string());
+        tracing::info!(addon = %name, %version, step = %step.progress, "installing");
+        // Before its own models exist: those of its dependencies.
+        let before = self.snapshot()?;
+        let scope = scope_of_dependencies(&before, name, &step.depends);
+        self.run_hook(
+            name,
+            step.component,
+            Hook::PreInit,
+            "the pre-init hook",
+            Some(scope),
+        )
+        .await?;
+        let diff = schema_sync::diff(&Description::default(), step.description);
+        self.change(|modules| {
+            modules.push(InstalledModule {
+                name: name.to_string(),
+                version,
+                depends: step.depends,
+                description: step.description.clone(),
+                sequence,
+            })
+        })?;
+        let (dialect, registry) = (self.dialect(), self.modules.registry().clone());
+        schema_sync::apply_additions(self.tx(), dialect, &registry, name, &diff).await?;
+        self.load_data(name, step.records).await?;
+        self.compute_added(name, &diff, step.progress).await?;
+        self.run_hook(
+            name,
+            step.component,
+            Hook::PostInit,
+            "the post-init hook",
+            None,
+        )
+        .await
+    }
+
+    /// The upgrade of the installed module at `index`: new tables and
+    /// columns, data and computed fields, the migrate hook seeing old and
+    /// new fields together, then the removals.
+    async fn upgrade(&mut self, step: Step<'_>, index: usize) -> Result<(), Error> {
+        let name = step.name;
+        let (from, to) = (
+            self.modules.list()[index].version.clone(),
+            step.addon.manifest.version.to_string(),
+        );
+        tracing::info!(addon = %name, %from, %to, step = %step.progress, "upgrading");
+        let diff = schema_sync::diff(&self.modules.list()[index].description, step.description);
+        // The migrate hook sees old and new fields together.
+        self.change(|modules| {
+            let module = &mut modules[index];
+            module.description = schema_sync::union(&module.description, step.description);
+            module.depends = step.depends;
+        })?;
+        let (dialect, registry) = (self.dialect(), self.modules.registry().clone());
+        schema_sync::apply_additions(self.tx(), dialect, &registry, name, &diff).await?;
+        let kept = self.load_data(name, step.records).await?;
+        self.compute_added(name, &diff, step.progress).await?;
+        let migrate = Hook::Migrate {
+            from: &from,
+            to: &to,
+        };
+        self.run_hook(name, step.component, migrate, "the migrate hook", None)
+            .await?;
+        self.remove_data(name, Some(&kept), "removing its old data")
+            .await?;
+        self.change(|modules| {
+            modules[index].description = step.description.clone();
+            modules[index].version = to;
+        })?;
+        let registry = self.modules.registry().clone();
+        schema_sync::apply_removals(self.tx(), dialect, &registry, name, &diff).await
+    }
+
+    /// Commits the plan and swaps its snapshot in. `version_before` is the
+    /// registry version read when the plan started: when the commit makes
+    /// it exactly one more, no other change came in between and the
+    /// snapshot is the database's; otherwise the next request reloads.
+    async fn publish(mut self, version_before: i64) -> Result<(), Error> {
+        let snapshot = self.snapshot()?;
+        let dialect = self.dialect();
+        let mut tx = self.take_tx();
+        crate::registry_changed(&mut tx, dialect).await?;
+        let version = crate::db::registry_version(&mut tx).await?;
+        tx.commit().await?;
+        if version == version_before + 1 {
+            self.host.publish(snapshot, version);
+        }
+        // Others on PostgreSQL are told at once (`registry_changed`).
+        self.host.invalidate();
+        // The figures the lifecycle tests hold to one build per change.
+        tracing::info!(
+            registry_builds = self.modules.builds(),
+            snapshot_builds = self.snapshots,
+            "plan committed"
+        );
+        Ok(())
+    }
+}
+
+/// What one install or upgrade step works from.
+struct Step<'a> {
+    name: &'a str,
+    addon: &'a Addon,
+    component: &'a LoadedAddon<TxOrm>,
+    /// What the new component describes.
+    description: &'a Description,
+    depends: Vec<String>,
+    records: &'a [(std::path::PathBuf, data::DataRecord)],
+    /// `k/n`, for the log.
+    progress: &'a str,
 }
 
 /// A failed call during a lifecycle step, naming the addon and the step.
@@ -556,7 +928,7 @@ impl Host {
     fn snapshot_of(
         &self,
         modules: &[InstalledModule],
-        registry: &Registry,
+        registry: &Arc<Registry>,
         found: &Discovery,
         grants: &HashMap<String, BTreeSet<String>>,
         loaded: &mut HashMap<String, LoadedAddon<TxOrm>>,
@@ -628,7 +1000,7 @@ impl Host {
         );
         Ok(Snapshot {
             routes,
-            registry: Arc::new(registry.clone()),
+            registry: registry.clone(),
             addons,
             methods,
             scopes: scopes_of(modules),
@@ -642,17 +1014,27 @@ impl Host {
         let mut conn = self.db.pool.acquire().await?;
         // Read the version first: a change committed meanwhile is seen next time.
         let version = crate::db::registry_version(&mut conn).await?;
-        let modules = installed_modules(&mut conn).await?;
+        let modules = module_records::installed(&mut conn).await?;
         let grants = crate::grants::load(&mut conn).await?;
         drop(conn);
-        let registry = registry_of(&modules)?;
+        let modules = built::Modules::new(modules)?;
         let found = self.discover();
-        let snapshot =
-            self.snapshot_of(&modules, &registry, &found, &grants, &mut HashMap::new())?;
-        *self.current.write().expect("snapshot lock") = Arc::new(snapshot);
+        let snapshot = self.snapshot_of(
+            modules.list(),
+            modules.registry(),
+            &found,
+            &grants,
+            &mut HashMap::new(),
+        )?;
+        self.publish(Arc::new(snapshot), version);
+        Ok(())
+    }
+
+    /// Serves `snapshot`, built from the registry version `version`, from now on.
+    fn publish(&self, snapshot: Arc<Snapshot>, version: i64) {
+        *self.current.write().expect("snapshot lock") = snapshot;
         self.version
             .store(version, std::sync::atomic::Ordering::SeqCst);
-        Ok(())
     }
 
     /// Installs `names` and every dependency not yet installed (with the
@@ -683,20 +1065,18 @@ impl Host {
     /// or upgraded (by content hash), or whose available version differs.
     pub async fn changed(&self) -> Result<Vec<String>, Error> {
         let found = self.discover();
-        let rows = sqlx::query(
-            "SELECT name, latest_version, component_hash FROM ir_module_module WHERE state = $1",
-        )
-        .bind(ModuleState::Installed.as_str())
-        .fetch_all(&self.db.pool)
-        .await?;
+        let mut conn = self.db.pool.acquire().await?;
+        let recorded = module_records::installed_hashes(&mut conn).await?;
         let mut changed = Vec::new();
-        for row in rows {
-            let name: String = row.try_get("name")?;
+        for InstalledHash {
+            name,
+            version,
+            hash,
+        } in recorded
+        {
             let Some(addon) = found.addons.get(&name) else {
                 continue;
             };
-            let version: Option<String> = row.try_get("latest_version")?;
-            let hash: Option<String> = row.try_get("component_hash")?;
             let current = std::fs::read(addon.component_path())
                 .ok()
                 .map(|b| change_hash(addon, &pulse_runtime::content_hash(&b)));
@@ -716,7 +1096,7 @@ impl Host {
     pub async fn mark(&self, operation: Operation, names: &[String]) -> Result<Plan, Error> {
         let found = self.discover();
         let mut tx = self.db.pool.begin().await?;
-        let modules = installed_modules(&mut tx).await?;
+        let modules = module_records::installed(&mut tx).await?;
         let plan = plan_for(operation, &found, &installed_map(&modules), names)?;
         for step in &plan.steps {
             let state = match step.action {
@@ -724,7 +1104,7 @@ impl Host {
                 Action::Upgrade => ModuleState::ToUpgrade,
                 Action::Uninstall => ModuleState::ToRemove,
             };
-            set_state(&mut tx, &found, &step.addon, state).await?;
+            module_records::set_state(&mut tx, &found, &step.addon, state).await?;
         }
         tx.commit().await?;
         Ok(plan)
@@ -773,19 +1153,7 @@ impl Host {
     /// Returns how many modules changed.
     pub async fn reset_marks(&self) -> Result<u64, Error> {
         let mut tx = self.db.pool.begin().await?;
-        let mut changed = 0;
-        for (from, to) in [
-            (ModuleState::ToInstall, ModuleState::Uninstalled),
-            (ModuleState::ToUpgrade, ModuleState::Installed),
-            (ModuleState::ToRemove, ModuleState::Installed),
-        ] {
-            changed += sqlx::query("UPDATE ir_module_module SET state = $1 WHERE state = $2")
-                .bind(to.as_str())
-                .bind(from.as_str())
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-        }
+        let changed = module_records::reset_marks(&mut tx).await?;
         tx.commit().await?;
         Ok(changed)
     }
@@ -809,208 +1177,38 @@ impl Host {
     ) -> Result<Vec<String>, Error> {
         let found = self.discover();
         let mut tx = self.db.pool.begin().await?;
-        lock_lifecycle(&mut tx, self.db.dialect).await?;
-        let mut modules = installed_modules(&mut tx).await?;
-        let marks = marks(&mut tx).await?;
+        module_records::lock_lifecycle(&mut tx, self.db.dialect).await?;
+        // Read first, like `reload`: a change that commits meanwhile makes
+        // the plan's snapshot stale, and `publish` then leaves it unserved.
+        let version_before = crate::db::registry_version(&mut tx).await?;
+        let modules = module_records::installed(&mut tx).await?;
+        let marks = module_records::marks(&mut tx).await?;
         let grants = crate::grants::load(&mut tx).await?;
         let with_demo = crate::db::with_demo(&mut tx).await?;
         let plan = make_plan(&found, &installed_map(&modules), &marks)?;
-        let dialect = self.db.dialect;
+        let mut execution = Execution {
+            host: self,
+            tx: Some(tx),
+            found: &found,
+            grants,
+            with_demo,
+            modules: built::Modules::new(modules)?,
+            loaded: HashMap::new(),
+            snapshot: None,
+            snapshots: 0,
+        };
         let total = plan.steps.len();
-        // Components loaded so far; hooks, compute and validation methods
-        // run with every installed addon's methods available.
-        let mut loaded = HashMap::new();
         for (index, step) in plan.steps.iter().enumerate() {
-            let name = &step.addon;
             // Progress for long plans: every step logs "k/n".
             let progress = format!("{}/{total}", index + 1);
-            let registry = registry_of(&modules)?;
-            if step.action == Action::Uninstall {
-                let snapshot = Arc::new(self.snapshot_of(
-                    &modules,
-                    &registry,
-                    &found,
-                    &grants,
-                    &mut loaded,
-                )?);
-                // snapshot_of loaded the component (or logged why it could not).
-                match loaded.get(name) {
-                    Some(component) => {
-                        ((), tx) = with_tx(
-                            tx,
-                            &registry,
-                            Some(&snapshot),
-                            Some(&scope_in(&snapshot, name)),
-                            self,
-                            name,
-                            "the uninstall hook",
-                            async |orm| component.run_hook(Hook::Uninstall, orm).await,
-                        )
-                        .await?;
-                    }
-                    None => {
-                        tracing::warn!(addon = %name, "no component to run; uninstall hook skipped")
-                    }
-                }
-                let orm = Orm::new(dialect, Arc::new(registry.clone()));
-                data::remove(&mut tx, &orm, name, None).await?;
-                tx = settle(tx, orm, &snapshot, name, "removing its data").await?;
-                schema_sync::drop_owned(&mut tx, dialect, name).await?;
-                sqlx::query(
-                    "UPDATE ir_module_module SET state = $1, latest_version = NULL, description_json = NULL, \
-                     component_hash = NULL WHERE name = $2",
-                )
-                .bind(ModuleState::Uninstalled.as_str())
-                .bind(name)
-                .execute(&mut *tx)
-                .await?;
-                modules.retain(|m| &m.name != name);
-                loaded.remove(name);
-                tracing::info!(addon = %name, step = %progress, "uninstalled");
-                continue;
-            }
-            let addon = &found.addons[name];
-            let component = self.load_component(addon)?;
-            let records = data::read(addon, with_demo)?;
-            let version = addon.manifest.version.to_string();
-            let description;
-            (description, tx) = with_tx(
-                tx,
-                &registry,
-                None,
-                None,
-                self,
-                name,
-                "describe",
-                async |orm| component.describe(orm).await,
-            )
-            .await?;
-            crate::routes::validate(name, &description.routes)?;
-            let depends: Vec<String> = addon.manifest.depend_names().map(str::to_string).collect();
-            check_overrides(name, &depends, &description, &modules, &registry)?;
-            // From here on the step sees its new component.
-            loaded.insert(name.clone(), component.clone());
-            let old = modules.iter().position(|m| &m.name == name);
-            let sequence = match old {
-                Some(i) => modules[i].sequence,
-                None => modules.iter().map(|m| m.sequence).max().unwrap_or(0) + 1,
-            };
-            match old {
-                None => {
-                    tracing::info!(addon = %name, %version, step = %progress, "installing");
-                    let before = Arc::new(self.snapshot_of(
-                        &modules,
-                        &registry,
-                        &found,
-                        &grants,
-                        &mut loaded,
-                    )?);
-                    // Before its own models exist: those of its dependencies.
-                    let scope = scope_of_dependencies(&before, name, &depends);
-                    ((), tx) = with_tx(
-                        tx,
-                        &registry,
-                        Some(&before),
-                        Some(&scope),
-                        self,
-                        name,
-                        "the pre-init hook",
-                        async |orm| component.run_hook(Hook::PreInit, orm).await,
-                    )
-                    .await?;
-                    let diff = schema_sync::diff(&Description::default(), &description);
-                    modules.push(InstalledModule {
-                        name: name.clone(),
-                        version: version.clone(),
-                        depends,
-                        description: description.clone(),
-                        sequence,
-                    });
-                    let registry = registry_of(&modules)?;
-                    schema_sync::apply_additions(&mut tx, dialect, &registry, name, &diff).await?;
-                    let snapshot = Arc::new(self.snapshot_of(
-                        &modules,
-                        &registry,
-                        &found,
-                        &grants,
-                        &mut loaded,
-                    )?);
-                    let orm = Orm::new(dialect, Arc::new(registry.clone()));
-                    data::load(&mut tx, &orm, name, &records).await?;
-                    tx = settle(tx, orm, &snapshot, name, "loading its data").await?;
-                    tx = compute_added(tx, dialect, &registry, &snapshot, name, &diff, &progress)
-                        .await?;
-                    ((), tx) = with_tx(
-                        tx,
-                        &registry,
-                        Some(&snapshot),
-                        Some(&scope_in(&snapshot, name)),
-                        self,
-                        name,
-                        "the post-init hook",
-                        async |orm| component.run_hook(Hook::PostInit, orm).await,
-                    )
-                    .await?;
-                }
-                Some(i) => {
-                    let from = modules[i].version.clone();
-                    tracing::info!(addon = %name, %from, to = %version, step = %progress, "upgrading");
-                    let diff = schema_sync::diff(&modules[i].description, &description);
-                    // The migrate hook sees old and new fields together.
-                    modules[i].description =
-                        schema_sync::union(&modules[i].description, &description);
-                    modules[i].depends = depends;
-                    let registry = registry_of(&modules)?;
-                    schema_sync::apply_additions(&mut tx, dialect, &registry, name, &diff).await?;
-                    let snapshot = Arc::new(self.snapshot_of(
-                        &modules,
-                        &registry,
-                        &found,
-                        &grants,
-                        &mut loaded,
-                    )?);
-                    let orm = Orm::new(dialect, Arc::new(registry.clone()));
-                    let kept = data::load(&mut tx, &orm, name, &records).await?;
-                    tx = settle(tx, orm.clone(), &snapshot, name, "loading its data").await?;
-                    tx = compute_added(tx, dialect, &registry, &snapshot, name, &diff, &progress)
-                        .await?;
-                    ((), tx) = with_tx(
-                        tx,
-                        &registry,
-                        Some(&snapshot),
-                        Some(&scope_in(&snapshot, name)),
-                        self,
-                        name,
-                        "the migrate hook",
-                        async |orm| {
-                            component
-                                .run_hook(
-                                    Hook::Migrate {
-                                        from: &from,
-                                        to: &version,
-                                    },
-                                    orm,
-                                )
-                                .await
-                        },
-                    )
-                    .await?;
-                    data::remove(&mut tx, &orm, name, Some(&kept)).await?;
-                    tx = settle(tx, orm, &snapshot, name, "removing its old data").await?;
-                    modules[i].description = description.clone();
-                    modules[i].version = version.clone();
-                    let registry = registry_of(&modules)?;
-                    schema_sync::apply_removals(&mut tx, dialect, &registry, name, &diff).await?;
+            match step.action {
+                Action::Uninstall => execution.uninstall(&step.addon, &progress).await?,
+                Action::Install | Action::Upgrade => {
+                    execution.install_or_upgrade(&step.addon, &progress).await?
                 }
             }
-            let hash = change_hash(addon, component.content_hash());
-            record_installed(&mut tx, addon, &description, &hash, sequence).await?;
         }
-        crate::registry_changed(&mut tx, dialect).await?;
-        tx.commit().await?;
-        // This host picks the change up at its next request; others on
-        // PostgreSQL are told at once.
-        self.invalidate();
+        execution.publish(version_before).await?;
         Ok(plan.addons())
     }
 
@@ -1019,7 +1217,7 @@ impl Host {
     pub async fn plan(&self, operation: Operation, names: &[String]) -> Result<PlanReport, Error> {
         let found = self.discover();
         let mut conn = self.db.pool.acquire().await?;
-        let modules = installed_modules(&mut conn).await?;
+        let modules = module_records::installed(&mut conn).await?;
         let installed = installed_map(&modules);
         let plan = plan_for(operation, &found, &installed, names)?;
         let grants = crate::grants::load(&mut conn).await?;
@@ -1073,44 +1271,26 @@ impl Host {
                 }
             };
             let tx = self.db.pool.begin().await?;
-            let (description, _rolled_back) = with_tx(
-                tx,
-                &Registry::new(),
-                None,
-                None,
-                self,
-                addon,
-                "describe",
-                async |orm| component.describe(orm).await,
-            )
-            .await?;
+            let nothing = Arc::new(Registry::new());
+            let (description, _rolled_back) =
+                describe(tx, self.db.dialect, &nothing, addon, &component).await?;
             let old = modules
                 .iter()
                 .find(|m| &m.name == addon)
                 .map(|m| m.description.clone())
                 .unwrap_or_default();
             let diff = schema_sync::diff(&old, &description);
+            let table = pulse_orm::table_name;
+            let mut planned: Vec<(ChangeKind, String, Option<String>)> = Vec::new();
             for model in &diff.new_models {
-                let table = pulse_orm::table_name(&model.name);
-                changes.push(
-                    self.change(&mut conn, addon, ChangeKind::CreateTable, table, None)
-                        .await?,
-                );
+                planned.push((ChangeKind::CreateTable, table(&model.name), None));
             }
             for (model, field) in diff.added_fields.iter().filter(|(_, f)| f.has_column()) {
-                let table = pulse_orm::table_name(model);
                 let column = Some(field.name.clone());
-                changes.push(
-                    self.change(&mut conn, addon, ChangeKind::AddColumn, table, column)
-                        .await?,
-                );
+                planned.push((ChangeKind::AddColumn, table(model), column));
             }
             for (model, field, _, _) in &diff.retyped_fields {
-                let (table, column) = (pulse_orm::table_name(model), Some(field.clone()));
-                changes.push(
-                    self.change(&mut conn, addon, ChangeKind::ChangeType, table, column)
-                        .await?,
-                );
+                planned.push((ChangeKind::ChangeType, table(model), Some(field.clone())));
             }
             for (model, field) in &diff.removed_fields {
                 // x2many fields are no columns.
@@ -1120,21 +1300,15 @@ impl Host {
                     .find(|m| &m.name == model)
                     .and_then(|m| m.fields.iter().find(|f| &f.name == field))
                     .is_none_or(|f| f.has_column());
-                if !stored {
-                    continue;
+                if stored {
+                    planned.push((ChangeKind::DropColumn, table(model), Some(field.clone())));
                 }
-                let (table, column) = (pulse_orm::table_name(model), Some(field.clone()));
-                changes.push(
-                    self.change(&mut conn, addon, ChangeKind::DropColumn, table, column)
-                        .await?,
-                );
             }
             for model in &diff.removed_models {
-                let table = pulse_orm::table_name(model);
-                changes.push(
-                    self.change(&mut conn, addon, ChangeKind::DropTable, table, None)
-                        .await?,
-                );
+                planned.push((ChangeKind::DropTable, table(model), None));
+            }
+            for (kind, table, column) in planned {
+                changes.push(self.change(&mut conn, addon, kind, table, column).await?);
             }
         }
         Ok(PlanReport {
@@ -1177,82 +1351,15 @@ impl Host {
     pub async fn update_list(&self) -> Result<(usize, usize), Error> {
         let found = self.discover();
         let mut tx = self.db.pool.begin().await?;
-        let rows = sqlx::query("SELECT name, state, latest_version FROM ir_module_module")
-            .fetch_all(&mut *tx)
-            .await?;
-        let mut known: BTreeMap<String, (String, Option<String>)> = BTreeMap::new();
-        for row in rows {
-            known.insert(
-                row.try_get("name")?,
-                (row.try_get("state")?, row.try_get("latest_version")?),
-            );
-        }
-        let (mut updatable, mut added) = (0, 0);
-        for (name, addon) in &found.addons {
-            let m = &addon.manifest;
-            let depends = serde_json::to_string(&m.depend_names().collect::<Vec<_>>())
-                .expect("names serialize");
-            match known.get(name) {
-                Some((state, installed_version)) => {
-                    let newer = installed_version
-                        .as_deref()
-                        .and_then(|v| semver::Version::parse(v).ok())
-                        .is_some_and(|v| m.version > v);
-                    updatable += usize::from(newer);
-                    // Odoo never turns a known module uninstallable here, only back.
-                    let state =
-                        if state == ModuleState::Uninstallable.as_str() && m.is_installable() {
-                            ModuleState::Uninstalled.as_str()
-                        } else {
-                            state.as_str()
-                        };
-                    sqlx::query(
-                        "UPDATE ir_module_module SET state = $1, shortdesc = $2, summary = $3, author = $4, \
-                         application = $5, installed_version = $6, depends = $7 WHERE name = $8",
-                    )
-                    .bind(state)
-                    .bind(&m.title)
-                    .bind(&m.summary)
-                    .bind(&m.author)
-                    .bind(m.application)
-                    .bind(m.version.to_string())
-                    .bind(&depends)
-                    .bind(name)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                None => {
-                    added += 1;
-                    let state = if m.is_installable() {
-                        ModuleState::Uninstalled
-                    } else {
-                        ModuleState::Uninstallable
-                    };
-                    sqlx::query(
-                        "INSERT INTO ir_module_module (name, state, shortdesc, summary, author, application, depends, \
-                         installed_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                    )
-                    .bind(name)
-                    .bind(state.as_str())
-                    .bind(&m.title)
-                    .bind(&m.summary)
-                    .bind(&m.author)
-                    .bind(m.application)
-                    .bind(&depends)
-                    .bind(m.version.to_string())
-                    .execute(&mut *tx)
-                    .await?;
-                }
-            }
-        }
+        let counts = module_records::record_found(&mut tx, &found).await?;
         tx.commit().await?;
-        Ok((updatable, added))
+        Ok(counts)
     }
 
     /// The installed addons and their recorded dependencies.
     pub async fn installed(&self) -> Result<Installed, Error> {
         let mut conn = self.db.pool.acquire().await?;
-        Ok(installed_map(&installed_modules(&mut conn).await?))
+        Ok(installed_map(&module_records::installed(&mut conn).await?))
     }
 
     /// The addons found in the addons paths, with every manifest problem.
@@ -1263,99 +1370,9 @@ impl Host {
     /// Every addon known from the addons paths or the database, with its state.
     pub async fn modules(&self) -> Result<Vec<ModuleInfo>, Error> {
         let found = self.discover();
-        let rows =
-            sqlx::query("SELECT name, state, latest_version, shortdesc FROM ir_module_module")
-                .fetch_all(&self.db.pool)
-                .await?;
-        let mut by_name: BTreeMap<String, ModuleInfo> = BTreeMap::new();
-        for (name, addon) in &found.addons {
-            by_name.insert(
-                name.clone(),
-                ModuleInfo {
-                    name: name.clone(),
-                    state: if addon.manifest.is_installable() {
-                        ModuleState::Uninstalled
-                    } else {
-                        ModuleState::Uninstallable
-                    },
-                    installed_version: None,
-                    available_version: Some(addon.manifest.version.to_string()),
-                    title: addon.manifest.title.clone(),
-                },
-            );
-        }
-        for row in rows {
-            let name: String = row.try_get("name")?;
-            let state: String = row.try_get("state")?;
-            let entry = by_name.entry(name.clone()).or_insert_with(|| ModuleInfo {
-                name,
-                state: ModuleState::Uninstalled,
-                installed_version: None,
-                available_version: None,
-                title: String::new(),
-            });
-            match ModuleState::parse(&state) {
-                // The manifest knows best whether an uninstalled addon can be installed.
-                Some(ModuleState::Uninstalled) | None => {}
-                Some(recorded) => {
-                    entry.state = recorded;
-                    if recorded.is_installed() {
-                        entry.installed_version = row.try_get("latest_version")?;
-                    }
-                }
-            }
-            if entry.title.is_empty() {
-                entry.title = row
-                    .try_get::<Option<String>, _>("shortdesc")?
-                    .unwrap_or_default();
-            }
-        }
-        Ok(by_name.into_values().collect())
+        let mut conn = self.db.pool.acquire().await?;
+        module_records::list(&mut conn, &found).await
     }
-}
-
-async fn record_installed(
-    conn: &mut Connection,
-    addon: &Addon,
-    description: &Description,
-    component_hash: &str,
-    sequence: i64,
-) -> Result<(), Error> {
-    let m = &addon.manifest;
-    let depends: Vec<&str> = m.depend_names().collect();
-    let depends = serde_json::to_string(&depends).expect("names serialize");
-    let description = serde_json::to_string(description).expect("descriptions serialize");
-    let exists = sqlx::query("SELECT COUNT(*) FROM ir_module_module WHERE name = $1")
-        .bind(&m.name)
-        .fetch_one(&mut *conn)
-        .await?
-        .try_get::<i64, _>(0)?
-        > 0;
-    // Same parameters, in the same order, for both statements.
-    let sql = if exists {
-        "UPDATE ir_module_module SET state = $1, latest_version = $2, shortdesc = $3, summary = $4, \
-         author = $5, application = $6, depends = $7, description_json = $8, component_hash = $9, \
-         sequence = $10, installed_version = $2 WHERE name = $11"
-    } else {
-        "INSERT INTO ir_module_module (state, latest_version, shortdesc, summary, author, application, \
-         depends, description_json, component_hash, sequence, name, installed_version) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $2)"
-    };
-    sqlx::query(sql)
-        .bind(ModuleState::Installed.as_str())
-        .bind(m.version.to_string())
-        .bind(&m.title)
-        .bind(&m.summary)
-        .bind(&m.author)
-        .bind(m.application)
-        .bind(&depends)
-        .bind(&description)
-        .bind(component_hash)
-        .bind(sequence)
-        .bind(&m.name)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
 }
 
 /// What `--changed` compares: the component's hash and the data files.
@@ -1376,84 +1393,4 @@ fn plan_for(
         Operation::Upgrade => plan_upgrade(&found.addons, installed, names),
         Operation::Uninstall => plan_uninstall(installed, names),
     }
-}
-
-/// Modules in a `to …` state.
-async fn marks(conn: &mut Connection) -> Result<BTreeMap<String, ModuleState>, Error> {
-    let rows = sqlx::query("SELECT name, state FROM ir_module_module WHERE state IN ($1, $2, $3)")
-        .bind(ModuleState::ToInstall.as_str())
-        .bind(ModuleState::ToUpgrade.as_str())
-        .bind(ModuleState::ToRemove.as_str())
-        .fetch_all(&mut *conn)
-        .await?;
-    let mut marks = BTreeMap::new();
-    for row in rows {
-        let state: String = row.try_get("state")?;
-        marks.insert(
-            row.try_get("name")?,
-            ModuleState::parse(&state).expect("a mark state"),
-        );
-    }
-    Ok(marks)
-}
-
-/// Sets the state of `name`, creating its module record from the manifest when needed.
-async fn set_state(
-    conn: &mut Connection,
-    found: &Discovery,
-    name: &str,
-    state: ModuleState,
-) -> Result<(), Error> {
-    let updated = sqlx::query("UPDATE ir_module_module SET state = $1 WHERE name = $2")
-        .bind(state.as_str())
-        .bind(name)
-        .execute(&mut *conn)
-        .await?;
-    if updated.rows_affected() == 0 {
-        let manifest = found.addons.get(name).map(|a| &a.manifest);
-        let depends: Vec<&str> = manifest
-            .map(|m| m.depend_names().collect())
-            .unwrap_or_default();
-        sqlx::query("INSERT INTO ir_module_module (name, state, shortdesc, depends) VALUES ($1, $2, $3, $4)")
-            .bind(name)
-            .bind(state.as_str())
-            .bind(manifest.map(|m| m.title.clone()).unwrap_or_default())
-            .bind(serde_json::to_string(&depends).expect("names serialize"))
-            .execute(&mut *conn)
-            .await?;
-    }
-    Ok(())
-}
-
-/// Takes the database's lifecycle lock for this transaction, so two
-/// operations never interleave. PostgreSQL: an advisory lock, refused at once
-/// when held; SQLite: the write lock, waited for up to the busy timeout.
-async fn lock_lifecycle(conn: &mut Connection, dialect: pulse_orm::Dialect) -> Result<(), Error> {
-    let busy = || {
-        Error::Lifecycle(
-            "another install, upgrade or uninstall is running on this database; try again when it has finished".into(),
-        )
-    };
-    match dialect {
-        pulse_orm::Dialect::Postgres => {
-            let got: bool = sqlx::query("SELECT pg_try_advisory_xact_lock(7285310001)")
-                .fetch_one(&mut *conn)
-                .await?
-                .try_get(0)?;
-            if !got {
-                return Err(busy());
-            }
-        }
-        pulse_orm::Dialect::Sqlite => {
-            // Any write takes SQLite's single write lock until commit.
-            sqlx::query("UPDATE ir_module_module SET sequence = sequence WHERE 1 = 0")
-                .execute(&mut *conn)
-                .await
-                .map_err(|e| match &e {
-                    sqlx::Error::Database(db) if db.message().contains("locked") => busy(),
-                    _ => Error::Database(e),
-                })?;
-        }
-    }
-    Ok(())
 }

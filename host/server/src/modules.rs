@@ -168,12 +168,9 @@ async fn run(
 /// The names of the module records `ids`, in order.
 async fn module_names(host: &Host, ids: &[i64]) -> Result<Vec<String>, Error> {
     let mut names = Vec::with_capacity(ids.len());
+    let mut conn = host.db.pool.acquire().await?;
     for id in ids {
-        let name: Option<String> =
-            sqlx::query_scalar("SELECT name FROM ir_module_module WHERE id = $1")
-                .bind(*id)
-                .fetch_optional(&host.db.pool)
-                .await?;
+        let name = crate::module_records::name_of(&mut conn, *id).await?;
         names.push(name.ok_or_else(|| {
             Error::Orm(pulse_orm::OrmError::Missing(format!(
                 "Record does not exist or has been deleted.\n(Record: ir.module.module({id},), User: {SUPERUSER_ID})"
