@@ -301,7 +301,7 @@ mod tests {
             "name = \"shell\"\nversion = \"1.0.0\"\n[build]\ncommand = \"printf wasm > out.bin\"\noutput = \"out.bin\"\n",
         )]);
         let mut events = Vec::new();
-        let built = build_addons(&found, &[dir.clone()], &[], |p| {
+        let built = build_addons(&found, std::slice::from_ref(&dir), &[], |p| {
             events.push(match p {
                 Progress::InstallingTarget => "target".to_string(),
                 Progress::Building { addon, command } => format!("{} {command}", addon.name()),
