@@ -6,6 +6,30 @@ use std::fmt::Write;
 
 use serde::Serialize;
 
+use crate::plan::Installed;
+use crate::{Discovery, HOST_MODULES};
+
+/// Why a graph cannot be drawn.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GraphError {
+    /// The root asked for is neither an addon of the graph nor a host
+    /// module one of them depends on.
+    #[error("addon '{0}' is not in the graph")]
+    NotInGraph(String),
+}
+
+/// Which part of the addons [`GraphView::of_addons`] draws.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GraphQuery<'a> {
+    /// Only this addon and what it depends on (with `reverse`: what depends on it).
+    pub root: Option<&'a str>,
+    /// With `root`, follow dependents instead of dependencies.
+    pub reverse: bool,
+    /// Only the installed addons, with the dependencies recorded at install,
+    /// instead of every addon of the addons paths.
+    pub installed_only: bool,
+}
+
 /// A graph to draw: addons (with a label such as version and state) and
 /// dependency edges.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -40,6 +64,67 @@ impl GraphView {
             }
         }
         view
+    }
+
+    /// The graph `pulse graph` draws: the addons found (or, `installed_only`,
+    /// those installed) labelled with version and state, plus the host's own
+    /// modules where an addon depends on them or the graph starts from one.
+    pub fn of_addons(
+        found: &Discovery,
+        installed: &Installed,
+        query: GraphQuery<'_>,
+    ) -> Result<GraphView, GraphError> {
+        let mut deps: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        if query.installed_only {
+            deps.extend(
+                installed
+                    .iter()
+                    .filter(|(name, _)| !HOST_MODULES.contains(&name.as_str()))
+                    .map(|(name, d)| (name.clone(), d.clone())),
+            );
+        } else {
+            for (name, addon) in &found.addons {
+                deps.insert(
+                    name.clone(),
+                    addon.manifest.depend_names().map(str::to_string).collect(),
+                );
+            }
+        }
+        // The host's modules are always installed; they are drawn only where
+        // they explain an edge or were asked for, not as noise in every graph.
+        for module in HOST_MODULES {
+            let needed = query.root == Some(module) || deps.values().flatten().any(|d| d == module);
+            if needed {
+                deps.entry(module.to_string()).or_default();
+            }
+        }
+        let mut labels = BTreeMap::new();
+        for name in deps.keys() {
+            if HOST_MODULES.contains(&name.as_str()) && !found.addons.contains_key(name) {
+                labels.insert(name.clone(), "host installed".to_string());
+                continue;
+            }
+            let version = found
+                .addons
+                .get(name)
+                .map(|a| a.manifest.version.to_string())
+                .unwrap_or_default();
+            let state = if installed.contains_key(name) {
+                "installed"
+            } else {
+                "uninstalled"
+            };
+            labels.insert(
+                name.clone(),
+                format!("{version} {state}").trim().to_string(),
+            );
+        }
+        if let Some(root) = query.root
+            && !deps.contains_key(root)
+        {
+            return Err(GraphError::NotInGraph(root.to_string()));
+        }
+        Ok(GraphView::new(&deps, &labels, query.root, query.reverse))
     }
 
     /// Graphviz `dot` source.
@@ -185,6 +270,73 @@ mod tests {
         assert_eq!(view.nodes.keys().collect::<Vec<_>>(), ["a", "b"]);
         assert!(view.to_dot().contains("\"a\" -> \"b\";"));
         assert!(view.to_mermaid().contains("a --> b"));
+    }
+
+    fn found(manifests: &[&str]) -> Discovery {
+        let mut found = Discovery::default();
+        for text in manifests {
+            let manifest = crate::Manifest::parse(text, std::path::Path::new("addon.toml"))
+                .expect("a valid test manifest");
+            let dir = std::path::PathBuf::from(&manifest.name);
+            found
+                .addons
+                .insert(manifest.name.clone(), crate::Addon { manifest, dir });
+        }
+        found
+    }
+
+    fn installed(pairs: &[(&str, &[&str])]) -> Installed {
+        pairs
+            .iter()
+            .map(|(n, d)| (n.to_string(), d.iter().map(|d| d.to_string()).collect()))
+            .collect()
+    }
+
+    #[test]
+    fn addons_are_labelled_with_version_and_state_and_host_modules_only_when_needed() {
+        let found = found(&[
+            "name = \"sale\"\nversion = \"1.2.0\"\ndepends = [\"base\"]\n",
+            "name = \"crm\"\nversion = \"0.3.0\"\ndepends = [\"sale\"]\n",
+        ]);
+        let installed = installed(&[("base", &[]), ("sale", &["base"])]);
+        let view = GraphView::of_addons(&found, &installed, GraphQuery::default()).unwrap();
+        assert_eq!(
+            view.nodes,
+            BTreeMap::from([
+                ("base".to_string(), "host installed".to_string()),
+                ("crm".to_string(), "0.3.0 uninstalled".to_string()),
+                ("sale".to_string(), "1.2.0 installed".to_string()),
+            ])
+        );
+        assert!(
+            view.edges
+                .contains(&("sale".to_string(), "base".to_string()))
+        );
+
+        // Installed only: crm is gone; web is drawn only when asked for.
+        let only = GraphQuery {
+            installed_only: true,
+            ..GraphQuery::default()
+        };
+        let view = GraphView::of_addons(&found, &installed, only).unwrap();
+        assert_eq!(view.nodes.keys().collect::<Vec<_>>(), ["base", "sale"]);
+        let web = GraphQuery {
+            root: Some("web"),
+            ..only
+        };
+        let view = GraphView::of_addons(&found, &installed, web).unwrap();
+        assert_eq!(view.nodes.keys().collect::<Vec<_>>(), ["web"]);
+    }
+
+    #[test]
+    fn an_unknown_root_is_an_error_naming_it() {
+        let found = found(&["name = \"sale\"\nversion = \"1.0.0\"\n"]);
+        let root = GraphQuery {
+            root: Some("nope"),
+            ..GraphQuery::default()
+        };
+        let e = GraphView::of_addons(&found, &Installed::new(), root).unwrap_err();
+        assert_eq!(e.to_string(), "addon 'nope' is not in the graph");
     }
 
     #[test]

@@ -3,8 +3,11 @@
 //! [`discover`] reads every manifest in the addons paths and reports every
 //! problem it finds, each with its file; the [`plan`] functions resolve the
 //! install and uninstall closures over a petgraph and order them as Odoo
-//! does (dependencies first; ties by depth, then name). No wasmtime, no SQL.
+//! does (dependencies first; ties by depth, then name); [`graph`] draws the
+//! graph for `pulse graph` and [`build`] runs the manifests' build commands
+//! for `pulse build`. No wasmtime, no SQL.
 
+pub mod build;
 pub mod graph;
 pub mod plan;
 mod validate;

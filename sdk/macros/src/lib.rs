@@ -1,6 +1,8 @@
 //! Procedural macros behind `pulse-sdk`. Use them through `pulse_sdk`; the
 //! code they generate names only `::pulse_sdk` paths.
 
+#![deny(missing_docs)]
+
 use proc_macro::TokenStream;
 use proc_macro2::TokenStream as TokenStream2;
 use quote::{format_ident, quote};

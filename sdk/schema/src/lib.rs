@@ -6,6 +6,8 @@
 //! Both sides use this one crate so the two ends can never disagree on the
 //! shape.
 
+#![deny(missing_docs)]
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 

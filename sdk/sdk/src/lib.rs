@@ -107,6 +107,8 @@
 //! # }
 //! ```
 
+#![deny(missing_docs)]
+
 mod env;
 mod error;
 mod field;

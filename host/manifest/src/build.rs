@@ -1,0 +1,375 @@
+//! Building addon components, for `pulse build`: run the `[build]` command
+//! of each manifest in its addon folder and copy the component it leaves to
+//! where the host loads it. Only the manifest is needed, so this lives beside
+//! it; progress is reported to the caller, which decides what to print.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus};
+
+use crate::{Addon, Discovery};
+
+/// The target addons are compiled for.
+pub const WASM_TARGET: &str = "wasm32-wasip2";
+
+/// Why a build stopped. The first failing addon stops the build: later
+/// addons may depend on its component being in place.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// An addon named on the command line is not in the addons paths.
+    #[error("addon '{name}' is not in the addons paths {paths:?}")]
+    NotFound {
+        /// The addon asked for.
+        name: String,
+        /// The addons paths searched.
+        paths: Vec<PathBuf>,
+    },
+    /// No addon was named and none in the addons paths has a `[build]` section.
+    #[error("no addon to build in the addons paths {paths:?}")]
+    NothingToBuild {
+        /// The addons paths searched.
+        paths: Vec<PathBuf>,
+    },
+    /// An addon named on the command line has no `[build]` section.
+    #[error("addon '{0}' has no [build] section in its addon.toml")]
+    NoBuildSection(String),
+    /// rustup, needed to add the wasm target, could not be run.
+    #[error("rustup is needed to install the {WASM_TARGET} target (https://rustup.rs)")]
+    NoRustup(#[source] io::Error),
+    /// `rustup target add` could not be started.
+    #[error("cannot run rustup")]
+    RustupSpawn(#[source] io::Error),
+    /// `rustup target add` ran and failed.
+    #[error("`rustup target add {WASM_TARGET}` failed ({0})")]
+    TargetAdd(ExitStatus),
+    /// The shell running an addon's build command could not be started.
+    #[error("cannot run the build command of '{addon}'")]
+    Spawn {
+        /// The addon being built.
+        addon: String,
+        /// What the operating system said.
+        #[source]
+        source: io::Error,
+    },
+    /// An addon's build command exited with a failure.
+    #[error("building addon '{addon}' failed ({status}): {command}")]
+    CommandFailed {
+        /// The addon being built.
+        addon: String,
+        /// How the command ended.
+        status: ExitStatus,
+        /// The command, as the manifest gives it.
+        command: String,
+    },
+    /// `cargo metadata`, run to find `{cargo_target_dir}`, could not be started.
+    #[error("cannot run `cargo metadata` to find the target directory")]
+    CargoMetadataSpawn(#[source] io::Error),
+    /// `cargo metadata` ran and failed.
+    #[error("`cargo metadata` failed in {}: {stderr}", dir.display())]
+    CargoMetadataFailed {
+        /// The addon folder it ran in.
+        dir: PathBuf,
+        /// What cargo printed on stderr.
+        stderr: String,
+    },
+    /// `cargo metadata` printed something that is not JSON.
+    #[error(transparent)]
+    CargoMetadataJson(#[from] serde_json::Error),
+    /// `cargo metadata` printed JSON without a target directory.
+    #[error("`cargo metadata` printed no target_directory")]
+    NoTargetDirectory,
+    /// The build command succeeded but its output could not be copied.
+    #[error(
+        "the build of '{addon}' did not leave {} to copy to {}",
+        from.display(),
+        to.display()
+    )]
+    Copy {
+        /// The addon being built.
+        addon: String,
+        /// Where the manifest says the component is left.
+        from: PathBuf,
+        /// The component path the host loads.
+        to: PathBuf,
+        /// What the operating system said.
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// What a build is doing, reported as it happens so a caller can show it
+/// before a long command's own output.
+#[derive(Debug, Clone, Copy)]
+pub enum Progress<'a> {
+    /// The wasm target is missing; rustup is adding it.
+    InstallingTarget,
+    /// An addon's build command is about to run.
+    Building {
+        /// The addon.
+        addon: &'a Addon,
+        /// Its build command.
+        command: &'a str,
+    },
+    /// An addon's component is in place.
+    Built(&'a Built),
+}
+
+/// A component a build placed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Built {
+    /// The addon.
+    pub addon: String,
+    /// The component file the host loads.
+    pub component: PathBuf,
+}
+
+/// Builds the addons `names` found in `found` (when `names` is empty, every
+/// addon with a `[build]` section), in name order, telling `progress` what
+/// happens. `paths` are the addons paths `found` came from, for the errors.
+/// Returns the components placed; an addon whose manifest gives no output
+/// is built and not copied.
+pub fn build_addons(
+    found: &Discovery,
+    paths: &[PathBuf],
+    names: &[String],
+    mut progress: impl FnMut(Progress<'_>),
+) -> Result<Vec<Built>, BuildError> {
+    let targets: Vec<&Addon> = if names.is_empty() {
+        found
+            .addons
+            .values()
+            .filter(|a| a.manifest.build.is_some())
+            .collect()
+    } else {
+        names
+            .iter()
+            .map(|n| {
+                found.addons.get(n).ok_or_else(|| BuildError::NotFound {
+                    name: n.clone(),
+                    paths: paths.to_vec(),
+                })
+            })
+            .collect::<Result<_, _>>()?
+    };
+    if targets.is_empty() {
+        return Err(BuildError::NothingToBuild {
+            paths: paths.to_vec(),
+        });
+    }
+    let mut target_dirs = TargetDirs::default();
+    let mut wasm_target_ready = false;
+    let mut built = Vec::new();
+    for addon in targets {
+        let Some(build) = &addon.manifest.build else {
+            return Err(BuildError::NoBuildSection(addon.name().to_string()));
+        };
+        if build.command.contains(WASM_TARGET) && !wasm_target_ready {
+            ensure_wasm_target(&mut progress)?;
+            wasm_target_ready = true;
+        }
+        progress(Progress::Building {
+            addon,
+            command: &build.command,
+        });
+        let status = Command::new("sh")
+            .arg("-c")
+            .arg(&build.command)
+            .current_dir(&addon.dir)
+            .status()
+            .map_err(|source| BuildError::Spawn {
+                addon: addon.name().to_string(),
+                source,
+            })?;
+        if !status.success() {
+            return Err(BuildError::CommandFailed {
+                addon: addon.name().to_string(),
+                status,
+                command: build.command.clone(),
+            });
+        }
+        let Some(output) = &build.output else {
+            continue;
+        };
+        let output = if output.contains("{cargo_target_dir}") {
+            let target_dir = target_dirs.of(&addon.dir)?;
+            output.replace("{cargo_target_dir}", &target_dir.to_string_lossy())
+        } else {
+            output.clone()
+        };
+        let from = addon.dir.join(output);
+        let to = addon.component_path();
+        if let Err(source) = std::fs::copy(&from, &to) {
+            return Err(BuildError::Copy {
+                addon: addon.name().to_string(),
+                from,
+                to,
+                source,
+            });
+        }
+        let placed = Built {
+            addon: addon.name().to_string(),
+            component: to,
+        };
+        progress(Progress::Built(&placed));
+        built.push(placed);
+    }
+    Ok(built)
+}
+
+/// Cargo's target directory per addon folder, asked once per folder since
+/// `cargo metadata` takes a while.
+#[derive(Debug, Default)]
+struct TargetDirs(Vec<(PathBuf, PathBuf)>);
+
+impl TargetDirs {
+    /// Cargo's target directory for the crate in `dir` (honours `CARGO_TARGET_DIR`).
+    fn of(&mut self, dir: &Path) -> Result<PathBuf, BuildError> {
+        if let Some((_, target)) = self.0.iter().find(|(d, _)| d == dir) {
+            return Ok(target.clone());
+        }
+        let output = Command::new("cargo")
+            .args(["metadata", "--format-version", "1", "--no-deps"])
+            .current_dir(dir)
+            .output()
+            .map_err(BuildError::CargoMetadataSpawn)?;
+        if !output.status.success() {
+            return Err(BuildError::CargoMetadataFailed {
+                dir: dir.to_path_buf(),
+                stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            });
+        }
+        let metadata: serde_json::Value = serde_json::from_slice(&output.stdout)?;
+        let target = metadata["target_directory"]
+            .as_str()
+            .map(PathBuf::from)
+            .ok_or(BuildError::NoTargetDirectory)?;
+        self.0.push((dir.to_path_buf(), target.clone()));
+        Ok(target)
+    }
+}
+
+/// Adds the wasm target with rustup when it is missing.
+fn ensure_wasm_target(progress: &mut impl FnMut(Progress<'_>)) -> Result<(), BuildError> {
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .map_err(BuildError::NoRustup)?;
+    if String::from_utf8_lossy(&installed.stdout)
+        .lines()
+        .any(|l| l.trim() == WASM_TARGET)
+    {
+        return Ok(());
+    }
+    progress(Progress::InstallingTarget);
+    let status = Command::new("rustup")
+        .args(["target", "add", WASM_TARGET])
+        .status()
+        .map_err(BuildError::RustupSpawn)?;
+    if !status.success() {
+        return Err(BuildError::TargetAdd(status));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addon(dir: &Path, manifest: &str) -> Addon {
+        let manifest = crate::Manifest::parse(manifest, &dir.join("addon.toml"))
+            .expect("a valid test manifest");
+        Addon {
+            manifest,
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    fn found(addons: Vec<Addon>) -> Discovery {
+        let mut found = Discovery::default();
+        for a in addons {
+            found.addons.insert(a.name().to_string(), a);
+        }
+        found
+    }
+
+    #[test]
+    fn a_build_runs_the_command_and_places_its_output() {
+        let scratch = tempfile::tempdir().unwrap();
+        let dir = scratch.path().to_path_buf();
+        let found = found(vec![addon(
+            &dir,
+            "name = \"shell\"\nversion = \"1.0.0\"\n[build]\ncommand = \"printf wasm > out.bin\"\noutput = \"out.bin\"\n",
+        )]);
+        let mut events = Vec::new();
+        let built = build_addons(&found, std::slice::from_ref(&dir), &[], |p| {
+            events.push(match p {
+                Progress::InstallingTarget => "target".to_string(),
+                Progress::Building { addon, command } => format!("{} {command}", addon.name()),
+                Progress::Built(b) => format!("built {}", b.addon),
+            })
+        })
+        .unwrap();
+        assert_eq!(events, ["shell printf wasm > out.bin", "built shell"]);
+        assert_eq!(
+            built,
+            [Built {
+                addon: "shell".into(),
+                component: dir.join("shell.wasm")
+            }]
+        );
+        assert_eq!(std::fs::read(dir.join("shell.wasm")).unwrap(), b"wasm");
+    }
+
+    #[test]
+    fn failures_name_the_addon_and_the_cause() {
+        let scratch = tempfile::tempdir().unwrap();
+        let dir = scratch.path().to_path_buf();
+        let found = found(vec![
+            addon(
+                &dir,
+                "name = \"broken\"\nversion = \"1.0.0\"\n[build]\ncommand = \"exit 3\"\n",
+            ),
+            addon(&dir, "name = \"plain\"\nversion = \"1.0.0\"\n"),
+            addon(
+                &dir,
+                "name = \"lost\"\nversion = \"1.0.0\"\n[build]\ncommand = \"true\"\noutput = \"nowhere.wasm\"\n",
+            ),
+        ]);
+        let paths = [dir.clone()];
+        let e = build_addons(&found, &paths, &["broken".into()], |_| {}).unwrap_err();
+        assert!(matches!(e, BuildError::CommandFailed { .. }), "{e:?}");
+        assert!(
+            e.to_string()
+                .starts_with("building addon 'broken' failed ("),
+            "{e}"
+        );
+        assert!(e.to_string().ends_with("): exit 3"), "{e}");
+
+        let e = build_addons(&found, &paths, &["plain".into()], |_| {}).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "addon 'plain' has no [build] section in its addon.toml"
+        );
+
+        let e = build_addons(&found, &paths, &["lost".into()], |_| {}).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "the build of 'lost' did not leave {} to copy to {}",
+                dir.join("nowhere.wasm").display(),
+                dir.join("lost.wasm").display()
+            )
+        );
+
+        let e = build_addons(&found, &paths, &["absent".into()], |_| {}).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!("addon 'absent' is not in the addons paths {paths:?}")
+        );
+        let e = build_addons(&Discovery::default(), &paths, &[], |_| {}).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!("no addon to build in the addons paths {paths:?}")
+        );
+    }
+}
