@@ -8,7 +8,7 @@
 use serde_json::{Value, json};
 
 use super::assert_serving;
-use pulse_testing::{Backend, Pulse, Rpc, Server, id, ok, refused};
+use pulse_testing::{Backend, Pulse, Rpc, Server, id, login_refusal, ok, refused};
 
 on_both! {
     a_user_without_a_password_cannot_log_in_by_password => passwordless;
@@ -100,19 +100,6 @@ fn web_login(
     (
         serde_json::from_str(&response.body).expect("JSON answer"),
         cookie,
-    )
-}
-
-/// The `data.message` of a refused web login (panics when it succeeded).
-fn login_refusal(answer: &Value) -> (String, String) {
-    assert!(
-        answer.get("result").is_none(),
-        "the login must fail: {answer}"
-    );
-    let data = &answer["error"]["data"];
-    (
-        data["name"].as_str().unwrap_or_default().to_string(),
-        data["message"].as_str().unwrap_or_default().to_string(),
     )
 }
 

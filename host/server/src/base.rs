@@ -324,50 +324,10 @@ pub fn model_names() -> Vec<String> {
 }
 
 /// Creates the tables of `base` that do not exist yet (the users table
-/// exists already, with its password column), records them as owned by
-/// `base`, and creates the base groups with `admin` in them.
+/// exists already, with its password column, made by the host's
+/// migrations), records them as owned by `base`, and creates the base
+/// groups with `admin` in them.
 pub async fn ensure(conn: &mut Connection, dialect: Dialect) -> Result<(), Error> {
-    // Databases created before the module records had installed_version.
-    let has_column = match dialect {
-        Dialect::Sqlite => {
-            "SELECT COUNT(*) FROM pragma_table_info('ir_module_module') WHERE name = 'installed_version'"
-        }
-        Dialect::Postgres => {
-            "SELECT COUNT(*) FROM information_schema.columns WHERE table_name = 'ir_module_module' \
-             AND column_name = 'installed_version' AND table_schema = current_schema()"
-        }
-    };
-    let present: i64 = sqlx::query_scalar(has_column).fetch_one(&mut *conn).await?;
-    if present == 0 {
-        sqlx::query("ALTER TABLE ir_module_module ADD COLUMN installed_version VARCHAR")
-            .execute(&mut *conn)
-            .await?;
-    }
-    // Databases created before API keys were a model lack these columns.
-    for (column, ddl) in [
-        ("scope", "scope VARCHAR"),
-        ("create_date", "create_date TEXT"),
-        ("expiration_date", "expiration_date TEXT"),
-    ] {
-        let query = match dialect {
-            Dialect::Sqlite => {
-                "SELECT COUNT(*) FROM pragma_table_info('res_users_apikeys') WHERE name = $1"
-            }
-            Dialect::Postgres => {
-                "SELECT COUNT(*) FROM information_schema.columns WHERE table_name = 'res_users_apikeys' \
-                 AND column_name = $1 AND table_schema = current_schema()"
-            }
-        };
-        let present: i64 = sqlx::query_scalar(query)
-            .bind(column)
-            .fetch_one(&mut *conn)
-            .await?;
-        if present == 0 {
-            sqlx::query(&format!("ALTER TABLE res_users_apikeys ADD COLUMN {ddl}"))
-                .execute(&mut *conn)
-                .await?;
-        }
-    }
     let mut registry = Registry::new();
     apply(&mut registry)?;
     for spec in description().models {

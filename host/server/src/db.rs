@@ -1,5 +1,6 @@
-//! The database: connecting (SQLite file or PostgreSQL), the host's own
-//! tables, and the first user.
+//! The database: connecting (SQLite file or PostgreSQL), bringing the
+//! host's own tables up to date (see [`crate::migrations`]), and retrying
+//! transactions that clash with another.
 
 use std::path::Path;
 use std::str::FromStr;
@@ -8,7 +9,7 @@ use pulse_orm::Dialect;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor, Row};
 
-use crate::{Error, auth};
+use crate::{Error, migrations};
 
 /// The `pulse_meta` key counting lifecycle changes.
 pub const REGISTRY_VERSION: &str = "registry_version";
@@ -37,6 +38,17 @@ pub fn is_orm_conflict(e: &pulse_orm::OrmError) -> bool {
 pub fn tagged<E: From<sqlx::Error>>(e: sqlx::Error) -> (E, bool) {
     let clashed = is_conflict(&e);
     (E::from(e), clashed)
+}
+
+/// A host error as [`retrying`] takes it: tagged with whether it was a
+/// database clash.
+pub fn tagged_error(e: Error) -> (Error, bool) {
+    let clashed = match &e {
+        Error::Database(d) => is_conflict(d),
+        Error::Orm(o) => is_orm_conflict(o),
+        _ => false,
+    };
+    (e, clashed)
 }
 
 /// How often a transaction that clashed with another is tried in all.
@@ -105,97 +117,6 @@ pub struct Database {
     pub name: String,
 }
 
-/// The host's own tables: module records, the ownership ledger and users.
-/// Types are portable between SQLite and PostgreSQL.
-fn system_tables(dialect: Dialect) -> Vec<String> {
-    let pk = dialect.primary_key();
-    let boolean = dialect.boolean_type();
-    vec![
-        format!(
-            "CREATE TABLE IF NOT EXISTS ir_module_module (
-                id {pk},
-                name VARCHAR NOT NULL UNIQUE,
-                state VARCHAR NOT NULL,
-                latest_version VARCHAR,
-                shortdesc VARCHAR,
-                summary TEXT,
-                author VARCHAR,
-                application {boolean} NOT NULL DEFAULT FALSE,
-                depends TEXT NOT NULL DEFAULT '[]',
-                description_json TEXT,
-                component_hash VARCHAR,
-                sequence BIGINT NOT NULL DEFAULT 0,
-                installed_version VARCHAR
-            )"
-        ),
-        format!(
-            "CREATE TABLE IF NOT EXISTS ir_model (
-                id {pk},
-                model VARCHAR NOT NULL UNIQUE,
-                name VARCHAR,
-                table_name VARCHAR NOT NULL,
-                module VARCHAR NOT NULL
-            )"
-        ),
-        format!(
-            "CREATE TABLE IF NOT EXISTS ir_model_fields (
-                id {pk},
-                model VARCHAR NOT NULL,
-                name VARCHAR NOT NULL,
-                ttype VARCHAR NOT NULL,
-                module VARCHAR NOT NULL,
-                UNIQUE (model, name)
-            )"
-        ),
-        // Bumped by every lifecycle change, so running servers know to reload.
-        "CREATE TABLE IF NOT EXISTS pulse_meta (key VARCHAR PRIMARY KEY, value BIGINT NOT NULL)"
-            .to_string(),
-        format!(
-            "CREATE TABLE IF NOT EXISTS ir_model_relation (
-                id {pk},
-                name VARCHAR NOT NULL,
-                model VARCHAR NOT NULL,
-                field VARCHAR NOT NULL,
-                module VARCHAR NOT NULL
-            )"
-        ),
-        format!(
-            "CREATE TABLE IF NOT EXISTS ir_model_data (
-                id {pk},
-                module VARCHAR NOT NULL,
-                name VARCHAR NOT NULL,
-                model VARCHAR NOT NULL,
-                res_id BIGINT NOT NULL,
-                noupdate {boolean} NOT NULL DEFAULT FALSE,
-                UNIQUE (module, name)
-            )"
-        ),
-        format!(
-            "CREATE TABLE IF NOT EXISTS res_users (
-                id {pk},
-                login VARCHAR NOT NULL UNIQUE,
-                name VARCHAR NOT NULL,
-                password VARCHAR,
-                active {boolean} NOT NULL DEFAULT TRUE
-            )"
-        ),
-        // What the admin granted addons beyond the sandbox.
-        "CREATE TABLE IF NOT EXISTS pulse_grants (addon VARCHAR NOT NULL, permission VARCHAR NOT NULL, PRIMARY KEY (addon, permission))".to_string(),
-        // API keys: only their SHA-256 digest is kept.
-        format!(
-            "CREATE TABLE IF NOT EXISTS res_users_apikeys (
-                id {pk},
-                user_id BIGINT NOT NULL,
-                name VARCHAR NOT NULL,
-                key_digest VARCHAR NOT NULL UNIQUE,
-                scope VARCHAR,
-                create_date TEXT,
-                expiration_date TEXT
-            )"
-        ),
-    ]
-}
-
 /// Connections in the pool when [`PoolSettings::max_connections`] is not
 /// given: SQLite has one writer at a time anyway.
 const SQLITE_POOL_SIZE: u32 = 4;
@@ -226,14 +147,17 @@ impl Default for PoolSettings {
 
 impl Database {
     /// Opens (creating when needed) the database at `url` with a pool set
-    /// up by `settings`, creates the host's tables, and makes sure the user
-    /// `admin` exists with `admin_password` (`admin` when `None`) when the
-    /// database is new.
-    pub async fn open(
-        url: &str,
-        admin_password: Option<&str>,
-        settings: &PoolSettings,
-    ) -> Result<Database, Error> {
+    /// up by `settings`, and runs the migrations of the host's tables it
+    /// lacks. Seeding (the user `admin`, the `base` records) is the host's
+    /// business: see `Host::open`.
+    pub async fn open(url: &str, settings: &PoolSettings) -> Result<Database, Error> {
+        let db = Database::connect(url, settings).await?;
+        db.migrate().await?;
+        Ok(db)
+    }
+
+    /// Opens the pool only: no table is created or changed.
+    async fn connect(url: &str, settings: &PoolSettings) -> Result<Database, Error> {
         sqlx::any::install_default_drivers();
         let dialect = Dialect::from_url(url).ok_or_else(|| {
             Error::Config(format!(
@@ -298,56 +222,28 @@ impl Database {
             .connect_with(options)
             .await
             .map_err(|e| Error::Config(format!("cannot open the database {name:?}: {e}")))?;
-        let db = Database {
+        Ok(Database {
             pool,
             dialect,
             name,
-        };
-        db.init(admin_password).await?;
-        Ok(db)
+        })
     }
 
-    async fn init(&self, admin_password: Option<&str>) -> Result<(), Error> {
-        let mut tx = self.pool.begin().await?;
-        for ddl in system_tables(self.dialect) {
-            sqlx::query(&ddl).execute(&mut *tx).await?;
+    /// Runs the migrations the database lacks, in one transaction (tried
+    /// again when it clashes with another host doing the same on SQLite).
+    async fn migrate(&self) -> Result<(), Error> {
+        let applied = retrying("migrating the database", move || async move {
+            let mut tx = self.pool.begin().await.map_err(tagged)?;
+            let applied = migrations::apply(&mut tx, self.dialect)
+                .await
+                .map_err(tagged_error)?;
+            tx.commit().await.map_err(tagged)?;
+            Ok(applied)
+        })
+        .await?;
+        if !applied.is_empty() {
+            tracing::info!(db = %self.name, ?applied, "the host's tables are up to date");
         }
-        let versions = sqlx::query("SELECT COUNT(*) FROM pulse_meta WHERE key = $1")
-            .bind(REGISTRY_VERSION)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get::<i64, _>(0)?;
-        if versions == 0 {
-            sqlx::query("INSERT INTO pulse_meta (key, value) VALUES ($1, $2)")
-                .bind(REGISTRY_VERSION)
-                .bind(0_i64)
-                .execute(&mut *tx)
-                .await?;
-        }
-        let admins = sqlx::query("SELECT COUNT(*) FROM res_users WHERE login = $1")
-            .bind("admin")
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get::<i64, _>(0)?;
-        if admins == 0 {
-            let password = admin_password.unwrap_or_else(|| {
-                tracing::warn!(db = %self.name, "no admin password given (--admin-password or PULSE_ADMIN_PASSWORD): the new database gets admin/admin");
-                "admin"
-            });
-            let hash = auth::hash_password(password)?;
-            sqlx::query(
-                "INSERT INTO res_users (login, name, password, active) VALUES ($1, $2, $3, $4)",
-            )
-            .bind("admin")
-            .bind("Administrator")
-            .bind(hash)
-            .bind(true)
-            .execute(&mut *tx)
-            .await?;
-            tracing::info!(db = %self.name, "created the user 'admin'");
-        }
-        crate::base::ensure(&mut tx, self.dialect).await?;
-        tx.commit().await?;
         Ok(())
     }
 }
@@ -385,29 +281,11 @@ mod tests {
     /// (SQLSTATE 57014, query_canceled) and the pool goes on serving.
     #[tokio::test]
     async fn postgres_statements_stop_at_the_timeout() {
-        use sqlx::Connection;
-        let admin = std::env::var("PULSE_TEST_PG")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-        let name = format!("pulse_unit_timeout_{}", std::process::id());
-        let mut conn = sqlx::PgConnection::connect(&admin)
-            .await
-            .expect("PostgreSQL is required for this test");
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
         let settings = PoolSettings {
             max_connections: Some(2),
             statement_timeout: Some(std::time::Duration::from_millis(200)),
         };
-        let db = Database::open(&format!("{base}/{name}"), Some("pw"), &settings)
-            .await
-            .unwrap();
+        let db = scratch::postgres_with("timeout", &settings).await;
         let started = std::time::Instant::now();
         let error = sqlx::query("SELECT pg_sleep(2)")
             .execute(&db.pool)
@@ -417,11 +295,7 @@ mod tests {
         let code = error.as_database_error().and_then(|e| e.code());
         assert_eq!(code.as_deref(), Some("57014"), "{error}");
         sqlx::query("SELECT 1").execute(&db.pool).await.unwrap();
-        db.pool.close().await;
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .execute(&mut conn)
-            .await
-            .unwrap();
+        db.remove().await;
     }
 
     #[test]
@@ -437,5 +311,117 @@ mod tests {
             ),
             "acme"
         );
+    }
+}
+
+/// Databases made for one unit test, on either engine: unmigrated (see
+/// [`Scratch::migrated`]), and removed by [`Scratch::remove`] at the end
+/// (a test that fails leaves its database for a look; the next run of the
+/// same test starts from a fresh one anyway).
+#[cfg(test)]
+pub(crate) mod scratch {
+    use super::{Database, PoolSettings};
+
+    /// A database made for one test.
+    #[derive(Debug)]
+    pub struct Scratch {
+        db: Database,
+        url: String,
+        /// The PostgreSQL server's URL (without a database) and the
+        /// database's name, to drop it.
+        postgres: Option<(String, String)>,
+    }
+
+    impl std::ops::Deref for Scratch {
+        type Target = Database;
+        fn deref(&self) -> &Database {
+            &self.db
+        }
+    }
+
+    fn name(tag: &str) -> String {
+        format!("pulse_unit_{tag}_{}", std::process::id())
+    }
+
+    /// A fresh SQLite file in the temporary directory.
+    pub async fn sqlite(tag: &str) -> Scratch {
+        let path = std::env::temp_dir().join(format!("{}.sqlite", name(tag)));
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+        let url = format!("sqlite://{}", path.display());
+        let db = Database::connect(&url, &PoolSettings::default())
+            .await
+            .unwrap();
+        Scratch {
+            db,
+            url,
+            postgres: None,
+        }
+    }
+
+    /// A fresh PostgreSQL database (`PULSE_TEST_PG`, or the local server).
+    pub async fn postgres(tag: &str) -> Scratch {
+        postgres_with(tag, &PoolSettings::default()).await
+    }
+
+    /// [`postgres`] with a pool set up by `settings`.
+    pub async fn postgres_with(tag: &str, settings: &PoolSettings) -> Scratch {
+        let admin = std::env::var("PULSE_TEST_PG")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let name = name(tag);
+        let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
+            .await
+            .expect("PostgreSQL is required for this test");
+        for sql in [
+            format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+            format!("CREATE DATABASE {name}"),
+        ] {
+            sqlx::query(&sql).execute(&mut conn).await.unwrap();
+        }
+        let server = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+        let url = format!("{server}/{name}");
+        let db = Database::connect(&url, settings).await.unwrap();
+        Scratch {
+            db,
+            url,
+            postgres: Some((admin.clone(), name)),
+        }
+    }
+
+    /// One database of each engine.
+    pub async fn both(tag: &str) -> Vec<Scratch> {
+        vec![sqlite(tag).await, postgres(tag).await]
+    }
+
+    impl Scratch {
+        /// The database opened as a host opens it: migrated.
+        pub async fn migrated(&self) -> Database {
+            Database::open(&self.url, &PoolSettings::default())
+                .await
+                .unwrap()
+        }
+
+        /// Closes the pool and removes the database.
+        pub async fn remove(self) {
+            self.db.pool.close().await;
+            match &self.postgres {
+                Some((admin, name)) => {
+                    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(admin)
+                        .await
+                        .unwrap();
+                    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .execute(&mut conn)
+                        .await
+                        .unwrap();
+                }
+                None => {
+                    let path = self.url.trim_start_matches("sqlite://");
+                    for suffix in ["", "-wal", "-shm"] {
+                        let _ = std::fs::remove_file(format!("{path}{suffix}"));
+                    }
+                }
+            }
+        }
     }
 }

@@ -543,7 +543,10 @@ async fn authenticate(
     match outcome {
         Ok((user, stamp)) => {
             let info = session_info(&host, &user);
-            let session = host.sessions.open(auth::Session { user, stamp });
+            let session = match host.sessions.open(auth::Session { user, stamp }).await {
+                Ok(token) => token,
+                Err(e) => return reply(&id, Err(RpcError::from(e))),
+            };
             let mut response = reply(&id, Ok(info));
             // A browser that came over HTTPS sends the cookie back over HTTPS only.
             let secure = if came_over_https(&host, peer, &headers) {
@@ -595,7 +598,13 @@ async fn log_in(
     check_db(host, db)?;
     let keys = auth::throttle_keys(login, address);
     let shown: String = login.chars().take(LOGGED_LOGIN_CHARS).collect();
-    if host.throttle.reserve(&keys).is_err() {
+    if host
+        .throttle
+        .reserve(&keys)
+        .await
+        .map_err(RpcError::from)?
+        .is_err()
+    {
         tracing::warn!(login = %shown, %address, "login refused: too many failures");
         return Err(RpcError::server(
             "odoo.exceptions.AccessDenied",
@@ -607,7 +616,10 @@ async fn log_in(
         .map_err(RpcError::from)?
     {
         Some(found) => {
-            host.throttle.succeeded(&keys);
+            host.throttle
+                .succeeded(&keys)
+                .await
+                .map_err(RpcError::from)?;
             Ok(found)
         }
         None => {
@@ -677,7 +689,13 @@ fn came_over_https(host: &Host, peer: std::net::SocketAddr, headers: &HeaderMap)
 /// deactivation ends it here, see `auth::Stamp`).
 pub(crate) async fn session_user(host: &Host, headers: &HeaderMap) -> Option<User> {
     let id = session_cookie(headers)?;
-    let session = host.sessions.get(&id)?;
+    let session = match host.sessions.get(&id).await {
+        Ok(session) => session?,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read a session");
+            return None;
+        }
+    };
     match auth::current_stamp(&host.db, session.user.uid).await {
         Ok(Some(stamp)) if stamp == session.stamp => Some(session.user),
         Ok(_) => {
@@ -685,7 +703,9 @@ pub(crate) async fn session_user(host: &Host, headers: &HeaderMap) -> Option<Use
                 uid = session.user.uid,
                 "session ended: the user's credentials changed"
             );
-            host.sessions.close(&id);
+            if let Err(e) = host.sessions.close(&id).await {
+                tracing::error!(error = %e, "cannot end a session");
+            }
             None
         }
         Err(e) => {
@@ -1292,8 +1312,10 @@ async fn destroy_session(
     let id = parse_request(&body)
         .map(|(id, _)| id)
         .unwrap_or(Value::Null);
-    if let Some(session) = session_cookie(&headers) {
-        host.sessions.close(&session);
+    if let Some(session) = session_cookie(&headers)
+        && let Err(e) = host.sessions.close(&session).await
+    {
+        return reply(&id, Err(RpcError::from(e)));
     }
     let mut response = reply(&id, Ok(Value::Null));
     response.headers_mut().insert(

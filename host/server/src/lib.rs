@@ -22,6 +22,7 @@ mod grants;
 pub(crate) mod http;
 mod lifecycle;
 mod metrics;
+mod migrations;
 mod module_records;
 mod modules;
 mod recompute;
@@ -208,12 +209,8 @@ impl Host {
     /// on the first request; CLI commands that only plan or list never pay
     /// for loading components.
     pub async fn open(config: Config) -> Result<Host, Error> {
-        let db = Database::open(
-            &config.db_url,
-            config.admin_password.as_deref(),
-            &config.pool,
-        )
-        .await?;
+        let db = Database::open(&config.db_url, &config.pool).await?;
+        seed(&db, config.admin_password.as_deref()).await?;
         let max_memory = config
             .addon_limits
             .values()
@@ -221,12 +218,12 @@ impl Host {
             .fold(config.limits.memory_bytes, usize::max);
         let runtime = Runtime::new(Some(config.cache_dir()), max_memory)?;
         let host = Host {
+            sessions: Box::new(auth::DatabaseSessions::new(db.pool.clone())),
+            throttle: auth::Throttle::new(db.pool.clone()),
             db,
             config,
             runtime,
             current: RwLock::new(Arc::new(Snapshot::default())),
-            sessions: Box::new(auth::MemorySessions::default()),
-            throttle: auth::Throttle::default(),
             credentials: auth::Credentials::default(),
             version: std::sync::atomic::AtomicI64::new(-1),
             checked: std::sync::Mutex::new(None),
@@ -363,6 +360,54 @@ impl Host {
             }
         }))
     }
+}
+
+/// What every database holds before any addon: the user `admin` (with
+/// `admin_password`, `admin` when `None`, only when there is no such
+/// user yet) and the `base` models, groups and records. One transaction,
+/// serialized with other hosts setting the same database up.
+async fn seed(db: &Database, admin_password: Option<&str>) -> Result<(), Error> {
+    db::retrying("seeding the database", move || async move {
+        let mut tx = db.pool.begin().await.map_err(db::tagged)?;
+        migrations::lock(&mut tx, db.dialect)
+            .await
+            .map_err(db::tagged)?;
+        seed_in(&mut tx, db, admin_password)
+            .await
+            .map_err(db::tagged_error)?;
+        tx.commit().await.map_err(db::tagged)?;
+        Ok(())
+    })
+    .await
+}
+
+async fn seed_in(
+    tx: &mut pulse_orm::Connection,
+    db: &Database,
+    admin_password: Option<&str>,
+) -> Result<(), Error> {
+    let admins: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM res_users WHERE login = $1")
+        .bind("admin")
+        .fetch_one(&mut *tx)
+        .await?;
+    if admins == 0 {
+        let password = admin_password.unwrap_or_else(|| {
+            tracing::warn!(db = %db.name, "no admin password given (--admin-password or PULSE_ADMIN_PASSWORD): the new database gets admin/admin");
+            "admin"
+        });
+        let hash = auth::hash_password(password)?;
+        sqlx::query(
+            "INSERT INTO res_users (login, name, password, active) VALUES ($1, $2, $3, $4)",
+        )
+        .bind("admin")
+        .bind("Administrator")
+        .bind(hash)
+        .bind(true)
+        .execute(&mut *tx)
+        .await?;
+        tracing::info!(db = %db.name, "created the user 'admin'");
+    }
+    base::ensure(tx, db.dialect).await
 }
 
 /// The PostgreSQL channel lifecycle changes are announced on.

@@ -30,8 +30,22 @@ pub fn refused(rpc: &mut Rpc, model: &str, method: &str, args: Value) -> (String
     let error = rpc
         .call(model, method, args, json!({}))
         .expect_err("the call must be refused");
+    kind_and_message(&error)
+}
+
+/// A JSON-RPC error object's kind (`data.name`) and message.
+fn kind_and_message(error: &Value) -> (String, String) {
     let text = |key: &str| error["data"][key].as_str().unwrap_or_default().to_string();
     (text("name"), text("message"))
+}
+
+/// The answer to a web login that must fail: its error's kind and message.
+pub fn login_refusal(answer: &Value) -> (String, String) {
+    assert!(
+        answer.get("result").is_none(),
+        "the login must fail: {answer}"
+    );
+    kind_and_message(&answer["error"])
 }
 
 /// An Odoo JSON-RPC client holding a session cookie.

@@ -1,0 +1,491 @@
+//! The host's own tables (module records, the ownership ledger, users, API
+//! keys, grants, sessions, login-throttle counters), created and changed by
+//! numbered migrations.
+//!
+//! Each migration runs once per database, in order, and is recorded in
+//! `pulse_migrations`. Opening a database runs the missing ones in one
+//! transaction; on PostgreSQL that transaction first takes an advisory
+//! lock, so a second host starting at the same time waits, then finds
+//! nothing left to do. A change to the host's tables is a new migration at
+//! the end of [`MIGRATIONS`]; a released one is never edited.
+//!
+//! Databases made before migrations existed have no `pulse_migrations`
+//! but already hold the tables of the first migrations, maybe without the
+//! columns added later. Those migrations are written to find their work
+//! done (`CREATE TABLE IF NOT EXISTS`, a column added only when it is
+//! missing), so such a database is adopted as it is.
+
+use pulse_orm::{Connection, Dialect};
+use sqlx::Row;
+
+use crate::Error;
+
+/// What a migration does, one step at a time.
+enum Step {
+    /// A statement; `{pk}` and `{boolean}` stand for the dialect's
+    /// primary-key and boolean types.
+    Sql(&'static str),
+    /// Adds a column unless the table has it already (databases made
+    /// before migrations existed may).
+    AddColumn {
+        /// The table.
+        table: &'static str,
+        /// The column's name.
+        column: &'static str,
+        /// Its type and constraints.
+        definition: &'static str,
+    },
+}
+
+/// One numbered change of the host's tables.
+struct Migration {
+    /// Its place in the order; recorded once applied.
+    number: i64,
+    /// What it is, for the log and `pulse_migrations`.
+    name: &'static str,
+    /// Run in order, in the transaction of the whole upgrade.
+    steps: &'static [Step],
+}
+
+/// Every migration, in the order they run. Append only.
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        number: 1,
+        name: "module records, ownership ledger, users, grants and API keys",
+        steps: &[
+            Step::Sql(
+                "CREATE TABLE IF NOT EXISTS ir_module_module (
+                    id {pk},
+                    name VARCHAR NOT NULL UNIQUE,
+                    state VARCHAR NOT NULL,
+                    latest_version VARCHAR,
+                    shortdesc VARCHAR,
+                    summary TEXT,
+                    author VARCHAR,
+                    application {boolean} NOT NULL DEFAULT FALSE,
+                    depends TEXT NOT NULL DEFAULT '[]',
+                    description_json TEXT,
+                    component_hash VARCHAR,
+                    sequence BIGINT NOT NULL DEFAULT 0
+                )",
+            ),
+            Step::Sql(
+                "CREATE TABLE IF NOT EXISTS ir_model (
+                    id {pk},
+                    model VARCHAR NOT NULL UNIQUE,
+                    name VARCHAR,
+                    table_name VARCHAR NOT NULL,
+                    module VARCHAR NOT NULL
+                )",
+            ),
+            Step::Sql(
+                "CREATE TABLE IF NOT EXISTS ir_model_fields (
+                    id {pk},
+                    model VARCHAR NOT NULL,
+                    name VARCHAR NOT NULL,
+                    ttype VARCHAR NOT NULL,
+                    module VARCHAR NOT NULL,
+                    UNIQUE (model, name)
+                )",
+            ),
+            // Counts lifecycle changes, so running hosts know to reload.
+            Step::Sql(
+                "CREATE TABLE IF NOT EXISTS pulse_meta (key VARCHAR PRIMARY KEY, value BIGINT NOT NULL)",
+            ),
+            // `db::REGISTRY_VERSION`, spelled out: a migration says what it
+            // did then, whatever the constant becomes.
+            Step::Sql(
+                "INSERT INTO pulse_meta (key, value) VALUES ('registry_version', 0) \
+                 ON CONFLICT (key) DO NOTHING",
+            ),
+            Step::Sql(
+                "CREATE TABLE IF NOT EXISTS ir_model_relation (
+                    id {pk},
+                    name VARCHAR NOT NULL,
+                    model VARCHAR NOT NULL,
+                    field VARCHAR NOT NULL,
+                    module VARCHAR NOT NULL
+                )",
+            ),
+            Step::Sql(
+                "CREATE TABLE IF NOT EXISTS ir_model_data (
+                    id {pk},
+                    module VARCHAR NOT NULL,
+                    name VARCHAR NOT NULL,
+                    model VARCHAR NOT NULL,
+                    res_id BIGINT NOT NULL,
+                    noupdate {boolean} NOT NULL DEFAULT FALSE,
+                    UNIQUE (module, name)
+                )",
+            ),
+            Step::Sql(
+                "CREATE TABLE IF NOT EXISTS res_users (
+                    id {pk},
+                    login VARCHAR NOT NULL UNIQUE,
+                    name VARCHAR NOT NULL,
+                    password VARCHAR,
+                    active {boolean} NOT NULL DEFAULT TRUE
+                )",
+            ),
+            // What the admin granted addons beyond the sandbox.
+            Step::Sql(
+                "CREATE TABLE IF NOT EXISTS pulse_grants (
+                    addon VARCHAR NOT NULL,
+                    permission VARCHAR NOT NULL,
+                    PRIMARY KEY (addon, permission)
+                )",
+            ),
+            // API keys: only their SHA-256 digest is kept.
+            Step::Sql(
+                "CREATE TABLE IF NOT EXISTS res_users_apikeys (
+                    id {pk},
+                    user_id BIGINT NOT NULL,
+                    name VARCHAR NOT NULL,
+                    key_digest VARCHAR NOT NULL UNIQUE
+                )",
+            ),
+        ],
+    },
+    Migration {
+        number: 2,
+        name: "the installed version of a module record",
+        steps: &[Step::AddColumn {
+            table: "ir_module_module",
+            column: "installed_version",
+            definition: "VARCHAR",
+        }],
+    },
+    Migration {
+        number: 3,
+        name: "API keys as a model: scope, creation and expiry",
+        steps: &[
+            Step::AddColumn {
+                table: "res_users_apikeys",
+                column: "scope",
+                definition: "VARCHAR",
+            },
+            Step::AddColumn {
+                table: "res_users_apikeys",
+                column: "create_date",
+                definition: "TEXT",
+            },
+            Step::AddColumn {
+                table: "res_users_apikeys",
+                column: "expiration_date",
+                definition: "TEXT",
+            },
+        ],
+    },
+    // Login sessions, shared by every host: by the SHA-256 digest of the
+    // cookie's token, never the token. Times are Unix seconds.
+    Migration {
+        number: 4,
+        name: "login sessions",
+        steps: &[
+            Step::Sql(
+                "CREATE TABLE pulse_sessions (
+                    token_digest VARCHAR PRIMARY KEY,
+                    uid BIGINT NOT NULL,
+                    stamp VARCHAR NOT NULL,
+                    created_at BIGINT NOT NULL,
+                    last_seen BIGINT NOT NULL
+                )",
+            ),
+            Step::Sql("CREATE INDEX pulse_sessions_last_seen ON pulse_sessions (last_seen)"),
+        ],
+    },
+    // Failed logins per throttle key (a login's digest or an address),
+    // shared by every host. Times are Unix milliseconds.
+    Migration {
+        number: 5,
+        name: "login-throttle counters",
+        steps: &[
+            Step::Sql(
+                "CREATE TABLE pulse_login_failures (
+                    key VARCHAR PRIMARY KEY,
+                    failures BIGINT NOT NULL,
+                    last_failure BIGINT NOT NULL
+                )",
+            ),
+            Step::Sql(
+                "CREATE INDEX pulse_login_failures_last ON pulse_login_failures (last_failure)",
+            ),
+        ],
+    },
+];
+
+/// The PostgreSQL advisory lock that serializes setting a database up
+/// (migrations, then seeding) between hosts starting at once: an arbitrary
+/// number, the same in every Pulse ("pulsemig" in ASCII).
+const SETUP_LOCK: i64 = 0x7075_6c73_656d_6967;
+
+/// Makes hosts setting up the database wait for each other: on PostgreSQL,
+/// takes [`SETUP_LOCK`] until `tx` ends. SQLite has one writer at a time
+/// anyway.
+pub async fn lock(tx: &mut Connection, dialect: Dialect) -> Result<(), sqlx::Error> {
+    if dialect == Dialect::Postgres {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(SETUP_LOCK)
+            .execute(&mut *tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Runs the migrations the database lacks, in order, in `tx` (the caller
+/// commits), and answers their numbers. A database migrated by a newer
+/// Pulse (it has a number this one does not know) is refused rather than
+/// used with tables this code does not expect.
+pub async fn apply(tx: &mut Connection, dialect: Dialect) -> Result<Vec<i64>, Error> {
+    lock(tx, dialect).await?;
+    sqlx::query(
+        "CREATE TABLE IF NOT EXISTS pulse_migrations (
+            number BIGINT PRIMARY KEY,
+            name VARCHAR NOT NULL,
+            applied_at BIGINT NOT NULL
+        )",
+    )
+    .execute(&mut *tx)
+    .await?;
+    let done: Vec<i64> = sqlx::query("SELECT number FROM pulse_migrations")
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|row| row.try_get(0))
+        .collect::<Result<_, _>>()?;
+    let latest = MIGRATIONS.last().map_or(0, |m| m.number);
+    if let Some(newer) = done.iter().copied().filter(|n| *n > latest).max() {
+        return Err(Error::Config(format!(
+            "the database has migration {newer}, made by a newer Pulse; this one knows up to {latest}"
+        )));
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    let mut applied = Vec::new();
+    for migration in MIGRATIONS.iter().filter(|m| !done.contains(&m.number)) {
+        for step in migration.steps {
+            run(tx, dialect, step).await?;
+        }
+        sqlx::query("INSERT INTO pulse_migrations (number, name, applied_at) VALUES ($1, $2, $3)")
+            .bind(migration.number)
+            .bind(migration.name)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        tracing::info!(
+            number = migration.number,
+            name = migration.name,
+            "migration applied"
+        );
+        applied.push(migration.number);
+    }
+    Ok(applied)
+}
+
+async fn run(tx: &mut Connection, dialect: Dialect, step: &Step) -> Result<(), sqlx::Error> {
+    match step {
+        Step::Sql(sql) => {
+            let sql = sql
+                .replace("{pk}", dialect.primary_key())
+                .replace("{boolean}", dialect.boolean_type());
+            sqlx::query(&sql).execute(&mut *tx).await?;
+        }
+        Step::AddColumn {
+            table,
+            column,
+            definition,
+        } => {
+            if !has_column(tx, dialect, table, column).await? {
+                sqlx::query(&format!(
+                    "ALTER TABLE {table} ADD COLUMN {column} {definition}"
+                ))
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn has_column(
+    tx: &mut Connection,
+    dialect: Dialect,
+    table: &str,
+    column: &str,
+) -> Result<bool, sqlx::Error> {
+    let query = match dialect {
+        Dialect::Sqlite => "SELECT COUNT(*) FROM pragma_table_info($1) WHERE name = $2",
+        Dialect::Postgres => {
+            "SELECT COUNT(*) FROM information_schema.columns WHERE table_name = $1 \
+             AND column_name = $2 AND table_schema = current_schema()"
+        }
+    };
+    let present: i64 = sqlx::query_scalar(query)
+        .bind(table)
+        .bind(column)
+        .fetch_one(&mut *tx)
+        .await?;
+    Ok(present > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::scratch;
+
+    fn all() -> Vec<i64> {
+        MIGRATIONS.iter().map(|m| m.number).collect()
+    }
+
+    #[test]
+    fn numbers_run_one_by_one_from_one() {
+        assert_eq!(all(), (1..=MIGRATIONS.len() as i64).collect::<Vec<_>>());
+    }
+
+    async fn migrate(db: &scratch::Scratch) -> Vec<i64> {
+        let mut tx = db.pool.begin().await.unwrap();
+        let applied = apply(&mut tx, db.dialect).await.unwrap();
+        tx.commit().await.unwrap();
+        applied
+    }
+
+    async fn columns(db: &scratch::Scratch, table: &str) -> Vec<String> {
+        let mut conn = db.pool.acquire().await.unwrap();
+        let mut found = Vec::new();
+        for column in [
+            "installed_version",
+            "scope",
+            "create_date",
+            "expiration_date",
+            "name",
+        ] {
+            if has_column(&mut conn, db.dialect, table, column)
+                .await
+                .unwrap()
+            {
+                found.push(column.to_string());
+            }
+        }
+        found
+    }
+
+    /// A fresh database gets every migration; opened again, none.
+    #[tokio::test]
+    async fn a_fresh_database_gets_all_and_a_reopened_one_none() {
+        for db in scratch::both("migrations_fresh").await {
+            assert_eq!(migrate(&db).await, all(), "{:?}", db.dialect);
+            assert_eq!(migrate(&db).await, Vec::<i64>::new(), "{:?}", db.dialect);
+            let recorded: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pulse_migrations")
+                .fetch_one(&db.pool)
+                .await
+                .unwrap();
+            assert_eq!(recorded, MIGRATIONS.len() as i64);
+            assert_eq!(
+                columns(&db, "res_users_apikeys").await,
+                ["scope", "create_date", "expiration_date", "name"]
+            );
+            db.remove().await;
+        }
+    }
+
+    /// A database made before migrations (and before the later columns)
+    /// is upgraded in place: its rows stay, the missing columns and tables
+    /// appear, and every migration is recorded.
+    #[tokio::test]
+    async fn an_old_shaped_database_is_upgraded() {
+        for db in scratch::both("migrations_old").await {
+            let pk = db.dialect.primary_key();
+            for ddl in [
+                format!(
+                    "CREATE TABLE ir_module_module (id {pk}, name VARCHAR NOT NULL UNIQUE, \
+                     state VARCHAR NOT NULL, latest_version VARCHAR, shortdesc VARCHAR, \
+                     summary TEXT, author VARCHAR, application BOOLEAN NOT NULL DEFAULT FALSE, \
+                     depends TEXT NOT NULL DEFAULT '[]', description_json TEXT, \
+                     component_hash VARCHAR, sequence BIGINT NOT NULL DEFAULT 0)"
+                ),
+                "CREATE TABLE pulse_meta (key VARCHAR PRIMARY KEY, value BIGINT NOT NULL)".into(),
+                "INSERT INTO pulse_meta (key, value) VALUES ('registry_version', 7)".into(),
+                format!(
+                    "CREATE TABLE res_users_apikeys (id {pk}, user_id BIGINT NOT NULL, \
+                     name VARCHAR NOT NULL, key_digest VARCHAR NOT NULL UNIQUE)"
+                ),
+                "INSERT INTO res_users_apikeys (user_id, name, key_digest) VALUES (1, 'old', 'd')"
+                    .into(),
+                "INSERT INTO ir_module_module (name, state) VALUES ('todo', 'installed')".into(),
+            ] {
+                sqlx::query(&ddl).execute(&db.pool).await.unwrap();
+            }
+            assert_eq!(migrate(&db).await, all(), "{:?}", db.dialect);
+            assert_eq!(
+                columns(&db, "ir_module_module").await,
+                ["installed_version", "name"]
+            );
+            assert_eq!(
+                columns(&db, "res_users_apikeys").await,
+                ["scope", "create_date", "expiration_date", "name"]
+            );
+            let version: i64 =
+                sqlx::query_scalar("SELECT value FROM pulse_meta WHERE key = 'registry_version'")
+                    .fetch_one(&db.pool)
+                    .await
+                    .unwrap();
+            assert_eq!(version, 7, "the registry version is kept");
+            let kept: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM res_users_apikeys WHERE name = 'old' AND scope IS NULL",
+            )
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+            assert_eq!(kept, 1);
+            let sessions: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pulse_sessions")
+                .fetch_one(&db.pool)
+                .await
+                .unwrap();
+            assert_eq!(sessions, 0);
+            assert_eq!(migrate(&db).await, Vec::<i64>::new());
+            db.remove().await;
+        }
+    }
+
+    /// A database whose migrations come from a newer Pulse is refused.
+    #[tokio::test]
+    async fn a_database_from_a_newer_pulse_is_refused() {
+        let db = scratch::sqlite("migrations_newer").await;
+        migrate(&db).await;
+        sqlx::query("INSERT INTO pulse_migrations (number, name, applied_at) VALUES (999, 'x', 0)")
+            .execute(&db.pool)
+            .await
+            .unwrap();
+        let mut tx = db.pool.begin().await.unwrap();
+        let error = apply(&mut tx, db.dialect).await.unwrap_err();
+        assert!(error.to_string().contains("migration 999"), "{error}");
+        drop(tx);
+        db.remove().await;
+    }
+
+    /// Hosts starting at once on PostgreSQL: each migration runs once, and
+    /// neither start fails.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn hosts_starting_at_once_migrate_once() {
+        let db = scratch::postgres("migrations_race").await;
+        let starts: Vec<_> = (0..4)
+            .map(|_| {
+                let pool = db.pool.clone();
+                tokio::spawn(async move {
+                    let mut tx = pool.begin().await.unwrap();
+                    let applied = apply(&mut tx, Dialect::Postgres).await.unwrap();
+                    tx.commit().await.unwrap();
+                    applied
+                })
+            })
+            .collect();
+        let mut applied = Vec::new();
+        for start in starts {
+            applied.extend(start.await.unwrap());
+        }
+        applied.sort();
+        assert_eq!(applied, all());
+        db.remove().await;
+    }
+}
