@@ -184,7 +184,12 @@ impl Compiler<'_> {
     }
 
     /// `leaf`'s operator and value on the field (or path) `field` of `model`.
-    fn leaf_on(&mut self, leaf: &Leaf, field: String, model: &ModelDef) -> Result<String, OrmError> {
+    fn leaf_on(
+        &mut self,
+        leaf: &Leaf,
+        field: String,
+        model: &ModelDef,
+    ) -> Result<String, OrmError> {
         let inner = Leaf {
             field,
             operator: leaf.operator.clone(),
@@ -666,7 +671,6 @@ mod tests {
     use super::*;
     use pulse_schema::{FieldSpec, ModelSpec};
     use serde_json::json;
-
 
     fn model() -> ModelDef {
         let field = |name: &str, ttype| FieldSpec::new(name, ttype);

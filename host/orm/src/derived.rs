@@ -17,7 +17,9 @@ use crate::error::OrmError;
 use crate::pending::{Changed, Pending};
 use crate::records::{Orm, SearchOptions};
 use crate::registry::ModelDef;
-use crate::sql::{Connection, ID_CHUNK, constraint_error, fetch_by_ids, placeholders, sorted_unique};
+use crate::sql::{
+    Connection, ID_CHUNK, constraint_error, fetch_by_ids, placeholders, sorted_unique,
+};
 use crate::values::{Record, SqlValue, bind, from_row, to_sql};
 
 /// How many records one recompute statement updates.
@@ -167,10 +169,7 @@ impl Orm {
                 for (id, _) in &rows {
                     query = query.bind(*id);
                 }
-                query
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(constraint_error)?;
+                query.execute(&mut *conn).await.map_err(constraint_error)?;
             }
         }
         self.mark_own(&model, &ids, Changed::Fields(&fields));
@@ -344,5 +343,4 @@ impl Orm {
             .filter_map(|(id, target)| at_target.get(&target).map(|v| (id, v.clone())))
             .collect())
     }
-}
 }

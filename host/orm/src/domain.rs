@@ -179,7 +179,6 @@ impl Domain {
         }
     }
 
-
     /// Parses JSON text (an empty string is the empty domain).
     pub fn parse_str(text: &str) -> Result<Domain, OrmError> {
         if text.trim().is_empty() {

@@ -248,14 +248,12 @@ pub async fn relation_tables(
             )
             .await
         }
-        Some((model, field)) => {
-            texts(
-                conn,
-                "SELECT name FROM ir_model_relation WHERE module = $1 AND model = $2 AND field = $3",
-                vec![text(module), text(model), text(field)],
-            )
-            .await
-        }
+        Some((model, field)) => texts(
+            conn,
+            "SELECT name FROM ir_model_relation WHERE module = $1 AND model = $2 AND field = $3",
+            vec![text(module), text(model), text(field)],
+        )
+        .await,
     }
 }
 

@@ -20,7 +20,12 @@ impl Pending {
         self.compute.is_empty() && self.validate.is_empty()
     }
 
-    pub(crate) fn compute(&mut self, model: &str, method: &str, ids: impl IntoIterator<Item = i64>) {
+    pub(crate) fn compute(
+        &mut self,
+        model: &str,
+        method: &str,
+        ids: impl IntoIterator<Item = i64>,
+    ) {
         let entry = self
             .compute
             .entry((model.to_string(), method.to_string()))
@@ -28,7 +33,12 @@ impl Pending {
         entry.extend(ids);
     }
 
-    pub(crate) fn validate(&mut self, model: &str, ids: &[i64], fields: impl IntoIterator<Item = String>) {
+    pub(crate) fn validate(
+        &mut self,
+        model: &str,
+        ids: &[i64],
+        fields: impl IntoIterator<Item = String>,
+    ) {
         let entry = self.validate.entry(model.to_string()).or_default();
         entry.0.extend(ids.iter().copied());
         entry.1.extend(fields);

@@ -13,7 +13,10 @@ use crate::domain::Domain;
 use crate::error::OrmError;
 use crate::pending::{Changed, Pending};
 use crate::registry::{FieldDef, ModelDef, Registry};
-use crate::sql::{Connection, ID_CHUNK, constraint_error, execute_by_ids, fetch_by_ids, placeholders, sorted_unique};
+use crate::sql::{
+    Connection, ID_CHUNK, constraint_error, execute_by_ids, fetch_by_ids, placeholders,
+    sorted_unique,
+};
 use crate::values::{
     Record, SqlValue, bind, empty_value, fill_field, from_row, record_ids, to_sql,
 };
@@ -274,8 +277,15 @@ impl Orm {
         if !fields.iter().any(|f| f == DISPLAY_NAME) {
             return Ok(());
         }
-        let names = self.display_names(conn, &model.name, &record_ids(records)).await?;
-        fill_field(records, DISPLAY_NAME, names, || Value::String(String::new()));
+        let names = self
+            .display_names(conn, &model.name, &record_ids(records))
+            .await?;
+        fill_field(
+            records,
+            DISPLAY_NAME,
+            names,
+            || Value::String(String::new()),
+        );
         Ok(())
     }
 

@@ -78,7 +78,11 @@ pub(crate) async fn fetch_by_ids(
     let mut rows = Vec::new();
     for chunk in ids.chunks(ID_CHUNK) {
         let sql = statement(&placeholders(dialect, 1, chunk.len()));
-        rows.extend(bind_ids(sqlx::query(&sql), chunk).fetch_all(&mut *conn).await?);
+        rows.extend(
+            bind_ids(sqlx::query(&sql), chunk)
+                .fetch_all(&mut *conn)
+                .await?,
+        );
     }
     Ok(rows)
 }
@@ -92,7 +96,9 @@ pub(crate) async fn execute_by_ids(
 ) -> Result<(), sqlx::Error> {
     for chunk in ids.chunks(ID_CHUNK) {
         let sql = statement(&placeholders(dialect, 1, chunk.len()));
-        bind_ids(sqlx::query(&sql), chunk).execute(&mut *conn).await?;
+        bind_ids(sqlx::query(&sql), chunk)
+            .execute(&mut *conn)
+            .await?;
     }
     Ok(())
 }

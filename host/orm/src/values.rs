@@ -311,6 +311,7 @@ pub(crate) fn empty_value(field: &FieldDef) -> Value {
         FieldType::One2many | FieldType::Many2many => Value::Array(Vec::new()),
         _ => Value::Bool(false),
     }
+}
 
 /// Whether a field of type `ttype` is held as text its value reads as
 /// (dates and datetimes included: they are ISO text on both engines).
@@ -330,10 +331,12 @@ pub(crate) fn is_text(ttype: FieldType) -> bool {
 /// (many2one as the bare id; the caller adds display names).
 pub fn from_row(row: &AnyRow, index: usize, field: &FieldDef) -> Result<Value, OrmError> {
     Ok(match field.ttype() {
-        t if is_text(t) || t == FieldType::Binary => match row.try_get::<Option<String>, _>(index)? {
-            Some(s) => Value::String(s),
-            None => Value::Bool(false),
-        },
+        t if is_text(t) || t == FieldType::Binary => {
+            match row.try_get::<Option<String>, _>(index)? {
+                Some(s) => Value::String(s),
+                None => Value::Bool(false),
+            }
+        }
         FieldType::Integer => Value::from(row.try_get::<Option<i64>, _>(index)?.unwrap_or(0)),
         FieldType::Float | FieldType::Monetary => Value::from(float_at(row, index)?.unwrap_or(0.0)),
         FieldType::Boolean => Value::Bool(bool_at(row, index)?.unwrap_or(false)),

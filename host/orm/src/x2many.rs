@@ -575,7 +575,10 @@ impl Orm {
                 };
                 let rel = relation_table(other, field)?;
                 execute_by_ids(conn, self.dialect(), ids, |list| {
-                    format!("DELETE FROM \"{}\" WHERE \"{column}\" IN ({list})", rel.table)
+                    format!(
+                        "DELETE FROM \"{}\" WHERE \"{column}\" IN ({list})",
+                        rel.table
+                    )
                 })
                 .await?;
             }
