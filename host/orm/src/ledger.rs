@@ -65,7 +65,7 @@ async fn execute_each(
     value: &str,
 ) -> Result<(), OrmError> {
     for sql in statements {
-        execute(conn, sql, vec![text(value)]).await?;
+        execute(conn, *sql, vec![text(value)]).await?;
     }
     Ok(())
 }
@@ -88,8 +88,17 @@ async fn texts(
     fetch(conn, sql, params)
         .await?
         .iter()
-        .map(|row| Ok(row.try_get(0)?))
+        .map(|row| -> Result<_, OrmError> { Ok(row.try_get(0)?) })
         .collect()
+}
+
+/// The first two columns of `row`.
+fn pair<A, B>(row: &AnyRow) -> Result<(A, B), OrmError>
+where
+    A: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
+    B: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
+{
+    Ok((row.try_get(0)?, row.try_get(1)?))
 }
 
 /// Records `model` as owned by `module`, with no fields: the ledger row
@@ -286,7 +295,7 @@ pub async fn columns_on_other_tables(
     )
     .await?
     .iter()
-    .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+    .map(pair)
     .collect()
 }
 
@@ -306,7 +315,7 @@ pub async fn owned_storage(
     )
     .await?
     .iter()
-    .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+    .map(pair)
     .collect()
 }
 
@@ -437,7 +446,7 @@ pub async fn owned_records(
     )
     .await?
     .iter()
-    .map(|row| {
+    .map(|row| -> Result<_, OrmError> {
         Ok(OwnedRecord {
             name: row.try_get(0)?,
             model: row.try_get(1)?,
@@ -478,6 +487,6 @@ pub async fn external_ids_of_model(
     )
     .await?
     .iter()
-    .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+    .map(pair)
     .collect()
 }

@@ -121,8 +121,8 @@ async fn execute(conn: &mut Connection, ddl: &str) -> Result<(), OrmError> {
 }
 
 /// Refuses with `refusal` unless every one of `names` is a valid
-/// identifier: names read back from the ledger go into DDL unquoted by
-/// any parameter.
+/// identifier: names read back from the ledger are written into DDL,
+/// where no bind parameter can stand for them.
 fn valid_names(names: &[&str], refusal: impl FnOnce() -> String) -> Result<(), OrmError> {
     if names.iter().all(|name| valid_field_name(name)) {
         Ok(())
