@@ -13,7 +13,7 @@ use crate::dialect::Dialect;
 use crate::domain::{Comodel, Comodels, Domain, Leaf, MAX_COMPILE_DEPTH, Term, check_path_length};
 use crate::error::OrmError;
 use crate::registry::{FieldDef, ModelDef, Registry};
-use crate::values::{SqlValue, to_sql};
+use crate::values::{SqlValue, text_types, to_sql};
 
 impl Domain {
     /// The models the domain reaches through relations when searched on
@@ -150,7 +150,7 @@ impl Compiler<'_> {
             Some(Comodel::Visible(None)) => Ok("1=1".into()),
             Some(Comodel::Visible(Some(rules))) => {
                 self.comodels = None;
-                let sql = self.term(&rules.root, target);
+                let sql = self.term(rules.root(), target);
                 self.comodels = Some(comodels);
                 sql
             }
@@ -313,7 +313,7 @@ impl Compiler<'_> {
             }
             "any" | "not any" => {
                 let domain = Domain::parse(&leaf.value)?;
-                let condition = self.term(&domain.root, &target)?;
+                let condition = self.term(domain.root(), &target)?;
                 let having = self.x2many_having(model, field, &target, &condition)?;
                 if leaf.operator == "any" {
                     having
@@ -356,7 +356,7 @@ impl Compiler<'_> {
         }
         let target = self.related(model, field)?;
         let domain = Domain::parse(&leaf.value)?;
-        let condition = self.term(&domain.root, &target)?;
+        let condition = self.term(domain.root(), &target)?;
         let condition = both(condition, self.visible(&target)?);
         let column = format!("\"{}\"", field.name());
         let subquery = format!("SELECT \"id\" FROM \"{}\" WHERE {condition}", target.table);
@@ -590,7 +590,7 @@ fn compile_leaf(
             // Patterns match text; other columns are compared as their text,
             // which PostgreSQL (unlike SQLite) will not do implicitly.
             let text_column = match field.ttype() {
-                t if crate::values::is_text(t) || t == FieldType::Json => column.clone(),
+                text_types!() | FieldType::Json => column.clone(),
                 _ => format!("CAST({column} AS TEXT)"),
             };
             let (lhs, rhs) = if insensitive {

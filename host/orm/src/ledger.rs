@@ -65,7 +65,7 @@ async fn execute_each(
     value: &str,
 ) -> Result<(), OrmError> {
     for sql in statements {
-        execute(conn, *sql, vec![text(value)]).await?;
+        execute(conn, sql, vec![text(value)]).await?;
     }
     Ok(())
 }

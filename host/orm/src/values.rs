@@ -313,25 +313,25 @@ pub(crate) fn empty_value(field: &FieldDef) -> Value {
     }
 }
 
-/// Whether a field of type `ttype` is held as text its value reads as
-/// (dates and datetimes included: they are ISO text on both engines).
-pub(crate) fn is_text(ttype: FieldType) -> bool {
-    matches!(
-        ttype,
+/// The field types held as text their value reads as (dates and
+/// datetimes included: they are ISO text on both engines), as a pattern.
+macro_rules! text_types {
+    () => {
         FieldType::Char
             | FieldType::Text
             | FieldType::Html
             | FieldType::Selection
             | FieldType::Date
             | FieldType::Datetime
-    )
+    };
 }
+pub(crate) use text_types;
 
 /// Reads column `index` of `row` as the Odoo JSON value of `field`
 /// (many2one as the bare id; the caller adds display names).
 pub fn from_row(row: &AnyRow, index: usize, field: &FieldDef) -> Result<Value, OrmError> {
     Ok(match field.ttype() {
-        t if is_text(t) || t == FieldType::Binary => {
+        text_types!() | FieldType::Binary => {
             match row.try_get::<Option<String>, _>(index)? {
                 Some(s) => Value::String(s),
                 None => Value::Bool(false),
