@@ -254,7 +254,9 @@ pub async fn remove(
             // Like Odoo: records created once are the user's to keep.
             continue;
         }
-        if !shared && !(uninstalling && in_own_model) && orm.registry().get(&model).is_some() {
+        // Another owner keeps it; a record of an own model goes with its table.
+        let stays = shared || (uninstalling && in_own_model);
+        if !stays && orm.registry().get(&model).is_some() {
             orm.unlink(conn, &model, &[res_id]).await.map_err(|e| {
                 Error::Lifecycle(format!(
                     "addon '{module}': cannot delete its record '{name}' ({model},{res_id}): {e}"
