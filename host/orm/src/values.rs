@@ -331,12 +331,10 @@ pub(crate) use text_types;
 /// (many2one as the bare id; the caller adds display names).
 pub fn from_row(row: &AnyRow, index: usize, field: &FieldDef) -> Result<Value, OrmError> {
     Ok(match field.ttype() {
-        text_types!() | FieldType::Binary => {
-            match row.try_get::<Option<String>, _>(index)? {
-                Some(s) => Value::String(s),
-                None => Value::Bool(false),
-            }
-        }
+        text_types!() | FieldType::Binary => match row.try_get::<Option<String>, _>(index)? {
+            Some(s) => Value::String(s),
+            None => Value::Bool(false),
+        },
         FieldType::Integer => Value::from(row.try_get::<Option<i64>, _>(index)?.unwrap_or(0)),
         FieldType::Float | FieldType::Monetary => Value::from(float_at(row, index)?.unwrap_or(0.0)),
         FieldType::Boolean => Value::Bool(bool_at(row, index)?.unwrap_or(false)),
