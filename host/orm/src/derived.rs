@@ -6,57 +6,24 @@
 //! validation methods is the host's job, since they live in addons. The
 //! host drains the marks after every operation (see `pulse-server`).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
-use pulse_schema::{FieldType, OnDelete};
+use pulse_schema::OnDelete;
 use serde_json::{Value, json};
 use sqlx::Row;
 
-use crate::records::placeholders;
-use crate::values::{SqlValue, bind, from_row, to_sql};
-use crate::{Connection, Domain, FieldDef, ModelDef, Orm, OrmError, Record, SearchOptions};
+use crate::domain::Domain;
+use crate::error::OrmError;
+use crate::pending::{Changed, Pending};
+use crate::records::{Orm, SearchOptions};
+use crate::registry::ModelDef;
+use crate::sql::{
+    Connection, ID_CHUNK, constraint_error, fetch_by_ids, placeholders, sorted_unique,
+};
+use crate::values::{Record, SqlValue, bind, from_row, to_sql};
 
 /// How many records one recompute statement updates.
 const UPDATE_CHUNK: usize = 300;
-
-/// Work a change left for the host: compute methods to run and records to
-/// validate, each deduplicated.
-#[derive(Debug, Default, Clone, PartialEq)]
-pub struct Pending {
-    /// `(model, compute method)` to the records whose fields it must recompute.
-    pub compute: BTreeMap<(String, String), BTreeSet<i64>>,
-    /// Model to the records to validate and the fields that changed on them.
-    pub validate: BTreeMap<String, (BTreeSet<i64>, BTreeSet<String>)>,
-}
-
-impl Pending {
-    /// Whether nothing is left to do.
-    pub fn is_empty(&self) -> bool {
-        self.compute.is_empty() && self.validate.is_empty()
-    }
-
-    fn compute(&mut self, model: &str, method: &str, ids: impl IntoIterator<Item = i64>) {
-        let entry = self
-            .compute
-            .entry((model.to_string(), method.to_string()))
-            .or_default();
-        entry.extend(ids);
-    }
-
-    fn validate(&mut self, model: &str, ids: &[i64], fields: impl IntoIterator<Item = String>) {
-        let entry = self.validate.entry(model.to_string()).or_default();
-        entry.0.extend(ids.iter().copied());
-        entry.1.extend(fields);
-    }
-}
-
-/// Which fields a change touched.
-pub(crate) enum Changed<'a> {
-    /// New records: every field.
-    All,
-    /// A write of these fields.
-    Fields(&'a BTreeSet<String>),
-}
 
 impl Orm {
     /// Takes the work marked so far, leaving none.
@@ -202,10 +169,7 @@ impl Orm {
                 for (id, _) in &rows {
                     query = query.bind(*id);
                 }
-                query
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(crate::records::constraint_error)?;
+                query.execute(&mut *conn).await.map_err(constraint_error)?;
             }
         }
         self.mark_own(&model, &ids, Changed::Fields(&fields));
@@ -226,7 +190,7 @@ impl Orm {
             return Ok(());
         }
         for check in model.checks() {
-            for chunk in ids.chunks(crate::records::ID_CHUNK) {
+            for chunk in ids.chunks(ID_CHUNK) {
                 let mut params = Vec::new();
                 let condition =
                     check
@@ -311,40 +275,12 @@ impl Orm {
         Ok(())
     }
 
-    /// Fills the related fields among `selected` of `records`, following
-    /// each path with one query per step.
-    pub(crate) async fn add_related(
-        &self,
-        conn: &mut Connection,
-        model: &ModelDef,
-        selected: &[&FieldDef],
-        records: &mut [Record],
-    ) -> Result<(), OrmError> {
-        let ids: Vec<i64> = records
-            .iter()
-            .filter_map(|r| r.get("id").and_then(Value::as_i64))
-            .collect();
-        for field in selected.iter() {
-            let Some(path) = &field.spec.related else {
-                continue;
-            };
-            let mut values = Box::pin(self.follow_path(conn, model, &ids, path, 0)).await?;
-            let empty = empty_value(field);
-            for record in records.iter_mut() {
-                let id = record.get("id").and_then(Value::as_i64).unwrap_or_default();
-                let value = values.remove(&id).unwrap_or_else(|| empty.clone());
-                record.insert(field.name().to_string(), value);
-            }
-        }
-        Ok(())
-    }
-
     /// The value at the end of `path` for each of `ids`, as `read` gives it.
     /// `steps` fields were followed to get here; a related field on the way
     /// is followed as its own path. The install refuses related fields that
-    /// loop or chain past [`crate::MAX_PATH_LENGTH`]; the bound here makes
+    /// loop or chain past [`crate::domain::MAX_PATH_LENGTH`]; the bound here makes
     /// sure no registry can make this recurse for ever.
-    async fn follow_path(
+    pub(crate) async fn follow_path(
         &self,
         conn: &mut Connection,
         model: &ModelDef,
@@ -352,11 +288,11 @@ impl Orm {
         path: &str,
         steps: usize,
     ) -> Result<HashMap<i64, Value>, OrmError> {
-        if steps > crate::MAX_PATH_LENGTH {
+        if steps > crate::domain::MAX_PATH_LENGTH {
             return Err(OrmError::Validation(format!(
                 "related path '{path}' of model '{}' goes through more than {} fields",
                 model.name,
-                crate::MAX_PATH_LENGTH
+                crate::domain::MAX_PATH_LENGTH
             )));
         }
         let (head, rest) = path.split_once('.').unwrap_or((path, ""));
@@ -387,43 +323,24 @@ impl Orm {
             .clone();
         // The many2one ids, without display names.
         let mut links: HashMap<i64, i64> = HashMap::with_capacity(ids.len());
-        for chunk in ids.chunks(crate::records::ID_CHUNK) {
-            let sql = format!(
-                "SELECT \"id\", \"{head}\" FROM \"{}\" WHERE \"id\" IN ({}) AND \"{head}\" IS NOT NULL",
-                model.table,
-                placeholders(self.dialect(), 1, chunk.len())
-            );
-            let mut query = sqlx::query(&sql);
-            for id in chunk {
-                query = query.bind(*id);
-            }
-            for row in query.fetch_all(&mut *conn).await? {
-                if let Value::Number(n) = from_row(&row, 1, field)? {
-                    links.insert(row.try_get(0)?, n.as_i64().unwrap_or_default());
-                }
+        let rows = fetch_by_ids(conn, self.dialect(), ids, |list| {
+            format!(
+                "SELECT \"id\", \"{head}\" FROM \"{}\" WHERE \"id\" IN ({list}) AND \"{head}\" IS NOT NULL",
+                model.table
+            )
+        })
+        .await?;
+        for row in rows {
+            if let Value::Number(n) = from_row(&row, 1, field)? {
+                links.insert(row.try_get(0)?, n.as_i64().unwrap_or_default());
             }
         }
-        let targets: Vec<i64> = links
-            .values()
-            .copied()
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
+        let targets = sorted_unique(links.values().copied());
         let at_target =
             Box::pin(self.follow_path(conn, &target, &targets, rest, steps + 1)).await?;
         Ok(links
             .into_iter()
             .filter_map(|(id, target)| at_target.get(&target).map(|v| (id, v.clone())))
             .collect())
-    }
-}
-
-/// What `read` gives for an empty value of `field`.
-fn empty_value(field: &FieldDef) -> Value {
-    match field.ttype() {
-        FieldType::Integer => json!(0),
-        FieldType::Float | FieldType::Monetary => json!(0.0),
-        FieldType::One2many | FieldType::Many2many => json!([]),
-        _ => Value::Bool(false),
     }
 }

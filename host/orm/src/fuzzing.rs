@@ -1,12 +1,14 @@
 //! Doors for the fuzz targets in `fuzz/`, not an API: ORM internals they
 //! feed arbitrary input, reachable without making the internals public.
 
-pub use crate::domain::order_by;
+pub use crate::compile::order_by;
 pub use crate::values::{SqlValue, to_sql as value_to_sql};
 
 #[cfg(test)]
 mod tests {
-    use crate::{Dialect, Domain, Registry};
+    use crate::dialect::Dialect;
+    use crate::domain::Domain;
+    use crate::registry::Registry;
 
     /// Where the server decodes requests: a tokio worker's stack.
     const WORKER_STACK: usize = 2 << 20;

@@ -11,8 +11,12 @@ use pulse_schema::FieldType;
 use serde_json::{Map, Value, json};
 use sqlx::Row;
 
+use crate::domain::Domain;
+use crate::error::OrmError;
+use crate::records::Orm;
+use crate::registry::{FieldDef, ModelDef};
+use crate::sql::Connection;
 use crate::values::{SqlValue, bind, from_row};
-use crate::{Connection, Domain, FieldDef, ModelDef, Orm, OrmError};
 
 /// Date granularities of `groupby` (`"date:month"`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,7 +6,16 @@
 //! validates them when an addon describes its models; everything that comes
 //! from a caller — values, domain operands, limits — is bound as a
 //! parameter.
+//!
+//! Modules depend one way only, none on one that depends back on it:
+//! `error`, `dialect`, `pending` (work left for the host), `sql` (shared SQL
+//! helpers) and `domain` (the parsed tree) know no model; `registry`,
+//! `values` and `schema` (DDL, relation tables) build on them; `compile`
+//! turns domains into SQL; `records` defines [`Orm`] and its record methods,
+//! and `derived`, `x2many` and `group` add more methods to it on top;
+//! [`ledger`] keeps who owns which model, field and record.
 
+mod compile;
 mod derived;
 mod dialect;
 mod domain;
@@ -14,29 +23,30 @@ mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 mod group;
+pub mod ledger;
+mod pending;
 mod records;
 mod registry;
 mod schema;
+mod sql;
 mod values;
 mod x2many;
 
-pub use derived::Pending;
 pub use dialect::Dialect;
 pub use domain::{
     Comodel, Comodels, Domain, Leaf, MAX_COMPILE_DEPTH, MAX_NESTING, MAX_PATH_LENGTH, MAX_TERMS,
     Term,
 };
 pub use error::OrmError;
+pub use pending::Pending;
 pub use records::{Orm, SearchOptions};
 pub use registry::{
     CheckDef, FieldDef, ModelDef, Registry, Trigger, table_name, valid_field_name, valid_model_name,
 };
-pub use schema::{add_column, count_values, create_table, drop_column, drop_table, table_exists};
-pub use values::{Record, bool_at};
-pub use x2many::{
-    RelationTable, X2manyCommand, X2manyStep, create_relation_table, relation_table, split_x2many,
-    x2many_commands,
+pub use schema::{
+    RelationTable, add_column, count_values, create_relation_table, create_table, drop_column,
+    drop_table, relation_table, table_exists,
 };
-
-/// The connection type every ORM call runs on (a transaction derefs to it).
-pub type Connection = sqlx::AnyConnection;
+pub use sql::Connection;
+pub use values::{Record, bool_at};
+pub use x2many::{X2manyCommand, X2manyStep, split_x2many, x2many_commands};

@@ -7,12 +7,19 @@ use pulse_schema::FieldType;
 use serde_json::{Map, Value};
 use sqlx::Row;
 
-use crate::domain::order_by;
-use crate::values::{SqlValue, bind, from_row, to_sql};
-use crate::{Connection, Dialect, Domain, FieldDef, ModelDef, OrmError, Record, Registry};
-
-/// How many ids go into one `IN (…)` list.
-pub(crate) const ID_CHUNK: usize = 1000;
+use crate::compile::order_by;
+use crate::dialect::Dialect;
+use crate::domain::Domain;
+use crate::error::OrmError;
+use crate::pending::{Changed, Pending};
+use crate::registry::{FieldDef, ModelDef, Registry};
+use crate::sql::{
+    Connection, ID_CHUNK, constraint_error, execute_by_ids, fetch_by_ids, placeholders,
+    sorted_unique,
+};
+use crate::values::{
+    Record, SqlValue, bind, empty_value, fill_field, from_row, record_ids, to_sql,
+};
 
 /// `search` options, as Odoo names them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -27,21 +34,13 @@ pub struct SearchOptions {
 
 /// The ORM over a registry snapshot, for one database dialect.
 ///
-/// Clones share the work marked for the host ([`crate::Pending`]): use one
+/// Clones share the work marked for the host ([`Pending`]): use one
 /// `Orm` (and its clones) per transaction.
 #[derive(Debug, Clone)]
 pub struct Orm {
     dialect: Dialect,
     registry: Arc<Registry>,
-    pub(crate) pending: Arc<std::sync::Mutex<crate::Pending>>,
-}
-
-/// `$start, $start+1, …` for `count` parameters.
-pub(crate) fn placeholders(dialect: Dialect, start: usize, count: usize) -> String {
-    (start..start + count)
-        .map(|n| dialect.param(n))
-        .collect::<Vec<_>>()
-        .join(", ")
+    pub(crate) pending: Arc<std::sync::Mutex<Pending>>,
 }
 
 impl Orm {
@@ -207,24 +206,18 @@ impl Orm {
     ) -> Result<Vec<Record>, OrmError> {
         let model = self.model(model)?;
         let selected = selected_fields(model, fields)?;
-        let unique: Vec<i64> = ids
-            .iter()
-            .copied()
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
+        let unique = sorted_unique(ids.iter().copied());
         let mut by_id: HashMap<i64, Record> = HashMap::with_capacity(unique.len());
         let columns = column_list(&selected);
-        for chunk in unique.chunks(ID_CHUNK) {
-            let sql = format!(
-                "SELECT {columns} FROM \"{}\" WHERE \"id\" IN ({})",
-                model.table,
-                placeholders(self.dialect, 1, chunk.len())
-            );
-            let query = bind_ids(sqlx::query(&sql), chunk);
-            for row in query.fetch_all(&mut *conn).await? {
-                by_id.insert(row.try_get(0)?, record_from_row(&row, &selected)?);
-            }
+        let rows = fetch_by_ids(conn, self.dialect, &unique, |list| {
+            format!(
+                "SELECT {columns} FROM \"{}\" WHERE \"id\" IN ({list})",
+                model.table
+            )
+        })
+        .await?;
+        for row in rows {
+            by_id.insert(row.try_get(0)?, record_from_row(&row, &selected)?);
         }
         // As in Odoo, ids of records that do not exist are skipped.
         let mut records: Vec<Record> = ids.iter().filter_map(|id| by_id.get(id).cloned()).collect();
@@ -246,31 +239,28 @@ impl Orm {
         self.add_display_names(conn, selected, records).await?;
         self.add_own_display_name(conn, model, fields, records)
             .await?;
-        self.add_related(conn, model, selected, records).await?;
-        self.add_x2many(conn, model, selected, records).await
+        self.add_held_elsewhere(conn, model, selected, records)
+            .await
     }
 
-    /// Fills the x2many fields of `records`: one query per field.
-    async fn add_x2many(
+    /// Fills the fields among `selected` of `records` that no column of
+    /// theirs holds: related fields (one query per step of the path) and
+    /// x2many fields (one query per field).
+    async fn add_held_elsewhere(
         &self,
         conn: &mut Connection,
         model: &ModelDef,
         selected: &[&FieldDef],
         records: &mut [Record],
     ) -> Result<(), OrmError> {
-        let ids: Vec<i64> = records
-            .iter()
-            .filter_map(|r| r.get("id").and_then(Value::as_i64))
-            .collect();
-        for field in selected
-            .iter()
-            .filter(|f| !f.ttype().is_stored() && f.spec.related.is_none())
-        {
-            let mut values = self.read_x2many(conn, model, field, &ids).await?;
-            for record in records.iter_mut() {
-                let id = record.get("id").and_then(Value::as_i64).unwrap_or_default();
-                let linked = values.remove(&id).unwrap_or_default();
-                record.insert(field.name().to_string(), Value::from(linked));
+        let ids = record_ids(records);
+        for field in selected.iter() {
+            if let Some(path) = &field.spec.related {
+                let values = Box::pin(self.follow_path(conn, model, &ids, path, 0)).await?;
+                fill_field(records, field.name(), values, || empty_value(field));
+            } else if !field.ttype().is_stored() {
+                let linked = self.read_x2many(conn, model, field, &ids).await?;
+                fill_field(records, field.name(), linked, || empty_value(field));
             }
         }
         Ok(())
@@ -287,16 +277,15 @@ impl Orm {
         if !fields.iter().any(|f| f == DISPLAY_NAME) {
             return Ok(());
         }
-        let ids: Vec<i64> = records
-            .iter()
-            .filter_map(|r| r.get("id").and_then(Value::as_i64))
-            .collect();
-        let names = self.display_names(conn, &model.name, &ids).await?;
-        for record in records.iter_mut() {
-            let id = record.get("id").and_then(Value::as_i64).unwrap_or_default();
-            let name = names.get(&id).cloned().unwrap_or_default();
-            record.insert(DISPLAY_NAME.into(), Value::String(name));
-        }
+        let names = self
+            .display_names(conn, &model.name, &record_ids(records))
+            .await?;
+        fill_field(
+            records,
+            DISPLAY_NAME,
+            names,
+            || Value::String(String::new()),
+        );
         Ok(())
     }
 
@@ -441,12 +430,11 @@ impl Orm {
     ) -> Result<(), OrmError> {
         for field in fields.iter().filter(|f| f.ttype() == FieldType::Many2one) {
             let relation = field.spec.relation.as_deref().unwrap_or_default();
-            let ids: Vec<i64> = records
-                .iter()
-                .filter_map(|r| r.get(field.name()).and_then(Value::as_i64))
-                .collect::<BTreeSet<_>>()
-                .into_iter()
-                .collect();
+            let ids = sorted_unique(
+                records
+                    .iter()
+                    .filter_map(|r| r.get(field.name()).and_then(Value::as_i64)),
+            );
             if ids.is_empty() {
                 continue;
             }
@@ -482,22 +470,21 @@ impl Orm {
             }
             return Ok(names);
         };
-        for chunk in ids.chunks(ID_CHUNK) {
-            let sql = format!(
-                "SELECT \"id\", \"{}\" FROM \"{}\" WHERE \"id\" IN ({})",
+        let rows = fetch_by_ids(conn, self.dialect, ids, |list| {
+            format!(
+                "SELECT \"id\", \"{}\" FROM \"{}\" WHERE \"id\" IN ({list})",
                 rec_name.name(),
-                model.table,
-                placeholders(self.dialect, 1, chunk.len())
-            );
-            let query = bind_ids(sqlx::query(&sql), chunk);
-            for row in query.fetch_all(&mut *conn).await? {
-                let name = match from_row(&row, 1, rec_name)? {
-                    Value::String(s) => s,
-                    Value::Bool(false) => String::new(),
-                    other => other.to_string(),
-                };
-                names.insert(row.try_get(0)?, name);
-            }
+                model.table
+            )
+        })
+        .await?;
+        for row in rows {
+            let name = match from_row(&row, 1, rec_name)? {
+                Value::String(s) => s,
+                Value::Bool(false) => String::new(),
+                other => other.to_string(),
+            };
+            names.insert(row.try_get(0)?, name);
         }
         Ok(names)
     }
@@ -603,7 +590,7 @@ impl Orm {
             }
             ids.push(id);
         }
-        self.mark_own(model, &ids, crate::derived::Changed::All);
+        self.mark_own(model, &ids, Changed::All);
         self.mark_dependents(conn, model, &ids, None).await?;
         Ok(ids)
     }
@@ -639,12 +626,7 @@ impl Orm {
         if ids.is_empty() {
             return Ok(());
         }
-        let unique: Vec<i64> = ids
-            .iter()
-            .copied()
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
+        let unique = sorted_unique(ids.iter().copied());
         let changed: BTreeSet<String> = values.keys().cloned().collect();
         // The records linked until now, for computed fields of other models.
         self.mark_dependents(conn, model, &unique, Some(&changed))
@@ -676,7 +658,7 @@ impl Orm {
                 Box::pin(self.write_x2many(conn, model, field, *id, value)).await?;
             }
         }
-        self.mark_own(model, &unique, crate::derived::Changed::Fields(&changed));
+        self.mark_own(model, &unique, Changed::Fields(&changed));
         self.mark_dependents(conn, model, &unique, Some(&changed))
             .await
     }
@@ -694,15 +676,11 @@ impl Orm {
             self.mark_dependents(conn, model, ids, None).await?;
             self.forget_links(conn, model, ids).await?;
         }
-        for chunk in ids.chunks(ID_CHUNK) {
-            let sql = format!(
-                "DELETE FROM \"{}\" WHERE \"id\" IN ({})",
-                model.table,
-                placeholders(self.dialect, 1, chunk.len())
-            );
-            let query = bind_ids(sqlx::query(&sql), chunk);
-            query.execute(&mut *conn).await.map_err(constraint_error)?;
-        }
+        execute_by_ids(conn, self.dialect, ids, |list| {
+            format!("DELETE FROM \"{}\" WHERE \"id\" IN ({list})", model.table)
+        })
+        .await
+        .map_err(constraint_error)?;
         Ok(())
     }
 }
@@ -749,17 +727,6 @@ fn record_from_row(row: &sqlx::any::AnyRow, selected: &[&FieldDef]) -> Result<Re
     Ok(record)
 }
 
-/// Binds `ids` to the next parameters of `query`.
-fn bind_ids<'q>(
-    mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
-    ids: &[i64],
-) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
-    for id in ids {
-        query = query.bind(*id);
-    }
-    query
-}
-
 /// Required fields must be given (on create) and never be cleared.
 fn check_required(model: &ModelDef, values: &Record, creating: bool) -> Result<(), OrmError> {
     for field in model
@@ -800,38 +767,4 @@ fn writable(model: &ModelDef, field: &FieldDef) -> Result<(), OrmError> {
         field.name(),
         model.name
     )))
-}
-
-/// Database constraint violations are the caller's mistake: a ValidationError.
-/// The same words on every engine for a unique violation, naming the
-/// column (`table.column`) when the engine says which.
-pub(crate) fn constraint_error(error: sqlx::Error) -> OrmError {
-    match &error {
-        sqlx::Error::Database(db) if db.kind() == sqlx::error::ErrorKind::UniqueViolation => {
-            // SQLite: "UNIQUE constraint failed: table.column"; PostgreSQL
-            // names the index, `<table>__<column>_index`.
-            let column = db
-                .message()
-                .strip_prefix("UNIQUE constraint failed: ")
-                .map(str::to_string)
-                .or_else(|| {
-                    let index = db.constraint()?;
-                    let (table, rest) = index.split_once("__")?;
-                    Some(format!("{table}.{}", rest.strip_suffix("_index")?))
-                });
-            OrmError::Validation(match column {
-                Some(column) => format!(
-                    "The operation cannot be completed: another record already has this value of {column}, which must be unique"
-                ),
-                None => "The operation cannot be completed: another record already has a value that must be unique".to_string(),
-            })
-        }
-        sqlx::Error::Database(db) if db.kind() != sqlx::error::ErrorKind::Other => {
-            OrmError::Validation(format!(
-                "The operation cannot be completed: {}",
-                db.message()
-            ))
-        }
-        _ => OrmError::Database(error),
-    }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use pulse_schema::{CheckSpec, FieldSpec, FieldType, ModelSpec};
 
-use crate::OrmError;
+use crate::error::OrmError;
 
 /// A field of a model, with the addon that defines it.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,7 +40,7 @@ pub struct CheckDef {
     /// The constraint as the addon described it.
     pub spec: CheckSpec,
     /// Its domain, parsed once.
-    pub domain: crate::Domain,
+    pub domain: crate::domain::Domain,
     /// The addon that declares it.
     pub module: String,
 }
@@ -202,7 +202,7 @@ impl ModelDef {
                     check.name, self.name
                 )));
             }
-            let domain = crate::Domain::parse(&check.domain).map_err(|e| {
+            let domain = crate::domain::Domain::parse(&check.domain).map_err(|e| {
                 OrmError::Validation(format!(
                     "addon '{module}': check '{}' on model '{}' has an invalid domain: {e}",
                     check.name, self.name
@@ -428,7 +428,7 @@ impl Registry {
                 let mut params = Vec::new();
                 check
                     .domain
-                    .to_sql(self, model, crate::Dialect::Sqlite, &mut params)
+                    .to_sql(self, model, crate::dialect::Dialect::Sqlite, &mut params)
                     .map_err(|e| {
                         OrmError::Validation(format!(
                             "addon '{}': check '{}' on model '{}': {e}",
@@ -503,10 +503,10 @@ impl Registry {
                         return Err(format!("related fields loop: {}", named(chain)));
                     }
                     chain.push(key);
-                    if chain.len() > crate::MAX_PATH_LENGTH {
+                    if chain.len() > crate::domain::MAX_PATH_LENGTH {
                         return Err(format!(
                             "related fields chain through more than {} fields: {}",
-                            crate::MAX_PATH_LENGTH,
+                            crate::domain::MAX_PATH_LENGTH,
                             named(chain)
                         ));
                     }
@@ -515,10 +515,10 @@ impl Registry {
                 }
                 None => length += 1,
             }
-            if length > crate::MAX_PATH_LENGTH {
+            if length > crate::domain::MAX_PATH_LENGTH {
                 return Err(format!(
                     "related '{path}' goes through more than {} fields (counting the paths of the related fields on it)",
-                    crate::MAX_PATH_LENGTH
+                    crate::domain::MAX_PATH_LENGTH
                 ));
             }
             if i + 1 < steps.len() {

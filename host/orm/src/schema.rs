@@ -1,9 +1,12 @@
-//! Tables for models: create and drop. Identifiers come from validated
-//! [`ModelDef`]s only.
+//! Tables for models and their many2many relation tables: create, alter
+//! and drop. Identifiers come from validated [`ModelDef`]s only.
 
 use sqlx::Row;
 
-use crate::{Connection, Dialect, ModelDef, OrmError};
+use crate::dialect::Dialect;
+use crate::error::OrmError;
+use crate::registry::{FieldDef, ModelDef, table_name, valid_field_name};
+use crate::sql::Connection;
 
 /// Creates the table of `model` with one column per stored field, and the
 /// indexes its fields ask for.
@@ -25,8 +28,11 @@ pub async fn create_table(
             dialect.column_type(field.ttype())
         ));
     }
-    let ddl = format!("CREATE TABLE \"{}\" ({})", model.table, columns.join(", "));
-    sqlx::query(&ddl).execute(&mut *conn).await?;
+    execute(
+        conn,
+        &format!("CREATE TABLE \"{}\" ({})", model.table, columns.join(", ")),
+    )
+    .await?;
     for field in model
         .fields()
         .iter()
@@ -39,7 +45,7 @@ pub async fn create_table(
         .iter()
         .filter(|f| f.ttype() == pulse_schema::FieldType::Many2many)
     {
-        crate::x2many::create_relation_table(conn, model, field).await?;
+        create_relation_table(conn, model, field).await?;
     }
     Ok(())
 }
@@ -51,7 +57,7 @@ pub async fn add_column(
     conn: &mut Connection,
     dialect: Dialect,
     model: &ModelDef,
-    field: &crate::FieldDef,
+    field: &FieldDef,
 ) -> Result<(), OrmError> {
     if field.spec.related.is_some() {
         return Ok(());
@@ -59,7 +65,7 @@ pub async fn add_column(
     match field.ttype() {
         pulse_schema::FieldType::One2many => return Ok(()),
         pulse_schema::FieldType::Many2many => {
-            crate::x2many::create_relation_table(conn, model, field).await?;
+            create_relation_table(conn, model, field).await?;
             return Ok(());
         }
         _ => {}
@@ -70,7 +76,7 @@ pub async fn add_column(
         field.name(),
         dialect.column_type(field.ttype())
     );
-    sqlx::query(&ddl).execute(&mut *conn).await?;
+    execute(conn, &ddl).await?;
     if field.spec.index || field.spec.unique {
         create_index(conn, &model.table, field.name(), field.spec.unique).await?;
     }
@@ -105,28 +111,39 @@ async fn create_index(
         "CREATE {unique}INDEX \"{}\" ON \"{table}\" (\"{column}\")",
         index_name(table, column)
     );
-    sqlx::query(&ddl).execute(&mut *conn).await?;
+    execute(conn, &ddl).await
+}
+
+/// Runs one DDL statement.
+async fn execute(conn: &mut Connection, ddl: &str) -> Result<(), OrmError> {
+    sqlx::query(ddl).execute(&mut *conn).await?;
     Ok(())
+}
+
+/// Refuses with `refusal` unless every one of `names` is a valid
+/// identifier: names read back from the ledger are written into DDL,
+/// where no bind parameter can stand for them.
+fn valid_names(names: &[&str], refusal: impl FnOnce() -> String) -> Result<(), OrmError> {
+    if names.iter().all(|name| valid_field_name(name)) {
+        Ok(())
+    } else {
+        Err(OrmError::Value(refusal()))
+    }
 }
 
 /// Drops the column `column` of `table` (names from the ownership ledger),
 /// with its index.
 pub async fn drop_column(conn: &mut Connection, table: &str, column: &str) -> Result<(), OrmError> {
-    if !crate::valid_field_name(table) || !crate::valid_field_name(column) {
-        return Err(OrmError::Value(format!(
-            "refusing to drop invalid column {table:?}.{column:?}"
-        )));
-    }
-    sqlx::query(&format!(
-        "DROP INDEX IF EXISTS \"{}\"",
-        index_name(table, column)
-    ))
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query(&format!("ALTER TABLE \"{table}\" DROP COLUMN \"{column}\""))
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
+    valid_names(&[table, column], || {
+        format!("refusing to drop invalid column {table:?}.{column:?}")
+    })?;
+    let index = index_name(table, column);
+    execute(conn, &format!("DROP INDEX IF EXISTS \"{index}\"")).await?;
+    execute(
+        conn,
+        &format!("ALTER TABLE \"{table}\" DROP COLUMN \"{column}\""),
+    )
+    .await
 }
 
 /// Number of rows of `table` where `column` holds a value (all rows when `column` is `None`).
@@ -135,12 +152,10 @@ pub async fn count_values(
     table: &str,
     column: Option<&str>,
 ) -> Result<i64, OrmError> {
-    let names_ok = crate::valid_field_name(table) && column.is_none_or(crate::valid_field_name);
-    if !names_ok {
-        return Err(OrmError::Value(format!(
-            "invalid identifier in {table:?}.{column:?}"
-        )));
-    }
+    let names: Vec<&str> = std::iter::once(table).chain(column).collect();
+    valid_names(&names, || {
+        format!("invalid identifier in {table:?}.{column:?}")
+    })?;
     let sql = match column {
         Some(c) => format!("SELECT COUNT(*) FROM \"{table}\" WHERE \"{c}\" IS NOT NULL"),
         None => format!("SELECT COUNT(*) FROM \"{table}\""),
@@ -157,19 +172,14 @@ pub async fn drop_table(
     dialect: Dialect,
     table: &str,
 ) -> Result<(), OrmError> {
-    if !crate::valid_field_name(table) {
-        return Err(OrmError::Value(format!(
-            "refusing to drop invalid table name {table:?}"
-        )));
-    }
+    valid_names(&[table], || {
+        format!("refusing to drop invalid table name {table:?}")
+    })?;
     let cascade = match dialect {
         Dialect::Postgres => " CASCADE",
         Dialect::Sqlite => "",
     };
-    sqlx::query(&format!("DROP TABLE IF EXISTS \"{table}\"{cascade}"))
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
+    execute(conn, &format!("DROP TABLE IF EXISTS \"{table}\"{cascade}")).await
 }
 
 /// Whether the table `table` exists.
@@ -186,4 +196,56 @@ pub async fn table_exists(
     };
     let row = sqlx::query(sql).bind(table).fetch_one(&mut *conn).await?;
     Ok(row.try_get::<i64, _>(0)? > 0)
+}
+
+/// The relation table of a many2many and its two columns: this side's, the other side's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelationTable {
+    /// The table, e.g. `lab_partner_lab_tag_rel`.
+    pub table: String,
+    /// The column holding ids of the field's own model.
+    pub own: String,
+    /// The column holding ids of the related model.
+    pub other: String,
+}
+
+/// The relation table of the many2many `field` of `model`.
+pub fn relation_table(model: &ModelDef, field: &FieldDef) -> Result<RelationTable, OrmError> {
+    let target = table_name(field.spec.relation.as_deref().unwrap_or_default());
+    if target == model.table {
+        // A model related to itself (e.g. groups implying groups): the
+        // table and the second column are named after the field.
+        return Ok(RelationTable {
+            table: format!("{}_{}_rel", model.table, field.name()),
+            own: format!("{}_id", model.table),
+            other: format!("{}_id", field.name()),
+        });
+    }
+    let (first, second) = if model.table < target {
+        (&model.table, &target)
+    } else {
+        (&target, &model.table)
+    };
+    Ok(RelationTable {
+        table: format!("{first}_{second}_rel"),
+        own: format!("{}_id", model.table),
+        other: format!("{target}_id"),
+    })
+}
+
+/// Creates the relation table of a many2many (shared by both sides).
+pub async fn create_relation_table(
+    conn: &mut Connection,
+    model: &ModelDef,
+    field: &FieldDef,
+) -> Result<RelationTable, OrmError> {
+    let rel = relation_table(model, field)?;
+    let ddl = format!(
+        "CREATE TABLE IF NOT EXISTS \"{t}\" (\"{a}\" BIGINT NOT NULL, \"{b}\" BIGINT NOT NULL, PRIMARY KEY (\"{a}\", \"{b}\"))",
+        t = rel.table,
+        a = rel.own,
+        b = rel.other
+    );
+    execute(conn, &ddl).await?;
+    Ok(rel)
 }

@@ -1,15 +1,41 @@
 //! Odoo JSON values <-> SQL parameters and columns, by field type.
 
+use std::collections::HashMap;
+
 use pulse_schema::FieldType;
 use serde_json::{Map, Value};
 use sqlx::any::{AnyArguments, AnyRow, AnyTypeInfoKind};
 use sqlx::query::Query;
 use sqlx::{Any, Row, ValueRef};
 
-use crate::{FieldDef, ModelDef, OrmError};
+use crate::error::OrmError;
+use crate::registry::{FieldDef, ModelDef};
 
 /// A record as Odoo's JSON-RPC shows it: field name to value, `id` included.
 pub type Record = Map<String, Value>;
+
+/// The ids of `records`, in order (a record without one is skipped).
+pub(crate) fn record_ids(records: &[Record]) -> Vec<i64> {
+    records
+        .iter()
+        .filter_map(|r| r.get("id").and_then(Value::as_i64))
+        .collect()
+}
+
+/// Sets `field` of each of `records` to its value in `values` (by id), or
+/// to `missing()` where `values` has none.
+pub(crate) fn fill_field<V: Clone + Into<Value>>(
+    records: &mut [Record],
+    field: &str,
+    values: HashMap<i64, V>,
+    missing: impl Fn() -> Value,
+) {
+    for record in records.iter_mut() {
+        let id = record.get("id").and_then(Value::as_i64).unwrap_or_default();
+        let value = values.get(&id).cloned().map_or_else(&missing, Into::into);
+        record.insert(field.to_string(), value);
+    }
+}
 
 /// A value ready to bind, typed so a NULL carries its column type (which
 /// PostgreSQL needs).
@@ -247,7 +273,7 @@ pub(crate) const IN_LIST_PARAMS: usize = 1000;
 /// [`IN_LIST_PARAMS`]), unpacked by the database: `json_each` on SQLite,
 /// `jsonb_array_elements_text` cast to the values' type on PostgreSQL.
 pub(crate) fn in_json_list(
-    dialect: crate::Dialect,
+    dialect: crate::dialect::Dialect,
     values: Vec<SqlValue>,
     params: &mut Vec<SqlValue>,
 ) -> String {
@@ -270,24 +296,42 @@ pub(crate) fn in_json_list(
     params.push(SqlValue::Text(Value::Array(items).to_string()));
     let param = dialect.param(params.len());
     match dialect {
-        crate::Dialect::Sqlite => format!("SELECT value FROM json_each({param})"),
-        crate::Dialect::Postgres => {
+        crate::dialect::Dialect::Sqlite => format!("SELECT value FROM json_each({param})"),
+        crate::dialect::Dialect::Postgres => {
             format!("SELECT CAST(jsonb_array_elements_text(CAST({param} AS JSONB)) AS {cast})")
         }
     }
 }
 
+/// What `read` gives for an empty value of `field`.
+pub(crate) fn empty_value(field: &FieldDef) -> Value {
+    match field.ttype() {
+        FieldType::Integer => Value::from(0),
+        FieldType::Float | FieldType::Monetary => Value::from(0.0),
+        FieldType::One2many | FieldType::Many2many => Value::Array(Vec::new()),
+        _ => Value::Bool(false),
+    }
+}
+
+/// The field types held as text their value reads as (dates and
+/// datetimes included: they are ISO text on both engines), as a pattern.
+macro_rules! text_types {
+    () => {
+        FieldType::Char
+            | FieldType::Text
+            | FieldType::Html
+            | FieldType::Selection
+            | FieldType::Date
+            | FieldType::Datetime
+    };
+}
+pub(crate) use text_types;
+
 /// Reads column `index` of `row` as the Odoo JSON value of `field`
 /// (many2one as the bare id; the caller adds display names).
 pub fn from_row(row: &AnyRow, index: usize, field: &FieldDef) -> Result<Value, OrmError> {
     Ok(match field.ttype() {
-        FieldType::Char
-        | FieldType::Text
-        | FieldType::Html
-        | FieldType::Selection
-        | FieldType::Date
-        | FieldType::Datetime
-        | FieldType::Binary => match row.try_get::<Option<String>, _>(index)? {
+        text_types!() | FieldType::Binary => match row.try_get::<Option<String>, _>(index)? {
             Some(s) => Value::String(s),
             None => Value::Bool(false),
         },

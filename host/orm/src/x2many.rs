@@ -11,8 +11,13 @@ use pulse_schema::FieldType;
 use serde_json::{Map, Value};
 use sqlx::Row;
 
-use crate::records::placeholders;
-use crate::{Connection, FieldDef, ModelDef, Orm, OrmError, Record};
+use crate::error::OrmError;
+use crate::pending::{Changed, Pending};
+use crate::records::Orm;
+use crate::registry::{FieldDef, ModelDef};
+use crate::schema::relation_table;
+use crate::sql::{Connection, ID_CHUNK, execute_by_ids, placeholders};
+use crate::values::Record;
 
 /// One of Odoo's x2many commands, as a client or an addon writes it.
 #[derive(Debug, Clone, PartialEq)]
@@ -144,58 +149,6 @@ pub fn x2many_commands(
         .collect()
 }
 
-/// The relation table of a many2many and its two columns: this side's, the other side's.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RelationTable {
-    /// The table, e.g. `lab_partner_lab_tag_rel`.
-    pub table: String,
-    /// The column holding ids of the field's own model.
-    pub own: String,
-    /// The column holding ids of the related model.
-    pub other: String,
-}
-
-/// The relation table of the many2many `field` of `model`.
-pub fn relation_table(model: &ModelDef, field: &FieldDef) -> Result<RelationTable, OrmError> {
-    let target = crate::table_name(field.spec.relation.as_deref().unwrap_or_default());
-    if target == model.table {
-        // A model related to itself (e.g. groups implying groups): the
-        // table and the second column are named after the field.
-        return Ok(RelationTable {
-            table: format!("{}_{}_rel", model.table, field.name()),
-            own: format!("{}_id", model.table),
-            other: format!("{}_id", field.name()),
-        });
-    }
-    let (first, second) = if model.table < target {
-        (&model.table, &target)
-    } else {
-        (&target, &model.table)
-    };
-    Ok(RelationTable {
-        table: format!("{first}_{second}_rel"),
-        own: format!("{}_id", model.table),
-        other: format!("{target}_id"),
-    })
-}
-
-/// Creates the relation table of a many2many (shared by both sides).
-pub async fn create_relation_table(
-    conn: &mut Connection,
-    model: &ModelDef,
-    field: &FieldDef,
-) -> Result<RelationTable, OrmError> {
-    let rel = relation_table(model, field)?;
-    let ddl = format!(
-        "CREATE TABLE IF NOT EXISTS \"{t}\" (\"{a}\" BIGINT NOT NULL, \"{b}\" BIGINT NOT NULL, PRIMARY KEY (\"{a}\", \"{b}\"))",
-        t = rel.table,
-        a = rel.own,
-        b = rel.other
-    );
-    sqlx::query(&ddl).execute(&mut *conn).await?;
-    Ok(rel)
-}
-
 /// Splits `values` for `model` into what create and write take themselves
 /// and the values of its x2many fields (commands), in order.
 pub fn split_x2many(model: &ModelDef, values: &Record) -> (Record, Vec<(String, Value)>) {
@@ -217,7 +170,7 @@ pub fn split_x2many(model: &ModelDef, values: &Record) -> (Record, Vec<(String, 
 impl Orm {
     /// Puts work marked before back beside what is marked now (the work of
     /// a record set aside while its x2many commands run on their own).
-    pub fn restore_pending(&self, earlier: crate::Pending) {
+    pub fn restore_pending(&self, earlier: Pending) {
         let mut pending = self.pending.lock().expect("pending lock");
         for (key, ids) in earlier.compute {
             pending.compute.entry(key).or_default().extend(ids);
@@ -243,7 +196,7 @@ impl Orm {
         }
         let model = self.registry().require(model)?;
         let changed: std::collections::BTreeSet<String> = fields.iter().cloned().collect();
-        self.mark_own(model, ids, crate::derived::Changed::Fields(&changed));
+        self.mark_own(model, ids, Changed::Fields(&changed));
         Ok(())
     }
 
@@ -259,14 +212,14 @@ impl Orm {
         if ids.is_empty() {
             return Ok(out);
         }
-        for chunk in ids.chunks(crate::records::ID_CHUNK) {
+        for chunk in ids.chunks(ID_CHUNK) {
             self.read_x2many_chunk(conn, model, field, chunk, &mut out)
                 .await?;
         }
         Ok(out)
     }
 
-    /// [`Orm::read_x2many`] for at most [`crate::records::ID_CHUNK`] ids.
+    /// [`Orm::read_x2many`] for at most [`ID_CHUNK`] ids.
     async fn read_x2many_chunk(
         &self,
         conn: &mut Connection,
@@ -389,42 +342,35 @@ impl Orm {
         // One2many targets leave by losing their inverse value, or, as in
         // Odoo, are deleted when they cannot live without their parent
         // (ondelete cascade).
-        let detach = |ids: Vec<i64>| -> Vec<X2manyStep> {
-            if ids.is_empty() {
-                return Vec::new();
-            }
-            let cascade = self
-                .registry()
-                .get(&relation)
-                .and_then(|m| m.field(&inverse))
-                .is_some_and(|f| f.spec.ondelete_policy() == pulse_schema::OnDelete::Cascade);
-            if cascade {
-                vec![X2manyStep::Unlink {
-                    model: relation.clone(),
-                    ids,
-                }]
-            } else {
-                let mut values = Map::new();
-                values.insert(inverse.clone(), Value::Bool(false));
-                vec![X2manyStep::Write {
-                    model: relation.clone(),
-                    ids,
-                    values,
-                }]
-            }
-        };
-        let attach = |ids: Vec<i64>| -> Vec<X2manyStep> {
+        // Records `ids` of the comodel pointing at `target` through the inverse.
+        let point_at = |ids: Vec<i64>, target: Value| -> Vec<X2manyStep> {
             if ids.is_empty() {
                 return Vec::new();
             }
             let mut values = Map::new();
-            values.insert(inverse.clone(), Value::from(id));
+            values.insert(inverse.clone(), target);
             vec![X2manyStep::Write {
                 model: relation.clone(),
                 ids,
                 values,
             }]
         };
+        let detach = |ids: Vec<i64>| -> Vec<X2manyStep> {
+            let cascade = self
+                .registry()
+                .get(&relation)
+                .and_then(|m| m.field(&inverse))
+                .is_some_and(|f| f.spec.ondelete_policy() == pulse_schema::OnDelete::Cascade);
+            if cascade && !ids.is_empty() {
+                vec![X2manyStep::Unlink {
+                    model: relation.clone(),
+                    ids,
+                }]
+            } else {
+                point_at(ids, Value::Bool(false))
+            }
+        };
+        let attach = |ids: Vec<i64>| point_at(ids, Value::from(id));
         Ok(match command {
             X2manyCommand::Create(values) => {
                 let mut values = values.clone();
@@ -628,18 +574,13 @@ impl Orm {
                     continue;
                 };
                 let rel = relation_table(other, field)?;
-                for chunk in ids.chunks(crate::records::ID_CHUNK) {
-                    let sql = format!(
-                        "DELETE FROM \"{}\" WHERE \"{column}\" IN ({})",
-                        rel.table,
-                        placeholders(self.dialect(), 1, chunk.len())
-                    );
-                    let mut query = sqlx::query(&sql);
-                    for id in chunk {
-                        query = query.bind(*id);
-                    }
-                    query.execute(&mut *conn).await?;
-                }
+                execute_by_ids(conn, self.dialect(), ids, |list| {
+                    format!(
+                        "DELETE FROM \"{}\" WHERE \"{column}\" IN ({list})",
+                        rel.table
+                    )
+                })
+                .await?;
             }
         }
         Ok(())

@@ -164,14 +164,9 @@ impl Access {
         models: std::collections::HashSet<String>,
     ) -> Result<Arc<Access>, OrmError> {
         let mut groups = BTreeSet::new();
-        for row in
-            sqlx::query("SELECT module, res_id FROM ir_model_data WHERE model = 'res.groups'")
-                .fetch_all(&mut *conn)
-                .await?
-        {
-            let module: String = row.try_get(0)?;
+        for (module, group) in pulse_orm::ledger::external_ids_of_model(conn, "res.groups").await? {
             if module != crate::base::BASE && graph.contains(&module) {
-                groups.insert(row.try_get::<i64, _>(1)?);
+                groups.insert(group);
             }
         }
         Access::of_groups(

@@ -3,7 +3,7 @@
 //! Addons extend them (`#[model(extends = "res.users")]`) and fill them
 //! through data files, as Odoo modules do.
 
-use pulse_orm::{Connection, Dialect, Registry};
+use pulse_orm::{Connection, Dialect, Registry, ledger};
 use pulse_schema::{Description, FieldSpec, FieldType, ModelSpec, OnDelete};
 use serde_json::json;
 
@@ -340,21 +340,8 @@ pub async fn ensure(conn: &mut Connection, dialect: Dialect) -> Result<(), Error
                 pulse_orm::create_relation_table(conn, model, field).await?;
             }
         }
-        let recorded = sqlx::query("SELECT COUNT(*) FROM ir_model WHERE model = $1")
-            .bind(&model.name)
-            .fetch_one(&mut *conn)
-            .await
-            .map(|row| sqlx::Row::try_get::<i64, _>(&row, 0))??;
-        if recorded == 0 {
-            sqlx::query(
-                "INSERT INTO ir_model (model, name, table_name, module) VALUES ($1, $2, $3, $4)",
-            )
-            .bind(&model.name)
-            .bind(&model.description)
-            .bind(&model.table)
-            .bind(BASE)
-            .execute(&mut *conn)
-            .await?;
+        if !ledger::has_model(conn, &model.name).await? {
+            ledger::record_model_row(conn, model, BASE).await?;
         }
     }
     // The currencies and the company every database starts with; the
@@ -494,24 +481,10 @@ async fn seed<'q>(
     model: &str,
     insert: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
 ) -> Result<(i64, bool), Error> {
-    let known = sqlx::query("SELECT res_id FROM ir_model_data WHERE module = $1 AND name = $2")
-        .bind(BASE)
-        .bind(xmlid)
-        .fetch_optional(&mut *conn)
-        .await?;
-    if let Some(row) = known {
-        return Ok((sqlx::Row::try_get::<i64, _>(&row, 0)?, false));
+    if let Some(known) = ledger::external_id(conn, BASE, xmlid).await? {
+        return Ok((known.res_id, false));
     }
     let id: i64 = sqlx::Row::try_get(&insert.fetch_one(&mut *conn).await?, 0)?;
-    sqlx::query(
-        "INSERT INTO ir_model_data (module, name, model, res_id, noupdate) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(BASE)
-    .bind(xmlid)
-    .bind(model)
-    .bind(id)
-    .bind(true)
-    .execute(&mut *conn)
-    .await?;
+    ledger::add_external_id(conn, BASE, xmlid, model, id, true).await?;
     Ok((id, true))
 }

@@ -360,19 +360,10 @@ impl Host {
 /// The addon a job belongs to: the one whose data file declares it, else
 /// the one that defines the model it calls (`base` for the host's own).
 async fn job_owner(tx: &mut pulse_orm::Connection, id: i64, model: &str) -> Result<String, Error> {
-    let declared = sqlx::query_scalar::<_, String>(
-        "SELECT module FROM ir_model_data WHERE model = 'ir.cron' AND res_id = $1 LIMIT 1",
-    )
-    .bind(id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    if let Some(module) = declared {
+    if let Some(module) = pulse_orm::ledger::record_owner(tx, "ir.cron", id).await? {
         return Ok(module);
     }
-    let defining = sqlx::query_scalar::<_, String>("SELECT module FROM ir_model WHERE model = $1")
-        .bind(model)
-        .fetch_optional(&mut *tx)
-        .await?;
+    let defining = pulse_orm::ledger::model_owner(tx, model).await?;
     Ok(defining.unwrap_or_else(|| crate::base::BASE.to_string()))
 }
 

@@ -22,10 +22,10 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use pulse_manifest::Addon;
+use pulse_orm::ledger::{self, ExternalId, OwnedRecord};
 use pulse_orm::{Connection, Orm, Record};
 use serde::Deserialize;
 use serde_json::Value;
-use sqlx::Row;
 
 use crate::Error;
 
@@ -110,29 +110,6 @@ pub fn contents(addon: &Addon) -> Vec<u8> {
     all
 }
 
-async fn lookup(
-    conn: &mut Connection,
-    module: &str,
-    name: &str,
-) -> Result<Option<(String, i64, bool)>, Error> {
-    let row = sqlx::query(
-        "SELECT model, res_id, noupdate FROM ir_model_data WHERE module = $1 AND name = $2",
-    )
-    .bind(module)
-    .bind(name)
-    .fetch_optional(&mut *conn)
-    .await?;
-    Ok(match row {
-        Some(r) => Some((r.try_get(0)?, r.try_get(1)?, bool_of(&r, 2)?)),
-        None => None,
-    })
-}
-
-/// SQLite keeps booleans as integers.
-fn bool_of(row: &sqlx::any::AnyRow, index: usize) -> Result<bool, sqlx::Error> {
-    Ok(pulse_orm::bool_at(row, index)?.unwrap_or(false))
-}
-
 /// Converts TOML values to Odoo JSON, resolving `{ ref = "…" }`.
 async fn to_json(
     conn: &mut Connection,
@@ -156,8 +133,11 @@ async fn to_json(
             match (table.len(), table.get("ref").and_then(toml::Value::as_str)) {
                 (1, Some(reference)) => {
                     let (owner, name) = reference.split_once('.').unwrap_or((module, reference));
-                    match lookup(conn, owner, name).await.map_err(|e| e.to_string())? {
-                        Some((_, id, _)) => Value::from(id),
+                    match ledger::external_id(conn, owner, name)
+                        .await
+                        .map_err(|e| e.to_string())?
+                    {
+                        Some(known) => Value::from(known.res_id),
                         None => {
                             return Err(format!(
                                 "{{ ref = {reference:?} }} names no record (is it declared earlier?)"
@@ -201,14 +181,15 @@ pub async fn load(
                     .map_err(|e| fail(format!("{field}: {e}")))?,
             );
         }
-        match lookup(conn, module, &record.id).await? {
-            Some((model, _, _)) if model != record.model => {
+        match ledger::external_id(conn, module, &record.id).await? {
+            Some(known) if known.model != record.model => {
                 return Err(fail(format!(
-                    "this external id already names a record of {model}"
+                    "this external id already names a record of {}",
+                    known.model
                 )));
             }
-            Some((_, _, true)) => {}
-            Some((_, id, false)) => {
+            Some(known) if known.noupdate => {}
+            Some(ExternalId { res_id: id, .. }) => {
                 // A record the user deleted is created again, as Odoo does.
                 let written = match orm.write(conn, &record.model, &[id], &values).await {
                     Ok(()) => crate::auth::after_write(conn, &record.model, &[id], &values).await,
@@ -222,29 +203,22 @@ pub async fn load(
                         .map_err(|e| fail(e.to_string()))?[0],
                     Err(e) => return Err(fail(e.to_string())),
                 };
-                sqlx::query(
-                    "UPDATE ir_model_data SET noupdate = $1, res_id = $2 WHERE module = $3 AND name = $4",
-                )
-                .bind(record.noupdate)
-                .bind(id)
-                .bind(module)
-                .bind(&record.id)
-                .execute(&mut *conn)
-                .await?;
+                ledger::update_external_id(conn, module, &record.id, id, record.noupdate).await?;
             }
             None => {
                 let ids = orm
                     .create(conn, &record.model, std::slice::from_ref(&values))
                     .await
                     .map_err(|e| fail(e.to_string()))?;
-                sqlx::query("INSERT INTO ir_model_data (module, name, model, res_id, noupdate) VALUES ($1, $2, $3, $4, $5)")
-                    .bind(module)
-                    .bind(&record.id)
-                    .bind(&record.model)
-                    .bind(ids[0])
-                    .bind(record.noupdate)
-                    .execute(&mut *conn)
-                    .await?;
+                ledger::add_external_id(
+                    conn,
+                    module,
+                    &record.id,
+                    &record.model,
+                    ids[0],
+                    record.noupdate,
+                )
+                .await?;
             }
         }
         loaded.insert(record.id.clone());
@@ -264,42 +238,32 @@ pub async fn remove(
     // `None`: the module is being uninstalled, everything of it goes.
     let uninstalling = keep.is_none();
     let keep = keep.cloned().unwrap_or_default();
-    let rows = sqlx::query(
-        "SELECT d.name, d.model, d.res_id, d.noupdate, \
-         (SELECT COUNT(*) FROM ir_model_data o WHERE o.model = d.model AND o.res_id = d.res_id AND o.module <> d.module), \
-         (SELECT COUNT(*) FROM ir_model m WHERE m.model = d.model AND m.module = d.module) \
-         FROM ir_model_data d WHERE d.module = $1 ORDER BY d.id DESC",
-    )
-    .bind(module)
-    .fetch_all(&mut *conn)
-    .await?;
-    for row in rows {
-        let name: String = row.try_get(0)?;
+    for owned in ledger::owned_records(conn, module).await? {
+        let OwnedRecord {
+            name,
+            model,
+            res_id,
+            noupdate,
+            shared,
+            in_own_model,
+        } = owned;
         if keep.contains(&name) {
             continue;
         }
-        let model: String = row.try_get(1)?;
-        let res_id: i64 = row.try_get(2)?;
-        let noupdate = bool_of(&row, 3)?;
-        let shared: i64 = row.try_get(4)?;
-        let own_table: i64 = row.try_get(5)?;
-
         if noupdate && !uninstalling {
             // Like Odoo: records created once are the user's to keep.
             continue;
         }
-        if shared == 0 && !(uninstalling && own_table > 0) && orm.registry().get(&model).is_some() {
+        // Another owner keeps it; a record of an own model goes with its table.
+        let stays = shared || (uninstalling && in_own_model);
+        if !stays && orm.registry().get(&model).is_some() {
             orm.unlink(conn, &model, &[res_id]).await.map_err(|e| {
                 Error::Lifecycle(format!(
                     "addon '{module}': cannot delete its record '{name}' ({model},{res_id}): {e}"
                 ))
             })?;
         }
-        sqlx::query("DELETE FROM ir_model_data WHERE module = $1 AND name = $2")
-            .bind(module)
-            .bind(&name)
-            .execute(&mut *conn)
-            .await?;
+        ledger::forget_external_id(conn, module, &name).await?;
     }
     Ok(())
 }

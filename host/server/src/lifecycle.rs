@@ -1239,17 +1239,7 @@ impl Host {
                 }
             }
             if step.action == Action::Uninstall {
-                let owned = sqlx::query(
-                    "SELECT m.table_name, f.name FROM ir_model_fields f JOIN ir_model m ON m.model = f.model \
-                     WHERE f.module = $1 AND m.module <> $1 AND f.ttype NOT IN ('one2many', 'many2many') \
-                     UNION ALL SELECT table_name, NULL FROM ir_model WHERE module = $1",
-                )
-                .bind(addon)
-                .fetch_all(&mut *conn)
-                .await?;
-                for row in owned {
-                    let table: String = row.try_get(0)?;
-                    let column: Option<String> = row.try_get(1)?;
+                for (table, column) in pulse_orm::ledger::owned_storage(&mut conn, addon).await? {
                     changes.push(
                         self.change(&mut conn, addon, ChangeKind::drop(&column), table, column)
                             .await?,

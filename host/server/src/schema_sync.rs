@@ -6,11 +6,10 @@
 use std::collections::BTreeMap;
 
 use pulse_orm::{
-    Connection, Dialect, FieldDef, ModelDef, Registry, add_column, count_values, create_table,
-    drop_column, drop_table, table_name,
+    Connection, Dialect, ModelDef, Registry, add_column, count_values, create_table, drop_column,
+    drop_table, ledger, table_name,
 };
 use pulse_schema::{Description, FieldSpec, ModelSpec};
-use sqlx::Row;
 
 use crate::Error;
 
@@ -110,64 +109,6 @@ pub fn union(old: &Description, new: &Description) -> Description {
     merged
 }
 
-/// Records a model and its fields in the ledger as owned by its module.
-pub async fn record_model(conn: &mut Connection, model: &ModelDef) -> Result<(), Error> {
-    sqlx::query("INSERT INTO ir_model (model, name, table_name, module) VALUES ($1, $2, $3, $4)")
-        .bind(&model.name)
-        .bind(&model.description)
-        .bind(&model.table)
-        .bind(&model.module)
-        .execute(&mut *conn)
-        .await?;
-    // Related fields have nothing in the database to own.
-    for field in model.fields().iter().filter(|f| f.spec.related.is_none()) {
-        record_field(conn, model, field).await?;
-    }
-    Ok(())
-}
-
-/// Records a field in the ledger, and a many2many's relation table with it.
-async fn record_field(
-    conn: &mut Connection,
-    model: &ModelDef,
-    field: &FieldDef,
-) -> Result<(), Error> {
-    sqlx::query("INSERT INTO ir_model_fields (model, name, ttype, module) VALUES ($1, $2, $3, $4)")
-        .bind(&model.name)
-        .bind(field.name())
-        .bind(field.ttype().as_str())
-        .bind(&field.module)
-        .execute(&mut *conn)
-        .await?;
-    if field.ttype() == pulse_schema::FieldType::Many2many {
-        let rel = pulse_orm::relation_table(model, field)?;
-        sqlx::query(
-            "INSERT INTO ir_model_relation (name, model, field, module) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(&rel.table)
-        .bind(&model.name)
-        .bind(field.name())
-        .bind(&field.module)
-        .execute(&mut *conn)
-        .await?;
-    }
-    Ok(())
-}
-
-/// The type the ledger records for a field.
-async fn recorded_type(conn: &mut Connection, model: &str, field: &str) -> Result<String, Error> {
-    Ok(
-        sqlx::query("SELECT ttype FROM ir_model_fields WHERE model = $1 AND name = $2")
-            .bind(model)
-            .bind(field)
-            .fetch_optional(&mut *conn)
-            .await?
-            .map(|r| r.try_get::<String, _>(0))
-            .transpose()?
-            .unwrap_or_default(),
-    )
-}
-
 /// Drops the relation tables of `module`'s many2many fields (all of them,
 /// or those of `model.field`), with their ledger rows.
 async fn drop_relations(
@@ -176,30 +117,9 @@ async fn drop_relations(
     module: &str,
     only: Option<(&str, &str)>,
 ) -> Result<(), Error> {
-    let rows = match only {
-        None => {
-            sqlx::query("SELECT name FROM ir_model_relation WHERE module = $1")
-                .bind(module)
-                .fetch_all(&mut *conn)
-                .await?
-        }
-        Some((model, field)) => sqlx::query(
-            "SELECT name FROM ir_model_relation WHERE module = $1 AND model = $2 AND field = $3",
-        )
-        .bind(module)
-        .bind(model)
-        .bind(field)
-        .fetch_all(&mut *conn)
-        .await?,
-    };
-    for row in rows {
-        let table: String = row.try_get(0)?;
+    for table in ledger::relation_tables(conn, module, only).await? {
         drop_table(conn, dialect, &table).await?;
-        sqlx::query("DELETE FROM ir_model_relation WHERE name = $1 AND module = $2")
-            .bind(&table)
-            .bind(module)
-            .execute(&mut *conn)
-            .await?;
+        ledger::forget_relation_table(conn, &table, module).await?;
     }
     Ok(())
 }
@@ -216,14 +136,15 @@ pub async fn apply_additions(
 ) -> Result<(), Error> {
     for spec in &diff.new_models {
         let model = registry.require(&spec.name)?;
-        create_table(conn, dialect, &model_owned_part(model, module)).await?;
-        record_model(conn, &model_owned_part(model, module)).await?;
+        let owned = model_owned_part(model, module);
+        create_table(conn, dialect, &owned).await?;
+        ledger::record_model(conn, &owned).await?;
     }
     for (model, spec) in &diff.added_fields {
         let model = registry.require(model)?;
         let field = model.require_field(&spec.name)?;
         add_column(conn, dialect, model, field).await?;
-        record_field(conn, model, field).await?;
+        ledger::record_field(conn, model, field).await?;
     }
     Ok(())
 }
@@ -271,23 +192,18 @@ pub async fn apply_removals(
         drop_column(conn, &table, field).await?;
         let model_def = registry.require(model)?;
         add_column(conn, dialect, model_def, model_def.require_field(field)?).await?;
-        sqlx::query("UPDATE ir_model_fields SET ttype = $1 WHERE model = $2 AND name = $3")
-            .bind(to)
-            .bind(model)
-            .bind(field)
-            .execute(&mut *conn)
-            .await?;
+        ledger::set_field_type(conn, model, field, to).await?;
     }
     for (model, field) in &diff.removed_fields {
         let table = table_name(model);
-        match recorded_type(conn, model, field).await?.as_str() {
+        match ledger::field_type(conn, model, field).await?.as_str() {
             "one2many" => {
-                delete_field(conn, model, field).await?;
+                ledger::forget_field(conn, model, field).await?;
                 continue;
             }
             "many2many" => {
                 drop_relations(conn, dialect, module, Some((model, field))).await?;
-                delete_field(conn, model, field).await?;
+                ledger::forget_field(conn, model, field).await?;
                 continue;
             }
             _ => {}
@@ -299,7 +215,7 @@ pub async fn apply_removals(
             )));
         }
         drop_column(conn, &table, field).await?;
-        delete_field(conn, model, field).await?;
+        ledger::forget_field(conn, model, field).await?;
     }
     for model in &diff.removed_models {
         let table = table_name(model);
@@ -310,24 +226,8 @@ pub async fn apply_removals(
             )));
         }
         drop_table(conn, dialect, &table).await?;
-        sqlx::query("DELETE FROM ir_model_fields WHERE model = $1")
-            .bind(model)
-            .execute(&mut *conn)
-            .await?;
-        sqlx::query("DELETE FROM ir_model WHERE model = $1")
-            .bind(model)
-            .execute(&mut *conn)
-            .await?;
+        ledger::forget_model(conn, model).await?;
     }
-    Ok(())
-}
-
-async fn delete_field(conn: &mut Connection, model: &str, field: &str) -> Result<(), Error> {
-    sqlx::query("DELETE FROM ir_model_fields WHERE model = $1 AND name = $2")
-        .bind(model)
-        .bind(field)
-        .execute(&mut *conn)
-        .await?;
     Ok(())
 }
 
@@ -339,39 +239,14 @@ pub async fn drop_owned(
     module: &str,
 ) -> Result<(), Error> {
     drop_relations(conn, dialect, module, None).await?;
-    let columns = sqlx::query(
-        "SELECT m.table_name, f.name FROM ir_model_fields f JOIN ir_model m ON m.model = f.model \
-         WHERE f.module = $1 AND m.module <> $1 AND f.ttype NOT IN ('one2many', 'many2many') \
-         ORDER BY m.table_name, f.name",
-    )
-    .bind(module)
-    .fetch_all(&mut *conn)
-    .await?;
-    for row in columns {
-        let table: String = row.try_get(0)?;
-        let column: String = row.try_get(1)?;
+    for (table, column) in ledger::columns_on_other_tables(conn, module).await? {
         drop_column(conn, &table, &column).await?;
     }
-    let tables = sqlx::query("SELECT table_name FROM ir_model WHERE module = $1")
-        .bind(module)
-        .fetch_all(&mut *conn)
-        .await?;
-    for row in tables {
-        let table: String = row.try_get(0)?;
+    for table in ledger::tables_of(conn, module).await? {
         drop_table(conn, dialect, &table).await?;
-        sqlx::query("DELETE FROM ir_model_fields WHERE model IN (SELECT model FROM ir_model WHERE table_name = $1)")
-            .bind(&table)
-            .execute(&mut *conn)
-            .await?;
+        ledger::forget_fields_of_table(conn, &table).await?;
     }
-    sqlx::query("DELETE FROM ir_model_fields WHERE module = $1")
-        .bind(module)
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query("DELETE FROM ir_model WHERE module = $1")
-        .bind(module)
-        .execute(&mut *conn)
-        .await?;
+    ledger::forget_models_of(conn, module).await?;
     Ok(())
 }
 
