@@ -1,6 +1,6 @@
 //! `pulse`: build, install, uninstall and serve Pulse addons.
 //!
-//! A thin layer over `pulse-server`: it parses options, builds addon
+//! A thin layer over `pulse-core` and `pulse-api`: it parses options, builds addon
 //! components with the command their manifest gives, and prints results.
 
 use std::net::SocketAddr;
@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 use pulse_manifest::graph::GraphView;
 use pulse_manifest::{Addon, discover};
-use pulse_server::{ChangeKind, Config, Host, Limits, ModuleState, Operation, PlanReport};
+use pulse_core::{ChangeKind, Config, Host, Limits, ModuleState, Operation, PlanReport};
 
 /// The `wasm32-wasip2` target addons are compiled for.
 const WASM_TARGET: &str = "wasm32-wasip2";
@@ -101,7 +101,7 @@ struct Cli {
         long,
         env = "PULSE_STATEMENT_TIMEOUT",
         default_value = "60s",
-        value_parser = pulse_server::parse_duration,
+        value_parser = pulse_core::parse_duration,
         global = true
     )]
     statement_timeout: std::time::Duration,
@@ -116,10 +116,10 @@ struct Cli {
         long = "proxy",
         env = "PULSE_PROXY",
         value_delimiter = ',',
-        value_parser = pulse_server::ProxyMode::parse_proxy,
+        value_parser = pulse_api::ProxyMode::parse_proxy,
         global = true
     )]
-    proxies: Vec<pulse_server::IpNet>,
+    proxies: Vec<pulse_api::IpNet>,
 
     #[command(subcommand)]
     command: Command,
@@ -129,15 +129,15 @@ struct Cli {
 #[derive(Debug, clap::Args)]
 struct Serving {
     /// Seconds a client has to send a request's headers before the connection is closed.
-    #[arg(long, env = "PULSE_HEADER_READ_TIMEOUT", default_value_t = pulse_server::HEADER_READ_TIMEOUT.as_secs(), global = true)]
+    #[arg(long, env = "PULSE_HEADER_READ_TIMEOUT", default_value_t = pulse_api::HEADER_READ_TIMEOUT.as_secs(), global = true)]
     header_read_timeout: u64,
 
     /// Seconds one request may take, reading its body included.
-    #[arg(long, env = "PULSE_REQUEST_TIMEOUT", default_value_t = pulse_server::REQUEST_TIMEOUT.as_secs(), global = true)]
+    #[arg(long, env = "PULSE_REQUEST_TIMEOUT", default_value_t = pulse_api::REQUEST_TIMEOUT.as_secs(), global = true)]
     request_timeout: u64,
 
     /// Connections served at once; more wait until one closes.
-    #[arg(long, env = "PULSE_MAX_CONNECTIONS", default_value_t = pulse_server::MAX_CONNECTIONS, global = true)]
+    #[arg(long, env = "PULSE_MAX_CONNECTIONS", default_value_t = pulse_api::MAX_CONNECTIONS, global = true)]
     max_connections: usize,
 
     /// Serve /metrics only on this address (e.g. 127.0.0.1:9090), not on --http.
@@ -155,13 +155,14 @@ struct Serving {
 }
 
 impl Serving {
-    fn options(&self) -> pulse_server::ServeOptions {
-        pulse_server::ServeOptions {
+    fn options(&self) -> pulse_api::ServeOptions {
+        pulse_api::ServeOptions {
             header_read_timeout: std::time::Duration::from_secs(self.header_read_timeout),
             request_timeout: std::time::Duration::from_secs(self.request_timeout),
             max_connections: self.max_connections.max(1),
             metrics_addr: self.metrics_addr,
             metrics_token: self.metrics_token.clone().filter(|t| !t.is_empty()),
+            ..pulse_api::ServeOptions::default()
         }
     }
 }
@@ -365,7 +366,7 @@ fn parse_addon_limit(text: &str) -> Result<(String, Limits), String> {
 fn main() {
     let cli = Cli::parse();
     let filter = tracing_subscriber::EnvFilter::try_from_env("PULSE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(pulse_server::DEFAULT_LOG_FILTER));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(pulse_core::DEFAULT_LOG_FILTER));
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -413,14 +414,22 @@ impl Cli {
                 memory_bytes: self.memory_limit_mb << 20,
             },
             addon_limits: self.addon_limits.iter().cloned().collect(),
-            pool: pulse_server::PoolSettings {
+            pool: pulse_core::PoolSettings {
                 max_connections: self.db_pool_size,
                 statement_timeout: Some(self.statement_timeout),
             },
-            proxy: pulse_server::ProxyMode {
+            outbound: Some(Arc::new(pulse_api::HttpClient::new())),
+        }
+    }
+
+    /// How `pulse serve` and `pulse demo` serve, behind proxies or not.
+    fn serve_options(&self) -> pulse_api::ServeOptions {
+        pulse_api::ServeOptions {
+            proxy: pulse_api::ProxyMode {
                 enabled: self.proxy_mode,
                 trusted: self.proxies.clone(),
             },
+            ..self.serving.options()
         }
     }
 }
@@ -611,7 +620,7 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Serve { http } => {
             let host = Arc::new(Host::open(cli.config()).await?);
-            serve(host, *http, cli.serving.options(), None).await
+            serve(host, *http, cli.serve_options(), None).await
         }
         Command::Demo { http } => {
             build(&cli.addons_paths(), &[])?;
@@ -630,7 +639,7 @@ async fn run(cli: Cli) -> Result<()> {
             if !installed.is_empty() {
                 println!("installed: {}", installed.join(", "));
             }
-            serve(host, *http, cli.serving.options(), Some(password)).await
+            serve(host, *http, cli.serve_options(), Some(password)).await
         }
     }
 }
@@ -803,7 +812,7 @@ async fn print_modules(host: &Host, json: bool) -> Result<()> {
 async fn serve(
     host: Arc<Host>,
     addr: SocketAddr,
-    options: pulse_server::ServeOptions,
+    options: pulse_api::ServeOptions,
     demo_password: Option<String>,
 ) -> Result<()> {
     // Ready means loaded: /health answers only once the addons are.
@@ -838,7 +847,7 @@ async fn serve(
     if let Some(metrics) = options.metrics_addr {
         tracing::info!(%metrics, "serving /metrics on its own address");
     }
-    pulse_server::serve_with(host, listener, options, async {
+    pulse_api::serve_with(host, listener, options, async {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await

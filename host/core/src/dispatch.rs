@@ -10,54 +10,13 @@ use pulse_runtime::CallError;
 use serde_json::{Map, Value, json};
 
 use crate::access::Mode;
+use crate::failure::CallFailure;
+use crate::method_call::CallFuture;
+use crate::model_methods;
 use crate::{Snapshot, TxOrm};
 
 /// How deep addon calls may nest (method calls method calls super…).
 const MAX_DEPTH: u32 = 32;
-
-/// Why a call failed, before it is reported in a protocol's terms.
-#[derive(Debug)]
-pub enum CallFailure {
-    /// The ORM refused or failed.
-    Orm(OrmError),
-    /// The addon failed or trapped.
-    Addon(CallError),
-    /// No installed addon defines the model.
-    NoModel(String),
-    /// The model has no such method.
-    NoMethod {
-        /// The model.
-        model: String,
-        /// The method.
-        method: String,
-    },
-    /// An argument has the wrong shape.
-    BadArgument(String),
-    /// The call cannot be made here (no component, too deep, …).
-    Unavailable(String),
-}
-
-impl CallFailure {
-    /// Whether the failure is a clash with a concurrent transaction.
-    pub fn is_conflict(&self) -> bool {
-        matches!(self, CallFailure::Orm(e) if crate::db::is_orm_conflict(e))
-    }
-}
-
-impl std::fmt::Display for CallFailure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            CallFailure::Orm(e) => write!(f, "{e}"),
-            CallFailure::Addon(e) => write!(f, "{e}"),
-            CallFailure::NoModel(model) => write!(f, "Object {model} doesn't exist"),
-            CallFailure::NoMethod { model, method } => write!(
-                f,
-                "The method '{method}' does not exist on the model '{model}'"
-            ),
-            CallFailure::BadArgument(m) | CallFailure::Unavailable(m) => write!(f, "{m}"),
-        }
-    }
-}
 
 /// The ORM's own methods that take no record ids (Odoo's `@api.model`).
 const MODEL_METHODS: [&str; 8] = [
@@ -139,8 +98,9 @@ pub async fn call(
     if let (Some(level), Some(chain)) = (level, chain)
         && level < chain.len()
     {
-        // Passwords never reach addon code: they leave the values before the
-        // top override runs and are set once the chain has returned.
+        // Pseudo-fields (passwords) never reach addon code: they leave the
+        // values before the top override runs and are set once the chain
+        // has returned.
         let (mut args, mut kwargs) = (args, kwargs);
         let passwords = if top && matches!(method, "create" | "write") {
             match take_password_values(model, method, &mut args, &mut kwargs) {
@@ -178,7 +138,7 @@ pub async fn call(
         return (outcome, orm);
     }
     // Special models may name an ORM method otherwise (Odoo's API keys' `remove`).
-    let builtin_name = crate::auth::builtin_alias(model, method).unwrap_or(method);
+    let builtin_name = model_methods::alias(model, method).unwrap_or(method);
     if !BUILTIN_METHODS.contains(&builtin_name) {
         let missing = CallFailure::NoMethod {
             model: model.to_string(),
@@ -200,7 +160,7 @@ pub async fn call(
     match outcome {
         // Recompute and validate what the method changed.
         Ok(value) if orm.orm.has_pending() => {
-            let (flushed, orm) = Box::pin(crate::recompute::flush(orm)).await;
+            let (flushed, orm) = Box::pin(crate::recompute::flush(orm, method_call)).await;
             (flushed.map(|()| value), orm)
         }
         Ok(value) => (Ok(value), orm),
@@ -211,9 +171,22 @@ pub async fn call(
     }
 }
 
-/// Takes the passwords out of the values of a `create` (each row of
-/// `vals_list`) or `write` (`vals`) call, positional or keyword; the
-/// models with no passwords give none.
+/// [`call`] at the top of the override chain with owned arguments and no
+/// keyword arguments: how recomputation and x2many commands call a model
+/// method (see [`crate::method_call`]).
+pub fn method_call(
+    orm: TxOrm,
+    model: String,
+    method: String,
+    ids: Vec<i64>,
+    args: Vec<Value>,
+) -> CallFuture {
+    Box::pin(async move { call(orm, &model, &method, None, ids, args, Map::new()).await })
+}
+
+/// Takes the pseudo-fields (passwords) out of the values of a `create`
+/// (each row of `vals_list`) or `write` (`vals`) call, positional or
+/// keyword; the models with none give none.
 fn take_password_values(
     model: &str,
     method: &str,
@@ -238,7 +211,7 @@ fn take_password_values(
     };
     let mut passwords = Vec::with_capacity(rows.len());
     for row in rows {
-        let (mut taken, found) = crate::auth::take_passwords(model, vec![row.clone()])?;
+        let (mut taken, found) = model_methods::take_pseudo_fields(model, vec![row.clone()])?;
         if let Some(stripped) = taken.pop() {
             *row = stripped;
         }
@@ -271,7 +244,7 @@ async fn set_password_values(
         let all = vec![password; ids.len()];
         (ids, all)
     };
-    crate::auth::set_passwords(conn, &ids, passwords).await
+    model_methods::set_pseudo_fields(conn, model, &ids, passwords).await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -371,7 +344,7 @@ async fn builtin(
                 ),
                 single => (vec![record_of(single)?], true),
             };
-            let (rows, passwords) = crate::auth::take_passwords(model, rows)?;
+            let (rows, passwords) = model_methods::take_pseudo_fields(model, rows)?;
             let model_def = orm.registry().require(model).map_err(CallFailure::Orm)?;
             // x2many commands run through their target models' methods
             // once the records exist.
@@ -384,7 +357,7 @@ async fn builtin(
                 .await
                 .map_err(CallFailure::Orm)?;
             guard(conn, Mode::Create, &ids).await?;
-            crate::auth::set_passwords(conn, &ids, passwords).await?;
+            model_methods::set_pseudo_fields(conn, model, &ids, passwords).await?;
             for (id, commands) in ids.iter().zip(&commands) {
                 x2many(session, model, *id, commands).await?;
             }
@@ -434,7 +407,7 @@ async fn builtin(
         "write" => {
             let values = record_of(argument(a, k, 0, "vals"))?;
             guard(conn, Mode::Write, &ids).await?;
-            let (mut rows, passwords) = crate::auth::take_passwords(model, vec![values])?;
+            let (mut rows, passwords) = model_methods::take_pseudo_fields(model, vec![values])?;
             let values = rows.pop().unwrap_or_default();
             let password = passwords.into_iter().next().flatten();
             let model_def = orm.registry().require(model).map_err(CallFailure::Orm)?;
@@ -446,13 +419,13 @@ async fn builtin(
                 let names: Vec<String> = commands.iter().map(|(name, _)| name.clone()).collect();
                 orm.mark_written(model, &ids, &names)
                     .map_err(CallFailure::Orm)?;
-                crate::auth::after_write(conn, model, &ids, &values)
+                model_methods::after_write(conn, model, &ids, &values)
                     .await
                     .map_err(CallFailure::Orm)?;
             }
             if let Some(password) = password {
                 let all = vec![Some(password); ids.len()];
-                crate::auth::set_passwords(conn, &ids, all).await?;
+                model_methods::set_pseudo_fields(conn, model, &ids, all).await?;
             }
             for id in &ids {
                 x2many(session, model, *id, &commands).await?;
@@ -600,7 +573,8 @@ async fn x2many(
     if commands.is_empty() {
         return Ok(());
     }
-    let (outcome, back) = crate::commands::apply_x2many(session.take(), model, id, commands).await;
+    let (outcome, back) =
+        crate::commands::apply_x2many(session.take(), method_call, model, id, commands).await;
     *session = back;
     outcome
 }

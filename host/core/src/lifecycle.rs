@@ -13,7 +13,7 @@ use pulse_runtime::{CallError, Description, Hook, LoadedAddon};
 use serde::Serialize;
 use sqlx::{Any, Row, Transaction};
 
-use crate::dispatch::CallFailure;
+use crate::failure::CallFailure;
 use crate::{Error, Host, Snapshot, TxOrm, data, recompute, schema_sync};
 
 /// A module's state, as Odoo names them.
@@ -449,7 +449,7 @@ async fn settle(
     let session = TxOrm::new(tx, orm, Some(snapshot.clone()))
         .acting_as(scope_in(snapshot, addon), step)
         .await?;
-    let (outcome, orm) = recompute::flush(session).await;
+    let (outcome, orm) = recompute::flush(session, crate::dispatch::method_call).await;
     outcome.map_err(|failure| step_failed(addon, step, failure))?;
     Ok(orm.into_tx())
 }
@@ -488,11 +488,11 @@ async fn compute_added(
         }
         let outcome;
         (outcome, session) =
-            recompute::compute(session, &model, &method, &ids, Some(progress)).await;
+            recompute::compute(session, crate::dispatch::method_call, &model, &method, &ids, Some(progress)).await;
         let step = format!("computing {model} with {method}");
         outcome.map_err(|failure| step_failed(addon, &step, failure))?;
         let flushed;
-        (flushed, session) = recompute::flush(session).await;
+        (flushed, session) = recompute::flush(session, crate::dispatch::method_call).await;
         flushed.map_err(|failure| step_failed(addon, &step, failure))?;
         tx = session.into_tx();
     }
@@ -634,6 +634,7 @@ impl Host {
             scopes: scopes_of(modules),
             validators,
             permissions,
+            outbound: self.config.outbound.clone(),
         })
     }
 

@@ -3,28 +3,23 @@
 //! host's own API does not answer is matched against the installed addons'
 //! routes.
 //!
-//! A matched request is authenticated as its route asks, its body is read
-//! up to the route's limit (413 past it), and the addon's `handle` runs in
-//! a fresh instance inside one transaction, as the caller (no user at all
-//! for a public route), committed when the handler answers. A handler that
-//! fails or traps is rolled back and answered with a JSON error naming the
-//! addon; the host carries on.
+//! Here: the checks an addon's routes pass at install, the table of the
+//! installed addons' routes a snapshot holds, and running a matched
+//! route's handler ([`Host::run_route`]) in a fresh instance inside one
+//! transaction, as the caller (no user at all for a public route),
+//! committed when the handler answers. A handler that fails or traps is
+//! rolled back. Authenticating the request, its body limit and the answer
+//! over HTTP are `pulse-api`'s.
 
 use std::sync::Arc;
 
-use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
-use axum::response::Response;
 use pulse_orm::Orm;
-use pulse_runtime::{CallError, RouteRequest};
+use pulse_runtime::{RouteRequest, RouteResponse};
 use pulse_schema::{
-    ROUTE_METHODS as METHODS, RouteAuth, RouteSegment as Segment, RouteSpec,
-    route_segments as segments,
+    ROUTE_METHODS as METHODS, RouteSpec, RouteSegment as Segment, route_segments as segments,
 };
 
-use crate::http::RpcError;
-use crate::{Error, Host, TxOrm};
+use crate::{Error, Host, Snapshot, TxOrm};
 
 /// The body limit of a route that sets none.
 pub const DEFAULT_MAX_BODY: usize = 1 << 20;
@@ -107,9 +102,13 @@ pub struct RouteTable {
 }
 
 /// What a request path and method found.
-enum Found<'a> {
+#[derive(Debug)]
+pub enum Found<'a> {
+    /// The route, with the path's parameters.
     Route(&'a Route, Vec<(String, String)>),
+    /// Routes match the path, with these methods only.
     WrongMethod(Vec<&'a str>),
+    /// No route matches the path.
     Nothing,
 }
 
@@ -142,7 +141,7 @@ impl RouteTable {
 
     /// The route for `method` and `path`: the most literal pattern that
     /// matches (`/x/new` before `/x/{id}`).
-    fn find(&self, method: &str, path: &str) -> Found<'_> {
+    pub fn find(&self, method: &str, path: &str) -> Found<'_> {
         let Some(rest) = path.strip_prefix('/') else {
             return Found::Nothing;
         };
@@ -194,241 +193,64 @@ fn matches(pattern: &[Segment], parts: &[&str]) -> Option<Vec<(String, String)>>
     Some(params)
 }
 
-/// An error answer in JSON-2's shape, with the route's addon named.
-fn refuse(status: StatusCode, name: &str, message: impl Into<String>) -> Response {
-    crate::http::json_error(status, &RpcError::server(name, message))
-}
-
-/// Serves every request the host's own routes did not match.
-pub async fn serve(State(host): State<Arc<Host>>, request: Request) -> Response {
-    if let Err(e) = host.refresh().await {
-        tracing::error!(error = %e, "cannot load the installed addons");
-        return refuse(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "werkzeug.exceptions.ServiceUnavailable",
-            format!("the installed addons cannot be loaded: {e}"),
-        );
-    }
-    let snapshot = host.snapshot();
-    let method = request.method().as_str().to_string();
-    let path = request.uri().path().to_string();
-    let (route, params) = match snapshot.routes.find(&method, &path) {
-        Found::Route(route, params) => (route.clone(), params),
-        Found::WrongMethod(allowed) => {
-            let allow = allowed.join(", ");
-            let mut response = refuse(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "werkzeug.exceptions.MethodNotAllowed",
-                format!("{path} does not answer {method}; it answers {allow}"),
-            );
-            if let Ok(value) = HeaderValue::from_str(&allow) {
-                response.headers_mut().insert(header::ALLOW, value);
-            }
-            return response;
-        }
-        Found::Nothing => {
-            return refuse(
-                StatusCode::NOT_FOUND,
-                "werkzeug.exceptions.NotFound",
-                format!("nothing is served at {path}"),
-            );
-        }
-    };
-    let mut response = run(&host, &snapshot, &route, params, request).await;
-    response
-        .extensions_mut()
-        .insert(RoutePattern(route.spec.path.clone()));
-    response
-}
-
-/// The pattern of the addon route that answered, for the request metrics
-/// (which label requests by pattern, never by raw path).
-#[derive(Debug, Clone)]
-pub(crate) struct RoutePattern(pub String);
-
-async fn run(
-    host: &Host,
-    snapshot: &Arc<crate::Snapshot>,
-    route: &Route,
-    params: Vec<(String, String)>,
-    request: Request,
-) -> Response {
-    let (parts, body) = request.into_parts();
-    let uid = match authenticate(host, route.spec.auth, &parts.headers).await {
-        Ok(uid) => uid,
-        Err(response) => return response,
-    };
-    let limit = route.spec.max_body.unwrap_or(DEFAULT_MAX_BODY);
-    let too_large = || {
-        refuse(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "werkzeug.exceptions.RequestEntityTooLarge",
-            format!(
-                "{} {} accepts bodies of at most {limit} bytes",
-                route.spec.method, route.spec.path
-            ),
-        )
-    };
-    let declared = parts
-        .headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > limit) {
-        return too_large();
-    }
-    let Ok(body) = axum::body::to_bytes(body, limit).await else {
-        return too_large();
-    };
-    let Some(component) = snapshot.addons.get(&route.addon) else {
-        return refuse(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "werkzeug.exceptions.ServiceUnavailable",
-            format!("the component of addon '{}' is not loaded", route.addon),
-        );
-    };
-    let request = RouteRequest {
-        method: parts.method.as_str().to_string(),
-        path: parts.uri.path().to_string(),
-        params,
-        query: parts.uri.query().unwrap_or_default().to_string(),
-        headers: forwarded_headers(&parts.headers),
-        body: body.to_vec(),
-        uid,
-    };
-    // Another transaction getting in the way rolls the request back and
-    // runs it again.
-    let request = &request;
-    let outcome = crate::db::retrying(&route.spec.path, move || async move {
-        let scope = snapshot.scopes.get(&route.addon).cloned();
-        // The transaction begins at the route's first ORM call, if any.
-        let orm = TxOrm::deferred(
-            &host.db.pool,
-            Orm::new(host.db.dialect, snapshot.registry.clone()),
-            Some(snapshot.clone()),
-            uid.unwrap_or(crate::base::PUBLIC_UID),
-        )
-        .enter("", &route.spec.name, 0, scope);
-        let span =
-            tracing::info_span!("addon_call", addon = %route.addon, route = %route.spec.path);
-        let (answer, orm) = tracing::Instrument::instrument(
-            component.handle_route(orm, &route.spec.name, request.clone()),
-            span,
-        )
-        .await;
-        crate::metrics::metrics().addon_call(&route.addon, crate::metrics::outcome(&answer));
-        match answer {
-            Ok(answer) => orm
-                .leave()
-                .commit()
-                .await
-                .map(|()| answer)
-                .map_err(crate::db::tagged),
-            Err(e) => {
-                let clashed = orm.conflicted();
-                Err((Error::from(e), clashed))
-            }
-        }
-    })
-    .await;
-    match outcome {
-        Ok(answer) => {
-            let mut response = Response::new(Body::from(answer.body));
-            *response.status_mut() =
-                StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            for (name, value) in answer.headers {
-                match (
-                    HeaderName::try_from(name.as_str()),
-                    HeaderValue::try_from(value),
-                ) {
-                    (Ok(name), Ok(value)) => {
-                        response.headers_mut().append(name, value);
-                    }
-                    _ => {
-                        tracing::warn!(addon = %route.addon, header = %name, "dropping an invalid response header")
-                    }
+impl Host {
+    /// Runs the handler of `route` on `request`, in a fresh instance of its
+    /// addon inside one transaction, as the request's user (none for a
+    /// public route); committed when the handler answers, run again when a
+    /// concurrent transaction got in the way.
+    pub async fn run_route(
+        &self,
+        snapshot: &Arc<Snapshot>,
+        route: &Route,
+        request: RouteRequest,
+    ) -> Result<RouteResponse, Error> {
+        let Some(component) = snapshot.addons.get(&route.addon) else {
+            return Err(Error::Lifecycle(format!(
+                "the component of addon '{}' is not loaded",
+                route.addon
+            )));
+        };
+        let uid = request.uid;
+        let request = &request;
+        crate::db::retrying(&route.spec.path, move || async move {
+            let scope = snapshot.scopes.get(&route.addon).cloned();
+            // The transaction begins at the route's first ORM call, if any.
+            let orm = TxOrm::deferred(
+                &self.db.pool,
+                Orm::new(self.db.dialect, snapshot.registry.clone()),
+                Some(snapshot.clone()),
+                uid.unwrap_or(crate::base::PUBLIC_UID),
+            )
+            .enter("", &route.spec.name, 0, scope);
+            let span =
+                tracing::info_span!("addon_call", addon = %route.addon, route = %route.spec.path);
+            let (answer, orm) = tracing::Instrument::instrument(
+                component.handle_route(orm, &route.spec.name, request.clone()),
+                span,
+            )
+            .await;
+            crate::metrics::metrics().addon_call(&route.addon, crate::metrics::outcome(&answer));
+            match answer {
+                Ok(answer) => orm
+                    .leave()
+                    .commit()
+                    .await
+                    .map(|()| answer)
+                    .map_err(crate::db::tagged),
+                Err(e) => {
+                    let clashed = orm.conflicted();
+                    Err((Error::from(e), clashed))
                 }
             }
-            response
-        }
-        Err(e) => {
-            // The addon's own errors keep their kind's status; a trap, a
-            // timeout or a bad answer is the server's fault.
-            let kind_status = matches!(&e, Error::Call(CallError::Addon(_)) | Error::Orm(_));
-            let error = RpcError::from(e);
-            let status = if kind_status {
-                crate::http::json2_status(&error)
-            } else {
-                StatusCode::INTERNAL_SERVER_ERROR
-            };
-            crate::http::json_error(status, &error)
-        }
-    }
-}
-
-/// The caller's user id as the route's auth asks: `None` for public
-/// routes, or a 401 answer.
-async fn authenticate(
-    host: &Host,
-    auth: RouteAuth,
-    headers: &HeaderMap,
-) -> Result<Option<i64>, Response> {
-    if auth == RouteAuth::Public {
-        return Ok(None);
-    }
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, key)| key.trim().to_string());
-    if let Some(key) = bearer {
-        match crate::auth::api_key_owner(&host.db, &key).await {
-            Ok(Some(uid)) => return Ok(Some(uid)),
-            Ok(None) => {}
-            Err(e) => {
-                return Err(refuse(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "psycopg2.Error",
-                    format!("cannot check the API key: {e}"),
-                ));
-            }
-        }
-    } else if auth == RouteAuth::User
-        && let Some(user) = crate::http::session_user(host, headers).await
-    {
-        return Ok(Some(user.uid));
-    }
-    let wanted = match auth {
-        RouteAuth::ApiKey => "an API key (Authorization: Bearer …)",
-        _ => "a session (log in first) or an API key (Authorization: Bearer …)",
-    };
-    let mut response = refuse(
-        StatusCode::UNAUTHORIZED,
-        "werkzeug.exceptions.Unauthorized",
-        format!("this route needs {wanted}"),
-    );
-    response
-        .headers_mut()
-        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-    Err(response)
-}
-
-/// The request's headers an addon sees: names in lower case, without
-/// cookies or credentials.
-fn forwarded_headers(headers: &HeaderMap) -> Vec<(String, String)> {
-    headers
-        .iter()
-        .filter(|(name, _)| **name != header::COOKIE && **name != header::AUTHORIZATION)
-        .filter_map(|(name, value)| {
-            Some((name.as_str().to_string(), value.to_str().ok()?.to_string()))
         })
-        .collect()
+        .await
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use pulse_schema::RouteAuth;
 
     fn spec(name: &str, method: &str, path: &str) -> RouteSpec {
         RouteSpec {
