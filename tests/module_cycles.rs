@@ -37,7 +37,10 @@ fn no_module_imports_a_module_that_imports_it_back() {
             ));
         }
     }
-    assert!(report.is_empty(), "import cycles between modules:\n{report}");
+    assert!(
+        report.is_empty(),
+        "import cycles between modules:\n{report}"
+    );
 }
 
 /// The checker itself finds a cycle through three modules, a `super::`
@@ -60,9 +63,18 @@ fn the_checker_finds_a_planted_cycle() {
         "src/a.rs",
         "use crate::{Host, b::inner};\n// crate::leaf in a comment\n",
     );
-    write("src/b.rs", "pub(crate) mod inner;\nfn f() { let _ = \"crate::a\"; }\n");
-    write("src/b/inner.rs", "fn g() { super::super::a::x(); crate::leaf::y(); }\n");
-    write("src/leaf.rs", "use crate::Host;\nmod tests { use super::*; }\n");
+    write(
+        "src/b.rs",
+        "pub(crate) mod inner;\nfn f() { let _ = \"crate::a\"; }\n",
+    );
+    write(
+        "src/b/inner.rs",
+        "fn g() { super::super::a::x(); crate::leaf::y(); }\n",
+    );
+    write(
+        "src/leaf.rs",
+        "use crate::Host;\nmod tests { use super::*; }\n",
+    );
     let graph = ModuleGraph::read(&dir).unwrap();
     let cycles = graph.cycles();
     std::fs::remove_dir_all(&dir).unwrap();
@@ -75,7 +87,10 @@ fn the_checker_finds_a_planted_cycle() {
     let described = graph.describe(&cycles[0].1);
     assert!(described.starts_with("a -> b::inner -> a"), "{described}");
     assert!(!graph.edges["b"].contains_key("a"), "a string is no edge");
-    assert!(!graph.edges["a"].contains_key("leaf"), "a comment is no edge");
+    assert!(
+        !graph.edges["a"].contains_key("leaf"),
+        "a comment is no edge"
+    );
 }
 
 /// Modules by path (`a`, `a::b`), and the edges between them, each with
@@ -93,10 +108,9 @@ impl ModuleGraph {
         let mut files: Vec<(Vec<String>, PathBuf)> = Vec::new();
         let mut queue = vec![(Vec::<String>::new(), lib)];
         while let Some((path, file)) = queue.pop() {
-            let text = std::fs::read_to_string(&file)
-                .map_err(|e| format!("{}: {e}", file.display()))?;
-            let children_dir = if path.is_empty()
-                || file.file_name().is_some_and(|n| n == "mod.rs")
+            let text =
+                std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let children_dir = if path.is_empty() || file.file_name().is_some_and(|n| n == "mod.rs")
             {
                 file.parent().unwrap().to_path_buf()
             } else {
@@ -245,7 +259,9 @@ fn declared_modules(text: &str) -> Vec<String> {
             .filter(|w| !w.is_empty())
             .collect();
         if let Some(i) = words.iter().position(|w| *w == "mod")
-            && words[..i].iter().all(|w| w.starts_with("pub") || w.starts_with('#'))
+            && words[..i]
+                .iter()
+                .all(|w| w.starts_with("pub") || w.starts_with('#'))
             && let Some(name) = words.get(i + 1)
             && let Some(name) = name.strip_suffix(';')
         {
@@ -280,7 +296,8 @@ fn referenced_paths(text: &str, module: &[String]) -> Vec<(usize, Vec<String>)> 
                 inline.pop();
             }
         }
-        let starts_word = i == 0 || !(chars[i - 1].is_alphanumeric() || "_$:".contains(chars[i - 1]));
+        let starts_word =
+            i == 0 || !(chars[i - 1].is_alphanumeric() || "_$:".contains(chars[i - 1]));
         if starts_word && word_at(&chars, i, "mod") {
             let (name, next) = ident(&chars, skip_space(&chars, i + 3));
             let after = skip_space(&chars, next);
@@ -354,7 +371,9 @@ fn tree(chars: &[char], i: usize, base: Vec<String>) -> Vec<Vec<String>> {
 }
 
 fn word_at(chars: &[char], i: usize, word: &str) -> bool {
-    word.chars().enumerate().all(|(k, w)| chars.get(i + k) == Some(&w))
+    word.chars()
+        .enumerate()
+        .all(|(k, w)| chars.get(i + k) == Some(&w))
 }
 
 fn skip_space(chars: &[char], mut i: usize) -> usize {
@@ -427,7 +446,9 @@ fn strip(text: &str) -> String {
                 i += 1;
                 continue;
             }
-            let close: String = std::iter::once('"').chain(std::iter::repeat_n('#', hashes)).collect();
+            let close: String = std::iter::once('"')
+                .chain(std::iter::repeat_n('#', hashes))
+                .collect();
             out.push_str(&" ".repeat(j + 1 - i));
             i = j + 1;
             while i < chars.len() && !word_at(&chars, i, &close) {

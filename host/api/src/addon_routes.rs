@@ -50,10 +50,7 @@ pub async fn serve(State(host): State<Arc<Host>>, request: Request) -> Response 
             return response;
         }
         Found::Nothing => {
-            return refuse(
-                Exception::NotFound,
-                format!("nothing is served at {path}"),
-            );
+            return refuse(Exception::NotFound, format!("nothing is served at {path}"));
         }
     };
     let mut response = run(&host, &snapshot, &route, params, request).await;

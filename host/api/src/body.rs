@@ -74,9 +74,9 @@ pub(crate) fn not_json(headers: &HeaderMap) -> (StatusCode, RpcError) {
     let e = RpcError::new(
         Exception::UnsupportedMediaType,
         match given {
-            Some(given) => format!(
-                "this endpoint takes JSON (Content-Type: application/json), not {given:?}"
-            ),
+            Some(given) => {
+                format!("this endpoint takes JSON (Content-Type: application/json), not {given:?}")
+            }
             None => "this endpoint takes JSON (Content-Type: application/json)".into(),
         },
     );

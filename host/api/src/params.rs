@@ -33,6 +33,12 @@ pub(crate) fn parse_request(
     }
 }
 
+/// The id of a JSON-RPC request, for an answer that needs nothing else
+/// of it (`null` when the body does not parse).
+pub(crate) fn request_id(body: &Bytes) -> Value {
+    parse_request(body).map(|(id, _)| id).unwrap_or(Value::Null)
+}
+
 /// A list argument (absent or null: empty).
 pub(crate) fn list_arg(value: Option<&Value>, what: &str) -> Result<Vec<Value>, RpcError> {
     match value {
@@ -81,7 +87,11 @@ pub(crate) fn arg<'a>(args: &'a [Value], index: usize, what: &str) -> Result<&'a
 }
 
 /// Positional argument `index`, a string.
-pub(crate) fn text_arg<'a>(args: &'a [Value], index: usize, what: &str) -> Result<&'a str, RpcError> {
+pub(crate) fn text_arg<'a>(
+    args: &'a [Value],
+    index: usize,
+    what: &str,
+) -> Result<&'a str, RpcError> {
     arg(args, index, what)?
         .as_str()
         .ok_or_else(|| RpcError::core(Kind::TypeError, format!("{what} must be a string")))

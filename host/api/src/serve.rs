@@ -79,7 +79,10 @@ pub fn router_with(host: Arc<Host>, options: &ServeOptions) -> Router {
         .route("/web/session/destroy", post(session::destroy_session))
         .route("/web/dataset/call_kw", post(dataset::call_kw))
         .route("/web/dataset/call_kw/{*path}", post(dataset::call_kw))
-        .route("/web/session/get_session_info", post(session::get_session_info))
+        .route(
+            "/web/session/get_session_info",
+            post(session::get_session_info),
+        )
         .route("/web/webclient/version_info", post(session::version_info))
         .route("/jsonrpc", post(jsonrpc::jsonrpc))
         .route("/xmlrpc/2/{service}", xmlrpc_endpoint::route(false))

@@ -17,7 +17,7 @@ use crate::faults::{RpcError, reply};
 use crate::identity::{
     ProxyMode, came_over_https, client_address, log_in, session_cookie, session_user,
 };
-use crate::params::{parse_request, text_param};
+use crate::params::{parse_request, request_id, text_param};
 use crate::services::{SERVER_VERSION, version};
 
 /// `POST /web/session/authenticate`: a session for a login and password.
@@ -68,9 +68,7 @@ pub(crate) async fn destroy_session(
     headers: HeaderMap,
     JsonBody(body): JsonBody<MAX_ANONYMOUS_BODY>,
 ) -> Response {
-    let id = parse_request(&body)
-        .map(|(id, _)| id)
-        .unwrap_or(Value::Null);
+    let id = request_id(&body);
     if let Some(session) = session_cookie(&headers) {
         host.sessions().close(&session);
     }
@@ -99,9 +97,7 @@ fn session_info(host: &Host, user: &User) -> Value {
 
 /// `POST /web/webclient/version_info`.
 pub(crate) async fn version_info(JsonBody(body): JsonBody<MAX_ANONYMOUS_BODY>) -> Response {
-    let id = parse_request(&body)
-        .map(|(id, _)| id)
-        .unwrap_or(Value::Null);
+    let id = request_id(&body);
     reply(&id, Ok(version()))
 }
 
@@ -111,9 +107,7 @@ pub(crate) async fn get_session_info(
     headers: HeaderMap,
     JsonBody(body): JsonBody<MAX_ANONYMOUS_BODY>,
 ) -> Response {
-    let id = parse_request(&body)
-        .map(|(id, _)| id)
-        .unwrap_or(Value::Null);
+    let id = request_id(&body);
     match session_user(&host, &headers).await {
         Some(user) => reply(&id, Ok(session_info(&host, &user))),
         None => reply(&id, Err(RpcError::session_expired())),

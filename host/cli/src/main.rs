@@ -12,9 +12,9 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use std::collections::BTreeMap;
 
+use pulse_core::{ChangeKind, Config, Host, Limits, ModuleState, Operation, PlanReport};
 use pulse_manifest::graph::GraphView;
 use pulse_manifest::{Addon, discover};
-use pulse_core::{ChangeKind, Config, Host, Limits, ModuleState, Operation, PlanReport};
 
 /// The `wasm32-wasip2` target addons are compiled for.
 const WASM_TARGET: &str = "wasm32-wasip2";

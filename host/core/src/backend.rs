@@ -347,7 +347,8 @@ impl TxOrm {
             return Ok(());
         }
         let session = self.take();
-        let (outcome, session) = Box::pin(crate::recompute::flush(session, dispatch::method_call)).await;
+        let (outcome, session) =
+            Box::pin(crate::recompute::flush(session, dispatch::method_call)).await;
         *self = session;
         outcome.map_err(failure_for_addon)
     }
@@ -445,8 +446,14 @@ impl TxOrm {
         };
         if let Ok(ids) = &outcome {
             for (id, mine) in ids.iter().zip(commands) {
-                let (done, back) =
-                    crate::commands::apply_x2many(self.take(), dispatch::method_call, model, *id, mine).await;
+                let (done, back) = crate::commands::apply_x2many(
+                    self.take(),
+                    dispatch::method_call,
+                    model,
+                    *id,
+                    mine,
+                )
+                .await;
                 *self = back;
                 if let Err(e) = done {
                     outcome = Err(failure_for_addon(e));

@@ -211,7 +211,9 @@ pub async fn load(
             Some((_, id, false)) => {
                 // A record the user deleted is created again, as Odoo does.
                 let written = match orm.write(conn, &record.model, &[id], &values).await {
-                    Ok(()) => crate::model_methods::after_write(conn, &record.model, &[id], &values).await,
+                    Ok(()) => {
+                        crate::model_methods::after_write(conn, &record.model, &[id], &values).await
+                    }
                     Err(e) => Err(e),
                 };
                 let id = match written {

@@ -102,15 +102,15 @@ pub async fn call(
         // values before the top override runs and are set once the chain
         // has returned.
         let (mut args, mut kwargs) = (args, kwargs);
-        let passwords = if top && matches!(method, "create" | "write") {
-            match take_password_values(model, method, &mut args, &mut kwargs) {
-                Ok(passwords) => passwords,
+        let taken = if top && matches!(method, "create" | "write") {
+            match take_pseudo_values(model, method, &mut args, &mut kwargs) {
+                Ok(taken) => taken,
                 Err(e) => return (Err(e), orm),
             }
         } else {
             Vec::new()
         };
-        let record_ids = if passwords.iter().any(Option::is_some) {
+        let record_ids = if taken.iter().any(Option::is_some) {
             ids.clone()
         } else {
             Vec::new()
@@ -128,8 +128,8 @@ pub async fn call(
         )
         .await;
         let outcome = match outcome {
-            Ok(value) if passwords.iter().any(Option::is_some) => {
-                set_password_values(&mut orm, model, method, &value, record_ids, passwords)
+            Ok(value) if taken.iter().any(Option::is_some) => {
+                set_pseudo_values(&mut orm, model, method, &value, record_ids, taken)
                     .await
                     .map(|()| value)
             }
@@ -187,7 +187,7 @@ pub fn method_call(
 /// Takes the pseudo-fields (passwords) out of the values of a `create`
 /// (each row of `vals_list`) or `write` (`vals`) call, positional or
 /// keyword; the models with none give none.
-fn take_password_values(
+fn take_pseudo_values(
     model: &str,
     method: &str,
     args: &mut [Value],
@@ -209,42 +209,43 @@ fn take_password_values(
         }
         _ => return Ok(Vec::new()),
     };
-    let mut passwords = Vec::with_capacity(rows.len());
+    let mut taken = Vec::with_capacity(rows.len());
     for row in rows {
-        let (mut taken, found) = model_methods::take_pseudo_fields(model, vec![row.clone()])?;
-        if let Some(stripped) = taken.pop() {
+        let (mut stripped_rows, found) =
+            model_methods::take_pseudo_fields(model, vec![row.clone()])?;
+        if let Some(stripped) = stripped_rows.pop() {
             *row = stripped;
         }
-        passwords.push(found.into_iter().next().flatten());
+        taken.push(found.into_iter().next().flatten());
     }
-    Ok(passwords)
+    Ok(taken)
 }
 
-/// Sets the passwords [`take_password_values`] took, on the records the
+/// Sets the values [`take_pseudo_values`] took, on the records the
 /// call created (its answer) or wrote (`ids`, which the caller must be
 /// allowed to write).
-async fn set_password_values(
+async fn set_pseudo_values(
     orm: &mut TxOrm,
     model: &str,
     method: &str,
     answer: &Value,
     ids: Vec<i64>,
-    passwords: Vec<Option<String>>,
+    taken: Vec<Option<String>>,
 ) -> Result<(), CallFailure> {
     let access = orm.access.clone();
     let (conn, orm) = orm.parts().map_err(CallFailure::Unavailable)?;
-    let (ids, passwords) = if method == "create" {
-        (ids_of(Some(answer))?, passwords)
+    let (ids, taken) = if method == "create" {
+        (ids_of(Some(answer))?, taken)
     } else {
         access
             .guard(conn, orm, model, Mode::Write, &ids)
             .await
             .map_err(CallFailure::Orm)?;
-        let password = passwords.into_iter().next().flatten();
-        let all = vec![password; ids.len()];
+        let taken_one = taken.into_iter().next().flatten();
+        let all = vec![taken_one; ids.len()];
         (ids, all)
     };
-    model_methods::set_pseudo_fields(conn, model, &ids, passwords).await
+    model_methods::set_pseudo_fields(conn, model, &ids, taken).await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -344,7 +345,7 @@ async fn builtin(
                 ),
                 single => (vec![record_of(single)?], true),
             };
-            let (rows, passwords) = model_methods::take_pseudo_fields(model, rows)?;
+            let (rows, taken) = model_methods::take_pseudo_fields(model, rows)?;
             let model_def = orm.registry().require(model).map_err(CallFailure::Orm)?;
             // x2many commands run through their target models' methods
             // once the records exist.
@@ -357,7 +358,7 @@ async fn builtin(
                 .await
                 .map_err(CallFailure::Orm)?;
             guard(conn, Mode::Create, &ids).await?;
-            model_methods::set_pseudo_fields(conn, model, &ids, passwords).await?;
+            model_methods::set_pseudo_fields(conn, model, &ids, taken).await?;
             for (id, commands) in ids.iter().zip(&commands) {
                 x2many(session, model, *id, commands).await?;
             }
@@ -407,12 +408,12 @@ async fn builtin(
         "write" => {
             let values = record_of(argument(a, k, 0, "vals"))?;
             guard(conn, Mode::Write, &ids).await?;
-            let (mut rows, passwords) = model_methods::take_pseudo_fields(model, vec![values])?;
+            let (mut rows, taken) = model_methods::take_pseudo_fields(model, vec![values])?;
             let values = rows.pop().unwrap_or_default();
-            let password = passwords.into_iter().next().flatten();
+            let taken_one = taken.into_iter().next().flatten();
             let model_def = orm.registry().require(model).map_err(CallFailure::Orm)?;
             let (own, commands) = pulse_orm::split_x2many(model_def, &values);
-            if !values.is_empty() || password.is_none() {
+            if !values.is_empty() || taken_one.is_none() {
                 orm.write(conn, model, &ids, &own)
                     .await
                     .map_err(CallFailure::Orm)?;
@@ -423,8 +424,8 @@ async fn builtin(
                     .await
                     .map_err(CallFailure::Orm)?;
             }
-            if let Some(password) = password {
-                let all = vec![Some(password); ids.len()];
+            if let Some(taken_one) = taken_one {
+                let all = vec![Some(taken_one); ids.len()];
                 model_methods::set_pseudo_fields(conn, model, &ids, all).await?;
             }
             for id in &ids {

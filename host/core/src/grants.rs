@@ -176,8 +176,8 @@ pub async fn fetch(
     let request: Value = serde_json::from_str(request)
         .map_err(|e| AddonError::User(format!("invalid HTTP request JSON: {e}")))?;
     let url = request["url"].as_str().unwrap_or_default();
-    let url = url::Url::parse(url)
-        .map_err(|e| AddonError::User(format!("invalid URL {url:?}: {e}")))?;
+    let url =
+        url::Url::parse(url).map_err(|e| AddonError::User(format!("invalid URL {url:?}: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(AddonError::Access(format!(
             "addon '{addon}' may only make http and https requests, not {}",

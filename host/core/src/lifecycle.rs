@@ -487,8 +487,15 @@ async fn compute_added(
             tracing::info!(addon = %addon, step = %progress, model = %model, method = %method, records = ids.len(), "computing a new field of existing records");
         }
         let outcome;
-        (outcome, session) =
-            recompute::compute(session, crate::dispatch::method_call, &model, &method, &ids, Some(progress)).await;
+        (outcome, session) = recompute::compute(
+            session,
+            crate::dispatch::method_call,
+            &model,
+            &method,
+            &ids,
+            Some(progress),
+        )
+        .await;
         let step = format!("computing {model} with {method}");
         outcome.map_err(|failure| step_failed(addon, &step, failure))?;
         let flushed;

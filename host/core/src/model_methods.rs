@@ -29,7 +29,8 @@ pub struct PseudoFields {
     /// Takes the values out of the rows.
     pub take: fn(Vec<Record>) -> Result<(Vec<Record>, Taken), CallFailure>,
     /// Sets what was taken on the records `ids` (in the rows' order).
-    pub set: for<'a> fn(&'a mut Connection, &'a [i64], Taken) -> BoxFuture<'a, Result<(), CallFailure>>,
+    pub set:
+        for<'a> fn(&'a mut Connection, &'a [i64], Taken) -> BoxFuture<'a, Result<(), CallFailure>>,
 }
 
 /// What a write of some values to some records does beyond the write, in
@@ -40,13 +41,8 @@ pub type AfterWrite =
 
 /// A method the host answers itself, outside any call's transaction (the
 /// lifecycle runs its own): host, caller uid, model, method, record ids.
-pub type HostMethod = for<'a> fn(
-    &'a Host,
-    i64,
-    &'a str,
-    &'a str,
-    &'a [i64],
-) -> BoxFuture<'a, Result<Value, Failure>>;
+pub type HostMethod =
+    for<'a> fn(&'a Host, i64, &'a str, &'a str, &'a [i64]) -> BoxFuture<'a, Result<Value, Failure>>;
 
 /// What one model adds.
 #[derive(Debug, Clone, Copy)]
@@ -197,9 +193,14 @@ mod tests {
         assert!(host_method(crate::base::MODULE_MODEL, "read").is_none());
         assert!(host_method(crate::modules::UPGRADE_WIZARD, "anything").is_some());
         assert!(host_method("res.partner", "write").is_none());
-        let row: Record = serde_json::from_value(serde_json::json!({"name": "A", "password": "pw"})).unwrap();
-        let (rows, taken) = take_pseudo_fields(crate::auth::USERS_MODEL, vec![row.clone()]).unwrap();
-        assert_eq!((rows[0].get("password"), taken), (None, vec![Some("pw".to_string())]));
+        let row: Record =
+            serde_json::from_value(serde_json::json!({"name": "A", "password": "pw"})).unwrap();
+        let (rows, taken) =
+            take_pseudo_fields(crate::auth::USERS_MODEL, vec![row.clone()]).unwrap();
+        assert_eq!(
+            (rows[0].get("password"), taken),
+            (None, vec![Some("pw".to_string())])
+        );
         let (rows, taken) = take_pseudo_fields("res.partner", vec![row]).unwrap();
         assert!(rows[0].contains_key("password") && taken.is_empty());
     }

@@ -67,9 +67,12 @@ pub(crate) async fn run(
     let names = || async { module_names(host, ids).await };
     let outcome: Result<Value, Error> = match (model, method) {
         (MODULE_MODEL, "create" | "write" | "unlink" | "copy") => {
-            return Err(Failure::new(Kind::UserError, format!(
-                "Module records change only through the lifecycle (button_install, button_upgrade, button_uninstall, update_list), not through {method}"
-            )));
+            return Err(Failure::new(
+                Kind::UserError,
+                format!(
+                    "Module records change only through the lifecycle (button_install, button_upgrade, button_uninstall, update_list), not through {method}"
+                ),
+            ));
         }
         (MODULE_MODEL, "update_list") => host
             .update_list()

@@ -234,14 +234,7 @@ async fn run_validations(
             .unwrap_or_default();
         for method in validators {
             let answer;
-            (answer, orm) = call(
-                orm,
-                model.clone(),
-                method,
-                existing.clone(),
-                Vec::new(),
-            )
-            .await;
+            (answer, orm) = call(orm, model.clone(), method, existing.clone(), Vec::new()).await;
             if let Err(e) = answer {
                 return (Err(e), orm);
             }

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use pulse_orm::Orm;
 use pulse_runtime::{RouteRequest, RouteResponse};
 use pulse_schema::{
-    ROUTE_METHODS as METHODS, RouteSpec, RouteSegment as Segment, route_segments as segments,
+    ROUTE_METHODS as METHODS, RouteSegment as Segment, RouteSpec, route_segments as segments,
 };
 
 use crate::{Error, Host, Snapshot, TxOrm};
