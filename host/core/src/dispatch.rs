@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use pulse_orm::{Domain, OrmError, Record, SearchOptions};
+use pulse_orm::{Domain, Record, SearchOptions};
 use pulse_runtime::CallError;
 use serde_json::{Map, Value, json};
 
