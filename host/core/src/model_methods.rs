@@ -27,11 +27,17 @@ pub type Taken = Vec<Option<String>>;
 #[derive(Debug, Clone, Copy)]
 pub struct PseudoFields {
     /// Takes the values out of the rows.
-    pub take: fn(Vec<Record>) -> Result<(Vec<Record>, Taken), CallFailure>,
+    pub take: TakeValues,
     /// Sets what was taken on the records `ids` (in the rows' order).
-    pub set:
-        for<'a> fn(&'a mut Connection, &'a [i64], Taken) -> BoxFuture<'a, Result<(), CallFailure>>,
+    pub set: SetValues,
 }
+
+/// Takes pseudo-field values out of rows: the rows without them, and what was taken.
+pub type TakeValues = fn(Vec<Record>) -> Result<(Vec<Record>, Taken), CallFailure>;
+
+/// Sets taken pseudo-field values on the records `ids`.
+pub type SetValues =
+    for<'a> fn(&'a mut Connection, &'a [i64], Taken) -> BoxFuture<'a, Result<(), CallFailure>>;
 
 /// What a write of some values to some records does beyond the write, in
 /// the same transaction; every ORM write path runs it (RPC, addon code,
