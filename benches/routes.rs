@@ -137,7 +137,7 @@ async fn main() {
         .expect("pulse runs");
     assert!(built.success(), "pulse build route_lab failed");
 
-    let config = pulse_server::Config {
+    let config = pulse_core::Config {
         db_url: format!("sqlite://{}", dir.path().join("bench.sqlite").display()),
         addons_paths: vec![addons.clone()],
         data_dir: dir.path().to_path_buf(),
@@ -146,14 +146,14 @@ async fn main() {
         limits: Limits::default(),
         addon_limits: Default::default(),
         pool: Default::default(),
-        proxy: Default::default(),
+        outbound: None,
     };
-    let host = Arc::new(pulse_server::Host::open(config).await.unwrap());
+    let host = Arc::new(pulse_core::Host::open(config).await.unwrap());
     host.install(&["route_lab".to_string()]).await.unwrap();
     host.reload().await.unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let pulse_addr = listener.local_addr().unwrap();
-    tokio::spawn(pulse_server::serve(host, listener, std::future::pending()));
+    tokio::spawn(pulse_api::serve(host, listener, std::future::pending()));
 
     let app = Router::new().route("/route_lab/hello", get(native));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

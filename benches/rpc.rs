@@ -78,22 +78,22 @@ async fn main() {
     let seconds = common::seconds();
     let dir = tempfile::tempdir().unwrap();
     let db_file = dir.path().join("bench.sqlite");
-    let config = pulse_server::Config {
+    let config = pulse_core::Config {
         db_url: format!("sqlite://{}", db_file.display()),
         addons_paths: Vec::new(),
         data_dir: dir.path().to_path_buf(),
         cache_dir: None,
         admin_password: Some("admin".into()),
-        limits: pulse_server::Limits::default(),
+        limits: pulse_core::Limits::default(),
         addon_limits: Default::default(),
         pool: Default::default(),
-        proxy: Default::default(),
+        outbound: None,
     };
-    let host = Arc::new(pulse_server::Host::open(config).await.unwrap());
+    let host = Arc::new(pulse_core::Host::open(config).await.unwrap());
     host.reload().await.unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let pulse_addr = listener.local_addr().unwrap();
-    tokio::spawn(pulse_server::serve(host, listener, std::future::pending()));
+    tokio::spawn(pulse_api::serve(host, listener, std::future::pending()));
 
     // Log in, and create the partners through the API.
     let mut client = Client::connect(pulse_addr).await;

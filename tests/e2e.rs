@@ -15,6 +15,7 @@ mod e2e_todo;
 mod hostile;
 mod hosts;
 mod lifecycle;
+mod module_cycles;
 mod observability;
 mod odoo_clients;
 mod orm_fields;

@@ -25,7 +25,7 @@ pub fn seconds() -> u64 {
 pub fn log_like_pulse_serve() {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(
-            pulse_server::DEFAULT_LOG_FILTER,
+            pulse_core::DEFAULT_LOG_FILTER,
         ))
         .with_writer(std::io::sink)
         .init();

@@ -6,7 +6,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use pulse_fuzz::on_worker_stack;
-use pulse_server::fuzzing::data_records;
+use pulse_core::fuzzing::data_records;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {

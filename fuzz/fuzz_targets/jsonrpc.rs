@@ -11,7 +11,7 @@ use libfuzzer_sys::fuzz_target;
 use pulse_fuzz::{on_worker_stack, registry};
 use pulse_orm::fuzzing::{order_by, value_to_sql};
 use pulse_orm::{Dialect, Domain};
-use pulse_server::fuzzing::{call_kw_arguments, jsonrpc_arguments};
+use pulse_api::fuzzing::{call_kw_arguments, jsonrpc_arguments};
 use serde_json::{Map, Value};
 
 /// Positional argument `index`, or keyword argument `name`, as dispatch reads them.

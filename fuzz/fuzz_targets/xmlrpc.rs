@@ -6,7 +6,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use pulse_fuzz::on_worker_stack;
-use pulse_server::fuzzing::{fault, parse_call, response};
+use pulse_api::fuzzing::{fault, parse_call, response};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(body) = std::str::from_utf8(data) else {

@@ -1,6 +1,6 @@
 //! `pulse`: build, install, uninstall and serve Pulse addons.
 //!
-//! A thin layer over `pulse-server` and `pulse-manifest`: `main` parses the
+//! A thin layer over `pulse-core`, `pulse-api` and `pulse-manifest`: `main` parses the
 //! options, sets up logging and hands each command to its module under
 //! `commands/`, which calls the libraries and prints the results.
 
@@ -12,7 +12,9 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 use commands::{apikey, build, check, cron, grants, graph, modules, serve};
-use pulse_server::{Config, Host, Limits};
+use std::sync::Arc;
+
+use pulse_core::{Config, Host, Limits};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -96,7 +98,7 @@ struct Cli {
         long,
         env = "PULSE_STATEMENT_TIMEOUT",
         default_value = "60s",
-        value_parser = pulse_server::parse_duration,
+        value_parser = pulse_core::parse_duration,
         global = true
     )]
     statement_timeout: std::time::Duration,
@@ -111,10 +113,10 @@ struct Cli {
         long = "proxy",
         env = "PULSE_PROXY",
         value_delimiter = ',',
-        value_parser = pulse_server::ProxyMode::parse_proxy,
+        value_parser = pulse_api::ProxyMode::parse_proxy,
         global = true
     )]
-    proxies: Vec<pulse_server::IpNet>,
+    proxies: Vec<pulse_api::IpNet>,
 
     #[command(subcommand)]
     command: Command,
@@ -192,7 +194,7 @@ fn parse_addon_limit(text: &str) -> Result<(String, Limits), String> {
 fn main() {
     let cli = Cli::parse();
     let filter = tracing_subscriber::EnvFilter::try_from_env("PULSE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(pulse_server::DEFAULT_LOG_FILTER));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(pulse_core::DEFAULT_LOG_FILTER));
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -240,14 +242,22 @@ impl Cli {
                 memory_bytes: self.memory_limit_mb << 20,
             },
             addon_limits: self.addon_limits.iter().cloned().collect(),
-            pool: pulse_server::PoolSettings {
+            pool: pulse_core::PoolSettings {
                 max_connections: self.db_pool_size,
                 statement_timeout: Some(self.statement_timeout),
             },
-            proxy: pulse_server::ProxyMode {
+            outbound: Some(Arc::new(pulse_api::HttpClient::new())),
+        }
+    }
+
+    /// How `pulse serve` and `pulse demo` serve, behind proxies or not.
+    fn serve_options(&self) -> pulse_api::ServeOptions {
+        pulse_api::ServeOptions {
+            proxy: pulse_api::ProxyMode {
                 enabled: self.proxy_mode,
                 trusted: self.proxies.clone(),
             },
+            ..self.serving.options()
         }
     }
 }
@@ -273,9 +283,9 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Revoke(args) => grants::revoke(&host().await?, args).await,
         Command::Cron { command } => cron::run(&host().await?, command).await,
         Command::Apikey(args) => apikey::run(&host().await?, args).await,
-        Command::Serve(args) => serve::serve(host().await?, args, &cli.serving).await,
+        Command::Serve(args) => serve::serve(host().await?, args, cli.serve_options()).await,
         Command::Demo(args) => {
-            serve::demo(cli.config(), &cli.addons_paths(), args, &cli.serving).await
+            serve::demo(cli.config(), &cli.addons_paths(), args, cli.serve_options()).await
         }
     }
 }

@@ -4,7 +4,7 @@
 //!
 //! The ORM only *marks* work here ([`Pending`]); calling compute and
 //! validation methods is the host's job, since they live in addons. The
-//! host drains the marks after every operation (see `pulse-server`).
+//! host drains the marks after every operation (see `pulse-core`).
 
 use std::collections::{BTreeSet, HashMap};
 

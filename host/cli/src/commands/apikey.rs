@@ -1,7 +1,7 @@
 //! `pulse apikey`: create, list and revoke the API keys RPC clients use.
 
 use anyhow::Result;
-use pulse_server::Host;
+use pulse_core::Host;
 
 /// Arguments of `pulse apikey`: `LOGIN NAME` creates a key, `--list` and
 /// `--revoke` do the rest.

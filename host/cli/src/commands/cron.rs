@@ -1,7 +1,7 @@
 //! `pulse cron`: the scheduled jobs (Odoo's ir.cron).
 
 use anyhow::Result;
-use pulse_server::Host;
+use pulse_core::Host;
 
 /// The subcommands of `pulse cron`.
 #[derive(Debug, clap::Subcommand)]

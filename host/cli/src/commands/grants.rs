@@ -1,7 +1,7 @@
 //! `pulse grant` and `pulse revoke`: what an addon may do beyond the sandbox.
 
 use anyhow::Result;
-use pulse_server::Host;
+use pulse_core::Host;
 
 /// Arguments of `pulse grant`.
 #[derive(Debug, clap::Args)]

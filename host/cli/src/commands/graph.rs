@@ -2,7 +2,7 @@
 
 use anyhow::{Result, bail};
 use pulse_manifest::graph::{GraphQuery, GraphView};
-use pulse_server::Host;
+use pulse_core::Host;
 
 /// Arguments of `pulse graph`.
 #[derive(Debug, clap::Args)]

@@ -2,7 +2,7 @@
 //! list of modules, `plan` and `update-list`.
 
 use anyhow::Result;
-use pulse_server::{ChangeKind, Host, Operation, PlanReport};
+use pulse_core::{ChangeKind, Host, Operation, PlanReport};
 
 /// Arguments of `pulse install`.
 #[derive(Debug, clap::Args)]

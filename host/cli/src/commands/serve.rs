@@ -5,21 +5,21 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use pulse_server::{Config, Host, ModuleState};
+use pulse_core::{Config, Host, ModuleState};
 
 /// How `pulse serve` and `pulse demo` treat connections and `/metrics`.
 #[derive(Debug, clap::Args)]
 pub struct Serving {
     /// Seconds a client has to send a request's headers before the connection is closed.
-    #[arg(long, env = "PULSE_HEADER_READ_TIMEOUT", default_value_t = pulse_server::HEADER_READ_TIMEOUT.as_secs(), global = true)]
+    #[arg(long, env = "PULSE_HEADER_READ_TIMEOUT", default_value_t = pulse_api::HEADER_READ_TIMEOUT.as_secs(), global = true)]
     header_read_timeout: u64,
 
     /// Seconds one request may take, reading its body included.
-    #[arg(long, env = "PULSE_REQUEST_TIMEOUT", default_value_t = pulse_server::REQUEST_TIMEOUT.as_secs(), global = true)]
+    #[arg(long, env = "PULSE_REQUEST_TIMEOUT", default_value_t = pulse_api::REQUEST_TIMEOUT.as_secs(), global = true)]
     request_timeout: u64,
 
     /// Connections served at once; more wait until one closes.
-    #[arg(long, env = "PULSE_MAX_CONNECTIONS", default_value_t = pulse_server::MAX_CONNECTIONS, global = true)]
+    #[arg(long, env = "PULSE_MAX_CONNECTIONS", default_value_t = pulse_api::MAX_CONNECTIONS, global = true)]
     max_connections: usize,
 
     /// Serve /metrics only on this address (e.g. 127.0.0.1:9090), not on --http.
@@ -38,13 +38,14 @@ pub struct Serving {
 
 impl Serving {
     /// The server options these flags give.
-    pub fn options(&self) -> pulse_server::ServeOptions {
-        pulse_server::ServeOptions {
+    pub fn options(&self) -> pulse_api::ServeOptions {
+        pulse_api::ServeOptions {
             header_read_timeout: std::time::Duration::from_secs(self.header_read_timeout),
             request_timeout: std::time::Duration::from_secs(self.request_timeout),
             max_connections: self.max_connections.max(1),
             metrics_addr: self.metrics_addr,
             metrics_token: self.metrics_token.clone().filter(|t| !t.is_empty()),
+            ..pulse_api::ServeOptions::default()
         }
     }
 }
@@ -61,8 +62,8 @@ pub struct Listen {
 const DEMO_ADDONS: [&str; 4] = ["todo", "hr", "ipai_finance_ssc", "ipai_expense"];
 
 /// `pulse serve`.
-pub async fn serve(host: Host, args: &Listen, serving: &Serving) -> Result<()> {
-    serve_host(Arc::new(host), args.http, serving.options(), None).await
+pub async fn serve(host: Host, args: &Listen, options: pulse_api::ServeOptions) -> Result<()> {
+    serve_host(Arc::new(host), args.http, options, None).await
 }
 
 /// `pulse demo`: build every addon, install the demo addons with their
@@ -71,7 +72,7 @@ pub async fn demo(
     config: Config,
     addons_paths: &[PathBuf],
     args: &Listen,
-    serving: &Serving,
+    options: pulse_api::ServeOptions,
 ) -> Result<()> {
     super::build::run(addons_paths, &[])?;
     let password = config
@@ -85,13 +86,13 @@ pub async fn demo(
     if !installed.is_empty() {
         println!("installed: {}", installed.join(", "));
     }
-    serve_host(host, args.http, serving.options(), Some(password)).await
+    serve_host(host, args.http, options, Some(password)).await
 }
 
 async fn serve_host(
     host: Arc<Host>,
     addr: SocketAddr,
-    options: pulse_server::ServeOptions,
+    options: pulse_api::ServeOptions,
     demo_password: Option<String>,
 ) -> Result<()> {
     // Ready means loaded: /health answers only once the addons are.
@@ -126,7 +127,7 @@ async fn serve_host(
     if let Some(metrics) = options.metrics_addr {
         tracing::info!(%metrics, "serving /metrics on its own address");
     }
-    pulse_server::serve_with(host, listener, options, async {
+    pulse_api::serve_with(host, listener, options, async {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await

@@ -1,13 +1,11 @@
 //! Doors for the fuzz targets in `fuzz/`, not an API: the decoding a
-//! request or an addon's files go through before any database is
-//! involved, reachable without making the internals public.
-
-use std::collections::BTreeSet;
+//! request goes through before any database is involved, reachable
+//! without making the internals public (an addon's data files are
+//! `pulse_core::fuzzing`'s).
 
 use axum::body::Bytes;
 use serde_json::{Map, Value};
 
-pub use crate::data::DataRecord;
 pub use crate::xmlrpc::{fault, parse_call, response};
 
 /// What `/web/dataset/call_kw` takes from its body before it needs a
@@ -18,31 +16,26 @@ pub type CallKw = (String, String, Vec<i64>, Vec<Value>, Map<String, Value>);
 /// The arguments of a `/web/dataset/call_kw` body, as `call_kw` and
 /// `execute_kw` extract them; the error as text.
 pub fn call_kw_arguments(body: &[u8]) -> Result<CallKw, String> {
-    let (_, params) = crate::http::parse_request(&Bytes::copy_from_slice(body))
+    let (_, params) = crate::params::parse_request(&Bytes::copy_from_slice(body))
         .map_err(|(_, e)| format!("{e:?}"))?;
-    let model = crate::http::text_param(&params, "model").map_err(|e| format!("{e:?}"))?;
-    let method = crate::http::text_param(&params, "method").map_err(|e| format!("{e:?}"))?;
-    let args = crate::http::list_arg(params.get("args"), "args").map_err(|e| format!("{e:?}"))?;
+    let model = crate::params::text_param(&params, "model").map_err(|e| format!("{e:?}"))?;
+    let method = crate::params::text_param(&params, "method").map_err(|e| format!("{e:?}"))?;
+    let args = crate::params::list_arg(params.get("args"), "args").map_err(|e| format!("{e:?}"))?;
     let mut kwargs =
-        crate::http::dict_arg(params.get("kwargs"), "kwargs").map_err(|e| format!("{e:?}"))?;
+        crate::params::dict_arg(params.get("kwargs"), "kwargs").map_err(|e| format!("{e:?}"))?;
     kwargs.remove("context");
-    let (ids, rest) = crate::dispatch::split_args(method, args).map_err(|e| e.to_string())?;
+    let (ids, rest) = pulse_core::split_args(method, args).map_err(|e| e.to_string())?;
     Ok((model.to_string(), method.to_string(), ids, rest, kwargs))
 }
 
 /// The service, method and arguments of a `/jsonrpc` body.
 pub fn jsonrpc_arguments(body: &[u8]) -> Result<(String, String, Vec<Value>), String> {
-    let (_, params) = crate::http::parse_request(&Bytes::copy_from_slice(body))
+    let (_, params) = crate::params::parse_request(&Bytes::copy_from_slice(body))
         .map_err(|(_, e)| format!("{e:?}"))?;
-    let service = crate::http::text_param(&params, "service").map_err(|e| format!("{e:?}"))?;
-    let method = crate::http::text_param(&params, "method").map_err(|e| format!("{e:?}"))?;
-    let args = crate::http::list_arg(params.get("args"), "args").map_err(|e| format!("{e:?}"))?;
+    let service = crate::params::text_param(&params, "service").map_err(|e| format!("{e:?}"))?;
+    let method = crate::params::text_param(&params, "method").map_err(|e| format!("{e:?}"))?;
+    let args = crate::params::list_arg(params.get("args"), "args").map_err(|e| format!("{e:?}"))?;
     Ok((service.to_string(), method.to_string(), args))
-}
-
-/// The records of one data file's text, checked as an install checks them.
-pub fn data_records(text: &str) -> Result<Vec<DataRecord>, String> {
-    crate::data::parse(text, &mut BTreeSet::new())
 }
 
 #[cfg(test)]

@@ -1,36 +1,41 @@
-//! The Pulse server: the module registry and the Apps lifecycle (install,
-//! uninstall) over the database, and the Odoo-compatible HTTP API.
+//! The Pulse host without HTTP: the module registry and the Apps
+//! lifecycle (install, upgrade, uninstall) over the database, the call
+//! engine addons and RPC clients go through, base models, grants and cron.
 //!
 //! [`Host`] owns the database, the wasmtime runtime and the current
 //! registry snapshot. Lifecycle operations run as one transaction per plan
 //! and then swap the snapshot atomically; requests in flight finish on the
-//! snapshot they started with.
+//! snapshot they started with. The protocols (`pulse-api`) call
+//! [`Host::execute_kw`] and [`Host::run_route`] and turn a [`Failure`]'s
+//! [`Kind`] into their faults; this crate depends on no HTTP crate
+//! (outbound HTTP is an [`Outbound`] the binary hands over).
 
 mod access;
-mod auth;
+pub mod auth;
 mod backend;
 mod base;
+mod call;
 mod commands;
 mod cron;
 mod data;
 mod db;
 mod dispatch;
 mod error;
+mod failure;
 #[doc(hidden)]
 pub mod fuzzing;
 mod grants;
-pub(crate) mod http;
 mod lifecycle;
-mod metrics;
+mod method_call;
+pub mod metrics;
 mod migrations;
+mod model_methods;
 mod module_records;
 mod modules;
 mod recompute;
-mod routes;
+pub mod routes;
 mod schema_sync;
-/// The XML-RPC codec, public for the fuzz targets (`xmlrpc::parse_call`).
-#[doc(hidden)]
-pub mod xmlrpc;
+mod utc;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -39,15 +44,14 @@ use std::sync::{Arc, RwLock};
 pub use access::{Access, Mode};
 pub use auth::{ApiKey, User, hash_password, verify_password};
 pub use backend::TxOrm;
+pub use base::SUPERUSER_ID;
 pub use cron::Job;
 pub use db::{DEFAULT_STATEMENT_TIMEOUT, Database, PoolSettings};
+pub use dispatch::{is_model_method, split_args};
 pub use error::Error;
-pub use http::{
-    HEADER_READ_TIMEOUT, MAX_CONNECTIONS, REQUEST_TIMEOUT, ServeOptions, router, router_with,
-    serve, serve_with,
-};
+pub use failure::{CallFailure, Failure, Kind};
+pub use grants::{Outbound, OutboundError, OutboundFuture, OutboundRequest, OutboundResponse};
 pub use humantime::parse_duration;
-pub use ipnet::IpNet;
 pub use lifecycle::{ChangeKind, Operation, PermissionRequest, PlanReport, SchemaChange};
 pub use module_records::{ModuleInfo, ModuleState};
 pub use pulse_manifest::plan::Installed;
@@ -82,8 +86,9 @@ pub struct Config {
     pub addon_limits: HashMap<String, Limits>,
     /// The database connection pool.
     pub pool: PoolSettings,
-    /// Whose word to take on the client's address and scheme.
-    pub proxy: ProxyMode,
+    /// How addons' outbound HTTP requests are sent, once allowed; `None`:
+    /// they are refused.
+    pub outbound: Option<Arc<dyn Outbound>>,
 }
 
 impl Config {
@@ -92,39 +97,6 @@ impl Config {
         self.cache_dir
             .clone()
             .unwrap_or_else(|| self.data_dir.join("cache"))
-    }
-}
-
-/// Serving behind a reverse proxy: the client's address is taken from
-/// `X-Forwarded-For`, and HTTPS from `X-Forwarded-Proto`, only when
-/// enabled and only from the trusted proxies; otherwise the peer address
-/// is the client, so nobody can choose the address they are throttled by.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ProxyMode {
-    /// Whether the forwarding headers are honoured at all.
-    pub enabled: bool,
-    /// The proxies whose forwarding headers are taken (loopback when
-    /// enabled and none is given).
-    pub trusted: Vec<IpNet>,
-}
-
-impl ProxyMode {
-    /// A trusted proxy as given on the command line: `ADDR` or `ADDR/CIDR`.
-    pub fn parse_proxy(text: &str) -> Result<IpNet, String> {
-        text.parse::<IpNet>()
-            .or_else(|_| text.parse::<std::net::IpAddr>().map(IpNet::from))
-            .map_err(|_| format!("expected an address or ADDR/CIDR, got {text:?}"))
-    }
-
-    /// Whether `peer` is a proxy whose forwarding headers count.
-    pub fn trusts(&self, peer: std::net::IpAddr) -> bool {
-        let peer = peer.to_canonical();
-        self.enabled
-            && if self.trusted.is_empty() {
-                peer.is_loopback()
-            } else {
-                self.trusted.iter().any(|net| net.contains(&peer))
-            }
     }
 }
 
@@ -148,6 +120,8 @@ pub struct Snapshot {
     pub permissions: HashMap<String, grants::Permissions>,
     /// The HTTP routes the addons serve.
     pub routes: routes::RouteTable,
+    /// How addons' outbound HTTP requests are sent ([`Config::outbound`]).
+    pub outbound: Option<Arc<dyn Outbound>>,
 }
 
 /// The models an addon's code may use: those it or one of its (transitive)
@@ -318,6 +292,27 @@ impl Host {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        Ok(())
+    }
+
+    /// The login sessions.
+    pub fn sessions(&self) -> &dyn auth::SessionStore {
+        self.sessions.as_ref()
+    }
+
+    /// The login throttle.
+    pub fn throttle(&self) -> &auth::Throttle {
+        &self.throttle
+    }
+
+    /// The remembered RPC credentials.
+    pub fn credentials(&self) -> &auth::Credentials {
+        &self.credentials
+    }
+
+    /// Whether the database answers a query.
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT 1").execute(&self.db.pool).await?;
         Ok(())
     }
 

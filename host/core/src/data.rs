@@ -192,7 +192,9 @@ pub async fn load(
             Some(ExternalId { res_id: id, .. }) => {
                 // A record the user deleted is created again, as Odoo does.
                 let written = match orm.write(conn, &record.model, &[id], &values).await {
-                    Ok(()) => crate::auth::after_write(conn, &record.model, &[id], &values).await,
+                    Ok(()) => {
+                        crate::model_methods::after_write(conn, &record.model, &[id], &values).await
+                    }
                     Err(e) => Err(e),
                 };
                 let id = match written {

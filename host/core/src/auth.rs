@@ -13,6 +13,7 @@ use sqlx::Row;
 
 use pulse_orm::OrmError;
 
+use crate::utc::now;
 use crate::{Database, Error};
 
 /// Hashes a password with argon2id and a random salt (PHC string format).
@@ -77,6 +78,16 @@ pub async fn current_stamp(db: &Database, uid: i64) -> Result<Option<Stamp>, Err
     }
     let hash: Option<String> = row.try_get(0)?;
     Ok(Some(Stamp::of(hash.as_deref())))
+}
+
+/// The login of user `uid`, if there is one.
+pub async fn login_of(db: &Database, uid: i64) -> Result<Option<String>, Error> {
+    Ok(
+        sqlx::query_scalar("SELECT login FROM res_users WHERE id = $1")
+            .bind(uid)
+            .fetch_optional(&db.pool)
+            .await?,
+    )
 }
 
 /// Where a password is given: an interactive (web) login takes the
@@ -194,19 +205,12 @@ async fn api_key_user(db: &Database, key: &str) -> Result<Option<i64>, Error> {
     let expires: Option<String> = row.try_get(1)?;
     // Datetimes are stored `YYYY-MM-DD HH:MM:SS` (UTC): text order is time order.
     if let Some(expires) = expires.filter(|e| !e.is_empty())
-        && expires <= crate::cron::format_utc(now())
+        && expires <= crate::utc::format_utc(now())
     {
         tracing::info!(uid, expires, "expired API key refused");
         return Ok(None);
     }
     Ok(Some(uid))
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }
 
 /// When a key given `--expires TEXT` expires (UTC `YYYY-MM-DD HH:MM:SS`):
@@ -222,9 +226,9 @@ pub fn parse_expiry(text: &str) -> Result<String, Error> {
     let at = match humantime::parse_duration(text) {
         Ok(duration) => now().saturating_add(i64::try_from(duration.as_secs()).map_err(|_| bad())?),
         Err(_) => {
-            let seconds = crate::cron::parse_utc(text).ok_or_else(bad)?;
+            let seconds = crate::utc::parse_utc(text).ok_or_else(bad)?;
             // The calendar round trip refuses 2026-13-01 and 2026-02-30.
-            let canonical = crate::cron::format_utc(seconds);
+            let canonical = crate::utc::format_utc(seconds);
             let given = if text.len() == 10 {
                 format!("{text} 00:00:00")
             } else {
@@ -239,7 +243,7 @@ pub fn parse_expiry(text: &str) -> Result<String, Error> {
     if at <= now() {
         return Err(Error::Config(format!("the expiry {text:?} is in the past")));
     }
-    Ok(crate::cron::format_utc(at))
+    Ok(crate::utc::format_utc(at))
 }
 
 /// Creates an API key named `name` for the user `login`, expiring at
@@ -270,7 +274,7 @@ pub async fn create_api_key(
     .bind(name)
     .bind(token_digest(&key))
     .bind("rpc")
-    .bind(crate::cron::format_utc(now()))
+    .bind(crate::utc::format_utc(now()))
     .bind(expires)
     .execute(&db.pool)
     .await?;
@@ -362,29 +366,22 @@ pub async fn revoke_api_key(db: &Database, name_or_id: &str) -> Result<ApiKey, E
     Ok(key)
 }
 
-/// The ORM method an RPC method of a special model stands for: Odoo's
-/// `res.users.apikeys.remove()` is a revocation, i.e. an unlink under the
-/// caller's rights and record rules.
-pub fn builtin_alias(model: &str, method: &str) -> Option<&'static str> {
-    (model == API_KEY_MODEL && method == "remove").then_some("unlink")
-}
+/// The users' model: its `password` is no field (see
+/// [`crate::model_methods`]).
+pub const USERS_MODEL: &str = "res.users";
 
 /// Takes the `password` values out of `res.users` rows (it is no field:
 /// it is never stored or read as one), one per row.
 pub fn take_passwords(
-    model: &str,
     mut rows: Vec<pulse_orm::Record>,
-) -> Result<(Vec<pulse_orm::Record>, Vec<Option<String>>), crate::dispatch::CallFailure> {
-    if model != "res.users" {
-        return Ok((rows, Vec::new()));
-    }
+) -> Result<(Vec<pulse_orm::Record>, Vec<Option<String>>), crate::failure::CallFailure> {
     let mut passwords = Vec::with_capacity(rows.len());
     for row in &mut rows {
         passwords.push(match row.remove("password") {
             None | Some(serde_json::Value::Bool(false)) | Some(serde_json::Value::Null) => None,
             Some(serde_json::Value::String(p)) if !p.is_empty() => Some(p),
             Some(_) => {
-                return Err(crate::dispatch::CallFailure::BadArgument(
+                return Err(crate::failure::CallFailure::BadArgument(
                     "a password must be a non-empty string".into(),
                 ));
             }
@@ -400,34 +397,33 @@ pub async fn set_passwords(
     conn: &mut pulse_orm::Connection,
     ids: &[i64],
     passwords: Vec<Option<String>>,
-) -> Result<(), crate::dispatch::CallFailure> {
+) -> Result<(), crate::failure::CallFailure> {
     for (id, password) in ids.iter().zip(passwords) {
         let Some(password) = password else { continue };
         let hash = tokio::task::spawn_blocking(move || hash_password(&password))
             .await
-            .map_err(|e| crate::dispatch::CallFailure::Unavailable(e.to_string()))?
-            .map_err(|e| crate::dispatch::CallFailure::Unavailable(e.to_string()))?;
+            .map_err(|e| crate::failure::CallFailure::Unavailable(e.to_string()))?
+            .map_err(|e| crate::failure::CallFailure::Unavailable(e.to_string()))?;
         sqlx::query("UPDATE res_users SET password = $1 WHERE id = $2")
             .bind(hash)
             .bind(*id)
             .execute(&mut *conn)
             .await
-            .map_err(|e| crate::dispatch::CallFailure::Orm(e.into()))?;
+            .map_err(|e| crate::failure::CallFailure::Orm(e.into()))?;
         revoke_user_api_keys(conn, *id)
             .await
-            .map_err(crate::dispatch::CallFailure::Orm)?;
+            .map_err(crate::failure::CallFailure::Orm)?;
     }
     Ok(())
 }
 
-/// What writing `values` to `model` records `ids` does to credentials,
-/// in the same transaction: a `res.users` record deactivated loses its API
+/// What writing `values` to the `res.users` records `ids` does to
+/// credentials, in the same transaction: a user deactivated loses its API
 /// keys (its sessions and remembered credentials end by their [`Stamp`]).
 /// Every ORM write path calls this after the write: RPC, addon code, data
 /// files.
 pub async fn after_write(
     conn: &mut pulse_orm::Connection,
-    model: &str,
     ids: &[i64],
     values: &pulse_orm::Record,
 ) -> Result<(), OrmError> {
@@ -435,7 +431,7 @@ pub async fn after_write(
         values.get("active"),
         Some(serde_json::Value::Bool(false) | serde_json::Value::Null)
     ) || values.get("active").and_then(serde_json::Value::as_i64) == Some(0);
-    if model != "res.users" || !deactivated {
+    if !deactivated {
         return Ok(());
     }
     for id in ids {
@@ -1109,7 +1105,7 @@ mod tests {
             assert!(parse_expiry(bad).is_err(), "{bad}");
         }
         let in_90_days = parse_expiry("90d").unwrap();
-        assert!(in_90_days > crate::cron::format_utc(now() + 89 * 86_400));
+        assert!(in_90_days > crate::utc::format_utc(now() + 89 * 86_400));
     }
 
     #[test]

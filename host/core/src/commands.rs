@@ -8,7 +8,8 @@ use pulse_orm::{ModelDef, OrmError, Record, Registry, X2manyCommand, X2manyStep}
 use serde_json::{Map, Value};
 
 use crate::TxOrm;
-use crate::dispatch::{self, CallFailure};
+use crate::failure::CallFailure;
+use crate::method_call::MethodCall;
 
 /// How deep x2many commands may nest (lines of lines of …) in the values
 /// a client sends; deeper values are refused before anything is written.
@@ -89,10 +90,11 @@ fn check_values(
 /// Carries out the x2many `commands` (field name, value) written to the
 /// record `id` of `model`: each record of a target model is created,
 /// written or deleted by calling that model's method at the top of its
-/// override chain, in `tx`'s transaction. The record's own pending
+/// override chain (through `call`), in `tx`'s transaction. The record's own pending
 /// recomputations wait until its commands are done.
 pub async fn apply_x2many(
     mut tx: TxOrm,
+    call: MethodCall,
     model: &str,
     id: i64,
     commands: &[(String, Value)],
@@ -102,7 +104,7 @@ pub async fn apply_x2many(
     }
     let earlier = tx.orm.take_pending();
     let outcome;
-    (outcome, tx) = Box::pin(run_commands(tx, model, id, commands)).await;
+    (outcome, tx) = Box::pin(run_commands(tx, call, model, id, commands)).await;
     if outcome.is_ok() {
         tx.orm.restore_pending(earlier);
     }
@@ -111,6 +113,7 @@ pub async fn apply_x2many(
 
 async fn run_commands(
     mut tx: TxOrm,
+    call: MethodCall,
     model: &str,
     id: i64,
     commands: &[(String, Value)],
@@ -165,8 +168,7 @@ async fn run_commands(
                     }
                 };
                 let answer;
-                (answer, tx) =
-                    dispatch::call(tx, &target, method, None, ids, args, Map::new()).await;
+                (answer, tx) = call(tx, target, method.to_string(), ids, args).await;
                 let answer = match answer {
                     Ok(answer) => answer,
                     Err(e) => return (Err(e), tx),

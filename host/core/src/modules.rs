@@ -8,10 +8,11 @@
 use serde_json::{Value, json};
 
 use crate::base::{MODULE_MODEL, SUPERUSER_ID};
+use crate::failure::{CallFailure, Failure, Kind};
 use crate::{Error, Host, Operation};
 
 /// The wizard that applies pending marks.
-const UPGRADE_WIZARD: &str = "base.module.upgrade";
+pub(crate) const UPGRADE_WIZARD: &str = "base.module.upgrade";
 
 /// Odoo's `ACTION_DICT`: the form of `base.module.upgrade`, opened in a dialog.
 fn wizard_action(name: &str) -> Value {
@@ -29,63 +30,49 @@ fn reload_action() -> Value {
     json!({"type": "ir.actions.client", "tag": "reload", "params": {"menu_id": false}})
 }
 
-/// Handles `model.method` when it is part of the lifecycle; `None` when
-/// the call is an ordinary one.
-pub(crate) async fn system_call(
-    host: &Host,
-    uid: i64,
-    model: &str,
-    method: &str,
-    ids: &[i64],
-) -> Option<Result<Value, crate::http::RpcError>> {
-    let lifecycle = match model {
-        MODULE_MODEL => matches!(
-            method,
-            "update_list"
-                | "button_install"
-                | "button_upgrade"
-                | "button_uninstall"
-                | "button_immediate_install"
-                | "button_immediate_upgrade"
-                | "button_immediate_uninstall"
-                | "button_reset_state"
-                | "button_install_cancel"
-                | "button_upgrade_cancel"
-                | "button_uninstall_cancel"
-                | "create"
-                | "write"
-                | "unlink"
-                | "copy"
-        ),
-        UPGRADE_WIZARD => true,
-        _ => false,
-    };
-    if !lifecycle {
-        return None;
-    }
-    Some(run(host, uid, model, method, ids).await)
-}
+/// The methods of `ir.module.module` the lifecycle answers (every method
+/// of the wizard is the lifecycle's): the buttons, and the ORM's own
+/// writes, which it refuses.
+pub(crate) const MODULE_METHODS: [&str; 15] = [
+    "update_list",
+    "button_install",
+    "button_upgrade",
+    "button_uninstall",
+    "button_immediate_install",
+    "button_immediate_upgrade",
+    "button_immediate_uninstall",
+    "button_reset_state",
+    "button_install_cancel",
+    "button_upgrade_cancel",
+    "button_uninstall_cancel",
+    "create",
+    "write",
+    "unlink",
+    "copy",
+];
 
-async fn run(
+/// Runs a lifecycle method of `model` (`ir.module.module` or the wizard)
+/// for `uid`, each in the lifecycle's own transactions: registered as the
+/// models' host methods in [`crate::model_methods`].
+pub(crate) async fn run(
     host: &Host,
     uid: i64,
     model: &str,
     method: &str,
     ids: &[i64],
-) -> Result<Value, crate::http::RpcError> {
-    use crate::http::RpcError;
+) -> Result<Value, Failure> {
     if uid != SUPERUSER_ID {
-        return Err(RpcError::server(
-            "odoo.exceptions.AccessDenied",
-            "Access Denied",
-        ));
+        return Err(Failure::access_denied());
     }
     let names = || async { module_names(host, ids).await };
     let outcome: Result<Value, Error> = match (model, method) {
         (MODULE_MODEL, "create" | "write" | "unlink" | "copy") => {
-            return Err(RpcError::user(format!(
-                "Module records change only through the lifecycle (button_install, button_upgrade, button_uninstall, update_list), not through {method}"
-            )));
+            return Err(Failure::new(
+                Kind::UserError,
+                format!(
+                    "Module records change only through the lifecycle (button_install, button_upgrade, button_uninstall, update_list), not through {method}"
+                ),
+            ));
         }
         (MODULE_MODEL, "update_list") => host
             .update_list()
@@ -150,19 +137,17 @@ async fn run(
             .map(|_| json!({"type": "ir.actions.act_window_close"})),
         (UPGRADE_WIZARD, "read" | "default_get") => Ok(json!([])),
         (_, other) => {
-            return Err(RpcError::server(
-                "builtins.AttributeError",
-                format!("The method '{other}' does not exist on the model '{model}'"),
-            ));
+            return Err(CallFailure::NoMethod {
+                model: model.to_string(),
+                method: other.to_string(),
+            }
+            .into());
         }
     };
-    outcome.map_err(|e| match e {
-        // Planning errors (a missing dependency, an exclusion, a state
-        // that does not allow the operation) are the user's to fix.
-        Error::Plan(p) => RpcError::user(p.to_string()),
-        Error::Lifecycle(m) => RpcError::user(m),
-        other => RpcError::from(other),
-    })
+    // Planning errors (a missing dependency, an exclusion, a state that
+    // does not allow the operation) are the user's to fix: see
+    // `Failure::from`.
+    outcome.map_err(Failure::from)
 }
 
 /// The names of the module records `ids`, in order.

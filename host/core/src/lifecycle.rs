@@ -16,7 +16,7 @@ use pulse_runtime::{CallError, Description, Hook, LoadedAddon};
 use serde::Serialize;
 use sqlx::{Any, Row, Transaction};
 
-use crate::dispatch::CallFailure;
+use crate::failure::CallFailure;
 use crate::module_records::{self, InstalledHash, InstalledModule, ModuleInfo, ModuleState};
 use crate::{Error, Host, Snapshot, TxOrm, data, recompute, schema_sync};
 
@@ -609,7 +609,7 @@ impl<'h> Execution<'h> {
         let session = TxOrm::new(self.take_tx(), self.orm(), Some(snapshot.clone()))
             .acting_as(scope_in(&snapshot, addon), step)
             .await?;
-        let (outcome, orm) = recompute::flush(session).await;
+        let (outcome, orm) = recompute::flush(session, crate::dispatch::method_call).await;
         outcome.map_err(|failure| step_failed(addon, step, failure))?;
         self.tx = Some(orm.into_tx());
         Ok(())
@@ -672,11 +672,19 @@ impl<'h> Execution<'h> {
             }
             let outcome;
             (outcome, session) =
-                recompute::compute(session, &model, &method, &ids, Some(progress)).await;
+                recompute::compute(
+                    session,
+                    crate::dispatch::method_call,
+                    &model,
+                    &method,
+                    &ids,
+                    Some(progress),
+                )
+                .await;
             let step = format!("computing {model} with {method}");
             outcome.map_err(|failure| step_failed(addon, &step, failure))?;
             let flushed;
-            (flushed, session) = recompute::flush(session).await;
+            (flushed, session) = recompute::flush(session, crate::dispatch::method_call).await;
             flushed.map_err(|failure| step_failed(addon, &step, failure))?;
             self.tx = Some(session.into_tx());
         }
@@ -1006,6 +1014,7 @@ impl Host {
             scopes: scopes_of(modules),
             validators,
             permissions,
+            outbound: self.config.outbound.clone(),
         })
     }
 

@@ -8,10 +8,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use pulse_orm::{ModelDef, OrmError, Pending, Record};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::TxOrm;
-use crate::dispatch::{self, CallFailure};
+use crate::failure::CallFailure;
+use crate::method_call::MethodCall;
 
 /// How many records one call of a compute method receives.
 pub const COMPUTE_BATCH: usize = 1000;
@@ -20,9 +21,10 @@ pub const COMPUTE_BATCH: usize = 1000;
 const MAX_ROUNDS: usize = 64;
 
 /// Runs every compute and validation the ORM marked in `orm`'s
-/// transaction, until nothing is left. A failure leaves the transaction to
-/// be rolled back by the caller.
-pub async fn flush(mut orm: TxOrm) -> (Result<(), CallFailure>, TxOrm) {
+/// transaction, until nothing is left, calling the compute and validation
+/// methods through `call`. A failure leaves the transaction to be rolled
+/// back by the caller.
+pub async fn flush(mut orm: TxOrm, call: MethodCall) -> (Result<(), CallFailure>, TxOrm) {
     let mut validate: BTreeMap<String, (BTreeSet<i64>, BTreeSet<String>)> = BTreeMap::new();
     for _ in 0..MAX_ROUNDS {
         let pending: Pending = orm.orm.take_pending();
@@ -32,7 +34,7 @@ pub async fn flush(mut orm: TxOrm) -> (Result<(), CallFailure>, TxOrm) {
             }
             // Validations run once every computed value is in place.
             let outcome;
-            (outcome, orm) = run_validations(orm, std::mem::take(&mut validate)).await;
+            (outcome, orm) = run_validations(orm, call, std::mem::take(&mut validate)).await;
             if outcome.is_err() {
                 return (outcome, orm);
             }
@@ -46,7 +48,7 @@ pub async fn flush(mut orm: TxOrm) -> (Result<(), CallFailure>, TxOrm) {
         for ((model, method), ids) in pending.compute {
             let ids: Vec<i64> = ids.into_iter().collect();
             let outcome;
-            (outcome, orm) = compute(orm, &model, &method, &ids, None).await;
+            (outcome, orm) = compute(orm, call, &model, &method, &ids, None).await;
             if outcome.is_err() {
                 return (outcome, orm);
             }
@@ -59,9 +61,11 @@ pub async fn flush(mut orm: TxOrm) -> (Result<(), CallFailure>, TxOrm) {
 }
 
 /// Recomputes what `method` computes on the records `ids` of `model` that
-/// still exist, in batches; `progress` names the step to log after each batch.
+/// still exist, in batches, through `call`; `progress` names the step to
+/// log after each batch.
 pub async fn compute(
     mut orm: TxOrm,
+    call: MethodCall,
     model: &str,
     method: &str,
     ids: &[i64],
@@ -78,14 +82,12 @@ pub async fn compute(
     let total = existing.len();
     for (n, batch) in existing.chunks(COMPUTE_BATCH).enumerate() {
         let answer;
-        (answer, orm) = dispatch::call(
+        (answer, orm) = call(
             orm,
-            model,
-            method,
-            None,
+            model.to_string(),
+            method.to_string(),
             batch.to_vec(),
             Vec::new(),
-            Map::new(),
         )
         .await;
         let values = answer.and_then(|answer| {
@@ -196,6 +198,7 @@ fn computed_values(
 /// Checks constraints and runs validation methods on the changed records.
 async fn run_validations(
     mut orm: TxOrm,
+    call: MethodCall,
     validate: BTreeMap<String, (BTreeSet<i64>, BTreeSet<String>)>,
 ) -> (Result<(), CallFailure>, TxOrm) {
     for (model, (ids, fields)) in validate {
@@ -231,16 +234,7 @@ async fn run_validations(
             .unwrap_or_default();
         for method in validators {
             let answer;
-            (answer, orm) = dispatch::call(
-                orm,
-                &model,
-                &method,
-                None,
-                existing.clone(),
-                Vec::new(),
-                Map::new(),
-            )
-            .await;
+            (answer, orm) = call(orm, model.clone(), method, existing.clone(), Vec::new()).await;
             if let Err(e) = answer {
                 return (Err(e), orm);
             }

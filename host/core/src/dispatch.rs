@@ -5,59 +5,18 @@
 
 use std::sync::Arc;
 
-use pulse_orm::{Domain, OrmError, Record, SearchOptions};
+use pulse_orm::{Domain, Record, SearchOptions};
 use pulse_runtime::CallError;
 use serde_json::{Map, Value, json};
 
 use crate::access::Mode;
+use crate::failure::CallFailure;
+use crate::method_call::CallFuture;
+use crate::model_methods;
 use crate::{Snapshot, TxOrm};
 
 /// How deep addon calls may nest (method calls method calls super…).
 const MAX_DEPTH: u32 = 32;
-
-/// Why a call failed, before it is reported in a protocol's terms.
-#[derive(Debug)]
-pub enum CallFailure {
-    /// The ORM refused or failed.
-    Orm(OrmError),
-    /// The addon failed or trapped.
-    Addon(CallError),
-    /// No installed addon defines the model.
-    NoModel(String),
-    /// The model has no such method.
-    NoMethod {
-        /// The model.
-        model: String,
-        /// The method.
-        method: String,
-    },
-    /// An argument has the wrong shape.
-    BadArgument(String),
-    /// The call cannot be made here (no component, too deep, …).
-    Unavailable(String),
-}
-
-impl CallFailure {
-    /// Whether the failure is a clash with a concurrent transaction.
-    pub fn is_conflict(&self) -> bool {
-        matches!(self, CallFailure::Orm(e) if crate::db::is_orm_conflict(e))
-    }
-}
-
-impl std::fmt::Display for CallFailure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            CallFailure::Orm(e) => write!(f, "{e}"),
-            CallFailure::Addon(e) => write!(f, "{e}"),
-            CallFailure::NoModel(model) => write!(f, "Object {model} doesn't exist"),
-            CallFailure::NoMethod { model, method } => write!(
-                f,
-                "The method '{method}' does not exist on the model '{model}'"
-            ),
-            CallFailure::BadArgument(m) | CallFailure::Unavailable(m) => write!(f, "{m}"),
-        }
-    }
-}
 
 /// The ORM's own methods that take no record ids (Odoo's `@api.model`).
 const MODEL_METHODS: [&str; 8] = [
@@ -139,18 +98,19 @@ pub async fn call(
     if let (Some(level), Some(chain)) = (level, chain)
         && level < chain.len()
     {
-        // Passwords never reach addon code: they leave the values before the
-        // top override runs and are set once the chain has returned.
+        // Pseudo-fields (passwords) never reach addon code: they leave the
+        // values before the top override runs and are set once the chain
+        // has returned.
         let (mut args, mut kwargs) = (args, kwargs);
-        let passwords = if top && matches!(method, "create" | "write") {
-            match take_password_values(model, method, &mut args, &mut kwargs) {
-                Ok(passwords) => passwords,
+        let taken = if top && matches!(method, "create" | "write") {
+            match take_pseudo_values(model, method, &mut args, &mut kwargs) {
+                Ok(taken) => taken,
                 Err(e) => return (Err(e), orm),
             }
         } else {
             Vec::new()
         };
-        let record_ids = if passwords.iter().any(Option::is_some) {
+        let record_ids = if taken.iter().any(Option::is_some) {
             ids.clone()
         } else {
             Vec::new()
@@ -168,8 +128,8 @@ pub async fn call(
         )
         .await;
         let outcome = match outcome {
-            Ok(value) if passwords.iter().any(Option::is_some) => {
-                set_password_values(&mut orm, model, method, &value, record_ids, passwords)
+            Ok(value) if taken.iter().any(Option::is_some) => {
+                set_pseudo_values(&mut orm, model, method, &value, record_ids, taken)
                     .await
                     .map(|()| value)
             }
@@ -178,7 +138,7 @@ pub async fn call(
         return (outcome, orm);
     }
     // Special models may name an ORM method otherwise (Odoo's API keys' `remove`).
-    let builtin_name = crate::auth::builtin_alias(model, method).unwrap_or(method);
+    let builtin_name = model_methods::alias(model, method).unwrap_or(method);
     if !BUILTIN_METHODS.contains(&builtin_name) {
         let missing = CallFailure::NoMethod {
             model: model.to_string(),
@@ -200,7 +160,7 @@ pub async fn call(
     match outcome {
         // Recompute and validate what the method changed.
         Ok(value) if orm.orm.has_pending() => {
-            let (flushed, orm) = Box::pin(crate::recompute::flush(orm)).await;
+            let (flushed, orm) = Box::pin(crate::recompute::flush(orm, method_call)).await;
             (flushed.map(|()| value), orm)
         }
         Ok(value) => (Ok(value), orm),
@@ -211,10 +171,23 @@ pub async fn call(
     }
 }
 
-/// Takes the passwords out of the values of a `create` (each row of
-/// `vals_list`) or `write` (`vals`) call, positional or keyword; the
-/// models with no passwords give none.
-fn take_password_values(
+/// [`call`] at the top of the override chain with owned arguments and no
+/// keyword arguments: how recomputation and x2many commands call a model
+/// method (see [`crate::method_call`]).
+pub fn method_call(
+    orm: TxOrm,
+    model: String,
+    method: String,
+    ids: Vec<i64>,
+    args: Vec<Value>,
+) -> CallFuture {
+    Box::pin(async move { call(orm, &model, &method, None, ids, args, Map::new()).await })
+}
+
+/// Takes the pseudo-fields (passwords) out of the values of a `create`
+/// (each row of `vals_list`) or `write` (`vals`) call, positional or
+/// keyword; the models with none give none.
+fn take_pseudo_values(
     model: &str,
     method: &str,
     args: &mut [Value],
@@ -236,42 +209,43 @@ fn take_password_values(
         }
         _ => return Ok(Vec::new()),
     };
-    let mut passwords = Vec::with_capacity(rows.len());
+    let mut taken = Vec::with_capacity(rows.len());
     for row in rows {
-        let (mut taken, found) = crate::auth::take_passwords(model, vec![row.clone()])?;
-        if let Some(stripped) = taken.pop() {
+        let (mut stripped_rows, found) =
+            model_methods::take_pseudo_fields(model, vec![row.clone()])?;
+        if let Some(stripped) = stripped_rows.pop() {
             *row = stripped;
         }
-        passwords.push(found.into_iter().next().flatten());
+        taken.push(found.into_iter().next().flatten());
     }
-    Ok(passwords)
+    Ok(taken)
 }
 
-/// Sets the passwords [`take_password_values`] took, on the records the
+/// Sets the values [`take_pseudo_values`] took, on the records the
 /// call created (its answer) or wrote (`ids`, which the caller must be
 /// allowed to write).
-async fn set_password_values(
+async fn set_pseudo_values(
     orm: &mut TxOrm,
     model: &str,
     method: &str,
     answer: &Value,
     ids: Vec<i64>,
-    passwords: Vec<Option<String>>,
+    taken: Vec<Option<String>>,
 ) -> Result<(), CallFailure> {
     let access = orm.access.clone();
     let (conn, orm) = orm.parts().map_err(CallFailure::Unavailable)?;
-    let (ids, passwords) = if method == "create" {
-        (ids_of(Some(answer))?, passwords)
+    let (ids, taken) = if method == "create" {
+        (ids_of(Some(answer))?, taken)
     } else {
         access
             .guard(conn, orm, model, Mode::Write, &ids)
             .await
             .map_err(CallFailure::Orm)?;
-        let password = passwords.into_iter().next().flatten();
-        let all = vec![password; ids.len()];
+        let taken_one = taken.into_iter().next().flatten();
+        let all = vec![taken_one; ids.len()];
         (ids, all)
     };
-    crate::auth::set_passwords(conn, &ids, passwords).await
+    model_methods::set_pseudo_fields(conn, model, &ids, taken).await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -371,7 +345,7 @@ async fn builtin(
                 ),
                 single => (vec![record_of(single)?], true),
             };
-            let (rows, passwords) = crate::auth::take_passwords(model, rows)?;
+            let (rows, taken) = model_methods::take_pseudo_fields(model, rows)?;
             let model_def = orm.registry().require(model).map_err(CallFailure::Orm)?;
             // x2many commands run through their target models' methods
             // once the records exist.
@@ -384,7 +358,7 @@ async fn builtin(
                 .await
                 .map_err(CallFailure::Orm)?;
             guard(conn, Mode::Create, &ids).await?;
-            crate::auth::set_passwords(conn, &ids, passwords).await?;
+            model_methods::set_pseudo_fields(conn, model, &ids, taken).await?;
             for (id, commands) in ids.iter().zip(&commands) {
                 x2many(session, model, *id, commands).await?;
             }
@@ -434,25 +408,25 @@ async fn builtin(
         "write" => {
             let values = record_of(argument(a, k, 0, "vals"))?;
             guard(conn, Mode::Write, &ids).await?;
-            let (mut rows, passwords) = crate::auth::take_passwords(model, vec![values])?;
+            let (mut rows, taken) = model_methods::take_pseudo_fields(model, vec![values])?;
             let values = rows.pop().unwrap_or_default();
-            let password = passwords.into_iter().next().flatten();
+            let taken_one = taken.into_iter().next().flatten();
             let model_def = orm.registry().require(model).map_err(CallFailure::Orm)?;
             let (own, commands) = pulse_orm::split_x2many(model_def, &values);
-            if !values.is_empty() || password.is_none() {
+            if !values.is_empty() || taken_one.is_none() {
                 orm.write(conn, model, &ids, &own)
                     .await
                     .map_err(CallFailure::Orm)?;
                 let names: Vec<String> = commands.iter().map(|(name, _)| name.clone()).collect();
                 orm.mark_written(model, &ids, &names)
                     .map_err(CallFailure::Orm)?;
-                crate::auth::after_write(conn, model, &ids, &values)
+                model_methods::after_write(conn, model, &ids, &values)
                     .await
                     .map_err(CallFailure::Orm)?;
             }
-            if let Some(password) = password {
-                let all = vec![Some(password); ids.len()];
-                crate::auth::set_passwords(conn, &ids, all).await?;
+            if let Some(taken_one) = taken_one {
+                let all = vec![Some(taken_one); ids.len()];
+                model_methods::set_pseudo_fields(conn, model, &ids, all).await?;
             }
             for id in &ids {
                 x2many(session, model, *id, &commands).await?;
@@ -600,7 +574,8 @@ async fn x2many(
     if commands.is_empty() {
         return Ok(());
     }
-    let (outcome, back) = crate::commands::apply_x2many(session.take(), model, id, commands).await;
+    let (outcome, back) =
+        crate::commands::apply_x2many(session.take(), method_call, model, id, commands).await;
     *session = back;
     outcome
 }

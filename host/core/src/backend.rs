@@ -10,7 +10,8 @@ use serde_json::{Map, Value};
 use sqlx::{Any, Transaction};
 
 use crate::access::{Access, Mode};
-use crate::dispatch::{self, CallFailure};
+use crate::dispatch;
+use crate::failure::CallFailure;
 use crate::{Scope, Snapshot};
 
 /// The x2many values of one record (field name, commands), carried out
@@ -346,7 +347,8 @@ impl TxOrm {
             return Ok(());
         }
         let session = self.take();
-        let (outcome, session) = Box::pin(crate::recompute::flush(session)).await;
+        let (outcome, session) =
+            Box::pin(crate::recompute::flush(session, dispatch::method_call)).await;
         *self = session;
         outcome.map_err(failure_for_addon)
     }
@@ -444,8 +446,14 @@ impl TxOrm {
         };
         if let Ok(ids) = &outcome {
             for (id, mine) in ids.iter().zip(commands) {
-                let (done, back) =
-                    crate::commands::apply_x2many(self.take(), model, *id, mine).await;
+                let (done, back) = crate::commands::apply_x2many(
+                    self.take(),
+                    dispatch::method_call,
+                    model,
+                    *id,
+                    mine,
+                )
+                .await;
                 *self = back;
                 if let Err(e) = done {
                     outcome = Err(failure_for_addon(e));
@@ -568,7 +576,7 @@ impl OrmBackend for TxOrm {
         self.guarded(model, async |conn, orm, access| {
             access.guard(conn, orm, model, Mode::Write, ids).await?;
             orm.write(conn, model, ids, &values).await?;
-            crate::auth::after_write(conn, model, ids, &values).await
+            crate::model_methods::after_write(conn, model, ids, &values).await
         })
         .await
     }
@@ -625,7 +633,8 @@ impl OrmBackend for TxOrm {
 
     async fn http_fetch(&mut self, request: &str) -> Result<String, AddonError> {
         let (addon, permissions) = self.running_addon()?;
-        crate::grants::fetch(&addon, &permissions, request).await
+        let outbound = self.snapshot.as_ref().and_then(|s| s.outbound.clone());
+        crate::grants::fetch(outbound.as_deref(), &addon, &permissions, request).await
     }
 
     fn call_tree_memory(&self) -> Option<Arc<AtomicUsize>> {

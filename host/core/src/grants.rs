@@ -4,7 +4,6 @@
 //! `pulse plan` shows both before an install.
 
 use std::collections::{BTreeSet, HashMap};
-use std::time::Duration;
 
 use pulse_runtime::AddonError;
 use serde_json::{Map, Value, json};
@@ -107,26 +106,69 @@ pub fn parse(permission: &str) -> Result<String, Error> {
     )))
 }
 
-/// The shared client for outbound requests: no redirects (a redirect could
-/// lead off the allowed hosts), a timeout on every request.
-fn client() -> &'static reqwest::Client {
-    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
-    CLIENT.get_or_init(|| {
-        reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(10))
-            .build()
-            .expect("an HTTP client with default TLS settings builds")
-    })
+/// Sends the outbound HTTP requests of addons once [`fetch`] has allowed
+/// them. The core has no HTTP client of its own: whoever builds the host
+/// hands one over ([`crate::Config::outbound`]; `pulse-api` has one).
+pub trait Outbound: std::fmt::Debug + Send + Sync {
+    /// Sends `request`; a response body longer than `request.max_body`
+    /// bytes is [`OutboundError::TooLarge`]. No redirects are followed (a
+    /// redirect could lead off the allowed hosts).
+    fn send(&self, request: OutboundRequest) -> OutboundFuture<'_>;
+}
+
+/// An outbound request in progress.
+pub type OutboundFuture<'a> = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<OutboundResponse, OutboundError>> + Send + 'a>,
+>;
+
+/// An outbound request, its URL's scheme and host already allowed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboundRequest {
+    /// The method, upper case (`GET`, `POST`, …).
+    pub method: String,
+    /// The URL (`http` or `https`).
+    pub url: String,
+    /// Headers, in the order given.
+    pub headers: Vec<(String, String)>,
+    /// The body, if any.
+    pub body: Option<String>,
+    /// The most the response body may hold.
+    pub max_body: usize,
+}
+
+/// The answer to an outbound request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboundResponse {
+    /// The HTTP status.
+    pub status: u16,
+    /// The response headers.
+    pub headers: Vec<(String, String)>,
+    /// The body, at most the request's `max_body` bytes.
+    pub body: Vec<u8>,
+}
+
+/// Why an outbound request got no response.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OutboundError {
+    /// The method is no valid HTTP method.
+    #[error("invalid HTTP method")]
+    InvalidMethod,
+    /// The body went past the request's `max_body`.
+    #[error("the response is too large")]
+    TooLarge,
+    /// Connecting, sending or reading failed.
+    #[error("{0}")]
+    Failed(String),
 }
 
 /// The most an outbound response body may hold.
 const MAX_RESPONSE: usize = 8 << 20;
 
 /// Sends the request `addon` asked for (JSON `{method, url, headers,
-/// body}`), if `permissions` allow its host; answers JSON `{status,
-/// headers, body}`.
+/// body}`) through `outbound`, if `permissions` allow its host; answers
+/// JSON `{status, headers, body}`.
 pub async fn fetch(
+    outbound: Option<&dyn Outbound>,
     addon: &str,
     permissions: &Permissions,
     request: &str,
@@ -134,8 +176,8 @@ pub async fn fetch(
     let request: Value = serde_json::from_str(request)
         .map_err(|e| AddonError::User(format!("invalid HTTP request JSON: {e}")))?;
     let url = request["url"].as_str().unwrap_or_default();
-    let url = reqwest::Url::parse(url)
-        .map_err(|e| AddonError::User(format!("invalid URL {url:?}: {e}")))?;
+    let url =
+        url::Url::parse(url).map_err(|e| AddonError::User(format!("invalid URL {url:?}: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(AddonError::Access(format!(
             "addon '{addon}' may only make http and https requests, not {}",
@@ -157,46 +199,45 @@ pub async fn fetch(
             "addon '{addon}' may not call {host}: the admin has not granted it (pulse grant {addon} http:{host})"
         )));
     }
+    let Some(outbound) = outbound else {
+        return Err(AddonError::User(format!(
+            "HTTP request to {host} failed: this host makes no outbound requests"
+        )));
+    };
     let method = request["method"]
         .as_str()
         .unwrap_or("GET")
         .to_ascii_uppercase();
-    let method = reqwest::Method::from_bytes(method.as_bytes())
-        .map_err(|_| AddonError::User(format!("invalid HTTP method {method:?}")))?;
-    let mut builder = client().request(method.clone(), url.clone());
-    if let Some(headers) = request["headers"].as_object() {
-        for (name, value) in headers {
-            builder = builder.header(name.as_str(), value.as_str().unwrap_or_default());
-        }
-    }
-    if let Some(body) = request["body"].as_str() {
-        builder = builder.body(body.to_string());
-    }
-    let failed =
-        |e: reqwest::Error| AddonError::User(format!("HTTP request to {host} failed: {e}"));
-    let mut response = builder.send().await.map_err(failed)?;
-    let status = response.status().as_u16();
+    let headers = request["headers"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(name, value)| (name.clone(), value.as_str().unwrap_or_default().to_string()))
+        .collect();
+    let sent = OutboundRequest {
+        method: method.clone(),
+        url: url.to_string(),
+        headers,
+        body: request["body"].as_str().map(str::to_string),
+        max_body: MAX_RESPONSE,
+    };
+    let response = outbound.send(sent).await.map_err(|e| match e {
+        OutboundError::InvalidMethod => AddonError::User(format!("invalid HTTP method {method:?}")),
+        OutboundError::TooLarge => AddonError::User(format!(
+            "the response from {host} exceeds {MAX_RESPONSE} bytes"
+        )),
+        OutboundError::Failed(e) => AddonError::User(format!("HTTP request to {host} failed: {e}")),
+    })?;
+    let status = response.status;
     let mut headers = Map::new();
-    for (name, value) in response.headers() {
-        headers.insert(
-            name.to_string(),
-            Value::from(value.to_str().unwrap_or_default()),
-        );
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(failed)? {
-        body.extend_from_slice(&chunk);
-        if body.len() > MAX_RESPONSE {
-            return Err(AddonError::User(format!(
-                "the response from {host} exceeds {MAX_RESPONSE} bytes"
-            )));
-        }
+    for (name, value) in response.headers {
+        headers.insert(name, Value::from(value));
     }
     tracing::info!(addon, %method, host = %host, status, "outbound HTTP request");
     Ok(json!({
         "status": status,
         "headers": headers,
-        "body": String::from_utf8_lossy(&body),
+        "body": String::from_utf8_lossy(&response.body),
     })
     .to_string())
 }

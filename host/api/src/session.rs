@@ -1,0 +1,120 @@
+//! The web client's endpoints: logging in and out
+//! (`/web/session/authenticate`, `/web/session/destroy`), session and
+//! version information.
+
+use std::sync::Arc;
+
+use axum::Extension;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::Response;
+use pulse_core::auth::{self, User};
+use pulse_core::{Host, SUPERUSER_ID};
+use serde_json::{Value, json};
+
+use crate::body::{JsonBody, MAX_ANONYMOUS_BODY};
+use crate::faults::{RpcError, reply};
+use crate::identity::{
+    ProxyMode, came_over_https, client_address, log_in, session_cookie, session_user,
+};
+use crate::params::{parse_request, request_id, text_param};
+use crate::services::{SERVER_VERSION, version};
+
+/// `POST /web/session/authenticate`: a session for a login and password.
+pub(crate) async fn authenticate(
+    State(host): State<Arc<Host>>,
+    Extension(proxy): Extension<Arc<ProxyMode>>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<MAX_ANONYMOUS_BODY>,
+) -> Response {
+    let (id, params) = match parse_request(&body) {
+        Ok(parsed) => parsed,
+        Err((id, e)) => return reply(&id, Err(e)),
+    };
+    let outcome = async {
+        let db = text_param(&params, "db")?;
+        let login = text_param(&params, "login")?;
+        let password = text_param(&params, "password")?;
+        let address = client_address(&proxy, peer, &headers);
+        log_in(&host, address, db, login, password, auth::Door::Interactive).await
+    }
+    .await;
+    match outcome {
+        Ok((user, stamp)) => {
+            let info = session_info(&host, &user);
+            let session = match host.sessions().open(auth::Session { user, stamp }).await {
+                Ok(token) => token,
+                Err(e) => return reply(&id, Err(RpcError::from(e))),
+            };
+            let mut response = reply(&id, Ok(info));
+            // A browser that came over HTTPS sends the cookie back over HTTPS only.
+            let secure = if came_over_https(&proxy, peer, &headers) {
+                "; Secure"
+            } else {
+                ""
+            };
+            let cookie = format!("session_id={session}; HttpOnly; SameSite=Lax; Path=/{secure}");
+            response.headers_mut().insert(
+                header::SET_COOKIE,
+                HeaderValue::from_str(&cookie).expect("hex session ids are valid header values"),
+            );
+            response
+        }
+        Err(e) => reply(&id, Err(e)),
+    }
+}
+
+/// `POST /web/session/destroy`: logs out.
+pub(crate) async fn destroy_session(
+    State(host): State<Arc<Host>>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<MAX_ANONYMOUS_BODY>,
+) -> Response {
+    let id = request_id(&body);
+    if let Some(session) = session_cookie(&headers)
+        && let Err(e) = host.sessions().close(&session).await
+    {
+        return reply(&id, Err(RpcError::from(e)));
+    }
+    let mut response = reply(&id, Ok(Value::Null));
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static("session_id=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0"),
+    );
+    response
+}
+
+fn session_info(host: &Host, user: &User) -> Value {
+    json!({
+        "uid": user.uid,
+        "is_system": user.uid == SUPERUSER_ID,
+        "is_admin": user.uid == SUPERUSER_ID,
+        "name": user.name,
+        "username": user.login,
+        "partner_display_name": user.name,
+        "db": host.db.name,
+        "server_version": SERVER_VERSION,
+        "server_version_info": [19, 0, 0, "final", 0, ""],
+        "user_context": {"lang": "en_US", "tz": "UTC", "uid": user.uid},
+    })
+}
+
+/// `POST /web/webclient/version_info`.
+pub(crate) async fn version_info(JsonBody(body): JsonBody<MAX_ANONYMOUS_BODY>) -> Response {
+    let id = request_id(&body);
+    reply(&id, Ok(version()))
+}
+
+/// `POST /web/session/get_session_info`.
+pub(crate) async fn get_session_info(
+    State(host): State<Arc<Host>>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<MAX_ANONYMOUS_BODY>,
+) -> Response {
+    let id = request_id(&body);
+    match session_user(&host, &headers).await {
+        Some(user) => reply(&id, Ok(session_info(&host, &user))),
+        None => reply(&id, Err(RpcError::session_expired())),
+    }
+}

@@ -1,0 +1,213 @@
+//! What particular models add to the generic call machinery, in one table
+//! the dispatcher and the host's call entry consult: `res.users`' password
+//! (a value of `create` and `write` that is no field) and what a
+//! deactivation does to its credentials, the API keys' `remove`, and the
+//! Apps buttons of `ir.module.module` and its upgrade wizard. The
+//! dispatcher never names a model; a special model adds a row here.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use pulse_orm::{Connection, OrmError, Record};
+use serde_json::Value;
+
+use crate::Host;
+use crate::failure::{CallFailure, Failure};
+
+/// A boxed future borrowing its arguments.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Values taken out of `create`/`write` rows, one per row (`None` where a
+/// row had none).
+pub type Taken = Vec<Option<String>>;
+
+/// Values of a model's `create` and `write` that are no stored fields:
+/// taken out before the values are written (or reach addon code) and set
+/// once the records exist, in the same transaction.
+#[derive(Debug, Clone, Copy)]
+pub struct PseudoFields {
+    /// Takes the values out of the rows.
+    pub take: TakeValues,
+    /// Sets what was taken on the records `ids` (in the rows' order).
+    pub set: SetValues,
+}
+
+/// Takes pseudo-field values out of rows: the rows without them, and what was taken.
+pub type TakeValues = fn(Vec<Record>) -> Result<(Vec<Record>, Taken), CallFailure>;
+
+/// Sets taken pseudo-field values on the records `ids`.
+pub type SetValues =
+    for<'a> fn(&'a mut Connection, &'a [i64], Taken) -> BoxFuture<'a, Result<(), CallFailure>>;
+
+/// What a write of some values to some records does beyond the write, in
+/// the same transaction; every ORM write path runs it (RPC, addon code,
+/// data files).
+pub type AfterWrite =
+    for<'a> fn(&'a mut Connection, &'a [i64], &'a Record) -> BoxFuture<'a, Result<(), OrmError>>;
+
+/// A method the host answers itself, outside any call's transaction (the
+/// lifecycle runs its own): host, caller uid, model, method, record ids.
+pub type HostMethod =
+    for<'a> fn(&'a Host, i64, &'a str, &'a str, &'a [i64]) -> BoxFuture<'a, Result<Value, Failure>>;
+
+/// What one model adds.
+#[derive(Debug, Clone, Copy)]
+pub struct ModelMethods {
+    /// The model.
+    pub model: &'static str,
+    /// RPC method names that stand for an ORM method.
+    pub aliases: &'static [(&'static str, &'static str)],
+    /// Its pseudo-fields, if any.
+    pub pseudo_fields: Option<PseudoFields>,
+    /// What its writes do beyond the write, if anything.
+    pub after_write: Option<AfterWrite>,
+    /// The methods the host answers itself (`Some(&[])`: every method),
+    /// and how.
+    pub host_methods: Option<(&'static [&'static str], HostMethod)>,
+}
+
+/// The special models.
+const MODELS: [ModelMethods; 4] = [
+    ModelMethods {
+        model: crate::auth::USERS_MODEL,
+        aliases: &[],
+        pseudo_fields: Some(PseudoFields {
+            take: crate::auth::take_passwords,
+            set: set_passwords,
+        }),
+        after_write: Some(after_user_write),
+        host_methods: None,
+    },
+    // Odoo's `res.users.apikeys.remove()` is a revocation, i.e. an unlink
+    // under the caller's rights and record rules.
+    ModelMethods {
+        model: crate::auth::API_KEY_MODEL,
+        aliases: &[("remove", "unlink")],
+        pseudo_fields: None,
+        after_write: None,
+        host_methods: None,
+    },
+    ModelMethods {
+        model: crate::base::MODULE_MODEL,
+        aliases: &[],
+        pseudo_fields: None,
+        after_write: None,
+        host_methods: Some((&crate::modules::MODULE_METHODS, lifecycle_method)),
+    },
+    ModelMethods {
+        model: crate::modules::UPGRADE_WIZARD,
+        aliases: &[],
+        pseudo_fields: None,
+        after_write: None,
+        host_methods: Some((&[], lifecycle_method)),
+    },
+];
+
+fn set_passwords<'a>(
+    conn: &'a mut Connection,
+    ids: &'a [i64],
+    passwords: Taken,
+) -> BoxFuture<'a, Result<(), CallFailure>> {
+    Box::pin(crate::auth::set_passwords(conn, ids, passwords))
+}
+
+fn after_user_write<'a>(
+    conn: &'a mut Connection,
+    ids: &'a [i64],
+    values: &'a Record,
+) -> BoxFuture<'a, Result<(), OrmError>> {
+    Box::pin(crate::auth::after_write(conn, ids, values))
+}
+
+fn lifecycle_method<'a>(
+    host: &'a Host,
+    uid: i64,
+    model: &'a str,
+    method: &'a str,
+    ids: &'a [i64],
+) -> BoxFuture<'a, Result<Value, Failure>> {
+    Box::pin(crate::modules::run(host, uid, model, method, ids))
+}
+
+fn of(model: &str) -> Option<&'static ModelMethods> {
+    MODELS.iter().find(|m| m.model == model)
+}
+
+/// The ORM method `method` of `model` stands for, when it is an alias.
+pub fn alias(model: &str, method: &str) -> Option<&'static str> {
+    of(model)?
+        .aliases
+        .iter()
+        .find(|(name, _)| *name == method)
+        .map(|(_, builtin)| *builtin)
+}
+
+/// Takes the pseudo-fields of `model` out of `rows`; nothing for a model
+/// that has none.
+pub fn take_pseudo_fields(
+    model: &str,
+    rows: Vec<Record>,
+) -> Result<(Vec<Record>, Taken), CallFailure> {
+    match of(model).and_then(|m| m.pseudo_fields) {
+        Some(fields) => (fields.take)(rows),
+        None => Ok((rows, Vec::new())),
+    }
+}
+
+/// Sets the pseudo-fields [`take_pseudo_fields`] took, on the records `ids`.
+pub async fn set_pseudo_fields(
+    conn: &mut Connection,
+    model: &str,
+    ids: &[i64],
+    taken: Taken,
+) -> Result<(), CallFailure> {
+    match of(model).and_then(|m| m.pseudo_fields) {
+        Some(fields) if taken.iter().any(Option::is_some) => (fields.set)(conn, ids, taken).await,
+        _ => Ok(()),
+    }
+}
+
+/// What writing `values` to the records `ids` of `model` does beyond the write.
+pub async fn after_write(
+    conn: &mut Connection,
+    model: &str,
+    ids: &[i64],
+    values: &Record,
+) -> Result<(), OrmError> {
+    match of(model).and_then(|m| m.after_write) {
+        Some(after) => after(conn, ids, values).await,
+        None => Ok(()),
+    }
+}
+
+/// How the host answers `model.method` itself, when it does.
+pub fn host_method(model: &str, method: &str) -> Option<HostMethod> {
+    let (methods, run) = of(model)?.host_methods?;
+    (methods.is_empty() || methods.contains(&method)).then_some(run)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_answers_for_its_models_only() {
+        assert_eq!(alias(crate::auth::API_KEY_MODEL, "remove"), Some("unlink"));
+        assert_eq!(alias(crate::auth::API_KEY_MODEL, "unlink"), None);
+        assert_eq!(alias("res.partner", "remove"), None);
+        assert!(host_method(crate::base::MODULE_MODEL, "button_install").is_some());
+        assert!(host_method(crate::base::MODULE_MODEL, "read").is_none());
+        assert!(host_method(crate::modules::UPGRADE_WIZARD, "anything").is_some());
+        assert!(host_method("res.partner", "write").is_none());
+        let row: Record =
+            serde_json::from_value(serde_json::json!({"name": "A", "password": "pw"})).unwrap();
+        let (rows, taken) =
+            take_pseudo_fields(crate::auth::USERS_MODEL, vec![row.clone()]).unwrap();
+        assert_eq!(
+            (rows[0].get("password"), taken),
+            (None, vec![Some("pw".to_string())])
+        );
+        let (rows, taken) = take_pseudo_fields("res.partner", vec![row]).unwrap();
+        assert!(rows[0].contains_key("password") && taken.is_empty());
+    }
+}
