@@ -5,10 +5,13 @@
 //! module tree is followed from `src/lib.rs` through its `mod NAME;`
 //! declarations (subfolders included), and every `crate::a::b` or
 //! `super::x` path in a module's file, in `use` lines and inline, is an
-//! edge to the deepest module it names. Paths to items of the crate root
+//! edge to the deepest module it names. A path to an item the crate root
+//! re-exports (`pub use backend::TxOrm;`, then `crate::TxOrm`) is an edge to
+//! the module that defines it; paths to items the root itself defines
 //! (`crate::Host`) are no edge: the root is not a module anyone imports.
-//! Comments (doc links included) and string literals are skipped. Inline
-//! `mod x { … }` blocks count as part of their file's module.
+//! Comments (doc links included) and string literals are skipped. An inline
+//! `mod x { … }` block (a `mod tests`) is a module of its own, a child of
+//! its file's: its parent does not import it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -57,7 +60,7 @@ fn the_checker_finds_a_planted_cycle() {
     };
     write(
         "src/lib.rs",
-        "mod a;\npub mod b;\nmod leaf;\npub struct Host;\n",
+        "mod a;\npub mod b;\nmod leaf;\npub use leaf::Leaf;\npub struct Host;\n",
     );
     write(
         "src/a.rs",
@@ -65,7 +68,7 @@ fn the_checker_finds_a_planted_cycle() {
     );
     write(
         "src/b.rs",
-        "pub(crate) mod inner;\nfn f() { let _ = \"crate::a\"; }\n",
+        "pub(crate) mod inner;\nfn f() { let _ = \"crate::a\"; let _ = crate::Leaf; }\n",
     );
     write(
         "src/b/inner.rs",
@@ -73,14 +76,14 @@ fn the_checker_finds_a_planted_cycle() {
     );
     write(
         "src/leaf.rs",
-        "use crate::Host;\nmod tests { use super::*; }\n",
+        "use crate::Host;\npub struct Leaf;\nmod tests { use crate::a; }\n",
     );
     let graph = ModuleGraph::read(&dir).unwrap();
     let cycles = graph.cycles();
     std::fs::remove_dir_all(&dir).unwrap();
     assert_eq!(
         graph.modules.iter().map(String::as_str).collect::<Vec<_>>(),
-        ["a", "b", "b::inner", "leaf"]
+        ["a", "b", "b::inner", "leaf", "leaf::tests"]
     );
     assert_eq!(cycles.len(), 1, "{cycles:?}");
     assert_eq!(cycles[0].0, ["a", "b::inner"]);
@@ -90,6 +93,14 @@ fn the_checker_finds_a_planted_cycle() {
     assert!(
         !graph.edges["a"].contains_key("leaf"),
         "a comment is no edge"
+    );
+    assert!(
+        graph.edges["b"].contains_key("leaf"),
+        "a re-exported item is an edge to its module"
+    );
+    assert!(
+        graph.edges["leaf::tests"].contains_key("a") && !graph.edges["leaf"].contains_key("a"),
+        "an inline test module's imports are its own"
     );
 }
 
@@ -143,26 +154,65 @@ impl ModuleGraph {
                 graph.modules.insert(path.join("::"));
             }
         }
-        for (path, file) in &files {
-            if path.is_empty() {
-                continue;
+        // What the root re-exports: item name -> the module it comes from.
+        let root_text = strip(&std::fs::read_to_string(dir.join("src/lib.rs")).unwrap());
+        let mut reexports: BTreeMap<String, String> = BTreeMap::new();
+        let root_chars: Vec<char> = root_text.chars().collect();
+        let mut at = 0;
+        while let Some(found) = root_text[at..].find("pub use ") {
+            let start = at + found;
+            let i = root_text[..start].chars().count() + "pub use ".len();
+            for path in tree(&root_chars, i, Vec::new()) {
+                if let (Some(name), Some(module)) = (path.last(), graph.deepest_module(&path))
+                    && path.len() > module.split("::").count()
+                {
+                    reexports.insert(name.clone(), module);
+                }
             }
-            let from = path.join("::");
-            let text = strip(&std::fs::read_to_string(file).unwrap());
-            for (line, target) in referenced_paths(&text, path) {
-                if let Some(to) = graph.deepest_module(&target)
+            at = start + "pub use ".len();
+        }
+        let files_text: Vec<_> = files
+            .iter()
+            .filter(|(path, _)| !path.is_empty())
+            .map(|(path, file)| {
+                let text = strip(&std::fs::read_to_string(file).unwrap());
+                (path, file, referenced_paths(&text, path))
+            })
+            .collect();
+        for (path, _, references) in &files_text {
+            for (_, inline, _) in references {
+                if !inline.is_empty() {
+                    let mut module = path.to_vec();
+                    module.extend(inline.iter().cloned());
+                    graph.modules.insert(module.join("::"));
+                }
+            }
+        }
+        for (path, file, references) in files_text {
+            for (line, inline, target) in references {
+                let mut module = path.clone();
+                module.extend(inline);
+                let from = module.join("::");
+                let to = match graph.deepest_module(&target) {
+                    Some(to) => Some(to),
+                    None if target.len() > 1 => None,
+                    None => target.first().and_then(|name| reexports.get(name).cloned()),
+                };
+                if let Some(to) = to
                     && to != from
                 {
-                    let at = format!("{}:{line}", file.strip_prefix(dir).unwrap().display());
+                    let place = format!("{}:{line}", file.strip_prefix(dir).unwrap().display());
                     graph
                         .edges
                         .entry(from.clone())
                         .or_default()
                         .entry(to)
-                        .or_insert(at);
+                        .or_insert(place);
                 }
             }
-            graph.edges.entry(from).or_default();
+        }
+        for module in &graph.modules {
+            graph.edges.entry(module.clone()).or_default();
         }
         Ok(graph)
     }
@@ -272,9 +322,10 @@ fn declared_modules(text: &str) -> Vec<String> {
 }
 
 /// Every `crate::…` and `super::…` path in `text` (of the module at
-/// `module`), as absolute segments, with its line; grouped `use` lines
+/// `module`), as absolute segments, with its line and the inline modules
+/// (`mod tests { … }`) it stands in; grouped `use` lines
 /// (`crate::{a, b::{c, d}}`) give one path per leaf.
-fn referenced_paths(text: &str, module: &[String]) -> Vec<(usize, Vec<String>)> {
+fn referenced_paths(text: &str, module: &[String]) -> Vec<(usize, Vec<String>, Vec<String>)> {
     let chars: Vec<char> = text.chars().collect();
     let mut out = Vec::new();
     // Inline `mod x {` blocks open a nested module for `super::`.
@@ -318,8 +369,9 @@ fn referenced_paths(text: &str, module: &[String]) -> Vec<(usize, Vec<String>)> 
                     j += "super::".len();
                 }
             }
+            let inside: Vec<String> = inline.iter().map(|(n, _)| n.clone()).collect();
             for path in tree(&chars, j, base) {
-                out.push((line, path));
+                out.push((line, inside.clone(), path));
             }
         }
         i += 1;

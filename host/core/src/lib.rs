@@ -11,6 +11,7 @@
 //! (outbound HTTP is an [`Outbound`] the binary hands over).
 
 mod access;
+mod addon_orm;
 pub mod auth;
 mod backend;
 mod base;
@@ -52,8 +53,8 @@ pub use error::Error;
 pub use failure::{CallFailure, Failure, Kind};
 pub use grants::{Outbound, OutboundError, OutboundFuture, OutboundRequest, OutboundResponse};
 pub use humantime::parse_duration;
-pub use lifecycle::{ChangeKind, Operation, PermissionRequest, PlanReport, SchemaChange};
-pub use module_records::{ModuleInfo, ModuleState};
+pub use lifecycle::{ChangeKind, PermissionRequest, PlanReport, SchemaChange};
+pub use module_records::{ModuleInfo, ModuleState, Operation};
 pub use pulse_manifest::plan::Installed;
 pub use pulse_runtime::Limits;
 

@@ -14,23 +14,13 @@ use pulse_manifest::{Addon, Discovery, discover, plan_install, plan_uninstall, p
 use pulse_orm::{Connection, Orm, Registry};
 use pulse_runtime::{CallError, Description, Hook, LoadedAddon};
 use serde::Serialize;
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, Transaction};
 
 use crate::failure::CallFailure;
-use crate::module_records::{self, InstalledHash, InstalledModule, ModuleInfo, ModuleState};
+use crate::module_records::{
+    self, InstalledHash, InstalledModule, ModuleInfo, ModuleState, Operation,
+};
 use crate::{Error, Host, Snapshot, TxOrm, data, recompute, schema_sync};
-
-/// A lifecycle operation, for planning.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Operation {
-    /// Install addons and what they need.
-    Install,
-    /// Upgrade installed addons and their dependents.
-    Upgrade,
-    /// Uninstall addons and their dependents.
-    Uninstall,
-}
 
 /// What a plan does to the schema.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -671,16 +661,15 @@ impl<'h> Execution<'h> {
                 tracing::info!(addon = %addon, step = %progress, model = %model, method = %method, records = ids.len(), "computing a new field of existing records");
             }
             let outcome;
-            (outcome, session) =
-                recompute::compute(
-                    session,
-                    crate::dispatch::method_call,
-                    &model,
-                    &method,
-                    &ids,
-                    Some(progress),
-                )
-                .await;
+            (outcome, session) = recompute::compute(
+                session,
+                crate::dispatch::method_call,
+                &model,
+                &method,
+                &ids,
+                Some(progress),
+            )
+            .await;
             let step = format!("computing {model} with {method}");
             outcome.map_err(|failure| step_failed(addon, &step, failure))?;
             let flushed;

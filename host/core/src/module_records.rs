@@ -14,6 +14,18 @@ use sqlx::Row;
 
 use crate::Error;
 
+/// A lifecycle operation, for planning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Operation {
+    /// Install addons and what they need.
+    Install,
+    /// Upgrade installed addons and their dependents.
+    Upgrade,
+    /// Uninstall addons and their dependents.
+    Uninstall,
+}
+
 /// A module's state, as Odoo names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum ModuleState {

@@ -1,8 +1,8 @@
 //! `pulse graph` and `pulse why`: the dependency graph, drawn or explained.
 
 use anyhow::{Result, bail};
-use pulse_manifest::graph::{GraphQuery, GraphView};
 use pulse_core::Host;
+use pulse_manifest::graph::{GraphQuery, GraphView};
 
 /// Arguments of `pulse graph`.
 #[derive(Debug, clap::Args)]
