@@ -12,19 +12,8 @@ use pulse_fuzz::{on_worker_stack, registry};
 use pulse_orm::fuzzing::{order_by, value_to_sql};
 use pulse_orm::{Dialect, Domain};
 use pulse_api::fuzzing::{call_kw_arguments, jsonrpc_arguments};
+use pulse_core::fuzzing::argument;
 use serde_json::{Map, Value};
-
-/// Positional argument `index`, or keyword argument `name`, as dispatch reads them.
-fn argument<'a>(
-    args: &'a [Value],
-    kwargs: &'a Map<String, Value>,
-    index: usize,
-    name: &str,
-) -> Option<&'a Value> {
-    args.get(index)
-        .or_else(|| kwargs.get(name))
-        .filter(|v| !v.is_null())
-}
 
 fuzz_target!(|data: &[u8]| {
     on_worker_stack(|| {

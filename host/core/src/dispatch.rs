@@ -581,7 +581,7 @@ async fn x2many(
 }
 
 /// Positional argument `index`, or keyword argument `name`.
-fn argument<'a>(
+pub(crate) fn argument<'a>(
     args: &'a [Value],
     kwargs: &'a Map<String, Value>,
     index: usize,

@@ -5,6 +5,8 @@
 use std::collections::BTreeSet;
 
 pub use crate::data::DataRecord;
+/// How the dispatcher reads one argument (positional, or by keyword).
+pub use crate::dispatch::argument;
 
 /// The records of one data file's text, checked as an install checks them.
 pub fn data_records(text: &str) -> Result<Vec<DataRecord>, String> {
