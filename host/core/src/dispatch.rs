@@ -581,7 +581,7 @@ async fn x2many(
 }
 
 /// Positional argument `index`, or keyword argument `name`.
-pub(crate) fn argument<'a>(
+pub fn argument<'a>(
     args: &'a [Value],
     kwargs: &'a Map<String, Value>,
     index: usize,
