@@ -96,7 +96,7 @@ fn domains() -> Vec<Value> {
 }
 
 fn search_all(pulse: &Pulse) -> Vec<Value> {
-    let server = pulse.serve();
+    let server = pulse.serve_in_process();
     let mut rpc = Rpc::new(&server);
     rpc.login(&pulse.db_name);
     domains()
@@ -241,7 +241,7 @@ fn sixty_domains_give_identical_ids_on_sqlite_and_postgres() {
 
 /// read_group calls: plain, by many2one, by date granularity, not lazy.
 fn read_groups(pulse: &Pulse) -> Vec<Value> {
-    let server = pulse.serve();
+    let server = pulse.serve_in_process();
     let mut rpc = Rpc::new(&server);
     rpc.login(&pulse.db_name);
     let calls = [
@@ -328,7 +328,7 @@ fn orm_methods(backend: Backend) {
     build_addons();
     let pulse = Pulse::on(backend, &["tests/fixtures/addons"]);
     pulse.ok(&["install", "domain_lab"]);
-    let server = pulse.serve();
+    let server = pulse.serve_in_process();
     let mut rpc = Rpc::new(&server);
     rpc.login(&pulse.db_name);
 
@@ -469,7 +469,7 @@ fn x2many(backend: Backend) {
     build_addons();
     let pulse = Pulse::on(backend, &["tests/fixtures/addons"]);
     pulse.ok(&["install", "domain_lab"]);
-    let server = pulse.serve();
+    let server = pulse.serve_in_process();
     let mut rpc = Rpc::new(&server);
     rpc.login(&pulse.db_name);
     let tag = |rpc: &mut Rpc, name: &str| {

@@ -39,7 +39,7 @@ async fn todo_addon_installs_serves_and_uninstalls() {
     assert_eq!(todo["installed_version"], "1.0.0");
 
     {
-        let server = pulse.serve();
+        let server = pulse.serve_in_process();
         let mut rpc = Rpc::new(&server);
 
         // Without a session, Odoo's "session expired" error.
@@ -250,7 +250,7 @@ fn a_trapping_method_names_its_addon_and_the_server_keeps_serving() {
     build_addons();
     let pulse = Pulse::new();
     pulse.ok(&["install", "todo"]);
-    let server = pulse.serve();
+    let server = pulse.serve_in_process();
     let mut rpc = Rpc::new(&server);
     rpc.login("pulse");
     let e = rpc
@@ -301,7 +301,7 @@ fn an_addon_cannot_reach_models_outside_its_dependency_graph() {
     build_addons();
     let pulse = Pulse::new();
     pulse.ok(&["install", "todo", "reads_outside_graph"]);
-    let server = pulse.serve();
+    let server = pulse.serve_in_process();
     let mut rpc = Rpc::new(&server);
     rpc.login("pulse");
     let e = rpc

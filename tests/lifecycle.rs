@@ -101,7 +101,7 @@ fn extension_uninstall(backend: Backend) {
         "{plan}"
     );
     {
-        let server = pulse.serve();
+        let server = pulse.serve_in_process();
         let mut rpc = Rpc::new(&server);
         rpc.login(&pulse.db_name);
         let id = rpc
@@ -249,7 +249,7 @@ fn adds_field_v1_with_notes(backend: Backend) -> Pulse {
     build_addons();
     let pulse = Pulse::on(backend, &["tests/fixtures/upgrade/v1"]);
     pulse.ok(&["install", "adds_field"]);
-    let server = pulse.serve();
+    let server = pulse.serve_in_process();
     let mut rpc = Rpc::new(&server);
     rpc.login(&pulse.db_name);
     rpc.call(
@@ -439,7 +439,7 @@ fn data_files_follow_the_addon(backend: Backend) {
 
     // A user deletes a record that came from the data; the upgrade brings it back.
     {
-        let server = pulse.serve();
+        let server = pulse.serve_in_process();
         let mut rpc = Rpc::new(&server);
         rpc.login(&pulse.db_name);
         let alpha = rpc
@@ -505,7 +505,7 @@ fn bad_data_file(backend: Backend) {
 
 /// Calls `b.item.label` on every item, in id order.
 fn labels(pulse: &Pulse) -> serde_json::Value {
-    let server = pulse.serve();
+    let server = pulse.serve_in_process();
     let mut rpc = Rpc::new(&server);
     rpc.login(&pulse.db_name);
     let ids = rpc
@@ -520,7 +520,7 @@ fn override_with_super(backend: Backend) {
     let pulse = Pulse::on(backend, &[FIXTURES]);
     pulse.ok(&["install", "base_b"]);
     {
-        let server = pulse.serve();
+        let server = pulse.serve_in_process();
         let mut rpc = Rpc::new(&server);
         rpc.login(&pulse.db_name);
         rpc.call("b.item", "create", json!([{"name": "pen"}]), json!({}))
@@ -530,7 +530,7 @@ fn override_with_super(backend: Backend) {
 
     pulse.ok(&["install", "extends_other"]);
     {
-        let server = pulse.serve();
+        let server = pulse.serve_in_process();
         let mut rpc = Rpc::new(&server);
         rpc.login(&pulse.db_name);
         // The extender's create override fills its field, then the ORM's create runs.
@@ -552,7 +552,7 @@ fn override_with_super(backend: Backend) {
         assert_eq!(read, json!([{"id": cup, "priority": 3}]));
     }
     {
-        let server = pulse.serve();
+        let server = pulse.serve_in_process();
         let mut rpc = Rpc::new(&server);
         rpc.login(&pulse.db_name);
         let refused = rpc

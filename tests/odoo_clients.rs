@@ -110,7 +110,7 @@ fn lifecycle_over_xmlrpc(backend: Backend) {
 
     // And an installed state compares too.
     let rpc_installed = Pulse::on(backend, &["tests/fixtures/addons"]);
-    let server = rpc_installed.serve();
+    let server = rpc_installed.serve_in_process();
     let mut admin = Rpc::new(&server);
     admin.login(&rpc_installed.db_name);
     admin
@@ -198,20 +198,16 @@ fn json2(backend: Backend) {
     pulse.ok(&["install", "agency_lab"]);
     let out = pulse.ok(&["apikey", "admin", "json2 test"]);
     let key = out.lines().last().unwrap().trim().to_string();
-    let server = pulse.serve();
+    let server = pulse.serve_in_process();
     let post = |path: &str, auth: Option<&str>, body: Value| {
         let bearer = auth.map(|k| format!("bearer {k}"));
         let mut headers = vec![("Content-Type", "application/json")];
         if let Some(b) = &bearer {
             headers.push(("Authorization", b.as_str()));
         }
-        let r = pulse_testing::http::request(
-            "POST",
-            &format!("{}{path}", server.url),
-            &headers,
-            &body.to_string(),
-        )
-        .unwrap();
+        let r = server
+            .request("POST", path, &headers, &body.to_string())
+            .unwrap();
         (
             r.status,
             serde_json::from_str::<Value>(&r.body).unwrap_or(Value::String(r.body.clone())),
@@ -284,7 +280,7 @@ fn json2(backend: Backend) {
 fn session_version_and_db_services_answer_as_odoo() {
     build_addons();
     let pulse = Pulse::on(Backend::Sqlite, &["tests/fixtures/addons"]);
-    let server = pulse.serve();
+    let server = pulse.serve_in_process();
     let mut rpc = Rpc::new(&server);
     let version = rpc.post("/web/webclient/version_info", json!({}));
     assert_eq!(

@@ -18,7 +18,7 @@ fn lab(backend: Backend) -> (Pulse, pulse_testing::Server, Rpc) {
     build_addons();
     let pulse = Pulse::on(backend, &["tests/fixtures/addons"]);
     pulse.ok(&["install", "compute_lab"]);
-    let server = pulse.serve();
+    let server = pulse.serve_in_process();
     let mut rpc = Rpc::new(&server);
     rpc.login(&pulse.db_name);
     (pulse, server, rpc)
@@ -464,7 +464,7 @@ fn upgrade_computes(backend: Backend) {
     pulse.ok(&["install", "adds_field"]);
     let count = 2500;
     {
-        let server = pulse.serve();
+        let server = pulse.serve_in_process();
         let mut rpc = Rpc::new(&server);
         rpc.login(&pulse.db_name);
         let rows: Vec<Value> = (0..count)
@@ -484,7 +484,7 @@ fn upgrade_computes(backend: Backend) {
         count as i64
     );
     // From now on the field follows its dependency.
-    let server = pulse.serve();
+    let server = pulse.serve_in_process();
     let mut rpc = Rpc::new(&server);
     rpc.login(&pulse.db_name);
     ok(

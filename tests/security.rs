@@ -37,7 +37,11 @@ fn lab_with(backend: Backend, log: Option<&std::path::Path>, addons: &[&str]) ->
     let mut install = vec!["install"];
     install.extend_from_slice(addons);
     pulse.ok(&install);
-    let server = pulse.serve_logging(log);
+    // The log is the process's: only a test that reads it needs one.
+    let server = match log {
+        Some(_) => pulse.serve_logging(log),
+        None => pulse.serve_in_process(),
+    };
     let mut admin = pulse.admin(&server);
     let a = id(ok(
         &mut admin,
@@ -567,7 +571,7 @@ fn outbound_http_goes_only_to_listed_and_granted_hosts() {
         "the admin sees the permission before installing:\n{plan}"
     );
     pulse.ok(&["install", "outbound_unlisted"]);
-    let server = pulse.serve();
+    let server = pulse.serve_in_process();
     let mut admin = pulse.admin(&server);
     let (port, hits) = pong_server();
     let listed = format!("http://127.0.0.1:{port}/ping");

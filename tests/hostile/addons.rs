@@ -53,7 +53,7 @@ fn hook_reads_secrets(backend: Backend) {
     build_addons();
     let pulse = Pulse::on(backend, &["tests/fixtures/addons"]);
     pulse.ok(&["install", "reads_outside_graph"]);
-    let server = pulse.serve();
+    let server = pulse.serve_in_process();
     let mut admin = pulse.admin(&server);
     store_secret(&mut admin);
     let hashes = password_hashes(&pulse);
@@ -85,7 +85,7 @@ fn cron_without_sudo(backend: Backend) {
     build_addons();
     let pulse = Pulse::on(backend, &["tests/fixtures/addons"]);
     pulse.ok(&["install", "cron_without_sudo"]);
-    let server = pulse.serve();
+    let server = pulse.serve_in_process();
     let mut admin = pulse.admin(&server);
     store_secret(&mut admin);
     let admin_name = pulse.strings("SELECT name FROM res_users WHERE id = 1");
@@ -123,7 +123,7 @@ fn overrides_res_users_write(backend: Backend) {
     build_addons();
     let pulse = Pulse::on(backend, &["tests/fixtures/addons"]);
     pulse.ok(&["install", "overrides_res_users_write"]);
-    let server = pulse.serve();
+    let server = pulse.serve_in_process();
     let mut admin = pulse.admin(&server);
 
     let carol = id(ok(
@@ -203,7 +203,7 @@ fn overrides_outside_graph(backend: Backend) {
         Some("installed")
     );
     assert!(!pulse.has_table("outsider_thing"));
-    let server = pulse.serve();
+    let server = pulse.serve_in_process();
     let mut admin = pulse.admin(&server);
     // todo's own method still runs: the outsider took nothing over.
     let task = id(ok(
@@ -243,7 +243,7 @@ fn bad_identifiers(backend: Backend) {
     assert!(!pulse.has_table("bad_ids"));
     assert!(pulse.has_table("res_users"), "res_users is still there");
     assert_eq!(password_hashes(&pulse), hashes);
-    let server = pulse.serve();
+    let server = pulse.serve_in_process();
     assert_serving(&server);
 }
 
@@ -316,7 +316,7 @@ fn nested_memory_chain(backend: Backend) {
     build_addons();
     let pulse = Pulse::on(backend, &["tests/fixtures/addons"]);
     pulse.ok(&["install", "nested_memory_chain"]);
-    let server = pulse.serve();
+    let server = pulse.serve_in_process();
     let mut admin = pulse.admin(&server);
     let (kind, message) = refused(&mut admin, "chain.thing", "dig", json!([[], 0]));
     assert_eq!(kind, "pulse.exceptions.AddonError", "{message}");
@@ -344,7 +344,7 @@ fn private_cron_methods(backend: Backend) {
     build_addons();
     let pulse = Pulse::on(backend, &["addons"]);
     pulse.ok(&["install", "ipai_finance_ssc"]);
-    let server = pulse.serve();
+    let server = pulse.serve_in_process();
     let mut admin = pulse.admin(&server);
     // The serving host's scheduler runs the jobs due since 2026 at once
     // (no agency yet, so no closing); the next run is a day away.
@@ -418,13 +418,14 @@ fn private_cron_methods(backend: Backend) {
          </params></methodCall>",
         db = pulse.db_name
     );
-    let response = pulse_testing::http::request(
-        "POST",
-        &format!("{}/xmlrpc/2/object", server.url),
-        &[("Content-Type", "text/xml")],
-        &xml,
-    )
-    .unwrap();
+    let response = server
+        .request(
+            "POST",
+            "/xmlrpc/2/object",
+            &[("Content-Type", "text/xml")],
+            &xml,
+        )
+        .unwrap();
     assert!(
         response.body.contains("<name>faultString</name>"),
         "{}",
@@ -434,16 +435,17 @@ fn private_cron_methods(backend: Backend) {
     // JSON-2, with the accountant's API key.
     let key = pulse.ok(&["apikey", "acc", "hostile"]);
     let bearer = format!("bearer {}", key.lines().last().unwrap().trim());
-    let response = pulse_testing::http::request(
-        "POST",
-        &format!("{}/json/2/{job_model}/{private}", server.url),
-        &[
-            ("Content-Type", "application/json"),
-            ("Authorization", &bearer),
-        ],
-        "{}",
-    )
-    .unwrap();
+    let response = server
+        .request(
+            "POST",
+            &format!("/json/2/{job_model}/{private}"),
+            &[
+                ("Content-Type", "application/json"),
+                ("Authorization", &bearer),
+            ],
+            "{}",
+        )
+        .unwrap();
     assert_eq!(response.status, 403, "{}", response.body);
     assert!(response.body.contains(&expected), "{}", response.body);
 

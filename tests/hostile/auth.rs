@@ -42,7 +42,12 @@ struct Lab {
 fn lab(backend: Backend, extra_args: &[&str], log: Option<&std::path::Path>) -> Lab {
     let mut pulse = Pulse::on(backend, &[]);
     pulse.extra_args = extra_args.iter().map(|a| a.to_string()).collect();
-    let server = pulse.serve_logging(log);
+    // Options and the log are the process's: only tests of them need one.
+    let server = if extra_args.is_empty() && log.is_none() {
+        pulse.serve_in_process()
+    } else {
+        pulse.serve_logging(log)
+    };
     let mut admin = pulse.admin(&server);
     let internal = ok(
         &mut admin,
@@ -85,13 +90,9 @@ fn web_login(
     .to_string();
     let mut all = vec![("Content-Type", "application/json")];
     all.extend_from_slice(headers);
-    let response = pulse_testing::http::request(
-        "POST",
-        &format!("{}/web/session/authenticate", server.url),
-        &all,
-        &body,
-    )
-    .expect("request sent");
+    let response = server
+        .request("POST", "/web/session/authenticate", &all, &body)
+        .expect("request sent");
     let cookie = response
         .headers
         .iter()
@@ -150,13 +151,14 @@ fn xmlrpc(server: &Server, service: &str, method: &str, params: &[Value]) -> Str
             .map(|p| format!("<param><value>{}</value></param>", xml(p)))
             .collect::<String>()
     );
-    let response = pulse_testing::http::request(
-        "POST",
-        &format!("{}/xmlrpc/2/{service}", server.url),
-        &[("Content-Type", "text/xml")],
-        &body,
-    )
-    .expect("request sent");
+    let response = server
+        .request(
+            "POST",
+            &format!("/xmlrpc/2/{service}"),
+            &[("Content-Type", "text/xml")],
+            &body,
+        )
+        .expect("request sent");
     assert_eq!(response.status, 200, "{}", response.body);
     response.body
 }
@@ -221,16 +223,17 @@ fn assert_xml_denied(outcome: Result<String, (i64, String)>) {
 /// A JSON-2 call with a bearer key: status and body.
 fn json2(server: &Server, key: &str, model: &str, method: &str, body: Value) -> (u16, Value) {
     let bearer = format!("bearer {key}");
-    let response = pulse_testing::http::request(
-        "POST",
-        &format!("{}/json/2/{model}/{method}", server.url),
-        &[
-            ("Content-Type", "application/json"),
-            ("Authorization", &bearer),
-        ],
-        &body.to_string(),
-    )
-    .expect("request sent");
+    let response = server
+        .request(
+            "POST",
+            &format!("/json/2/{model}/{method}"),
+            &[
+                ("Content-Type", "application/json"),
+                ("Authorization", &bearer),
+            ],
+            &body.to_string(),
+        )
+        .expect("request sent");
     (
         response.status,
         serde_json::from_str(&response.body).unwrap_or(Value::String(response.body)),

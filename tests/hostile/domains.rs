@@ -52,7 +52,7 @@ fn lab(backend: Backend) -> Lab {
     build_addons();
     let pulse = Pulse::on(backend, &["addons", "tests/fixtures/addons"]);
     pulse.ok(&["install", "hr", "account", "links_to_hidden_records"]);
-    let server = pulse.serve();
+    let server = pulse.serve_in_process();
     let mut admin = pulse.admin(&server);
     let group = |admin: &mut Rpc, name: &str| {
         ok(

@@ -12,7 +12,8 @@ mod parsers;
 
 /// The server still serves: `/health` answers 200 `{"status": "pass"}`.
 pub fn assert_serving(server: &pulse_testing::Server) {
-    let response = pulse_testing::http::request("GET", &format!("{}/health", server.url), &[], "")
+    let response = server
+        .request("GET", "/health", &[], "")
         .expect("the server still accepts connections");
     assert_eq!(response.status, 200, "/health: {}", response.body);
     assert!(

@@ -89,8 +89,27 @@ fn addr(server: &Server) -> String {
     server.url.trim_start_matches("http://").to_string()
 }
 
-/// A `POST path` with `headers` and `body`, as raw bytes.
+/// A `POST path` with `headers` and `body`, as raw bytes (through the
+/// router for an in-process host).
 fn post(server: &Server, path: &str, headers: &[&str], body: &[u8]) -> Answer {
+    if server.in_process() {
+        let headers: Vec<(&str, &str)> = headers
+            .iter()
+            .map(|h| h.split_once(": ").expect("a `Name: value` header"))
+            .collect();
+        let response = server
+            .request("POST", path, &headers, body)
+            .expect("request sent");
+        return Answer {
+            status: response.status,
+            head: response
+                .headers
+                .iter()
+                .map(|(name, value)| format!("{name}: {}\r\n", value.to_ascii_lowercase()))
+                .collect(),
+            body: response.body,
+        };
+    }
     let mut request = format!(
         "POST {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n",
         addr(server),
@@ -144,6 +163,15 @@ fn plain_server(extra: &[&str]) -> (Pulse, Server) {
     (pulse, server)
 }
 
+/// A host served in this process on a fresh SQLite database, with no
+/// addon beyond the base: for what the parsers answer, not the socket.
+fn plain_host() -> (Pulse, Server) {
+    build_addons();
+    let pulse = Pulse::on(Backend::Sqlite, &["tests/fixtures/addons"]);
+    let server = pulse.serve_in_process();
+    (pulse, server)
+}
+
 /// The session cookie of admin.
 fn admin_cookie(pulse: &Pulse, server: &Server) -> String {
     format!(
@@ -154,7 +182,7 @@ fn admin_cookie(pulse: &Pulse, server: &Server) -> String {
 
 #[test]
 fn xmlrpc_nesting_bomb_is_a_fault_naming_the_limit() {
-    let (_pulse, server) = plain_server(&[]);
+    let (_pulse, server) = plain_host();
     // The attack of issue 16: 200,000 levels (about 4 MB) used to overflow
     // a worker's stack and abort the process. To `common` it is too large
     // to be read at all; to `object` (whose calls may be large) it is read
@@ -195,7 +223,7 @@ fn xmlrpc_nesting_bomb_is_a_fault_naming_the_limit() {
 
 #[test]
 fn malformed_xml_and_entity_tricks_are_faults() {
-    let (_pulse, server) = plain_server(&[]);
+    let (_pulse, server) = plain_host();
     let call = |body: &str| {
         format!(
             "<?xml version='1.0'?><methodCall><methodName>version</methodName><params><param><value>{body}</value></param></params></methodCall>"
@@ -272,7 +300,7 @@ fn malformed_xml_and_entity_tricks_are_faults() {
 
 #[test]
 fn deep_and_malformed_json_is_refused_at_every_door() {
-    let (pulse, server) = plain_server(&[]);
+    let (pulse, server) = plain_host();
     let cookie = admin_cookie(&pulse, &server);
     let key = pulse
         .ok(&["apikey", "admin", "hostile"])
@@ -548,7 +576,7 @@ fn large_jsonrpc_bodies_are_checked_before_they_are_parsed() {
 
 #[test]
 fn json_doors_refuse_other_content_types() {
-    let (pulse, server) = plain_server(&[]);
+    let (pulse, server) = plain_host();
     let cookie = admin_cookie(&pulse, &server);
     let login = json!({"jsonrpc": "2.0", "id": 1, "params": {"db": pulse.db_name, "login": "admin", "password": "admin"}}).to_string();
     let call = json!({"jsonrpc": "2.0", "id": 1, "params": {"model": "res.users", "method": "search", "args": [[]], "kwargs": {}}}).to_string();
@@ -824,7 +852,7 @@ fn deep_values_change_nothing(backend: Backend) {
     build_addons();
     let pulse = Pulse::on(backend, &["tests/fixtures/addons"]);
     pulse.ok(&["install", "agency_lab"]);
-    let server = pulse.serve();
+    let server = pulse.serve_in_process();
     let mut admin = pulse.admin(&server);
     let agency = pulse_testing::id(pulse_testing::ok(
         &mut admin,

@@ -33,7 +33,7 @@ fn expenses(backend: Backend) {
     build_addons();
     let pulse = Pulse::on(backend, &["addons"]);
     pulse.ok(&["install", "ipai_expense"]);
-    let server = pulse.serve();
+    let server = pulse.serve_in_process();
     let mut admin = pulse.admin(&server);
     let account = |admin: &mut Rpc, code: &str, name: &str, kind: &str| {
         id(ok(

@@ -18,7 +18,7 @@ fn finance(backend: Backend) -> (Pulse, pulse_testing::Server, Rpc) {
     build_addons();
     let pulse = Pulse::on(backend, &["addons"]);
     pulse.ok(&["install", "ipai_finance_ssc"]);
-    let server = pulse.serve();
+    let server = pulse.serve_in_process();
     let admin = pulse.admin(&server);
     (pulse, server, admin)
 }
@@ -162,13 +162,14 @@ fn closing(backend: Backend) {
 
     // Closing through the route, as the finance web client does.
     let cookie = admin.cookie().unwrap().to_string();
-    let finalized = pulse_testing::http::request(
-        "POST",
-        &format!("{}/finance_ssc/month_end/finalize", server.url),
-        &[("Cookie", &cookie), ("Content-Type", "application/json")],
-        &json!({"closing_id": closing}).to_string(),
-    )
-    .unwrap();
+    let finalized = server
+        .request(
+            "POST",
+            "/finance_ssc/month_end/finalize",
+            &[("Cookie", &cookie), ("Content-Type", "application/json")],
+            &json!({"closing_id": closing}).to_string(),
+        )
+        .unwrap();
     assert_eq!(finalized.status, 200, "{}", finalized.body);
     let finalized: Value = serde_json::from_str(&finalized.body).unwrap();
     assert_eq!(
@@ -382,16 +383,14 @@ fn consolidation(backend: Backend) {
 
     let cookie = admin.cookie().unwrap().to_string();
     let get = |query: &str| {
-        pulse_testing::http::request(
-            "GET",
-            &format!(
-                "{}/finance_ssc/consolidation/report/{consolidation}{query}",
-                server.url
-            ),
-            &[("Cookie", &cookie)],
-            "",
-        )
-        .unwrap()
+        server
+            .request(
+                "GET",
+                &format!("/finance_ssc/consolidation/report/{consolidation}{query}"),
+                &[("Cookie", &cookie)],
+                "",
+            )
+            .unwrap()
     };
     let report = get("");
     assert_eq!(report.status, 200, "{}", report.body);
@@ -434,13 +433,14 @@ fn consolidation(backend: Backend) {
         csv.body,
         "code,name,total,eliminated,consolidated\n1010,\"Cash in Bank\",1170.25,0.00,1170.25\n1300,\"Due from Agencies\",300.00,300.00,0.00\n4000,\"Service Income\",-1470.25,0.00,-1470.25\n"
     );
-    let missing = pulse_testing::http::request(
-        "GET",
-        &format!("{}/finance_ssc/consolidation/report/999", server.url),
-        &[("Cookie", &cookie)],
-        "",
-    )
-    .unwrap();
+    let missing = server
+        .request(
+            "GET",
+            "/finance_ssc/consolidation/report/999",
+            &[("Cookie", &cookie)],
+            "",
+        )
+        .unwrap();
     assert_eq!(missing.status, 404, "{}", missing.body);
 }
 
@@ -670,7 +670,7 @@ fn bir_1601c(backend: Backend) {
 
     // The PDF, made inside the addon, opens with pdftotext and shows the totals.
     let cookie = admin.cookie().unwrap().to_string();
-    let response = pdf_request(&server.url, &cookie, form);
+    let response = pdf_request(&server, &cookie, form);
     assert!(response.starts_with(b"%PDF-1.4"));
     let text = pdftotext(&response);
     for expected in [
@@ -740,33 +740,26 @@ fn bir_1601c(backend: Backend) {
     );
 }
 
-/// POSTs to the PDF route over a raw connection (the body is binary).
-fn pdf_request(url: &str, cookie: &str, form: i64) -> Vec<u8> {
-    use std::io::{Read, Write};
-    let host = url.strip_prefix("http://").unwrap();
-    let body = json!({"form_id": form}).to_string();
-    let mut stream = std::net::TcpStream::connect(host).unwrap();
-    write!(
-        stream,
-        "POST /finance_ssc/bir_form/generate_pdf HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nCookie: {cookie}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).unwrap();
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
-    let head = String::from_utf8_lossy(&raw[..split]).to_string();
+/// POSTs to the PDF route; the PDF's bytes.
+fn pdf_request(server: &pulse_testing::Server, cookie: &str, form: i64) -> Vec<u8> {
+    let response = server
+        .request(
+            "POST",
+            "/finance_ssc/bir_form/generate_pdf",
+            &[("Cookie", cookie), ("Content-Type", "application/json")],
+            &json!({"form_id": form}).to_string(),
+        )
+        .unwrap();
+    assert_eq!(response.status, 200, "{}", response.body);
     assert!(
-        head.starts_with("HTTP/1.1 200"),
-        "{head}\n{}",
-        String::from_utf8_lossy(&raw[split..])
+        response
+            .headers
+            .iter()
+            .any(|(name, value)| name == "content-type" && value.starts_with("application/pdf")),
+        "{:?}",
+        response.headers
     );
-    assert!(
-        head.to_ascii_lowercase()
-            .contains("content-type: application/pdf"),
-        "{head}"
-    );
-    raw[split + 4..].to_vec()
+    response.bytes
 }
 
 /// The text of a PDF, by poppler's `pdftotext` (CI installs poppler-utils).
@@ -841,13 +834,14 @@ fn bank_recon(backend: Backend) {
         ]}]),
     ));
     let cookie = admin.cookie().unwrap().to_string();
-    let response = pulse_testing::http::request(
-        "POST",
-        &format!("{}/finance_ssc/bank_recon/auto_match", server.url),
-        &[("Cookie", &cookie), ("Content-Type", "application/json")],
-        &json!({"reconciliation_id": reconciliation}).to_string(),
-    )
-    .unwrap();
+    let response = server
+        .request(
+            "POST",
+            "/finance_ssc/bank_recon/auto_match",
+            &[("Cookie", &cookie), ("Content-Type", "application/json")],
+            &json!({"reconciliation_id": reconciliation}).to_string(),
+        )
+        .unwrap();
     assert_eq!(response.status, 200, "{}", response.body);
     let outcome: Value = serde_json::from_str(&response.body).unwrap();
     assert_eq!(outcome["matched"], 3, "{outcome}");
@@ -919,14 +913,15 @@ fn bank_recon(backend: Backend) {
     assert!(message.contains("is not an open item"), "{message}");
     // Running it again changes nothing that is matched.
     let again: Value = serde_json::from_str(
-        &pulse_testing::http::request(
-            "POST",
-            &format!("{}/finance_ssc/bank_recon/auto_match", server.url),
-            &[("Cookie", &cookie)],
-            &json!({"reconciliation_id": reconciliation}).to_string(),
-        )
-        .unwrap()
-        .body,
+        &server
+            .request(
+                "POST",
+                "/finance_ssc/bank_recon/auto_match",
+                &[("Cookie", &cookie)],
+                &json!({"reconciliation_id": reconciliation}).to_string(),
+            )
+            .unwrap()
+            .body,
     )
     .unwrap();
     assert_eq!(again["matched"], 0);
@@ -988,7 +983,7 @@ fn the_sync_cron_posts_the_agencies_to_supabase() {
     pulse.ok(&["install", "ipai_finance_ssc"]);
     let (port, requests) = fake_supabase();
     {
-        let server = pulse.serve();
+        let server = pulse.serve_in_process();
         let mut admin = pulse.admin(&server);
         agency(&mut admin, "MWS", "004-512-377-000");
         agency(&mut admin, "LRA", "231-774-018");
@@ -1054,7 +1049,7 @@ fn the_finance_jobs_draft_closings_and_forms_and_send_closings_to_notion() {
     pulse.ok(&["grant", "ipai_finance_ssc", "sudo", "http:127.0.0.1"]);
     let (port, requests) = fake_supabase();
     let (mws, lra) = {
-        let server = pulse.serve();
+        let server = pulse.serve_in_process();
         let mut admin = pulse.admin(&server);
         let mws = agency(&mut admin, "MWS", "004-512-377-000");
         let lra = agency(&mut admin, "LRA", "231-774-018");

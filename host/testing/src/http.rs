@@ -11,6 +11,8 @@ pub struct Response {
     pub headers: Vec<(String, String)>,
     /// The body, decoded lossily as UTF-8.
     pub body: String,
+    /// The body as sent (a PDF, say).
+    pub bytes: Vec<u8>,
 }
 
 /// Sends one request with `Connection: close` and reads the whole response.
@@ -19,6 +21,16 @@ pub fn request(
     url: &str,
     headers: &[(&str, &str)],
     body: &str,
+) -> std::io::Result<Response> {
+    send(method, url, headers, body.as_bytes())
+}
+
+/// [`request`] with a body of any bytes.
+fn send(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
 ) -> std::io::Result<Response> {
     let rest = url.strip_prefix("http://").expect("http URL");
     let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
@@ -32,11 +44,15 @@ pub fn request(
     }
     head.push_str("\r\n");
     stream.write_all(head.as_bytes())?;
-    stream.write_all(body.as_bytes())?;
+    stream.write_all(body)?;
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw)?;
-    let raw = String::from_utf8_lossy(&raw).into_owned();
-    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+    let end = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(raw.len());
+    let head = String::from_utf8_lossy(&raw[..end]);
+    let bytes = raw.get(end + 4..).unwrap_or_default().to_vec();
     let mut lines = head.lines();
     let status = lines
         .next()
@@ -50,6 +66,32 @@ pub fn request(
     Ok(Response {
         status,
         headers,
-        body: body.to_string(),
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+        bytes,
     })
+}
+
+/// How a client reaches a host: over loopback, or in this process.
+#[derive(Clone)]
+pub(crate) enum Transport {
+    /// A served `pulse` at this `http://…` URL.
+    Tcp(String),
+    /// A host of this process ([`crate::Pulse::serve_in_process`]).
+    InProcess(std::sync::Arc<crate::in_process::App>),
+}
+
+impl Transport {
+    /// Sends one request for `path` (`/…`, with its query) and reads the whole response.
+    pub(crate) fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> std::io::Result<Response> {
+        match self {
+            Transport::Tcp(url) => send(method, &format!("{url}{path}"), headers, body),
+            Transport::InProcess(app) => app.request(method, path, headers, body),
+        }
+    }
 }

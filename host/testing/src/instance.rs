@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use crate::database::{Backend, block_on, create_pg_database, drop_pg_database};
 use crate::fixtures::{EXAMPLES, FIXTURES, cache_dir, pulse_binary, root};
-use crate::http;
+use crate::http::{self, Transport};
+use crate::in_process::App;
 use crate::rpc::Rpc;
 
 /// Stdout and stderr of a finished command.
@@ -19,6 +20,9 @@ pub fn text(out: &Output) -> String {
         String::from_utf8_lossy(&out.stderr)
     )
 }
+
+/// The password of `admin` on every instance's new database.
+const ADMIN_PASSWORD: &str = "admin";
 
 /// One Pulse instance: a data directory (with its SQLite database) and the addons paths.
 pub struct Pulse {
@@ -173,7 +177,7 @@ impl Pulse {
             .env_remove("PULSE_DB")
             .env_remove("PULSE_ADDONS_PATH")
             .env_remove("PULSE_CACHE_DIR")
-            .env("PULSE_ADMIN_PASSWORD", "admin")
+            .env("PULSE_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .arg("--data-dir")
             .arg(&self.data_dir)
             .arg("--cache-dir")
@@ -226,6 +230,35 @@ impl Pulse {
         self.serve_logging(None)
     }
 
+    /// Serves this instance in this process: the host `pulse serve` would
+    /// open (same database, addons paths, cache and defaults), its requests
+    /// handed to the router without a socket. For tests of what the API
+    /// answers; those of the process itself (signals, sockets, its log,
+    /// clients that need a port, several hosts) use [`Pulse::serve`].
+    pub fn serve_in_process(&self) -> Server {
+        assert!(
+            self.extra_args.is_empty(),
+            "an in-process host takes no command-line options ({:?}): serve it with `serve`",
+            self.extra_args
+        );
+        let app = App::start(pulse_core::Config {
+            db_url: self.url(),
+            addons_paths: self.addons_paths.clone(),
+            data_dir: self.data_dir.clone(),
+            cache_dir: Some(cache_dir()),
+            admin_password: Some(ADMIN_PASSWORD.into()),
+            limits: pulse_core::Limits::default(),
+            addon_limits: Default::default(),
+            pool: pulse_core::PoolSettings::default(),
+            outbound: Some(std::sync::Arc::new(pulse_api::HttpClient::new())),
+        });
+        Server {
+            transport: Transport::InProcess(std::sync::Arc::new(app)),
+            child: None,
+            url: IN_PROCESS_URL.into(),
+        }
+    }
+
     /// Like [`Pulse::serve`], with the server's log written to `log`.
     pub fn serve_logging(&self, log: Option<&Path>) -> Server {
         self.start("serve", log)
@@ -249,9 +282,11 @@ impl Pulse {
             })
             .spawn()
             .expect("starting pulse serve");
+        let url = format!("http://127.0.0.1:{port}");
         let server = Server {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
+            transport: Transport::Tcp(url.clone()),
+            child: Some(child),
+            url,
         };
         // The demo builds and installs its addons before it listens.
         let deadline = Instant::now() + Duration::from_secs(120);
@@ -273,24 +308,57 @@ impl Pulse {
     }
 }
 
-/// A running `pulse serve`, stopped when dropped.
+/// A running `pulse serve`, or a host served in this process
+/// ([`Pulse::serve_in_process`]); stopped when dropped.
 pub struct Server {
-    child: Child,
-    /// `http://127.0.0.1:PORT`, without a trailing slash.
+    pub(crate) transport: Transport,
+    child: Option<Child>,
+    /// `http://127.0.0.1:PORT`, without a trailing slash; an in-process
+    /// host has no socket, and this address no server (`IN_PROCESS_URL`).
     pub url: String,
 }
+
+/// The `url` of an in-process host: nothing listens there, so a test that
+/// needs a socket fails at once instead of talking to something else.
+const IN_PROCESS_URL: &str = "http://in-process.invalid";
 
 impl Server {
     /// The server process's id (to read its memory use from /proc).
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.child
+            .as_ref()
+            .expect("an in-process host has no process of its own")
+            .id()
+    }
+
+    /// Sends one request for `path` (`/…`, with its query) with
+    /// `Connection: close`, and reads the whole response: over loopback
+    /// to a served `pulse`, through the router to an in-process host.
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &(impl AsRef<[u8]> + ?Sized),
+    ) -> std::io::Result<http::Response> {
+        self.transport.request(method, path, headers, body.as_ref())
+    }
+
+    /// Whether this host is served in this process (it has no socket).
+    pub fn in_process(&self) -> bool {
+        matches!(self.transport, Transport::InProcess(_))
     }
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(child) = &mut self.child {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if let Transport::InProcess(app) = &self.transport {
+            app.stop();
+        }
     }
 }
 

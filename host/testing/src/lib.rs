@@ -1,6 +1,9 @@
 //! The harness of Pulse's end-to-end tests: it drives the real `pulse`
 //! binary (CLI commands and served instances) on a fresh SQLite file or
 //! PostgreSQL database, and talks to it over HTTP and Odoo's JSON-RPC.
+//! Tests of what the API answers serve the host in their own process
+//! instead ([`Pulse::serve_in_process`]): the same host and router, the
+//! requests handed to the router without a socket; the same clients.
 //!
 //! The fixture addons are listed once ([`ADDON_FOLDERS`]) and built once per
 //! test run ([`build_addons`]); every `pulse` the harness starts shares one
@@ -12,6 +15,7 @@
 mod database;
 mod fixtures;
 pub mod http;
+mod in_process;
 mod instance;
 mod rpc;
 

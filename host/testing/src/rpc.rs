@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::http;
+use crate::http::Transport;
 use crate::instance::Server;
 
 /// The id a `create` (or a one-record search) answered.
@@ -48,22 +48,26 @@ pub fn login_refusal(answer: &Value) -> (String, String) {
     kind_and_message(&answer["error"])
 }
 
-/// An Odoo JSON-RPC client holding a session cookie.
+/// An Odoo JSON-RPC client holding a session cookie. It may be sent to
+/// other threads.
 pub struct Rpc {
-    url: String,
+    transport: Transport,
     cookie: Option<String>,
 }
 
 impl Rpc {
-    /// A client of `server`, not logged in.
+    /// A client of `server` (served or in process), not logged in.
     pub fn new(server: &Server) -> Rpc {
-        Rpc::at(&server.url)
+        Rpc {
+            transport: server.transport.clone(),
+            cookie: None,
+        }
     }
 
-    /// A client of the server at `url` (for use from other threads).
+    /// A client of the served `pulse` at `url`.
     pub fn at(url: &str) -> Rpc {
         Rpc {
-            url: url.to_string(),
+            transport: Transport::Tcp(url.to_string()),
             cookie: None,
         }
     }
@@ -76,7 +80,9 @@ impl Rpc {
         if let Some(cookie) = &self.cookie {
             headers.push(("Cookie", cookie.as_str()));
         }
-        let response = http::request("POST", &format!("{}{path}", self.url), &headers, &body)
+        let response = self
+            .transport
+            .request("POST", path, &headers, body.as_bytes())
             .expect("request sent");
         assert_eq!(
             response.status, 200,
