@@ -9,6 +9,7 @@
 extern crate pulse_testing;
 
 mod cli_graph;
+mod context;
 mod cron;
 mod domains;
 mod e2e_todo;

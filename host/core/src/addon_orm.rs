@@ -230,6 +230,8 @@ impl TxOrm {
 }
 
 impl OrmBackend for TxOrm {
+    /// As Odoo's `self.env[model].search` in a method, the search runs
+    /// under the method's context (`active_test`).
     async fn search(
         &mut self,
         model: &str,
@@ -238,7 +240,9 @@ impl OrmBackend for TxOrm {
         limit: Option<u32>,
         order: Option<&str>,
     ) -> Result<Vec<i64>, AddonError> {
-        let domain = Domain::parse_str(domain).map_err(addon_error)?;
+        let domain = Domain::parse_str(domain)
+            .map_err(addon_error)?
+            .searched_under(&self.context);
         let options = SearchOptions {
             offset,
             limit,
@@ -254,7 +258,9 @@ impl OrmBackend for TxOrm {
     }
 
     async fn search_count(&mut self, model: &str, domain: &str) -> Result<u64, AddonError> {
-        let domain = Domain::parse_str(domain).map_err(addon_error)?;
+        let domain = Domain::parse_str(domain)
+            .map_err(addon_error)?
+            .searched_under(&self.context);
         self.guarded(model, async |conn, orm, access| {
             let domain = access
                 .restrict(conn, orm, model, Mode::Read, domain)

@@ -370,6 +370,48 @@ pub async fn revoke_api_key(db: &Database, name_or_id: &str) -> Result<ApiKey, E
 /// [`crate::model_methods`]).
 pub const USERS_MODEL: &str = "res.users";
 
+/// The language a user has until they choose one (Odoo's `en_US`).
+pub const DEFAULT_LANG: &str = "en_US";
+
+/// `res.users.context_get()`, which Odoo clients call right after logging
+/// in: the caller's preferences as a context, `lang`, `tz` and every
+/// `context_<key>` field of the user as `<key>`, and `uid`. Where
+/// `res.users` has no `lang` field, the language is [`DEFAULT_LANG`];
+/// where it has no `tz`, the time zone is unset (`false`), as Odoo answers
+/// for a user who never chose one.
+pub async fn context_get(
+    host: &crate::Host,
+    uid: i64,
+) -> Result<serde_json::Value, crate::Failure> {
+    let snapshot = host.snapshot();
+    let users = snapshot.registry.require(USERS_MODEL)?;
+    let preferences: Vec<String> = users
+        .fields()
+        .iter()
+        .filter(|f| f.has_column())
+        .map(|f| f.name().to_string())
+        .filter(|name| name == "lang" || name == "tz" || name.starts_with("context_"))
+        .collect();
+    let mut context = serde_json::Map::new();
+    context.insert("lang".into(), DEFAULT_LANG.into());
+    context.insert("tz".into(), false.into());
+    if !preferences.is_empty() {
+        let mut conn = host.db.pool.acquire().await?;
+        let orm = pulse_orm::Orm::new(host.db.dialect, snapshot.registry.clone());
+        let mut found = orm
+            .read(&mut conn, USERS_MODEL, &[uid], &preferences)
+            .await?;
+        for (name, value) in found.pop().unwrap_or_default() {
+            if name != "id" {
+                let key = name.strip_prefix("context_").unwrap_or(&name);
+                context.insert(key.to_string(), value);
+            }
+        }
+    }
+    context.insert("uid".into(), uid.into());
+    Ok(serde_json::Value::Object(context))
+}
+
 /// Takes the `password` values out of `res.users` rows (it is no field:
 /// it is never stored or read as one), one per row.
 pub fn take_passwords(

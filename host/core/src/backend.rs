@@ -6,6 +6,7 @@ use std::sync::atomic::AtomicUsize;
 
 use pulse_orm::{Connection, Orm, OrmError};
 use pulse_runtime::AddonError;
+use pulse_schema::Context;
 use sqlx::{Any, Transaction};
 
 use crate::access::Access;
@@ -38,6 +39,9 @@ pub struct TxOrm {
     /// Whose rights apply: the caller of the request (the superuser for
     /// lifecycle steps).
     pub access: Arc<Access>,
+    /// The context the running call was made with (Odoo's `env.context`):
+    /// the request's, or the one an addon passed to a nested call.
+    pub context: Arc<Context>,
     /// A transaction still to begin, at the first ORM call.
     pub(crate) deferred: Option<Deferred>,
     /// Whether an operation clashed with a concurrent transaction; the
@@ -67,6 +71,7 @@ impl TxOrm {
             frames: Vec::new(),
             hook_scope: None,
             access: Access::superuser(),
+            context: Arc::default(),
             deferred: None,
             conflict: false,
             tree_memory: Arc::default(),
@@ -96,6 +101,7 @@ impl TxOrm {
             hook_scope: None,
             // Nobody's rights until the real ones are loaded.
             access: Arc::new(Access::default()),
+            context: Arc::default(),
             deferred: Some(Deferred {
                 pool: pool.clone(),
                 uid,
@@ -126,6 +132,12 @@ impl TxOrm {
     /// This session acting with `access`'s rights.
     pub fn with_access(mut self, access: Arc<Access>) -> TxOrm {
         self.access = access;
+        self
+    }
+
+    /// This session running under `context`.
+    pub fn with_context(mut self, context: Context) -> TxOrm {
+        self.context = Arc::new(context);
         self
     }
 
@@ -253,6 +265,7 @@ impl TxOrm {
             frames: std::mem::take(&mut self.frames),
             hook_scope: self.hook_scope.clone(),
             access: self.access.clone(),
+            context: self.context.clone(),
             deferred: self.deferred.take(),
             conflict: self.conflict,
             tree_memory: self.tree_memory.clone(),

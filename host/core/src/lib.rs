@@ -46,6 +46,7 @@ pub use access::{Access, Mode};
 pub use auth::{ApiKey, User, hash_password, verify_password};
 pub use backend::TxOrm;
 pub use base::SUPERUSER_ID;
+pub use call::take_context;
 pub use cron::Job;
 pub use db::{DEFAULT_STATEMENT_TIMEOUT, Database, PoolSettings};
 pub use dispatch::{is_model_method, split_args};
@@ -57,6 +58,7 @@ pub use lifecycle::{ChangeKind, PermissionRequest, PlanReport, SchemaChange};
 pub use module_records::{ModuleInfo, ModuleState, Operation};
 pub use pulse_manifest::plan::Installed;
 pub use pulse_runtime::Limits;
+pub use pulse_schema::Context;
 
 use pulse_orm::Registry;
 use pulse_runtime::{LoadedAddon, Runtime};
