@@ -90,6 +90,8 @@ def run(transport, call, version):
          lambda: call('lab.partner', 'search_read', [mine], dict(everything, fields=['active'])))
     step('search_count active_test false',
          lambda: call('lab.partner', 'search_count', [mine], everything))
+    step('read_group active_test false',
+         lambda: call('lab.partner', 'read_group', [mine, ['age'], []], everything))
     step('name_search active_test false',
          lambda: call('lab.partner', 'name_search', [name], everything))
     step('search on active',
