@@ -122,6 +122,7 @@ impl Access {
 
     /// Loads the groups (with the groups they imply), access rights and
     /// record rules that apply to user `uid`.
+    #[crate::boxed]
     pub async fn load(conn: &mut Connection, uid: i64) -> Result<Arc<Access>, OrmError> {
         if uid == SUPERUSER_ID {
             return Ok(Access::superuser());
@@ -157,6 +158,7 @@ impl Access {
     /// the addon's most trusted users may not. Its user id is
     /// [`crate::base::PUBLIC_UID`]: no user, so rules about "my own
     /// records" match none.
+    #[crate::boxed]
     pub async fn for_addon(
         conn: &mut Connection,
         addon: &str,
@@ -439,6 +441,7 @@ impl Access {
 
     /// `domain` narrowed to the records the user may `mode` (a search),
     /// after checking the user may `mode` the model at all.
+    #[crate::boxed]
     pub async fn restrict(
         &self,
         conn: &mut Connection,
@@ -526,6 +529,7 @@ impl Access {
     /// reads display names as superuser; Pulse does not), and x2many lists
     /// keep only the records the comodel's rules let them see (as Odoo's
     /// x2many read applies them).
+    #[crate::boxed]
     pub async fn hide_unseen(
         &self,
         conn: &mut Connection,
@@ -591,6 +595,7 @@ impl Access {
 
     /// Checks the user may `mode` the records `ids` of `model`: the model's
     /// access rights, then its record rules for each record that exists.
+    #[crate::boxed]
     pub async fn guard(
         &self,
         conn: &mut Connection,

@@ -135,6 +135,7 @@ impl TxOrm {
     }
 
     /// Commits the transaction (nothing to do when a deferred one never began).
+    #[crate::boxed]
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         match self.tx {
             Some(tx) => tx.commit().await,
@@ -179,6 +180,7 @@ impl TxOrm {
     /// models of its graph, with the addon's own rights
     /// ([`crate::Access::for_addon`]), in a frame of its own, so that
     /// `env.sudo` (with the grant) switches to superuser and back.
+    #[crate::boxed]
     pub async fn acting_as(mut self, scope: Arc<Scope>, step: &str) -> Result<TxOrm, OrmError> {
         let (conn, _) = self.parts().map_err(OrmError::User)?;
         self.access = scope.access(conn).await?;

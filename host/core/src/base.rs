@@ -327,6 +327,7 @@ pub fn model_names() -> Vec<String> {
 /// exists already, with its password column, made by the host's
 /// migrations), records them as owned by `base`, and creates the base
 /// groups with `admin` in them.
+#[crate::boxed]
 pub async fn ensure(conn: &mut Connection, dialect: Dialect) -> Result<(), Error> {
     let mut registry = Registry::new();
     apply(&mut registry)?;

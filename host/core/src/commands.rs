@@ -92,6 +92,7 @@ fn check_values(
 /// written or deleted by calling that model's method at the top of its
 /// override chain (through `call`), in `tx`'s transaction. The record's own pending
 /// recomputations wait until its commands are done.
+#[crate::boxed]
 pub async fn apply_x2many(
     mut tx: TxOrm,
     call: MethodCall,

@@ -68,6 +68,7 @@ pub fn split_args(
 
 /// Calls `model.method` on `ids` at `level` of its override chain (the top
 /// when `None`), in `orm`'s transaction, which is handed back.
+#[crate::boxed]
 pub async fn call(
     orm: TxOrm,
     model: &str,

@@ -1008,6 +1008,7 @@ impl Host {
     }
 
     /// Rebuilds the snapshot from the database and swaps it in.
+    #[crate::boxed]
     pub async fn reload(&self) -> Result<(), Error> {
         let mut conn = self.db.pool.acquire().await?;
         // Read the version first: a change committed meanwhile is seen next time.
@@ -1038,6 +1039,7 @@ impl Host {
     /// Installs `names` and every dependency not yet installed (with the
     /// auto-install glue they trigger), in order, as one transaction.
     /// Returns the addons installed.
+    #[crate::boxed]
     pub async fn install(&self, names: &[String]) -> Result<Vec<String>, Error> {
         self.apply(Operation::Install, names).await
     }
@@ -1046,6 +1048,7 @@ impl Host {
     /// one transaction: new tables and columns first, then each addon's
     /// migrate hook (which sees old and new fields), then removals, refused
     /// where they would lose data. Returns the addons upgraded or installed.
+    #[crate::boxed]
     pub async fn upgrade(&self, names: &[String]) -> Result<Vec<String>, Error> {
         self.apply(Operation::Upgrade, names).await
     }
@@ -1055,12 +1058,14 @@ impl Host {
     /// what the ledger says the addon owns (its tables, and its columns on
     /// other addons' tables), and marks it uninstalled. Works when an addon's
     /// folder is gone (its hook is then skipped).
+    #[crate::boxed]
     pub async fn uninstall(&self, names: &[String]) -> Result<Vec<String>, Error> {
         self.apply(Operation::Uninstall, names).await
     }
 
     /// Installed addons whose component changed since they were installed
     /// or upgraded (by content hash), or whose available version differs.
+    #[crate::boxed]
     pub async fn changed(&self) -> Result<Vec<String>, Error> {
         let found = self.discover();
         let mut conn = self.db.pool.acquire().await?;
@@ -1091,6 +1096,7 @@ impl Host {
     /// upgrade` or `to remove`, like Odoo's `button_install`,
     /// `button_upgrade` and `button_uninstall`, and returns the plan. Marks
     /// block nothing: `apply_marked` carries them out, `reset_marks` drops them.
+    #[crate::boxed]
     pub async fn mark(&self, operation: Operation, names: &[String]) -> Result<Plan, Error> {
         let found = self.discover();
         let mut tx = self.db.pool.begin().await?;
@@ -1110,6 +1116,7 @@ impl Host {
 
     /// Carries out every pending mark in one transaction (Odoo's
     /// `base.module.upgrade`): removals first, then upgrades, then installs.
+    #[crate::boxed]
     pub async fn apply_marked(&self) -> Result<Vec<String>, Error> {
         self.execute(|found, installed, marks| {
             let of = |state: ModuleState| -> Vec<String> {
@@ -1149,6 +1156,7 @@ impl Host {
     /// Drops every pending mark (Odoo 19's `button_reset_state`): `to install`
     /// becomes `uninstalled`; `to upgrade` and `to remove` become `installed`.
     /// Returns how many modules changed.
+    #[crate::boxed]
     pub async fn reset_marks(&self) -> Result<u64, Error> {
         let mut tx = self.db.pool.begin().await?;
         let changed = module_records::reset_marks(&mut tx).await?;
@@ -1212,6 +1220,7 @@ impl Host {
 
     /// What `operation` on `names` would do, changing nothing. An uninstall
     /// plan lists every table it would drop with its row count.
+    #[crate::boxed]
     pub async fn plan(&self, operation: Operation, names: &[String]) -> Result<PlanReport, Error> {
         let found = self.discover();
         let mut conn = self.db.pool.acquire().await?;
@@ -1336,6 +1345,7 @@ impl Host {
     /// Odoo's `update_list`: records every addon of the addons paths in
     /// `ir_module_module`; returns `(updatable, added)` — installed addons
     /// with a newer version available, and addons seen for the first time.
+    #[crate::boxed]
     pub async fn update_list(&self) -> Result<(usize, usize), Error> {
         let found = self.discover();
         let mut tx = self.db.pool.begin().await?;
@@ -1345,6 +1355,7 @@ impl Host {
     }
 
     /// The installed addons and their recorded dependencies.
+    #[crate::boxed]
     pub async fn installed(&self) -> Result<Installed, Error> {
         let mut conn = self.db.pool.acquire().await?;
         Ok(installed_map(&module_records::installed(&mut conn).await?))
@@ -1356,6 +1367,7 @@ impl Host {
     }
 
     /// Every addon known from the addons paths or the database, with its state.
+    #[crate::boxed]
     pub async fn modules(&self) -> Result<Vec<ModuleInfo>, Error> {
         let found = self.discover();
         let mut conn = self.db.pool.acquire().await?;

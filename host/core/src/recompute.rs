@@ -24,6 +24,7 @@ const MAX_ROUNDS: usize = 64;
 /// transaction, until nothing is left, calling the compute and validation
 /// methods through `call`. A failure leaves the transaction to be rolled
 /// back by the caller.
+#[crate::boxed]
 pub async fn flush(mut orm: TxOrm, call: MethodCall) -> (Result<(), CallFailure>, TxOrm) {
     let mut validate: BTreeMap<String, (BTreeSet<i64>, BTreeSet<String>)> = BTreeMap::new();
     for _ in 0..MAX_ROUNDS {
@@ -63,6 +64,7 @@ pub async fn flush(mut orm: TxOrm, call: MethodCall) -> (Result<(), CallFailure>
 /// Recomputes what `method` computes on the records `ids` of `model` that
 /// still exist, in batches, through `call`; `progress` names the step to
 /// log after each batch.
+#[crate::boxed]
 pub async fn compute(
     mut orm: TxOrm,
     call: MethodCall,

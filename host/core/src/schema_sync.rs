@@ -127,6 +127,7 @@ async fn drop_relations(
 /// Applies the additions of `diff` for `module`: new tables, new columns
 /// (on its own models or on models it extends), each recorded in the ledger.
 /// `registry` must already contain the new models and fields.
+#[crate::boxed]
 pub async fn apply_additions(
     conn: &mut Connection,
     dialect: Dialect,
@@ -169,6 +170,7 @@ fn model_owned_part(model: &ModelDef, module: &str) -> ModelDef {
 
 /// Applies the removals and type changes of `diff`, refusing any that would
 /// lose data (the migrate hook runs before this and may move or clear it).
+#[crate::boxed]
 pub async fn apply_removals(
     conn: &mut Connection,
     dialect: Dialect,
@@ -233,6 +235,7 @@ pub async fn apply_removals(
 
 /// Drops everything the ledger says `module` owns: first its columns on
 /// other addons' tables, then its own tables; then its ledger rows.
+#[crate::boxed]
 pub async fn drop_owned(
     conn: &mut Connection,
     dialect: Dialect,
