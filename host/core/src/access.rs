@@ -477,24 +477,6 @@ impl Access {
         })
     }
 
-    /// Of the records `ids` of `model`, those the user may read (access
-    /// rights and record rules).
-    async fn readable(
-        &self,
-        conn: &mut Connection,
-        orm: &Orm,
-        model: &str,
-        ids: &BTreeSet<i64>,
-    ) -> Result<BTreeSet<i64>, OrmError> {
-        if self.superuser || ids.is_empty() {
-            return Ok(ids.clone());
-        }
-        if self.check_model(orm.registry(), model, Mode::Read).is_err() {
-            return Ok(BTreeSet::new());
-        }
-        self.within_rules(conn, orm, model, ids).await
-    }
-
     /// Of the records `ids` of `model`, those the user's read rules let
     /// them see.
     async fn within_rules(
@@ -565,8 +547,15 @@ impl Access {
             if ids.is_empty() {
                 continue;
             }
-            let seen = if many2one {
-                self.readable(conn, orm, relation, &ids).await?
+            // A many2one shows the name only of a record the user may read
+            // (access rights and record rules); x2many lists keep the
+            // records the comodel's rules let them see.
+            let seen = if many2one
+                && self
+                    .check_model(orm.registry(), relation, Mode::Read)
+                    .is_err()
+            {
+                BTreeSet::new()
             } else {
                 self.within_rules(conn, orm, relation, &ids).await?
             };

@@ -9,6 +9,7 @@ use pulse_runtime::AddonError;
 use sqlx::{Any, Transaction};
 
 use crate::access::Access;
+use crate::failure::CallFailure;
 
 use crate::{Scope, Snapshot};
 
@@ -155,6 +156,17 @@ impl TxOrm {
             Some(tx) => Ok((&mut **tx, &self.orm)),
             None => Err("the transaction is in use by a nested call".into()),
         }
+    }
+
+    /// Runs one ORM operation on the session's connection, for the call
+    /// engine: its failure as the call's, and a transaction lent to a
+    /// nested call as [`CallFailure::Unavailable`].
+    pub(crate) async fn operate<T>(
+        &mut self,
+        op: impl AsyncFnOnce(&mut Connection, &Orm) -> Result<T, OrmError>,
+    ) -> Result<T, CallFailure> {
+        let (conn, orm) = self.parts().map_err(CallFailure::Unavailable)?;
+        op(conn, orm).await.map_err(CallFailure::Orm)
     }
 
     /// This session inside a call of `model.method` at `level` of its chain.

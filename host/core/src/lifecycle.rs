@@ -768,7 +768,7 @@ impl<'h> Execution<'h> {
             Some(scope),
         )
         .await?;
-        let diff = schema_sync::diff(&Description::default(), step.description);
+        let diff = schema_sync::diff(name, &Description::default(), step.description);
         self.change(|modules| {
             modules.push(InstalledModule {
                 name: name.to_string(),
@@ -778,8 +778,8 @@ impl<'h> Execution<'h> {
                 sequence,
             })
         })?;
-        let (dialect, registry) = (self.dialect(), self.modules.registry().clone());
-        schema_sync::apply_additions(self.tx(), dialect, &registry, name, &diff).await?;
+        let orm = self.orm();
+        schema_sync::apply_additions(self.tx(), &orm, &diff).await?;
         self.load_data(name, step.records).await?;
         self.compute_added(name, &diff, step.progress).await?;
         self.run_hook(
@@ -802,15 +802,19 @@ impl<'h> Execution<'h> {
             step.addon.manifest.version.to_string(),
         );
         tracing::info!(addon = %name, %from, %to, step = %step.progress, "upgrading");
-        let diff = schema_sync::diff(&self.modules.list()[index].description, step.description);
+        let diff = schema_sync::diff(
+            name,
+            &self.modules.list()[index].description,
+            step.description,
+        );
         // The migrate hook sees old and new fields together.
         self.change(|modules| {
             let module = &mut modules[index];
             module.description = schema_sync::union(&module.description, step.description);
             module.depends = step.depends;
         })?;
-        let (dialect, registry) = (self.dialect(), self.modules.registry().clone());
-        schema_sync::apply_additions(self.tx(), dialect, &registry, name, &diff).await?;
+        let orm = self.orm();
+        schema_sync::apply_additions(self.tx(), &orm, &diff).await?;
         let kept = self.load_data(name, step.records).await?;
         self.compute_added(name, &diff, step.progress).await?;
         let migrate = Hook::Migrate {
@@ -825,8 +829,8 @@ impl<'h> Execution<'h> {
             modules[index].description = step.description.clone();
             modules[index].version = to;
         })?;
-        let registry = self.modules.registry().clone();
-        schema_sync::apply_removals(self.tx(), dialect, &registry, name, &diff).await
+        let orm = self.orm();
+        schema_sync::apply_removals(self.tx(), &orm, &diff).await
     }
 
     /// Commits the plan and swaps its snapshot in. `version_before` is the
@@ -1164,7 +1168,13 @@ impl Host {
         Ok(changed)
     }
 
-    async fn apply(&self, operation: Operation, names: &[String]) -> Result<Vec<String>, Error> {
+    /// Carries out `operation` on `names` and what it entails, in one
+    /// transaction (see [`Host::install`]); the Apps buttons call it too.
+    pub(crate) async fn apply(
+        &self,
+        operation: Operation,
+        names: &[String],
+    ) -> Result<Vec<String>, Error> {
         self.execute(|found, installed, _| plan_for(operation, found, installed, names))
             .await
     }
@@ -1276,7 +1286,7 @@ impl Host {
                 .find(|m| &m.name == addon)
                 .map(|m| m.description.clone())
                 .unwrap_or_default();
-            let diff = schema_sync::diff(&old, &description);
+            let diff = schema_sync::diff(addon, &old, &description);
             let table = pulse_orm::table_name;
             let mut planned: Vec<(ChangeKind, String, Option<String>)> = Vec::new();
             for model in &diff.new_models {
