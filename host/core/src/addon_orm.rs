@@ -148,23 +148,8 @@ impl TxOrm {
         self.check_scope(model)?;
         // Begins a deferred transaction, loading the caller's rights.
         self.savepoint().await?;
-        let access = self.access.clone();
-        let outcome = match self.parts() {
-            Ok((conn, orm)) => match op(&mut *conn, orm, &access).await {
-                Ok(value) => Ok(value),
-                Err(e) => {
-                    self.note_conflict(&e);
-                    Err(addon_error(e))
-                }
-            },
-            Err(e) => Err(busy(e)),
-        };
-        let outcome = match outcome {
-            Ok(value) => self.flush().await.map(|()| value),
-            Err(e) => Err(e),
-        };
-        self.end_savepoint(outcome.is_ok()).await?;
-        outcome
+        let outcome = self.operate_for_addon(op).await;
+        self.settle(outcome).await
     }
 
     /// [`TxOrm::guarded`] for a create or write whose values hold x2many
@@ -179,17 +164,7 @@ impl TxOrm {
     ) -> Result<Vec<i64>, AddonError> {
         self.check_scope(model)?;
         self.savepoint().await?;
-        let access = self.access.clone();
-        let mut outcome = match self.parts() {
-            Ok((conn, orm)) => match op(&mut *conn, orm, &access).await {
-                Ok(ids) => Ok(ids),
-                Err(e) => {
-                    self.note_conflict(&e);
-                    Err(addon_error(e))
-                }
-            },
-            Err(e) => Err(busy(e)),
-        };
+        let mut outcome = self.operate_for_addon(op).await;
         if let Ok(ids) = &outcome {
             for (id, mine) in ids.iter().zip(commands) {
                 let (done, back) = crate::commands::apply_x2many(
@@ -207,6 +182,28 @@ impl TxOrm {
                 }
             }
         }
+        self.settle(outcome).await
+    }
+
+    /// `op` on the session's connection, with the caller's rights; a clash
+    /// with a concurrent transaction is remembered.
+    async fn operate_for_addon<T>(
+        &mut self,
+        op: impl AsyncFnOnce(&mut Connection, &Orm, &Access) -> Result<T, OrmError>,
+    ) -> Result<T, AddonError> {
+        let access = self.access.clone();
+        let (conn, orm) = self.parts().map_err(busy)?;
+        let outcome = op(conn, orm, &access).await;
+        outcome.map_err(|e| {
+            self.note_conflict(&e);
+            addon_error(e)
+        })
+    }
+
+    /// Ends the savepoint of an operation: after recomputing and
+    /// validating what it changed, released; rolled back to when anything
+    /// failed.
+    async fn settle<T>(&mut self, outcome: Result<T, AddonError>) -> Result<T, AddonError> {
         let outcome = match outcome {
             Ok(value) => self.flush().await.map(|()| value),
             Err(e) => Err(e),

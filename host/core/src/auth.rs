@@ -67,6 +67,7 @@ impl Stamp {
 }
 
 /// The stamp of user `uid` now; `None` when the user is gone or inactive.
+#[crate::boxed]
 pub async fn current_stamp(db: &Database, uid: i64) -> Result<Option<Stamp>, Error> {
     let row = sqlx::query("SELECT password, active FROM res_users WHERE id = $1")
         .bind(uid)
@@ -81,6 +82,7 @@ pub async fn current_stamp(db: &Database, uid: i64) -> Result<Option<Stamp>, Err
 }
 
 /// The login of user `uid`, if there is one.
+#[crate::boxed]
 pub async fn login_of(db: &Database, uid: i64) -> Result<Option<String>, Error> {
     Ok(
         sqlx::query_scalar("SELECT login FROM res_users WHERE id = $1")
@@ -106,6 +108,7 @@ const CONCURRENT_CHECKS: usize = 4;
 
 /// Checks a login and password (at the RPC door, or an API key) against
 /// `res_users`; the user and their current [`Stamp`] when they match.
+#[crate::boxed]
 pub async fn authenticate(
     db: &Database,
     login: &str,
@@ -187,6 +190,7 @@ fn token_digest(key: &str) -> String {
 
 /// The user an API key belongs to: none when the key is unknown or
 /// expired, or its user inactive.
+#[crate::boxed]
 pub async fn api_key_owner(db: &Database, key: &str) -> Result<Option<i64>, Error> {
     api_key_user(db, key).await
 }
@@ -249,6 +253,7 @@ pub fn parse_expiry(text: &str) -> Result<String, Error> {
 /// Creates an API key named `name` for the user `login`, expiring at
 /// `expires` (see [`parse_expiry`]) when given. The key is returned once
 /// and only its digest is stored.
+#[crate::boxed]
 pub async fn create_api_key(
     db: &Database,
     login: &str,
@@ -310,6 +315,7 @@ fn api_key_of(row: &sqlx::any::AnyRow) -> Result<ApiKey, sqlx::Error> {
 }
 
 /// The API keys of the user `login`.
+#[crate::boxed]
 pub async fn list_api_keys(db: &Database, login: &str) -> Result<Vec<ApiKey>, Error> {
     let rows = sqlx::query(&format!(
         "{API_KEY_COLUMNS} WHERE u.login = $1 ORDER BY k.id"
@@ -322,6 +328,7 @@ pub async fn list_api_keys(db: &Database, login: &str) -> Result<Vec<ApiKey>, Er
 
 /// Revokes the API key with the id or name `name_or_id`; a name must
 /// name one key only. Answers the key revoked.
+#[crate::boxed]
 pub async fn revoke_api_key(db: &Database, name_or_id: &str) -> Result<ApiKey, Error> {
     let rows = match name_or_id.parse::<i64>() {
         Ok(id) => {
@@ -435,6 +442,7 @@ pub fn take_passwords(
 /// Stores the argon2id hashes of `passwords` for the users `ids` (in
 /// order). A user whose password changes loses their API keys (their
 /// sessions and remembered credentials end by their [`Stamp`]).
+#[crate::boxed]
 pub async fn set_passwords(
     conn: &mut pulse_orm::Connection,
     ids: &[i64],
@@ -464,6 +472,7 @@ pub async fn set_passwords(
 /// keys (its sessions and remembered credentials end by their [`Stamp`]).
 /// Every ORM write path calls this after the write: RPC, addon code, data
 /// files.
+#[crate::boxed]
 pub async fn after_write(
     conn: &mut pulse_orm::Connection,
     ids: &[i64],
@@ -567,6 +576,7 @@ impl Throttle {
 
     /// Counts an attempt on `keys` as a failure now, unless one of them is
     /// locked out (then nothing is counted).
+    #[crate::boxed]
     pub async fn reserve(&self, keys: &[String]) -> Result<Result<(), Locked>, Error> {
         self.reserve_at(keys, now_millis()).await
     }
@@ -683,6 +693,7 @@ impl Throttle {
 
     /// Forgets the failures of `keys` (the login's and the address's) after
     /// a successful login, the one this attempt reserved included.
+    #[crate::boxed]
     pub async fn succeeded(&self, keys: &[String]) -> Result<(), Error> {
         for key in keys {
             sqlx::query("DELETE FROM pulse_login_failures WHERE key = $1")

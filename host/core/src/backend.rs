@@ -10,6 +10,7 @@ use pulse_schema::Context;
 use sqlx::{Any, Transaction};
 
 use crate::access::Access;
+use crate::failure::CallFailure;
 
 use crate::{Scope, Snapshot};
 
@@ -147,6 +148,7 @@ impl TxOrm {
     }
 
     /// Commits the transaction (nothing to do when a deferred one never began).
+    #[crate::boxed]
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         match self.tx {
             Some(tx) => tx.commit().await,
@@ -166,6 +168,17 @@ impl TxOrm {
             Some(tx) => Ok((&mut **tx, &self.orm)),
             None => Err("the transaction is in use by a nested call".into()),
         }
+    }
+
+    /// Runs one ORM operation on the session's connection, for the call
+    /// engine: its failure as the call's, and a transaction lent to a
+    /// nested call as [`CallFailure::Unavailable`].
+    pub(crate) async fn operate<T>(
+        &mut self,
+        op: impl AsyncFnOnce(&mut Connection, &Orm) -> Result<T, OrmError>,
+    ) -> Result<T, CallFailure> {
+        let (conn, orm) = self.parts().map_err(CallFailure::Unavailable)?;
+        op(conn, orm).await.map_err(CallFailure::Orm)
     }
 
     /// This session inside a call of `model.method` at `level` of its chain.
@@ -191,6 +204,7 @@ impl TxOrm {
     /// models of its graph, with the addon's own rights
     /// ([`crate::Access::for_addon`]), in a frame of its own, so that
     /// `env.sudo` (with the grant) switches to superuser and back.
+    #[crate::boxed]
     pub async fn acting_as(mut self, scope: Arc<Scope>, step: &str) -> Result<TxOrm, OrmError> {
         let (conn, _) = self.parts().map_err(OrmError::User)?;
         self.access = scope.access(conn).await?;

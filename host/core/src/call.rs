@@ -15,6 +15,7 @@ impl Host {
     /// `context` (see [`take_context`]): the top of the method's override
     /// chain, the ORM's own, or one the host answers itself (the Apps
     /// buttons, see [`crate::model_methods`]).
+    #[crate::boxed]
     pub async fn execute_kw(
         &self,
         uid: i64,

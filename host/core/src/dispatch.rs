@@ -75,6 +75,7 @@ pub fn split_args(
 /// A `context` keyword argument (an addon's nested call, or `super()`
 /// passing its own on) is the context the call runs under, as Odoo's
 /// `with_context`; without one, the caller's goes on.
+#[crate::boxed]
 pub async fn call(
     mut orm: TxOrm,
     model: &str,

@@ -70,6 +70,7 @@ pub fn host_matches(pattern: &str, host: &str) -> bool {
 }
 
 /// Every grant, by addon.
+#[crate::boxed]
 pub async fn load(
     conn: &mut pulse_orm::Connection,
 ) -> Result<HashMap<String, BTreeSet<String>>, Error> {
@@ -167,6 +168,7 @@ const MAX_RESPONSE: usize = 8 << 20;
 /// Sends the request `addon` asked for (JSON `{method, url, headers,
 /// body}`) through `outbound`, if `permissions` allow its host; answers
 /// JSON `{status, headers, body}`.
+#[crate::boxed]
 pub async fn fetch(
     outbound: Option<&dyn Outbound>,
     addon: &str,

@@ -166,6 +166,7 @@ pub fn take_pseudo_fields(
 }
 
 /// Sets the pseudo-fields [`take_pseudo_fields`] took, on the records `ids`.
+#[crate::boxed]
 pub async fn set_pseudo_fields(
     conn: &mut Connection,
     model: &str,
@@ -179,6 +180,7 @@ pub async fn set_pseudo_fields(
 }
 
 /// What writing `values` to the records `ids` of `model` does beyond the write.
+#[crate::boxed]
 pub async fn after_write(
     conn: &mut Connection,
     model: &str,
