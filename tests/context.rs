@@ -136,7 +136,13 @@ fn web_json2_and_addons(backend: Backend) {
     let key = key.lines().last().unwrap().trim().to_string();
     let server = pulse.serve();
     let mut rpc = Rpc::new(&server);
-    rpc.login(&pulse.db_name);
+    let session = rpc.login(&pulse.db_name);
+    // The session's user context is `context_get`'s, as in Odoo.
+    let context = rpc
+        .call("res.users", "context_get", json!([]), json!({}))
+        .unwrap();
+    assert_eq!(session["result"]["user_context"], context);
+    assert_eq!(context["lang"], "en_US");
     // Heidi (11) is archived in the fixture's data.
     let heidi = json!([[["name", "=", "Heidi"]]]);
     let search = |rpc: &mut Rpc, kwargs: Value| {

@@ -386,6 +386,7 @@ pub const DEFAULT_LANG: &str = "en_US";
 /// `res.users` has no `lang` field, the language is [`DEFAULT_LANG`];
 /// where it has no `tz`, the time zone is unset (`false`), as Odoo answers
 /// for a user who never chose one.
+#[crate::boxed]
 pub async fn context_get(
     host: &crate::Host,
     uid: i64,
