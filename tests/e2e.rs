@@ -8,6 +8,7 @@
 #[macro_use]
 extern crate pulse_testing;
 
+mod api_versions;
 mod cli_graph;
 mod context;
 mod cron;

@@ -285,6 +285,12 @@ impl Access {
         }))
     }
 
+    /// The groups the user is in, with the groups they imply (none for
+    /// the superuser, whom no group limits).
+    pub fn group_ids(&self) -> &BTreeSet<i64> {
+        &self.groups
+    }
+
     /// Odoo's access rights: may the user `mode` records of `model` at all?
     pub fn check_model(
         &self,
@@ -628,4 +634,33 @@ impl Access {
             mode.name()
         )))
     }
+}
+
+/// Who `access` acts for, as an addon sees it: the uid, the external ids
+/// of its groups, and the company (`company`, the context's, or else the
+/// database's main company).
+pub(crate) async fn user_of(
+    conn: &mut Connection,
+    access: &Access,
+    company: Option<i64>,
+) -> Result<pulse_runtime::User, OrmError> {
+    let mut groups: Vec<String> =
+        pulse_orm::ledger::named_external_ids_of_model(conn, "res.groups")
+            .await?
+            .into_iter()
+            .filter(|(_, id)| access.groups.contains(id))
+            .map(|(name, _)| name)
+            .collect();
+    groups.sort();
+    let company_id = match company {
+        Some(id) => Some(id),
+        None => pulse_orm::ledger::external_id(conn, crate::base::BASE, "main_company")
+            .await?
+            .map(|found| found.res_id),
+    };
+    Ok(pulse_runtime::User {
+        uid: access.uid,
+        groups,
+        company_id,
+    })
 }

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use pulse_orm::{Domain, OrmError, Record, SearchOptions};
-use pulse_runtime::CallError;
+use pulse_runtime::{CallError, MethodCall};
 use pulse_schema::Context;
 use serde_json::{Map, Value, json};
 
@@ -301,12 +301,15 @@ async fn call_addon(
         let message = format!("{model}.{method}: calls nest more than {MAX_DEPTH} deep");
         return (Err(CallFailure::Unavailable(message)), orm);
     }
-    // The 0.1 boundary has no context of its own: the method finds it in
-    // its keyword arguments, as Odoo's `call_kw` receives it.
+    // The method finds the context in its keyword arguments too, as
+    // Odoo's `call_kw` receives it: the only way 0.1's boundary has.
     let mut kwargs = kwargs;
     kwargs.insert("context".into(), orm.context.to_value());
     let args = Value::Array(args).to_string();
     let kwargs = Value::Object(kwargs).to_string();
+    // The method runs with the context of the call that reached it
+    // (0.2 passes it typed).
+    let context = orm.context.clone();
     let inner = orm.enter(
         model,
         method,
@@ -315,7 +318,17 @@ async fn call_addon(
     );
     let span = tracing::info_span!("addon_call", addon = %addon_name, model, method);
     let (answer, inner) = tracing::Instrument::instrument(
-        Box::pin(addon.call_method(inner, model, method, &ids, &args, &kwargs)),
+        Box::pin(addon.call_method(
+            inner,
+            &MethodCall {
+                model,
+                method,
+                ids: &ids,
+                args: &args,
+                kwargs: &kwargs,
+                context: &context,
+            },
+        )),
         span,
     )
     .await;

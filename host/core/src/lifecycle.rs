@@ -897,15 +897,6 @@ impl Host {
     }
 
     fn load_component(&self, addon: &Addon) -> Result<LoadedAddon<TxOrm>, Error> {
-        let provided =
-            semver::Version::parse(pulse_runtime::WIT_VERSION).expect("a valid WIT version");
-        if !addon.manifest.api.matches(&provided) {
-            return Err(Error::Lifecycle(format!(
-                "addon '{}' needs the WIT API pulse:addon {}, but this host provides {provided}",
-                addon.name(),
-                addon.manifest.api
-            )));
-        }
         let path = addon.component_path();
         if !path.is_file() {
             return Err(Error::Lifecycle(format!(
@@ -921,7 +912,21 @@ impl Host {
             .get(addon.name())
             .copied()
             .unwrap_or(self.config.limits);
-        Ok(self.runtime.load(addon.name(), &path, limits)?)
+        let component = self.runtime.load(addon.name(), &path, limits)?;
+        // The component says which version it is built against; the
+        // manifest's `api` only states what its author expects.
+        let built = component.api_version();
+        let version = semver::Version::parse(built.as_str()).expect("a valid WIT version");
+        if !addon.manifest.api.matches(&version) {
+            return Err(Error::Lifecycle(format!(
+                "addon '{}' requires {} {} (`api` in its addon.toml), but its component is built against {}@{built}",
+                addon.name(),
+                pulse_runtime::WIT_PACKAGE,
+                addon.manifest.api,
+                pulse_runtime::WIT_PACKAGE,
+            )));
+        }
+        Ok(component)
     }
 
     /// The snapshot of `modules`: their registry, and the components

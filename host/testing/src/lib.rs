@@ -14,6 +14,7 @@ mod fixtures;
 pub mod http;
 mod instance;
 mod rpc;
+mod wit;
 
 pub use database::Backend;
 pub use fixtures::{
@@ -21,6 +22,7 @@ pub use fixtures::{
 };
 pub use instance::{Pulse, Server, python_script, text};
 pub use rpc::{Rpc, id, json2, logged_in, login_refusal, ok, refused};
+pub use wit::{FrozenWit, check_frozen, wit_digest};
 
 /// `on_both! { test_name => body; … }`: each body (a `fn(Backend)` of the
 /// module the macro is called in) as a test on SQLite, in a module

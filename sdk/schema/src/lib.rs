@@ -12,8 +12,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 mod context;
+mod context_wire;
 
 pub use context::{Context, ContextError, MAX_CONTEXT_BYTES, MAX_CONTEXT_DEPTH, is_truthy};
+pub use context_wire::WireContext;
 
 /// Everything an addon declares about itself.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
