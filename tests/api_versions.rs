@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 /// current version, or a new one.
 const FROZEN: [(&str, &str); 1] = [(
     "0.1.0",
-    "0000000000000000000000000000000000000000000000000000000000000000",
+    "90777ebc3ff64a6233467bca84f6a0963e7fdb0d9bafbb697463f66c47c2e40f",
 )];
 
 #[test]
