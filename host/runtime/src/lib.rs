@@ -234,7 +234,7 @@ pub struct MethodCall<'a> {
     pub ids: &'a [i64],
     /// The other positional arguments, a JSON array.
     pub args: &'a str,
-    /// The keyword arguments, a JSON object (without `context`).
+    /// The keyword arguments, a JSON object.
     pub kwargs: &'a str,
     /// The context the call runs with.
     pub context: &'a Context,

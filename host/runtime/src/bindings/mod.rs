@@ -7,6 +7,147 @@
 //! the interfaces it imports and exports (`pulse:addon/orm@0.1.0`);
 //! [`ApiVersion::of`] reads them before anything is linked.
 
+/// What reads the same in every version's module (the generated types
+/// differ, the code does not): the error variant both ways, the log import,
+/// the linker entry point, and the exports that have not changed since 0.1
+/// (`describe`, `lifecycle`, `routes`). Each version's module expands it
+/// next to its own `bindgen!`, `guest` (its exports) and `WitError`.
+macro_rules! same_in_every_version {
+    () => {
+        impl From<WitError> for AddonError {
+            fn from(e: WitError) -> AddonError {
+                match e {
+                    WitError::AccessError(m) => AddonError::Access(m),
+                    WitError::Validation(m) => AddonError::Validation(m),
+                    WitError::MissingRecord(m) => AddonError::Missing(m),
+                    WitError::UserError(m) => AddonError::User(m),
+                    WitError::Internal(m) => AddonError::Internal(m),
+                }
+            }
+        }
+
+        impl From<AddonError> for WitError {
+            fn from(e: AddonError) -> WitError {
+                match e {
+                    AddonError::Access(m) => WitError::AccessError(m),
+                    AddonError::Validation(m) => WitError::Validation(m),
+                    AddonError::Missing(m) => WitError::MissingRecord(m),
+                    AddonError::User(m) => WitError::UserError(m),
+                    AddonError::Internal(m) => WitError::Internal(m),
+                }
+            }
+        }
+
+        struct HostImports<B>(std::marker::PhantomData<B>);
+
+        impl<B: OrmBackend> wasmtime::component::HasData for HostImports<B> {
+            type Data<'a> = &'a mut HostState<B>;
+        }
+
+        /// Adds this version's imports to `linker`.
+        pub(super) fn add_to_linker<B: OrmBackend>(
+            linker: &mut wasmtime::component::Linker<HostState<B>>,
+        ) -> wasmtime::Result<()> {
+            Addon::add_to_linker::<HostState<B>, HostImports<B>>(linker, |state| state)
+        }
+
+        impl<B: OrmBackend> pulse::addon::types::Host for HostState<B> {}
+
+        impl<B: OrmBackend> pulse::addon::log::Host for HostState<B> {
+            async fn log(&mut self, level: pulse::addon::log::Level, message: String) {
+                use pulse::addon::log::Level;
+                let level = match level {
+                    Level::Trace => LogLevel::Trace,
+                    Level::Debug => LogLevel::Debug,
+                    Level::Info => LogLevel::Info,
+                    Level::Warn => LogLevel::Warn,
+                    Level::Error => LogLevel::Error,
+                };
+                self.log_line(level, message);
+            }
+        }
+
+        /// Where each exported interface's functions sit in a component of
+        /// this version.
+        pub(crate) struct Exports {
+            describe: guest::describe::GuestIndices,
+            lifecycle: guest::lifecycle::GuestIndices,
+            methods: guest::methods::GuestIndices,
+            routes: guest::routes::GuestIndices,
+        }
+
+        impl Exports {
+            pub(super) fn new<T>(
+                pre: &wasmtime::component::InstancePre<T>,
+            ) -> wasmtime::Result<Exports> {
+                Ok(Exports {
+                    describe: guest::describe::GuestIndices::new(pre)?,
+                    lifecycle: guest::lifecycle::GuestIndices::new(pre)?,
+                    methods: guest::methods::GuestIndices::new(pre)?,
+                    routes: guest::routes::GuestIndices::new(pre)?,
+                })
+            }
+
+            pub(super) async fn describe<B: OrmBackend>(
+                &self,
+                store: &mut wasmtime::Store<HostState<B>>,
+                instance: &wasmtime::component::Instance,
+            ) -> wasmtime::Result<String> {
+                self.describe
+                    .load(&mut *store, instance)?
+                    .call_describe(store)
+                    .await
+            }
+
+            pub(super) async fn run_hook<B: OrmBackend>(
+                &self,
+                store: &mut wasmtime::Store<HostState<B>>,
+                instance: &wasmtime::component::Instance,
+                hook: Hook<'_>,
+            ) -> wasmtime::Result<Result<(), AddonError>> {
+                let lifecycle = self.lifecycle.load(&mut *store, instance)?;
+                match hook {
+                    Hook::PreInit => lifecycle.call_pre_init(store).await,
+                    Hook::PostInit => lifecycle.call_post_init(store).await,
+                    Hook::Migrate { from, to } => lifecycle.call_migrate(store, from, to).await,
+                    Hook::Uninstall => lifecycle.call_uninstall(store).await,
+                }
+                .map(|r| r.map_err(AddonError::from))
+            }
+
+            pub(super) async fn handle_route<B: OrmBackend>(
+                &self,
+                store: &mut wasmtime::Store<HostState<B>>,
+                instance: &wasmtime::component::Instance,
+                route: &str,
+                request: RouteRequest,
+            ) -> wasmtime::Result<Result<RouteResponse, AddonError>> {
+                let request = guest::routes::Request {
+                    method: request.method,
+                    path: request.path,
+                    params: request.params,
+                    query: request.query,
+                    headers: request.headers,
+                    body: request.body,
+                    uid: request.uid,
+                };
+                let answer = self
+                    .routes
+                    .load(&mut *store, instance)?
+                    .call_handle(store, route, &request)
+                    .await?;
+                Ok(answer
+                    .map(|r| RouteResponse {
+                        status: r.status,
+                        headers: r.headers,
+                        body: r.body,
+                    })
+                    .map_err(AddonError::from))
+            }
+        }
+    };
+}
+
 mod v0_1;
 mod v0_2;
 

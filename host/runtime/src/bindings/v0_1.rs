@@ -8,7 +8,7 @@
 
 use serde_json::{Map, Value, json};
 use wasmtime::Store;
-use wasmtime::component::{HasData, Instance, InstancePre, Linker};
+use wasmtime::component::Instance;
 
 use super::super::{
     AddonError, HostState, HttpRequest, MethodCall, OrmBackend, RouteRequest, RouteResponse,
@@ -26,44 +26,7 @@ wasmtime::component::bindgen!({
 use exports::pulse::addon as guest;
 use pulse::addon::types::Error as WitError;
 
-impl From<WitError> for AddonError {
-    fn from(e: WitError) -> AddonError {
-        match e {
-            WitError::AccessError(m) => AddonError::Access(m),
-            WitError::Validation(m) => AddonError::Validation(m),
-            WitError::MissingRecord(m) => AddonError::Missing(m),
-            WitError::UserError(m) => AddonError::User(m),
-            WitError::Internal(m) => AddonError::Internal(m),
-        }
-    }
-}
-
-impl From<AddonError> for WitError {
-    fn from(e: AddonError) -> WitError {
-        match e {
-            AddonError::Access(m) => WitError::AccessError(m),
-            AddonError::Validation(m) => WitError::Validation(m),
-            AddonError::Missing(m) => WitError::MissingRecord(m),
-            AddonError::User(m) => WitError::UserError(m),
-            AddonError::Internal(m) => WitError::Internal(m),
-        }
-    }
-}
-
-struct HostImports<B>(std::marker::PhantomData<B>);
-
-impl<B: OrmBackend> HasData for HostImports<B> {
-    type Data<'a> = &'a mut HostState<B>;
-}
-
-/// Adds the `pulse:addon@0.1.0` imports to `linker`.
-pub(super) fn add_to_linker<B: OrmBackend>(
-    linker: &mut Linker<HostState<B>>,
-) -> wasmtime::Result<()> {
-    Addon::add_to_linker::<HostState<B>, HostImports<B>>(linker, |state| state)
-}
-
-impl<B: OrmBackend> pulse::addon::types::Host for HostState<B> {}
+same_in_every_version!();
 
 impl<B: OrmBackend> pulse::addon::orm::Host for HostState<B> {
     async fn search(
@@ -199,66 +162,8 @@ fn request_of_json(text: &str) -> Result<HttpRequest, AddonError> {
     })
 }
 
-impl<B: OrmBackend> pulse::addon::log::Host for HostState<B> {
-    async fn log(&mut self, level: pulse::addon::log::Level, message: String) {
-        use pulse::addon::log::Level;
-        let level = match level {
-            Level::Trace => LogLevel::Trace,
-            Level::Debug => LogLevel::Debug,
-            Level::Info => LogLevel::Info,
-            Level::Warn => LogLevel::Warn,
-            Level::Error => LogLevel::Error,
-        };
-        self.log_line(level, message);
-    }
-}
-
-/// Where each exported interface's functions sit in a 0.1 component.
-pub(crate) struct Exports {
-    describe: guest::describe::GuestIndices,
-    lifecycle: guest::lifecycle::GuestIndices,
-    methods: guest::methods::GuestIndices,
-    routes: guest::routes::GuestIndices,
-}
-
 impl Exports {
-    pub(super) fn new<T>(pre: &InstancePre<T>) -> wasmtime::Result<Exports> {
-        Ok(Exports {
-            describe: guest::describe::GuestIndices::new(pre)?,
-            lifecycle: guest::lifecycle::GuestIndices::new(pre)?,
-            methods: guest::methods::GuestIndices::new(pre)?,
-            routes: guest::routes::GuestIndices::new(pre)?,
-        })
-    }
-
-    pub(super) async fn describe<B: OrmBackend>(
-        &self,
-        store: &mut Store<HostState<B>>,
-        instance: &Instance,
-    ) -> wasmtime::Result<String> {
-        self.describe
-            .load(&mut *store, instance)?
-            .call_describe(store)
-            .await
-    }
-
-    pub(super) async fn run_hook<B: OrmBackend>(
-        &self,
-        store: &mut Store<HostState<B>>,
-        instance: &Instance,
-        hook: Hook<'_>,
-    ) -> wasmtime::Result<Result<(), AddonError>> {
-        let lifecycle = self.lifecycle.load(&mut *store, instance)?;
-        match hook {
-            Hook::PreInit => lifecycle.call_pre_init(store).await,
-            Hook::PostInit => lifecycle.call_post_init(store).await,
-            Hook::Migrate { from, to } => lifecycle.call_migrate(store, from, to).await,
-            Hook::Uninstall => lifecycle.call_uninstall(store).await,
-        }
-        .map(|r| r.map_err(AddonError::from))
-    }
-
-    /// Calls a method; the context stays behind (0.1 has none).
+    /// Calls a method; the context reaches it in `kwargs` only.
     pub(super) async fn call_method<B: OrmBackend>(
         &self,
         store: &mut Store<HostState<B>>,
@@ -277,35 +182,5 @@ impl Exports {
             )
             .await
             .map(|r| r.map_err(AddonError::from))
-    }
-
-    pub(super) async fn handle_route<B: OrmBackend>(
-        &self,
-        store: &mut Store<HostState<B>>,
-        instance: &Instance,
-        route: &str,
-        request: RouteRequest,
-    ) -> wasmtime::Result<Result<RouteResponse, AddonError>> {
-        let request = guest::routes::Request {
-            method: request.method,
-            path: request.path,
-            params: request.params,
-            query: request.query,
-            headers: request.headers,
-            body: request.body,
-            uid: request.uid,
-        };
-        let answer = self
-            .routes
-            .load(&mut *store, instance)?
-            .call_handle(store, route, &request)
-            .await?;
-        Ok(answer
-            .map(|r| RouteResponse {
-                status: r.status,
-                headers: r.headers,
-                body: r.body,
-            })
-            .map_err(AddonError::from))
     }
 }
