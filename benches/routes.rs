@@ -27,7 +27,10 @@ use axum::Router;
 use axum::extract::Query;
 use axum::http::{Uri, header};
 use axum::routing::get;
-use pulse_runtime::{AddonError, Limits, LoadedAddon, OrmBackend, RouteRequest, Runtime};
+use pulse_runtime::{
+    AddonError, Context, GroupQuery, HttpRequest, HttpResponse, Limits, LoadedAddon, MethodCall,
+    OrmBackend, RouteRequest, Runtime, SearchQuery, User,
+};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
@@ -77,46 +80,80 @@ fn none<T>() -> Result<T, AddonError> {
 impl OrmBackend for NoDatabase {
     async fn search(
         &mut self,
+        _: &Context,
         _: &str,
-        _: &str,
-        _: u32,
-        _: Option<u32>,
-        _: Option<&str>,
+        _: &SearchQuery<'_>,
     ) -> Result<Vec<i64>, AddonError> {
         none()
     }
-    async fn search_count(&mut self, _: &str, _: &str) -> Result<u64, AddonError> {
+    async fn search_count(&mut self, _: &Context, _: &str, _: &str) -> Result<u64, AddonError> {
         none()
     }
-    async fn read(&mut self, _: &str, _: &[i64], _: &[String]) -> Result<String, AddonError> {
-        none()
-    }
-    async fn create(&mut self, _: &str, _: &str) -> Result<Vec<i64>, AddonError> {
-        none()
-    }
-    async fn write(&mut self, _: &str, _: &[i64], _: &str) -> Result<(), AddonError> {
-        none()
-    }
-    async fn unlink(&mut self, _: &str, _: &[i64]) -> Result<(), AddonError> {
-        none()
-    }
-    async fn call(
+    async fn search_read(
         &mut self,
+        _: &Context,
+        _: &str,
+        _: &SearchQuery<'_>,
+        _: &[String],
+    ) -> Result<String, AddonError> {
+        none()
+    }
+    async fn read_group(
+        &mut self,
+        _: &Context,
+        _: &str,
+        _: &GroupQuery<'_>,
+    ) -> Result<String, AddonError> {
+        none()
+    }
+    async fn name_search(
+        &mut self,
+        _: &Context,
         _: &str,
         _: &str,
+        _: &str,
+        _: &str,
+        _: Option<u32>,
+    ) -> Result<Vec<(i64, String)>, AddonError> {
+        none()
+    }
+    async fn read(
+        &mut self,
+        _: &Context,
+        _: &str,
+        _: &[i64],
+        _: &[String],
+    ) -> Result<String, AddonError> {
+        none()
+    }
+    async fn create(&mut self, _: &Context, _: &str, _: &str) -> Result<Vec<i64>, AddonError> {
+        none()
+    }
+    async fn write(&mut self, _: &Context, _: &str, _: &[i64], _: &str) -> Result<(), AddonError> {
+        none()
+    }
+    async fn unlink(&mut self, _: &Context, _: &str, _: &[i64]) -> Result<(), AddonError> {
+        none()
+    }
+    async fn call(&mut self, _: &MethodCall<'_>) -> Result<String, AddonError> {
+        none()
+    }
+    async fn call_super(
+        &mut self,
+        _: &Context,
         _: &[i64],
         _: &str,
         _: &str,
     ) -> Result<String, AddonError> {
         none()
     }
-    async fn call_super(&mut self, _: &[i64], _: &str, _: &str) -> Result<String, AddonError> {
-        none()
-    }
     async fn sudo(&mut self, _: bool) -> Result<(), AddonError> {
         none()
     }
-    async fn http_fetch(&mut self, _: &str) -> Result<String, AddonError> {
+    async fn current_user(&mut self) -> Result<User, AddonError> {
+        none()
+    }
+    async fn http_fetch(&mut self, _: &HttpRequest) -> Result<HttpResponse, AddonError> {
         none()
     }
 }

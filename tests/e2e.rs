@@ -8,7 +8,9 @@
 #[macro_use]
 extern crate pulse_testing;
 
+mod api_versions;
 mod cli_graph;
+mod context;
 mod cron;
 mod domains;
 mod e2e_todo;

@@ -8,7 +8,7 @@
 use serde_json::{Value, json};
 
 use super::assert_serving;
-use pulse_testing::{Backend, Pulse, Rpc, Server, id, login_refusal, ok, refused};
+use pulse_testing::{Backend, Pulse, Rpc, Server, id, json2, login_refusal, ok, refused};
 
 on_both! {
     a_user_without_a_password_cannot_log_in_by_password => passwordless;
@@ -218,26 +218,6 @@ fn assert_xml_denied(outcome: Result<String, (i64, String)>) {
         Err((3, body)) => assert!(body.contains("Access Denied"), "{body}"),
         other => panic!("expected fault 3 Access Denied, got {other:?}"),
     }
-}
-
-/// A JSON-2 call with a bearer key: status and body.
-fn json2(server: &Server, key: &str, model: &str, method: &str, body: Value) -> (u16, Value) {
-    let bearer = format!("bearer {key}");
-    let response = server
-        .request(
-            "POST",
-            &format!("/json/2/{model}/{method}"),
-            &[
-                ("Content-Type", "application/json"),
-                ("Authorization", &bearer),
-            ],
-            &body.to_string(),
-        )
-        .expect("request sent");
-    (
-        response.status,
-        serde_json::from_str(&response.body).unwrap_or(Value::String(response.body)),
-    )
 }
 
 /// An API key from `pulse apikey LOGIN NAME ARGS…`.

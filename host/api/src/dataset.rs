@@ -28,8 +28,8 @@ pub(crate) async fn call_kw(
         let method = text_param(&params, "method")?.to_string();
         let args = list_arg(params.get("args"), "args")?;
         let mut kwargs = dict_arg(params.get("kwargs"), "kwargs")?;
-        kwargs.remove("context");
-        host.execute_kw(user.uid, &model, &method, args, kwargs)
+        let context = pulse_core::take_context(&mut kwargs)?;
+        host.execute_kw(user.uid, &model, &method, args, kwargs, context)
             .await
             .map_err(RpcError::from)
     }

@@ -23,7 +23,7 @@ pub fn call_kw_arguments(body: &[u8]) -> Result<CallKw, String> {
     let args = crate::params::list_arg(params.get("args"), "args").map_err(|e| format!("{e:?}"))?;
     let mut kwargs =
         crate::params::dict_arg(params.get("kwargs"), "kwargs").map_err(|e| format!("{e:?}"))?;
-    kwargs.remove("context");
+    pulse_core::take_context(&mut kwargs).map_err(|e| e.to_string())?;
     let (ids, rest) = pulse_core::split_args(method, args).map_err(|e| e.to_string())?;
     Ok((model.to_string(), method.to_string(), ids, rest, kwargs))
 }

@@ -53,7 +53,11 @@ pub(crate) async fn json2(
                 ));
             }
         };
-        kwargs.remove("context");
+        let failed = |f: pulse_core::Failure| {
+            let e = RpcError::from(f);
+            (e.exception.status(), e)
+        };
+        let context = pulse_core::take_context(&mut kwargs).map_err(failed)?;
         let ids = kwargs.remove("ids").unwrap_or(json!([]));
         let snapshot = host.snapshot();
         if snapshot.registry.get(&model).is_none() {
@@ -71,12 +75,9 @@ pub(crate) async fn json2(
             ));
         }
         let args = if model_method { Vec::new() } else { vec![ids] };
-        host.execute_kw(uid, &model, &method, args, kwargs)
+        host.execute_kw(uid, &model, &method, args, kwargs, context)
             .await
-            .map_err(|f| {
-                let e = RpcError::from(f);
-                (e.exception.status(), e)
-            })
+            .map_err(failed)
     }
     .await;
     match outcome {

@@ -29,6 +29,10 @@ mod session;
 pub mod xmlrpc;
 mod xmlrpc_endpoint;
 
+/// Boxes the future of a `pub async fn` so its state machine is compiled
+/// here once, not again in the `pulse` binary (see `pulse_core`'s `boxed`).
+pub(crate) use async_recursion::async_recursion as boxed;
+
 pub use body::{MAX_ANONYMOUS_BODY, MAX_BODY};
 pub use identity::ProxyMode;
 pub use ipnet::IpNet;

@@ -47,8 +47,8 @@ impl Outbound for HttpClient {
             for (name, value) in &request.headers {
                 builder = builder.header(name.as_str(), value.as_str());
             }
-            if let Some(body) = request.body {
-                builder = builder.body(body);
+            if !request.body.is_empty() {
+                builder = builder.body(request.body);
             }
             let mut response = builder.send().await.map_err(failed)?;
             let status = response.status().as_u16();

@@ -214,6 +214,7 @@ async fn health() -> impl IntoResponse {
 
 /// Serves `host` on `listener` until `shutdown` completes, with the
 /// default [`ServeOptions`].
+#[crate::boxed]
 pub async fn serve(
     host: Arc<Host>,
     listener: tokio::net::TcpListener,
@@ -224,6 +225,7 @@ pub async fn serve(
 
 /// Serves `host` on `listener` until `shutdown` completes, and `/metrics`
 /// on its own address when `options` give one.
+#[crate::boxed]
 pub async fn serve_with(
     host: Arc<Host>,
     listener: tokio::net::TcpListener,

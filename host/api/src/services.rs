@@ -79,9 +79,9 @@ pub(crate) async fn service(
             } else {
                 (args.get(5..).unwrap_or_default().to_vec(), Map::new())
             };
-            kwargs.remove("context");
+            let context = pulse_core::take_context(&mut kwargs)?;
             Ok(host
-                .execute_kw(uid, &model, &method, call_args, kwargs)
+                .execute_kw(uid, &model, &method, call_args, kwargs, context)
                 .await?)
         }
         ("db", "list") => Ok(json!([host.db.name])),

@@ -42,7 +42,10 @@ pub(crate) async fn authenticate(
     .await;
     match outcome {
         Ok((user, stamp)) => {
-            let info = session_info(&host, &user);
+            let info = match session_info(&host, &user).await {
+                Ok(info) => info,
+                Err(e) => return reply(&id, Err(e)),
+            };
             let session = match host.sessions().open(auth::Session { user, stamp }).await {
                 Ok(token) => token,
                 Err(e) => return reply(&id, Err(RpcError::from(e))),
@@ -85,8 +88,11 @@ pub(crate) async fn destroy_session(
     response
 }
 
-fn session_info(host: &Host, user: &User) -> Value {
-    json!({
+/// Odoo's `session_info`: who the session is, and their context as
+/// `res.users.context_get` gives it.
+async fn session_info(host: &Host, user: &User) -> Result<Value, RpcError> {
+    let user_context = pulse_core::auth::context_get(host, user.uid).await?;
+    Ok(json!({
         "uid": user.uid,
         "is_system": user.uid == SUPERUSER_ID,
         "is_admin": user.uid == SUPERUSER_ID,
@@ -96,8 +102,8 @@ fn session_info(host: &Host, user: &User) -> Value {
         "db": host.db.name,
         "server_version": SERVER_VERSION,
         "server_version_info": [19, 0, 0, "final", 0, ""],
-        "user_context": {"lang": "en_US", "tz": "UTC", "uid": user.uid},
-    })
+        "user_context": user_context,
+    }))
 }
 
 /// `POST /web/webclient/version_info`.
@@ -114,7 +120,7 @@ pub(crate) async fn get_session_info(
 ) -> Response {
     let id = request_id(&body);
     match session_user(&host, &headers).await {
-        Some(user) => reply(&id, Ok(session_info(&host, &user))),
+        Some(user) => reply(&id, session_info(&host, &user).await),
         None => reply(&id, Err(RpcError::session_expired())),
     }
 }

@@ -305,21 +305,20 @@ impl<'a> Parser<'a> {
     }
 
     fn open(&mut self, name: &str) -> Result<(), DecodeError> {
-        self.skip_space()?;
-        match self.next()? {
-            Token::Open(n) if n == name => Ok(()),
-            other => Err(DecodeError::Shape(format!(
-                "expected <{name}>, found {other}"
-            ))),
-        }
+        self.expect(Token::Open(name.to_string()))
     }
 
     fn close(&mut self, name: &str) -> Result<(), DecodeError> {
+        self.expect(Token::Close(name.to_string()))
+    }
+
+    /// Reads the next token after white space, which must be `wanted`.
+    fn expect(&mut self, wanted: Token) -> Result<(), DecodeError> {
         self.skip_space()?;
         match self.next()? {
-            Token::Close(n) if n == name => Ok(()),
+            found if found == wanted => Ok(()),
             other => Err(DecodeError::Shape(format!(
-                "expected </{name}>, found {other}"
+                "expected {wanted}, found {other}"
             ))),
         }
     }

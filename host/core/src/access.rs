@@ -122,6 +122,7 @@ impl Access {
 
     /// Loads the groups (with the groups they imply), access rights and
     /// record rules that apply to user `uid`.
+    #[crate::boxed]
     pub async fn load(conn: &mut Connection, uid: i64) -> Result<Arc<Access>, OrmError> {
         if uid == SUPERUSER_ID {
             return Ok(Access::superuser());
@@ -157,6 +158,7 @@ impl Access {
     /// the addon's most trusted users may not. Its user id is
     /// [`crate::base::PUBLIC_UID`]: no user, so rules about "my own
     /// records" match none.
+    #[crate::boxed]
     pub async fn for_addon(
         conn: &mut Connection,
         addon: &str,
@@ -281,6 +283,12 @@ impl Access {
             user_values: Mutex::new(HashMap::new()),
             addon_models,
         }))
+    }
+
+    /// The groups the user is in, with the groups they imply (none for
+    /// the superuser, whom no group limits).
+    pub fn group_ids(&self) -> &BTreeSet<i64> {
+        &self.groups
     }
 
     /// Odoo's access rights: may the user `mode` records of `model` at all?
@@ -439,6 +447,7 @@ impl Access {
 
     /// `domain` narrowed to the records the user may `mode` (a search),
     /// after checking the user may `mode` the model at all.
+    #[crate::boxed]
     pub async fn restrict(
         &self,
         conn: &mut Connection,
@@ -472,24 +481,6 @@ impl Access {
             Some(rule) => domain.and(&rule),
             None => domain,
         })
-    }
-
-    /// Of the records `ids` of `model`, those the user may read (access
-    /// rights and record rules).
-    async fn readable(
-        &self,
-        conn: &mut Connection,
-        orm: &Orm,
-        model: &str,
-        ids: &BTreeSet<i64>,
-    ) -> Result<BTreeSet<i64>, OrmError> {
-        if self.superuser || ids.is_empty() {
-            return Ok(ids.clone());
-        }
-        if self.check_model(orm.registry(), model, Mode::Read).is_err() {
-            return Ok(BTreeSet::new());
-        }
-        self.within_rules(conn, orm, model, ids).await
     }
 
     /// Of the records `ids` of `model`, those the user's read rules let
@@ -526,6 +517,7 @@ impl Access {
     /// reads display names as superuser; Pulse does not), and x2many lists
     /// keep only the records the comodel's rules let them see (as Odoo's
     /// x2many read applies them).
+    #[crate::boxed]
     pub async fn hide_unseen(
         &self,
         conn: &mut Connection,
@@ -561,8 +553,15 @@ impl Access {
             if ids.is_empty() {
                 continue;
             }
-            let seen = if many2one {
-                self.readable(conn, orm, relation, &ids).await?
+            // A many2one shows the name only of a record the user may read
+            // (access rights and record rules); x2many lists keep the
+            // records the comodel's rules let them see.
+            let seen = if many2one
+                && self
+                    .check_model(orm.registry(), relation, Mode::Read)
+                    .is_err()
+            {
+                BTreeSet::new()
             } else {
                 self.within_rules(conn, orm, relation, &ids).await?
             };
@@ -591,6 +590,7 @@ impl Access {
 
     /// Checks the user may `mode` the records `ids` of `model`: the model's
     /// access rights, then its record rules for each record that exists.
+    #[crate::boxed]
     pub async fn guard(
         &self,
         conn: &mut Connection,
@@ -634,4 +634,33 @@ impl Access {
             mode.name()
         )))
     }
+}
+
+/// Who `access` acts for, as an addon sees it: the uid, the external ids
+/// of its groups, and the company (`company`, the context's, or else the
+/// database's main company).
+pub(crate) async fn user_of(
+    conn: &mut Connection,
+    access: &Access,
+    company: Option<i64>,
+) -> Result<pulse_runtime::User, OrmError> {
+    let mut groups: Vec<String> =
+        pulse_orm::ledger::named_external_ids_of_model(conn, "res.groups")
+            .await?
+            .into_iter()
+            .filter(|(_, id)| access.groups.contains(id))
+            .map(|(name, _)| name)
+            .collect();
+    groups.sort();
+    let company_id = match company {
+        Some(id) => Some(id),
+        None => pulse_orm::ledger::external_id(conn, crate::base::BASE, "main_company")
+            .await?
+            .map(|found| found.res_id),
+    };
+    Ok(pulse_runtime::User {
+        uid: access.uid,
+        groups,
+        company_id,
+    })
 }

@@ -9,7 +9,10 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 
 use pulse_orm::{Connection, Domain, Orm, OrmError, Record, SearchOptions};
-use pulse_runtime::{AddonError, CallError, OrmBackend};
+use pulse_runtime::{
+    AddonError, CallError, Context, GroupQuery, HttpRequest, HttpResponse, MethodCall, OrmBackend,
+    SearchQuery, User,
+};
 use serde_json::{Map, Value};
 
 use crate::access::{Access, Mode};
@@ -24,13 +27,17 @@ type Commands = Vec<(String, Value)>;
 impl TxOrm {
     async fn nested(
         &mut self,
-        model: &str,
-        method: &str,
+        call: &MethodCall<'_>,
         level: Option<usize>,
-        ids: &[i64],
-        args: &str,
-        kwargs: &str,
     ) -> Result<String, AddonError> {
+        let MethodCall {
+            model,
+            method,
+            ids,
+            args,
+            kwargs,
+            context,
+        } = *call;
         self.check_scope(model)?;
         let args: Vec<Value> = parse(if args.trim().is_empty() { "[]" } else { args }, "args")?;
         let kwargs: Map<String, Value> = parse(
@@ -44,8 +51,8 @@ impl TxOrm {
         // A call that fails leaves nothing behind, even if the addon
         // catches the error and carries on.
         self.savepoint().await?;
-        let session = self.take();
-        let (outcome, session) = Box::pin(dispatch::call(
+        let session = self.take().with_context(context.clone());
+        let (outcome, mut session) = Box::pin(dispatch::call(
             session,
             model,
             method,
@@ -55,6 +62,7 @@ impl TxOrm {
             kwargs,
         ))
         .await;
+        session.context = std::mem::take(&mut self.context);
         *self = session;
         let outcome = outcome
             .map(|value| value.to_string())
@@ -142,29 +150,27 @@ impl TxOrm {
     /// PostgreSQL aborts a transaction at its first failed statement.
     async fn guarded<T>(
         &mut self,
+        context: &Context,
+        model: &str,
+        op: impl AsyncFnOnce(&mut Connection, &Orm, &Access) -> Result<T, OrmError>,
+    ) -> Result<T, AddonError> {
+        let before = std::mem::replace(&mut self.context, Arc::new(context.clone()));
+        let outcome = self.guarded_in_context(model, op).await;
+        self.context = before;
+        outcome
+    }
+
+    /// [`TxOrm::guarded`] in the session's own context.
+    async fn guarded_in_context<T>(
+        &mut self,
         model: &str,
         op: impl AsyncFnOnce(&mut Connection, &Orm, &Access) -> Result<T, OrmError>,
     ) -> Result<T, AddonError> {
         self.check_scope(model)?;
         // Begins a deferred transaction, loading the caller's rights.
         self.savepoint().await?;
-        let access = self.access.clone();
-        let outcome = match self.parts() {
-            Ok((conn, orm)) => match op(&mut *conn, orm, &access).await {
-                Ok(value) => Ok(value),
-                Err(e) => {
-                    self.note_conflict(&e);
-                    Err(addon_error(e))
-                }
-            },
-            Err(e) => Err(busy(e)),
-        };
-        let outcome = match outcome {
-            Ok(value) => self.flush().await.map(|()| value),
-            Err(e) => Err(e),
-        };
-        self.end_savepoint(outcome.is_ok()).await?;
-        outcome
+        let outcome = self.operate_for_addon(op).await;
+        self.settle(outcome).await
     }
 
     /// [`TxOrm::guarded`] for a create or write whose values hold x2many
@@ -173,23 +179,27 @@ impl TxOrm {
     /// (see [`crate::commands::apply_x2many`]), all under one savepoint.
     async fn guarded_with_commands(
         &mut self,
+        context: &Context,
+        model: &str,
+        commands: &[Commands],
+        op: impl AsyncFnOnce(&mut Connection, &Orm, &Access) -> Result<Vec<i64>, OrmError>,
+    ) -> Result<Vec<i64>, AddonError> {
+        let before = std::mem::replace(&mut self.context, Arc::new(context.clone()));
+        let outcome = self.commands_in_context(model, commands, op).await;
+        self.context = before;
+        outcome
+    }
+
+    /// [`TxOrm::guarded_with_commands`] in the session's own context.
+    async fn commands_in_context(
+        &mut self,
         model: &str,
         commands: &[Commands],
         op: impl AsyncFnOnce(&mut Connection, &Orm, &Access) -> Result<Vec<i64>, OrmError>,
     ) -> Result<Vec<i64>, AddonError> {
         self.check_scope(model)?;
         self.savepoint().await?;
-        let access = self.access.clone();
-        let mut outcome = match self.parts() {
-            Ok((conn, orm)) => match op(&mut *conn, orm, &access).await {
-                Ok(ids) => Ok(ids),
-                Err(e) => {
-                    self.note_conflict(&e);
-                    Err(addon_error(e))
-                }
-            },
-            Err(e) => Err(busy(e)),
-        };
+        let mut outcome = self.operate_for_addon(op).await;
         if let Ok(ids) = &outcome {
             for (id, mine) in ids.iter().zip(commands) {
                 let (done, back) = crate::commands::apply_x2many(
@@ -207,6 +217,28 @@ impl TxOrm {
                 }
             }
         }
+        self.settle(outcome).await
+    }
+
+    /// `op` on the session's connection, with the caller's rights; a clash
+    /// with a concurrent transaction is remembered.
+    async fn operate_for_addon<T>(
+        &mut self,
+        op: impl AsyncFnOnce(&mut Connection, &Orm, &Access) -> Result<T, OrmError>,
+    ) -> Result<T, AddonError> {
+        let access = self.access.clone();
+        let (conn, orm) = self.parts().map_err(busy)?;
+        let outcome = op(conn, orm, &access).await;
+        outcome.map_err(|e| {
+            self.note_conflict(&e);
+            addon_error(e)
+        })
+    }
+
+    /// Ends the savepoint of an operation: after recomputing and
+    /// validating what it changed, released; rolled back to when anything
+    /// failed.
+    async fn settle<T>(&mut self, outcome: Result<T, AddonError>) -> Result<T, AddonError> {
         let outcome = match outcome {
             Ok(value) => self.flush().await.map(|()| value),
             Err(e) => Err(e),
@@ -230,21 +262,23 @@ impl TxOrm {
 }
 
 impl OrmBackend for TxOrm {
+    /// As Odoo's `self.env[model].search` in a method, the search runs
+    /// under the method's context (`active_test`).
     async fn search(
         &mut self,
+        context: &Context,
         model: &str,
-        domain: &str,
-        offset: u32,
-        limit: Option<u32>,
-        order: Option<&str>,
+        query: &SearchQuery<'_>,
     ) -> Result<Vec<i64>, AddonError> {
-        let domain = Domain::parse_str(domain).map_err(addon_error)?;
+        let domain = Domain::parse_str(query.domain)
+            .map_err(addon_error)?
+            .searched_under(context);
         let options = SearchOptions {
-            offset,
-            limit,
-            order: order.map(str::to_string),
+            offset: query.offset,
+            limit: query.limit,
+            order: query.order.map(str::to_string),
         };
-        self.guarded(model, async |conn, orm, access| {
+        self.guarded(context, model, async |conn, orm, access| {
             let domain = access
                 .restrict(conn, orm, model, Mode::Read, domain)
                 .await?;
@@ -253,9 +287,16 @@ impl OrmBackend for TxOrm {
         .await
     }
 
-    async fn search_count(&mut self, model: &str, domain: &str) -> Result<u64, AddonError> {
-        let domain = Domain::parse_str(domain).map_err(addon_error)?;
-        self.guarded(model, async |conn, orm, access| {
+    async fn search_count(
+        &mut self,
+        context: &Context,
+        model: &str,
+        domain: &str,
+    ) -> Result<u64, AddonError> {
+        let domain = Domain::parse_str(domain)
+            .map_err(addon_error)?
+            .searched_under(context);
+        self.guarded(context, model, async |conn, orm, access| {
             let domain = access
                 .restrict(conn, orm, model, Mode::Read, domain)
                 .await?;
@@ -264,14 +305,103 @@ impl OrmBackend for TxOrm {
         .await
     }
 
+    async fn search_read(
+        &mut self,
+        context: &Context,
+        model: &str,
+        query: &SearchQuery<'_>,
+        fields: &[String],
+    ) -> Result<String, AddonError> {
+        let domain = Domain::parse_str(query.domain)
+            .map_err(addon_error)?
+            .searched_under(context);
+        let options = SearchOptions {
+            offset: query.offset,
+            limit: query.limit,
+            order: query.order.map(str::to_string),
+        };
+        let records = self
+            .guarded(context, model, async |conn, orm, access| {
+                let domain = access
+                    .restrict(conn, orm, model, Mode::Read, domain)
+                    .await?;
+                let mut records = orm
+                    .search_read(conn, model, &domain, fields, &options)
+                    .await?;
+                access.hide_unseen(conn, orm, model, &mut records).await?;
+                Ok(records)
+            })
+            .await?;
+        serde_json::to_string(&records).map_err(|e| AddonError::Internal(e.to_string()))
+    }
+
+    async fn read_group(
+        &mut self,
+        context: &Context,
+        model: &str,
+        query: &GroupQuery<'_>,
+    ) -> Result<String, AddonError> {
+        let domain = Domain::parse_str(query.domain)
+            .map_err(addon_error)?
+            .searched_under(context);
+        let groups = self
+            .guarded(context, model, async |conn, orm, access| {
+                let domain = access
+                    .restrict(conn, orm, model, Mode::Read, domain)
+                    .await?;
+                let mut groups = orm
+                    .read_group(
+                        conn,
+                        model,
+                        &domain,
+                        query.fields,
+                        query.groupby,
+                        query.offset as usize,
+                        query.limit.map(|l| l as usize),
+                        query.lazy,
+                    )
+                    .await?;
+                access.hide_unseen(conn, orm, model, &mut groups).await?;
+                Ok(groups)
+            })
+            .await?;
+        serde_json::to_string(&groups).map_err(|e| AddonError::Internal(e.to_string()))
+    }
+
+    async fn name_search(
+        &mut self,
+        context: &Context,
+        model: &str,
+        name: &str,
+        domain: &str,
+        operator: &str,
+        limit: Option<u32>,
+    ) -> Result<Vec<(i64, String)>, AddonError> {
+        let domain = if domain.trim().is_empty() {
+            Domain::all()
+        } else {
+            Domain::parse_str(domain).map_err(addon_error)?
+        }
+        .searched_under(context);
+        self.guarded(context, model, async |conn, orm, access| {
+            let domain = access
+                .restrict(conn, orm, model, Mode::Read, domain)
+                .await?;
+            orm.name_search(conn, model, name, &domain, operator, limit)
+                .await
+        })
+        .await
+    }
+
     async fn read(
         &mut self,
+        context: &Context,
         model: &str,
         ids: &[i64],
         fields: &[String],
     ) -> Result<String, AddonError> {
         let records = self
-            .guarded(model, async |conn, orm, access| {
+            .guarded(context, model, async |conn, orm, access| {
                 access.guard(conn, orm, model, Mode::Read, ids).await?;
                 let mut records = orm.read(conn, model, ids, fields).await?;
                 access.hide_unseen(conn, orm, model, &mut records).await?;
@@ -280,12 +410,16 @@ impl OrmBackend for TxOrm {
             .await?;
         serde_json::to_string(&records).map_err(|e| AddonError::Internal(e.to_string()))
     }
-
-    async fn create(&mut self, model: &str, rows: &str) -> Result<Vec<i64>, AddonError> {
+    async fn create(
+        &mut self,
+        context: &Context,
+        model: &str,
+        rows: &str,
+    ) -> Result<Vec<i64>, AddonError> {
         let rows: Vec<Record> = parse(rows, "create rows")?;
         if let Some((own, commands)) = self.split_commands(model, &rows) {
             return self
-                .guarded_with_commands(model, &commands, async |conn, orm, access| {
+                .guarded_with_commands(context, model, &commands, async |conn, orm, access| {
                     access.check_model(orm.registry(), model, Mode::Create)?;
                     let ids = orm.create(conn, model, &own).await?;
                     access.guard(conn, orm, model, Mode::Create, &ids).await?;
@@ -293,7 +427,7 @@ impl OrmBackend for TxOrm {
                 })
                 .await;
         }
-        self.guarded(model, async |conn, orm, access| {
+        self.guarded(context, model, async |conn, orm, access| {
             access.check_model(orm.registry(), model, Mode::Create)?;
             let ids = orm.create(conn, model, &rows).await?;
             access.guard(conn, orm, model, Mode::Create, &ids).await?;
@@ -301,8 +435,13 @@ impl OrmBackend for TxOrm {
         })
         .await
     }
-
-    async fn write(&mut self, model: &str, ids: &[i64], values: &str) -> Result<(), AddonError> {
+    async fn write(
+        &mut self,
+        context: &Context,
+        model: &str,
+        ids: &[i64],
+        values: &str,
+    ) -> Result<(), AddonError> {
         let values: Record = parse(values, "write values")?;
         if let Some((mut own, commands)) = self.split_commands(model, std::slice::from_ref(&values))
         {
@@ -310,7 +449,7 @@ impl OrmBackend for TxOrm {
             let names: Vec<String> = commands[0].iter().map(|(n, _)| n.clone()).collect();
             let per_record = vec![commands[0].clone(); ids.len()];
             return self
-                .guarded_with_commands(model, &per_record, async |conn, orm, access| {
+                .guarded_with_commands(context, model, &per_record, async |conn, orm, access| {
                     access.guard(conn, orm, model, Mode::Write, ids).await?;
                     orm.write(conn, model, ids, &own).await?;
                     orm.mark_written(model, ids, &names)?;
@@ -319,33 +458,29 @@ impl OrmBackend for TxOrm {
                 .await
                 .map(|_| ());
         }
-        self.guarded(model, async |conn, orm, access| {
+        self.guarded(context, model, async |conn, orm, access| {
             access.guard(conn, orm, model, Mode::Write, ids).await?;
             orm.write(conn, model, ids, &values).await?;
             crate::model_methods::after_write(conn, model, ids, &values).await
         })
         .await
     }
-
-    async fn unlink(&mut self, model: &str, ids: &[i64]) -> Result<(), AddonError> {
-        self.guarded(model, async |conn, orm, access| {
+    async fn unlink(
+        &mut self,
+        context: &Context,
+        model: &str,
+        ids: &[i64],
+    ) -> Result<(), AddonError> {
+        self.guarded(context, model, async |conn, orm, access| {
             access.guard(conn, orm, model, Mode::Unlink, ids).await?;
             orm.unlink(conn, model, ids).await
         })
         .await
     }
 
-    async fn call(
-        &mut self,
-        model: &str,
-        method: &str,
-        ids: &[i64],
-        args: &str,
-        kwargs: &str,
-    ) -> Result<String, AddonError> {
-        self.nested(model, method, None, ids, args, kwargs).await
+    async fn call(&mut self, call: &MethodCall<'_>) -> Result<String, AddonError> {
+        self.nested(call, None).await
     }
-
     async fn sudo(&mut self, on: bool) -> Result<(), AddonError> {
         // The caller's rights must be known before they are set aside.
         self.start().await?;
@@ -377,7 +512,17 @@ impl OrmBackend for TxOrm {
         Ok(())
     }
 
-    async fn http_fetch(&mut self, request: &str) -> Result<String, AddonError> {
+    async fn current_user(&mut self) -> Result<User, AddonError> {
+        self.start().await?;
+        let access = self.access.clone();
+        let company = self.context.company_id();
+        let (conn, _) = self.parts().map_err(busy)?;
+        crate::access::user_of(conn, &access, company)
+            .await
+            .map_err(addon_error)
+    }
+
+    async fn http_fetch(&mut self, request: &HttpRequest) -> Result<HttpResponse, AddonError> {
         let (addon, permissions) = self.running_addon()?;
         let outbound = self.snapshot.as_ref().and_then(|s| s.outbound.clone());
         crate::grants::fetch(outbound.as_deref(), &addon, &permissions, request).await
@@ -389,6 +534,7 @@ impl OrmBackend for TxOrm {
 
     async fn call_super(
         &mut self,
+        context: &Context,
         ids: &[i64],
         args: &str,
         kwargs: &str,
@@ -401,7 +547,14 @@ impl OrmBackend for TxOrm {
         };
         // Below the lowest addon is the ORM's own method, if there is one.
         let below = frame.level.checked_sub(1).unwrap_or(usize::MAX);
-        self.nested(&frame.model, &frame.method, Some(below), ids, args, kwargs)
-            .await
+        let call = MethodCall {
+            model: &frame.model,
+            method: &frame.method,
+            ids,
+            args,
+            kwargs,
+            context,
+        };
+        self.nested(&call, Some(below)).await
     }
 }

@@ -67,6 +67,7 @@ impl Stamp {
 }
 
 /// The stamp of user `uid` now; `None` when the user is gone or inactive.
+#[crate::boxed]
 pub async fn current_stamp(db: &Database, uid: i64) -> Result<Option<Stamp>, Error> {
     let row = sqlx::query("SELECT password, active FROM res_users WHERE id = $1")
         .bind(uid)
@@ -81,6 +82,7 @@ pub async fn current_stamp(db: &Database, uid: i64) -> Result<Option<Stamp>, Err
 }
 
 /// The login of user `uid`, if there is one.
+#[crate::boxed]
 pub async fn login_of(db: &Database, uid: i64) -> Result<Option<String>, Error> {
     Ok(
         sqlx::query_scalar("SELECT login FROM res_users WHERE id = $1")
@@ -106,6 +108,7 @@ const CONCURRENT_CHECKS: usize = 4;
 
 /// Checks a login and password (at the RPC door, or an API key) against
 /// `res_users`; the user and their current [`Stamp`] when they match.
+#[crate::boxed]
 pub async fn authenticate(
     db: &Database,
     login: &str,
@@ -187,6 +190,7 @@ fn token_digest(key: &str) -> String {
 
 /// The user an API key belongs to: none when the key is unknown or
 /// expired, or its user inactive.
+#[crate::boxed]
 pub async fn api_key_owner(db: &Database, key: &str) -> Result<Option<i64>, Error> {
     api_key_user(db, key).await
 }
@@ -249,6 +253,7 @@ pub fn parse_expiry(text: &str) -> Result<String, Error> {
 /// Creates an API key named `name` for the user `login`, expiring at
 /// `expires` (see [`parse_expiry`]) when given. The key is returned once
 /// and only its digest is stored.
+#[crate::boxed]
 pub async fn create_api_key(
     db: &Database,
     login: &str,
@@ -310,6 +315,7 @@ fn api_key_of(row: &sqlx::any::AnyRow) -> Result<ApiKey, sqlx::Error> {
 }
 
 /// The API keys of the user `login`.
+#[crate::boxed]
 pub async fn list_api_keys(db: &Database, login: &str) -> Result<Vec<ApiKey>, Error> {
     let rows = sqlx::query(&format!(
         "{API_KEY_COLUMNS} WHERE u.login = $1 ORDER BY k.id"
@@ -322,6 +328,7 @@ pub async fn list_api_keys(db: &Database, login: &str) -> Result<Vec<ApiKey>, Er
 
 /// Revokes the API key with the id or name `name_or_id`; a name must
 /// name one key only. Answers the key revoked.
+#[crate::boxed]
 pub async fn revoke_api_key(db: &Database, name_or_id: &str) -> Result<ApiKey, Error> {
     let rows = match name_or_id.parse::<i64>() {
         Ok(id) => {
@@ -370,6 +377,49 @@ pub async fn revoke_api_key(db: &Database, name_or_id: &str) -> Result<ApiKey, E
 /// [`crate::model_methods`]).
 pub const USERS_MODEL: &str = "res.users";
 
+/// The language a user has until they choose one (Odoo's `en_US`).
+pub const DEFAULT_LANG: &str = "en_US";
+
+/// `res.users.context_get()`, which Odoo clients call right after logging
+/// in: the caller's preferences as a context, `lang`, `tz` and every
+/// `context_<key>` field of the user as `<key>`, and `uid`. Where
+/// `res.users` has no `lang` field, the language is [`DEFAULT_LANG`];
+/// where it has no `tz`, the time zone is unset (`false`), as Odoo answers
+/// for a user who never chose one.
+#[crate::boxed]
+pub async fn context_get(
+    host: &crate::Host,
+    uid: i64,
+) -> Result<serde_json::Value, crate::Failure> {
+    let snapshot = host.snapshot();
+    let users = snapshot.registry.require(USERS_MODEL)?;
+    let preferences: Vec<String> = users
+        .fields()
+        .iter()
+        .filter(|f| f.has_column())
+        .map(|f| f.name().to_string())
+        .filter(|name| name == "lang" || name == "tz" || name.starts_with("context_"))
+        .collect();
+    let mut context = serde_json::Map::new();
+    context.insert("lang".into(), DEFAULT_LANG.into());
+    context.insert("tz".into(), false.into());
+    if !preferences.is_empty() {
+        let mut conn = host.db.pool.acquire().await?;
+        let orm = pulse_orm::Orm::new(host.db.dialect, snapshot.registry.clone());
+        let mut found = orm
+            .read(&mut conn, USERS_MODEL, &[uid], &preferences)
+            .await?;
+        for (name, value) in found.pop().unwrap_or_default() {
+            if name != "id" {
+                let key = name.strip_prefix("context_").unwrap_or(&name);
+                context.insert(key.to_string(), value);
+            }
+        }
+    }
+    context.insert("uid".into(), uid.into());
+    Ok(serde_json::Value::Object(context))
+}
+
 /// Takes the `password` values out of `res.users` rows (it is no field:
 /// it is never stored or read as one), one per row.
 pub fn take_passwords(
@@ -393,6 +443,7 @@ pub fn take_passwords(
 /// Stores the argon2id hashes of `passwords` for the users `ids` (in
 /// order). A user whose password changes loses their API keys (their
 /// sessions and remembered credentials end by their [`Stamp`]).
+#[crate::boxed]
 pub async fn set_passwords(
     conn: &mut pulse_orm::Connection,
     ids: &[i64],
@@ -422,6 +473,7 @@ pub async fn set_passwords(
 /// keys (its sessions and remembered credentials end by their [`Stamp`]).
 /// Every ORM write path calls this after the write: RPC, addon code, data
 /// files.
+#[crate::boxed]
 pub async fn after_write(
     conn: &mut pulse_orm::Connection,
     ids: &[i64],
@@ -525,6 +577,7 @@ impl Throttle {
 
     /// Counts an attempt on `keys` as a failure now, unless one of them is
     /// locked out (then nothing is counted).
+    #[crate::boxed]
     pub async fn reserve(&self, keys: &[String]) -> Result<Result<(), Locked>, Error> {
         self.reserve_at(keys, now_millis()).await
     }
@@ -641,6 +694,7 @@ impl Throttle {
 
     /// Forgets the failures of `keys` (the login's and the address's) after
     /// a successful login, the one this attempt reserved included.
+    #[crate::boxed]
     pub async fn succeeded(&self, keys: &[String]) -> Result<(), Error> {
         for key in keys {
             sqlx::query("DELETE FROM pulse_login_failures WHERE key = $1")

@@ -6,9 +6,11 @@ use std::sync::atomic::AtomicUsize;
 
 use pulse_orm::{Connection, Orm, OrmError};
 use pulse_runtime::AddonError;
+use pulse_schema::Context;
 use sqlx::{Any, Transaction};
 
 use crate::access::Access;
+use crate::failure::CallFailure;
 
 use crate::{Scope, Snapshot};
 
@@ -38,6 +40,9 @@ pub struct TxOrm {
     /// Whose rights apply: the caller of the request (the superuser for
     /// lifecycle steps).
     pub access: Arc<Access>,
+    /// The context the running call was made with (Odoo's `env.context`):
+    /// the request's, or the one an addon passed to a nested call.
+    pub context: Arc<Context>,
     /// A transaction still to begin, at the first ORM call.
     pub(crate) deferred: Option<Deferred>,
     /// Whether an operation clashed with a concurrent transaction; the
@@ -67,6 +72,7 @@ impl TxOrm {
             frames: Vec::new(),
             hook_scope: None,
             access: Access::superuser(),
+            context: Arc::default(),
             deferred: None,
             conflict: false,
             tree_memory: Arc::default(),
@@ -96,6 +102,7 @@ impl TxOrm {
             hook_scope: None,
             // Nobody's rights until the real ones are loaded.
             access: Arc::new(Access::default()),
+            context: Arc::default(),
             deferred: Some(Deferred {
                 pool: pool.clone(),
                 uid,
@@ -129,12 +136,19 @@ impl TxOrm {
         self
     }
 
+    /// This session running under `context`.
+    pub fn with_context(mut self, context: Context) -> TxOrm {
+        self.context = Arc::new(context);
+        self
+    }
+
     /// The transaction back, to commit or drop.
     pub fn into_tx(self) -> Transaction<'static, Any> {
         self.tx.expect("the transaction is back once calls return")
     }
 
     /// Commits the transaction (nothing to do when a deferred one never began).
+    #[crate::boxed]
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         match self.tx {
             Some(tx) => tx.commit().await,
@@ -154,6 +168,17 @@ impl TxOrm {
             Some(tx) => Ok((&mut **tx, &self.orm)),
             None => Err("the transaction is in use by a nested call".into()),
         }
+    }
+
+    /// Runs one ORM operation on the session's connection, for the call
+    /// engine: its failure as the call's, and a transaction lent to a
+    /// nested call as [`CallFailure::Unavailable`].
+    pub(crate) async fn operate<T>(
+        &mut self,
+        op: impl AsyncFnOnce(&mut Connection, &Orm) -> Result<T, OrmError>,
+    ) -> Result<T, CallFailure> {
+        let (conn, orm) = self.parts().map_err(CallFailure::Unavailable)?;
+        op(conn, orm).await.map_err(CallFailure::Orm)
     }
 
     /// This session inside a call of `model.method` at `level` of its chain.
@@ -179,6 +204,7 @@ impl TxOrm {
     /// models of its graph, with the addon's own rights
     /// ([`crate::Access::for_addon`]), in a frame of its own, so that
     /// `env.sudo` (with the grant) switches to superuser and back.
+    #[crate::boxed]
     pub async fn acting_as(mut self, scope: Arc<Scope>, step: &str) -> Result<TxOrm, OrmError> {
         let (conn, _) = self.parts().map_err(OrmError::User)?;
         self.access = scope.access(conn).await?;
@@ -253,6 +279,7 @@ impl TxOrm {
             frames: std::mem::take(&mut self.frames),
             hook_scope: self.hook_scope.clone(),
             access: self.access.clone(),
+            context: self.context.clone(),
             deferred: self.deferred.take(),
             conflict: self.conflict,
             tree_memory: self.tree_memory.clone(),

@@ -73,6 +73,26 @@ fn default(mut spec: FieldSpec, value: serde_json::Value) -> FieldSpec {
     spec
 }
 
+/// A selection whose values are their own labels.
+fn selection(mut spec: FieldSpec, values: &[&str]) -> FieldSpec {
+    spec.selection = values
+        .iter()
+        .map(|s| (s.to_string(), s.to_string()))
+        .collect();
+    spec
+}
+
+/// A many2one whose record goes when the one it points to goes.
+fn cascade(mut spec: FieldSpec) -> FieldSpec {
+    spec.ondelete = Some(OnDelete::Cascade);
+    spec
+}
+
+/// Odoo's `active` field (archiving), set for a new record.
+fn active() -> FieldSpec {
+    default(field("active", FieldType::Boolean), json!(true))
+}
+
 fn model(name: &str, description: &str, fields: Vec<FieldSpec>) -> ModelSpec {
     ModelSpec {
         name: name.to_string(),
@@ -90,13 +110,14 @@ pub fn description() -> Description {
         ["perm_read", "perm_write", "perm_create", "perm_unlink"]
             .map(|p| default(field(p, FieldType::Boolean), json!(default_on)))
     };
-    let mut group_id = relation(field("group_id", FieldType::Many2one), "res.groups");
-    group_id.ondelete = Some(OnDelete::Cascade);
     let mut access_fields = vec![
         required(field("name", FieldType::Char)),
         required(field("model", FieldType::Char)),
-        group_id,
-        default(field("active", FieldType::Boolean), json!(true)),
+        cascade(relation(
+            field("group_id", FieldType::Many2one),
+            "res.groups",
+        )),
+        active(),
     ];
     access_fields.extend(perms(false));
     let mut rule_fields = vec![
@@ -104,7 +125,7 @@ pub fn description() -> Description {
         required(field("model", FieldType::Char)),
         field("domain_force", FieldType::Json),
         relation(field("groups", FieldType::Many2many), "res.groups"),
-        default(field("active", FieldType::Boolean), json!(true)),
+        active(),
     ];
     rule_fields.extend(perms(true));
     let login = unique(required(field("login", FieldType::Char)));
@@ -124,16 +145,17 @@ pub fn description() -> Description {
                 vec![
                     login,
                     required(field("name", FieldType::Char)),
-                    default(field("active", FieldType::Boolean), json!(true)),
+                    active(),
                     relation(field("groups_id", FieldType::Many2many), "res.groups"),
                 ],
             ),
             {
                 // The key itself is no field: only its digest is stored,
                 // and nothing reads it but the login check.
-                let mut user_id =
-                    required(relation(field("user_id", FieldType::Many2one), "res.users"));
-                user_id.ondelete = Some(OnDelete::Cascade);
+                let user_id = cascade(required(relation(
+                    field("user_id", FieldType::Many2one),
+                    "res.users",
+                )));
                 model(
                     crate::auth::API_KEY_MODEL,
                     "Users API Keys",
@@ -160,7 +182,7 @@ pub fn description() -> Description {
                     field("zip", FieldType::Char),
                     field("vat", FieldType::Char),
                     field("is_company", FieldType::Boolean),
-                    default(field("active", FieldType::Boolean), json!(true)),
+                    active(),
                     field("comment", FieldType::Text),
                 ],
             ),
@@ -173,21 +195,17 @@ pub fn description() -> Description {
                     field("summary", FieldType::Text),
                     field("author", FieldType::Char),
                     field("application", FieldType::Boolean),
-                    {
-                        let mut state = field("state", FieldType::Selection);
-                        state.selection = [
+                    selection(
+                        field("state", FieldType::Selection),
+                        &[
                             "uninstallable",
                             "uninstalled",
                             "installed",
                             "to upgrade",
                             "to remove",
                             "to install",
-                        ]
-                        .iter()
-                        .map(|s| (s.to_string(), s.to_string()))
-                        .collect();
-                        state
-                    },
+                        ],
+                    ),
                     field("latest_version", FieldType::Char),
                     field("installed_version", FieldType::Char),
                     field("depends", FieldType::Json),
@@ -202,21 +220,17 @@ pub fn description() -> Description {
                     required(field("model", FieldType::Char)),
                     required(field("method", FieldType::Char)),
                     default(field("interval_number", FieldType::Integer), json!(1)),
-                    {
-                        let mut unit = default(
+                    selection(
+                        default(
                             field("interval_type", FieldType::Selection),
                             json!("months"),
-                        );
-                        unit.selection = ["seconds", "minutes", "hours", "days", "weeks", "months"]
-                            .iter()
-                            .map(|s| (s.to_string(), s.to_string()))
-                            .collect();
-                        unit
-                    },
+                        ),
+                        &["seconds", "minutes", "hours", "days", "weeks", "months"],
+                    ),
                     field("nextcall", FieldType::Datetime),
                     field("lastcall", FieldType::Datetime),
                     default(field("priority", FieldType::Integer), json!(5)),
-                    default(field("active", FieldType::Boolean), json!(true)),
+                    active(),
                     field("failure_count", FieldType::Integer),
                     field("first_failure_date", FieldType::Datetime),
                 ],
@@ -228,7 +242,7 @@ pub fn description() -> Description {
                     unique(required(field("name", FieldType::Char))),
                     field("symbol", FieldType::Char),
                     default(field("rounding", FieldType::Float), json!(0.01)),
-                    default(field("active", FieldType::Boolean), json!(true)),
+                    active(),
                 ],
             ),
             model(
@@ -256,17 +270,13 @@ pub fn description() -> Description {
                 vec![
                     required(field("name", FieldType::Char)),
                     required(field("model", FieldType::Char)),
-                    {
-                        let mut kind = required(field("type", FieldType::Selection));
-                        kind.selection = ["list", "form", "search", "kanban", "pivot", "graph"]
-                            .iter()
-                            .map(|s| (s.to_string(), s.to_string()))
-                            .collect();
-                        kind
-                    },
+                    selection(
+                        required(field("type", FieldType::Selection)),
+                        &["list", "form", "search", "kanban", "pivot", "graph"],
+                    ),
                     required(field("arch", FieldType::Text)),
                     default(field("priority", FieldType::Integer), json!(16)),
-                    default(field("active", FieldType::Boolean), json!(true)),
+                    active(),
                 ],
             ),
             model(
@@ -327,6 +337,7 @@ pub fn model_names() -> Vec<String> {
 /// exists already, with its password column, made by the host's
 /// migrations), records them as owned by `base`, and creates the base
 /// groups with `admin` in them.
+#[crate::boxed]
 pub async fn ensure(conn: &mut Connection, dialect: Dialect) -> Result<(), Error> {
     let mut registry = Registry::new();
     apply(&mut registry)?;

@@ -4,15 +4,18 @@
 //! (XML-RPC, JSON-RPC, JSON-2, the dataset endpoints) comes through here.
 
 use pulse_orm::Orm;
+use pulse_schema::Context;
 use serde_json::{Map, Value};
 
-use crate::failure::{Failure, Kind};
+use crate::failure::{CallFailure, Failure, Kind};
 use crate::{Access, Host, TxOrm, dispatch, model_methods};
 
 impl Host {
-    /// Runs `model.method(*args, **kwargs)` for the user `uid`: the top of
-    /// the method's override chain, the ORM's own, or one the host answers
-    /// itself (the Apps buttons, see [`crate::model_methods`]).
+    /// Runs `model.method(*args, **kwargs)` for the user `uid` under
+    /// `context` (see [`take_context`]): the top of the method's override
+    /// chain, the ORM's own, or one the host answers itself (the Apps
+    /// buttons, see [`crate::model_methods`]).
+    #[crate::boxed]
     pub async fn execute_kw(
         &self,
         uid: i64,
@@ -20,6 +23,7 @@ impl Host {
         method: &str,
         args: Vec<Value>,
         kwargs: Map<String, Value>,
+        context: Context,
     ) -> Result<Value, Failure> {
         if method.starts_with('_') {
             return Err(Failure::new(
@@ -33,7 +37,7 @@ impl Host {
             return run(self, uid, model, method, &ids).await;
         }
         // Another transaction getting in the way rolls the call back and runs it again.
-        let (ids, rest, kwargs) = (&ids, &rest, &kwargs);
+        let (ids, rest, kwargs, context) = (&ids, &rest, &kwargs, &context);
         crate::db::retrying(&format!("{model}.{method}"), move || async move {
             let snapshot = self.snapshot();
             crate::commands::refuse_readonly(&snapshot.registry, model, method, rest, kwargs)
@@ -49,7 +53,8 @@ impl Host {
                 Orm::new(self.db.dialect, snapshot.registry.clone()),
                 Some(snapshot),
             )
-            .with_access(access);
+            .with_access(access)
+            .with_context(context.clone());
             let (outcome, orm) = dispatch::call(
                 orm,
                 model,
@@ -73,5 +78,15 @@ impl Host {
             }
         })
         .await
+    }
+}
+
+/// Takes the context out of a call's keyword arguments, as every RPC door
+/// does before [`Host::execute_kw`] (Odoo's `call_kw` pops it and runs the
+/// method under it); no context is the empty one.
+pub fn take_context(kwargs: &mut Map<String, Value>) -> Result<Context, Failure> {
+    match kwargs.remove("context") {
+        None => Ok(Context::default()),
+        Some(value) => Context::from_value(&value).map_err(|e| CallFailure::from(e).into()),
     }
 }

@@ -92,6 +92,7 @@ fn check_values(
 /// written or deleted by calling that model's method at the top of its
 /// override chain (through `call`), in `tx`'s transaction. The record's own pending
 /// recomputations wait until its commands are done.
+#[crate::boxed]
 pub async fn apply_x2many(
     mut tx: TxOrm,
     call: MethodCall,
@@ -103,8 +104,7 @@ pub async fn apply_x2many(
         return (Ok(()), tx);
     }
     let earlier = tx.orm.take_pending();
-    let outcome;
-    (outcome, tx) = Box::pin(run_commands(tx, call, model, id, commands)).await;
+    let outcome = Box::pin(run_commands(&mut tx, call, model, id, commands)).await;
     if outcome.is_ok() {
         tx.orm.restore_pending(earlier);
     }
@@ -112,38 +112,24 @@ pub async fn apply_x2many(
 }
 
 async fn run_commands(
-    mut tx: TxOrm,
+    tx: &mut TxOrm,
     call: MethodCall,
     model: &str,
     id: i64,
     commands: &[(String, Value)],
-) -> (Result<(), CallFailure>, TxOrm) {
+) -> Result<(), CallFailure> {
     let registry = tx.orm.registry().clone();
-    let model_def = match registry.require(model) {
-        Ok(m) => m.clone(),
-        Err(e) => return (Err(CallFailure::Orm(e)), tx),
-    };
+    let model_def = registry.require(model).map_err(CallFailure::Orm)?;
     for (name, value) in commands {
-        let field = match model_def.require_field(name) {
-            Ok(field) => field,
-            Err(e) => return (Err(CallFailure::Orm(e)), tx),
-        };
-        let parsed = match pulse_orm::x2many_commands(&model_def, field, value) {
-            Ok(parsed) => parsed,
-            Err(e) => return (Err(CallFailure::Orm(e)), tx),
-        };
+        let field = model_def.require_field(name).map_err(CallFailure::Orm)?;
+        let parsed =
+            pulse_orm::x2many_commands(model_def, field, value).map_err(CallFailure::Orm)?;
         for command in parsed {
-            let steps = match tx.parts() {
-                Ok((conn, orm)) => orm
-                    .x2many_steps(conn, &model_def, field, id, &command)
-                    .await
-                    .map_err(CallFailure::Orm),
-                Err(e) => Err(CallFailure::Unavailable(e)),
-            };
-            let steps = match steps {
-                Ok(steps) => steps,
-                Err(e) => return (Err(e), tx),
-            };
+            let steps = tx
+                .operate(async |conn, orm| {
+                    orm.x2many_steps(conn, model_def, field, id, &command).await
+                })
+                .await?;
             for step in steps {
                 let (method, target, ids, args) = match step {
                     X2manyStep::Create { model, values } => {
@@ -154,43 +140,28 @@ async fn run_commands(
                     }
                     X2manyStep::Unlink { model, ids } => ("unlink", model, ids, Vec::new()),
                     links => {
-                        let done = match tx.parts() {
-                            Ok((conn, orm)) => orm
-                                .apply_links(conn, &model_def, field, id, &links)
-                                .await
-                                .map_err(CallFailure::Orm),
-                            Err(e) => Err(CallFailure::Unavailable(e)),
-                        };
-                        if let Err(e) = done {
-                            return (Err(e), tx);
-                        }
+                        tx.operate(async |conn, orm| {
+                            orm.apply_links(conn, model_def, field, id, &links).await
+                        })
+                        .await?;
                         continue;
                     }
                 };
-                let answer;
-                (answer, tx) = call(tx, target, method.to_string(), ids, args).await;
-                let answer = match answer {
-                    Ok(answer) => answer,
-                    Err(e) => return (Err(e), tx),
-                };
+                let (answer, back) = call(tx.take(), target, method.to_string(), ids, args).await;
+                *tx = back;
+                let answer = answer?;
                 if method == "create" {
                     let created: Vec<i64> = match &answer {
                         Value::Array(ids) => ids.iter().filter_map(Value::as_i64).collect(),
                         one => one.as_i64().into_iter().collect(),
                     };
-                    let linked = match tx.parts() {
-                        Ok((conn, orm)) => orm
-                            .link_created(conn, &model_def, field, id, &created)
-                            .await
-                            .map_err(CallFailure::Orm),
-                        Err(e) => Err(CallFailure::Unavailable(e)),
-                    };
-                    if let Err(e) = linked {
-                        return (Err(e), tx);
-                    }
+                    tx.operate(async |conn, orm| {
+                        orm.link_created(conn, model_def, field, id, &created).await
+                    })
+                    .await?;
                 }
             }
         }
     }
-    (Ok(()), tx)
+    Ok(())
 }

@@ -87,6 +87,7 @@ fn next_slot(due: i64, n: i64, unit: &str, now: i64) -> i64 {
 
 impl Host {
     /// Every job, in priority order.
+    #[crate::boxed]
     pub async fn cron_jobs(&self) -> Result<Vec<Job>, Error> {
         let rows = sqlx::query(
             "SELECT name, model, method, interval_number, interval_type, nextcall, lastcall, active, failure_count \
@@ -117,6 +118,7 @@ impl Host {
     }
 
     /// Runs the job `name` now, whether due or not (`pulse cron run`).
+    #[crate::boxed]
     pub async fn run_cron(&self, name: &str) -> Result<(), Error> {
         match self.run_job(Some(name)).await? {
             Some(Ok(())) => Ok(()),
@@ -126,6 +128,7 @@ impl Host {
     }
 
     /// Runs every job that is due; answers how many ran.
+    #[crate::boxed]
     pub async fn run_due_jobs(&self) -> Result<usize, Error> {
         let mut ran = 0;
         while self.run_job(None).await?.is_some() {

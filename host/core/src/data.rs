@@ -153,6 +153,7 @@ async fn to_json(
 
 /// Creates or updates the records of `module`'s data files; returns the
 /// external ids loaded.
+#[crate::boxed]
 pub async fn load(
     conn: &mut Connection,
     orm: &Orm,
@@ -231,6 +232,7 @@ pub async fn load(
 /// Deletes the records of `module` whose external id is not in `keep`
 /// (all of them on uninstall, when `keep` is `None`), unless another module also owns them. Records
 /// in tables the module owns are left to go with their table.
+#[crate::boxed]
 pub async fn remove(
     conn: &mut Connection,
     orm: &Orm,

@@ -86,6 +86,7 @@ where
 pub const WITH_DEMO: &str = "with_demo";
 
 /// Whether the database loads addons' demo data.
+#[crate::boxed]
 pub async fn with_demo(conn: &mut pulse_orm::Connection) -> Result<bool, Error> {
     Ok(
         sqlx::query("SELECT COUNT(*) FROM pulse_meta WHERE key = $1 AND value = 1")
@@ -98,6 +99,7 @@ pub async fn with_demo(conn: &mut pulse_orm::Connection) -> Result<bool, Error> 
 }
 
 /// The registry version recorded in the database.
+#[crate::boxed]
 pub async fn registry_version(conn: &mut pulse_orm::Connection) -> Result<i64, Error> {
     Ok(sqlx::query("SELECT value FROM pulse_meta WHERE key = $1")
         .bind(REGISTRY_VERSION)
@@ -150,6 +152,7 @@ impl Database {
     /// up by `settings`, and runs the migrations of the host's tables it
     /// lacks. Seeding (the user `admin`, the `base` records) is the host's
     /// business: see `Host::open`.
+    #[crate::boxed]
     pub async fn open(url: &str, settings: &PoolSettings) -> Result<Database, Error> {
         let db = Database::connect(url, settings).await?;
         db.migrate().await?;
@@ -344,6 +347,7 @@ pub(crate) mod scratch {
     }
 
     /// A fresh SQLite file in the temporary directory.
+    #[crate::boxed]
     pub async fn sqlite(tag: &str) -> Scratch {
         let path = std::env::temp_dir().join(format!("{}.sqlite", name(tag)));
         for suffix in ["", "-wal", "-shm"] {
@@ -361,11 +365,13 @@ pub(crate) mod scratch {
     }
 
     /// A fresh PostgreSQL database (`PULSE_TEST_PG`, or the local server).
+    #[crate::boxed]
     pub async fn postgres(tag: &str) -> Scratch {
         postgres_with(tag, &PoolSettings::default()).await
     }
 
     /// [`postgres`] with a pool set up by `settings`.
+    #[crate::boxed]
     pub async fn postgres_with(tag: &str, settings: &PoolSettings) -> Scratch {
         let admin = std::env::var("PULSE_TEST_PG")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
@@ -390,12 +396,14 @@ pub(crate) mod scratch {
     }
 
     /// One database of each engine.
+    #[crate::boxed]
     pub async fn both(tag: &str) -> Vec<Scratch> {
         vec![sqlite(tag).await, postgres(tag).await]
     }
 
     impl Scratch {
         /// The database opened as a host opens it: migrated.
+        #[crate::boxed]
         pub async fn migrated(&self) -> Database {
             Database::open(&self.url, &PoolSettings::default())
                 .await
@@ -403,6 +411,7 @@ pub(crate) mod scratch {
         }
 
         /// Closes the pool and removes the database.
+        #[crate::boxed]
         pub async fn remove(self) {
             self.db.pool.close().await;
             match &self.postgres {

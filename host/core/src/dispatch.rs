@@ -5,8 +5,9 @@
 
 use std::sync::Arc;
 
-use pulse_orm::{Domain, Record, SearchOptions};
-use pulse_runtime::CallError;
+use pulse_orm::{Domain, OrmError, Record, SearchOptions};
+use pulse_runtime::{CallError, MethodCall};
+use pulse_schema::Context;
 use serde_json::{Map, Value, json};
 
 use crate::access::Mode;
@@ -31,7 +32,9 @@ const MODEL_METHODS: [&str; 8] = [
 ];
 
 /// The ORM's own methods.
-const BUILTIN_METHODS: [&str; 13] = [
+const BUILTIN_METHODS: [&str; 15] = [
+    "action_archive",
+    "action_unarchive",
     "name_search",
     "default_get",
     "exists",
@@ -68,7 +71,35 @@ pub fn split_args(
 
 /// Calls `model.method` on `ids` at `level` of its override chain (the top
 /// when `None`), in `orm`'s transaction, which is handed back.
+///
+/// A `context` keyword argument (an addon's nested call, or `super()`
+/// passing its own on) is the context the call runs under, as Odoo's
+/// `with_context`; without one, the caller's goes on.
+#[crate::boxed]
 pub async fn call(
+    mut orm: TxOrm,
+    model: &str,
+    method: &str,
+    level: Option<usize>,
+    ids: Vec<i64>,
+    args: Vec<Value>,
+    mut kwargs: Map<String, Value>,
+) -> (Result<Value, CallFailure>, TxOrm) {
+    let Some(given) = kwargs.remove("context") else {
+        return call_in_context(orm, model, method, level, ids, args, kwargs).await;
+    };
+    let context = match Context::from_value(&given) {
+        Ok(context) => Arc::new(context),
+        Err(e) => return (Err(e.into()), orm),
+    };
+    let callers = std::mem::replace(&mut orm.context, context);
+    let (outcome, mut orm) = call_in_context(orm, model, method, level, ids, args, kwargs).await;
+    orm.context = callers;
+    (outcome, orm)
+}
+
+/// [`call`] under the session's context.
+async fn call_in_context(
     orm: TxOrm,
     model: &str,
     method: &str,
@@ -270,8 +301,15 @@ async fn call_addon(
         let message = format!("{model}.{method}: calls nest more than {MAX_DEPTH} deep");
         return (Err(CallFailure::Unavailable(message)), orm);
     }
+    // The method finds the context in its keyword arguments too, as
+    // Odoo's `call_kw` receives it: the only way 0.1's boundary has.
+    let mut kwargs = kwargs;
+    kwargs.insert("context".into(), orm.context.to_value());
     let args = Value::Array(args).to_string();
     let kwargs = Value::Object(kwargs).to_string();
+    // The method runs with the context of the call that reached it
+    // (0.2 passes it typed).
+    let context = orm.context.clone();
     let inner = orm.enter(
         model,
         method,
@@ -280,7 +318,17 @@ async fn call_addon(
     );
     let span = tracing::info_span!("addon_call", addon = %addon_name, model, method);
     let (answer, inner) = tracing::Instrument::instrument(
-        Box::pin(addon.call_method(inner, model, method, &ids, &args, &kwargs)),
+        Box::pin(addon.call_method(
+            inner,
+            &MethodCall {
+                model,
+                method,
+                ids: &ids,
+                args: &args,
+                kwargs: &kwargs,
+                context: &context,
+            },
+        )),
         span,
     )
     .await;
@@ -308,6 +356,10 @@ async fn builtin(
     k: &Map<String, Value>,
 ) -> Result<Value, CallFailure> {
     let access = session.access.clone();
+    // Searches leave archived records out unless the context says
+    // `active_test: false`; records named by id are found whatever their state.
+    let context = session.context.clone();
+    let searched = |domain: Domain| domain.searched_under(&context);
     let (conn, orm) = session.parts().map_err(CallFailure::Unavailable)?;
     // Access rights and record rules: a search is narrowed to what the
     // user may see; records named by id are checked.
@@ -375,7 +427,7 @@ async fn builtin(
             json!(records)
         }
         "search_read" => {
-            let domain = domain_of(argument(a, k, 0, "domain"))?;
+            let domain = searched(domain_of(argument(a, k, 0, "domain"))?);
             let domain = restrict(conn, domain).await?;
             let fields = fields_of(argument(a, k, 1, "fields"))?;
             let options = search_options(a, k, 2)?;
@@ -387,7 +439,7 @@ async fn builtin(
             json!(records)
         }
         "search" => {
-            let domain = domain_of(argument(a, k, 0, "domain"))?;
+            let domain = searched(domain_of(argument(a, k, 0, "domain"))?);
             let domain = restrict(conn, domain).await?;
             let options = search_options(a, k, 1)?;
             json!(
@@ -397,7 +449,7 @@ async fn builtin(
             )
         }
         "search_count" => {
-            let domain = domain_of(argument(a, k, 0, "domain"))?;
+            let domain = searched(domain_of(argument(a, k, 0, "domain"))?);
             let domain = restrict(conn, domain).await?;
             json!(
                 orm.search_count(conn, model, &domain)
@@ -433,6 +485,42 @@ async fn builtin(
             }
             json!(true)
         }
+        "action_archive" | "action_unarchive" => {
+            // Odoo 19's archive buttons: a write of `active` on the records
+            // whose state changes, through the model's `write` and its
+            // overrides (a user archived loses its API keys).
+            let archive = method == "action_archive";
+            let model_def = orm.registry().require(model).map_err(CallFailure::Orm)?;
+            if model_def.active_field().is_none() {
+                return Err(CallFailure::Orm(OrmError::Value(format!(
+                    "Model '{model}' has no 'active' field: its records cannot be archived"
+                ))));
+            }
+            guard(conn, Mode::Read, &ids).await?;
+            let states = orm
+                .read(conn, model, &ids, &["active".to_string()])
+                .await
+                .map_err(CallFailure::Orm)?;
+            let changing: Vec<i64> = states
+                .iter()
+                .filter(|r| r.get("active").is_some_and(pulse_schema::is_truthy) == archive)
+                .filter_map(|r| r.get("id").and_then(Value::as_i64))
+                .collect();
+            if !changing.is_empty() {
+                let values = vec![json!({ "active": !archive })];
+                let (outcome, back) = method_call(
+                    session.take(),
+                    model.into(),
+                    "write".into(),
+                    changing,
+                    values,
+                )
+                .await;
+                *session = back;
+                outcome?;
+            }
+            json!(true)
+        }
         "unlink" => {
             guard(conn, Mode::Unlink, &ids).await?;
             orm.unlink(conn, model, &ids)
@@ -462,8 +550,9 @@ async fn builtin(
             let name = argument(a, k, 0, "name")
                 .and_then(Value::as_str)
                 .unwrap_or("");
-            let domain =
-                domain_of(argument(a, k, 1, "domain").or_else(|| argument(a, k, 1, "args")))?;
+            let domain = searched(domain_of(
+                argument(a, k, 1, "domain").or_else(|| argument(a, k, 1, "args")),
+            )?);
             let domain = restrict(conn, domain).await?;
             let operator = argument(a, k, 2, "operator")
                 .and_then(Value::as_str)
@@ -527,7 +616,7 @@ async fn builtin(
             json!(new)
         }
         "read_group" => {
-            let domain = domain_of(argument(a, k, 0, "domain"))?;
+            let domain = searched(domain_of(argument(a, k, 0, "domain"))?);
             let domain = restrict(conn, domain).await?;
             let fields = fields_of(argument(a, k, 1, "fields"))?;
             let groupby = match argument(a, k, 2, "groupby") {

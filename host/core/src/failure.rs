@@ -34,6 +34,18 @@ pub enum CallFailure {
     Unavailable(String),
 }
 
+/// A context no call can run under: a `TypeError` where Odoo's
+/// `dict(context)` would fail on its type, a `ValueError` past a limit.
+impl From<pulse_schema::ContextError> for CallFailure {
+    fn from(e: pulse_schema::ContextError) -> CallFailure {
+        if e.is_type_error() {
+            CallFailure::BadArgument(e.to_string())
+        } else {
+            CallFailure::Orm(OrmError::Value(e.to_string()))
+        }
+    }
+}
+
 impl CallFailure {
     /// Whether the failure is a clash with a concurrent transaction.
     pub fn is_conflict(&self) -> bool {

@@ -5,8 +5,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use pulse_runtime::AddonError;
-use serde_json::{Map, Value, json};
+use pulse_runtime::{AddonError, HttpRequest, HttpResponse};
 use sqlx::Row;
 
 use crate::Error;
@@ -70,6 +69,7 @@ pub fn host_matches(pattern: &str, host: &str) -> bool {
 }
 
 /// Every grant, by addon.
+#[crate::boxed]
 pub async fn load(
     conn: &mut pulse_orm::Connection,
 ) -> Result<HashMap<String, BTreeSet<String>>, Error> {
@@ -130,8 +130,8 @@ pub struct OutboundRequest {
     pub url: String,
     /// Headers, in the order given.
     pub headers: Vec<(String, String)>,
-    /// The body, if any.
-    pub body: Option<String>,
+    /// The body (empty for none).
+    pub body: Vec<u8>,
     /// The most the response body may hold.
     pub max_body: usize,
 }
@@ -164,18 +164,16 @@ pub enum OutboundError {
 /// The most an outbound response body may hold.
 const MAX_RESPONSE: usize = 8 << 20;
 
-/// Sends the request `addon` asked for (JSON `{method, url, headers,
-/// body}`) through `outbound`, if `permissions` allow its host; answers
-/// JSON `{status, headers, body}`.
+/// Sends the request `addon` asked for through `outbound`, if
+/// `permissions` allow its host.
+#[crate::boxed]
 pub async fn fetch(
     outbound: Option<&dyn Outbound>,
     addon: &str,
     permissions: &Permissions,
-    request: &str,
-) -> Result<String, AddonError> {
-    let request: Value = serde_json::from_str(request)
-        .map_err(|e| AddonError::User(format!("invalid HTTP request JSON: {e}")))?;
-    let url = request["url"].as_str().unwrap_or_default();
+    request: &HttpRequest,
+) -> Result<HttpResponse, AddonError> {
+    let url = request.url.as_str();
     let url =
         url::Url::parse(url).map_err(|e| AddonError::User(format!("invalid URL {url:?}: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") {
@@ -204,21 +202,16 @@ pub async fn fetch(
             "HTTP request to {host} failed: this host makes no outbound requests"
         )));
     };
-    let method = request["method"]
-        .as_str()
-        .unwrap_or("GET")
-        .to_ascii_uppercase();
-    let headers = request["headers"]
-        .as_object()
-        .into_iter()
-        .flatten()
-        .map(|(name, value)| (name.clone(), value.as_str().unwrap_or_default().to_string()))
-        .collect();
+    let method = if request.method.is_empty() {
+        "GET".to_string()
+    } else {
+        request.method.to_ascii_uppercase()
+    };
     let sent = OutboundRequest {
         method: method.clone(),
         url: url.to_string(),
-        headers,
-        body: request["body"].as_str().map(str::to_string),
+        headers: request.headers.clone(),
+        body: request.body.clone(),
         max_body: MAX_RESPONSE,
     };
     let response = outbound.send(sent).await.map_err(|e| match e {
@@ -228,16 +221,10 @@ pub async fn fetch(
         )),
         OutboundError::Failed(e) => AddonError::User(format!("HTTP request to {host} failed: {e}")),
     })?;
-    let status = response.status;
-    let mut headers = Map::new();
-    for (name, value) in response.headers {
-        headers.insert(name, Value::from(value));
-    }
-    tracing::info!(addon, %method, host = %host, status, "outbound HTTP request");
-    Ok(json!({
-        "status": status,
-        "headers": headers,
-        "body": String::from_utf8_lossy(&response.body),
+    tracing::info!(addon, %method, host = %host, status = response.status, "outbound HTTP request");
+    Ok(HttpResponse {
+        status: response.status,
+        headers: response.headers,
+        body: response.body,
     })
-    .to_string())
 }

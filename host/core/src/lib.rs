@@ -38,6 +38,16 @@ pub mod routes;
 mod schema_sync;
 mod utc;
 
+/// `#[crate::boxed]` on a `pub async fn` returns its future boxed
+/// (`Pin<Box<dyn Future + Send>>`), so the state machine is compiled once,
+/// in this crate. Unboxed, it would be compiled again in every crate that
+/// awaits it: an `async fn`'s state machine counts as generic code, and
+/// release builds share no generic code between crates, so the `pulse`
+/// binary compiled the whole call engine a second time (see the README's
+/// suite timings). This is `async_recursion`'s transformation, named for
+/// why we use it.
+pub(crate) use async_recursion::async_recursion as boxed;
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
@@ -46,6 +56,7 @@ pub use access::{Access, Mode};
 pub use auth::{ApiKey, User, hash_password, verify_password};
 pub use backend::TxOrm;
 pub use base::SUPERUSER_ID;
+pub use call::take_context;
 pub use cron::Job;
 pub use db::{DEFAULT_STATEMENT_TIMEOUT, Database, PoolSettings};
 pub use dispatch::{is_model_method, split_args};
@@ -57,6 +68,7 @@ pub use lifecycle::{ChangeKind, PermissionRequest, PlanReport, SchemaChange};
 pub use module_records::{ModuleInfo, ModuleState, Operation};
 pub use pulse_manifest::plan::Installed;
 pub use pulse_runtime::Limits;
+pub use pulse_schema::Context;
 
 use pulse_orm::Registry;
 use pulse_runtime::{LoadedAddon, Runtime};
@@ -183,6 +195,7 @@ impl Host {
     /// loaded by [`Host::reload`] (which `serve` calls before it listens) or
     /// on the first request; CLI commands that only plan or list never pay
     /// for loading components.
+    #[crate::boxed]
     pub async fn open(config: Config) -> Result<Host, Error> {
         let db = Database::open(&config.db_url, &config.pool).await?;
         seed(&db, config.admin_password.as_deref()).await?;
@@ -213,6 +226,7 @@ impl Host {
 
     /// Reloads when another process (a CLI command, another host) changed
     /// the installed addons; looks at most every 250 ms.
+    #[crate::boxed]
     pub async fn refresh(&self) -> Result<(), Error> {
         {
             let mut checked = self.checked.lock().expect("refresh lock");
@@ -235,6 +249,7 @@ impl Host {
     /// `expires` (a date `YYYY-MM-DD`, a datetime, or a duration from now
     /// such as `90d`) when given; the key is returned once and only its
     /// digest is stored.
+    #[crate::boxed]
     pub async fn create_api_key(
         &self,
         login: &str,
@@ -245,17 +260,20 @@ impl Host {
     }
 
     /// The API keys of the user `login` (never the keys themselves).
+    #[crate::boxed]
     pub async fn api_keys(&self, login: &str) -> Result<Vec<ApiKey>, Error> {
         auth::list_api_keys(&self.db, login).await
     }
 
     /// Revokes the API key with this id or (unique) name; answers it.
+    #[crate::boxed]
     pub async fn revoke_api_key(&self, name_or_id: &str) -> Result<ApiKey, Error> {
         auth::revoke_api_key(&self.db, name_or_id).await
     }
 
     /// Grants `permissions` (`sudo`, `http:HOST`) to `addon`; running
     /// hosts pick the change up at their next request.
+    #[crate::boxed]
     pub async fn grant(&self, addon: &str, permissions: &[String], on: bool) -> Result<(), Error> {
         let mut tx = self.db.pool.begin().await?;
         for permission in permissions {
@@ -282,6 +300,7 @@ impl Host {
     /// Makes the database load addons' demo data from now on (Odoo's
     /// "load demonstration data"): `pulse demo` databases, never
     /// production ones. Addons installed before keep what they had.
+    #[crate::boxed]
     pub async fn enable_demo(&self) -> Result<(), Error> {
         let mut tx = self.db.pool.begin().await?;
         sqlx::query("DELETE FROM pulse_meta WHERE key = $1")
@@ -312,6 +331,7 @@ impl Host {
     }
 
     /// Whether the database answers a query.
+    #[crate::boxed]
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
         sqlx::query("SELECT 1").execute(&self.db.pool).await?;
         Ok(())

@@ -768,7 +768,7 @@ impl<'h> Execution<'h> {
             Some(scope),
         )
         .await?;
-        let diff = schema_sync::diff(&Description::default(), step.description);
+        let diff = schema_sync::diff(name, &Description::default(), step.description);
         self.change(|modules| {
             modules.push(InstalledModule {
                 name: name.to_string(),
@@ -778,8 +778,8 @@ impl<'h> Execution<'h> {
                 sequence,
             })
         })?;
-        let (dialect, registry) = (self.dialect(), self.modules.registry().clone());
-        schema_sync::apply_additions(self.tx(), dialect, &registry, name, &diff).await?;
+        let orm = self.orm();
+        schema_sync::apply_additions(self.tx(), &orm, &diff).await?;
         self.load_data(name, step.records).await?;
         self.compute_added(name, &diff, step.progress).await?;
         self.run_hook(
@@ -802,15 +802,19 @@ impl<'h> Execution<'h> {
             step.addon.manifest.version.to_string(),
         );
         tracing::info!(addon = %name, %from, %to, step = %step.progress, "upgrading");
-        let diff = schema_sync::diff(&self.modules.list()[index].description, step.description);
+        let diff = schema_sync::diff(
+            name,
+            &self.modules.list()[index].description,
+            step.description,
+        );
         // The migrate hook sees old and new fields together.
         self.change(|modules| {
             let module = &mut modules[index];
             module.description = schema_sync::union(&module.description, step.description);
             module.depends = step.depends;
         })?;
-        let (dialect, registry) = (self.dialect(), self.modules.registry().clone());
-        schema_sync::apply_additions(self.tx(), dialect, &registry, name, &diff).await?;
+        let orm = self.orm();
+        schema_sync::apply_additions(self.tx(), &orm, &diff).await?;
         let kept = self.load_data(name, step.records).await?;
         self.compute_added(name, &diff, step.progress).await?;
         let migrate = Hook::Migrate {
@@ -825,8 +829,8 @@ impl<'h> Execution<'h> {
             modules[index].description = step.description.clone();
             modules[index].version = to;
         })?;
-        let registry = self.modules.registry().clone();
-        schema_sync::apply_removals(self.tx(), dialect, &registry, name, &diff).await
+        let orm = self.orm();
+        schema_sync::apply_removals(self.tx(), &orm, &diff).await
     }
 
     /// Commits the plan and swaps its snapshot in. `version_before` is the
@@ -893,15 +897,6 @@ impl Host {
     }
 
     fn load_component(&self, addon: &Addon) -> Result<LoadedAddon<TxOrm>, Error> {
-        let provided =
-            semver::Version::parse(pulse_runtime::WIT_VERSION).expect("a valid WIT version");
-        if !addon.manifest.api.matches(&provided) {
-            return Err(Error::Lifecycle(format!(
-                "addon '{}' needs the WIT API pulse:addon {}, but this host provides {provided}",
-                addon.name(),
-                addon.manifest.api
-            )));
-        }
         let path = addon.component_path();
         if !path.is_file() {
             return Err(Error::Lifecycle(format!(
@@ -917,7 +912,21 @@ impl Host {
             .get(addon.name())
             .copied()
             .unwrap_or(self.config.limits);
-        Ok(self.runtime.load(addon.name(), &path, limits)?)
+        let component = self.runtime.load(addon.name(), &path, limits)?;
+        // The component says which version it is built against; the
+        // manifest's `api` only states what its author expects.
+        let built = component.api_version();
+        let version = semver::Version::parse(built.as_str()).expect("a valid WIT version");
+        if !addon.manifest.api.matches(&version) {
+            return Err(Error::Lifecycle(format!(
+                "addon '{}' requires {} {} (`api` in its addon.toml), but its component is built against {}@{built}",
+                addon.name(),
+                pulse_runtime::WIT_PACKAGE,
+                addon.manifest.api,
+                pulse_runtime::WIT_PACKAGE,
+            )));
+        }
+        Ok(component)
     }
 
     /// The snapshot of `modules`: their registry, and the components
@@ -1008,6 +1017,7 @@ impl Host {
     }
 
     /// Rebuilds the snapshot from the database and swaps it in.
+    #[crate::boxed]
     pub async fn reload(&self) -> Result<(), Error> {
         let mut conn = self.db.pool.acquire().await?;
         // Read the version first: a change committed meanwhile is seen next time.
@@ -1038,6 +1048,7 @@ impl Host {
     /// Installs `names` and every dependency not yet installed (with the
     /// auto-install glue they trigger), in order, as one transaction.
     /// Returns the addons installed.
+    #[crate::boxed]
     pub async fn install(&self, names: &[String]) -> Result<Vec<String>, Error> {
         self.apply(Operation::Install, names).await
     }
@@ -1046,6 +1057,7 @@ impl Host {
     /// one transaction: new tables and columns first, then each addon's
     /// migrate hook (which sees old and new fields), then removals, refused
     /// where they would lose data. Returns the addons upgraded or installed.
+    #[crate::boxed]
     pub async fn upgrade(&self, names: &[String]) -> Result<Vec<String>, Error> {
         self.apply(Operation::Upgrade, names).await
     }
@@ -1055,12 +1067,14 @@ impl Host {
     /// what the ledger says the addon owns (its tables, and its columns on
     /// other addons' tables), and marks it uninstalled. Works when an addon's
     /// folder is gone (its hook is then skipped).
+    #[crate::boxed]
     pub async fn uninstall(&self, names: &[String]) -> Result<Vec<String>, Error> {
         self.apply(Operation::Uninstall, names).await
     }
 
     /// Installed addons whose component changed since they were installed
     /// or upgraded (by content hash), or whose available version differs.
+    #[crate::boxed]
     pub async fn changed(&self) -> Result<Vec<String>, Error> {
         let found = self.discover();
         let mut conn = self.db.pool.acquire().await?;
@@ -1091,6 +1105,7 @@ impl Host {
     /// upgrade` or `to remove`, like Odoo's `button_install`,
     /// `button_upgrade` and `button_uninstall`, and returns the plan. Marks
     /// block nothing: `apply_marked` carries them out, `reset_marks` drops them.
+    #[crate::boxed]
     pub async fn mark(&self, operation: Operation, names: &[String]) -> Result<Plan, Error> {
         let found = self.discover();
         let mut tx = self.db.pool.begin().await?;
@@ -1110,6 +1125,7 @@ impl Host {
 
     /// Carries out every pending mark in one transaction (Odoo's
     /// `base.module.upgrade`): removals first, then upgrades, then installs.
+    #[crate::boxed]
     pub async fn apply_marked(&self) -> Result<Vec<String>, Error> {
         self.execute(|found, installed, marks| {
             let of = |state: ModuleState| -> Vec<String> {
@@ -1149,6 +1165,7 @@ impl Host {
     /// Drops every pending mark (Odoo 19's `button_reset_state`): `to install`
     /// becomes `uninstalled`; `to upgrade` and `to remove` become `installed`.
     /// Returns how many modules changed.
+    #[crate::boxed]
     pub async fn reset_marks(&self) -> Result<u64, Error> {
         let mut tx = self.db.pool.begin().await?;
         let changed = module_records::reset_marks(&mut tx).await?;
@@ -1156,7 +1173,13 @@ impl Host {
         Ok(changed)
     }
 
-    async fn apply(&self, operation: Operation, names: &[String]) -> Result<Vec<String>, Error> {
+    /// Carries out `operation` on `names` and what it entails, in one
+    /// transaction (see [`Host::install`]); the Apps buttons call it too.
+    pub(crate) async fn apply(
+        &self,
+        operation: Operation,
+        names: &[String],
+    ) -> Result<Vec<String>, Error> {
         self.execute(|found, installed, _| plan_for(operation, found, installed, names))
             .await
     }
@@ -1212,6 +1235,7 @@ impl Host {
 
     /// What `operation` on `names` would do, changing nothing. An uninstall
     /// plan lists every table it would drop with its row count.
+    #[crate::boxed]
     pub async fn plan(&self, operation: Operation, names: &[String]) -> Result<PlanReport, Error> {
         let found = self.discover();
         let mut conn = self.db.pool.acquire().await?;
@@ -1267,7 +1291,7 @@ impl Host {
                 .find(|m| &m.name == addon)
                 .map(|m| m.description.clone())
                 .unwrap_or_default();
-            let diff = schema_sync::diff(&old, &description);
+            let diff = schema_sync::diff(addon, &old, &description);
             let table = pulse_orm::table_name;
             let mut planned: Vec<(ChangeKind, String, Option<String>)> = Vec::new();
             for model in &diff.new_models {
@@ -1336,6 +1360,7 @@ impl Host {
     /// Odoo's `update_list`: records every addon of the addons paths in
     /// `ir_module_module`; returns `(updatable, added)` — installed addons
     /// with a newer version available, and addons seen for the first time.
+    #[crate::boxed]
     pub async fn update_list(&self) -> Result<(usize, usize), Error> {
         let found = self.discover();
         let mut tx = self.db.pool.begin().await?;
@@ -1345,6 +1370,7 @@ impl Host {
     }
 
     /// The installed addons and their recorded dependencies.
+    #[crate::boxed]
     pub async fn installed(&self) -> Result<Installed, Error> {
         let mut conn = self.db.pool.acquire().await?;
         Ok(installed_map(&module_records::installed(&mut conn).await?))
@@ -1356,6 +1382,7 @@ impl Host {
     }
 
     /// Every addon known from the addons paths or the database, with its state.
+    #[crate::boxed]
     pub async fn modules(&self) -> Result<Vec<ModuleInfo>, Error> {
         let found = self.discover();
         let mut conn = self.db.pool.acquire().await?;

@@ -222,6 +222,7 @@ const SETUP_LOCK: i64 = 0x7075_6c73_656d_6967;
 /// Makes hosts setting up the database wait for each other: on PostgreSQL,
 /// takes [`SETUP_LOCK`] until `tx` ends. SQLite has one writer at a time
 /// anyway.
+#[crate::boxed]
 pub async fn lock(tx: &mut Connection, dialect: Dialect) -> Result<(), sqlx::Error> {
     if dialect == Dialect::Postgres {
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
@@ -236,6 +237,7 @@ pub async fn lock(tx: &mut Connection, dialect: Dialect) -> Result<(), sqlx::Err
 /// commits), and answers their numbers. A database migrated by a newer
 /// Pulse (it has a number this one does not know) is refused rather than
 /// used with tables this code does not expect.
+#[crate::boxed]
 pub async fn apply(tx: &mut Connection, dialect: Dialect) -> Result<Vec<i64>, Error> {
     lock(tx, dialect).await?;
     sqlx::query(

@@ -1,9 +1,10 @@
 //! What particular models add to the generic call machinery, in one table
 //! the dispatcher and the host's call entry consult: `res.users`' password
-//! (a value of `create` and `write` that is no field) and what a
-//! deactivation does to its credentials, the API keys' `remove`, and the
-//! Apps buttons of `ir.module.module` and its upgrade wizard. The
-//! dispatcher never names a model; a special model adds a row here.
+//! (a value of `create` and `write` that is no field), what a
+//! deactivation does to its credentials and its `context_get`, the API
+//! keys' `remove`, and the Apps buttons of `ir.module.module` and its
+//! upgrade wizard. The dispatcher never names a model; a special model
+//! adds a row here.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -76,7 +77,7 @@ const MODELS: [ModelMethods; 4] = [
             set: set_passwords,
         }),
         after_write: Some(after_user_write),
-        host_methods: None,
+        host_methods: Some((&["context_get"], user_context)),
     },
     // Odoo's `res.users.apikeys.remove()` is a revocation, i.e. an unlink
     // under the caller's rights and record rules.
@@ -119,6 +120,16 @@ fn after_user_write<'a>(
     Box::pin(crate::auth::after_write(conn, ids, values))
 }
 
+fn user_context<'a>(
+    host: &'a Host,
+    uid: i64,
+    _model: &'a str,
+    _method: &'a str,
+    _ids: &'a [i64],
+) -> BoxFuture<'a, Result<Value, Failure>> {
+    Box::pin(crate::auth::context_get(host, uid))
+}
+
 fn lifecycle_method<'a>(
     host: &'a Host,
     uid: i64,
@@ -155,6 +166,7 @@ pub fn take_pseudo_fields(
 }
 
 /// Sets the pseudo-fields [`take_pseudo_fields`] took, on the records `ids`.
+#[crate::boxed]
 pub async fn set_pseudo_fields(
     conn: &mut Connection,
     model: &str,
@@ -168,6 +180,7 @@ pub async fn set_pseudo_fields(
 }
 
 /// What writing `values` to the records `ids` of `model` does beyond the write.
+#[crate::boxed]
 pub async fn after_write(
     conn: &mut Connection,
     model: &str,
@@ -199,6 +212,8 @@ mod tests {
         assert!(host_method(crate::base::MODULE_MODEL, "read").is_none());
         assert!(host_method(crate::modules::UPGRADE_WIZARD, "anything").is_some());
         assert!(host_method("res.partner", "write").is_none());
+        assert!(host_method(crate::auth::USERS_MODEL, "context_get").is_some());
+        assert!(host_method(crate::auth::USERS_MODEL, "write").is_none());
         let row: Record =
             serde_json::from_value(serde_json::json!({"name": "A", "password": "pw"})).unwrap();
         let (rows, taken) =

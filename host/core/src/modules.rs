@@ -51,6 +51,24 @@ pub(crate) const MODULE_METHODS: [&str; 15] = [
     "copy",
 ];
 
+/// The operation an Apps button starts, and whether it carries it out at
+/// once (`button_immediate_*`, answered with [`reload_action`]) or marks
+/// the modules for the upgrade wizard (`button_*`, answered with
+/// [`wizard_action`]).
+fn lifecycle_button(method: &str) -> Option<(Operation, bool)> {
+    let (at_once, operation) = match method.strip_prefix("button_immediate_") {
+        Some(operation) => (true, operation),
+        None => (false, method.strip_prefix("button_")?),
+    };
+    let operation = match operation {
+        "install" => Operation::Install,
+        "upgrade" => Operation::Upgrade,
+        "uninstall" => Operation::Uninstall,
+        _ => return None,
+    };
+    Some((operation, at_once))
+}
+
 /// Runs a lifecycle method of `model` (`ir.module.module` or the wizard)
 /// for `uid`, each in the lifecycle's own transactions: registered as the
 /// models' host methods in [`crate::model_methods`].
@@ -78,46 +96,21 @@ pub(crate) async fn run(
             .update_list()
             .await
             .map(|(updatable, added)| json!([updatable, added])),
-        (MODULE_MODEL, "button_install") => {
+        (MODULE_MODEL, button) if let Some((operation, at_once)) = lifecycle_button(button) => {
             async {
-                host.mark(Operation::Install, &names().await?).await?;
-                Ok(wizard_action("Install"))
-            }
-            .await
-        }
-        (MODULE_MODEL, "button_upgrade") => {
-            async {
-                host.update_list().await?;
-                host.mark(Operation::Upgrade, &names().await?).await?;
-                Ok(wizard_action("Apply Schedule Upgrade"))
-            }
-            .await
-        }
-        (MODULE_MODEL, "button_uninstall") => {
-            async {
-                host.mark(Operation::Uninstall, &names().await?).await?;
-                Ok(wizard_action("Uninstall"))
-            }
-            .await
-        }
-        (MODULE_MODEL, "button_immediate_install") => {
-            async {
-                host.install(&names().await?).await?;
-                Ok(reload_action())
-            }
-            .await
-        }
-        (MODULE_MODEL, "button_immediate_upgrade") => {
-            async {
-                host.upgrade(&names().await?).await?;
-                Ok(reload_action())
-            }
-            .await
-        }
-        (MODULE_MODEL, "button_immediate_uninstall") => {
-            async {
-                host.uninstall(&names().await?).await?;
-                Ok(reload_action())
+                if at_once {
+                    host.apply(operation, &names().await?).await?;
+                    return Ok(reload_action());
+                }
+                if operation == Operation::Upgrade {
+                    host.update_list().await?;
+                }
+                host.mark(operation, &names().await?).await?;
+                Ok(wizard_action(match operation {
+                    Operation::Install => "Install",
+                    Operation::Upgrade => "Apply Schedule Upgrade",
+                    Operation::Uninstall => "Uninstall",
+                }))
             }
             .await
         }

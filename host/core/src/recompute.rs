@@ -24,6 +24,7 @@ const MAX_ROUNDS: usize = 64;
 /// transaction, until nothing is left, calling the compute and validation
 /// methods through `call`. A failure leaves the transaction to be rolled
 /// back by the caller.
+#[crate::boxed]
 pub async fn flush(mut orm: TxOrm, call: MethodCall) -> (Result<(), CallFailure>, TxOrm) {
     let mut validate: BTreeMap<String, (BTreeSet<i64>, BTreeSet<String>)> = BTreeMap::new();
     for _ in 0..MAX_ROUNDS {
@@ -63,6 +64,7 @@ pub async fn flush(mut orm: TxOrm, call: MethodCall) -> (Result<(), CallFailure>
 /// Recomputes what `method` computes on the records `ids` of `model` that
 /// still exist, in batches, through `call`; `progress` names the step to
 /// log after each batch.
+#[crate::boxed]
 pub async fn compute(
     mut orm: TxOrm,
     call: MethodCall,
@@ -71,10 +73,9 @@ pub async fn compute(
     ids: &[i64],
     progress: Option<&str>,
 ) -> (Result<(), CallFailure>, TxOrm) {
-    let existing = match orm.parts() {
-        Ok((conn, o)) => o.exists(conn, model, ids).await.map_err(CallFailure::Orm),
-        Err(e) => Err(CallFailure::Unavailable(e)),
-    };
+    let existing = orm
+        .operate(async |conn, o| o.exists(conn, model, ids).await)
+        .await;
     let existing = match existing {
         Ok(ids) => ids,
         Err(e) => return (Err(e), orm),
@@ -96,13 +97,10 @@ pub async fn compute(
             computed_values(model_def, method, batch, answer)
         });
         let written = match values {
-            Ok(values) => match orm.parts() {
-                Ok((conn, o)) => o
-                    .set_computed(conn, model, &values)
+            Ok(values) => {
+                orm.operate(async |conn, o| o.set_computed(conn, model, &values).await)
                     .await
-                    .map_err(CallFailure::Orm),
-                Err(e) => Err(CallFailure::Unavailable(e)),
-            },
+            }
             Err(e) => Err(e),
         };
         if written.is_err() {
@@ -203,17 +201,13 @@ async fn run_validations(
 ) -> (Result<(), CallFailure>, TxOrm) {
     for (model, (ids, fields)) in validate {
         let ids: Vec<i64> = ids.into_iter().collect();
-        let checked = match orm.parts() {
-            Ok((conn, o)) => match o.exists(conn, &model, &ids).await {
-                Ok(existing) => o
-                    .check_constraints(conn, &model, &existing)
-                    .await
-                    .map(|()| existing),
-                Err(e) => Err(e),
-            }
-            .map_err(CallFailure::Orm),
-            Err(e) => Err(CallFailure::Unavailable(e)),
-        };
+        let checked = orm
+            .operate(async |conn, o| {
+                let existing = o.exists(conn, &model, &ids).await?;
+                o.check_constraints(conn, &model, &existing).await?;
+                Ok(existing)
+            })
+            .await;
         let existing = match checked {
             Ok(existing) => existing,
             Err(e) => return (Err(e), orm),

@@ -198,6 +198,7 @@ impl Host {
     /// addon inside one transaction, as the request's user (none for a
     /// public route); committed when the handler answers, run again when a
     /// concurrent transaction got in the way.
+    #[crate::boxed]
     pub async fn run_route(
         &self,
         snapshot: &Arc<Snapshot>,

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use pulse_orm::{
-    Connection, Dialect, ModelDef, Registry, add_column, count_values, create_table, drop_column,
+    Connection, Dialect, ModelDef, Orm, add_column, count_values, create_table, drop_column,
     drop_table, ledger, table_name,
 };
 use pulse_schema::{Description, FieldSpec, ModelSpec};
@@ -16,6 +16,8 @@ use crate::Error;
 /// What differs between two descriptions of one addon.
 #[derive(Debug, Default)]
 pub struct SchemaDiff {
+    /// The addon both descriptions are of: the owner the ledger records.
+    pub module: String,
     /// Models the new version defines and the old did not.
     pub new_models: Vec<ModelSpec>,
     /// `(model, field)` added, on the addon's own models or on models it extends.
@@ -43,9 +45,12 @@ fn fields_of(description: &Description) -> BTreeMap<(String, String), &FieldSpec
         .collect()
 }
 
-/// The differences from `old` to `new` (both of the same addon).
-pub fn diff(old: &Description, new: &Description) -> SchemaDiff {
-    let mut d = SchemaDiff::default();
+/// The differences from `old` to `new`, both descriptions of `module`.
+pub fn diff(module: &str, old: &Description, new: &Description) -> SchemaDiff {
+    let mut d = SchemaDiff {
+        module: module.to_string(),
+        ..SchemaDiff::default()
+    };
     let old_models: BTreeMap<&str, &ModelSpec> =
         old.models.iter().map(|m| (m.name.as_str(), m)).collect();
     let new_models: BTreeMap<&str, &ModelSpec> =
@@ -124,19 +129,19 @@ async fn drop_relations(
     Ok(())
 }
 
-/// Applies the additions of `diff` for `module`: new tables, new columns
+/// Applies the additions of `diff` for its module: new tables, new columns
 /// (on its own models or on models it extends), each recorded in the ledger.
-/// `registry` must already contain the new models and fields.
+/// `orm`'s registry must already contain the new models and fields.
+#[crate::boxed]
 pub async fn apply_additions(
     conn: &mut Connection,
-    dialect: Dialect,
-    registry: &Registry,
-    module: &str,
+    orm: &Orm,
     diff: &SchemaDiff,
 ) -> Result<(), Error> {
+    let (dialect, registry) = (orm.dialect(), orm.registry());
     for spec in &diff.new_models {
         let model = registry.require(&spec.name)?;
-        let owned = model_owned_part(model, module);
+        let owned = model_owned_part(model, &diff.module);
         create_table(conn, dialect, &owned).await?;
         ledger::record_model(conn, &owned).await?;
     }
@@ -169,13 +174,14 @@ fn model_owned_part(model: &ModelDef, module: &str) -> ModelDef {
 
 /// Applies the removals and type changes of `diff`, refusing any that would
 /// lose data (the migrate hook runs before this and may move or clear it).
+/// `orm`'s registry is the new version's.
+#[crate::boxed]
 pub async fn apply_removals(
     conn: &mut Connection,
-    dialect: Dialect,
-    registry: &Registry,
-    module: &str,
+    orm: &Orm,
     diff: &SchemaDiff,
 ) -> Result<(), Error> {
+    let (dialect, registry, module) = (orm.dialect(), orm.registry(), diff.module.as_str());
     let refuse = |what: String| {
         Error::Lifecycle(format!(
             "upgrading '{module}' would {what}; the new version's migrate hook must move or clear that data first"
@@ -233,6 +239,7 @@ pub async fn apply_removals(
 
 /// Drops everything the ledger says `module` owns: first its columns on
 /// other addons' tables, then its own tables; then its ledger rows.
+#[crate::boxed]
 pub async fn drop_owned(
     conn: &mut Connection,
     dialect: Dialect,
@@ -283,7 +290,7 @@ mod tests {
             field("a", FieldType::Integer),
             field("c", FieldType::Char),
         ]);
-        let d = diff(&old, &new);
+        let d = diff("a", &old, &new);
         assert_eq!(
             d.added_fields
                 .iter()

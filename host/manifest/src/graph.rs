@@ -184,15 +184,7 @@ fn quote(text: &str) -> String {
 
 /// `root` and what it depends on (or, `reverse`, what depends on it), transitively.
 fn reachable(deps: &BTreeMap<String, Vec<String>>, root: &str, reverse: bool) -> BTreeSet<String> {
-    let mut dependents: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for (name, ds) in deps {
-        for d in ds {
-            dependents
-                .entry(d.as_str())
-                .or_default()
-                .push(name.as_str());
-        }
-    }
+    let dependents = crate::plan::dependents(deps);
     let mut seen = BTreeSet::from([root.to_string()]);
     let mut stack = vec![root.to_string()];
     while let Some(node) = stack.pop() {

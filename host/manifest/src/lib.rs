@@ -87,7 +87,8 @@ pub struct Manifest {
     /// demo data (`pulse demo`), never in production ones.
     #[serde(default)]
     pub demo: Vec<String>,
-    /// Requirement on the WIT API version the addon was built against.
+    /// Requirement on the version of the WIT API (`pulse:addon`) the
+    /// addon's component is built against; any when absent.
     #[serde(default = "default_api")]
     pub api: semver::VersionReq,
     /// What the addon asks to be allowed.
@@ -120,8 +121,9 @@ fn default_series() -> String {
 fn default_true() -> bool {
     true
 }
+/// Any version: the component says which one it is built against.
 fn default_api() -> semver::VersionReq {
-    semver::VersionReq::parse("^0.1").expect("a valid requirement")
+    semver::VersionReq::STAR
 }
 
 /// A dependency on another addon, with an optional version requirement.

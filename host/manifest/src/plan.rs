@@ -156,14 +156,7 @@ pub fn plan_upgrade(
     installed: &Installed,
     targets: &[String],
 ) -> Result<Plan, PlanError> {
-    for t in targets {
-        if crate::HOST_MODULES.contains(&t.as_str()) {
-            return Err(PlanError::HostModule(t.clone()));
-        }
-        if !installed.contains_key(t) {
-            return Err(PlanError::NotInstalled(t.clone()));
-        }
-    }
+    check_installed(installed, targets)?;
     let upgrading = downstream(installed, targets);
     let mut installing: HashMap<String, String> = HashMap::new();
     for name in upgrading.keys() {
@@ -209,14 +202,7 @@ pub fn plan_upgrade(
 /// The plan to uninstall `targets`: the targets and every installed addon
 /// that depends on one of them, directly or not, dependents first.
 pub fn plan_uninstall(installed: &Installed, targets: &[String]) -> Result<Plan, PlanError> {
-    for t in targets {
-        if crate::HOST_MODULES.contains(&t.as_str()) {
-            return Err(PlanError::HostModule(t.clone()));
-        }
-        if !installed.contains_key(t) {
-            return Err(PlanError::NotInstalled(t.clone()));
-        }
-    }
+    check_installed(installed, targets)?;
     let removing = downstream(installed, targets);
     let deps: HashMap<&str, Vec<&str>> = installed
         .iter()
@@ -237,17 +223,38 @@ pub fn plan_uninstall(installed: &Installed, targets: &[String]) -> Result<Plan,
     })
 }
 
-/// The targets and every installed addon depending on one of them, with why.
-fn downstream(installed: &Installed, targets: &[String]) -> BTreeMap<String, String> {
-    let mut dependents: HashMap<&str, Vec<&str>> = HashMap::new();
-    for (name, deps) in installed {
-        for d in deps {
+/// Refuses targets of an upgrade or an uninstall that are the host's own
+/// modules or are not installed.
+fn check_installed(installed: &Installed, targets: &[String]) -> Result<(), PlanError> {
+    for t in targets {
+        if crate::HOST_MODULES.contains(&t.as_str()) {
+            return Err(PlanError::HostModule(t.clone()));
+        }
+        if !installed.contains_key(t) {
+            return Err(PlanError::NotInstalled(t.clone()));
+        }
+    }
+    Ok(())
+}
+
+/// For each addon of `deps` (addon -> its dependencies), the addons that
+/// depend on it directly.
+pub(crate) fn dependents(deps: &BTreeMap<String, Vec<String>>) -> BTreeMap<&str, Vec<&str>> {
+    let mut dependents: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (name, ds) in deps {
+        for d in ds {
             dependents
                 .entry(d.as_str())
                 .or_default()
                 .push(name.as_str());
         }
     }
+    dependents
+}
+
+/// The targets and every installed addon depending on one of them, with why.
+fn downstream(installed: &Installed, targets: &[String]) -> BTreeMap<String, String> {
+    let dependents = dependents(installed);
     let mut found: BTreeMap<String, String> = targets
         .iter()
         .map(|t| (t.clone(), "requested".into()))

@@ -10,9 +10,11 @@ use pulse_schema::FieldType;
 use serde_json::Value;
 
 use crate::dialect::Dialect;
-use crate::domain::{Comodel, Comodels, Domain, Leaf, MAX_COMPILE_DEPTH, Term, check_path_length};
+use crate::domain::{
+    Comodel, Comodels, Domain, Leaf, MAX_COMPILE_DEPTH, Term, check_path_length, names_field,
+};
 use crate::error::OrmError;
-use crate::registry::{FieldDef, ModelDef, Registry};
+use crate::registry::{ACTIVE, FieldDef, ModelDef, Registry};
 use crate::values::{SqlValue, text_types, to_sql};
 
 impl Domain {
@@ -59,6 +61,9 @@ struct Compiler<'a> {
     reached: Option<BTreeSet<String>>,
     /// How deeply terms and leaves are being compiled, one inside the other.
     depth: usize,
+    /// Whether the sub-searches of x2many conditions leave archived records
+    /// out: inside a [`Term::ActiveTest`], outside record rules.
+    active_test: bool,
 }
 
 impl<'a> Compiler<'a> {
@@ -70,6 +75,7 @@ impl<'a> Compiler<'a> {
             comodels: None,
             reached: None,
             depth: 0,
+            active_test: false,
         }
     }
 }
@@ -130,6 +136,39 @@ impl Compiler<'_> {
                 self.comodels = outer;
                 sql?
             }
+            Term::ActiveTest(inner) => {
+                let outer = std::mem::replace(&mut self.active_test, true);
+                let sql = self
+                    .term(inner, model)
+                    .and_then(|sql| self.unarchived(sql, model, names_field(inner, ACTIVE)));
+                self.active_test = outer;
+                sql?
+            }
+        })
+    }
+
+    /// `condition` on the records of `model` searched with `active_test`
+    /// on, leaving archived ones out unless the search names `active`
+    /// (`named`) or the model has no such field.
+    fn unarchived(
+        &mut self,
+        condition: String,
+        model: &ModelDef,
+        named: bool,
+    ) -> Result<String, OrmError> {
+        if !self.active_test || named || model.active_field().is_none() {
+            return Ok(condition);
+        }
+        let active = Leaf {
+            field: ACTIVE.to_string(),
+            operator: "=".into(),
+            value: Value::Bool(true),
+        };
+        let active = self.leaf(&active, model)?;
+        Ok(if condition == "1=1" {
+            active
+        } else {
+            format!("({condition} AND {active})")
         })
     }
 
@@ -149,9 +188,12 @@ impl Compiler<'_> {
         match comodels.models.get(&target.name) {
             Some(Comodel::Visible(None)) => Ok("1=1".into()),
             Some(Comodel::Visible(Some(rules))) => {
+                // Rules are Odoo's sudo searches with active_test off.
                 self.comodels = None;
+                let active_test = std::mem::replace(&mut self.active_test, false);
                 let sql = self.term(rules.root(), target);
                 self.comodels = Some(comodels);
+                self.active_test = active_test;
                 sql
             }
             Some(Comodel::Denied(message)) => Err(OrmError::Access(message.clone())),
@@ -211,8 +253,10 @@ impl Compiler<'_> {
         if let Some((head, rest)) = leaf.field.split_once('.') {
             let field = model.require_field(head)?;
             if !field.ttype().is_stored() {
+                // Odoo's `(head, 'any', [(rest, …)])`: a search on the target.
                 let target = self.related(model, field)?;
                 let condition = self.leaf_on(leaf, rest.to_string(), &target)?;
+                let condition = self.unarchived(condition, &target, rest == ACTIVE)?;
                 return self.x2many_having(model, field, &target, &condition);
             }
             if field.ttype() != FieldType::Many2one {
@@ -314,6 +358,8 @@ impl Compiler<'_> {
             "any" | "not any" => {
                 let domain = Domain::parse(&leaf.value)?;
                 let condition = self.term(domain.root(), &target)?;
+                let named = names_field(domain.root(), ACTIVE);
+                let condition = self.unarchived(condition, &target, named)?;
                 let having = self.x2many_having(model, field, &target, &condition)?;
                 if leaf.operator == "any" {
                     having
@@ -332,6 +378,7 @@ impl Compiler<'_> {
                         ))
                     })?;
                 let condition = self.leaf(&on_target(operator, &leaf.value, &name), &target)?;
+                let condition = self.unarchived(condition, &target, false)?;
                 self.x2many_having(model, field, &target, &condition)?
             }
             other => {
@@ -945,6 +992,139 @@ mod tests {
                 .unwrap_err(),
         );
         assert!(text.contains("more than 128 levels deep"), "{text}");
+    }
+
+    /// `res.partner` with `active`, a parent and its children.
+    fn contacts() -> Registry {
+        let field = |name: &str, ttype| FieldSpec::new(name, ttype);
+        let spec = ModelSpec {
+            name: "res.partner".into(),
+            description: String::new(),
+            fields: vec![
+                field("name", FieldType::Char),
+                field("email", FieldType::Char),
+                field("active", FieldType::Boolean),
+                FieldSpec {
+                    relation: Some("res.partner".into()),
+                    ..field("parent_id", FieldType::Many2one)
+                },
+                FieldSpec {
+                    relation: Some("res.partner".into()),
+                    inverse: Some("parent_id".into()),
+                    ..field("child_ids", FieldType::One2many)
+                },
+            ],
+            extends: false,
+            checks: Vec::new(),
+        };
+        let mut registry = Registry::new();
+        registry
+            .insert(ModelDef::from_spec(&spec, "base").unwrap())
+            .unwrap();
+        registry
+    }
+
+    fn contact_sql(domain: &Domain) -> (String, Vec<SqlValue>) {
+        let registry = contacts();
+        let model = registry.get("res.partner").unwrap().clone();
+        let mut params = Vec::new();
+        let sql = domain
+            .to_sql(&registry, &model, Dialect::Postgres, &mut params)
+            .unwrap();
+        (sql, params)
+    }
+
+    #[test]
+    fn domains_normalise_as_odoo_does() {
+        let same = |a: Value, b: Value| {
+            let (a, b) = (Domain::parse(&a).unwrap(), Domain::parse(&b).unwrap());
+            assert_eq!(a.root(), b.root());
+            assert_eq!(contact_sql(&a), contact_sql(&b));
+        };
+        same(
+            json!([["email", "=", ["a@b.c", "d@e.f"]]]),
+            json!([["email", "in", ["a@b.c", "d@e.f"]]]),
+        );
+        same(
+            json!([["email", "!=", ["a@b.c"]]]),
+            json!([["email", "not in", ["a@b.c"]]]),
+        );
+        same(json!([["id", "in", 7]]), json!([["id", "in", [7]]]));
+        same(json!([["id", "not in", 7]]), json!([["id", "not in", [7]]]));
+        same(json!([["email", "=", []]]), json!([["email", "=", false]]));
+        same(
+            json!([["email", "!=", []]]),
+            json!([["email", "!=", false]]),
+        );
+        same(json!([["email", "<>", "x"]]), json!([["email", "!=", "x"]]));
+        same(json!([["email", "==", "x"]]), json!([["email", "=", "x"]]));
+        same(json!([["email", "=?", "x"]]), json!([["email", "=", "x"]]));
+        same(
+            json!([["email", "=?", ["a", "b"]]]),
+            json!([["email", "in", ["a", "b"]]]),
+        );
+        for empty in [json!(false), json!(null), json!(""), json!(0), json!([])] {
+            same(
+                json!([["name", "=", "a"], ["email", "=?", empty]]),
+                json!([["name", "=", "a"], [1, "=", 1]]),
+            );
+        }
+        assert_eq!(
+            contact_sql(&Domain::parse(&json!([["email", "=", ["a", "b"]]])).unwrap()).0,
+            "\"email\" IN ($1, $2)"
+        );
+    }
+
+    #[test]
+    fn active_test_hides_archived_records_unless_the_domain_names_active() {
+        let sql = |domain: Value| contact_sql(&Domain::parse(&domain).unwrap().active_test()).0;
+        assert_eq!(sql(json!([])), "\"active\" = $1");
+        assert_eq!(
+            sql(json!([["name", "=", "a"]])),
+            "(\"name\" = $1 AND \"active\" = $2)"
+        );
+        // A condition on `active`, anywhere among the operators, is the
+        // domain's own say.
+        assert_eq!(
+            sql(json!([["active", "=", false]])),
+            "(\"active\" IS NULL OR \"active\" = $1)"
+        );
+        assert_eq!(
+            sql(json!(["|", ["name", "=", "a"], "!", ["active", "=", true]])),
+            "(\"name\" = $1 OR (NOT \"active\" = $2))"
+        );
+        // Without active_test, nothing is added.
+        let plain = contact_sql(&Domain::parse(&json!([["name", "=", "a"]])).unwrap()).0;
+        assert_eq!(plain, "\"name\" = $1");
+        // One2many sub-searches leave archived children out, unless they
+        // name `active`; many2one targets and ids are reached whatever their state.
+        let children = sql(json!([["child_ids.name", "=", "k"]]));
+        assert!(
+            children.contains(
+                "WHERE \"parent_id\" IS NOT NULL AND (\"name\" = $1 AND \"active\" = $2)"
+            ),
+            "{children}"
+        );
+        let any = sql(json!([["child_ids", "any", [["name", "=", "k"]]]]));
+        assert!(any.contains("(\"name\" = $1 AND \"active\" = $2)"), "{any}");
+        let named = sql(json!([["child_ids", "any", [["active", "=", false]]]]));
+        assert_eq!(named.matches("\"active\"").count(), 3, "{named}");
+        let by_name = sql(json!([["child_ids", "ilike", "k"]]));
+        assert!(by_name.contains("AND \"active\" = $2)"), "{by_name}");
+        let ids = sql(json!([["child_ids", "in", [4]]]));
+        assert_eq!(ids.matches("\"active\"").count(), 1, "{ids}");
+        let parent = sql(json!([["parent_id.name", "=", "p"]]));
+        assert_eq!(parent.matches("\"active\"").count(), 1, "{parent}");
+        // A comodel's record rules are applied with active_test off.
+        let mut rules = Comodels::default();
+        let rule = Domain::parse(&json!([["child_ids.name", "!=", "secret"]])).unwrap();
+        rules.insert("res.partner", Comodel::Visible(Some(rule)));
+        let domain = Domain::parse(&json!([["parent_id.name", "=", "p"]]))
+            .unwrap()
+            .active_test()
+            .restricted(rules);
+        let ruled = contact_sql(&domain).0;
+        assert_eq!(ruled.matches("\"active\"").count(), 1, "{ruled}");
     }
 
     #[test]

@@ -54,6 +54,8 @@ pub enum Term {
     /// A term searched for a user: the models it reaches through relations
     /// show only what the user may read of them.
     Restricted(Box<Term>, Arc<Comodels>),
+    /// A term searched with Odoo's `active_test` (see [`Domain::active_test`]).
+    ActiveTest(Box<Term>),
 }
 
 /// What one user may see of the models a domain reaches through relations.
@@ -90,7 +92,7 @@ pub struct Domain {
     source: Value,
 }
 
-/// The operators a leaf may use.
+/// The operators a leaf may use, once normalised (see [`normalise`]).
 const OPERATORS: [&str; 19] = [
     "any",
     "not any",
@@ -176,6 +178,31 @@ impl Domain {
         Domain {
             root: Term::Restricted(Box::new(self.root), Arc::new(comodels)),
             source: self.source,
+        }
+    }
+
+    /// This domain searched as Odoo's `_search` searches with `active_test`
+    /// on: on a model with an `active` field, archived records are left
+    /// out unless the domain has a condition on `active` itself; and so are
+    /// archived records in the sub-searches of one2many and many2many
+    /// conditions (`line_ids.name`, `any`), unless the sub-domain names
+    /// `active`. As in Odoo 19, many2one conditions (`partner_id.name`) and
+    /// hierarchies (`child_of`) still reach archived records, and record
+    /// rules are applied without it.
+    pub fn active_test(self) -> Domain {
+        Domain {
+            root: Term::ActiveTest(Box::new(self.root)),
+            source: self.source,
+        }
+    }
+
+    /// This domain as a search made under `context` runs it: with
+    /// [`Domain::active_test`] unless the context says `active_test: false`.
+    pub fn searched_under(self, context: &pulse_schema::Context) -> Domain {
+        if context.active_test() {
+            self.active_test()
+        } else {
+            self
         }
     }
 
@@ -412,7 +439,9 @@ fn parse_leaf(leaf: &[Value], budget: &mut usize) -> Result<(Term, usize), OrmEr
             abridged(&Value::Array(leaf.to_vec()))
         )));
     };
-    let operator = operator.to_lowercase();
+    let Some((operator, value)) = normalise(&operator.to_lowercase(), &leaf[2]) else {
+        return Ok((Term::True, 0));
+    };
     if !OPERATORS.contains(&operator.as_str()) {
         return Err(OrmError::Value(format!(
             "Invalid operator {} in domain",
@@ -422,7 +451,7 @@ fn parse_leaf(leaf: &[Value], budget: &mut usize) -> Result<(Term, usize), OrmEr
     check_path_length(field, field.split('.').count())?;
     // A sub-domain is checked now, against the same limits as the domain.
     let depth = if operator == "any" || operator == "not any" {
-        let (_, inner) = parse_domain(&leaf[2], budget)?;
+        let (_, inner) = parse_domain(&value, budget)?;
         if inner + 1 > MAX_NESTING {
             return Err(too_deep());
         }
@@ -434,10 +463,55 @@ fn parse_leaf(leaf: &[Value], budget: &mut usize) -> Result<(Term, usize), OrmEr
         Term::Leaf(Leaf {
             field: field.clone(),
             operator,
-            value: leaf[2].clone(),
+            value,
         }),
         depth,
     ))
+}
+
+/// Odoo's rewrites of a leaf's operator and operand, so that the compiler
+/// sees one form: `==` is `=` and `<>` is `!=`; `=` and `!=` against a
+/// list are `in` and `not in` (against an empty list, `= False` and
+/// `!= False`, as views write "is set"); `in` and `not in` against one
+/// value are against a list of it; `=?` holds for any record when its
+/// operand is empty (Python's falsy) and is `=` otherwise. `None` is the
+/// leaf that always holds.
+fn normalise(operator: &str, value: &Value) -> Option<(String, Value)> {
+    let operator = match operator {
+        "==" => "=",
+        "<>" => "!=",
+        "=?" if !pulse_schema::is_truthy(value) => return None,
+        "=?" => "=",
+        other => other,
+    };
+    Some(match (operator, value) {
+        ("=" | "!=", Value::Array(items)) if items.is_empty() => {
+            (operator.to_string(), Value::Bool(false))
+        }
+        ("=", Value::Array(_)) => ("in".to_string(), value.clone()),
+        ("!=", Value::Array(_)) => ("not in".to_string(), value.clone()),
+        ("in" | "not in", Value::Array(_)) => (operator.to_string(), value.clone()),
+        ("in" | "not in", scalar) => (operator.to_string(), Value::Array(vec![scalar.clone()])),
+        _ => (operator.to_string(), value.clone()),
+    })
+}
+
+/// Whether `term` has a condition on the field `field` of the model it is
+/// searched on (not through a path, not inside an `any` sub-domain): Odoo
+/// then leaves the `active_test` filter to the domain.
+pub(crate) fn names_field(term: &Term, field: &str) -> bool {
+    let mut stack = vec![term];
+    while let Some(term) = stack.pop() {
+        match term {
+            Term::Leaf(leaf) if leaf.field == field => return true,
+            Term::And(terms) | Term::Or(terms) => stack.extend(terms),
+            Term::Not(inner) | Term::Restricted(inner, _) | Term::ActiveTest(inner) => {
+                stack.push(inner)
+            }
+            Term::Leaf(_) | Term::True | Term::False => {}
+        }
+    }
+    false
 }
 
 /// Refuses a path of more than [`MAX_PATH_LENGTH`] fields.
@@ -481,8 +555,9 @@ fn term_json(term: &Term, out: &mut Vec<Value>) {
             term_json(a, out);
         }
         Term::Leaf(leaf) => out.push(serde_json::json!([leaf.field, leaf.operator, leaf.value])),
-        // The restriction is the searching user's, not part of the domain.
-        Term::Restricted(inner, _) => term_json(inner, out),
+        // The restriction is the searching user's, and the active test
+        // the search's, not part of the domain.
+        Term::Restricted(inner, _) | Term::ActiveTest(inner) => term_json(inner, out),
     }
 }
 

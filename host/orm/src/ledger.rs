@@ -490,3 +490,22 @@ pub async fn external_ids_of_model(
     .map(pair)
     .collect()
 }
+
+/// `(module.name, res_id)` of every external id naming a record of `model`.
+pub async fn named_external_ids_of_model(
+    conn: &mut Connection,
+    model: &str,
+) -> Result<Vec<(String, i64)>, OrmError> {
+    fetch(
+        conn,
+        "SELECT module, name, res_id FROM ir_model_data WHERE model = $1",
+        vec![text(model)],
+    )
+    .await?
+    .iter()
+    .map(|row| {
+        let (module, name): (String, String) = pair(row)?;
+        Ok((format!("{module}.{name}"), row.try_get(2)?))
+    })
+    .collect()
+}

@@ -307,7 +307,18 @@ impl ModelDef {
     pub fn rec_name(&self) -> Option<&FieldDef> {
         self.field("name")
     }
+
+    /// The boolean field `active` that archives records (Odoo's
+    /// `_active_name`), when the model has one: searches then leave
+    /// archived records out unless asked for them.
+    pub fn active_field(&self) -> Option<&FieldDef> {
+        self.field(ACTIVE)
+            .filter(|f| f.ttype() == FieldType::Boolean)
+    }
 }
+
+/// The name of the field that archives records.
+pub const ACTIVE: &str = "active";
 
 /// Every model of the installed addons. Immutable once built; a lifecycle
 /// change builds a new one and swaps it in.

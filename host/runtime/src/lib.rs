@@ -2,7 +2,12 @@
 //! and calls into them.
 //!
 //! This is the only crate that touches wasmtime types and the only place
-//! that calls `bindgen!` (in [`bindings`]). Callers give each call an
+//! that calls `bindgen!`: one module per released version of the WIT
+//! contract `pulse:addon`, side by side, each converting into this
+//! crate's types, so nothing above it sees a generated type and an addon
+//! built against an older version keeps loading ([`ApiVersion`]; a
+//! component of a version the host does not know is refused at load).
+//! Callers give each call an
 //! [`OrmBackend`] — the host's ORM bound to the caller's transaction and
 //! user — and get it back afterwards, so the transaction stays theirs to
 //! commit or roll back.
@@ -29,16 +34,11 @@ use wasmtime::{
 };
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 
-use bindings::exports::pulse::addon as wit_exports;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
-pub use pulse_schema::Description;
-
-/// The WIT package this host implements.
-pub const WIT_PACKAGE: &str = "pulse:addon@0.1.0";
-
-/// The version of [`WIT_PACKAGE`], which addons' `api` requirements must accept.
-pub const WIT_VERSION: &str = "0.1.0";
+use bindings::Exports;
+pub use bindings::{ApiVersion, VersionError, WIT_PACKAGE};
+pub use pulse_schema::{Context, Description};
 
 /// How many addon instances may be alive at once (calls in flight, counting
 /// nested calls); one more fails with an error naming the limit.
@@ -172,36 +172,158 @@ pub enum LoadError {
         source: std::io::Error,
     },
     /// The file is not a component this host can run.
-    #[error("{path} is not a valid Pulse addon component ({WIT_PACKAGE}): {message}")]
+    #[error("{path} is not a valid Pulse addon component: {message}")]
     Invalid {
         /// The file.
         path: PathBuf,
         /// What wasmtime reported.
         message: String,
     },
+    /// The component is built against a version of the WIT contract this
+    /// host does not run.
+    #[error("the component {path} is refused: {source}")]
+    Version {
+        /// The file.
+        path: PathBuf,
+        /// Which version, and why it is refused.
+        source: VersionError,
+    },
+}
+
+/// The search part of Odoo's `search` and `search_read`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SearchQuery<'a> {
+    /// A JSON Odoo domain.
+    pub domain: &'a str,
+    /// How many matching records to skip.
+    pub offset: u32,
+    /// How many to return at most (all when `None`).
+    pub limit: Option<u32>,
+    /// Odoo's `order` (the model's own when `None`).
+    pub order: Option<&'a str>,
+}
+
+/// The arguments of Odoo's `read_group(domain, fields, groupby, offset,
+/// limit, orderby, lazy)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GroupQuery<'a> {
+    /// A JSON Odoo domain.
+    pub domain: &'a str,
+    /// The fields to aggregate (`field`, `field:agg` or `name:agg(field)`).
+    pub fields: &'a [String],
+    /// The fields to group by, outermost first.
+    pub groupby: &'a [String],
+    /// How many groups to skip.
+    pub offset: u32,
+    /// How many groups to return at most.
+    pub limit: Option<u32>,
+    /// Odoo's `orderby`.
+    pub orderby: Option<&'a str>,
+    /// Group by the first `groupby` field only.
+    pub lazy: bool,
+}
+
+/// A model method call: `model.method(ids, *args, **kwargs)` with a context.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MethodCall<'a> {
+    /// The model.
+    pub model: &'a str,
+    /// The method.
+    pub method: &'a str,
+    /// The records.
+    pub ids: &'a [i64],
+    /// The other positional arguments, a JSON array.
+    pub args: &'a str,
+    /// The keyword arguments, a JSON object.
+    pub kwargs: &'a str,
+    /// The context the call runs with.
+    pub context: &'a Context,
+}
+
+/// An outbound HTTP request an addon asks the host to send.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HttpRequest {
+    /// `GET`, `POST`, …
+    pub method: String,
+    /// The full URL.
+    pub url: String,
+    /// Header names and values, in order.
+    pub headers: Vec<(String, String)>,
+    /// The body (empty for none).
+    pub body: Vec<u8>,
+}
+
+/// The answer to an [`HttpRequest`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HttpResponse {
+    /// The HTTP status.
+    pub status: u16,
+    /// Header names and values.
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+/// Who a call acts for, as an addon sees it (Odoo's `env.user`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct User {
+    /// The user's id.
+    pub uid: i64,
+    /// External ids (`module.name`) of the user's groups and of the groups
+    /// they imply.
+    pub groups: Vec<String>,
+    /// The company the call acts for.
+    pub company_id: Option<i64>,
 }
 
 /// The host ORM as an addon sees it: bound to one transaction and one user.
-/// Payloads are Odoo JSON text, exactly as they cross the WIT boundary.
+/// Payloads are Odoo JSON text, exactly as they cross the WIT boundary;
+/// every call carries the context the addon passed (empty for an addon
+/// built against `pulse:addon@0.1.0`, which has none).
 pub trait OrmBackend: Send + 'static {
     /// Ids matching a JSON domain.
     fn search(
         &mut self,
+        context: &Context,
         model: &str,
-        domain: &str,
-        offset: u32,
-        limit: Option<u32>,
-        order: Option<&str>,
+        query: &SearchQuery<'_>,
     ) -> impl Future<Output = Result<Vec<i64>, AddonError>> + Send;
     /// Number of records matching a JSON domain.
     fn search_count(
         &mut self,
+        context: &Context,
         model: &str,
         domain: &str,
     ) -> impl Future<Output = Result<u64, AddonError>> + Send;
+    /// The `fields` of the records matching a search, as a JSON array of objects.
+    fn search_read(
+        &mut self,
+        context: &Context,
+        model: &str,
+        query: &SearchQuery<'_>,
+        fields: &[String],
+    ) -> impl Future<Output = Result<String, AddonError>> + Send;
+    /// Groups of records with aggregated values, as a JSON array of objects.
+    fn read_group(
+        &mut self,
+        context: &Context,
+        model: &str,
+        query: &GroupQuery<'_>,
+    ) -> impl Future<Output = Result<String, AddonError>> + Send;
+    /// `(id, display name)` of the records whose name matches `name`.
+    fn name_search(
+        &mut self,
+        context: &Context,
+        model: &str,
+        name: &str,
+        domain: &str,
+        operator: &str,
+        limit: Option<u32>,
+    ) -> impl Future<Output = Result<Vec<(i64, String)>, AddonError>> + Send;
     /// Records as a JSON array of objects.
     fn read(
         &mut self,
+        context: &Context,
         model: &str,
         ids: &[i64],
         fields: &[String],
@@ -209,12 +331,14 @@ pub trait OrmBackend: Send + 'static {
     /// Creates records from a JSON array of objects.
     fn create(
         &mut self,
+        context: &Context,
         model: &str,
         rows: &str,
     ) -> impl Future<Output = Result<Vec<i64>, AddonError>> + Send;
     /// Writes a JSON object of values on records.
     fn write(
         &mut self,
+        context: &Context,
         model: &str,
         ids: &[i64],
         values: &str,
@@ -222,32 +346,32 @@ pub trait OrmBackend: Send + 'static {
     /// Deletes records.
     fn unlink(
         &mut self,
+        context: &Context,
         model: &str,
         ids: &[i64],
     ) -> impl Future<Output = Result<(), AddonError>> + Send;
     /// Calls a model method through the registry (the top of its override chain).
     fn call(
         &mut self,
-        model: &str,
-        method: &str,
-        ids: &[i64],
-        args: &str,
-        kwargs: &str,
+        call: &MethodCall<'_>,
     ) -> impl Future<Output = Result<String, AddonError>> + Send;
     /// Calls the implementation the running method overrides.
     fn call_super(
         &mut self,
+        context: &Context,
         ids: &[i64],
         args: &str,
         kwargs: &str,
     ) -> impl Future<Output = Result<String, AddonError>> + Send;
     /// Switches the running method's ORM calls to superuser mode and back.
     fn sudo(&mut self, on: bool) -> impl Future<Output = Result<(), AddonError>> + Send;
-    /// Sends an outbound HTTP request (JSON in, JSON out), if allowed.
+    /// The user the running call acts for.
+    fn current_user(&mut self) -> impl Future<Output = Result<User, AddonError>> + Send;
+    /// Sends an outbound HTTP request, if allowed.
     fn http_fetch(
         &mut self,
-        request: &str,
-    ) -> impl Future<Output = Result<String, AddonError>> + Send;
+        request: &HttpRequest,
+    ) -> impl Future<Output = Result<HttpResponse, AddonError>> + Send;
     /// The bytes of linear memory the instances of this call tree hold
     /// now, shared by every nested call made with this backend, to be
     /// kept under [`MAX_CALL_TREE_MEMORY`]; `None` for a backend whose
@@ -362,15 +486,24 @@ impl<B: OrmBackend> Runtime<B> {
         };
         let component = cache::compile_cached(&self.engine, self.cache_dir.as_deref(), &bytes)
             .map_err(|e| invalid(format!("{e:#}")))?;
+        // The version decides which imports and exports to expect, so it
+        // is read first: a component of an unknown version is refused
+        // naming it, not with a linker error about a missing import.
+        let version =
+            ApiVersion::of(&component, &self.engine).map_err(|source| LoadError::Version {
+                path: path.to_path_buf(),
+                source,
+            })?;
         let pre = self
             .linker
             .instantiate_pre(&component)
             .map_err(|e| invalid(format!("{e:#}")))?;
-        let exports = Exports::new(&pre).map_err(|e| invalid(format!("{e:#}")))?;
+        let exports = Exports::new(version, &pre).map_err(|e| invalid(format!("{e:#}")))?;
         Ok(LoadedAddon {
             name: Arc::from(name),
             engine: self.engine.clone(),
             pre,
+            version,
             exports: Arc::new(exports),
             limits,
             content_hash: cache::content_hash(&bytes),
@@ -401,6 +534,10 @@ pub struct HostState<B> {
     stderr: MemoryOutputPipe,
     addon: Arc<str>,
     orm: B,
+    /// The context of the method being called (empty for hooks and
+    /// routes): what an addon built against `pulse:addon@0.1.0`, which
+    /// cannot pass one, makes its ORM calls with.
+    context: Context,
     /// Whether the guest is inside one of the host's own imports (the ORM,
     /// outbound HTTP): those are bounded on their own, and the call they
     /// hold must come back to be rolled back or committed; a guest blocked
@@ -417,6 +554,34 @@ impl<B> HostState<B> {
         HostCallGuard(self.in_host_call.clone())
     }
 
+    /// Writes a line the addon logs to the host's log, under its name,
+    /// cut at [`MAX_LOG_LINE`] bytes; past [`MAX_LOG_LINES_PER_CALL`]
+    /// lines in one call, dropped.
+    fn log_line(&mut self, level: LogLevel, mut message: String) {
+        if !self.may_log() {
+            return;
+        }
+        if message.len() > MAX_LOG_LINE {
+            let total = message.len();
+            let cut = (0..=MAX_LOG_LINE)
+                .rev()
+                .find(|i| message.is_char_boundary(*i))
+                .unwrap_or(0);
+            message.truncate(cut);
+            message.push_str(&format!(
+                "… (cut: {total} bytes, more than the {MAX_LOG_LINE} a line may hold)"
+            ));
+        }
+        let addon = &*self.addon;
+        match level {
+            LogLevel::Trace => tracing::trace!(addon, "{message}"),
+            LogLevel::Debug => tracing::debug!(addon, "{message}"),
+            LogLevel::Info => tracing::info!(addon, "{message}"),
+            LogLevel::Warn => tracing::warn!(addon, "{message}"),
+            LogLevel::Error => tracing::error!(addon, "{message}"),
+        }
+    }
+
     /// Counts one line the addon logs; false once it logged its share.
     fn may_log(&mut self) -> bool {
         self.log_lines = self.log_lines.saturating_add(1);
@@ -429,6 +594,16 @@ impl<B> HostState<B> {
         }
         self.log_lines <= MAX_LOG_LINES_PER_CALL
     }
+}
+
+/// The level of a line an addon logs (every version has the same five).
+#[derive(Debug, Clone, Copy)]
+enum LogLevel {
+    Trace,
+    Debug,
+    Info,
+    Warn,
+    Error,
 }
 
 /// Clears [`HostState::in_host_call`] when a host import returns (or is dropped).
@@ -534,30 +709,10 @@ pub struct LoadedAddon<B: OrmBackend> {
     name: Arc<str>,
     engine: Engine,
     pre: InstancePre<HostState<B>>,
+    version: ApiVersion,
     exports: Arc<Exports>,
     limits: Limits,
     content_hash: String,
-}
-
-/// Where each exported interface's functions sit in the component, looked
-/// up once at load. A call then types only the one interface it uses, not
-/// every export of the world.
-struct Exports {
-    describe: wit_exports::describe::GuestIndices,
-    lifecycle: wit_exports::lifecycle::GuestIndices,
-    methods: wit_exports::methods::GuestIndices,
-    routes: wit_exports::routes::GuestIndices,
-}
-
-impl Exports {
-    fn new<T>(pre: &InstancePre<T>) -> wasmtime::Result<Exports> {
-        Ok(Exports {
-            describe: wit_exports::describe::GuestIndices::new(pre)?,
-            lifecycle: wit_exports::lifecycle::GuestIndices::new(pre)?,
-            methods: wit_exports::methods::GuestIndices::new(pre)?,
-            routes: wit_exports::routes::GuestIndices::new(pre)?,
-        })
-    }
 }
 
 impl<B: OrmBackend> Clone for LoadedAddon<B> {
@@ -566,6 +721,7 @@ impl<B: OrmBackend> Clone for LoadedAddon<B> {
             name: self.name.clone(),
             engine: self.engine.clone(),
             pre: self.pre.clone(),
+            version: self.version,
             exports: self.exports.clone(),
             limits: self.limits,
             content_hash: self.content_hash.clone(),
@@ -577,6 +733,7 @@ impl<B: OrmBackend> std::fmt::Debug for LoadedAddon<B> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LoadedAddon")
             .field("name", &self.name)
+            .field("version", &self.version)
             .field("limits", &self.limits)
             .finish_non_exhaustive()
     }
@@ -591,6 +748,11 @@ impl<B: OrmBackend> LoadedAddon<B> {
         &self.name
     }
 
+    /// The version of `pulse:addon` the component is built against.
+    pub fn api_version(&self) -> ApiVersion {
+        self.version
+    }
+
     /// SHA-256 of the component's bytes, hex.
     pub fn content_hash(&self) -> &str {
         &self.content_hash
@@ -600,13 +762,8 @@ impl<B: OrmBackend> LoadedAddon<B> {
     pub async fn describe(&self, orm: B) -> Answer<Description, B> {
         let addon = self.name.clone();
         let (answer, orm) = self
-            .run(orm, async |instance, store| {
-                self.exports
-                    .describe
-                    .load(&mut *store, instance)?
-                    .call_describe(store)
-                    .await
-                    .map(Ok)
+            .run(orm, Context::default(), async |instance, store| {
+                self.exports.describe(store, instance).await.map(Ok)
             })
             .await;
         let answer = answer.and_then(|text| {
@@ -620,38 +777,20 @@ impl<B: OrmBackend> LoadedAddon<B> {
 
     /// Runs a lifecycle hook.
     pub async fn run_hook(&self, hook: Hook<'_>, orm: B) -> Answer<(), B> {
-        self.run(orm, async |instance, store| {
-            let lifecycle = self.exports.lifecycle.load(&mut *store, instance)?;
-            match hook {
-                Hook::PreInit => lifecycle.call_pre_init(store).await,
-                Hook::PostInit => lifecycle.call_post_init(store).await,
-                Hook::Migrate { from, to } => lifecycle.call_migrate(store, from, to).await,
-                Hook::Uninstall => lifecycle.call_uninstall(store).await,
-            }
-            .map(|r| r.map_err(AddonError::from))
+        self.run(orm, Context::default(), async |instance, store| {
+            self.exports.run_hook(store, instance, hook).await
         })
         .await
     }
 
-    /// Calls `model.method(ids, *args, **kwargs)`; `args` and `kwargs` are
-    /// JSON text. Returns the method's JSON result.
-    pub async fn call_method(
-        &self,
-        orm: B,
-        model: &str,
-        method: &str,
-        ids: &[i64],
-        args: &str,
-        kwargs: &str,
-    ) -> Answer<String, B> {
+    /// Calls `model.method(ids, *args, **kwargs)` with its context; `args`
+    /// and `kwargs` are JSON text. Returns the method's JSON result. An
+    /// addon built against `pulse:addon@0.1.0` does not see the context.
+    pub async fn call_method(&self, orm: B, call: &MethodCall<'_>) -> Answer<String, B> {
+        let (model, method) = (call.model, call.method);
         let (answer, orm) = self
-            .run(orm, async |instance, store| {
-                self.exports
-                    .methods
-                    .load(&mut *store, instance)?
-                    .call_call(store, model, method, ids, args, kwargs)
-                    .await
-                    .map(|r| r.map_err(AddonError::from))
+            .run(orm, call.context.clone(), async |instance, store| {
+                self.exports.call_method(store, instance, call).await
             })
             .await;
         // An answer is a reply to one request: a huge one is an addon bug
@@ -679,24 +818,11 @@ impl<B: OrmBackend> LoadedAddon<B> {
         route: &str,
         request: RouteRequest,
     ) -> Answer<RouteResponse, B> {
-        use bindings::exports::pulse::addon::routes as wit;
-        let request = wit::Request {
-            method: request.method,
-            path: request.path,
-            params: request.params,
-            query: request.query,
-            headers: request.headers,
-            body: request.body,
-            uid: request.uid,
-        };
         let (answer, orm) = self
-            .run(orm, async |instance, store| {
+            .run(orm, Context::default(), async |instance, store| {
                 self.exports
-                    .routes
-                    .load(&mut *store, instance)?
-                    .call_handle(store, route, &request)
+                    .handle_route(store, instance, route, request)
                     .await
-                    .map(|r| r.map_err(AddonError::from))
             })
             .await;
         let answer = answer.and_then(|response| {
@@ -723,11 +849,7 @@ impl<B: OrmBackend> LoadedAddon<B> {
                     ),
                 });
             }
-            Ok(RouteResponse {
-                status: response.status,
-                headers: response.headers,
-                body: response.body,
-            })
+            Ok(response)
         });
         (answer, orm)
     }
@@ -736,13 +858,15 @@ impl<B: OrmBackend> LoadedAddon<B> {
     /// no code of the addon's: what every call pays before the addon runs
     /// (the benchmarks measure it).
     pub async fn instantiate(&self, orm: B) -> Answer<(), B> {
-        self.run(orm, async |_, _| Ok(Ok(()))).await
+        self.run(orm, Context::default(), async |_, _| Ok(Ok(())))
+            .await
     }
 
     /// Instantiates the component in a fresh, sandboxed store and runs `f`.
     async fn run<T>(
         &self,
         orm: B,
+        context: Context,
         f: impl AsyncFnOnce(
             &Instance,
             &mut Store<HostState<B>>,
@@ -775,6 +899,7 @@ impl<B: OrmBackend> LoadedAddon<B> {
             stderr,
             addon: self.name.clone(),
             orm,
+            context,
             in_host_call: in_host_call.clone(),
             log_lines: 0,
         };

@@ -18,13 +18,15 @@ pub mod http;
 mod in_process;
 mod instance;
 mod rpc;
+mod wit;
 
 pub use database::Backend;
 pub use fixtures::{
     ADDON_FOLDERS, ADDONS, EXAMPLES, FIXTURES, build_addons, cache_dir, pulse_binary, root,
 };
 pub use instance::{Pulse, Server, python_script, text};
-pub use rpc::{Rpc, id, logged_in, login_refusal, ok, refused};
+pub use rpc::{Rpc, id, json2, logged_in, login_refusal, ok, refused};
+pub use wit::{FrozenWit, check_frozen, wit_digest};
 
 /// `on_both! { test_name => body; … }`: each body (a `fn(Backend)` of the
 /// module the macro is called in) as a test on SQLite, in a module

@@ -1,4 +1,5 @@
-//! Odoo's JSON-RPC as a web client speaks it: a session cookie and `call_kw`.
+//! Odoo's JSON-RPC as a web client speaks it: a session cookie and
+//! `call_kw`; and JSON-2 as a script with an API key does.
 
 use serde_json::{Value, json};
 
@@ -46,6 +47,27 @@ pub fn login_refusal(answer: &Value) -> (String, String) {
         "the login must fail: {answer}"
     );
     kind_and_message(&answer["error"])
+}
+
+/// A JSON-2 call (`POST /json/2/<model>/<method>`) with the bearer API
+/// key `key`: the status and the body (as text when it is no JSON).
+pub fn json2(server: &Server, key: &str, model: &str, method: &str, body: Value) -> (u16, Value) {
+    let bearer = format!("bearer {key}");
+    let response = server
+        .request(
+            "POST",
+            &format!("/json/2/{model}/{method}"),
+            &[
+                ("Content-Type", "application/json"),
+                ("Authorization", &bearer),
+            ],
+            &body.to_string(),
+        )
+        .expect("request sent");
+    (
+        response.status,
+        serde_json::from_str(&response.body).unwrap_or(Value::String(response.body)),
+    )
 }
 
 /// An Odoo JSON-RPC client holding a session cookie. It may be sent to

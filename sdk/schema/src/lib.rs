@@ -3,13 +3,19 @@
 //! An addon answers `describe()` with a [`Description`]: its models, their
 //! fields, and the methods it implements. The SDK produces it from the
 //! author's Rust types; the host reads it to create tables and route calls.
-//! Both sides use this one crate so the two ends can never disagree on the
-//! shape.
+//! Every call carries a [`Context`] (Odoo's `env.context`). Both sides use
+//! this one crate so the two ends can never disagree on the shape.
 
 #![deny(missing_docs)]
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+mod context;
+mod context_wire;
+
+pub use context::{Context, ContextError, MAX_CONTEXT_BYTES, MAX_CONTEXT_DEPTH, is_truthy};
+pub use context_wire::WireContext;
 
 /// Everything an addon declares about itself.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

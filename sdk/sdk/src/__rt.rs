@@ -9,15 +9,15 @@ use serde_json::{Map, Value};
 #[allow(unsafe_code, missing_docs, clippy::all)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../../wit",
-        world: "pulse:addon/addon@0.1.0",
+        path: "../../wit/0.2.0",
+        world: "pulse:addon/addon@0.2.0",
         pub_export_macro: true,
         export_macro_name: "__export_pulse_addon",
         default_bindings_module: "pulse_sdk::__rt::bindings",
     });
 }
 
-pub use bindings::pulse::addon::types::Error as WitError;
+pub use bindings::pulse::addon::types::{Context as WitContext, Error as WitError};
 
 /// What `addon!` registered: a constant, so a fresh instance finds its
 /// methods and routes without building anything (the model specs are
@@ -157,9 +157,10 @@ pub fn run_migrate(
     }
 }
 
-/// Dispatches a method call from the host.
+/// Dispatches a method call from the host, with the context it was made in.
 pub fn call_method(
     def: &AddonDef,
+    context: WitContext,
     model: &str,
     method: &str,
     ids: &[i64],
@@ -177,7 +178,16 @@ pub fn call_method(
         })?;
     let args: Vec<Value> = parse_json(args, "args", "[]")?;
     let kwargs: Map<String, Value> = parse_json(kwargs, "kwargs", "{}")?;
-    let result = (entry.call)(&Env::new(), ids, &args, &kwargs).map_err(WitError::from)?;
+    let context = crate::Context::from_wire(pulse_schema::WireContext {
+        lang: context.lang,
+        tz: context.tz,
+        active_test: context.active_test,
+        company_id: context.company_id,
+        extra: context.extra,
+    })
+    .map_err(|e| WitError::Internal(format!("bad context: {e}")))?;
+    let env = Env::new().with_context(context);
+    let result = (entry.call)(&env, ids, &args, &kwargs).map_err(WitError::from)?;
     Ok(result.to_string())
 }
 

@@ -1,17 +1,39 @@
-//! The addon's view of the host: the ORM and the log.
+//! The addon's view of the host: the ORM, the caller, outbound HTTP and
+//! the log.
 
 use std::marker::PhantomData;
 
-use crate::__rt::bindings::pulse::addon::{http, log, orm};
-use crate::{Error, Model, Result};
+use crate::__rt::bindings::pulse::addon::{http, identity, log, orm, types};
+use crate::{Context, Error, Model, Result};
 use serde_json::{Map, Value};
 
-/// The environment of a call into the addon: the calling user's ORM and the
-/// log. Every ORM call runs in the host's transaction for this call, with the
-/// caller's access rights.
-#[derive(Debug, Default)]
+/// The environment of a call into the addon: the calling user's ORM, Odoo's
+/// context the call runs with, and the log. Every ORM call runs in the
+/// host's transaction for this call, with the caller's access rights and
+/// this environment's context.
+#[derive(Debug, Default, Clone)]
 pub struct Env {
-    _private: (),
+    context: Context,
+}
+
+/// Who a call acts for (Odoo's `env.user`), from [`Env::user`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// The user's id (`env.uid`).
+    pub uid: i64,
+    /// External ids of the user's groups, with the groups they imply
+    /// (e.g. `base.group_user`).
+    pub groups: Vec<String>,
+    /// The company the call acts for (`env.company`).
+    pub company_id: Option<i64>,
+}
+
+impl User {
+    /// Whether the user is in the group with external id `xml_id`
+    /// (Odoo's `user.has_group`).
+    pub fn has_group(&self, xml_id: &str) -> bool {
+        self.groups.iter().any(|g| g == xml_id)
+    }
 }
 
 impl Env {
@@ -19,7 +41,49 @@ impl Env {
     /// unit test of a route or method that makes no ORM call can make one
     /// (outside the host, ORM calls have no one to answer them).
     pub fn new() -> Env {
-        Env { _private: () }
+        Env::default()
+    }
+
+    /// Odoo's context the call runs with: what the caller passed (an RPC
+    /// client's `context`, or the context of the addon calling).
+    pub fn context(&self) -> &Context {
+        &self.context
+    }
+
+    /// This environment with another context (Odoo's `with_context`): the
+    /// ORM calls made through the returned one carry `context`.
+    ///
+    /// ```
+    /// # use pulse_sdk::{Context, Env};
+    /// let env = Env::new();
+    /// let archived_too = env.with_context(Context { active_test: Some(false), ..env.context().clone() });
+    /// assert_eq!(archived_too.context().active_test, Some(false));
+    /// ```
+    pub fn with_context(&self, context: Context) -> Env {
+        Env { context }
+    }
+
+    /// The context as it crosses to the host.
+    fn ctx(&self) -> types::Context {
+        let wire = self.context.to_wire();
+        types::Context {
+            lang: wire.lang,
+            tz: wire.tz,
+            active_test: wire.active_test,
+            company_id: wire.company_id,
+            extra: wire.extra,
+        }
+    }
+
+    /// The user the call acts for: the RPC or route caller, or the addon
+    /// itself in lifecycle hooks.
+    pub fn user(&self) -> Result<User> {
+        let user = identity::current_user()?;
+        Ok(User {
+            uid: user.uid,
+            groups: user.groups,
+            company_id: user.company_id,
+        })
     }
 
     /// Typed access to the records of model `M`.
@@ -32,7 +96,7 @@ impl Env {
 
     /// Untyped access to any model visible to this addon, by name.
     pub fn model_named<'a>(&'a self, name: &'a str) -> DynModel<'a> {
-        DynModel { _env: self, name }
+        DynModel { env: self, name }
     }
 
     /// Calls `model.method(ids, *args, **kwargs)` through the registry, as an
@@ -45,7 +109,14 @@ impl Env {
         args: Value,
         kwargs: Value,
     ) -> Result<T> {
-        let text = orm::call(model, method, ids, &args.to_string(), &kwargs.to_string())?;
+        let text = orm::call(
+            &self.ctx(),
+            model,
+            method,
+            ids,
+            &args.to_string(),
+            &kwargs.to_string(),
+        )?;
         parse_result(&text)
     }
 
@@ -58,7 +129,7 @@ impl Env {
         args: Value,
         kwargs: Value,
     ) -> Result<T> {
-        let text = orm::call_super(ids, &args.to_string(), &kwargs.to_string())?;
+        let text = orm::call_super(&self.ctx(), ids, &args.to_string(), &kwargs.to_string())?;
         parse_result(&text)
     }
 
@@ -78,11 +149,25 @@ impl Env {
     /// ADDON http:HOST`); anything else is an [`Error::Access`] and no
     /// connection is made.
     pub fn http(&self, request: &HttpRequest) -> Result<HttpResponse> {
-        let text = serde_json::to_string(request)
-            .map_err(|e| Error::Internal(format!("cannot encode the request: {e}")))?;
-        let answer = http::fetch(&text)?;
-        serde_json::from_str(&answer)
-            .map_err(|e| Error::Internal(format!("unexpected answer from the host: {e}")))
+        let answer = http::fetch(&http::Request {
+            method: request.method.clone(),
+            url: request.url.clone(),
+            headers: request
+                .headers
+                .iter()
+                .map(|(n, v)| (n.clone(), v.clone()))
+                .collect(),
+            body: request
+                .body
+                .clone()
+                .map(String::into_bytes)
+                .unwrap_or_default(),
+        })?;
+        Ok(HttpResponse {
+            status: answer.status,
+            headers: answer.headers.into_iter().collect(),
+            body: String::from_utf8_lossy(&answer.body).into_owned(),
+        })
     }
 
     /// Writes an informational line to the host's log, under the addon's name.
@@ -225,11 +310,29 @@ impl<M: Model> Records<'_, M> {
     pub fn unlink(&self, ids: &[i64]) -> Result<()> {
         self.untyped().unlink(ids)
     }
+
+    /// Odoo's `search_read`: the records matching `domain` as structs, in
+    /// one call to the host.
+    pub fn search_read(&self, domain: &Domain) -> Result<Vec<M>> {
+        let fields = M::field_names();
+        self.untyped()
+            .search_read(domain, &fields, 0, None, None)?
+            .iter()
+            .map(M::from_record)
+            .collect()
+    }
+
+    /// Odoo's `name_search`: `(id, display name)` of the records whose name
+    /// matches `name` (`ilike`), at most `limit` of them.
+    pub fn name_search(&self, name: &str, limit: Option<u32>) -> Result<Vec<(i64, String)>> {
+        self.untyped()
+            .name_search(name, &Domain::all(), "ilike", limit)
+    }
 }
 
 /// Untyped access to a model, by name; values are Odoo JSON.
 pub struct DynModel<'env> {
-    _env: &'env Env,
+    env: &'env Env,
     name: &'env str,
 }
 
@@ -243,6 +346,7 @@ impl DynModel<'_> {
         order: Option<&str>,
     ) -> Result<Vec<i64>> {
         Ok(orm::search(
+            &self.env.ctx(),
             self.name,
             &domain.to_json(),
             offset,
@@ -253,22 +357,98 @@ impl DynModel<'_> {
 
     /// Number of records matching `domain`.
     pub fn search_count(&self, domain: &Domain) -> Result<u64> {
-        Ok(orm::search_count(self.name, &domain.to_json())?)
+        Ok(orm::search_count(
+            &self.env.ctx(),
+            self.name,
+            &domain.to_json(),
+        )?)
+    }
+
+    /// Odoo's `search_read(domain, fields, offset, limit, order)`: `fields`
+    /// (all when empty) of the matching records.
+    pub fn search_read(
+        &self,
+        domain: &Domain,
+        fields: &[&str],
+        offset: u32,
+        limit: Option<u32>,
+        order: Option<&str>,
+    ) -> Result<Vec<Map<String, Value>>> {
+        let fields: Vec<String> = fields.iter().map(|f| f.to_string()).collect();
+        let text = orm::search_read(
+            &self.env.ctx(),
+            self.name,
+            &domain.to_json(),
+            &fields,
+            offset,
+            limit,
+            order,
+        )?;
+        self.records(&text)
+    }
+
+    /// Odoo's `read_group(domain, fields, groupby, offset, limit, orderby,
+    /// lazy)`: one object per group, with the aggregated `fields` (`amount`,
+    /// `amount:sum`, `total:sum(amount)`), the `groupby` values and the count.
+    pub fn read_group(
+        &self,
+        domain: &Domain,
+        fields: &[&str],
+        groupby: &[&str],
+        lazy: bool,
+    ) -> Result<Vec<Map<String, Value>>> {
+        let fields: Vec<String> = fields.iter().map(|f| f.to_string()).collect();
+        let groupby: Vec<String> = groupby.iter().map(|f| f.to_string()).collect();
+        let text = orm::read_group(
+            &self.env.ctx(),
+            self.name,
+            &domain.to_json(),
+            &fields,
+            &groupby,
+            0,
+            None,
+            None,
+            lazy,
+        )?;
+        self.records(&text)
+    }
+
+    /// Odoo's `name_search(name, domain, operator, limit)`: `(id, display
+    /// name)` of the records matching `domain` whose name matches `name`.
+    pub fn name_search(
+        &self,
+        name: &str,
+        domain: &Domain,
+        operator: &str,
+        limit: Option<u32>,
+    ) -> Result<Vec<(i64, String)>> {
+        Ok(orm::name_search(
+            &self.env.ctx(),
+            self.name,
+            name,
+            &domain.to_json(),
+            operator,
+            limit,
+        )?)
+    }
+
+    fn records(&self, text: &str) -> Result<Vec<Map<String, Value>>> {
+        serde_json::from_str(text).map_err(|e| {
+            Error::Internal(format!("the host returned bad JSON for {}: {e}", self.name))
+        })
     }
 
     /// Reads `fields` (all when empty) of the records `ids`.
     pub fn read(&self, ids: &[i64], fields: &[&str]) -> Result<Vec<Map<String, Value>>> {
         let fields: Vec<String> = fields.iter().map(|f| f.to_string()).collect();
-        let text = orm::read(self.name, ids, &fields)?;
-        serde_json::from_str(&text).map_err(|e| {
-            Error::Internal(format!("the host returned bad JSON for {}: {e}", self.name))
-        })
+        let text = orm::read(&self.env.ctx(), self.name, ids, &fields)?;
+        self.records(&text)
     }
 
     /// Creates one record per JSON object; returns their ids.
     pub fn create(&self, rows: &[Map<String, Value>]) -> Result<Vec<i64>> {
         let text = serde_json::to_string(rows).map_err(|e| Error::Internal(e.to_string()))?;
-        Ok(orm::create(self.name, &text)?)
+        Ok(orm::create(&self.env.ctx(), self.name, &text)?)
     }
 
     /// Writes `values` (a JSON object) on the records `ids`.
@@ -279,11 +459,16 @@ impl DynModel<'_> {
                 self.name
             )));
         }
-        Ok(orm::write(self.name, ids, &values.to_string())?)
+        Ok(orm::write(
+            &self.env.ctx(),
+            self.name,
+            ids,
+            &values.to_string(),
+        )?)
     }
 
     /// Deletes the records `ids`.
     pub fn unlink(&self, ids: &[i64]) -> Result<()> {
-        Ok(orm::unlink(self.name, ids)?)
+        Ok(orm::unlink(&self.env.ctx(), self.name, ids)?)
     }
 }

@@ -117,10 +117,10 @@ mod route;
 #[doc(hidden)]
 pub mod __rt;
 
-pub use env::{Domain, DynModel, Env, HttpRequest, HttpResponse, Records};
+pub use env::{Domain, DynModel, Env, HttpRequest, HttpResponse, Records, User};
 pub use error::{Error, Result};
 pub use field::FieldValue;
-pub use pulse_schema::{CheckSpec, FieldSpec, FieldType, ModelSpec, OnDelete, RouteAuth};
+pub use pulse_schema::{CheckSpec, Context, FieldSpec, FieldType, ModelSpec, OnDelete, RouteAuth};
 pub use pulse_sdk_macros::{Model, method, route};
 pub use route::{Request, Response, Route};
 pub use serde_json::{self, Map, Value, json};
@@ -128,8 +128,8 @@ pub use serde_json::{self, Map, Value, json};
 /// Everything an addon usually needs, in one import.
 pub mod prelude {
     pub use crate::{
-        Domain, Env, Error, FieldType, FieldValue, HttpRequest, HttpResponse, Map, Model, Records,
-        Request, Response, Result, Value, domain, json, method, route,
+        Context, Domain, Env, Error, FieldType, FieldValue, HttpRequest, HttpResponse, Map, Model,
+        Records, Request, Response, Result, User, Value, domain, json, method, route,
     };
 }
 
@@ -263,13 +263,14 @@ macro_rules! addon {
 
             impl $crate::__rt::bindings::exports::pulse::addon::methods::Guest for PulseAddon {
                 fn call(
+                    context: $crate::__rt::WitContext,
                     model: ::std::string::String,
                     method: ::std::string::String,
                     ids: ::std::vec::Vec<i64>,
                     args: ::std::string::String,
                     kwargs: ::std::string::String,
                 ) -> ::std::result::Result<::std::string::String, $crate::__rt::WitError> {
-                    $crate::__rt::call_method(definition(), &model, &method, &ids, &args, &kwargs)
+                    $crate::__rt::call_method(definition(), context, &model, &method, &ids, &args, &kwargs)
                 }
             }
 

@@ -1,0 +1,296 @@
+//! `pulse:addon@0.2.0`, the current contract (`wit/0.2.0`): the context
+//! travels with every ORM and method call, the ORM has `search-read`,
+//! `read-group` and `name-search`, the caller's identity is an import and
+//! outbound HTTP is typed.
+
+use pulse_schema::{Context, WireContext};
+use wasmtime::Store;
+use wasmtime::component::Instance;
+
+use super::super::{
+    AddonError, GroupQuery, HostState, HttpRequest, MethodCall, OrmBackend, RouteRequest,
+    RouteResponse, SearchQuery,
+};
+use super::{Hook, LogLevel};
+
+wasmtime::component::bindgen!({
+    path: "../../wit/0.2.0",
+    world: "pulse:addon/addon@0.2.0",
+    imports: { default: async },
+    exports: { default: async },
+});
+
+use exports::pulse::addon as guest;
+use pulse::addon::types::{Context as WitContext, Error as WitError};
+
+same_in_every_version!();
+
+/// The context an addon passed, in the host's type.
+fn context_of(ctx: WitContext) -> Result<Context, AddonError> {
+    Context::from_wire(WireContext {
+        lang: ctx.lang,
+        tz: ctx.tz,
+        active_test: ctx.active_test,
+        company_id: ctx.company_id,
+        extra: ctx.extra,
+    })
+    .map_err(|e| AddonError::User(e.to_string()))
+}
+
+/// The context a method is called with, in the WIT's type.
+fn wit_context(ctx: &Context) -> WitContext {
+    let wire = ctx.to_wire();
+    WitContext {
+        lang: wire.lang,
+        tz: wire.tz,
+        active_test: wire.active_test,
+        company_id: wire.company_id,
+        extra: wire.extra,
+    }
+}
+
+impl<B: OrmBackend> pulse::addon::orm::Host for HostState<B> {
+    async fn search(
+        &mut self,
+        ctx: WitContext,
+        model: String,
+        domain: String,
+        offset: u32,
+        limit: Option<u32>,
+        order: Option<String>,
+    ) -> Result<Vec<i64>, WitError> {
+        let _busy = self.host_call();
+        let query = SearchQuery {
+            domain: &domain,
+            offset,
+            limit,
+            order: order.as_deref(),
+        };
+        Ok(self.orm.search(&context_of(ctx)?, &model, &query).await?)
+    }
+
+    async fn search_count(
+        &mut self,
+        ctx: WitContext,
+        model: String,
+        domain: String,
+    ) -> Result<u64, WitError> {
+        let _busy = self.host_call();
+        Ok(self
+            .orm
+            .search_count(&context_of(ctx)?, &model, &domain)
+            .await?)
+    }
+
+    async fn search_read(
+        &mut self,
+        ctx: WitContext,
+        model: String,
+        domain: String,
+        fields: Vec<String>,
+        offset: u32,
+        limit: Option<u32>,
+        order: Option<String>,
+    ) -> Result<String, WitError> {
+        let _busy = self.host_call();
+        let query = SearchQuery {
+            domain: &domain,
+            offset,
+            limit,
+            order: order.as_deref(),
+        };
+        Ok(self
+            .orm
+            .search_read(&context_of(ctx)?, &model, &query, &fields)
+            .await?)
+    }
+
+    async fn read_group(
+        &mut self,
+        ctx: WitContext,
+        model: String,
+        domain: String,
+        fields: Vec<String>,
+        groupby: Vec<String>,
+        offset: u32,
+        limit: Option<u32>,
+        orderby: Option<String>,
+        lazy: bool,
+    ) -> Result<String, WitError> {
+        let _busy = self.host_call();
+        let query = GroupQuery {
+            domain: &domain,
+            fields: &fields,
+            groupby: &groupby,
+            offset,
+            limit,
+            orderby: orderby.as_deref(),
+            lazy,
+        };
+        Ok(self
+            .orm
+            .read_group(&context_of(ctx)?, &model, &query)
+            .await?)
+    }
+
+    async fn name_search(
+        &mut self,
+        ctx: WitContext,
+        model: String,
+        name: String,
+        domain: String,
+        operator: String,
+        limit: Option<u32>,
+    ) -> Result<Vec<(i64, String)>, WitError> {
+        let _busy = self.host_call();
+        let context = context_of(ctx)?;
+        Ok(self
+            .orm
+            .name_search(&context, &model, &name, &domain, &operator, limit)
+            .await?)
+    }
+
+    async fn read(
+        &mut self,
+        ctx: WitContext,
+        model: String,
+        ids: Vec<i64>,
+        fields: Vec<String>,
+    ) -> Result<String, WitError> {
+        let _busy = self.host_call();
+        Ok(self
+            .orm
+            .read(&context_of(ctx)?, &model, &ids, &fields)
+            .await?)
+    }
+
+    async fn create(
+        &mut self,
+        ctx: WitContext,
+        model: String,
+        rows: String,
+    ) -> Result<Vec<i64>, WitError> {
+        let _busy = self.host_call();
+        Ok(self.orm.create(&context_of(ctx)?, &model, &rows).await?)
+    }
+
+    async fn write(
+        &mut self,
+        ctx: WitContext,
+        model: String,
+        ids: Vec<i64>,
+        values: String,
+    ) -> Result<(), WitError> {
+        let _busy = self.host_call();
+        Ok(self
+            .orm
+            .write(&context_of(ctx)?, &model, &ids, &values)
+            .await?)
+    }
+
+    async fn unlink(
+        &mut self,
+        ctx: WitContext,
+        model: String,
+        ids: Vec<i64>,
+    ) -> Result<(), WitError> {
+        let _busy = self.host_call();
+        Ok(self.orm.unlink(&context_of(ctx)?, &model, &ids).await?)
+    }
+
+    async fn call(
+        &mut self,
+        ctx: WitContext,
+        model: String,
+        method: String,
+        ids: Vec<i64>,
+        args: String,
+        kwargs: String,
+    ) -> Result<String, WitError> {
+        let _busy = self.host_call();
+        let call = MethodCall {
+            model: &model,
+            method: &method,
+            ids: &ids,
+            args: &args,
+            kwargs: &kwargs,
+            context: &context_of(ctx)?,
+        };
+        Ok(self.orm.call(&call).await?)
+    }
+
+    async fn call_super(
+        &mut self,
+        ctx: WitContext,
+        ids: Vec<i64>,
+        args: String,
+        kwargs: String,
+    ) -> Result<String, WitError> {
+        let _busy = self.host_call();
+        Ok(self
+            .orm
+            .call_super(&context_of(ctx)?, &ids, &args, &kwargs)
+            .await?)
+    }
+
+    async fn sudo(&mut self, on: bool) -> Result<(), WitError> {
+        let _busy = self.host_call();
+        Ok(self.orm.sudo(on).await?)
+    }
+}
+
+impl<B: OrmBackend> pulse::addon::identity::Host for HostState<B> {
+    async fn current_user(&mut self) -> Result<pulse::addon::identity::User, WitError> {
+        let _busy = self.host_call();
+        let user = self.orm.current_user().await?;
+        Ok(pulse::addon::identity::User {
+            uid: user.uid,
+            groups: user.groups,
+            company_id: user.company_id,
+        })
+    }
+}
+
+impl<B: OrmBackend> pulse::addon::http::Host for HostState<B> {
+    async fn fetch(
+        &mut self,
+        request: pulse::addon::http::Request,
+    ) -> Result<pulse::addon::http::Response, WitError> {
+        let _busy = self.host_call();
+        let request = HttpRequest {
+            method: request.method,
+            url: request.url,
+            headers: request.headers,
+            body: request.body,
+        };
+        let response = self.orm.http_fetch(&request).await?;
+        Ok(pulse::addon::http::Response {
+            status: response.status,
+            headers: response.headers,
+            body: response.body,
+        })
+    }
+}
+
+impl Exports {
+    pub(super) async fn call_method<B: OrmBackend>(
+        &self,
+        store: &mut Store<HostState<B>>,
+        instance: &Instance,
+        call: &MethodCall<'_>,
+    ) -> wasmtime::Result<Result<String, AddonError>> {
+        self.methods
+            .load(&mut *store, instance)?
+            .call_call(
+                store,
+                &wit_context(call.context),
+                call.model,
+                call.method,
+                call.ids,
+                call.args,
+                call.kwargs,
+            )
+            .await
+            .map(|r| r.map_err(AddonError::from))
+    }
+}
