@@ -3,9 +3,10 @@
 //! Addons extend them (`#[model(extends = "res.users")]`) and fill them
 //! through data files, as Odoo modules do.
 
+use std::sync::LazyLock;
+
 use pulse_orm::{Connection, Dialect, Registry, ledger};
-use pulse_schema::{Description, FieldSpec, FieldType, ModelSpec, OnDelete};
-use serde_json::json;
+use pulse_schema::{Description, FieldType};
 
 use crate::Error;
 
@@ -38,10 +39,26 @@ pub const BASE_GROUPS: [(&str, &str); 2] = [
 /// external ids `base.<code>`; the company's currency first.
 const CURRENCIES: [(&str, &str); 2] = [("PHP", "\u{20b1}"), ("USD", "$")];
 
-fn field(name: &str, ttype: FieldType) -> FieldSpec {
-    let mut spec = FieldSpec::new(name, ttype);
-    spec.string = name
-        .split('_')
+/// The description of `base`: `base.toml`, in the schema an addon's
+/// `describe` answers with, read once. A field without a label is
+/// labelled from its name (`group_id`: "Group Id").
+pub fn description() -> Description {
+    static BASE_MODELS: LazyLock<Description> = LazyLock::new(|| {
+        let mut description: Description =
+            toml::from_str(include_str!("base.toml")).expect("base.toml describes the base models");
+        for field in description.models.iter_mut().flat_map(|m| &mut m.fields) {
+            if field.string.is_empty() {
+                field.string = label(&field.name);
+            }
+        }
+        description
+    });
+    BASE_MODELS.clone()
+}
+
+/// `group_id` as a label: "Group Id".
+fn label(name: &str) -> String {
+    name.split('_')
         .map(|w| {
             let mut c = w.chars();
             c.next()
@@ -49,270 +66,7 @@ fn field(name: &str, ttype: FieldType) -> FieldSpec {
                 .unwrap_or_default()
         })
         .collect::<Vec<_>>()
-        .join(" ");
-    spec
-}
-
-fn required(mut spec: FieldSpec) -> FieldSpec {
-    spec.required = true;
-    spec
-}
-
-fn unique(mut spec: FieldSpec) -> FieldSpec {
-    spec.unique = true;
-    spec
-}
-
-fn relation(mut spec: FieldSpec, model: &str) -> FieldSpec {
-    spec.relation = Some(model.to_string());
-    spec
-}
-
-fn default(mut spec: FieldSpec, value: serde_json::Value) -> FieldSpec {
-    spec.default = Some(value);
-    spec
-}
-
-/// A selection whose values are their own labels.
-fn selection(mut spec: FieldSpec, values: &[&str]) -> FieldSpec {
-    spec.selection = values
-        .iter()
-        .map(|s| (s.to_string(), s.to_string()))
-        .collect();
-    spec
-}
-
-/// A many2one whose record goes when the one it points to goes.
-fn cascade(mut spec: FieldSpec) -> FieldSpec {
-    spec.ondelete = Some(OnDelete::Cascade);
-    spec
-}
-
-/// Odoo's `active` field (archiving), set for a new record.
-fn active() -> FieldSpec {
-    default(field("active", FieldType::Boolean), json!(true))
-}
-
-fn model(name: &str, description: &str, fields: Vec<FieldSpec>) -> ModelSpec {
-    ModelSpec {
-        name: name.to_string(),
-        description: description.to_string(),
-        fields,
-        extends: false,
-        checks: Vec::new(),
-    }
-}
-
-/// The description of `base`. Passwords and API keys are no fields: they
-/// are never readable through the ORM.
-pub fn description() -> Description {
-    let perms = |default_on: bool| {
-        ["perm_read", "perm_write", "perm_create", "perm_unlink"]
-            .map(|p| default(field(p, FieldType::Boolean), json!(default_on)))
-    };
-    let mut access_fields = vec![
-        required(field("name", FieldType::Char)),
-        required(field("model", FieldType::Char)),
-        cascade(relation(
-            field("group_id", FieldType::Many2one),
-            "res.groups",
-        )),
-        active(),
-    ];
-    access_fields.extend(perms(false));
-    let mut rule_fields = vec![
-        required(field("name", FieldType::Char)),
-        required(field("model", FieldType::Char)),
-        field("domain_force", FieldType::Json),
-        relation(field("groups", FieldType::Many2many), "res.groups"),
-        active(),
-    ];
-    rule_fields.extend(perms(true));
-    let login = unique(required(field("login", FieldType::Char)));
-    Description {
-        models: vec![
-            model(
-                "res.groups",
-                "Access Groups",
-                vec![
-                    required(field("name", FieldType::Char)),
-                    relation(field("implied_ids", FieldType::Many2many), "res.groups"),
-                ],
-            ),
-            model(
-                "res.users",
-                "User",
-                vec![
-                    login,
-                    required(field("name", FieldType::Char)),
-                    active(),
-                    relation(field("groups_id", FieldType::Many2many), "res.groups"),
-                ],
-            ),
-            {
-                // The key itself is no field: only its digest is stored,
-                // and nothing reads it but the login check.
-                let user_id = cascade(required(relation(
-                    field("user_id", FieldType::Many2one),
-                    "res.users",
-                )));
-                model(
-                    crate::auth::API_KEY_MODEL,
-                    "Users API Keys",
-                    vec![
-                        required(field("name", FieldType::Char)),
-                        user_id,
-                        field("scope", FieldType::Char),
-                        field("create_date", FieldType::Datetime),
-                        field("expiration_date", FieldType::Datetime),
-                    ],
-                )
-            },
-            model("ir.model.access", "Model Access", access_fields),
-            model("ir.rule", "Record Rule", rule_fields),
-            model(
-                "res.partner",
-                "Contact",
-                vec![
-                    required(field("name", FieldType::Char)),
-                    field("email", FieldType::Char),
-                    field("phone", FieldType::Char),
-                    field("street", FieldType::Char),
-                    field("city", FieldType::Char),
-                    field("zip", FieldType::Char),
-                    field("vat", FieldType::Char),
-                    field("is_company", FieldType::Boolean),
-                    active(),
-                    field("comment", FieldType::Text),
-                ],
-            ),
-            model(
-                MODULE_MODEL,
-                "Module",
-                vec![
-                    required(field("name", FieldType::Char)),
-                    field("shortdesc", FieldType::Char),
-                    field("summary", FieldType::Text),
-                    field("author", FieldType::Char),
-                    field("application", FieldType::Boolean),
-                    selection(
-                        field("state", FieldType::Selection),
-                        &[
-                            "uninstallable",
-                            "uninstalled",
-                            "installed",
-                            "to upgrade",
-                            "to remove",
-                            "to install",
-                        ],
-                    ),
-                    field("latest_version", FieldType::Char),
-                    field("installed_version", FieldType::Char),
-                    field("depends", FieldType::Json),
-                    field("sequence", FieldType::Integer),
-                ],
-            ),
-            model(
-                "ir.cron",
-                "Scheduled Actions",
-                vec![
-                    required(field("name", FieldType::Char)),
-                    required(field("model", FieldType::Char)),
-                    required(field("method", FieldType::Char)),
-                    default(field("interval_number", FieldType::Integer), json!(1)),
-                    selection(
-                        default(
-                            field("interval_type", FieldType::Selection),
-                            json!("months"),
-                        ),
-                        &["seconds", "minutes", "hours", "days", "weeks", "months"],
-                    ),
-                    field("nextcall", FieldType::Datetime),
-                    field("lastcall", FieldType::Datetime),
-                    default(field("priority", FieldType::Integer), json!(5)),
-                    active(),
-                    field("failure_count", FieldType::Integer),
-                    field("first_failure_date", FieldType::Datetime),
-                ],
-            ),
-            model(
-                "res.currency",
-                "Currency",
-                vec![
-                    unique(required(field("name", FieldType::Char))),
-                    field("symbol", FieldType::Char),
-                    default(field("rounding", FieldType::Float), json!(0.01)),
-                    active(),
-                ],
-            ),
-            model(
-                "res.company",
-                "Company",
-                vec![
-                    required(field("name", FieldType::Char)),
-                    relation(field("currency_id", FieldType::Many2one), "res.currency"),
-                    field("vat", FieldType::Char),
-                    field("street", FieldType::Char),
-                    field("city", FieldType::Char),
-                ],
-            ),
-            model(
-                "ir.config_parameter",
-                "System Parameter",
-                vec![
-                    unique(required(field("key", FieldType::Char))),
-                    required(field("value", FieldType::Text)),
-                ],
-            ),
-            model(
-                "ir.ui.view",
-                "View",
-                vec![
-                    required(field("name", FieldType::Char)),
-                    required(field("model", FieldType::Char)),
-                    selection(
-                        required(field("type", FieldType::Selection)),
-                        &["list", "form", "search", "kanban", "pivot", "graph"],
-                    ),
-                    required(field("arch", FieldType::Text)),
-                    default(field("priority", FieldType::Integer), json!(16)),
-                    active(),
-                ],
-            ),
-            model(
-                "ir.model",
-                "Models",
-                vec![
-                    required(field("model", FieldType::Char)),
-                    field("name", FieldType::Char),
-                    field("module", FieldType::Char),
-                ],
-            ),
-            model(
-                "ir.model.fields",
-                "Fields",
-                vec![
-                    required(field("model", FieldType::Char)),
-                    required(field("name", FieldType::Char)),
-                    field("ttype", FieldType::Char),
-                    field("module", FieldType::Char),
-                ],
-            ),
-            model(
-                "ir.model.data",
-                "Model Data",
-                vec![
-                    required(field("module", FieldType::Char)),
-                    required(field("name", FieldType::Char)),
-                    field("model", FieldType::Char),
-                    field("res_id", FieldType::Integer),
-                    field("noupdate", FieldType::Boolean),
-                ],
-            ),
-        ],
-        methods: Vec::new(),
-        routes: Vec::new(),
-    }
+        .join(" ")
 }
 
 /// Applies `base` to a registry being built.

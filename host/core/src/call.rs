@@ -34,7 +34,13 @@ impl Host {
         self.refresh().await?;
         let (ids, rest) = dispatch::split_args(method, args)?;
         if let Some(run) = model_methods::host_method(model, method) {
-            return run(self, uid, model, method, &ids).await;
+            let call = model_methods::HostCall {
+                uid,
+                model,
+                method,
+                ids: &ids,
+            };
+            return run(self, call).await;
         }
         // Another transaction getting in the way rolls the call back and runs it again.
         let (ids, rest, kwargs, context) = (&ids, &rest, &kwargs, &context);

@@ -47,9 +47,21 @@ pub type AfterWrite =
     for<'a> fn(&'a mut Connection, &'a [i64], &'a Record) -> BoxFuture<'a, Result<(), OrmError>>;
 
 /// A method the host answers itself, outside any call's transaction (the
-/// lifecycle runs its own): host, caller uid, model, method, record ids.
-pub type HostMethod =
-    for<'a> fn(&'a Host, i64, &'a str, &'a str, &'a [i64]) -> BoxFuture<'a, Result<Value, Failure>>;
+/// lifecycle runs its own).
+pub type HostMethod = for<'a> fn(&'a Host, HostCall<'a>) -> BoxFuture<'a, Result<Value, Failure>>;
+
+/// A call of a [`HostMethod`]: who calls which method on which records.
+#[derive(Debug, Clone, Copy)]
+pub struct HostCall<'a> {
+    /// The caller.
+    pub uid: i64,
+    /// The model.
+    pub model: &'a str,
+    /// The method.
+    pub method: &'a str,
+    /// The records.
+    pub ids: &'a [i64],
+}
 
 /// What one model adds.
 #[derive(Debug, Clone, Copy)]
@@ -120,24 +132,16 @@ fn after_user_write<'a>(
     Box::pin(crate::auth::after_write(conn, ids, values))
 }
 
-fn user_context<'a>(
-    host: &'a Host,
-    uid: i64,
-    _model: &'a str,
-    _method: &'a str,
-    _ids: &'a [i64],
-) -> BoxFuture<'a, Result<Value, Failure>> {
-    Box::pin(crate::auth::context_get(host, uid))
+fn user_context<'a>(host: &'a Host, call: HostCall<'a>) -> BoxFuture<'a, Result<Value, Failure>> {
+    Box::pin(crate::auth::context_get(host, call.uid))
 }
 
 fn lifecycle_method<'a>(
     host: &'a Host,
-    uid: i64,
-    model: &'a str,
-    method: &'a str,
-    ids: &'a [i64],
+    call: HostCall<'a>,
 ) -> BoxFuture<'a, Result<Value, Failure>> {
-    Box::pin(crate::modules::run(host, uid, model, method, ids))
+    let HostCall { uid, ids, .. } = call;
+    Box::pin(crate::modules::run(host, uid, call.model, call.method, ids))
 }
 
 fn of(model: &str) -> Option<&'static ModelMethods> {

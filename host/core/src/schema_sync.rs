@@ -232,7 +232,7 @@ pub async fn apply_removals(
             )));
         }
         drop_table(conn, dialect, &table).await?;
-        ledger::forget_model(conn, model).await?;
+        ledger::forget_models(conn, ledger::Forget::Model(model)).await?;
     }
     Ok(())
 }
@@ -253,7 +253,7 @@ pub async fn drop_owned(
         drop_table(conn, dialect, &table).await?;
         ledger::forget_fields_of_table(conn, &table).await?;
     }
-    ledger::forget_models_of(conn, module).await?;
+    ledger::forget_models(conn, ledger::Forget::OwnedBy(module)).await?;
     Ok(())
 }
 

@@ -103,7 +103,15 @@ pub enum BuildError {
 pub enum Progress<'a> {
     /// The wasm target is missing; rustup is adding it.
     InstallingTarget,
-    /// An addon's build command is about to run.
+    /// One cargo run is about to compile several addons at once.
+    Compiling {
+        /// The addons.
+        addons: &'a [&'a str],
+        /// The cargo command.
+        command: &'a str,
+    },
+    /// An addon is being built: its build command is about to run (unless
+    /// a [`Progress::Compiling`] run compiled it already).
     Building {
         /// The addon.
         addon: &'a Addon,
@@ -128,6 +136,12 @@ pub struct Built {
 /// happens. `paths` are the addons paths `found` came from, for the errors.
 /// Returns the components placed; an addon whose manifest gives no output
 /// is built and not copied.
+///
+/// Addons of one cargo workspace whose commands differ only in the package
+/// they name (`cargo build --release --target wasm32-wasip2 -p NAME`) are
+/// compiled by one cargo run, `-p` for each: cargo then builds their
+/// shared dependencies once and the crates side by side. When that run
+/// fails, each addon's own command runs, so the failure names its addon.
 pub fn build_addons(
     found: &Discovery,
     paths: &[PathBuf],
@@ -156,10 +170,9 @@ pub fn build_addons(
             paths: paths.to_vec(),
         });
     }
-    let mut target_dirs = TargetDirs::default();
+    let mut workspaces = Workspaces::default();
     let mut wasm_target_ready = false;
-    let mut built = Vec::new();
-    for addon in targets {
+    for addon in &targets {
         let Some(build) = &addon.manifest.build else {
             return Err(BuildError::NoBuildSection(addon.name().to_string()));
         };
@@ -167,31 +180,36 @@ pub fn build_addons(
             ensure_wasm_target(&mut progress)?;
             wasm_target_ready = true;
         }
+    }
+    let compiled = compile_together(&targets, &mut workspaces, &mut progress)?;
+    let mut built = Vec::new();
+    for addon in targets {
+        let Some(build) = &addon.manifest.build else {
+            continue;
+        };
         progress(Progress::Building {
             addon,
             command: &build.command,
         });
-        let status = Command::new("sh")
-            .arg("-c")
-            .arg(&build.command)
-            .current_dir(&addon.dir)
-            .status()
-            .map_err(|source| BuildError::Spawn {
-                addon: addon.name().to_string(),
-                source,
-            })?;
-        if !status.success() {
-            return Err(BuildError::CommandFailed {
-                addon: addon.name().to_string(),
-                status,
-                command: build.command.clone(),
-            });
+        if !compiled.contains(&addon.name()) {
+            let status =
+                run_in(&addon.dir, &build.command).map_err(|source| BuildError::Spawn {
+                    addon: addon.name().to_string(),
+                    source,
+                })?;
+            if !status.success() {
+                return Err(BuildError::CommandFailed {
+                    addon: addon.name().to_string(),
+                    status,
+                    command: build.command.clone(),
+                });
+            }
         }
         let Some(output) = &build.output else {
             continue;
         };
         let output = if output.contains("{cargo_target_dir}") {
-            let target_dir = target_dirs.of(&addon.dir)?;
+            let target_dir = &workspaces.of(&addon.dir)?.target_directory;
             output.replace("{cargo_target_dir}", &target_dir.to_string_lossy())
         } else {
             output.clone()
@@ -216,35 +234,143 @@ pub fn build_addons(
     Ok(built)
 }
 
-/// Cargo's target directory per addon folder, asked once per folder since
-/// `cargo metadata` takes a while.
-#[derive(Debug, Default)]
-struct TargetDirs(Vec<(PathBuf, PathBuf)>);
+/// Runs a build command with `sh` in `dir`.
+fn run_in(dir: &Path, command: &str) -> io::Result<ExitStatus> {
+    Command::new("sh")
+        .arg("-c")
+        .arg(command)
+        .current_dir(dir)
+        .status()
+}
 
-impl TargetDirs {
-    /// Cargo's target directory for the crate in `dir` (honours `CARGO_TARGET_DIR`).
-    fn of(&mut self, dir: &Path) -> Result<PathBuf, BuildError> {
-        if let Some((_, target)) = self.0.iter().find(|(d, _)| d == dir) {
-            return Ok(target.clone());
+/// A build command that names one cargo package: the command without
+/// `-p NAME`, and the name. Only plain words count (no quotes, no shell
+/// syntax), so joining several stays the same command.
+fn one_package_cargo_build(command: &str) -> Option<(String, String)> {
+    let words: Vec<&str> = command.split_whitespace().collect();
+    let plain = |w: &str| {
+        w.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.=/:+,@".contains(c))
+    };
+    if words.len() < 4 || words[..2] != ["cargo", "build"] || !words.iter().all(|w| plain(w)) {
+        return None;
+    }
+    let at = words.iter().position(|w| *w == "-p" || *w == "--package")?;
+    let package = words.get(at + 1)?;
+    let mut rest = words.clone();
+    rest.drain(at..at + 2);
+    if rest
+        .iter()
+        .any(|w| *w == "-p" || *w == "--package" || w.starts_with("--package="))
+    {
+        return None;
+    }
+    Some((rest.join(" "), package.to_string()))
+}
+
+/// Compiles, one cargo run per workspace and command, the addons whose
+/// build commands differ only in their package ([`one_package_cargo_build`])
+/// when there are several. Answers the addons so compiled; a run that
+/// fails compiles none (each then runs its own command).
+fn compile_together<'a>(
+    targets: &[&'a Addon],
+    workspaces: &mut Workspaces,
+    progress: &mut impl FnMut(Progress<'_>),
+) -> Result<Vec<&'a str>, BuildError> {
+    // (workspace root, command without the package) -> (addons, packages)
+    let mut groups: Vec<((PathBuf, String), Vec<&'a str>, Vec<String>)> = Vec::new();
+    for addon in targets {
+        let Some((rest, package)) = addon
+            .manifest
+            .build
+            .as_ref()
+            .and_then(|b| one_package_cargo_build(&b.command))
+        else {
+            continue;
+        };
+        let key = (workspaces.of(&addon.dir)?.root.clone(), rest);
+        match groups.iter_mut().find(|(k, _, _)| *k == key) {
+            Some((_, addons, packages)) => {
+                addons.push(addon.name());
+                packages.push(package);
+            }
+            None => groups.push((key, vec![addon.name()], vec![package])),
+        }
+    }
+    let mut compiled = Vec::new();
+    for ((root, rest), addons, packages) in groups {
+        if addons.len() < 2 {
+            continue;
+        }
+        let command = packages
+            .iter()
+            .fold(rest, |command, package| format!("{command} -p {package}"));
+        progress(Progress::Compiling {
+            addons: &addons,
+            command: &command,
+        });
+        if run_in(&root, &command).is_ok_and(|status| status.success()) {
+            compiled.extend(addons);
+        }
+    }
+    Ok(compiled)
+}
+
+/// A cargo workspace: its root, its target directory, and its members'
+/// folders.
+#[derive(Debug)]
+struct Workspace {
+    root: PathBuf,
+    target_directory: PathBuf,
+    members: Vec<PathBuf>,
+}
+
+/// The cargo workspaces of the addon folders, each asked once (with
+/// `cargo metadata`, which takes a while).
+#[derive(Debug, Default)]
+struct Workspaces(Vec<Workspace>);
+
+impl Workspaces {
+    /// The workspace of the crate in `dir` (its target directory honours
+    /// `CARGO_TARGET_DIR`).
+    fn of(&mut self, dir: &Path) -> Result<&Workspace, BuildError> {
+        let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+        let known = |w: &Workspace| w.members.contains(&dir);
+        if let Some(at) = self.0.iter().position(known) {
+            return Ok(&self.0[at]);
         }
         let output = Command::new("cargo")
             .args(["metadata", "--format-version", "1", "--no-deps"])
-            .current_dir(dir)
+            .current_dir(&dir)
             .output()
             .map_err(BuildError::CargoMetadataSpawn)?;
         if !output.status.success() {
             return Err(BuildError::CargoMetadataFailed {
-                dir: dir.to_path_buf(),
+                dir,
                 stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
             });
         }
         let metadata: serde_json::Value = serde_json::from_slice(&output.stdout)?;
-        let target = metadata["target_directory"]
-            .as_str()
-            .map(PathBuf::from)
-            .ok_or(BuildError::NoTargetDirectory)?;
-        self.0.push((dir.to_path_buf(), target.clone()));
-        Ok(target)
+        let path = |key: &str| metadata[key].as_str().map(PathBuf::from);
+        let mut members: Vec<PathBuf> = metadata["packages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| {
+                Some(
+                    Path::new(p["manifest_path"].as_str()?)
+                        .parent()?
+                        .to_path_buf(),
+                )
+            })
+            .collect();
+        members.push(dir.clone());
+        self.0.push(Workspace {
+            root: path("workspace_root").unwrap_or(dir),
+            target_directory: path("target_directory").ok_or(BuildError::NoTargetDirectory)?,
+            members,
+        });
+        Ok(self.0.last().expect("just pushed"))
     }
 }
 
@@ -304,6 +430,7 @@ mod tests {
         let built = build_addons(&found, std::slice::from_ref(&dir), &[], |p| {
             events.push(match p {
                 Progress::InstallingTarget => "target".to_string(),
+                Progress::Compiling { command, .. } => format!("together {command}"),
                 Progress::Building { addon, command } => format!("{} {command}", addon.name()),
                 Progress::Built(b) => format!("built {}", b.addon),
             })
@@ -371,5 +498,29 @@ mod tests {
             e.to_string(),
             format!("no addon to build in the addons paths {paths:?}")
         );
+    }
+
+    #[test]
+    fn only_plain_one_package_cargo_builds_are_compiled_together() {
+        let parsed =
+            one_package_cargo_build("cargo build --release --target wasm32-wasip2 -p todo");
+        assert_eq!(
+            parsed,
+            Some((
+                "cargo build --release --target wasm32-wasip2".to_string(),
+                "todo".to_string()
+            ))
+        );
+        for command in [
+            "cargo build --release",
+            "cargo build -p a -p b",
+            "cargo build -p",
+            "cargo build -p todo && rm -rf /",
+            "cargo build -p 'todo'",
+            "make -p todo x",
+            "cargo test --release -p todo",
+        ] {
+            assert_eq!(one_package_cargo_build(command), None, "{command}");
+        }
     }
 }

@@ -58,18 +58,6 @@ async fn execute(
     Ok(())
 }
 
-/// Runs each of `statements`, in order, with `value` as its one parameter.
-async fn execute_each(
-    conn: &mut Connection,
-    statements: &[&'static str],
-    value: &str,
-) -> Result<(), OrmError> {
-    for sql in statements {
-        execute(conn, sql, vec![text(value)]).await?;
-    }
-    Ok(())
-}
-
 async fn fetch(
     conn: &mut Connection,
     sql: &'static str,
@@ -232,13 +220,38 @@ pub async fn forget_field(conn: &mut Connection, model: &str, field: &str) -> Re
     .await
 }
 
-/// Forgets `model` and every field recorded on it.
-pub async fn forget_model(conn: &mut Connection, model: &str) -> Result<(), OrmError> {
-    let statements = [
-        "DELETE FROM ir_model_fields WHERE model = $1",
-        "DELETE FROM ir_model WHERE model = $1",
-    ];
-    execute_each(conn, &statements, model).await
+/// Which models the ledger forgets.
+#[derive(Debug, Clone, Copy)]
+pub enum Forget<'a> {
+    /// One model and every field recorded on it.
+    Model(&'a str),
+    /// Every model and field a module owns (its fields on other modules'
+    /// models too).
+    OwnedBy(&'a str),
+}
+
+/// Forgets the models (and their fields) `which` names.
+pub async fn forget_models(conn: &mut Connection, which: Forget<'_>) -> Result<(), OrmError> {
+    let (statements, value) = match which {
+        Forget::Model(model) => (
+            [
+                "DELETE FROM ir_model_fields WHERE model = $1",
+                "DELETE FROM ir_model WHERE model = $1",
+            ],
+            model,
+        ),
+        Forget::OwnedBy(module) => (
+            [
+                "DELETE FROM ir_model_fields WHERE module = $1",
+                "DELETE FROM ir_model WHERE module = $1",
+            ],
+            module,
+        ),
+    };
+    for sql in statements {
+        execute(conn, sql, vec![text(value)]).await?;
+    }
+    Ok(())
 }
 
 /// The relation tables of `module`'s many2many fields: all of them, or
@@ -338,15 +351,6 @@ pub async fn forget_fields_of_table(conn: &mut Connection, table: &str) -> Resul
         vec![text(table)],
     )
     .await
-}
-
-/// Forgets every model and field `module` owns.
-pub async fn forget_models_of(conn: &mut Connection, module: &str) -> Result<(), OrmError> {
-    let statements = [
-        "DELETE FROM ir_model_fields WHERE module = $1",
-        "DELETE FROM ir_model WHERE module = $1",
-    ];
-    execute_each(conn, &statements, module).await
 }
 
 /// The record the external id `module.name` names.

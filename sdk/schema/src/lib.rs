@@ -13,9 +13,11 @@ use serde_json::Value;
 
 mod context;
 mod context_wire;
+mod exception;
 
 pub use context::{Context, ContextError, MAX_CONTEXT_BYTES, MAX_CONTEXT_DEPTH, is_truthy};
 pub use context_wire::WireContext;
+pub use exception::Exception;
 
 /// Everything an addon declares about itself.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -29,6 +29,9 @@ pub fn run(paths: &[PathBuf], names: &[String]) -> Result<()> {
             "installing the {} target with rustup",
             pulse_manifest::build::WASM_TARGET
         ),
+        Progress::Compiling { addons, command } => {
+            eprintln!("compiling {} addons together ({command})", addons.len());
+        }
         Progress::Building { addon, command } => {
             eprintln!("building {} ({command})", addon.name());
         }
