@@ -28,8 +28,8 @@ use axum::extract::Query;
 use axum::http::{Uri, header};
 use axum::routing::get;
 use pulse_runtime::{
-    AddonError, Context, GroupQuery, HttpRequest, HttpResponse, Limits, LoadedAddon, MethodCall,
-    OrmBackend, RouteRequest, Runtime, SearchQuery, User,
+    Context, Exception, GroupQuery, HttpRequest, HttpResponse, Limits, LoadedAddon, MethodCall,
+    NameQuery, OrmBackend, RouteRequest, Runtime, SearchQuery, User,
 };
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
@@ -73,8 +73,8 @@ async fn direct(
 /// never reaches the ORM.
 struct NoDatabase;
 
-fn none<T>() -> Result<T, AddonError> {
-    Err(AddonError::Internal("no database in this benchmark".into()))
+fn none<T>() -> Result<T, Exception> {
+    Err(Exception::Internal("no database in this benchmark".into()))
 }
 
 impl OrmBackend for NoDatabase {
@@ -83,10 +83,10 @@ impl OrmBackend for NoDatabase {
         _: &Context,
         _: &str,
         _: &SearchQuery<'_>,
-    ) -> Result<Vec<i64>, AddonError> {
+    ) -> Result<Vec<i64>, Exception> {
         none()
     }
-    async fn search_count(&mut self, _: &Context, _: &str, _: &str) -> Result<u64, AddonError> {
+    async fn search_count(&mut self, _: &Context, _: &str, _: &str) -> Result<u64, Exception> {
         none()
     }
     async fn search_read(
@@ -95,7 +95,7 @@ impl OrmBackend for NoDatabase {
         _: &str,
         _: &SearchQuery<'_>,
         _: &[String],
-    ) -> Result<String, AddonError> {
+    ) -> Result<String, Exception> {
         none()
     }
     async fn read_group(
@@ -103,18 +103,15 @@ impl OrmBackend for NoDatabase {
         _: &Context,
         _: &str,
         _: &GroupQuery<'_>,
-    ) -> Result<String, AddonError> {
+    ) -> Result<String, Exception> {
         none()
     }
     async fn name_search(
         &mut self,
         _: &Context,
         _: &str,
-        _: &str,
-        _: &str,
-        _: &str,
-        _: Option<u32>,
-    ) -> Result<Vec<(i64, String)>, AddonError> {
+        _: &NameQuery<'_>,
+    ) -> Result<Vec<(i64, String)>, Exception> {
         none()
     }
     async fn read(
@@ -123,19 +120,19 @@ impl OrmBackend for NoDatabase {
         _: &str,
         _: &[i64],
         _: &[String],
-    ) -> Result<String, AddonError> {
+    ) -> Result<String, Exception> {
         none()
     }
-    async fn create(&mut self, _: &Context, _: &str, _: &str) -> Result<Vec<i64>, AddonError> {
+    async fn create(&mut self, _: &Context, _: &str, _: &str) -> Result<Vec<i64>, Exception> {
         none()
     }
-    async fn write(&mut self, _: &Context, _: &str, _: &[i64], _: &str) -> Result<(), AddonError> {
+    async fn write(&mut self, _: &Context, _: &str, _: &[i64], _: &str) -> Result<(), Exception> {
         none()
     }
-    async fn unlink(&mut self, _: &Context, _: &str, _: &[i64]) -> Result<(), AddonError> {
+    async fn unlink(&mut self, _: &Context, _: &str, _: &[i64]) -> Result<(), Exception> {
         none()
     }
-    async fn call(&mut self, _: &MethodCall<'_>) -> Result<String, AddonError> {
+    async fn call(&mut self, _: &MethodCall<'_>) -> Result<String, Exception> {
         none()
     }
     async fn call_super(
@@ -144,16 +141,16 @@ impl OrmBackend for NoDatabase {
         _: &[i64],
         _: &str,
         _: &str,
-    ) -> Result<String, AddonError> {
+    ) -> Result<String, Exception> {
         none()
     }
-    async fn sudo(&mut self, _: bool) -> Result<(), AddonError> {
+    async fn sudo(&mut self, _: bool) -> Result<(), Exception> {
         none()
     }
-    async fn current_user(&mut self) -> Result<User, AddonError> {
+    async fn current_user(&mut self) -> Result<User, Exception> {
         none()
     }
-    async fn http_fetch(&mut self, _: &HttpRequest) -> Result<HttpResponse, AddonError> {
+    async fn http_fetch(&mut self, _: &HttpRequest) -> Result<HttpResponse, Exception> {
         none()
     }
 }

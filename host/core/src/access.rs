@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex};
 use pulse_orm::{
     Comodel, Comodels, Connection, Domain, Orm, OrmError, Record, Registry, SearchOptions, bool_at,
 };
-use pulse_schema::FieldType;
+use pulse_schema::{Exception, FieldType};
 use serde_json::{Value, json};
 use sqlx::Row;
 
@@ -262,7 +262,7 @@ impl Access {
                 None | Some("") => json!([]),
                 Some(text) => serde_json::from_str(text).map_err(|e| {
                     let name: String = row.try_get(8).unwrap_or_default();
-                    OrmError::Validation(format!("record rule '{name}' has an invalid domain: {e}"))
+                    OrmError::validation(format!("record rule '{name}' has an invalid domain: {e}"))
                 })?,
             };
             rules.push(RuleRow {
@@ -299,7 +299,7 @@ impl Access {
         mode: Mode,
     ) -> Result<(), OrmError> {
         if mode != Mode::Read && crate::base::LEDGER_MODELS.contains(&model) {
-            return Err(OrmError::Access(format!(
+            return Err(OrmError::access(format!(
                 "You are not allowed to {} '{model}' records: the host keeps them itself (they change with the Apps lifecycle)",
                 mode.verb()
             )));
@@ -341,7 +341,7 @@ impl Access {
                     .join("\n")
             )
         };
-        Err(OrmError::Access(format!(
+        Err(OrmError::access(format!(
             "You are not allowed to {} '{description}' ({model}) records.\n\n{groups}\n\nContact your administrator to request access if necessary.",
             mode.verb()
         )))
@@ -468,7 +468,7 @@ impl Access {
         let mut comodels = Comodels::default();
         for comodel in domain.comodels(orm.registry(), &model_def)? {
             let seen = match self.check_model(orm.registry(), &comodel, Mode::Read) {
-                Err(OrmError::Access(message)) => Comodel::Denied(message),
+                Err(OrmError::Raised(Exception::Access(message))) => Comodel::Denied(message),
                 Err(e) => return Err(e),
                 Ok(()) => {
                     Comodel::Visible(self.rule_domain(conn, orm, &comodel, Mode::Read).await?)
@@ -625,7 +625,7 @@ impl Access {
             .get(model)
             .map(|m| m.description.clone())
             .unwrap_or_default();
-        Err(OrmError::Access(format!(
+        Err(OrmError::access(format!(
             "Uh-oh! Looks like you have stumbled upon some top-secret records.\n\n\
              Sorry, {} (id={}) doesn't have '{}' access to:\n- {description} ({model})\n\n\
              If you really, really need access, perhaps you can win over your friendly administrator with a batch of freshly baked cookies.",

@@ -10,8 +10,8 @@ use std::sync::atomic::AtomicUsize;
 
 use pulse_orm::{Connection, Domain, Orm, OrmError, Record, SearchOptions};
 use pulse_runtime::{
-    AddonError, CallError, Context, GroupQuery, HttpRequest, HttpResponse, MethodCall, OrmBackend,
-    SearchQuery, User,
+    CallError, Context, Exception, GroupQuery, HttpRequest, HttpResponse, MethodCall, NameQuery,
+    OrmBackend, SearchQuery, User,
 };
 use serde_json::{Map, Value};
 
@@ -29,7 +29,7 @@ impl TxOrm {
         &mut self,
         call: &MethodCall<'_>,
         level: Option<usize>,
-    ) -> Result<String, AddonError> {
+    ) -> Result<String, Exception> {
         let MethodCall {
             model,
             method,
@@ -71,13 +71,13 @@ impl TxOrm {
         outcome
     }
 
-    async fn savepoint(&mut self) -> Result<(), AddonError> {
+    async fn savepoint(&mut self) -> Result<(), Exception> {
         self.start().await?;
         let (conn, _) = self.parts().map_err(busy)?;
         let done = sqlx::query("SAVEPOINT pulse_op").execute(&mut *conn).await;
         if let Err(e) = done {
             self.conflict |= crate::db::is_conflict(&e);
-            return Err(AddonError::Internal(e.to_string()));
+            return Err(Exception::Internal(e.to_string()));
         }
         Ok(())
     }
@@ -89,7 +89,7 @@ impl TxOrm {
 
     /// Releases the innermost savepoint, or rolls back to it (and forgets
     /// the work the failed operation marked) when `ok` is false.
-    async fn end_savepoint(&mut self, ok: bool) -> Result<(), AddonError> {
+    async fn end_savepoint(&mut self, ok: bool) -> Result<(), Exception> {
         if !ok {
             self.orm.take_pending();
         }
@@ -102,12 +102,12 @@ impl TxOrm {
         sqlx::query(end)
             .execute(&mut *conn)
             .await
-            .map_err(|e| AddonError::Internal(e.to_string()))?;
+            .map_err(|e| Exception::Internal(e.to_string()))?;
         Ok(())
     }
 
     /// Recomputes and validates what the last operation changed.
-    async fn flush(&mut self) -> Result<(), AddonError> {
+    async fn flush(&mut self) -> Result<(), Exception> {
         if !self.orm.has_pending() {
             return Ok(());
         }
@@ -120,26 +120,25 @@ impl TxOrm {
 }
 
 /// A failed nested call, as the calling addon sees it.
-fn failure_for_addon(failure: CallFailure) -> AddonError {
+fn failure_for_addon(failure: CallFailure) -> Exception {
     match failure {
         CallFailure::Orm(e) => addon_error(e),
         CallFailure::Addon(CallError::Addon(e)) => e,
-        CallFailure::Addon(other) => AddonError::Internal(other.to_string()),
-        CallFailure::NoModel(model) => AddonError::User(format!("Object {model} doesn't exist")),
-        CallFailure::NoMethod { model, method } => AddonError::User(format!(
+        CallFailure::Addon(other) => Exception::Internal(other.to_string()),
+        CallFailure::NoModel(model) => Exception::User(format!("Object {model} doesn't exist")),
+        CallFailure::NoMethod { model, method } => Exception::User(format!(
             "The method '{method}' does not exist on the model '{model}'"
         )),
-        CallFailure::BadArgument(m) | CallFailure::Unavailable(m) => AddonError::User(m),
+        CallFailure::BadArgument(m) | CallFailure::Unavailable(m) => Exception::User(m),
     }
 }
 
-fn parse<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T, AddonError> {
-    serde_json::from_str(text)
-        .map_err(|e| AddonError::User(format!("invalid JSON for {what}: {e}")))
+fn parse<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T, Exception> {
+    serde_json::from_str(text).map_err(|e| Exception::User(format!("invalid JSON for {what}: {e}")))
 }
 
-fn busy(message: String) -> AddonError {
-    AddonError::Internal(message)
+fn busy(message: String) -> Exception {
+    Exception::Internal(message)
 }
 
 impl TxOrm {
@@ -153,7 +152,7 @@ impl TxOrm {
         context: &Context,
         model: &str,
         op: impl AsyncFnOnce(&mut Connection, &Orm, &Access) -> Result<T, OrmError>,
-    ) -> Result<T, AddonError> {
+    ) -> Result<T, Exception> {
         let before = std::mem::replace(&mut self.context, Arc::new(context.clone()));
         let outcome = self.guarded_in_context(model, op).await;
         self.context = before;
@@ -165,12 +164,39 @@ impl TxOrm {
         &mut self,
         model: &str,
         op: impl AsyncFnOnce(&mut Connection, &Orm, &Access) -> Result<T, OrmError>,
-    ) -> Result<T, AddonError> {
+    ) -> Result<T, Exception> {
         self.check_scope(model)?;
         // Begins a deferred transaction, loading the caller's rights.
         self.savepoint().await?;
         let outcome = self.operate_for_addon(op).await;
         self.settle(outcome).await
+    }
+
+    /// Rows an addon reads through a domain (`search_read`, `read_group`),
+    /// as JSON: the domain is searched under `context` and restricted by
+    /// the caller's record rules, `read` answers the rows, and what they
+    /// show of records the caller may not see is hidden.
+    async fn read_rows(
+        &mut self,
+        context: &Context,
+        model: &str,
+        domain: &str,
+        read: impl AsyncFnOnce(&mut Connection, &Orm, &Domain) -> Result<Vec<Record>, OrmError>,
+    ) -> Result<String, Exception> {
+        let domain = Domain::parse_str(domain)
+            .map_err(addon_error)?
+            .searched_under(context);
+        let rows = self
+            .guarded(context, model, async |conn, orm, access| {
+                let domain = access
+                    .restrict(conn, orm, model, Mode::Read, domain)
+                    .await?;
+                let mut rows = read(conn, orm, &domain).await?;
+                access.hide_unseen(conn, orm, model, &mut rows).await?;
+                Ok(rows)
+            })
+            .await?;
+        serde_json::to_string(&rows).map_err(|e| Exception::Internal(e.to_string()))
     }
 
     /// [`TxOrm::guarded`] for a create or write whose values hold x2many
@@ -183,7 +209,7 @@ impl TxOrm {
         model: &str,
         commands: &[Commands],
         op: impl AsyncFnOnce(&mut Connection, &Orm, &Access) -> Result<Vec<i64>, OrmError>,
-    ) -> Result<Vec<i64>, AddonError> {
+    ) -> Result<Vec<i64>, Exception> {
         let before = std::mem::replace(&mut self.context, Arc::new(context.clone()));
         let outcome = self.commands_in_context(model, commands, op).await;
         self.context = before;
@@ -196,7 +222,7 @@ impl TxOrm {
         model: &str,
         commands: &[Commands],
         op: impl AsyncFnOnce(&mut Connection, &Orm, &Access) -> Result<Vec<i64>, OrmError>,
-    ) -> Result<Vec<i64>, AddonError> {
+    ) -> Result<Vec<i64>, Exception> {
         self.check_scope(model)?;
         self.savepoint().await?;
         let mut outcome = self.operate_for_addon(op).await;
@@ -225,7 +251,7 @@ impl TxOrm {
     async fn operate_for_addon<T>(
         &mut self,
         op: impl AsyncFnOnce(&mut Connection, &Orm, &Access) -> Result<T, OrmError>,
-    ) -> Result<T, AddonError> {
+    ) -> Result<T, Exception> {
         let access = self.access.clone();
         let (conn, orm) = self.parts().map_err(busy)?;
         let outcome = op(conn, orm, &access).await;
@@ -238,7 +264,7 @@ impl TxOrm {
     /// Ends the savepoint of an operation: after recomputing and
     /// validating what it changed, released; rolled back to when anything
     /// failed.
-    async fn settle<T>(&mut self, outcome: Result<T, AddonError>) -> Result<T, AddonError> {
+    async fn settle<T>(&mut self, outcome: Result<T, Exception>) -> Result<T, Exception> {
         let outcome = match outcome {
             Ok(value) => self.flush().await.map(|()| value),
             Err(e) => Err(e),
@@ -269,7 +295,7 @@ impl OrmBackend for TxOrm {
         context: &Context,
         model: &str,
         query: &SearchQuery<'_>,
-    ) -> Result<Vec<i64>, AddonError> {
+    ) -> Result<Vec<i64>, Exception> {
         let domain = Domain::parse_str(query.domain)
             .map_err(addon_error)?
             .searched_under(context);
@@ -292,7 +318,7 @@ impl OrmBackend for TxOrm {
         context: &Context,
         model: &str,
         domain: &str,
-    ) -> Result<u64, AddonError> {
+    ) -> Result<u64, Exception> {
         let domain = Domain::parse_str(domain)
             .map_err(addon_error)?
             .searched_under(context);
@@ -311,28 +337,16 @@ impl OrmBackend for TxOrm {
         model: &str,
         query: &SearchQuery<'_>,
         fields: &[String],
-    ) -> Result<String, AddonError> {
-        let domain = Domain::parse_str(query.domain)
-            .map_err(addon_error)?
-            .searched_under(context);
+    ) -> Result<String, Exception> {
         let options = SearchOptions {
             offset: query.offset,
             limit: query.limit,
             order: query.order.map(str::to_string),
         };
-        let records = self
-            .guarded(context, model, async |conn, orm, access| {
-                let domain = access
-                    .restrict(conn, orm, model, Mode::Read, domain)
-                    .await?;
-                let mut records = orm
-                    .search_read(conn, model, &domain, fields, &options)
-                    .await?;
-                access.hide_unseen(conn, orm, model, &mut records).await?;
-                Ok(records)
-            })
-            .await?;
-        serde_json::to_string(&records).map_err(|e| AddonError::Internal(e.to_string()))
+        self.read_rows(context, model, query.domain, async |conn, orm, domain| {
+            orm.search_read(conn, model, domain, fields, &options).await
+        })
+        .await
     }
 
     async fn read_group(
@@ -340,43 +354,36 @@ impl OrmBackend for TxOrm {
         context: &Context,
         model: &str,
         query: &GroupQuery<'_>,
-    ) -> Result<String, AddonError> {
-        let domain = Domain::parse_str(query.domain)
-            .map_err(addon_error)?
-            .searched_under(context);
-        let groups = self
-            .guarded(context, model, async |conn, orm, access| {
-                let domain = access
-                    .restrict(conn, orm, model, Mode::Read, domain)
-                    .await?;
-                let mut groups = orm
-                    .read_group(
-                        conn,
-                        model,
-                        &domain,
-                        query.fields,
-                        query.groupby,
-                        query.offset as usize,
-                        query.limit.map(|l| l as usize),
-                        query.lazy,
-                    )
-                    .await?;
-                access.hide_unseen(conn, orm, model, &mut groups).await?;
-                Ok(groups)
-            })
-            .await?;
-        serde_json::to_string(&groups).map_err(|e| AddonError::Internal(e.to_string()))
+    ) -> Result<String, Exception> {
+        self.read_rows(context, model, query.domain, async |conn, orm, domain| {
+            let (offset, limit) = (query.offset as usize, query.limit.map(|l| l as usize));
+            orm.read_group(
+                conn,
+                model,
+                domain,
+                query.fields,
+                query.groupby,
+                offset,
+                limit,
+                query.lazy,
+            )
+            .await
+        })
+        .await
     }
 
     async fn name_search(
         &mut self,
         context: &Context,
         model: &str,
-        name: &str,
-        domain: &str,
-        operator: &str,
-        limit: Option<u32>,
-    ) -> Result<Vec<(i64, String)>, AddonError> {
+        query: &NameQuery<'_>,
+    ) -> Result<Vec<(i64, String)>, Exception> {
+        let NameQuery {
+            name,
+            domain,
+            operator,
+            limit,
+        } = *query;
         let domain = if domain.trim().is_empty() {
             Domain::all()
         } else {
@@ -399,7 +406,7 @@ impl OrmBackend for TxOrm {
         model: &str,
         ids: &[i64],
         fields: &[String],
-    ) -> Result<String, AddonError> {
+    ) -> Result<String, Exception> {
         let records = self
             .guarded(context, model, async |conn, orm, access| {
                 access.guard(conn, orm, model, Mode::Read, ids).await?;
@@ -408,14 +415,14 @@ impl OrmBackend for TxOrm {
                 Ok(records)
             })
             .await?;
-        serde_json::to_string(&records).map_err(|e| AddonError::Internal(e.to_string()))
+        serde_json::to_string(&records).map_err(|e| Exception::Internal(e.to_string()))
     }
     async fn create(
         &mut self,
         context: &Context,
         model: &str,
         rows: &str,
-    ) -> Result<Vec<i64>, AddonError> {
+    ) -> Result<Vec<i64>, Exception> {
         let rows: Vec<Record> = parse(rows, "create rows")?;
         if let Some((own, commands)) = self.split_commands(model, &rows) {
             return self
@@ -441,7 +448,7 @@ impl OrmBackend for TxOrm {
         model: &str,
         ids: &[i64],
         values: &str,
-    ) -> Result<(), AddonError> {
+    ) -> Result<(), Exception> {
         let values: Record = parse(values, "write values")?;
         if let Some((mut own, commands)) = self.split_commands(model, std::slice::from_ref(&values))
         {
@@ -470,7 +477,7 @@ impl OrmBackend for TxOrm {
         context: &Context,
         model: &str,
         ids: &[i64],
-    ) -> Result<(), AddonError> {
+    ) -> Result<(), Exception> {
         self.guarded(context, model, async |conn, orm, access| {
             access.guard(conn, orm, model, Mode::Unlink, ids).await?;
             orm.unlink(conn, model, ids).await
@@ -478,20 +485,20 @@ impl OrmBackend for TxOrm {
         .await
     }
 
-    async fn call(&mut self, call: &MethodCall<'_>) -> Result<String, AddonError> {
+    async fn call(&mut self, call: &MethodCall<'_>) -> Result<String, Exception> {
         self.nested(call, None).await
     }
-    async fn sudo(&mut self, on: bool) -> Result<(), AddonError> {
+    async fn sudo(&mut self, on: bool) -> Result<(), Exception> {
         // The caller's rights must be known before they are set aside.
         self.start().await?;
         let (addon, permissions) = self.running_addon()?;
         if !permissions.sudo_asked {
-            return Err(AddonError::Access(format!(
+            return Err(Exception::Access(format!(
                 "addon '{addon}' may not use superuser mode: its manifest does not ask for it (sudo = true under [permissions])"
             )));
         }
         if !permissions.sudo {
-            return Err(AddonError::Access(format!(
+            return Err(Exception::Access(format!(
                 "addon '{addon}' may not use superuser mode: the admin has not granted it (pulse grant {addon} sudo)"
             )));
         }
@@ -512,7 +519,7 @@ impl OrmBackend for TxOrm {
         Ok(())
     }
 
-    async fn current_user(&mut self) -> Result<User, AddonError> {
+    async fn current_user(&mut self) -> Result<User, Exception> {
         self.start().await?;
         let access = self.access.clone();
         let company = self.context.company_id();
@@ -522,7 +529,7 @@ impl OrmBackend for TxOrm {
             .map_err(addon_error)
     }
 
-    async fn http_fetch(&mut self, request: &HttpRequest) -> Result<HttpResponse, AddonError> {
+    async fn http_fetch(&mut self, request: &HttpRequest) -> Result<HttpResponse, Exception> {
         let (addon, permissions) = self.running_addon()?;
         let outbound = self.snapshot.as_ref().and_then(|s| s.outbound.clone());
         crate::grants::fetch(outbound.as_deref(), &addon, &permissions, request).await
@@ -538,10 +545,10 @@ impl OrmBackend for TxOrm {
         ids: &[i64],
         args: &str,
         kwargs: &str,
-    ) -> Result<String, AddonError> {
+    ) -> Result<String, Exception> {
         // A route runs in a frame with no model: it overrides nothing.
         let Some(frame) = self.frames.last().filter(|f| !f.model.is_empty()).cloned() else {
-            return Err(AddonError::User(
+            return Err(Exception::User(
                 "super() called outside of a model method".into(),
             ));
         };

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 
 use pulse_orm::{Connection, Orm, OrmError};
-use pulse_runtime::AddonError;
+use pulse_runtime::Exception;
 use pulse_schema::Context;
 use sqlx::{Any, Transaction};
 
@@ -113,11 +113,11 @@ impl TxOrm {
     }
 
     /// Begins a deferred transaction and loads the user's rights.
-    pub(crate) async fn start(&mut self) -> Result<(), AddonError> {
+    pub(crate) async fn start(&mut self) -> Result<(), Exception> {
         let Some(deferred) = self.deferred.take() else {
             return Ok(());
         };
-        let internal = |e: &dyn std::fmt::Display| AddonError::Internal(e.to_string());
+        let internal = |e: &dyn std::fmt::Display| Exception::Internal(e.to_string());
         let mut tx = deferred.pool.begin().await.map_err(|e| internal(&e))?;
         self.access = match Access::load(&mut tx, deferred.uid).await {
             Ok(access) => access,
@@ -206,7 +206,7 @@ impl TxOrm {
     /// `env.sudo` (with the grant) switches to superuser and back.
     #[crate::boxed]
     pub async fn acting_as(mut self, scope: Arc<Scope>, step: &str) -> Result<TxOrm, OrmError> {
-        let (conn, _) = self.parts().map_err(OrmError::User)?;
+        let (conn, _) = self.parts().map_err(OrmError::user)?;
         self.access = scope.access(conn).await?;
         self.hook_scope = Some(scope.clone());
         Ok(self.enter("", step, 0, Some(scope)))
@@ -224,14 +224,14 @@ impl TxOrm {
     }
 
     /// Refuses models outside the running addon's dependency graph.
-    pub(crate) fn check_scope(&self, model: &str) -> Result<(), AddonError> {
+    pub(crate) fn check_scope(&self, model: &str) -> Result<(), Exception> {
         let scope = self
             .frames
             .last()
             .and_then(|f| f.scope.as_ref())
             .or(self.hook_scope.as_ref());
         match scope {
-            Some(scope) if !scope.models.contains(model) => Err(AddonError::Access(format!(
+            Some(scope) if !scope.models.contains(model) => Err(Exception::Access(format!(
                 "addon '{}' may not use model '{model}': neither it nor one of its dependencies defines it",
                 scope.addon
             ))),
@@ -253,13 +253,13 @@ impl TxOrm {
     }
 
     /// The addon whose code is running, with what it may do.
-    pub(crate) fn running_addon(&self) -> Result<(String, crate::grants::Permissions), AddonError> {
+    pub(crate) fn running_addon(&self) -> Result<(String, crate::grants::Permissions), Exception> {
         let scope = self
             .frames
             .last()
             .and_then(|f| f.scope.as_ref())
             .or(self.hook_scope.as_ref())
-            .ok_or_else(|| AddonError::User("no addon is running".into()))?;
+            .ok_or_else(|| Exception::User("no addon is running".into()))?;
         let permissions = self
             .snapshot
             .as_ref()
@@ -288,12 +288,9 @@ impl TxOrm {
 }
 
 /// The addon-facing kind of an ORM error.
-pub(crate) fn addon_error(e: OrmError) -> AddonError {
+pub(crate) fn addon_error(e: OrmError) -> Exception {
     match e {
-        OrmError::Access(m) => AddonError::Access(m),
-        OrmError::Validation(m) => AddonError::Validation(m),
-        OrmError::Missing(m) => AddonError::Missing(m),
-        OrmError::User(m) | OrmError::Value(m) => AddonError::User(m),
-        OrmError::Database(e) => AddonError::Internal(crate::error::database_failure(&e)),
+        OrmError::Raised(e) => e,
+        OrmError::Database(e) => Exception::Internal(crate::error::database_failure(&e)),
     }
 }

@@ -53,7 +53,7 @@ fn check_values(
     depth: usize,
 ) -> Result<(), CallFailure> {
     if depth > MAX_COMMAND_NESTING {
-        return Err(CallFailure::Orm(OrmError::Validation(format!(
+        return Err(CallFailure::Orm(OrmError::validation(format!(
             "x2many commands nest more than {MAX_COMMAND_NESTING} deep in the values for {}",
             model.name
         ))));
@@ -64,7 +64,7 @@ fn check_values(
             continue;
         };
         if field.spec.readonly {
-            return Err(CallFailure::Orm(OrmError::Validation(format!(
+            return Err(CallFailure::Orm(OrmError::validation(format!(
                 "The field '{}' ({name}) of model {} is read-only: it is set by the model's own methods, not by clients",
                 field.spec.string, model.name
             ))));

@@ -200,7 +200,7 @@ pub async fn load(
                 };
                 let id = match written {
                     Ok(()) => id,
-                    Err(pulse_orm::OrmError::Missing(_)) => orm
+                    Err(pulse_orm::OrmError::Raised(pulse_schema::Exception::Missing(_))) => orm
                         .create(conn, &record.model, std::slice::from_ref(&values))
                         .await
                         .map_err(|e| fail(e.to_string()))?[0],

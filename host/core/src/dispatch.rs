@@ -492,7 +492,7 @@ async fn builtin(
             let archive = method == "action_archive";
             let model_def = orm.registry().require(model).map_err(CallFailure::Orm)?;
             if model_def.active_field().is_none() {
-                return Err(CallFailure::Orm(OrmError::Value(format!(
+                return Err(CallFailure::Orm(OrmError::value(format!(
                     "Model '{model}' has no 'active' field: its records cannot be archived"
                 ))));
             }

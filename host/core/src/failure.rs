@@ -8,7 +8,7 @@
 //! without importing each other.
 
 use pulse_orm::OrmError;
-use pulse_runtime::{AddonError, CallError};
+use pulse_runtime::{CallError, Exception};
 
 use crate::error::{Error, database_failure};
 
@@ -41,7 +41,7 @@ impl From<pulse_schema::ContextError> for CallFailure {
         if e.is_type_error() {
             CallFailure::BadArgument(e.to_string())
         } else {
-            CallFailure::Orm(OrmError::Value(e.to_string()))
+            CallFailure::Orm(OrmError::value(e.to_string()))
         }
     }
 }
@@ -139,11 +139,7 @@ impl std::error::Error for Failure {}
 impl From<OrmError> for Failure {
     fn from(e: OrmError) -> Failure {
         match e {
-            OrmError::Access(m) => Failure::new(Kind::AccessError, m),
-            OrmError::Validation(m) => Failure::new(Kind::ValidationError, m),
-            OrmError::Missing(m) => Failure::new(Kind::MissingError, m),
-            OrmError::User(m) => Failure::new(Kind::UserError, m),
-            OrmError::Value(m) => Failure::new(Kind::ValueError, m),
+            OrmError::Raised(e) => Failure::from(e),
             OrmError::Database(e) => Failure::new(Kind::DatabaseError, database_failure(&e)),
         }
     }
@@ -155,14 +151,26 @@ impl From<sqlx::Error> for Failure {
     }
 }
 
+/// An exception raised by the ORM or an addon, under its kind (`Internal`:
+/// an addon's error).
+impl From<Exception> for Failure {
+    fn from(e: Exception) -> Failure {
+        let kind = match &e {
+            Exception::Access(_) => Kind::AccessError,
+            Exception::Validation(_) => Kind::ValidationError,
+            Exception::Missing(_) => Kind::MissingError,
+            Exception::User(_) => Kind::UserError,
+            Exception::Value(_) => Kind::ValueError,
+            Exception::Internal(_) => Kind::AddonError,
+        };
+        Failure::new(kind, e.to_string())
+    }
+}
+
 impl From<CallError> for Failure {
     fn from(e: CallError) -> Failure {
         match e {
-            CallError::Addon(AddonError::Access(m)) => Failure::new(Kind::AccessError, m),
-            CallError::Addon(AddonError::Validation(m)) => Failure::new(Kind::ValidationError, m),
-            CallError::Addon(AddonError::Missing(m)) => Failure::new(Kind::MissingError, m),
-            CallError::Addon(AddonError::User(m)) => Failure::new(Kind::UserError, m),
-            CallError::Addon(AddonError::Internal(m)) => Failure::new(Kind::AddonError, m),
+            CallError::Addon(e) => Failure::from(e),
             e @ CallError::Trap { .. } => Failure::new(Kind::AddonTrap, e.to_string()),
             e @ CallError::Timeout { .. } => Failure::new(Kind::AddonTimeout, e.to_string()),
             e @ (CallError::OutOfMemory { .. } | CallError::CallTreeOutOfMemory { .. }) => {

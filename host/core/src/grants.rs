@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use pulse_runtime::{AddonError, HttpRequest, HttpResponse};
+use pulse_runtime::{Exception, HttpRequest, HttpResponse};
 use sqlx::Row;
 
 use crate::Error;
@@ -172,12 +172,12 @@ pub async fn fetch(
     addon: &str,
     permissions: &Permissions,
     request: &HttpRequest,
-) -> Result<HttpResponse, AddonError> {
+) -> Result<HttpResponse, Exception> {
     let url = request.url.as_str();
     let url =
-        url::Url::parse(url).map_err(|e| AddonError::User(format!("invalid URL {url:?}: {e}")))?;
+        url::Url::parse(url).map_err(|e| Exception::User(format!("invalid URL {url:?}: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(AddonError::Access(format!(
+        return Err(Exception::Access(format!(
             "addon '{addon}' may only make http and https requests, not {}",
             url.scheme()
         )));
@@ -188,17 +188,17 @@ pub async fn fetch(
         .iter()
         .any(|p| host_matches(p, &host))
     {
-        return Err(AddonError::Access(format!(
+        return Err(Exception::Access(format!(
             "addon '{addon}' may not call {host}: its manifest does not list that host under [permissions] outbound_hosts"
         )));
     }
     if !permissions.hosts.iter().any(|p| host_matches(p, &host)) {
-        return Err(AddonError::Access(format!(
+        return Err(Exception::Access(format!(
             "addon '{addon}' may not call {host}: the admin has not granted it (pulse grant {addon} http:{host})"
         )));
     }
     let Some(outbound) = outbound else {
-        return Err(AddonError::User(format!(
+        return Err(Exception::User(format!(
             "HTTP request to {host} failed: this host makes no outbound requests"
         )));
     };
@@ -215,11 +215,11 @@ pub async fn fetch(
         max_body: MAX_RESPONSE,
     };
     let response = outbound.send(sent).await.map_err(|e| match e {
-        OutboundError::InvalidMethod => AddonError::User(format!("invalid HTTP method {method:?}")),
-        OutboundError::TooLarge => AddonError::User(format!(
+        OutboundError::InvalidMethod => Exception::User(format!("invalid HTTP method {method:?}")),
+        OutboundError::TooLarge => Exception::User(format!(
             "the response from {host} exceeds {MAX_RESPONSE} bytes"
         )),
-        OutboundError::Failed(e) => AddonError::User(format!("HTTP request to {host} failed: {e}")),
+        OutboundError::Failed(e) => Exception::User(format!("HTTP request to {host} failed: {e}")),
     })?;
     tracing::info!(addon, %method, host = %host, status = response.status, "outbound HTTP request");
     Ok(HttpResponse {

@@ -191,7 +191,7 @@ mod built {
                 .map(|e| e.to_string())
                 .collect();
             if !problems.is_empty() {
-                return Err(pulse_orm::OrmError::Validation(problems.join("\n")).into());
+                return Err(pulse_orm::OrmError::validation(problems.join("\n")).into());
             }
         }
         registry.validate()?;

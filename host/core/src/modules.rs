@@ -150,7 +150,7 @@ async fn module_names(host: &Host, ids: &[i64]) -> Result<Vec<String>, Error> {
     for id in ids {
         let name = crate::module_records::name_of(&mut conn, *id).await?;
         names.push(name.ok_or_else(|| {
-            Error::Orm(pulse_orm::OrmError::Missing(format!(
+            Error::Orm(pulse_orm::OrmError::missing(format!(
                 "Record does not exist or has been deleted.\n(Record: ir.module.module({id},), User: {SUPERUSER_ID})"
             )))
         })?);

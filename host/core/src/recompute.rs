@@ -58,7 +58,7 @@ pub async fn flush(mut orm: TxOrm, call: MethodCall) -> (Result<(), CallFailure>
     let message = format!(
         "computed fields keep changing each other after {MAX_ROUNDS} rounds; check their depends for a cycle"
     );
-    (Err(CallFailure::Orm(OrmError::Validation(message))), orm)
+    (Err(CallFailure::Orm(OrmError::validation(message))), orm)
 }
 
 /// Recomputes what `method` computes on the records `ids` of `model` that
@@ -128,7 +128,7 @@ fn computed_values(
         .map(|f| f.name())
         .collect();
     let bad = |why: String| {
-        CallFailure::Orm(OrmError::Validation(format!(
+        CallFailure::Orm(OrmError::validation(format!(
             "The compute method {}.{method} {why}",
             model.name
         )))

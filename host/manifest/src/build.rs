@@ -277,8 +277,7 @@ fn compile_together<'a>(
     workspaces: &mut Workspaces,
     progress: &mut impl FnMut(Progress<'_>),
 ) -> Result<Vec<&'a str>, BuildError> {
-    // (workspace root, command without the package) -> (addons, packages)
-    let mut groups: Vec<((PathBuf, String), Vec<&'a str>, Vec<String>)> = Vec::new();
+    let mut batches: Vec<Batch<'a>> = Vec::new();
     for addon in targets {
         let Some((rest, package)) = addon
             .manifest
@@ -288,32 +287,45 @@ fn compile_together<'a>(
         else {
             continue;
         };
-        let key = (workspaces.of(&addon.dir)?.root.clone(), rest);
-        match groups.iter_mut().find(|(k, _, _)| *k == key) {
-            Some((_, addons, packages)) => {
-                addons.push(addon.name());
-                packages.push(package);
-            }
-            None => groups.push((key, vec![addon.name()], vec![package])),
-        }
+        let root = workspaces.of(&addon.dir)?.root.clone();
+        let at = batches
+            .iter()
+            .position(|b| b.root == root && b.shared == rest)
+            .unwrap_or_else(|| {
+                batches.push(Batch {
+                    root,
+                    command: rest.clone(),
+                    shared: rest,
+                    addons: Vec::new(),
+                });
+                batches.len() - 1
+            });
+        let batch = &mut batches[at];
+        batch.command = format!("{} -p {package}", batch.command);
+        batch.addons.push(addon.name());
     }
     let mut compiled = Vec::new();
-    for ((root, rest), addons, packages) in groups {
-        if addons.len() < 2 {
-            continue;
-        }
-        let command = packages
-            .iter()
-            .fold(rest, |command, package| format!("{command} -p {package}"));
+    for batch in batches.into_iter().filter(|b| b.addons.len() > 1) {
         progress(Progress::Compiling {
-            addons: &addons,
-            command: &command,
+            addons: &batch.addons,
+            command: &batch.command,
         });
-        if run_in(&root, &command).is_ok_and(|status| status.success()) {
-            compiled.extend(addons);
+        if run_in(&batch.root, &batch.command).is_ok_and(|status| status.success()) {
+            compiled.extend(batch.addons);
         }
     }
     Ok(compiled)
+}
+
+/// One cargo run for several addons of a workspace.
+struct Batch<'a> {
+    /// The workspace's root, where cargo runs.
+    root: PathBuf,
+    /// What the addons' commands share: all but `-p NAME`.
+    shared: String,
+    /// The command: `shared` with `-p NAME` for each addon.
+    command: String,
+    addons: Vec<&'a str>,
 }
 
 /// A cargo workspace: its root, its target directory, and its members'

@@ -85,7 +85,7 @@ impl Compiler<'_> {
     fn descend(&mut self) -> Result<(), OrmError> {
         self.depth += 1;
         if self.depth > MAX_COMPILE_DEPTH {
-            return Err(OrmError::Value(format!(
+            return Err(OrmError::value(format!(
                 "Invalid domain: it nests more than {MAX_COMPILE_DEPTH} levels deep (operators, 'any' sub-domains, path steps and related fields together)"
             )));
         }
@@ -196,9 +196,9 @@ impl Compiler<'_> {
                 self.active_test = active_test;
                 sql
             }
-            Some(Comodel::Denied(message)) => Err(OrmError::Access(message.clone())),
+            Some(Comodel::Denied(message)) => Err(OrmError::access(message.clone())),
             // Fail closed: nobody decided what the user sees of the model.
-            None => Err(OrmError::Access(format!(
+            None => Err(OrmError::access(format!(
                 "You are not allowed to access '{}' ({}) records through this search.",
                 target.description, target.name
             ))),
@@ -213,7 +213,7 @@ impl Compiler<'_> {
     ) -> Result<std::sync::Arc<ModelDef>, OrmError> {
         let relation = field.spec.relation.as_deref().unwrap_or_default();
         self.registry.get(relation).cloned().ok_or_else(|| {
-            OrmError::Value(format!(
+            OrmError::value(format!(
                 "Field '{}' on model '{}' points to unknown model '{relation}'",
                 field.name(),
                 model.name
@@ -260,7 +260,7 @@ impl Compiler<'_> {
                 return self.x2many_having(model, field, &target, &condition);
             }
             if field.ttype() != FieldType::Many2one {
-                return Err(OrmError::Value(format!(
+                return Err(OrmError::value(format!(
                     "Invalid path '{}' on model '{}': '{head}' is not a many2one field",
                     leaf.field, model.name
                 )));
@@ -372,7 +372,7 @@ impl Compiler<'_> {
                     .rec_name()
                     .map(|f| f.name().to_string())
                     .ok_or_else(|| {
-                        OrmError::Value(format!(
+                        OrmError::value(format!(
                             "Model '{}' has no name to match '{operator}' against",
                             target.name
                         ))
@@ -382,7 +382,7 @@ impl Compiler<'_> {
                 self.x2many_having(model, field, &target, &condition)?
             }
             other => {
-                return Err(OrmError::Value(format!(
+                return Err(OrmError::value(format!(
                     "Operator '{other}' cannot apply to the {} field '{}'",
                     field.ttype().as_str(),
                     field.name()
@@ -394,7 +394,7 @@ impl Compiler<'_> {
     /// `(field, 'any', domain)`: some related record matches the domain.
     fn any(&mut self, leaf: &Leaf, model: &ModelDef, field: &FieldDef) -> Result<String, OrmError> {
         if field.ttype() != FieldType::Many2one {
-            return Err(OrmError::Value(format!(
+            return Err(OrmError::value(format!(
                 "Operator '{}' needs a relational field; '{}' on model '{}' is not one",
                 leaf.operator,
                 field.name(),
@@ -430,7 +430,7 @@ impl Compiler<'_> {
         } else if field.ttype() == FieldType::Many2one {
             self.related(model, field)?
         } else {
-            return Err(OrmError::Value(format!(
+            return Err(OrmError::value(format!(
                 "Operator '{}' needs 'id' or a many2one field; '{}' on model '{}' is neither",
                 leaf.operator,
                 field.name(),
@@ -442,7 +442,7 @@ impl Compiler<'_> {
                 && p.spec.relation.as_deref() == Some(target.name.as_str())
         });
         if parent.is_none() {
-            return Err(OrmError::Value(format!(
+            return Err(OrmError::value(format!(
                 "Operator '{}' needs a hierarchy: model '{}' has no parent_id field pointing to itself",
                 leaf.operator, target.name
             )));
@@ -453,13 +453,13 @@ impl Compiler<'_> {
                 .iter()
                 .map(|v| {
                     v.as_i64().ok_or_else(|| {
-                        OrmError::Value(format!("Invalid id {v} for '{}'", leaf.operator))
+                        OrmError::value(format!("Invalid id {v} for '{}'", leaf.operator))
                     })
                 })
                 .collect::<Result<_, _>>()?,
             Value::Bool(false) | Value::Null => Vec::new(),
             other => {
-                return Err(OrmError::Value(format!(
+                return Err(OrmError::value(format!(
                     "Invalid value {other} for '{}': expected ids",
                     leaf.operator
                 )));
@@ -619,7 +619,7 @@ fn compile_leaf(
                 Value::String(s) => s.clone(),
                 Value::Number(n) => n.to_string(),
                 other => {
-                    return Err(OrmError::Value(format!(
+                    return Err(OrmError::value(format!(
                         "Invalid value {other} for operator '{op}' on {}.{}",
                         model.name, leaf.field
                     )));
@@ -683,20 +683,20 @@ pub fn order_by(model: &ModelDef, order: Option<&str>) -> Result<String, OrmErro
             Some(w) if w == "asc" => "ASC",
             Some(w) if w == "desc" => "DESC",
             Some(_) => {
-                return Err(OrmError::Value(format!(
+                return Err(OrmError::value(format!(
                     "Invalid \"order\" specified ({item})"
                 )));
             }
         };
         if words.next().is_some() {
-            return Err(OrmError::Value(format!(
+            return Err(OrmError::value(format!(
                 "Invalid \"order\" specified ({item})"
             )));
         }
         if name == "id" {
             has_id = true;
         } else if !model.require_field(name)?.has_column() {
-            return Err(OrmError::Value(format!(
+            return Err(OrmError::value(format!(
                 "Invalid \"order\" specified ({item}): '{name}' is not stored"
             )));
         }
@@ -716,7 +716,7 @@ pub fn order_by(model: &ModelDef, order: Option<&str>) -> Result<String, OrmErro
 #[cfg(test)]
 mod tests {
     use super::*;
-    use pulse_schema::{FieldSpec, ModelSpec};
+    use pulse_schema::{Exception, FieldSpec, ModelSpec};
     use serde_json::json;
 
     fn model() -> ModelDef {
@@ -836,7 +836,7 @@ mod tests {
 
     fn message(error: OrmError) -> String {
         match error {
-            OrmError::Value(m) => m,
+            OrmError::Raised(Exception::Value(m)) => m,
             other => panic!("expected a ValueError, got {other:?}"),
         }
     }
@@ -924,7 +924,9 @@ mod tests {
         let mut denied = Comodels::default();
         denied.insert("res.users", Comodel::Denied("no users for you".into()));
         let error = employee_sql(&leak.clone().restricted(denied.clone())).unwrap_err();
-        assert!(matches!(&error, OrmError::Access(m) if m == "no users for you"));
+        assert!(
+            matches!(&error, OrmError::Raised(Exception::Access(m)) if m == "no users for you")
+        );
         // With rules: they are AND-ed inside the subquery.
         let mut ruled = Comodels::default();
         let own = Domain::parse(&json!([["id", "=", 7]])).unwrap();
@@ -947,7 +949,10 @@ mod tests {
             let reached = domain.comodels(&registry, &employees).unwrap();
             assert!(!reached.is_empty(), "{domain:?}");
             let error = employee_sql(&domain.restricted(Comodels::default())).unwrap_err();
-            assert!(matches!(error, OrmError::Access(_)), "{error:?}");
+            assert!(
+                matches!(error, OrmError::Raised(Exception::Access(_))),
+                "{error:?}"
+            );
         }
         // Rules of the comodel are compiled as superuser: their own paths
         // need no further decision.

@@ -126,7 +126,7 @@ impl Orm {
             for name in record.keys() {
                 let field = model.require_field(name)?;
                 if field.spec.compute.is_none() {
-                    return Err(OrmError::Validation(format!(
+                    return Err(OrmError::validation(format!(
                         "{}.{name} is not a computed field; a compute method may only set computed fields",
                         model.name
                     )));
@@ -212,7 +212,7 @@ impl Orm {
                 }
                 if let Some(row) = query.fetch_optional(&mut *conn).await? {
                     let id: i64 = row.try_get(0)?;
-                    return Err(OrmError::Validation(format!(
+                    return Err(OrmError::validation(format!(
                         "{}\n(constraint '{}' of model {}, record {id})",
                         check.spec.message, check.spec.name, model.name
                     )));
@@ -250,7 +250,7 @@ impl Orm {
             }
             match field.spec.ondelete_policy() {
                 OnDelete::Restrict => {
-                    return Err(OrmError::Validation(format!(
+                    return Err(OrmError::validation(format!(
                         "The operation cannot be completed: another model requires the record being deleted. \
                          If possible, archive it instead.\n\nModel: {} ({}), Constraint: {}.{} (ondelete restrict), \
                          referenced by {} record(s) of {}",
@@ -289,7 +289,7 @@ impl Orm {
         steps: usize,
     ) -> Result<HashMap<i64, Value>, OrmError> {
         if steps > crate::domain::MAX_PATH_LENGTH {
-            return Err(OrmError::Validation(format!(
+            return Err(OrmError::validation(format!(
                 "related path '{path}' of model '{}' goes through more than {} fields",
                 model.name,
                 crate::domain::MAX_PATH_LENGTH

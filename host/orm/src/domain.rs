@@ -212,7 +212,7 @@ impl Domain {
             return Ok(Domain::all());
         }
         let value: Value = serde_json::from_str(text)
-            .map_err(|e| OrmError::Value(format!("Invalid domain (not JSON): {e}")))?;
+            .map_err(|e| OrmError::value(format!("Invalid domain (not JSON): {e}")))?;
         Domain::parse(&value)
     }
 
@@ -298,13 +298,13 @@ impl Parsed {
 }
 
 fn too_deep() -> OrmError {
-    OrmError::Value(format!(
+    OrmError::value(format!(
         "Invalid domain: operators nest more than {MAX_NESTING} deep (counting 'any' sub-domains)"
     ))
 }
 
 fn too_many_terms(count: usize) -> OrmError {
-    OrmError::Value(format!(
+    OrmError::value(format!(
         "Invalid domain: {count} terms, more than the {MAX_TERMS} allowed (use 'in' for long lists of values)"
     ))
 }
@@ -316,7 +316,7 @@ fn parse_domain(value: &Value, budget: &mut usize) -> Result<(Term, usize), OrmE
         Value::Array(items) => items.as_slice(),
         Value::Null | Value::Bool(false) => &[],
         other => {
-            return Err(OrmError::Value(format!(
+            return Err(OrmError::value(format!(
                 "Invalid domain: expected a list, got {}",
                 abridged(other)
             )));
@@ -329,7 +329,7 @@ fn parse_domain(value: &Value, budget: &mut usize) -> Result<(Term, usize), OrmE
     // Prefix notation read right to left: operands are pushed, an operator
     // takes the topmost ones (its first operand on top).
     let mut stack: Vec<Parsed> = Vec::new();
-    let missing = || OrmError::Value("Invalid domain: an operator is missing its operands".into());
+    let missing = || OrmError::value("Invalid domain: an operator is missing its operands");
     for item in items.iter().rev() {
         let parsed = match item {
             Value::String(op) if op == "&" || op == "|" => {
@@ -369,7 +369,7 @@ fn parse_domain(value: &Value, budget: &mut usize) -> Result<(Term, usize), OrmE
                 Parsed::Done(term, depth)
             }
             other => {
-                return Err(OrmError::Value(format!(
+                return Err(OrmError::value(format!(
                     "Invalid domain term {}",
                     abridged(other)
                 )));
@@ -428,13 +428,13 @@ fn parse_leaf(leaf: &[Value], budget: &mut usize) -> Result<(Term, usize), OrmEr
         return Ok((if l == 1 { Term::True } else { Term::False }, 0));
     }
     let Value::String(field) = &leaf[0] else {
-        return Err(OrmError::Value(format!(
+        return Err(OrmError::value(format!(
             "Invalid leaf {}: the field must be a name",
             abridged(&Value::Array(leaf.to_vec()))
         )));
     };
     let Value::String(operator) = &leaf[1] else {
-        return Err(OrmError::Value(format!(
+        return Err(OrmError::value(format!(
             "Invalid leaf {}: the operator must be text",
             abridged(&Value::Array(leaf.to_vec()))
         )));
@@ -443,7 +443,7 @@ fn parse_leaf(leaf: &[Value], budget: &mut usize) -> Result<(Term, usize), OrmEr
         return Ok((Term::True, 0));
     };
     if !OPERATORS.contains(&operator.as_str()) {
-        return Err(OrmError::Value(format!(
+        return Err(OrmError::value(format!(
             "Invalid operator {} in domain",
             abridged(&leaf[1])
         )));
@@ -525,7 +525,7 @@ pub(crate) fn check_path_length(path: &str, length: usize) -> Result<(), OrmErro
         Some((end, _)) => format!("{}…", &path[..end]),
         None => path.to_string(),
     };
-    Err(OrmError::Value(format!(
+    Err(OrmError::value(format!(
         "Invalid domain: the path '{shown}' goes through {length} fields, more than the {MAX_PATH_LENGTH} a path may have"
     )))
 }

@@ -384,7 +384,7 @@ fn parse_groupby<'a>(model: &'a ModelDef, spec: &str) -> Result<GroupBy<'a>, Orm
     let (name, granularity) = match spec.split_once(':') {
         Some((name, g)) => {
             let g = Granularity::parse(g).ok_or_else(|| {
-                OrmError::Value(format!(
+                OrmError::value(format!(
                     "Invalid date granularity '{g}' in groupby '{spec}'"
                 ))
             })?;
@@ -399,13 +399,13 @@ fn parse_groupby<'a>(model: &'a ModelDef, spec: &str) -> Result<GroupBy<'a>, Orm
         } else {
             field.ttype().as_str()
         };
-        return Err(OrmError::Value(format!(
+        return Err(OrmError::value(format!(
             "Cannot group by '{name}': it is a {kind} field, not stored"
         )));
     }
     let is_date = matches!(field.ttype(), FieldType::Date | FieldType::Datetime);
     if granularity.is_some() && !is_date {
-        return Err(OrmError::Value(format!(
+        return Err(OrmError::value(format!(
             "Field '{name}' is not a date: it cannot be grouped by '{spec}'"
         )));
     }
@@ -437,7 +437,7 @@ fn parse_aggregates<'a>(
         }
         let field = model.require_field(name)?;
         if !field.has_column() {
-            return Err(OrmError::Value(format!(
+            return Err(OrmError::value(format!(
                 "Cannot aggregate '{name}': it is not stored"
             )));
         }
@@ -452,7 +452,7 @@ fn parse_aggregates<'a>(
             Some("max") => "max",
             Some("count") => "count",
             Some(other) => {
-                return Err(OrmError::Value(format!(
+                return Err(OrmError::value(format!(
                     "Invalid aggregate function '{other}' in '{spec}'"
                 )));
             }
@@ -461,7 +461,7 @@ fn parse_aggregates<'a>(
             None => continue,
         };
         if matches!(function, "sum" | "avg") && !numeric {
-            return Err(OrmError::Value(format!(
+            return Err(OrmError::value(format!(
                 "Cannot {function} the non-numeric field '{name}'"
             )));
         }

@@ -161,7 +161,7 @@ impl Orm {
         let row = query.fetch_one(&mut *conn).await?;
         let text: String = row.try_get(0)?;
         let rows: Vec<Record> = serde_json::from_str(&text)
-            .map_err(|e| OrmError::Value(format!("unreadable rows from the database: {e}")))?;
+            .map_err(|e| OrmError::value(format!("unreadable rows from the database: {e}")))?;
         Ok(rows
             .into_iter()
             .map(|mut record| {
@@ -356,7 +356,7 @@ impl Orm {
             .await?
             .pop()
             .ok_or_else(|| {
-                OrmError::Missing(format!(
+                OrmError::missing(format!(
                     "Record does not exist or has been deleted.\n(Record: {model}({id},))"
                 ))
             })?;
@@ -610,9 +610,7 @@ impl Orm {
         let mut later = Vec::new();
         for (name, value) in values {
             if name == "id" {
-                return Err(OrmError::User(
-                    "The id of a record cannot be written".into(),
-                ));
+                return Err(OrmError::user("The id of a record cannot be written"));
             }
             let field = model.require_field(name)?;
             writable(model, field)?;
@@ -647,7 +645,7 @@ impl Orm {
             }
             let done = query.execute(&mut *conn).await.map_err(constraint_error)?;
             if done.rows_affected() < chunk.len() as u64 {
-                return Err(OrmError::Missing(format!(
+                return Err(OrmError::missing(format!(
                     "Record does not exist or has been deleted.\n(Records: {}{:?})",
                     model.name, chunk
                 )));
@@ -743,7 +741,7 @@ fn check_required(model: &ModelDef, values: &Record, creating: bool) -> Result<(
             Some(_) => false,
         };
         if missing {
-            return Err(OrmError::Validation(format!(
+            return Err(OrmError::validation(format!(
                 "The operation cannot be completed: a value is required for the field '{}' ({}) of model {}",
                 field.spec.string,
                 field.name(),
@@ -761,7 +759,7 @@ fn writable(model: &ModelDef, field: &FieldDef) -> Result<(), OrmError> {
         (None, Some(path)) => format!("related to '{path}'; write that field instead"),
         (None, None) => return Ok(()),
     };
-    Err(OrmError::Validation(format!(
+    Err(OrmError::validation(format!(
         "The field '{}' ({}) of model {} cannot be written: it is {how}",
         field.spec.string,
         field.name(),

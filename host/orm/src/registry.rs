@@ -158,7 +158,7 @@ impl ModelDef {
                     .iter()
                     .flat_map(|f| identifier_problems(module, &spec.name, f)),
             );
-            return Err(OrmError::Validation(problems.join("\n")));
+            return Err(OrmError::validation(problems.join("\n")));
         }
         let mut model = ModelDef {
             name: spec.name.clone(),
@@ -189,7 +189,7 @@ impl ModelDef {
         if problems.is_empty() {
             Ok(())
         } else {
-            Err(OrmError::Validation(problems.join("\n")))
+            Err(OrmError::validation(problems.join("\n")))
         }
     }
 
@@ -197,13 +197,13 @@ impl ModelDef {
     pub fn add_checks(&mut self, checks: &[CheckSpec], module: &str) -> Result<(), OrmError> {
         for check in checks {
             if self.checks.iter().any(|c| c.spec.name == check.name) {
-                return Err(OrmError::Validation(format!(
+                return Err(OrmError::validation(format!(
                     "addon '{module}': check '{}' is declared twice on model '{}'",
                     check.name, self.name
                 )));
             }
             let domain = crate::domain::Domain::parse(&check.domain).map_err(|e| {
-                OrmError::Validation(format!(
+                OrmError::validation(format!(
                     "addon '{module}': check '{}' on model '{}' has an invalid domain: {e}",
                     check.name, self.name
                 ))
@@ -252,22 +252,22 @@ impl ModelDef {
         let name = field.name().to_string();
         let problems = identifier_problems(&field.module, &self.name, &field.spec);
         if !problems.is_empty() {
-            return Err(OrmError::Validation(problems.join("\n")));
+            return Err(OrmError::validation(problems.join("\n")));
         }
         if RESERVED_FIELDS.contains(&name.as_str()) {
-            return Err(OrmError::Validation(format!(
+            return Err(OrmError::validation(format!(
                 "addon '{}': invalid field name '{name}' on model '{}'",
                 field.module, self.name
             )));
         }
         if self.by_name.contains_key(&name) {
-            return Err(OrmError::Validation(format!(
+            return Err(OrmError::validation(format!(
                 "addon '{}': field '{name}' is declared twice on model '{}'",
                 field.module, self.name
             )));
         }
         if field.ttype() == FieldType::One2many && field.spec.inverse.is_none() {
-            return Err(OrmError::Validation(format!(
+            return Err(OrmError::validation(format!(
                 "addon '{}': one2many field '{name}' on model '{}' needs an inverse (the many2one pointing back)",
                 field.module, self.name
             )));
@@ -277,7 +277,7 @@ impl ModelDef {
             FieldType::Many2one | FieldType::One2many | FieldType::Many2many
         );
         if relational && field.spec.relation.is_none() {
-            return Err(OrmError::Validation(format!(
+            return Err(OrmError::validation(format!(
                 "addon '{}': relational field '{name}' on model '{}' needs a relation",
                 field.module, self.name
             )));
@@ -346,7 +346,7 @@ impl Registry {
     /// Adds a model; a model name may be defined once.
     pub fn insert(&mut self, model: ModelDef) -> Result<(), OrmError> {
         if let Some(existing) = self.models.get(&model.name) {
-            return Err(OrmError::Validation(format!(
+            return Err(OrmError::validation(format!(
                 "addon '{}': model '{}' is already defined by addon '{}'",
                 model.module, model.name, existing.module
             )));
@@ -359,7 +359,7 @@ impl Registry {
     /// Adds the fields of `spec` to the model it extends, owned by `module`.
     pub fn extend(&mut self, spec: &ModelSpec, module: &str) -> Result<(), OrmError> {
         let model = self.models.get_mut(&spec.name).ok_or_else(|| {
-            OrmError::Validation(format!(
+            OrmError::validation(format!(
                 "addon '{module}' extends model '{}', which none of its dependencies defines",
                 spec.name
             ))
@@ -377,7 +377,7 @@ impl Registry {
         for model in self.models.values() {
             for field in model.fields() {
                 let bad = |why: String| {
-                    OrmError::Validation(format!(
+                    OrmError::validation(format!(
                         "addon '{}': field '{}' of model '{}': {why}",
                         field.module,
                         field.name(),
@@ -441,7 +441,7 @@ impl Registry {
                     .domain
                     .to_sql(self, model, crate::dialect::Dialect::Sqlite, &mut params)
                     .map_err(|e| {
-                        OrmError::Validation(format!(
+                        OrmError::validation(format!(
                             "addon '{}': check '{}' on model '{}': {e}",
                             check.module, check.spec.name, model.name
                         ))

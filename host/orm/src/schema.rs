@@ -127,7 +127,7 @@ fn valid_names(names: &[&str], refusal: impl FnOnce() -> String) -> Result<(), O
     if names.iter().all(|name| valid_field_name(name)) {
         Ok(())
     } else {
-        Err(OrmError::Value(refusal()))
+        Err(OrmError::value(refusal()))
     }
 }
 

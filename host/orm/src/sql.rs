@@ -38,7 +38,7 @@ pub(crate) fn constraint_error(error: sqlx::Error) -> OrmError {
                     let (table, rest) = index.split_once("__")?;
                     Some(format!("{table}.{}", rest.strip_suffix("_index")?))
                 });
-            OrmError::Validation(match column {
+            OrmError::validation(match column {
                 Some(column) => format!(
                     "The operation cannot be completed: another record already has this value of {column}, which must be unique"
                 ),
@@ -46,7 +46,7 @@ pub(crate) fn constraint_error(error: sqlx::Error) -> OrmError {
             })
         }
         sqlx::Error::Database(db) if db.kind() != sqlx::error::ErrorKind::Other => {
-            OrmError::Validation(format!(
+            OrmError::validation(format!(
                 "The operation cannot be completed: {}",
                 db.message()
             ))

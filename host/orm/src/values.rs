@@ -78,7 +78,7 @@ fn is_empty(value: &Value) -> bool {
 /// rejecting values of the wrong type with a message naming the field.
 pub fn to_sql(model: &ModelDef, field: &FieldDef, value: &Value) -> Result<SqlValue, OrmError> {
     let wrong = |expected: &str| {
-        OrmError::Validation(format!(
+        OrmError::validation(format!(
             "Wrong value for {}.{}: {} (expected {expected})",
             model.name,
             field.name(),
@@ -205,7 +205,7 @@ pub(crate) fn check_text(model: &ModelDef, field: &FieldDef, text: &str) -> Resu
 }
 
 fn nul_refused(model: &ModelDef, field: &FieldDef) -> OrmError {
-    OrmError::Validation(format!(
+    OrmError::validation(format!(
         "Wrong value for {}.{}: text may not contain the NUL character (\\x00)",
         model.name,
         field.name()

@@ -88,7 +88,7 @@ pub fn x2many_commands(
     value: &Value,
 ) -> Result<Vec<X2manyCommand>, OrmError> {
     let bad = |what: String| {
-        OrmError::Validation(format!(
+        OrmError::validation(format!(
             "Wrong value for {}.{}: {what}",
             model.name,
             field.name()
@@ -330,7 +330,7 @@ impl Orm {
                 .filter(|t| !current.contains(t))
                 .collect();
             if !stranger.is_empty() {
-                return Err(OrmError::Validation(format!(
+                return Err(OrmError::validation(format!(
                     "Wrong value for {}.{}: the records {relation}{stranger:?} are not linked to {}({id},); commands 1, 2 and 3 act only on linked records",
                     model.name,
                     field.name(),

@@ -38,7 +38,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use bindings::Exports;
 pub use bindings::{ApiVersion, VersionError, WIT_PACKAGE};
-pub use pulse_schema::{Context, Description};
+pub use pulse_schema::{Context, Description, Exception};
 
 /// How many addon instances may be alive at once (calls in flight, counting
 /// nested calls); one more fails with an error naming the limit.
@@ -74,32 +74,12 @@ pub const MAX_LOG_LINES_PER_CALL: u32 = 1000;
 /// (found again in the trap to name the failure).
 const CALL_TREE_BUDGET_SPENT: &str = "the call tree's memory budget is spent";
 
-/// An error an addon (or the ORM on its behalf) reports, by Odoo's kinds.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum AddonError {
-    /// `odoo.exceptions.AccessError`.
-    #[error("{0}")]
-    Access(String),
-    /// `odoo.exceptions.ValidationError`.
-    #[error("{0}")]
-    Validation(String),
-    /// `odoo.exceptions.MissingError`.
-    #[error("{0}")]
-    Missing(String),
-    /// `odoo.exceptions.UserError`.
-    #[error("{0}")]
-    User(String),
-    /// Any other failure.
-    #[error("{0}")]
-    Internal(String),
-}
-
 /// Why a call into an addon failed.
 #[derive(Debug, thiserror::Error)]
 pub enum CallError {
     /// The addon returned an error value.
     #[error("{0}")]
-    Addon(AddonError),
+    Addon(Exception),
     /// The addon trapped (a panic, an unreachable, a bad memory access).
     #[error("addon '{addon}' trapped: {message}")]
     Trap {
@@ -223,6 +203,19 @@ pub struct GroupQuery<'a> {
     pub lazy: bool,
 }
 
+/// The arguments of Odoo's `name_search(name, domain, operator, limit)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NameQuery<'a> {
+    /// The text the display names are matched against.
+    pub name: &'a str,
+    /// A JSON Odoo domain the records must match too (empty: all).
+    pub domain: &'a str,
+    /// How `name` matches (`ilike`, `=`, …).
+    pub operator: &'a str,
+    /// How many records to answer at most.
+    pub limit: Option<u32>,
+}
+
 /// A model method call: `model.method(ids, *args, **kwargs)` with a context.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MethodCall<'a> {
@@ -287,14 +280,14 @@ pub trait OrmBackend: Send + 'static {
         context: &Context,
         model: &str,
         query: &SearchQuery<'_>,
-    ) -> impl Future<Output = Result<Vec<i64>, AddonError>> + Send;
+    ) -> impl Future<Output = Result<Vec<i64>, Exception>> + Send;
     /// Number of records matching a JSON domain.
     fn search_count(
         &mut self,
         context: &Context,
         model: &str,
         domain: &str,
-    ) -> impl Future<Output = Result<u64, AddonError>> + Send;
+    ) -> impl Future<Output = Result<u64, Exception>> + Send;
     /// The `fields` of the records matching a search, as a JSON array of objects.
     fn search_read(
         &mut self,
@@ -302,24 +295,21 @@ pub trait OrmBackend: Send + 'static {
         model: &str,
         query: &SearchQuery<'_>,
         fields: &[String],
-    ) -> impl Future<Output = Result<String, AddonError>> + Send;
+    ) -> impl Future<Output = Result<String, Exception>> + Send;
     /// Groups of records with aggregated values, as a JSON array of objects.
     fn read_group(
         &mut self,
         context: &Context,
         model: &str,
         query: &GroupQuery<'_>,
-    ) -> impl Future<Output = Result<String, AddonError>> + Send;
+    ) -> impl Future<Output = Result<String, Exception>> + Send;
     /// `(id, display name)` of the records whose name matches `name`.
     fn name_search(
         &mut self,
         context: &Context,
         model: &str,
-        name: &str,
-        domain: &str,
-        operator: &str,
-        limit: Option<u32>,
-    ) -> impl Future<Output = Result<Vec<(i64, String)>, AddonError>> + Send;
+        query: &NameQuery<'_>,
+    ) -> impl Future<Output = Result<Vec<(i64, String)>, Exception>> + Send;
     /// Records as a JSON array of objects.
     fn read(
         &mut self,
@@ -327,14 +317,14 @@ pub trait OrmBackend: Send + 'static {
         model: &str,
         ids: &[i64],
         fields: &[String],
-    ) -> impl Future<Output = Result<String, AddonError>> + Send;
+    ) -> impl Future<Output = Result<String, Exception>> + Send;
     /// Creates records from a JSON array of objects.
     fn create(
         &mut self,
         context: &Context,
         model: &str,
         rows: &str,
-    ) -> impl Future<Output = Result<Vec<i64>, AddonError>> + Send;
+    ) -> impl Future<Output = Result<Vec<i64>, Exception>> + Send;
     /// Writes a JSON object of values on records.
     fn write(
         &mut self,
@@ -342,19 +332,19 @@ pub trait OrmBackend: Send + 'static {
         model: &str,
         ids: &[i64],
         values: &str,
-    ) -> impl Future<Output = Result<(), AddonError>> + Send;
+    ) -> impl Future<Output = Result<(), Exception>> + Send;
     /// Deletes records.
     fn unlink(
         &mut self,
         context: &Context,
         model: &str,
         ids: &[i64],
-    ) -> impl Future<Output = Result<(), AddonError>> + Send;
+    ) -> impl Future<Output = Result<(), Exception>> + Send;
     /// Calls a model method through the registry (the top of its override chain).
     fn call(
         &mut self,
         call: &MethodCall<'_>,
-    ) -> impl Future<Output = Result<String, AddonError>> + Send;
+    ) -> impl Future<Output = Result<String, Exception>> + Send;
     /// Calls the implementation the running method overrides.
     fn call_super(
         &mut self,
@@ -362,16 +352,16 @@ pub trait OrmBackend: Send + 'static {
         ids: &[i64],
         args: &str,
         kwargs: &str,
-    ) -> impl Future<Output = Result<String, AddonError>> + Send;
+    ) -> impl Future<Output = Result<String, Exception>> + Send;
     /// Switches the running method's ORM calls to superuser mode and back.
-    fn sudo(&mut self, on: bool) -> impl Future<Output = Result<(), AddonError>> + Send;
+    fn sudo(&mut self, on: bool) -> impl Future<Output = Result<(), Exception>> + Send;
     /// The user the running call acts for.
-    fn current_user(&mut self) -> impl Future<Output = Result<User, AddonError>> + Send;
+    fn current_user(&mut self) -> impl Future<Output = Result<User, Exception>> + Send;
     /// Sends an outbound HTTP request, if allowed.
     fn http_fetch(
         &mut self,
         request: &HttpRequest,
-    ) -> impl Future<Output = Result<HttpResponse, AddonError>> + Send;
+    ) -> impl Future<Output = Result<HttpResponse, Exception>> + Send;
     /// The bytes of linear memory the instances of this call tree hold
     /// now, shared by every nested call made with this backend, to be
     /// kept under [`MAX_CALL_TREE_MEMORY`]; `None` for a backend whose
@@ -870,7 +860,7 @@ impl<B: OrmBackend> LoadedAddon<B> {
         f: impl AsyncFnOnce(
             &Instance,
             &mut Store<HostState<B>>,
-        ) -> wasmtime::Result<Result<T, AddonError>>,
+        ) -> wasmtime::Result<Result<T, Exception>>,
     ) -> Answer<T, B> {
         let stdout = MemoryOutputPipe::new(OUTPUT_CAPTURE);
         let stderr = MemoryOutputPipe::new(OUTPUT_CAPTURE);

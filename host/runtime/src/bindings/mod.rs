@@ -14,26 +14,27 @@
 /// next to its own `bindgen!`, `guest` (its exports) and `WitError`.
 macro_rules! same_in_every_version {
     () => {
-        impl From<WitError> for AddonError {
-            fn from(e: WitError) -> AddonError {
+        impl From<WitError> for Exception {
+            fn from(e: WitError) -> Exception {
                 match e {
-                    WitError::AccessError(m) => AddonError::Access(m),
-                    WitError::Validation(m) => AddonError::Validation(m),
-                    WitError::MissingRecord(m) => AddonError::Missing(m),
-                    WitError::UserError(m) => AddonError::User(m),
-                    WitError::Internal(m) => AddonError::Internal(m),
+                    WitError::AccessError(m) => Exception::Access(m),
+                    WitError::Validation(m) => Exception::Validation(m),
+                    WitError::MissingRecord(m) => Exception::Missing(m),
+                    WitError::UserError(m) => Exception::User(m),
+                    WitError::Internal(m) => Exception::Internal(m),
                 }
             }
         }
 
-        impl From<AddonError> for WitError {
-            fn from(e: AddonError) -> WitError {
+        impl From<Exception> for WitError {
+            fn from(e: Exception) -> WitError {
                 match e {
-                    AddonError::Access(m) => WitError::AccessError(m),
-                    AddonError::Validation(m) => WitError::Validation(m),
-                    AddonError::Missing(m) => WitError::MissingRecord(m),
-                    AddonError::User(m) => WitError::UserError(m),
-                    AddonError::Internal(m) => WitError::Internal(m),
+                    Exception::Access(m) => WitError::AccessError(m),
+                    Exception::Validation(m) => WitError::Validation(m),
+                    Exception::Missing(m) => WitError::MissingRecord(m),
+                    // The WIT error has no ValueError: an addon sees it as a UserError.
+                    Exception::User(m) | Exception::Value(m) => WitError::UserError(m),
+                    Exception::Internal(m) => WitError::Internal(m),
                 }
             }
         }
@@ -104,7 +105,7 @@ macro_rules! same_in_every_version {
                 store: &mut wasmtime::Store<HostState<B>>,
                 instance: &wasmtime::component::Instance,
                 hook: Hook<'_>,
-            ) -> wasmtime::Result<Result<(), AddonError>> {
+            ) -> wasmtime::Result<Result<(), Exception>> {
                 let lifecycle = self.lifecycle.load(&mut *store, instance)?;
                 match hook {
                     Hook::PreInit => lifecycle.call_pre_init(store).await,
@@ -112,7 +113,7 @@ macro_rules! same_in_every_version {
                     Hook::Migrate { from, to } => lifecycle.call_migrate(store, from, to).await,
                     Hook::Uninstall => lifecycle.call_uninstall(store).await,
                 }
-                .map(|r| r.map_err(AddonError::from))
+                .map(|r| r.map_err(Exception::from))
             }
 
             pub(super) async fn handle_route<B: OrmBackend>(
@@ -121,7 +122,7 @@ macro_rules! same_in_every_version {
                 instance: &wasmtime::component::Instance,
                 route: &str,
                 request: RouteRequest,
-            ) -> wasmtime::Result<Result<RouteResponse, AddonError>> {
+            ) -> wasmtime::Result<Result<RouteResponse, Exception>> {
                 let request = guest::routes::Request {
                     method: request.method,
                     path: request.path,
@@ -142,7 +143,7 @@ macro_rules! same_in_every_version {
                         headers: r.headers,
                         body: r.body,
                     })
-                    .map_err(AddonError::from))
+                    .map_err(Exception::from))
             }
         }
     };
@@ -154,7 +155,7 @@ mod v0_2;
 use wasmtime::component::{Component, Instance, InstancePre, Linker};
 use wasmtime::{Engine, Store};
 
-use super::{AddonError, Hook, HostState, LogLevel, MethodCall, OrmBackend};
+use super::{Exception, Hook, HostState, LogLevel, MethodCall, OrmBackend};
 use super::{RouteRequest, RouteResponse};
 
 /// The WIT package's name, without a version.
@@ -283,7 +284,7 @@ impl Exports {
         store: &mut Store<HostState<B>>,
         instance: &Instance,
         hook: Hook<'_>,
-    ) -> wasmtime::Result<Result<(), AddonError>> {
+    ) -> wasmtime::Result<Result<(), Exception>> {
         match self {
             Exports::V0_1(e) => e.run_hook(store, instance, hook).await,
             Exports::V0_2(e) => e.run_hook(store, instance, hook).await,
@@ -295,7 +296,7 @@ impl Exports {
         store: &mut Store<HostState<B>>,
         instance: &Instance,
         call: &MethodCall<'_>,
-    ) -> wasmtime::Result<Result<String, AddonError>> {
+    ) -> wasmtime::Result<Result<String, Exception>> {
         match self {
             Exports::V0_1(e) => e.call_method(store, instance, call).await,
             Exports::V0_2(e) => e.call_method(store, instance, call).await,
@@ -308,7 +309,7 @@ impl Exports {
         instance: &Instance,
         route: &str,
         request: RouteRequest,
-    ) -> wasmtime::Result<Result<RouteResponse, AddonError>> {
+    ) -> wasmtime::Result<Result<RouteResponse, Exception>> {
         match self {
             Exports::V0_1(e) => e.handle_route(store, instance, route, request).await,
             Exports::V0_2(e) => e.handle_route(store, instance, route, request).await,

@@ -11,7 +11,7 @@ use wasmtime::Store;
 use wasmtime::component::Instance;
 
 use super::super::{
-    AddonError, HostState, HttpRequest, MethodCall, OrmBackend, RouteRequest, RouteResponse,
+    Exception, HostState, HttpRequest, MethodCall, OrmBackend, RouteRequest, RouteResponse,
     SearchQuery,
 };
 use super::{Hook, LogLevel};
@@ -143,9 +143,9 @@ impl<B: OrmBackend> pulse::addon::http::Host for HostState<B> {
 }
 
 /// 0.1's JSON request `{"method", "url", "headers": {..}, "body"}`, typed.
-fn request_of_json(text: &str) -> Result<HttpRequest, AddonError> {
+fn request_of_json(text: &str) -> Result<HttpRequest, Exception> {
     let request: Value = serde_json::from_str(text)
-        .map_err(|e| AddonError::User(format!("invalid HTTP request JSON: {e}")))?;
+        .map_err(|e| Exception::User(format!("invalid HTTP request JSON: {e}")))?;
     Ok(HttpRequest {
         method: request["method"].as_str().unwrap_or("GET").to_string(),
         url: request["url"].as_str().unwrap_or_default().to_string(),
@@ -169,7 +169,7 @@ impl Exports {
         store: &mut Store<HostState<B>>,
         instance: &Instance,
         call: &MethodCall<'_>,
-    ) -> wasmtime::Result<Result<String, AddonError>> {
+    ) -> wasmtime::Result<Result<String, Exception>> {
         self.methods
             .load(&mut *store, instance)?
             .call_call(
@@ -181,6 +181,6 @@ impl Exports {
                 call.kwargs,
             )
             .await
-            .map(|r| r.map_err(AddonError::from))
+            .map(|r| r.map_err(Exception::from))
     }
 }

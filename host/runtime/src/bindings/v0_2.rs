@@ -8,7 +8,7 @@ use wasmtime::Store;
 use wasmtime::component::Instance;
 
 use super::super::{
-    AddonError, GroupQuery, HostState, HttpRequest, MethodCall, OrmBackend, RouteRequest,
+    Exception, GroupQuery, HostState, HttpRequest, MethodCall, NameQuery, OrmBackend, RouteRequest,
     RouteResponse, SearchQuery,
 };
 use super::{Hook, LogLevel};
@@ -26,7 +26,7 @@ use pulse::addon::types::{Context as WitContext, Error as WitError};
 same_in_every_version!();
 
 /// The context an addon passed, in the host's type.
-fn context_of(ctx: WitContext) -> Result<Context, AddonError> {
+fn context_of(ctx: WitContext) -> Result<Context, Exception> {
     Context::from_wire(WireContext {
         lang: ctx.lang,
         tz: ctx.tz,
@@ -34,7 +34,7 @@ fn context_of(ctx: WitContext) -> Result<Context, AddonError> {
         company_id: ctx.company_id,
         extra: ctx.extra,
     })
-    .map_err(|e| AddonError::User(e.to_string()))
+    .map_err(|e| Exception::User(e.to_string()))
 }
 
 /// The context a method is called with, in the WIT's type.
@@ -143,10 +143,15 @@ impl<B: OrmBackend> pulse::addon::orm::Host for HostState<B> {
         limit: Option<u32>,
     ) -> Result<Vec<(i64, String)>, WitError> {
         let _busy = self.host_call();
-        let context = context_of(ctx)?;
+        let query = NameQuery {
+            name: &name,
+            domain: &domain,
+            operator: &operator,
+            limit,
+        };
         Ok(self
             .orm
-            .name_search(&context, &model, &name, &domain, &operator, limit)
+            .name_search(&context_of(ctx)?, &model, &query)
             .await?)
     }
 
@@ -278,7 +283,7 @@ impl Exports {
         store: &mut Store<HostState<B>>,
         instance: &Instance,
         call: &MethodCall<'_>,
-    ) -> wasmtime::Result<Result<String, AddonError>> {
+    ) -> wasmtime::Result<Result<String, Exception>> {
         self.methods
             .load(&mut *store, instance)?
             .call_call(
@@ -291,6 +296,6 @@ impl Exports {
                 call.kwargs,
             )
             .await
-            .map(|r| r.map_err(AddonError::from))
+            .map(|r| r.map_err(Exception::from))
     }
 }
