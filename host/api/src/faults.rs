@@ -86,6 +86,11 @@ fn fault(exception: Exception) -> (&'static str, i64, StatusCode) {
             1,
             StatusCode::INTERNAL_SERVER_ERROR,
         ),
+        Core(SecondFactorRequired) => (
+            "pulse.exceptions.SecondFactorRequired",
+            3,
+            StatusCode::UNAUTHORIZED,
+        ),
         NameError => ("builtins.NameError", 1, StatusCode::INTERNAL_SERVER_ERROR),
         SessionExpired => (
             "odoo.http.SessionExpiredException",

@@ -310,8 +310,7 @@ pub fn description() -> Description {
                 ],
             ),
         ],
-        methods: Vec::new(),
-        routes: Vec::new(),
+        ..Description::default()
     }
 }
 
