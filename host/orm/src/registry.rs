@@ -377,6 +377,12 @@ impl Registry {
         if let Some(field) = subscription.fields.iter().find(|f| def.field(f).is_none()) {
             return Err(bad(format!("the model has no field '{field}'")));
         }
+        if let Some(domain) = &subscription.domain {
+            // Compiled once here, so a bad domain fails the install, not every write.
+            domain
+                .to_sql(self, def, crate::dialect::Dialect::Sqlite, &mut Vec::new())
+                .map_err(|e| bad(format!("its domain: {e}")))?;
+        }
         self.subscriptions
             .entry(model.to_string())
             .or_default()
