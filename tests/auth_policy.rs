@@ -99,7 +99,17 @@ fn attempts(admin: &mut Rpc) -> Vec<(String, String, String, String)> {
         admin,
         "login.attempt",
         "search_read",
-        json!([[], ["login", "address", "door", "decision", "groups", "login_uid"]]),
+        json!([
+            [],
+            [
+                "login",
+                "address",
+                "door",
+                "decision",
+                "groups",
+                "login_uid"
+            ]
+        ]),
     );
     rows.as_array()
         .unwrap()
@@ -182,7 +192,10 @@ fn policy(backend: Backend) {
     let (answer, cookie) = web_login(&lab.server, db, "sam", PASSWORD, &ALLOWED);
     let (name, message) = login_refusal(&answer);
     assert_eq!(name, SECOND_FACTOR, "{answer}");
-    assert!(message.contains("second factor") && message.contains("totp"), "{message}");
+    assert!(
+        message.contains("second factor") && message.contains("totp"),
+        "{message}"
+    );
     assert!(cookie.is_none(), "no session before the second factor");
     let body = xmlrpc_with(
         &lab.server,
@@ -214,7 +227,10 @@ fn policy(backend: Backend) {
     assert!(has("ana", "203.0.113.66", "web", "refuse"), "{seen:?}");
     assert!(has("ana", "203.0.113.66", "rpc", "refuse"), "{seen:?}");
     assert!(has("ana", "203.0.113.66", "api-key", "refuse"), "{seen:?}");
-    assert!(has("sam", "203.0.113.7", "web", "second_factor"), "{seen:?}");
+    assert!(
+        has("sam", "203.0.113.7", "web", "second_factor"),
+        "{seen:?}"
+    );
     let groups = ok(
         &mut lab.admin,
         "login.attempt",

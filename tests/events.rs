@@ -49,7 +49,18 @@ fn audit(admin: &mut Rpc) -> Vec<(String, String, i64, String, Value, Value, i64
         admin,
         "event.audit",
         "search_read",
-        json!([[], ["handler", "kind", "res_id", "written_fields", "old_values", "new_values", "uid"]]),
+        json!([
+            [],
+            [
+                "handler",
+                "kind",
+                "res_id",
+                "written_fields",
+                "old_values",
+                "new_values",
+                "uid"
+            ]
+        ]),
     );
     let parse = |v: &Value| -> Value {
         match v.as_str() {
@@ -76,7 +87,9 @@ fn audit(admin: &mut Rpc) -> Vec<(String, String, i64, String, Value, Value, i64
 }
 
 fn count(admin: &mut Rpc, model: &str) -> i64 {
-    ok(admin, model, "search_count", json!([[]])).as_i64().unwrap()
+    ok(admin, model, "search_count", json!([[]]))
+        .as_i64()
+        .unwrap()
 }
 
 /// An internal user `ana`, who may change items but not write the audit log.
@@ -145,7 +158,10 @@ fn audit_log(backend: Backend) {
         ("audit_items", "write", item, "amount,name")
     );
     assert_eq!(old, &json!({"id": item, "name": "Lamp", "amount": 50.0}));
-    assert_eq!(new, &json!({"id": item, "name": "Desk lamp", "amount": 150.0}));
+    assert_eq!(
+        new,
+        &json!({"id": item, "name": "Desk lamp", "amount": 150.0})
+    );
 
     // The filtered handler sees writes of `state` on items above 100 only.
     let small = id(ok(
@@ -173,7 +189,12 @@ fn audit_log(backend: Backend) {
             &json!({"id": item, "state": "done"})
         )
     );
-    ok(&mut ana, "event.item", "write", json!([[item], {"amount": 300.0}]));
+    ok(
+        &mut ana,
+        "event.item",
+        "write",
+        json!([[item], {"amount": 300.0}]),
+    );
     assert_eq!(
         audit(&mut lab.admin)
             .iter()
@@ -184,7 +205,12 @@ fn audit_log(backend: Backend) {
     );
 
     // Another door: the addon's own ORM calls, and another addon's.
-    ok(&mut ana, "event.item", "rename", json!([[small], "Fountain pen"]));
+    ok(
+        &mut ana,
+        "event.item",
+        "rename",
+        json!([[small], "Fountain pen"]),
+    );
     ok(
         &mut ana,
         "event.item",
@@ -240,7 +266,12 @@ fn failure_after(backend: Backend) {
     assert_eq!(kind, "odoo.exceptions.UserError");
     assert!(message.contains("failing after the write"), "{message}");
     assert_eq!(count(&mut lab.admin, "event.audit"), before);
-    let state = ok(&mut lab.admin, "event.item", "read", json!([[item], ["state"]]));
+    let state = ok(
+        &mut lab.admin,
+        "event.item",
+        "read",
+        json!([[item], ["state"]]),
+    );
     assert_eq!(state[0]["state"], json!("draft"));
     assert_serving(&lab.server);
 }
@@ -282,7 +313,12 @@ fn failing_handlers(backend: Backend) {
     // Nothing of the three was kept.
     assert_eq!(count(&mut lab.admin, "event.item"), 1);
     assert_eq!(count(&mut lab.admin, "event.audit"), lines);
-    let kept = ok(&mut lab.admin, "event.item", "read", json!([[item], ["name", "state"]]));
+    let kept = ok(
+        &mut lab.admin,
+        "event.item",
+        "read",
+        json!([[item], ["name", "state"]]),
+    );
     assert_eq!(
         (&kept[0]["name"], &kept[0]["state"]),
         (&json!("Table"), &json!("draft"))
@@ -312,7 +348,12 @@ fn recursion(backend: Backend) {
             && message.contains("count_again"),
         "the error names the depth, the addon and the handler: {message}"
     );
-    let kept = ok(&mut lab.admin, "event.item", "read", json!([[item], ["counter"]]));
+    let kept = ok(
+        &mut lab.admin,
+        "event.item",
+        "read",
+        json!([[item], ["counter"]]),
+    );
     assert_eq!(kept[0]["counter"], json!(0));
     assert_eq!(count(&mut lab.admin, "event.audit"), lines);
     assert_serving(&lab.server);
@@ -338,6 +379,11 @@ fn outside_graph(backend: Backend) {
     // The items are created as before, and nobody else heard of them.
     let server = pulse.serve_in_process();
     let mut admin = pulse.admin(&server);
-    ok(&mut admin, "event.item", "create", json!([{"name": "Sofa"}]));
+    ok(
+        &mut admin,
+        "event.item",
+        "create",
+        json!([{"name": "Sofa"}]),
+    );
     assert_eq!(count(&mut admin, "event.audit"), 1);
 }

@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use axum::body::Body;
 use axum::Extension;
+use axum::body::Body;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};

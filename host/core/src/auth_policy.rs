@@ -8,8 +8,8 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-pub use pulse_runtime::LoginDecision;
 use pulse_runtime::LoginAttempt;
+pub use pulse_runtime::LoginDecision;
 
 use crate::access::Access;
 use crate::error::Error;
@@ -112,7 +112,8 @@ impl Host {
         addon: &str,
         attempt: &LoginAttempt,
     ) -> Result<LoginDecision, String> {
-        let (Some(component), Some(scope)) = (snapshot.addons.get(addon), snapshot.scopes.get(addon))
+        let (Some(component), Some(scope)) =
+            (snapshot.addons.get(addon), snapshot.scopes.get(addon))
         else {
             return Err("its component is not available".into());
         };

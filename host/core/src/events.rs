@@ -36,14 +36,14 @@ pub(crate) fn subscription(addon: &str, spec: &EventSpec) -> Result<Subscription
     };
     if spec.on.is_empty() {
         return Err(bad(
-            "names no operation (on: create, write or unlink)".into(),
+            "names no operation (on: create, write or unlink)".into()
         ));
     }
     let domain = match &spec.domain {
         None => None,
-        Some(value) => Some(
-            Domain::parse(value).map_err(|e| bad(format!("has an invalid domain: {e}")))?,
-        ),
+        Some(value) => {
+            Some(Domain::parse(value).map_err(|e| bad(format!("has an invalid domain: {e}")))?)
+        }
     };
     Ok(Subscription {
         addon: addon.to_string(),
@@ -129,11 +129,9 @@ async fn fire_one(mut orm: TxOrm, event: RecordEvent) -> (Result<(), CallFailure
     let context = orm.context.clone();
     let inner = orm.enter("", &format!("on_{kind}"), 0, Some(Arc::clone(scope)));
     let span = tracing::info_span!("record_event", addon = %addon, model = %model, kind);
-    let (answer, inner) = tracing::Instrument::instrument(
-        Box::pin(component.on_event(inner, &context, &call)),
-        span,
-    )
-    .await;
+    let (answer, inner) =
+        tracing::Instrument::instrument(Box::pin(component.on_event(inner, &context, &call)), span)
+            .await;
     crate::metrics::metrics().addon_call(addon, crate::metrics::outcome(&answer));
     let mut orm = inner.leave();
     orm.event_depth -= 1;

@@ -197,7 +197,10 @@ mod built {
         registry.validate()?;
         for module in load_order(modules)? {
             for spec in &module.description.events {
-                registry.subscribe(&spec.model, crate::events::subscription(&module.name, spec)?)?;
+                registry.subscribe(
+                    &spec.model,
+                    crate::events::subscription(&module.name, spec)?,
+                )?;
             }
         }
         Ok(registry)

@@ -362,7 +362,16 @@ impl Orm {
             .subscriptions(&model.name)
             .iter()
             .filter(|s| s.on.contains(&EventKind::Create) && !ids.is_empty())
-            .map(|s| event(s, model, EventKind::Create, ids.to_vec(), Vec::new(), Vec::new()))
+            .map(|s| {
+                event(
+                    s,
+                    model,
+                    EventKind::Create,
+                    ids.to_vec(),
+                    Vec::new(),
+                    Vec::new(),
+                )
+            })
             .collect();
         if !events.is_empty() {
             self.mark(|p| p.events.extend(events));

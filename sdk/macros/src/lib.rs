@@ -723,7 +723,9 @@ fn expand_event(attr: TokenStream2, function: &ItemFn) -> syn::Result<TokenStrea
                     other => {
                         return Err(syn::Error::new(
                             value.span(),
-                            format!("unknown operation `{other}`; on lists create, write and unlink"),
+                            format!(
+                                "unknown operation `{other}`; on lists create, write and unlink"
+                            ),
                         ));
                     }
                 };

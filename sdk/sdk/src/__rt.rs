@@ -77,7 +77,10 @@ pub fn on_event(
         .iter()
         .find(|e| e.name == event.handler)
         .ok_or_else(|| {
-            WitError::Internal(format!("this addon has no event handler '{}'", event.handler))
+            WitError::Internal(format!(
+                "this addon has no event handler '{}'",
+                event.handler
+            ))
         })?;
     let record_event = crate::RecordEvent {
         model: event.model,
@@ -114,11 +117,13 @@ pub fn check_login(
         door: attempt.door,
         second_factor: attempt.second_factor,
     };
-    Ok(match policy(&Env::new(), &attempt).map_err(WitError::from)? {
-        crate::LoginDecision::Allow => wit_policy::Decision::Allow,
-        crate::LoginDecision::Refuse(why) => wit_policy::Decision::Refuse(why),
-        crate::LoginDecision::SecondFactor(which) => wit_policy::Decision::SecondFactor(which),
-    })
+    Ok(
+        match policy(&Env::new(), &attempt).map_err(WitError::from)? {
+            crate::LoginDecision::Allow => wit_policy::Decision::Allow,
+            crate::LoginDecision::Refuse(why) => wit_policy::Decision::Refuse(why),
+            crate::LoginDecision::SecondFactor(which) => wit_policy::Decision::SecondFactor(which),
+        },
+    )
 }
 
 /// One registered route.

@@ -120,9 +120,7 @@ pub mod __rt;
 
 pub use env::{Domain, DynModel, Env, HttpRequest, HttpResponse, Records, User};
 pub use error::{Error, Result};
-pub use events::{
-    AuthPolicy, EventHandler, EventKind, LoginAttempt, LoginDecision, RecordEvent,
-};
+pub use events::{AuthPolicy, EventHandler, EventKind, LoginAttempt, LoginDecision, RecordEvent};
 pub use field::FieldValue;
 pub use pulse_schema::{CheckSpec, Context, FieldSpec, FieldType, ModelSpec, OnDelete, RouteAuth};
 pub use pulse_sdk_macros::{Model, auth_policy, event, method, route};
@@ -135,9 +133,7 @@ pub mod prelude {
         Context, Domain, Env, Error, FieldType, FieldValue, HttpRequest, HttpResponse, Map, Model,
         Records, Request, Response, Result, User, Value, domain, json, method, route,
     };
-    pub use crate::{
-        EventKind, LoginAttempt, LoginDecision, RecordEvent, auth_policy, event,
-    };
+    pub use crate::{EventKind, LoginAttempt, LoginDecision, RecordEvent, auth_policy, event};
 }
 
 /// A model: a struct whose fields are the model's stored fields.
