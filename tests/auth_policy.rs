@@ -151,7 +151,7 @@ fn policy(backend: Backend) {
         json!(db),
         json!(ana),
         json!(PASSWORD),
-        json!("res.users"),
+        json!("login.attempt"),
         json!("search_count"),
         json!([[]]),
     ];
@@ -169,7 +169,7 @@ fn policy(backend: Backend) {
         lab.server
             .request(
                 "POST",
-                "/json/2/res.users/search_count",
+                "/json/2/login.attempt/search_count",
                 &[
                     ("Content-Type", "application/json"),
                     ("Authorization", &bearer),
@@ -205,7 +205,8 @@ fn policy(backend: Backend) {
         &[json!(db), json!("sam"), json!(PASSWORD)],
     );
     assert!(
-        body.contains("<fault>") && body.contains("A second factor is required"),
+        body.contains("<fault>")
+            && body.contains("pulse.exceptions.SecondFactorRequired: A second factor is required"),
         "XML-RPC says so with a fault, not False: {body}"
     );
     let (answer, cookie) = web_login_totp(&lab.server, db, "sam", "000000");

@@ -345,7 +345,7 @@ fn recursion(backend: Backend) {
     assert!(
         message.contains("Record events nest more than 8 deep")
             && message.contains("event_lab")
-            && message.contains("count_again"),
+            && message.contains("event_lab.count_again (on the write of event.item)"),
         "the error names the depth, the addon and the handler: {message}"
     );
     let kept = ok(

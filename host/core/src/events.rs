@@ -99,9 +99,16 @@ async fn fire_one(mut orm: TxOrm, event: RecordEvent) -> (Result<(), CallFailure
         Ok(None) => return (Ok(()), orm),
         Err(e) => return (Err(e), orm),
     };
-    if orm.event_depth >= MAX_EVENT_DEPTH {
+    if orm.event_handlers.len() >= MAX_EVENT_DEPTH as usize {
+        let mut running: Vec<&str> = Vec::new();
+        for handler in &orm.event_handlers {
+            if !running.contains(&handler.as_str()) {
+                running.push(handler);
+            }
+        }
         let message = format!(
-            "Record events nest more than {MAX_EVENT_DEPTH} deep: the {kind} of {model} records that addon '{addon}' handles with '{}' keeps causing events; stopped",
+            "Record events nest more than {MAX_EVENT_DEPTH} deep: the handlers {} keep causing events (now the {kind} of {model} records, for addon '{addon}''s '{}'); stopped",
+            running.join(", "),
             event.handler
         );
         return (Err(CallFailure::Orm(OrmError::User(message))), orm);
@@ -125,7 +132,10 @@ async fn fire_one(mut orm: TxOrm, event: RecordEvent) -> (Result<(), CallFailure
         Err(e) => return (Err(e), orm),
     };
     orm.access = own;
-    orm.event_depth += 1;
+    orm.event_handlers.push(format!(
+        "{addon}.{} (on the {kind} of {model})",
+        event.handler
+    ));
     let context = orm.context.clone();
     let inner = orm.enter("", &format!("on_{kind}"), 0, Some(Arc::clone(scope)));
     let span = tracing::info_span!("record_event", addon = %addon, model = %model, kind);
@@ -134,7 +144,7 @@ async fn fire_one(mut orm: TxOrm, event: RecordEvent) -> (Result<(), CallFailure
             .await;
     crate::metrics::metrics().addon_call(addon, crate::metrics::outcome(&answer));
     let mut orm = inner.leave();
-    orm.event_depth -= 1;
+    orm.event_handlers.pop();
     orm.access = callers;
     if let Err(e) = &answer
         && !matches!(e, CallError::Addon(_))
