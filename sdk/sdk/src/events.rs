@@ -10,8 +10,8 @@
 //! #[event(model = "res.partner", on = "write", domain = r#"[["email", "!=", false]]"#, fields = "name, email")]
 //! pub fn partner_changed(env: &Env, event: &RecordEvent) -> Result<()> {
 //!     for id in &event.ids {
-//!         let before = event.old(*id).and_then(|r| r.get("name")).cloned();
-//!         let after = event.new(*id).and_then(|r| r.get("name")).cloned();
+//!         let before = event.before(*id).and_then(|r| r.get("name")).cloned();
+//!         let after = event.after(*id).and_then(|r| r.get("name")).cloned();
 //!         let _ = (env, before, after);
 //!     }
 //!     Ok(())
@@ -79,12 +79,12 @@ pub struct RecordEvent {
 
 impl RecordEvent {
     /// The values of record `id` before the operation.
-    pub fn old(&self, id: i64) -> Option<&Map<String, Value>> {
+    pub fn before(&self, id: i64) -> Option<&Map<String, Value>> {
         find(&self.old_values, id)
     }
 
     /// The values of record `id` after the operation.
-    pub fn new(&self, id: i64) -> Option<&Map<String, Value>> {
+    pub fn after(&self, id: i64) -> Option<&Map<String, Value>> {
         find(&self.new_values, id)
     }
 }
