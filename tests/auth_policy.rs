@@ -13,7 +13,8 @@ use serde_json::{Value, json};
 
 use crate::hostile::assert_serving;
 use crate::hostile::auth::{
-    ACCESS_DENIED, LOCKED, api_key, assert_refused, web_login, xml_login_with, xmlrpc_with,
+    ACCESS_DENIED, LOCKED, api_key, assert_refused, web_login, web_login_with, xml_login_with,
+    xmlrpc_with,
 };
 
 on_both! {
@@ -74,23 +75,11 @@ fn lab(backend: Backend, log: Option<&std::path::Path>) -> Lab {
 
 /// A web login with a `totp` parameter.
 fn web_login_totp(server: &Server, db: &str, login: &str, totp: &str) -> (Value, Option<String>) {
-    let body = json!({"jsonrpc": "2.0", "method": "call", "id": 1,
-        "params": {"db": db, "login": login, "password": PASSWORD, "totp": totp}})
-    .to_string();
-    let response = server
-        .request(
-            "POST",
-            "/web/session/authenticate",
-            &[("Content-Type", "application/json"), ALLOWED[0]],
-            &body,
-        )
-        .expect("request sent");
-    let cookie = response
-        .headers
-        .iter()
-        .find(|(k, _)| k == "set-cookie")
-        .map(|(_, v)| v.clone());
-    (serde_json::from_str(&response.body).unwrap(), cookie)
+    web_login_with(
+        server,
+        json!({"db": db, "login": login, "password": PASSWORD, "totp": totp}),
+        &ALLOWED,
+    )
 }
 
 /// What the policy recorded, oldest first: `(login, address, door, decision)`.

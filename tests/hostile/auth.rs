@@ -85,9 +85,20 @@ pub(crate) fn web_login(
     password: &str,
     headers: &[(&str, &str)],
 ) -> (Value, Option<String>) {
-    let body = json!({"jsonrpc": "2.0", "method": "call", "id": 1,
-        "params": {"db": db, "login": login, "password": password}})
-    .to_string();
+    web_login_with(
+        server,
+        json!({"db": db, "login": login, "password": password}),
+        headers,
+    )
+}
+
+/// [`web_login`] with any `params` (a second factor, say).
+pub(crate) fn web_login_with(
+    server: &Server,
+    params: Value,
+    headers: &[(&str, &str)],
+) -> (Value, Option<String>) {
+    let body = json!({"jsonrpc": "2.0", "method": "call", "id": 1, "params": params}).to_string();
     let mut all = vec![("Content-Type", "application/json")];
     all.extend_from_slice(headers);
     let response = server

@@ -38,7 +38,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use bindings::Exports;
 pub use bindings::{ApiVersion, VersionError, WIT_PACKAGE};
-pub use pulse_schema::{Context, Description, EventKind};
+pub use pulse_schema::{Context, Description, EventKind, LoginAttempt, LoginDecision};
 
 /// How many addon instances may be alive at once (calls in flight, counting
 /// nested calls); one more fails with an error naming the limit.
@@ -1105,35 +1105,6 @@ pub struct RecordEvent {
     pub new_values: String,
     /// The user who made the change.
     pub uid: i64,
-}
-
-/// A login whose credentials are right, as an authentication policy
-/// receives it (`pulse:addon@0.2.0`'s `auth-policy` export).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LoginAttempt {
-    /// The login given.
-    pub login: String,
-    /// The user.
-    pub uid: i64,
-    /// The external ids of the user's groups.
-    pub groups: Vec<String>,
-    /// The client's address.
-    pub address: String,
-    /// `web`, `rpc` or `api-key`.
-    pub door: String,
-    /// A second factor the client sent along.
-    pub second_factor: Option<String>,
-}
-
-/// What an authentication policy says about a login.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LoginDecision {
-    /// The login goes on.
-    Allow,
-    /// The login fails; the reason is for the log.
-    Refuse(String),
-    /// The login needs a second factor (which one).
-    SecondFactor(String),
 }
 
 /// A lifecycle hook to run.

@@ -774,29 +774,41 @@ fn expand_event(attr: TokenStream2, function: &ItemFn) -> syn::Result<TokenStrea
     };
     let fn_ident = &function.sig.ident;
     let name = fn_ident.to_string();
+    Ok(with_marker(
+        function,
+        quote! {
+            impl ::pulse_sdk::EventHandler for #fn_ident {
+                const NAME: &'static str = #name;
+                const MODEL: &'static str = #model;
+                const ON: &'static [::pulse_sdk::EventKind] = &[#(#on),*];
+                const DOMAIN: ::std::option::Option<&'static str> = #domain;
+                const FIELDS: &'static [&'static str] = &[#(#fields),*];
+
+                fn handle(
+                    env: &::pulse_sdk::Env,
+                    event: &::pulse_sdk::RecordEvent,
+                ) -> ::pulse_sdk::Result<()> {
+                    #fn_ident(env, event)
+                }
+            }
+        },
+    ))
+}
+
+/// `function`, a marker struct of its name (what `addon!` names), and
+/// `implementation`, the struct's trait implementation.
+fn with_marker(function: &ItemFn, implementation: TokenStream2) -> TokenStream2 {
+    let fn_ident = &function.sig.ident;
     let vis = &function.vis;
-    Ok(quote! {
+    quote! {
         #function
 
         #[doc(hidden)]
         #[allow(non_camel_case_types)]
         #vis struct #fn_ident {}
 
-        impl ::pulse_sdk::EventHandler for #fn_ident {
-            const NAME: &'static str = #name;
-            const MODEL: &'static str = #model;
-            const ON: &'static [::pulse_sdk::EventKind] = &[#(#on),*];
-            const DOMAIN: ::std::option::Option<&'static str> = #domain;
-            const FIELDS: &'static [&'static str] = &[#(#fields),*];
-
-            fn handle(
-                env: &::pulse_sdk::Env,
-                event: &::pulse_sdk::RecordEvent,
-            ) -> ::pulse_sdk::Result<()> {
-                #fn_ident(env, event)
-            }
-        }
-    })
+        #implementation
+    }
 }
 
 /// Declares the addon's authentication policy: `#[auth_policy]` on
@@ -820,23 +832,19 @@ pub fn auth_policy(attr: TokenStream, item: TokenStream) -> TokenStream {
         .into();
     }
     let fn_ident = &function.sig.ident;
-    let vis = &function.vis;
-    quote! {
-        #function
-
-        #[doc(hidden)]
-        #[allow(non_camel_case_types)]
-        #vis struct #fn_ident {}
-
-        impl ::pulse_sdk::AuthPolicy for #fn_ident {
-            fn check(
-                env: &::pulse_sdk::Env,
-                attempt: &::pulse_sdk::LoginAttempt,
-            ) -> ::pulse_sdk::Result<::pulse_sdk::LoginDecision> {
-                #fn_ident(env, attempt)
+    with_marker(
+        &function,
+        quote! {
+            impl ::pulse_sdk::AuthPolicy for #fn_ident {
+                fn check(
+                    env: &::pulse_sdk::Env,
+                    attempt: &::pulse_sdk::LoginAttempt,
+                ) -> ::pulse_sdk::Result<::pulse_sdk::LoginDecision> {
+                    #fn_ident(env, attempt)
+                }
             }
-        }
-    }
+        },
+    )
     .into()
 }
 

@@ -386,6 +386,42 @@ pub struct MethodSpec {
     pub constrains: Vec<String>,
 }
 
+/// A login whose credentials are right, as an authentication policy is
+/// asked about it (`pulse:addon@0.2.0`'s `auth-policy` export).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginAttempt {
+    /// The login given.
+    pub login: String,
+    /// The user it belongs to.
+    pub uid: i64,
+    /// The external ids of the user's groups, with those they imply.
+    pub groups: Vec<String>,
+    /// The client's address, e.g. `127.0.0.1`.
+    pub address: String,
+    /// `web`, `rpc` or `api-key`.
+    pub door: String,
+    /// A second factor the client sent along (`totp` at the web door).
+    pub second_factor: Option<String>,
+}
+
+impl LoginAttempt {
+    /// Whether the user is in the group with external id `group`.
+    pub fn has_group(&self, group: &str) -> bool {
+        self.groups.iter().any(|g| g == group)
+    }
+}
+
+/// What an authentication policy says about a login.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginDecision {
+    /// The login goes on.
+    Allow,
+    /// The login fails like a wrong password; the reason is logged only.
+    Refuse(String),
+    /// No session until a second factor is given (the text names it).
+    SecondFactor(String),
+}
+
 /// An HTTP route an addon serves, like an Odoo controller's `@http.route`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RouteSpec {

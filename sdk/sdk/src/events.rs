@@ -40,7 +40,7 @@
 use serde_json::{Map, Value};
 
 use crate::{Env, Result};
-pub use pulse_schema::EventKind;
+pub use pulse_schema::{EventKind, LoginAttempt, LoginDecision};
 
 /// A record-event handler, implemented by `#[event(model = "…", on = "…")]`.
 pub trait EventHandler {
@@ -99,39 +99,4 @@ fn find(records: &[Map<String, Value>], id: i64) -> Option<&Map<String, Value>> 
 pub trait AuthPolicy {
     /// Decides about a login whose credentials are right.
     fn check(env: &Env, attempt: &LoginAttempt) -> Result<LoginDecision>;
-}
-
-/// A login whose credentials are right.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LoginAttempt {
-    /// The login given.
-    pub login: String,
-    /// The user.
-    pub uid: i64,
-    /// The external ids of the user's groups, with those they imply.
-    pub groups: Vec<String>,
-    /// The client's address, e.g. `127.0.0.1`.
-    pub address: String,
-    /// `web`, `rpc` or `api-key`.
-    pub door: String,
-    /// A second factor the client sent along (`totp` at the web door).
-    pub second_factor: Option<String>,
-}
-
-impl LoginAttempt {
-    /// Whether the user is in the group with external id `group`.
-    pub fn has_group(&self, group: &str) -> bool {
-        self.groups.iter().any(|g| g == group)
-    }
-}
-
-/// What a policy says about a login.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LoginDecision {
-    /// The login goes on.
-    Allow,
-    /// The login fails like a wrong password; the reason is logged only.
-    Refuse(String),
-    /// No session until a second factor is given (the text names it).
-    SecondFactor(String),
 }
