@@ -1,7 +1,7 @@
 //! An authentication policy through a compiled addon (`login_policy`), on
 //! SQLite and PostgreSQL, driven through real logins over HTTP: the web
 //! login (`/web/session/authenticate`), XML-RPC `common.login` and
-//! `object.execute_kw`, and JSON-2 with an API key. The server runs behind
+//! `object.execute_kw`, JSON-2 and an addon route with an API key. The server runs behind
 //! a trusted proxy (`--proxy-mode`, loopback), so each request says which
 //! client address it comes from. The policy refuses one address (as a
 //! wrong password: `AccessDenied`, counted by the throttle), asks the
@@ -40,7 +40,7 @@ fn lab(backend: Backend, log: Option<&std::path::Path>) -> Lab {
     build_addons();
     let mut pulse = Pulse::on(backend, &["tests/fixtures/addons"]);
     pulse.extra_args = vec!["--proxy-mode".into()];
-    pulse.ok(&["install", "login_policy"]);
+    pulse.ok(&["install", "login_policy", "route_lab"]);
     let server = pulse.serve_logging(log);
     let mut admin = pulse.admin(&server);
     let group = |admin: &mut Rpc, name: &str| {
@@ -175,6 +175,27 @@ fn policy(backend: Backend) {
         refused.body.contains("odoo.exceptions.AccessDenied"),
         "{}",
         refused.body
+    );
+    // An addon route taking the key as a bearer token: the same.
+    let route = |from: (&str, &str)| {
+        lab.server
+            .request(
+                "GET",
+                "/route_lab/notes/999",
+                &[("Authorization", &bearer), from],
+                "",
+            )
+            .expect("request sent")
+    };
+    let refused = route(DENIED[0]);
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(refused.body.contains("odoo.exceptions.AccessDenied"));
+    let allowed = route(ALLOWED[0]);
+    assert!(
+        !allowed.body.contains("odoo.exceptions.AccessDenied"),
+        "{}: {}",
+        allowed.status,
+        allowed.body
     );
 
     // Sam's group needs a second factor: no session without it, a clear kind.

@@ -242,16 +242,9 @@ pub(crate) async fn log_in(
                 )
                 .await
                 .map_err(RpcError::from)?;
-            match decision {
-                LoginDecision::Allow => {}
-                LoginDecision::Refuse(_) => return Err(RpcError::access_denied()),
-                LoginDecision::SecondFactor(which) => {
-                    tracing::info!(login = %shown, %address, "login needs a second factor");
-                    return Err(RpcError::core(
-                        Kind::SecondFactorRequired,
-                        format!("A second factor is required to log in: {which}"),
-                    ));
-                }
+            if let Err(e) = refusal(decision) {
+                tracing::info!(login = %shown, %address, "login refused or waiting for a second factor");
+                return Err(e);
             }
             host.throttle()
                 .succeeded(&keys)
@@ -264,6 +257,39 @@ pub(crate) async fn log_in(
             Err(RpcError::access_denied())
         }
     }
+}
+
+/// What a policy's decision means for the caller: nothing, or Odoo's
+/// `AccessDenied` (a refusal), or [`Kind::SecondFactorRequired`].
+fn refusal(decision: LoginDecision) -> Result<(), RpcError> {
+    match decision {
+        LoginDecision::Allow => Ok(()),
+        LoginDecision::Refuse(_) => Err(RpcError::access_denied()),
+        LoginDecision::SecondFactor(which) => Err(RpcError::core(
+            Kind::SecondFactorRequired,
+            format!("A second factor is required to log in: {which}"),
+        )),
+    }
+}
+
+/// Puts a use of user `uid`'s API key as a bearer token (JSON-2, addon
+/// routes) from `address` to the authentication policies, when there are
+/// any: each use is a login they may refuse.
+pub(crate) async fn check_api_key_use(
+    host: &Host,
+    uid: i64,
+    address: IpAddr,
+) -> Result<(), RpcError> {
+    if !host.has_login_policies() {
+        return Ok(());
+    }
+    let login = auth::login_of(&host.db, uid)
+        .await?
+        .ok_or_else(RpcError::access_denied)?;
+    let decision = host
+        .check_login(&login, uid, address, LoginDoor::ApiKey, None)
+        .await?;
+    refusal(decision)
 }
 
 /// Checks the `uid` and password (or API key) an `object` call carries.

@@ -8,12 +8,12 @@ use axum::body::Body;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use pulse_core::{Host, Kind, LoginDecision, LoginDoor, auth};
+use pulse_core::{Host, auth};
 use serde_json::{Map, Value, json};
 
 use crate::body::{MAX_BODY, is_json, not_json, read_body};
 use crate::faults::{Exception, RpcError, json_error};
-use crate::identity::{ProxyMode, bearer_token, check_db, client_address};
+use crate::identity::{ProxyMode, bearer_token, check_api_key_use, check_db, client_address};
 
 /// `POST /json/2/<model>/<method>`.
 pub(crate) async fn json2(
@@ -35,33 +35,9 @@ pub(crate) async fn json2(
             .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, RpcError::from(e)))?
             .ok_or_else(unauthorized)?;
         // Each use of a key is a login the authentication policies see.
-        if host.has_login_policies() {
-            let address = client_address(&proxy, peer, &headers);
-            let login = auth::login_of(&host.db, uid)
-                .await
-                .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, RpcError::from(e)))?
-                .ok_or_else(unauthorized)?;
-            let decision = host
-                .check_login(&login, uid, address, LoginDoor::ApiKey, None)
-                .await
-                .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, RpcError::from(e)))?;
-            let refused = |kind: Kind, text: String| {
-                let e = RpcError::core(kind, text);
-                (e.exception.status(), e)
-            };
-            match decision {
-                LoginDecision::Allow => {}
-                LoginDecision::Refuse(_) => {
-                    return Err(refused(Kind::AccessDenied, "Access Denied".into()));
-                }
-                LoginDecision::SecondFactor(which) => {
-                    return Err(refused(
-                        Kind::SecondFactorRequired,
-                        format!("A second factor is required to log in: {which}"),
-                    ));
-                }
-            }
-        }
+        check_api_key_use(&host, uid, client_address(&proxy, peer, &headers))
+            .await
+            .map_err(|e| (e.exception.status(), e))?;
         if let Some(db) = headers.get("x-odoo-database").and_then(|v| v.to_str().ok()) {
             check_db(&host, db).map_err(|e| (StatusCode::NOT_FOUND, e))?;
         }
