@@ -9,11 +9,13 @@
 extern crate pulse_testing;
 
 mod api_versions;
+mod auth_policy;
 mod cli_graph;
 mod context;
 mod cron;
 mod domains;
 mod e2e_todo;
+mod events;
 mod hostile;
 mod hosts;
 mod lifecycle;

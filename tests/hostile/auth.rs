@@ -78,16 +78,27 @@ fn lab(backend: Backend, extra_args: &[&str], log: Option<&std::path::Path>) -> 
 
 /// `/web/session/authenticate` as raw HTTP with `headers`: the JSON answer
 /// and the `Set-Cookie` header.
-fn web_login(
+pub(crate) fn web_login(
     server: &Server,
     db: &str,
     login: &str,
     password: &str,
     headers: &[(&str, &str)],
 ) -> (Value, Option<String>) {
-    let body = json!({"jsonrpc": "2.0", "method": "call", "id": 1,
-        "params": {"db": db, "login": login, "password": password}})
-    .to_string();
+    web_login_with(
+        server,
+        json!({"db": db, "login": login, "password": password}),
+        headers,
+    )
+}
+
+/// [`web_login`] with any `params` (a second factor, say).
+pub(crate) fn web_login_with(
+    server: &Server,
+    params: Value,
+    headers: &[(&str, &str)],
+) -> (Value, Option<String>) {
+    let body = json!({"jsonrpc": "2.0", "method": "call", "id": 1, "params": params}).to_string();
     let mut all = vec![("Content-Type", "application/json")];
     all.extend_from_slice(headers);
     let response = server
@@ -104,13 +115,13 @@ fn web_login(
     )
 }
 
-const ACCESS_DENIED: (&str, &str) = ("odoo.exceptions.AccessDenied", "Access Denied");
-const LOCKED: (&str, &str) = (
+pub(crate) const ACCESS_DENIED: (&str, &str) = ("odoo.exceptions.AccessDenied", "Access Denied");
+pub(crate) const LOCKED: (&str, &str) = (
     "odoo.exceptions.AccessDenied",
     "Too many failed logins; try again later",
 );
 
-fn assert_refused(answer: &Value, expected: (&str, &str)) {
+pub(crate) fn assert_refused(answer: &Value, expected: (&str, &str)) {
     let (name, message) = login_refusal(answer);
     assert_eq!((name.as_str(), message.as_str()), expected, "{answer}");
 }
@@ -144,6 +155,17 @@ fn xml(value: &Value) -> String {
 
 /// An XML-RPC call to `/xmlrpc/2/SERVICE`: the answer's body.
 fn xmlrpc(server: &Server, service: &str, method: &str, params: &[Value]) -> String {
+    xmlrpc_with(server, &[], service, method, params)
+}
+
+/// [`xmlrpc`] with more request `headers` (`X-Forwarded-For`, say).
+pub(crate) fn xmlrpc_with(
+    server: &Server,
+    headers: &[(&str, &str)],
+    service: &str,
+    method: &str,
+    params: &[Value],
+) -> String {
     let body = format!(
         "<?xml version=\"1.0\"?><methodCall><methodName>{method}</methodName><params>{}</params></methodCall>",
         params
@@ -151,22 +173,31 @@ fn xmlrpc(server: &Server, service: &str, method: &str, params: &[Value]) -> Str
             .map(|p| format!("<param><value>{}</value></param>", xml(p)))
             .collect::<String>()
     );
+    let mut all = vec![("Content-Type", "text/xml")];
+    all.extend_from_slice(headers);
     let response = server
-        .request(
-            "POST",
-            &format!("/xmlrpc/2/{service}"),
-            &[("Content-Type", "text/xml")],
-            &body,
-        )
+        .request("POST", &format!("/xmlrpc/2/{service}"), &all, &body)
         .expect("request sent");
     assert_eq!(response.status, 200, "{}", response.body);
     response.body
 }
 
 /// `common.login` over XML-RPC: the uid, or `None` for Odoo's `False`.
-fn xml_login(server: &Server, db: &str, login: &str, password: &str) -> Option<i64> {
-    let body = xmlrpc(
+pub(crate) fn xml_login(server: &Server, db: &str, login: &str, password: &str) -> Option<i64> {
+    xml_login_with(server, &[], db, login, password)
+}
+
+/// [`xml_login`] with more request `headers`.
+pub(crate) fn xml_login_with(
+    server: &Server,
+    headers: &[(&str, &str)],
+    db: &str,
+    login: &str,
+    password: &str,
+) -> Option<i64> {
+    let body = xmlrpc_with(
         server,
+        headers,
         "common",
         "login",
         &[json!(db), json!(login), json!(password)],
@@ -221,7 +252,7 @@ fn assert_xml_denied(outcome: Result<String, (i64, String)>) {
 }
 
 /// An API key from `pulse apikey LOGIN NAME ARGS…`.
-fn api_key(pulse: &Pulse, login: &str, name: &str, args: &[&str]) -> String {
+pub(crate) fn api_key(pulse: &Pulse, login: &str, name: &str, args: &[&str]) -> String {
     let mut all = vec!["apikey", login, name];
     all.extend_from_slice(args);
     let out = pulse.ok(&all);

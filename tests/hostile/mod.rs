@@ -5,7 +5,7 @@
 //! unchanged. One module per class of attack (issue 16).
 
 mod addons;
-mod auth;
+pub(crate) mod auth;
 mod domains;
 mod orm;
 mod parsers;

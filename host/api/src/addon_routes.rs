@@ -5,10 +5,11 @@
 //! run (`Host::run_route`). A handler that fails or traps is answered with
 //! a JSON error naming its kind; the host carries on.
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use pulse_core::routes::{DEFAULT_MAX_BODY, Found, Route};
@@ -17,7 +18,7 @@ use pulse_runtime::{CallError, RouteRequest};
 use pulse_schema::RouteAuth;
 
 use crate::faults::{Exception, RpcError, json_error};
-use crate::identity::{bearer_token, session_user};
+use crate::identity::{ProxyMode, bearer_token, check_api_key_use, client_address, session_user};
 
 /// An error answer in JSON-2's shape.
 fn refuse(exception: Exception, message: impl Into<String>) -> Response {
@@ -73,7 +74,15 @@ async fn run(
     request: Request,
 ) -> Response {
     let (parts, body) = request.into_parts();
-    let uid = match authenticate(host, route.spec.auth, &parts.headers).await {
+    let address = match (
+        parts.extensions.get::<ConnectInfo<SocketAddr>>(),
+        parts.extensions.get::<Arc<ProxyMode>>(),
+    ) {
+        (Some(ConnectInfo(peer)), Some(proxy)) => client_address(proxy, *peer, &parts.headers),
+        (Some(ConnectInfo(peer)), None) => peer.ip(),
+        _ => IpAddr::from([0, 0, 0, 0]),
+    };
+    let uid = match authenticate(host, route.spec.auth, &parts.headers, address).await {
         Ok(uid) => uid,
         Err(response) => return response,
     };
@@ -150,13 +159,20 @@ async fn authenticate(
     host: &Host,
     auth: RouteAuth,
     headers: &HeaderMap,
+    address: IpAddr,
 ) -> Result<Option<i64>, Response> {
     if auth == RouteAuth::Public {
         return Ok(None);
     }
     if let Some(key) = bearer_token(headers) {
         match auth::api_key_owner(&host.db, &key).await {
-            Ok(Some(uid)) => return Ok(Some(uid)),
+            Ok(Some(uid)) => {
+                // Each use of a key is a login the authentication policies see.
+                return match check_api_key_use(host, uid, address).await {
+                    Ok(()) => Ok(Some(uid)),
+                    Err(e) => Err(json_error(e.exception.status(), &e)),
+                };
+            }
             Ok(None) => {}
             Err(e) => {
                 return Err(refuse(

@@ -86,6 +86,12 @@ fn fault(exception: Exception) -> (&'static str, i64, StatusCode) {
             1,
             StatusCode::INTERNAL_SERVER_ERROR,
         ),
+        // Not 3: XML-RPC says nothing but "Access Denied" under AccessDenied's code.
+        Core(SecondFactorRequired) => (
+            "pulse.exceptions.SecondFactorRequired",
+            1,
+            StatusCode::UNAUTHORIZED,
+        ),
         NameError => ("builtins.NameError", 1, StatusCode::INTERNAL_SERVER_ERROR),
         SessionExpired => (
             "odoo.http.SessionExpiredException",

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, header};
 use axum::response::Response;
 use ipnet::IpNet;
 use pulse_core::auth::{self, User};
-use pulse_core::{Host, Kind};
+use pulse_core::{Host, Kind, LoginDecision, LoginDoor};
 use serde_json::Value;
 
 use crate::faults::{RpcError, reply};
@@ -191,6 +191,13 @@ const LOGGED_LOGIN_CHARS: usize = 64;
 /// throttling failures per login and per client address: the attempt is
 /// counted as a failure before the password is checked, and forgiven (with
 /// the address's and the login's earlier failures) when it succeeds.
+///
+/// Right credentials are then put to the authentication policies
+/// ([`Host::check_login`], with `second_factor` if the client sent one): a
+/// refusal fails as a wrong password does (and stays counted); a demand
+/// for a second factor fails with [`Kind::SecondFactorRequired`] (and
+/// stays counted too, so second factors cannot be guessed faster than
+/// passwords).
 pub(crate) async fn log_in(
     host: &Host,
     address: IpAddr,
@@ -198,6 +205,7 @@ pub(crate) async fn log_in(
     login: &str,
     password: &str,
     door: auth::Door,
+    second_factor: Option<&str>,
 ) -> Result<(User, auth::Stamp), RpcError> {
     check_db(host, db)?;
     let keys = auth::throttle_keys(login, address);
@@ -220,6 +228,24 @@ pub(crate) async fn log_in(
         .map_err(RpcError::from)?
     {
         Some(found) => {
+            let policy_door = match door {
+                auth::Door::Interactive => LoginDoor::Web,
+                auth::Door::Rpc => LoginDoor::Rpc,
+            };
+            let decision = host
+                .check_login(
+                    &found.0.login,
+                    found.0.uid,
+                    address,
+                    policy_door,
+                    second_factor,
+                )
+                .await
+                .map_err(RpcError::from)?;
+            if let Err(e) = refusal(decision) {
+                tracing::info!(login = %shown, %address, "login refused or waiting for a second factor");
+                return Err(e);
+            }
             host.throttle()
                 .succeeded(&keys)
                 .await
@@ -231,6 +257,39 @@ pub(crate) async fn log_in(
             Err(RpcError::access_denied())
         }
     }
+}
+
+/// What a policy's decision means for the caller: nothing, or Odoo's
+/// `AccessDenied` (a refusal), or [`Kind::SecondFactorRequired`].
+fn refusal(decision: LoginDecision) -> Result<(), RpcError> {
+    match decision {
+        LoginDecision::Allow => Ok(()),
+        LoginDecision::Refuse(_) => Err(RpcError::access_denied()),
+        LoginDecision::SecondFactor(which) => Err(RpcError::core(
+            Kind::SecondFactorRequired,
+            format!("A second factor is required to log in: {which}"),
+        )),
+    }
+}
+
+/// Puts a use of user `uid`'s API key as a bearer token (JSON-2, addon
+/// routes) from `address` to the authentication policies, when there are
+/// any: each use is a login they may refuse.
+pub(crate) async fn check_api_key_use(
+    host: &Host,
+    uid: i64,
+    address: IpAddr,
+) -> Result<(), RpcError> {
+    if !host.has_login_policies() {
+        return Ok(());
+    }
+    let login = auth::login_of(&host.db, uid)
+        .await?
+        .ok_or_else(RpcError::access_denied)?;
+    let decision = host
+        .check_login(&login, uid, address, LoginDoor::ApiKey, None)
+        .await?;
+    refusal(decision)
 }
 
 /// Checks the `uid` and password (or API key) an `object` call carries.
@@ -252,7 +311,10 @@ pub(crate) async fn check_uid_password(
     // API keys cost a digest and a query: they are checked every time, so
     // a revoked or expired key stops at once.
     let api_key = password.starts_with(auth::API_KEY_PREFIX);
-    if !api_key && host.credentials().is_fresh(uid, password, &stamp) {
+    // With authentication policies installed, every call is a login they
+    // are asked about (from wherever it comes).
+    let policies = host.has_login_policies();
+    if !api_key && !policies && host.credentials().is_fresh(uid, password, &stamp) {
         return Ok(());
     }
     let Some(login) = auth::login_of(&host.db, uid).await? else {
@@ -265,6 +327,7 @@ pub(crate) async fn check_uid_password(
         &login,
         password,
         auth::Door::Rpc,
+        None,
     )
     .await?;
     if user.uid != uid {

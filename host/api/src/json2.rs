@@ -3,8 +3,9 @@
 
 use std::sync::Arc;
 
+use axum::Extension;
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use pulse_core::{Host, auth};
@@ -12,11 +13,13 @@ use serde_json::{Map, Value, json};
 
 use crate::body::{MAX_BODY, is_json, not_json, read_body};
 use crate::faults::{Exception, RpcError, json_error};
-use crate::identity::{bearer_token, check_db};
+use crate::identity::{ProxyMode, bearer_token, check_api_key_use, check_db, client_address};
 
 /// `POST /json/2/<model>/<method>`.
 pub(crate) async fn json2(
     State(host): State<Arc<Host>>,
+    Extension(proxy): Extension<Arc<ProxyMode>>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     Path((model, method)): Path<(String, String)>,
     headers: HeaderMap,
     body: Body,
@@ -31,6 +34,10 @@ pub(crate) async fn json2(
             .await
             .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, RpcError::from(e)))?
             .ok_or_else(unauthorized)?;
+        // Each use of a key is a login the authentication policies see.
+        check_api_key_use(&host, uid, client_address(&proxy, peer, &headers))
+            .await
+            .map_err(|e| (e.exception.status(), e))?;
         if let Some(db) = headers.get("x-odoo-database").and_then(|v| v.to_str().ok()) {
             check_db(&host, db).map_err(|e| (StatusCode::NOT_FOUND, e))?;
         }

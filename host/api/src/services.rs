@@ -53,7 +53,7 @@ pub(crate) async fn service(
             let db = text_arg(&args, 0, "db")?;
             let login = text_arg(&args, 1, "login")?;
             let password = text_arg(&args, 2, "password")?;
-            match log_in(host, address, db, login, password, Door::Rpc).await {
+            match log_in(host, address, db, login, password, Door::Rpc, None).await {
                 Ok((user, _)) => Ok(json!(user.uid)),
                 // Odoo answers False for bad credentials.
                 Err(e) if e.exception == Exception::Core(Kind::AccessDenied) => Ok(json!(false)),

@@ -36,8 +36,29 @@ pub(crate) async fn authenticate(
         let db = text_param(&params, "db")?;
         let login = text_param(&params, "login")?;
         let password = text_param(&params, "password")?;
+        // A second factor the client sends along (`totp`), for the
+        // authentication policies to check.
+        let second_factor = match params.get("totp") {
+            None | Some(Value::Null | Value::Bool(false)) => None,
+            Some(Value::String(code)) => Some(code.clone()),
+            Some(_) => {
+                return Err(RpcError::core(
+                    pulse_core::Kind::TypeError,
+                    "the parameter 'totp' must be text",
+                ));
+            }
+        };
         let address = client_address(&proxy, peer, &headers);
-        log_in(&host, address, db, login, password, auth::Door::Interactive).await
+        log_in(
+            &host,
+            address,
+            db,
+            login,
+            password,
+            auth::Door::Interactive,
+            second_factor.as_deref(),
+        )
+        .await
     }
     .await;
     match outcome {

@@ -51,6 +51,9 @@ pub struct TxOrm {
     /// The linear memory held by the addon instances of this call tree
     /// (every nested call shares it; see `pulse_runtime::MAX_CALL_TREE_MEMORY`).
     pub(crate) tree_memory: Arc<AtomicUsize>,
+    /// The record-event handlers running, one inside the other, outermost
+    /// first (see `crate::events`).
+    pub(crate) event_handlers: Vec<String>,
 }
 
 /// What it takes to begin a session's transaction when it is first needed:
@@ -76,6 +79,7 @@ impl TxOrm {
             deferred: None,
             conflict: false,
             tree_memory: Arc::default(),
+            event_handlers: Vec::new(),
         }
     }
 
@@ -109,6 +113,7 @@ impl TxOrm {
             }),
             conflict: false,
             tree_memory: Arc::default(),
+            event_handlers: Vec::new(),
         }
     }
 
@@ -283,6 +288,7 @@ impl TxOrm {
             deferred: self.deferred.take(),
             conflict: self.conflict,
             tree_memory: self.tree_memory.clone(),
+            event_handlers: self.event_handlers.clone(),
         }
     }
 }

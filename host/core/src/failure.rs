@@ -102,6 +102,9 @@ pub enum Kind {
     AddonTimeout,
     /// An addon ran out of memory.
     AddonOutOfMemory,
+    /// The password is right, but an authentication policy asks for a
+    /// second factor before the login may go on (Pulse's own).
+    SecondFactorRequired,
 }
 
 /// A failure as a caller sees it: its kind and the message to show.

@@ -13,6 +13,7 @@
 mod access;
 mod addon_orm;
 pub mod auth;
+mod auth_policy;
 mod backend;
 mod base;
 mod call;
@@ -22,6 +23,7 @@ mod data;
 mod db;
 mod dispatch;
 mod error;
+mod events;
 mod failure;
 #[doc(hidden)]
 pub mod fuzzing;
@@ -54,6 +56,7 @@ use std::sync::{Arc, RwLock};
 
 pub use access::{Access, Mode};
 pub use auth::{ApiKey, User, hash_password, verify_password};
+pub use auth_policy::{LoginDecision, LoginDoor};
 pub use backend::TxOrm;
 pub use base::SUPERUSER_ID;
 pub use call::take_context;
@@ -135,6 +138,8 @@ pub struct Snapshot {
     pub routes: routes::RouteTable,
     /// How addons' outbound HTTP requests are sent ([`Config::outbound`]).
     pub outbound: Option<Arc<dyn Outbound>>,
+    /// The addons with an authentication policy, in load order.
+    pub auth_policies: Vec<String>,
 }
 
 /// The models an addon's code may use: those it or one of its (transitive)

@@ -195,6 +195,14 @@ mod built {
             }
         }
         registry.validate()?;
+        for module in load_order(modules)? {
+            for spec in &module.description.events {
+                registry.subscribe(
+                    &spec.model,
+                    crate::events::subscription(&module.name, spec)?,
+                )?;
+            }
+        }
         Ok(registry)
     }
 
@@ -411,10 +419,10 @@ fn scope_in(snapshot: &Snapshot, addon: &str) -> Arc<crate::Scope> {
     })
 }
 
-/// Refuses the methods `addon` registers on models outside its
-/// dependency graph (an override of another addon's model needs that
-/// addon among its dependencies; the host's models are everyone's),
-/// naming each model and method.
+/// Refuses the methods `addon` registers, and the record events it
+/// subscribes to, on models outside its dependency graph (an override of
+/// another addon's model needs that addon among its dependencies; the
+/// host's models are everyone's), naming each model and method.
 fn check_overrides(
     addon: &str,
     depends: &[String],
@@ -425,27 +433,38 @@ fn check_overrides(
     let by_name = by_name(modules);
     let (mut models, _) = reachable(&by_name, depends.iter().map(String::as_str));
     models.extend(description.models.iter().map(|m| m.name.clone()));
-    let problems: Vec<String> = description
+    let owner = |model: &str| match registry.get(model) {
+        Some(def) => format!(
+            "model '{model}' belongs to addon '{}', which is not among its dependencies",
+            def.module
+        ),
+        None => format!("no addon of its dependency graph defines model '{model}'"),
+    };
+    let methods = description
         .methods
         .iter()
         .filter(|m| !models.contains(&m.model))
         .map(|m| {
-            let owner = match registry.get(&m.model) {
-                Some(model) => format!(
-                    "model '{}' belongs to addon '{}', which is not among its dependencies",
-                    m.model, model.module
-                ),
-                None => format!(
-                    "no addon of its dependency graph defines model '{}'",
-                    m.model
-                ),
-            };
             format!(
-                "addon '{addon}' may not define or override {}.{}: {owner}",
-                m.model, m.name
+                "addon '{addon}' may not define or override {}.{}: {}",
+                m.model,
+                m.name,
+                owner(&m.model)
             )
-        })
-        .collect();
+        });
+    let events = description
+        .events
+        .iter()
+        .filter(|e| !models.contains(&e.model))
+        .map(|e| {
+            format!(
+                "addon '{addon}' may not subscribe '{}' to the record events of model '{}': {}",
+                e.name,
+                e.model,
+                owner(&e.model)
+            )
+        });
+    let problems: Vec<String> = methods.chain(events).collect();
     if problems.is_empty() {
         Ok(())
     } else {
@@ -726,6 +745,7 @@ impl<'h> Execution<'h> {
             self.modules.list(),
             self.modules.registry(),
         )?;
+        crate::events::check_version(name, component.api_version(), &description)?;
         // From here on the step sees its new component.
         self.set_component(name, component.clone());
         let modules = self.modules.list();
@@ -1004,7 +1024,14 @@ impl Host {
                 .filter(|m| addons.contains_key(&m.name))
                 .map(|m| (m.name.as_str(), m.description.routes.as_slice())),
         );
+        let auth_policies = order
+            .iter()
+            // A policy whose component is missing still counts: it refuses.
+            .filter(|m| m.description.auth_policy)
+            .map(|m| m.name.clone())
+            .collect();
         Ok(Snapshot {
+            auth_policies,
             routes,
             registry: registry.clone(),
             addons,

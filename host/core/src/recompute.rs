@@ -1,6 +1,7 @@
 //! Carrying out what the ORM marked after a change: recomputing stored
 //! computed fields through their addons' compute methods, then checking
-//! the model's check constraints and running its validation methods.
+//! the model's check constraints and running its validation methods, then
+//! handing the record events to their subscribers (`crate::events`).
 //!
 //! A compute method receives the record ids and answers `[[id, value], …]`
 //! (or `[[id, {field: value, …}], …]` when it computes several fields).
@@ -27,11 +28,24 @@ const MAX_ROUNDS: usize = 64;
 #[crate::boxed]
 pub async fn flush(mut orm: TxOrm, call: MethodCall) -> (Result<(), CallFailure>, TxOrm) {
     let mut validate: BTreeMap<String, (BTreeSet<i64>, BTreeSet<String>)> = BTreeMap::new();
+    let mut events = Vec::new();
     for _ in 0..MAX_ROUNDS {
-        let pending: Pending = orm.orm.take_pending();
+        let mut pending: Pending = orm.orm.take_pending();
+        events.append(&mut pending.events);
         if pending.is_empty() {
             if validate.is_empty() {
-                return (Ok(()), orm);
+                if events.is_empty() {
+                    return (Ok(()), orm);
+                }
+                // Record events go to their handlers once every computed
+                // value is in place and validated; what the handlers
+                // change is flushed inside their own operations.
+                let outcome;
+                (outcome, orm) = crate::events::fire(orm, std::mem::take(&mut events)).await;
+                if outcome.is_err() {
+                    return (outcome, orm);
+                }
+                continue;
             }
             // Validations run once every computed value is in place.
             let outcome;

@@ -8,12 +8,13 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use pulse_schema::OnDelete;
+use pulse_schema::{EventKind, OnDelete};
 use serde_json::{Value, json};
 use sqlx::Row;
 
 use crate::domain::Domain;
 use crate::error::OrmError;
+use crate::events::RecordEvent;
 use crate::pending::{Changed, Pending};
 use crate::records::{Orm, SearchOptions};
 use crate::registry::ModelDef;
@@ -342,5 +343,163 @@ impl Orm {
             .into_iter()
             .filter_map(|(id, target)| at_target.get(&target).map(|v| (id, v.clone())))
             .collect())
+    }
+}
+
+/// What a write leaves for the subscriptions to it: which ones, and the
+/// values of the fields written before the write.
+pub(crate) struct WriteEvents {
+    subscriptions: Vec<crate::events::Subscription>,
+    fields: Vec<String>,
+    old: Vec<Record>,
+}
+
+impl Orm {
+    /// Marks a create of records `ids` of `model` for the subscriptions to it.
+    pub(crate) fn mark_created(&self, model: &ModelDef, ids: &[i64]) {
+        let events: Vec<RecordEvent> = self
+            .registry()
+            .subscriptions(&model.name)
+            .iter()
+            .filter(|s| s.on.contains(&EventKind::Create) && !ids.is_empty())
+            .map(|s| {
+                event(
+                    s,
+                    model,
+                    EventKind::Create,
+                    ids.to_vec(),
+                    Vec::new(),
+                    Vec::new(),
+                )
+            })
+            .collect();
+        if !events.is_empty() {
+            self.mark(|p| p.events.extend(events));
+        }
+    }
+
+    /// Before a write of `written` on records `ids` of `model`: the
+    /// subscriptions it concerns, with the values it is about to change
+    /// (read only when some subscription listens).
+    pub(crate) async fn before_write(
+        &self,
+        conn: &mut Connection,
+        model: &ModelDef,
+        ids: &[i64],
+        written: &BTreeSet<String>,
+    ) -> Result<Option<WriteEvents>, OrmError> {
+        let subscriptions: Vec<_> = self
+            .registry()
+            .subscriptions(&model.name)
+            .iter()
+            .filter(|s| s.wants_write(written))
+            .cloned()
+            .collect();
+        if subscriptions.is_empty() || ids.is_empty() {
+            return Ok(None);
+        }
+        let fields: Vec<String> = written.iter().cloned().collect();
+        let old = Box::pin(self.read(conn, &model.name, ids, &fields)).await?;
+        Ok(Some(WriteEvents {
+            subscriptions,
+            fields,
+            old,
+        }))
+    }
+
+    /// Marks a write that [`Orm::before_write`] prepared for.
+    pub(crate) fn mark_written_events(&self, model: &ModelDef, ids: &[i64], events: WriteEvents) {
+        let marked: Vec<RecordEvent> = events
+            .subscriptions
+            .iter()
+            .map(|s| {
+                event(
+                    s,
+                    model,
+                    EventKind::Write,
+                    ids.to_vec(),
+                    events.fields.clone(),
+                    events.old.clone(),
+                )
+            })
+            .collect();
+        self.mark(|p| p.events.extend(marked));
+    }
+
+    /// Before records `ids` of `model` are deleted: marks the delete for
+    /// the subscriptions to it, each with the records matching its domain
+    /// (applied now, while they exist) and their values.
+    pub(crate) async fn mark_unlinking(
+        &self,
+        conn: &mut Connection,
+        model: &ModelDef,
+        ids: &[i64],
+    ) -> Result<(), OrmError> {
+        let subscriptions: Vec<_> = self
+            .registry()
+            .subscriptions(&model.name)
+            .iter()
+            .filter(|s| s.on.contains(&EventKind::Unlink))
+            .cloned()
+            .collect();
+        if subscriptions.is_empty() || ids.is_empty() {
+            return Ok(());
+        }
+        let old = Box::pin(self.read(conn, &model.name, ids, &[])).await?;
+        let mut marked = Vec::with_capacity(subscriptions.len());
+        for subscription in &subscriptions {
+            let matching = match &subscription.domain {
+                None => ids.to_vec(),
+                Some(domain) => {
+                    let domain = Domain::parse(&json!([["id", "in", ids]]))?.and(domain);
+                    Box::pin(self.search(conn, &model.name, &domain, &SearchOptions::default()))
+                        .await?
+                }
+            };
+            if matching.is_empty() {
+                continue;
+            }
+            let records = old
+                .iter()
+                .filter(|r| {
+                    r.get("id")
+                        .and_then(Value::as_i64)
+                        .is_some_and(|id| matching.contains(&id))
+                })
+                .cloned()
+                .collect();
+            let mut unlinked = event(
+                subscription,
+                model,
+                EventKind::Unlink,
+                matching,
+                Vec::new(),
+                records,
+            );
+            unlinked.filter = None;
+            marked.push(unlinked);
+        }
+        self.mark(|p| p.events.extend(marked));
+        Ok(())
+    }
+}
+
+fn event(
+    subscription: &crate::events::Subscription,
+    model: &ModelDef,
+    kind: EventKind,
+    ids: Vec<i64>,
+    fields: Vec<String>,
+    old: Vec<Record>,
+) -> RecordEvent {
+    RecordEvent {
+        addon: subscription.addon.clone(),
+        handler: subscription.handler.clone(),
+        model: model.name.clone(),
+        kind,
+        ids,
+        fields,
+        old,
+        filter: subscription.domain.clone(),
     }
 }

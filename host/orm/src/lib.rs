@@ -8,8 +8,9 @@
 //! parameter.
 //!
 //! Modules depend one way only, none on one that depends back on it:
-//! `error`, `dialect`, `pending` (work left for the host), `sql` (shared SQL
-//! helpers) and `domain` (the parsed tree) know no model; `registry`,
+//! `error`, `dialect`, `pending` (work left for the host), `events` (record
+//! events and who listens), `sql` (shared SQL helpers) and `domain` (the
+//! parsed tree) know no model; `registry`,
 //! `values` and `schema` (DDL, relation tables) build on them; `compile`
 //! turns domains into SQL; `records` defines [`Orm`] and its record methods,
 //! and `derived`, `x2many` and `group` add more methods to it on top;
@@ -20,6 +21,7 @@ mod derived;
 mod dialect;
 mod domain;
 mod error;
+mod events;
 #[doc(hidden)]
 pub mod fuzzing;
 mod group;
@@ -38,6 +40,7 @@ pub use domain::{
     Term,
 };
 pub use error::OrmError;
+pub use events::{RecordEvent, Subscription};
 pub use pending::Pending;
 pub use records::{Orm, SearchOptions};
 pub use registry::{

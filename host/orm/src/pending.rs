@@ -4,6 +4,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::events::RecordEvent;
+
 /// Work a change left for the host: compute methods to run and records to
 /// validate, each deduplicated.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -12,12 +14,14 @@ pub struct Pending {
     pub compute: BTreeMap<(String, String), BTreeSet<i64>>,
     /// Model to the records to validate and the fields that changed on them.
     pub validate: BTreeMap<String, (BTreeSet<i64>, BTreeSet<String>)>,
+    /// Record events for the addons subscribed to them, in order.
+    pub events: Vec<RecordEvent>,
 }
 
 impl Pending {
     /// Whether nothing is left to do.
     pub fn is_empty(&self) -> bool {
-        self.compute.is_empty() && self.validate.is_empty()
+        self.compute.is_empty() && self.validate.is_empty() && self.events.is_empty()
     }
 
     pub(crate) fn compute(

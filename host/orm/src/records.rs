@@ -592,6 +592,7 @@ impl Orm {
         }
         self.mark_own(model, &ids, Changed::All);
         self.mark_dependents(conn, model, &ids, None).await?;
+        self.mark_created(model, &ids);
         Ok(ids)
     }
 
@@ -626,6 +627,7 @@ impl Orm {
         }
         let unique = sorted_unique(ids.iter().copied());
         let changed: BTreeSet<String> = values.keys().cloned().collect();
+        let events = self.before_write(conn, model, &unique, &changed).await?;
         // The records linked until now, for computed fields of other models.
         self.mark_dependents(conn, model, &unique, Some(&changed))
             .await?;
@@ -657,6 +659,9 @@ impl Orm {
             }
         }
         self.mark_own(model, &unique, Changed::Fields(&changed));
+        if let Some(events) = events {
+            self.mark_written_events(model, &unique, events);
+        }
         self.mark_dependents(conn, model, &unique, Some(&changed))
             .await
     }
@@ -670,6 +675,7 @@ impl Orm {
     ) -> Result<(), OrmError> {
         let model = self.model(model)?;
         if !ids.is_empty() {
+            self.mark_unlinking(conn, model, ids).await?;
             self.apply_ondelete(conn, model, ids).await?;
             self.mark_dependents(conn, model, ids, None).await?;
             self.forget_links(conn, model, ids).await?;

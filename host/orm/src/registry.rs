@@ -328,6 +328,8 @@ pub struct Registry {
     /// Who depends on and points at each model, worked out once on first
     /// use (every create, write and unlink asks); reset by any change.
     links: std::sync::OnceLock<Links>,
+    /// Model to the addons' subscriptions to its record events.
+    subscriptions: HashMap<String, Vec<crate::events::Subscription>>,
 }
 
 /// The reverse indexes of a registry, by target model.
@@ -354,6 +356,43 @@ impl Registry {
         self.models.insert(model.name.clone(), Arc::new(model));
         self.links = std::sync::OnceLock::new();
         Ok(())
+    }
+
+    /// Adds an addon's subscription to the record events of `model`,
+    /// checking that the model and the fields it names exist.
+    pub fn subscribe(
+        &mut self,
+        model: &str,
+        subscription: crate::events::Subscription,
+    ) -> Result<(), OrmError> {
+        let bad = |why: String| {
+            OrmError::validation(format!(
+                "addon '{}': the record events of '{model}' that '{}' subscribes to: {why}",
+                subscription.addon, subscription.handler
+            ))
+        };
+        let Some(def) = self.get(model) else {
+            return Err(bad("no such model".into()));
+        };
+        if let Some(field) = subscription.fields.iter().find(|f| def.field(f).is_none()) {
+            return Err(bad(format!("the model has no field '{field}'")));
+        }
+        if let Some(domain) = &subscription.domain {
+            // Compiled once here, so a bad domain fails the install, not every write.
+            domain
+                .to_sql(self, def, crate::dialect::Dialect::Sqlite, &mut Vec::new())
+                .map_err(|e| bad(format!("its domain: {e}")))?;
+        }
+        self.subscriptions
+            .entry(model.to_string())
+            .or_default()
+            .push(subscription);
+        Ok(())
+    }
+
+    /// The subscriptions to the record events of `model`.
+    pub fn subscriptions(&self, model: &str) -> &[crate::events::Subscription] {
+        self.subscriptions.get(model).map_or(&[], Vec::as_slice)
     }
 
     /// Adds the fields of `spec` to the model it extends, owned by `module`.

@@ -180,6 +180,9 @@ impl Orm {
             entry.0.extend(ids);
             entry.1.extend(fields);
         }
+        // What came before comes first.
+        let later = std::mem::replace(&mut pending.events, earlier.events);
+        pending.events.extend(later);
     }
 
     /// Marks what writing the x2many `fields` of records `ids` of `model`

@@ -38,7 +38,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use bindings::Exports;
 pub use bindings::{ApiVersion, VersionError, WIT_PACKAGE};
-pub use pulse_schema::{Context, Description, Exception};
+pub use pulse_schema::{Context, Description, EventKind, Exception, LoginAttempt, LoginDecision};
 
 /// How many addon instances may be alive at once (calls in flight, counting
 /// nested calls); one more fails with an error naming the limit.
@@ -844,6 +844,23 @@ impl<B: OrmBackend> LoadedAddon<B> {
         (answer, orm)
     }
 
+    /// Hands the record event `event` to the addon's `on-event`, with the
+    /// context of the operation that caused it.
+    pub async fn on_event(&self, orm: B, context: &Context, event: &RecordEvent) -> Answer<(), B> {
+        self.run(orm, context.clone(), async |instance, store| {
+            self.exports.on_event(store, instance, context, event).await
+        })
+        .await
+    }
+
+    /// Asks the addon's authentication policy about `attempt`.
+    pub async fn check_login(&self, orm: B, attempt: &LoginAttempt) -> Answer<LoginDecision, B> {
+        self.run(orm, Context::default(), async |instance, store| {
+            self.exports.check_login(store, instance, attempt).await
+        })
+        .await
+    }
+
     /// Instantiates the component in a fresh store and drops it, running
     /// no code of the addon's: what every call pays before the addon runs
     /// (the benchmarks measure it).
@@ -1056,6 +1073,28 @@ pub struct RouteResponse {
     pub headers: Vec<(String, String)>,
     /// The body.
     pub body: Vec<u8>,
+}
+
+/// A record event, as a subscriber receives it (`pulse:addon@0.2.0`'s
+/// `events` export).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordEvent {
+    /// The subscription's handler.
+    pub handler: String,
+    /// The model.
+    pub model: String,
+    /// The operation.
+    pub kind: EventKind,
+    /// The records concerned.
+    pub ids: Vec<i64>,
+    /// For a write: the fields written.
+    pub fields: Vec<String>,
+    /// The values before, as a JSON array of records.
+    pub old_values: String,
+    /// The values after, as a JSON array of records.
+    pub new_values: String,
+    /// The user who made the change.
+    pub uid: i64,
 }
 
 /// A lifecycle hook to run.

@@ -685,6 +685,169 @@ fn expand_route(attr: TokenStream2, function: &ItemFn) -> syn::Result<TokenStrea
     })
 }
 
+/// Declares a record-event handler: `#[event(model = "res.partner", on =
+/// "create, write", domain = r#"[["active", "=", true]]"#, fields = "name,
+/// email")]` on `fn name(env: &Env, event: &RecordEvent) -> Result<()>`.
+///
+/// `on` lists `create`, `write` and `unlink`; `domain` (a JSON Odoo
+/// domain, checked here) and `fields` (for writes: only when one of them is
+/// written) are optional. Register it in `addon!`'s `events: [...]`.
+#[proc_macro_attribute]
+pub fn event(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let function = parse_macro_input!(item as ItemFn);
+    match expand_event(attr.into(), &function) {
+        Ok(tokens) => tokens.into(),
+        Err(e) => e.to_compile_error().into(),
+    }
+}
+
+fn expand_event(attr: TokenStream2, function: &ItemFn) -> syn::Result<TokenStream2> {
+    let metas = Punctuated::<Meta, Token![,]>::parse_terminated.parse2(attr)?;
+    let (mut model, mut on, mut domain, mut fields) = (None, Vec::new(), None, Vec::new());
+    for meta in metas {
+        let Meta::NameValue(nv) = &meta else {
+            return Err(syn::Error::new(
+                meta.span(),
+                "expected model = \"…\", on = \"create, write, unlink\" (and optionally domain = \"…\", fields = \"…\")",
+            ));
+        };
+        let value = string_literal(nv)?;
+        if nv.path.is_ident("model") {
+            model = Some(value);
+        } else if nv.path.is_ident("on") {
+            for kind in comma_list(&value.value()) {
+                let variant = match kind.as_str() {
+                    "create" => quote!(Create),
+                    "write" => quote!(Write),
+                    "unlink" => quote!(Unlink),
+                    other => {
+                        return Err(syn::Error::new(
+                            value.span(),
+                            format!(
+                                "unknown operation `{other}`; on lists create, write and unlink"
+                            ),
+                        ));
+                    }
+                };
+                on.push(quote!(::pulse_sdk::EventKind::#variant));
+            }
+        } else if nv.path.is_ident("domain") {
+            match serde_json::from_str::<serde_json::Value>(&value.value()) {
+                Ok(serde_json::Value::Array(_)) => domain = Some(value),
+                _ => {
+                    return Err(syn::Error::new(
+                        value.span(),
+                        "domain must be a JSON list, e.g. r#\"[[\"active\", \"=\", true]]\"#",
+                    ));
+                }
+            }
+        } else if nv.path.is_ident("fields") {
+            fields = comma_list(&value.value());
+        } else {
+            return Err(syn::Error::new(
+                nv.path.span(),
+                "unknown option; expected model, on, domain or fields",
+            ));
+        }
+    }
+    let model = model.ok_or_else(|| {
+        syn::Error::new(
+            function.sig.span(),
+            "missing model, e.g. #[event(model = \"res.partner\", on = \"write\")]",
+        )
+    })?;
+    if on.is_empty() {
+        return Err(syn::Error::new(
+            function.sig.span(),
+            "missing on, e.g. #[event(model = \"res.partner\", on = \"create, write\")]",
+        ));
+    }
+    if function.sig.inputs.len() != 2 {
+        return Err(syn::Error::new(
+            function.sig.span(),
+            "an event handler takes (env: &Env, event: &RecordEvent) and returns Result<()>",
+        ));
+    }
+    let domain = match domain {
+        Some(d) => quote!(::std::option::Option::Some(#d)),
+        None => quote!(::std::option::Option::None),
+    };
+    let fn_ident = &function.sig.ident;
+    let name = fn_ident.to_string();
+    Ok(with_marker(
+        function,
+        quote! {
+            impl ::pulse_sdk::EventHandler for #fn_ident {
+                const NAME: &'static str = #name;
+                const MODEL: &'static str = #model;
+                const ON: &'static [::pulse_sdk::EventKind] = &[#(#on),*];
+                const DOMAIN: ::std::option::Option<&'static str> = #domain;
+                const FIELDS: &'static [&'static str] = &[#(#fields),*];
+
+                fn handle(
+                    env: &::pulse_sdk::Env,
+                    event: &::pulse_sdk::RecordEvent,
+                ) -> ::pulse_sdk::Result<()> {
+                    #fn_ident(env, event)
+                }
+            }
+        },
+    ))
+}
+
+/// `function`, a marker struct of its name (what `addon!` names), and
+/// `implementation`, the struct's trait implementation.
+fn with_marker(function: &ItemFn, implementation: TokenStream2) -> TokenStream2 {
+    let fn_ident = &function.sig.ident;
+    let vis = &function.vis;
+    quote! {
+        #function
+
+        #[doc(hidden)]
+        #[allow(non_camel_case_types)]
+        #vis struct #fn_ident {}
+
+        #implementation
+    }
+}
+
+/// Declares the addon's authentication policy: `#[auth_policy]` on
+/// `fn name(env: &Env, attempt: &LoginAttempt) -> Result<LoginDecision>`.
+/// Register it in `addon!` as `auth_policy: name`.
+#[proc_macro_attribute]
+pub fn auth_policy(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let function = parse_macro_input!(item as ItemFn);
+    let attr = TokenStream2::from(attr);
+    if !attr.is_empty() {
+        return syn::Error::new(attr.span(), "#[auth_policy] takes no options")
+            .to_compile_error()
+            .into();
+    }
+    if function.sig.inputs.len() != 2 {
+        return syn::Error::new(
+            function.sig.span(),
+            "a policy takes (env: &Env, attempt: &LoginAttempt) and returns Result<LoginDecision>",
+        )
+        .to_compile_error()
+        .into();
+    }
+    let fn_ident = &function.sig.ident;
+    with_marker(
+        &function,
+        quote! {
+            impl ::pulse_sdk::AuthPolicy for #fn_ident {
+                fn check(
+                    env: &::pulse_sdk::Env,
+                    attempt: &::pulse_sdk::LoginAttempt,
+                ) -> ::pulse_sdk::Result<::pulse_sdk::LoginDecision> {
+                    #fn_ident(env, attempt)
+                }
+            }
+        },
+    )
+    .into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::default_label;

@@ -31,6 +31,65 @@ pub struct Description {
     /// HTTP routes the addon serves.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub routes: Vec<RouteSpec>,
+    /// Record events the addon subscribes to (`pulse:addon@0.2.0` and later).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<EventSpec>,
+    /// Whether the addon has an authentication policy the host asks on
+    /// every login (`pulse:addon@0.2.0` and later).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub auth_policy: bool,
+}
+
+/// An operation on records that an addon can subscribe to (Odoo's
+/// automated actions' `on_create`, `on_write`, `on_unlink`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EventKind {
+    /// Records were created.
+    Create,
+    /// Records were written.
+    Write,
+    /// Records were deleted.
+    Unlink,
+}
+
+impl EventKind {
+    /// The name used in descriptions and the `#[event]` attribute.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Create => "create",
+            EventKind::Write => "write",
+            EventKind::Unlink => "unlink",
+        }
+    }
+
+    /// Parses `create`, `write` or `unlink`.
+    pub fn parse(text: &str) -> Option<EventKind> {
+        [EventKind::Create, EventKind::Write, EventKind::Unlink]
+            .into_iter()
+            .find(|k| k.as_str() == text)
+    }
+}
+
+/// A subscription to record events: the host calls the addon's handler
+/// `name` after each operation of `on` on records of `model` (those
+/// matching `domain`), in the operation's transaction.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventSpec {
+    /// The handler's name, passed back to the addon.
+    pub name: String,
+    /// The model, which must be in the addon's dependency graph.
+    pub model: String,
+    /// The operations.
+    pub on: Vec<EventKind>,
+    /// Only records matching this Odoo domain (after a create or write,
+    /// before an unlink).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain: Option<Value>,
+    /// For writes: only when one of these fields is written (Odoo's
+    /// trigger fields); any write when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<String>,
 }
 
 /// A model (a database table) defined by an addon, like an Odoo `_name`.
@@ -327,6 +386,42 @@ pub struct MethodSpec {
     /// refuses them by returning a ValidationError.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub constrains: Vec<String>,
+}
+
+/// A login whose credentials are right, as an authentication policy is
+/// asked about it (`pulse:addon@0.2.0`'s `auth-policy` export).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginAttempt {
+    /// The login given.
+    pub login: String,
+    /// The user it belongs to.
+    pub uid: i64,
+    /// The external ids of the user's groups, with those they imply.
+    pub groups: Vec<String>,
+    /// The client's address, e.g. `127.0.0.1`.
+    pub address: String,
+    /// `web`, `rpc` or `api-key`.
+    pub door: String,
+    /// A second factor the client sent along (`totp` at the web door).
+    pub second_factor: Option<String>,
+}
+
+impl LoginAttempt {
+    /// Whether the user is in the group with external id `group`.
+    pub fn has_group(&self, group: &str) -> bool {
+        self.groups.iter().any(|g| g == group)
+    }
+}
+
+/// What an authentication policy says about a login.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginDecision {
+    /// The login goes on.
+    Allow,
+    /// The login fails like a wrong password; the reason is logged only.
+    Refuse(String),
+    /// No session until a second factor is given (the text names it).
+    SecondFactor(String),
 }
 
 /// An HTTP route an addon serves, like an Odoo controller's `@http.route`.

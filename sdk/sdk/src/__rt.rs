@@ -31,6 +31,99 @@ pub struct AddonDef {
     pub routes: &'static [RouteEntry],
     /// Lifecycle hooks.
     pub hooks: Hooks,
+    /// Record-event handlers.
+    pub events: &'static [EventEntry],
+    /// The authentication policy, if the addon has one.
+    pub auth_policy: Option<AuthPolicyFn>,
+}
+
+/// An authentication policy's function.
+pub type AuthPolicyFn = fn(&Env, &crate::LoginAttempt) -> Result<crate::LoginDecision>;
+
+/// One registered record-event handler.
+pub struct EventEntry {
+    name: &'static str,
+    model: &'static str,
+    on: &'static [crate::EventKind],
+    domain: Option<&'static str>,
+    fields: &'static [&'static str],
+    handle: fn(&Env, &crate::RecordEvent) -> Result<()>,
+}
+
+impl EventEntry {
+    /// The entry for an `#[event]` function.
+    pub const fn of<E: crate::EventHandler>() -> EventEntry {
+        EventEntry {
+            name: E::NAME,
+            model: E::MODEL,
+            on: E::ON,
+            domain: E::DOMAIN,
+            fields: E::FIELDS,
+            handle: E::handle,
+        }
+    }
+}
+
+use bindings::exports::pulse::addon::{auth_policy as wit_policy, events as wit_events};
+
+/// Hands a record event from the host to its handler.
+pub fn on_event(
+    def: &AddonDef,
+    context: WitContext,
+    event: wit_events::RecordEvent,
+) -> std::result::Result<(), WitError> {
+    let entry = def
+        .events
+        .iter()
+        .find(|e| e.name == event.handler)
+        .ok_or_else(|| {
+            WitError::Internal(format!(
+                "this addon has no event handler '{}'",
+                event.handler
+            ))
+        })?;
+    let record_event = crate::RecordEvent {
+        model: event.model,
+        kind: match event.kind {
+            wit_events::EventKind::Create => crate::EventKind::Create,
+            wit_events::EventKind::Write => crate::EventKind::Write,
+            wit_events::EventKind::Unlink => crate::EventKind::Unlink,
+        },
+        ids: event.ids,
+        fields: event.fields,
+        old_values: parse_json(&event.old_values, "old values", "[]")?,
+        new_values: parse_json(&event.new_values, "new values", "[]")?,
+        uid: event.uid,
+    };
+    let env = Env::new().with_context(context_of(context)?);
+    (entry.handle)(&env, &record_event).map_err(WitError::from)
+}
+
+/// Asks the addon's authentication policy about a login.
+pub fn check_login(
+    def: &AddonDef,
+    attempt: wit_policy::LoginAttempt,
+) -> std::result::Result<wit_policy::Decision, WitError> {
+    let Some(policy) = def.auth_policy else {
+        return Err(WitError::Internal(
+            "this addon has no authentication policy".into(),
+        ));
+    };
+    let attempt = crate::LoginAttempt {
+        login: attempt.login,
+        uid: attempt.uid,
+        groups: attempt.groups,
+        address: attempt.address,
+        door: attempt.door,
+        second_factor: attempt.second_factor,
+    };
+    Ok(
+        match policy(&Env::new(), &attempt).map_err(WitError::from)? {
+            crate::LoginDecision::Allow => wit_policy::Decision::Allow,
+            crate::LoginDecision::Refuse(why) => wit_policy::Decision::Refuse(why),
+            crate::LoginDecision::SecondFactor(which) => wit_policy::Decision::SecondFactor(which),
+        },
+    )
 }
 
 /// One registered route.
@@ -133,6 +226,20 @@ pub fn describe(def: &AddonDef) -> String {
                 max_body: r.max_body,
             })
             .collect(),
+        events: def
+            .events
+            .iter()
+            .map(|e| pulse_schema::EventSpec {
+                name: e.name.to_string(),
+                model: e.model.to_string(),
+                on: e.on.to_vec(),
+                domain: e
+                    .domain
+                    .map(|d| serde_json::from_str(d).expect("checked when the addon was built")),
+                fields: e.fields.iter().map(|f| f.to_string()).collect(),
+            })
+            .collect(),
+        auth_policy: def.auth_policy.is_some(),
     };
     serde_json::to_string(&description).expect("a description always serializes")
 }
@@ -178,17 +285,21 @@ pub fn call_method(
         })?;
     let args: Vec<Value> = parse_json(args, "args", "[]")?;
     let kwargs: Map<String, Value> = parse_json(kwargs, "kwargs", "{}")?;
-    let context = crate::Context::from_wire(pulse_schema::WireContext {
+    let env = Env::new().with_context(context_of(context)?);
+    let result = (entry.call)(&env, ids, &args, &kwargs).map_err(WitError::from)?;
+    Ok(result.to_string())
+}
+
+/// The context the host passed, in the SDK's type.
+fn context_of(context: WitContext) -> std::result::Result<crate::Context, WitError> {
+    crate::Context::from_wire(pulse_schema::WireContext {
         lang: context.lang,
         tz: context.tz,
         active_test: context.active_test,
         company_id: context.company_id,
         extra: context.extra,
     })
-    .map_err(|e| WitError::Internal(format!("bad context: {e}")))?;
-    let env = Env::new().with_context(context);
-    let result = (entry.call)(&env, ids, &args, &kwargs).map_err(WitError::from)?;
-    Ok(result.to_string())
+    .map_err(|e| WitError::Internal(format!("bad context: {e}")))
 }
 
 fn parse_json<T: serde::de::DeserializeOwned>(

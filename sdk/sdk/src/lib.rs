@@ -111,6 +111,7 @@
 
 mod env;
 mod error;
+mod events;
 mod field;
 mod route;
 
@@ -119,9 +120,10 @@ pub mod __rt;
 
 pub use env::{Domain, DynModel, Env, HttpRequest, HttpResponse, Records, User};
 pub use error::{Error, Result};
+pub use events::{AuthPolicy, EventHandler, EventKind, LoginAttempt, LoginDecision, RecordEvent};
 pub use field::FieldValue;
 pub use pulse_schema::{CheckSpec, Context, FieldSpec, FieldType, ModelSpec, OnDelete, RouteAuth};
-pub use pulse_sdk_macros::{Model, method, route};
+pub use pulse_sdk_macros::{Model, auth_policy, event, method, route};
 pub use route::{Request, Response, Route};
 pub use serde_json::{self, Map, Value, json};
 
@@ -131,6 +133,7 @@ pub mod prelude {
         Context, Domain, Env, Error, FieldType, FieldValue, HttpRequest, HttpResponse, Map, Model,
         Records, Request, Response, Result, User, Value, domain, json, method, route,
     };
+    pub use crate::{EventKind, LoginAttempt, LoginDecision, RecordEvent, auth_policy, event};
 }
 
 /// A model: a struct whose fields are the model's stored fields.
@@ -196,6 +199,8 @@ pub struct Hooks {
 ///     methods: [action_done],
 ///     routes: [tasks_summary],
 ///     post_init: seed_tasks,
+///     events: [task_changed],
+///     auth_policy: login_policy,
 /// }
 /// ```
 #[macro_export]
@@ -208,6 +213,8 @@ macro_rules! addon {
         $(, post_init: $post_init:path)?
         $(, migrate: $migrate:path)?
         $(, uninstall: $uninstall:path)?
+        $(, events: [$($event:path),* $(,)?])?
+        $(, auth_policy: $auth_policy:path)?
         $(,)?
     ) => {
         #[doc(hidden)]
@@ -231,6 +238,8 @@ macro_rules! addon {
                         migrate: { let hook: Option<fn(&$crate::Env, &str, &str) -> $crate::Result<()>> = None; $(let hook = Some($migrate as fn(&$crate::Env, &str, &str) -> $crate::Result<()>);)? hook },
                         uninstall: { let hook: Option<fn(&$crate::Env) -> $crate::Result<()>> = None; $(let hook = Some($uninstall as fn(&$crate::Env) -> $crate::Result<()>);)? hook },
                     },
+                    events: &[$($($crate::__rt::EventEntry::of::<$event>()),*)?],
+                    auth_policy: { let policy: Option<$crate::__rt::AuthPolicyFn> = None; $(let policy = Some(<$auth_policy as $crate::AuthPolicy>::check as $crate::__rt::AuthPolicyFn);)? policy },
                 };
                 &DEF
             }
@@ -283,6 +292,26 @@ macro_rules! addon {
                     $crate::__rt::WitError,
                 > {
                     $crate::__rt::handle_route(definition(), &route, request)
+                }
+            }
+
+            impl $crate::__rt::bindings::exports::pulse::addon::events::Guest for PulseAddon {
+                fn on_event(
+                    context: $crate::__rt::WitContext,
+                    event: $crate::__rt::bindings::exports::pulse::addon::events::RecordEvent,
+                ) -> ::std::result::Result<(), $crate::__rt::WitError> {
+                    $crate::__rt::on_event(definition(), context, event)
+                }
+            }
+
+            impl $crate::__rt::bindings::exports::pulse::addon::auth_policy::Guest for PulseAddon {
+                fn check(
+                    attempt: $crate::__rt::bindings::exports::pulse::addon::auth_policy::LoginAttempt,
+                ) -> ::std::result::Result<
+                    $crate::__rt::bindings::exports::pulse::addon::auth_policy::Decision,
+                    $crate::__rt::WitError,
+                > {
+                    $crate::__rt::check_login(definition(), attempt)
                 }
             }
 

@@ -156,7 +156,8 @@ use wasmtime::component::{Component, Instance, InstancePre, Linker};
 use wasmtime::{Engine, Store};
 
 use super::{Exception, Hook, HostState, LogLevel, MethodCall, OrmBackend};
-use super::{RouteRequest, RouteResponse};
+use super::{LoginAttempt, LoginDecision, RecordEvent, RouteRequest, RouteResponse};
+use pulse_schema::Context;
 
 /// The WIT package's name, without a version.
 pub const WIT_PACKAGE: &str = "pulse:addon";
@@ -257,14 +258,15 @@ pub(crate) fn add_to_linker<B: OrmBackend>(
 /// every export of the world.
 pub(crate) enum Exports {
     V0_1(v0_1::Exports),
-    V0_2(v0_2::Exports),
+    /// 0.2's exports: those 0.1 has, and those it added.
+    V0_2(v0_2::Exports, v0_2::Added),
 }
 
 impl Exports {
     pub(crate) fn new<T>(version: ApiVersion, pre: &InstancePre<T>) -> wasmtime::Result<Exports> {
         Ok(match version {
             ApiVersion::V0_1 => Exports::V0_1(v0_1::Exports::new(pre)?),
-            ApiVersion::V0_2 => Exports::V0_2(v0_2::Exports::new(pre)?),
+            ApiVersion::V0_2 => Exports::V0_2(v0_2::Exports::new(pre)?, v0_2::Added::new(pre)?),
         })
     }
 
@@ -275,7 +277,7 @@ impl Exports {
     ) -> wasmtime::Result<String> {
         match self {
             Exports::V0_1(e) => e.describe(store, instance).await,
-            Exports::V0_2(e) => e.describe(store, instance).await,
+            Exports::V0_2(e, _) => e.describe(store, instance).await,
         }
     }
 
@@ -287,7 +289,7 @@ impl Exports {
     ) -> wasmtime::Result<Result<(), Exception>> {
         match self {
             Exports::V0_1(e) => e.run_hook(store, instance, hook).await,
-            Exports::V0_2(e) => e.run_hook(store, instance, hook).await,
+            Exports::V0_2(e, _) => e.run_hook(store, instance, hook).await,
         }
     }
 
@@ -299,7 +301,7 @@ impl Exports {
     ) -> wasmtime::Result<Result<String, Exception>> {
         match self {
             Exports::V0_1(e) => e.call_method(store, instance, call).await,
-            Exports::V0_2(e) => e.call_method(store, instance, call).await,
+            Exports::V0_2(e, _) => e.call_method(store, instance, call).await,
         }
     }
 
@@ -312,7 +314,36 @@ impl Exports {
     ) -> wasmtime::Result<Result<RouteResponse, Exception>> {
         match self {
             Exports::V0_1(e) => e.handle_route(store, instance, route, request).await,
-            Exports::V0_2(e) => e.handle_route(store, instance, route, request).await,
+            Exports::V0_2(e, _) => e.handle_route(store, instance, route, request).await,
+        }
+    }
+
+    pub(crate) async fn on_event<B: OrmBackend>(
+        &self,
+        store: &mut Store<HostState<B>>,
+        instance: &Instance,
+        context: &Context,
+        event: &RecordEvent,
+    ) -> wasmtime::Result<Result<(), Exception>> {
+        match self {
+            Exports::V0_1(_) => Ok(Err(Exception::Internal(
+                "a component built against pulse:addon@0.1.0 has no record events".into(),
+            ))),
+            Exports::V0_2(_, added) => added.on_event(store, instance, context, event).await,
+        }
+    }
+
+    pub(crate) async fn check_login<B: OrmBackend>(
+        &self,
+        store: &mut Store<HostState<B>>,
+        instance: &Instance,
+        attempt: &LoginAttempt,
+    ) -> wasmtime::Result<Result<LoginDecision, Exception>> {
+        match self {
+            Exports::V0_1(_) => Ok(Err(Exception::Internal(
+                "a component built against pulse:addon@0.1.0 has no authentication policy".into(),
+            ))),
+            Exports::V0_2(_, added) => added.check_login(store, instance, attempt).await,
         }
     }
 }

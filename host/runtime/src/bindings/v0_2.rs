@@ -8,8 +8,8 @@ use wasmtime::Store;
 use wasmtime::component::Instance;
 
 use super::super::{
-    Exception, GroupQuery, HostState, HttpRequest, MethodCall, NameQuery, OrmBackend, RouteRequest,
-    RouteResponse, SearchQuery,
+    Exception, GroupQuery, HostState, HttpRequest, LoginAttempt, LoginDecision, MethodCall,
+    NameQuery, OrmBackend, RecordEvent, RouteRequest, RouteResponse, SearchQuery,
 };
 use super::{Hook, LogLevel};
 
@@ -297,5 +297,79 @@ impl Exports {
             )
             .await
             .map(|r| r.map_err(Exception::from))
+    }
+}
+
+/// Where the exports 0.2 added sit in a component: record events and
+/// the authentication policy.
+pub(crate) struct Added {
+    events: guest::events::GuestIndices,
+    auth_policy: guest::auth_policy::GuestIndices,
+}
+
+impl Added {
+    pub(super) fn new<T>(pre: &wasmtime::component::InstancePre<T>) -> wasmtime::Result<Added> {
+        Ok(Added {
+            events: guest::events::GuestIndices::new(pre)?,
+            auth_policy: guest::auth_policy::GuestIndices::new(pre)?,
+        })
+    }
+
+    pub(super) async fn on_event<B: OrmBackend>(
+        &self,
+        store: &mut Store<HostState<B>>,
+        instance: &Instance,
+        context: &Context,
+        event: &RecordEvent,
+    ) -> wasmtime::Result<Result<(), Exception>> {
+        use guest::events::{EventKind as WitKind, RecordEvent as WitEvent};
+        let event = WitEvent {
+            handler: event.handler.clone(),
+            model: event.model.clone(),
+            kind: match event.kind {
+                pulse_schema::EventKind::Create => WitKind::Create,
+                pulse_schema::EventKind::Write => WitKind::Write,
+                pulse_schema::EventKind::Unlink => WitKind::Unlink,
+            },
+            ids: event.ids.clone(),
+            fields: event.fields.clone(),
+            old_values: event.old_values.clone(),
+            new_values: event.new_values.clone(),
+            uid: event.uid,
+        };
+        self.events
+            .load(&mut *store, instance)?
+            .call_on_event(store, &wit_context(context), &event)
+            .await
+            .map(|r| r.map_err(Exception::from))
+    }
+
+    pub(super) async fn check_login<B: OrmBackend>(
+        &self,
+        store: &mut Store<HostState<B>>,
+        instance: &Instance,
+        attempt: &LoginAttempt,
+    ) -> wasmtime::Result<Result<LoginDecision, Exception>> {
+        use guest::auth_policy::{Decision, LoginAttempt as WitAttempt};
+        let attempt = WitAttempt {
+            login: attempt.login.clone(),
+            uid: attempt.uid,
+            groups: attempt.groups.clone(),
+            address: attempt.address.clone(),
+            door: attempt.door.clone(),
+            second_factor: attempt.second_factor.clone(),
+        };
+        let answer = self
+            .auth_policy
+            .load(&mut *store, instance)?
+            .call_check(store, &attempt)
+            .await?;
+        Ok(answer
+            .map(|decision| match decision {
+                Decision::Allow => LoginDecision::Allow,
+                Decision::Refuse(why) => LoginDecision::Refuse(why),
+                Decision::SecondFactor(which) => LoginDecision::SecondFactor(which),
+            })
+            .map_err(Exception::from))
     }
 }
