@@ -17,6 +17,7 @@ mod e2e_todo;
 mod hostile;
 mod hosts;
 mod lifecycle;
+mod mail;
 mod module_cycles;
 mod observability;
 mod odoo_clients;

@@ -38,7 +38,7 @@ pub const BASE_GROUPS: [(&str, &str); 2] = [
 /// external ids `base.<code>`; the company's currency first.
 const CURRENCIES: [(&str, &str); 2] = [("PHP", "\u{20b1}"), ("USD", "$")];
 
-fn field(name: &str, ttype: FieldType) -> FieldSpec {
+pub(crate) fn field(name: &str, ttype: FieldType) -> FieldSpec {
     let mut spec = FieldSpec::new(name, ttype);
     spec.string = name
         .split('_')
@@ -53,22 +53,22 @@ fn field(name: &str, ttype: FieldType) -> FieldSpec {
     spec
 }
 
-fn required(mut spec: FieldSpec) -> FieldSpec {
+pub(crate) fn required(mut spec: FieldSpec) -> FieldSpec {
     spec.required = true;
     spec
 }
 
-fn unique(mut spec: FieldSpec) -> FieldSpec {
+pub(crate) fn unique(mut spec: FieldSpec) -> FieldSpec {
     spec.unique = true;
     spec
 }
 
-fn relation(mut spec: FieldSpec, model: &str) -> FieldSpec {
+pub(crate) fn relation(mut spec: FieldSpec, model: &str) -> FieldSpec {
     spec.relation = Some(model.to_string());
     spec
 }
 
-fn default(mut spec: FieldSpec, value: serde_json::Value) -> FieldSpec {
+pub(crate) fn default(mut spec: FieldSpec, value: serde_json::Value) -> FieldSpec {
     spec.default = Some(value);
     spec
 }
@@ -83,17 +83,17 @@ fn selection(mut spec: FieldSpec, values: &[&str]) -> FieldSpec {
 }
 
 /// A many2one whose record goes when the one it points to goes.
-fn cascade(mut spec: FieldSpec) -> FieldSpec {
+pub(crate) fn cascade(mut spec: FieldSpec) -> FieldSpec {
     spec.ondelete = Some(OnDelete::Cascade);
     spec
 }
 
 /// Odoo's `active` field (archiving), set for a new record.
-fn active() -> FieldSpec {
+pub(crate) fn active() -> FieldSpec {
     default(field("active", FieldType::Boolean), json!(true))
 }
 
-fn model(name: &str, description: &str, fields: Vec<FieldSpec>) -> ModelSpec {
+pub(crate) fn model(name: &str, description: &str, fields: Vec<FieldSpec>) -> ModelSpec {
     ModelSpec {
         name: name.to_string(),
         description: description.to_string(),
@@ -233,8 +233,15 @@ pub fn description() -> Description {
                     active(),
                     field("failure_count", FieldType::Integer),
                     field("first_failure_date", FieldType::Datetime),
+                    // Pulse's own: the key of the job the owning addon
+                    // exports (`#[cron]`), called through its `cron.run`
+                    // export instead of `model.method`.
+                    field("job", FieldType::Char),
                 ],
             ),
+            crate::mail::attachment_model(),
+            crate::mail::server_model(),
+            crate::mail::mail_model(),
             model(
                 "res.currency",
                 "Currency",
@@ -310,8 +317,7 @@ pub fn description() -> Description {
                 ],
             ),
         ],
-        methods: Vec::new(),
-        routes: Vec::new(),
+        ..Description::default()
     }
 }
 
@@ -402,6 +408,7 @@ pub async fn ensure(conn: &mut Connection, dialect: Dialect) -> Result<(), Error
         groups.push(id);
     }
     api_key_rights(conn, groups[0], groups[1]).await?;
+    admin_rights(conn, groups[1], &crate::mail::ADMIN_MODELS).await?;
     Ok(())
 }
 
@@ -479,6 +486,33 @@ async fn api_key_rights(
             .execute(&mut *conn)
             .await?;
         }
+    }
+    Ok(())
+}
+
+/// Full rights on `models` for administrators (`base.group_system`) and
+/// none for anyone else, as Odoo gives them on its outbox and mail servers.
+async fn admin_rights(conn: &mut Connection, admin_group: i64, models: &[&str]) -> Result<(), Error> {
+    for model in models {
+        let xmlid = format!("access_{}_system", pulse_orm::table_name(model));
+        seed(
+            conn,
+            &xmlid,
+            "ir.model.access",
+            sqlx::query(
+                "INSERT INTO ir_model_access (name, model, group_id, active, perm_read, perm_write, perm_create, perm_unlink) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+            )
+            .bind(&xmlid)
+            .bind(*model)
+            .bind(admin_group)
+            .bind(true)
+            .bind(true)
+            .bind(true)
+            .bind(true)
+            .bind(true),
+        )
+        .await?;
     }
     Ok(())
 }

@@ -26,7 +26,8 @@ enum Step {
     /// primary-key and boolean types.
     Sql(&'static str),
     /// Adds a column unless the table has it already (databases made
-    /// before migrations existed may).
+    /// before migrations existed may), or does not exist yet (the `base`
+    /// models' tables are made, whole, after the migrations).
     AddColumn {
         /// The table.
         table: &'static str,
@@ -212,6 +213,17 @@ const MIGRATIONS: &[Migration] = &[
             ),
         ],
     },
+    // The job an addon exports (`#[cron]`): `ir.cron` is a table of the
+    // `base` models, made whole by the seeding when it does not exist yet.
+    Migration {
+        number: 6,
+        name: "scheduled jobs an addon exports",
+        steps: &[Step::AddColumn {
+            table: "ir_cron",
+            column: "job",
+            definition: "VARCHAR",
+        }],
+    },
 ];
 
 /// The PostgreSQL advisory lock that serializes setting a database up
@@ -298,7 +310,9 @@ async fn run(tx: &mut Connection, dialect: Dialect, step: &Step) -> Result<(), s
             column,
             definition,
         } => {
-            if !has_column(tx, dialect, table, column).await? {
+            if pulse_orm::table_exists(tx, dialect, table).await?
+                && !has_column(tx, dialect, table, column).await?
+            {
                 sqlx::query(&format!(
                     "ALTER TABLE {table} ADD COLUMN {column} {definition}"
                 ))

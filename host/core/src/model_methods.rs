@@ -68,7 +68,7 @@ pub struct ModelMethods {
 }
 
 /// The special models.
-const MODELS: [ModelMethods; 4] = [
+const MODELS: [ModelMethods; 5] = [
     ModelMethods {
         model: crate::auth::USERS_MODEL,
         aliases: &[],
@@ -102,7 +102,28 @@ const MODELS: [ModelMethods; 4] = [
         after_write: None,
         host_methods: Some((&[], lifecycle_method)),
     },
+    // Odoo's outbox: addresses and subjects are checked before they are
+    // stored, so none carries a header of its own.
+    ModelMethods {
+        model: crate::mail::MAIL_MODEL,
+        aliases: &[],
+        pseudo_fields: Some(PseudoFields {
+            take: crate::mail::check_values,
+            set: set_nothing,
+        }),
+        after_write: None,
+        host_methods: None,
+    },
 ];
+
+/// For a model whose pseudo-field hook only checks values and takes none.
+fn set_nothing<'a>(
+    _conn: &'a mut Connection,
+    _ids: &'a [i64],
+    _taken: Taken,
+) -> BoxFuture<'a, Result<(), CallFailure>> {
+    Box::pin(async { Ok(()) })
+}
 
 fn set_passwords<'a>(
     conn: &'a mut Connection,

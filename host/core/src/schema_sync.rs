@@ -275,8 +275,7 @@ mod tests {
                 extends: false,
                 checks: Vec::new(),
             }],
-            methods: Vec::new(),
-            routes: Vec::new(),
+            ..Description::default()
         }
     }
 

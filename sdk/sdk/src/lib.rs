@@ -109,19 +109,23 @@
 
 #![deny(missing_docs)]
 
+mod cron;
 mod env;
 mod error;
 mod field;
+mod mail;
 mod route;
 
 #[doc(hidden)]
 pub mod __rt;
 
+pub use cron::Cron;
 pub use env::{Domain, DynModel, Env, HttpRequest, HttpResponse, Records, User};
 pub use error::{Error, Result};
 pub use field::FieldValue;
+pub use mail::MailBuilder;
 pub use pulse_schema::{CheckSpec, Context, FieldSpec, FieldType, ModelSpec, OnDelete, RouteAuth};
-pub use pulse_sdk_macros::{Model, method, route};
+pub use pulse_sdk_macros::{Model, cron, method, route};
 pub use route::{Request, Response, Route};
 pub use serde_json::{self, Map, Value, json};
 
@@ -129,7 +133,7 @@ pub use serde_json::{self, Map, Value, json};
 pub mod prelude {
     pub use crate::{
         Context, Domain, Env, Error, FieldType, FieldValue, HttpRequest, HttpResponse, Map, Model,
-        Records, Request, Response, Result, User, Value, domain, json, method, route,
+        Records, Request, Response, Result, User, Value, cron, domain, json, method, route,
     };
 }
 
@@ -187,14 +191,15 @@ pub struct Hooks {
     pub uninstall: Option<HookFn>,
 }
 
-/// Registers the addon's models, methods, routes and hooks and exports it
-/// to the host. Use it once, at the crate root.
+/// Registers the addon's models, methods, routes, scheduled jobs and hooks
+/// and exports it to the host. Use it once, at the crate root.
 ///
 /// ```ignore
 /// pulse_sdk::addon! {
 ///     models: [Task],
 ///     methods: [action_done],
 ///     routes: [tasks_summary],
+///     crons: [nightly_close],
 ///     post_init: seed_tasks,
 /// }
 /// ```
@@ -204,6 +209,7 @@ macro_rules! addon {
         models: [$($model:ty),* $(,)?]
         $(, methods: [$($method:path),* $(,)?])?
         $(, routes: [$($route:path),* $(,)?])?
+        $(, crons: [$($cron:path),* $(,)?])?
         $(, pre_init: $pre_init:path)?
         $(, post_init: $post_init:path)?
         $(, migrate: $migrate:path)?
@@ -225,6 +231,7 @@ macro_rules! addon {
                     models,
                     methods: &[$($($crate::__rt::MethodEntry::of::<$method>()),*)?],
                     routes: &[$($($crate::__rt::RouteEntry::of::<$route>()),*)?],
+                    crons: &[$($($crate::__rt::CronEntry::of::<$cron>()),*)?],
                     hooks: $crate::Hooks {
                         pre_init: { let hook: Option<fn(&$crate::Env) -> $crate::Result<()>> = None; $(let hook = Some($pre_init as fn(&$crate::Env) -> $crate::Result<()>);)? hook },
                         post_init: { let hook: Option<fn(&$crate::Env) -> $crate::Result<()>> = None; $(let hook = Some($post_init as fn(&$crate::Env) -> $crate::Result<()>);)? hook },
@@ -283,6 +290,16 @@ macro_rules! addon {
                     $crate::__rt::WitError,
                 > {
                     $crate::__rt::handle_route(definition(), &route, request)
+                }
+            }
+
+            impl $crate::__rt::bindings::exports::pulse::addon::cron::Guest for PulseAddon {
+                fn run(
+                    context: $crate::__rt::WitContext,
+                    job: ::std::string::String,
+                    scheduled: ::std::string::String,
+                ) -> ::std::result::Result<(), $crate::__rt::WitError> {
+                    $crate::__rt::run_cron(definition(), context, &job, scheduled)
                 }
             }
 

@@ -23,7 +23,7 @@ wasmtime::component::bindgen!({
 use exports::pulse::addon as guest;
 use pulse::addon::types::{Context as WitContext, Error as WitError};
 
-same_in_every_version!();
+same_in_every_version!(cron: guest::cron::GuestIndices);
 
 /// The context an addon passed, in the host's type.
 fn context_of(ctx: WitContext) -> Result<Context, AddonError> {
@@ -290,6 +290,23 @@ impl Exports {
                 call.args,
                 call.kwargs,
             )
+            .await
+            .map(|r| r.map_err(AddonError::from))
+    }
+}
+
+impl Exports {
+    pub(super) async fn run_cron<B: OrmBackend>(
+        &self,
+        store: &mut Store<HostState<B>>,
+        instance: &Instance,
+        context: &Context,
+        job: &str,
+        scheduled: &str,
+    ) -> wasmtime::Result<Result<(), AddonError>> {
+        self.cron
+            .load(&mut *store, instance)?
+            .call_run(store, &wit_context(context), job, scheduled)
             .await
             .map(|r| r.map_err(AddonError::from))
     }
