@@ -38,7 +38,7 @@ pub const BASE_GROUPS: [(&str, &str); 2] = [
 /// external ids `base.<code>`; the company's currency first.
 const CURRENCIES: [(&str, &str); 2] = [("PHP", "\u{20b1}"), ("USD", "$")];
 
-pub(crate) fn field(name: &str, ttype: FieldType) -> FieldSpec {
+fn field(name: &str, ttype: FieldType) -> FieldSpec {
     let mut spec = FieldSpec::new(name, ttype);
     spec.string = name
         .split('_')
@@ -53,22 +53,22 @@ pub(crate) fn field(name: &str, ttype: FieldType) -> FieldSpec {
     spec
 }
 
-pub(crate) fn required(mut spec: FieldSpec) -> FieldSpec {
+fn required(mut spec: FieldSpec) -> FieldSpec {
     spec.required = true;
     spec
 }
 
-pub(crate) fn unique(mut spec: FieldSpec) -> FieldSpec {
+fn unique(mut spec: FieldSpec) -> FieldSpec {
     spec.unique = true;
     spec
 }
 
-pub(crate) fn relation(mut spec: FieldSpec, model: &str) -> FieldSpec {
+fn relation(mut spec: FieldSpec, model: &str) -> FieldSpec {
     spec.relation = Some(model.to_string());
     spec
 }
 
-pub(crate) fn default(mut spec: FieldSpec, value: serde_json::Value) -> FieldSpec {
+fn default(mut spec: FieldSpec, value: serde_json::Value) -> FieldSpec {
     spec.default = Some(value);
     spec
 }
@@ -82,18 +82,27 @@ fn selection(mut spec: FieldSpec, values: &[&str]) -> FieldSpec {
     spec
 }
 
+/// A selection with Odoo's labels.
+fn labelled(mut spec: FieldSpec, values: &[(&str, &str)]) -> FieldSpec {
+    spec.selection = values
+        .iter()
+        .map(|(v, l)| (v.to_string(), l.to_string()))
+        .collect();
+    spec
+}
+
 /// A many2one whose record goes when the one it points to goes.
-pub(crate) fn cascade(mut spec: FieldSpec) -> FieldSpec {
+fn cascade(mut spec: FieldSpec) -> FieldSpec {
     spec.ondelete = Some(OnDelete::Cascade);
     spec
 }
 
 /// Odoo's `active` field (archiving), set for a new record.
-pub(crate) fn active() -> FieldSpec {
+fn active() -> FieldSpec {
     default(field("active", FieldType::Boolean), json!(true))
 }
 
-pub(crate) fn model(name: &str, description: &str, fields: Vec<FieldSpec>) -> ModelSpec {
+fn model(name: &str, description: &str, fields: Vec<FieldSpec>) -> ModelSpec {
     ModelSpec {
         name: name.to_string(),
         description: description.to_string(),
@@ -101,6 +110,53 @@ pub(crate) fn model(name: &str, description: &str, fields: Vec<FieldSpec>) -> Mo
         extends: false,
         checks: Vec::new(),
     }
+}
+
+/// The outbox (Odoo's `mail.mail`), sent by `crate::mail`.
+pub const MAIL_MODEL: &str = "mail.mail";
+/// The SMTP servers the admin configured.
+pub const SERVER_MODEL: &str = "ir.mail_server";
+/// Files, such as a message's attachments.
+pub const ATTACHMENT_MODEL: &str = "ir.attachment";
+
+/// The models only administrators (`base.group_system`) may use, as in Odoo.
+const ADMIN_MODELS: [&str; 3] = [MAIL_MODEL, SERVER_MODEL, ATTACHMENT_MODEL];
+
+/// `mail.mail`, with Odoo's field names; `scheduled_date` holds the next
+/// try of a message that failed, `failure_count` (Pulse's own) the tries
+/// that failed.
+pub(crate) fn mail_model() -> ModelSpec {
+    let mut state = labelled(
+        default(field("state", FieldType::Selection), json!("outgoing")),
+        &[
+            ("outgoing", "Outgoing"),
+            ("sent", "Sent"),
+            ("received", "Received"),
+            ("exception", "Delivery Failed"),
+            ("cancel", "Cancelled"),
+        ],
+    );
+    state.copy = Some(false);
+    let mut server = relation(field("mail_server_id", FieldType::Many2one), SERVER_MODEL);
+    server.ondelete = Some(OnDelete::SetNull);
+    model(
+        MAIL_MODEL,
+        "Outgoing Mails",
+        vec![
+            field("email_from", FieldType::Char),
+            field("email_to", FieldType::Text),
+            field("email_cc", FieldType::Char),
+            field("subject", FieldType::Char),
+            field("body_html", FieldType::Html),
+            relation(field("attachment_ids", FieldType::Many2many), ATTACHMENT_MODEL),
+            state,
+            field("failure_reason", FieldType::Text),
+            server,
+            field("auto_delete", FieldType::Boolean),
+            field("scheduled_date", FieldType::Datetime),
+            field("failure_count", FieldType::Integer),
+        ],
+    )
 }
 
 /// The description of `base`. Passwords and API keys are no fields: they
@@ -239,9 +295,35 @@ pub fn description() -> Description {
                     field("job", FieldType::Char),
                 ],
             ),
-            crate::mail::attachment_model(),
-            crate::mail::server_model(),
-            crate::mail::mail_model(),
+            model(
+                ATTACHMENT_MODEL,
+                "Attachment",
+                vec![
+                    required(field("name", FieldType::Char)),
+                    field("datas", FieldType::Binary),
+                    field("mimetype", FieldType::Char),
+                    field("res_model", FieldType::Char),
+                    field("res_id", FieldType::Integer),
+                ],
+            ),
+            model(
+                SERVER_MODEL,
+                "Mail Server",
+                vec![
+                    required(field("name", FieldType::Char)),
+                    required(field("smtp_host", FieldType::Char)),
+                    default(field("smtp_port", FieldType::Integer), json!(25)),
+                    field("smtp_user", FieldType::Char),
+                    field("smtp_pass", FieldType::Char),
+                    labelled(
+                        default(field("smtp_encryption", FieldType::Selection), json!("none")),
+                        &[("none", "None"), ("starttls", "TLS (STARTTLS)"), ("ssl", "SSL/TLS")],
+                    ),
+                    default(field("sequence", FieldType::Integer), json!(10)),
+                    active(),
+                ],
+            ),
+            mail_model(),
             model(
                 "res.currency",
                 "Currency",
@@ -408,7 +490,7 @@ pub async fn ensure(conn: &mut Connection, dialect: Dialect) -> Result<(), Error
         groups.push(id);
     }
     api_key_rights(conn, groups[0], groups[1]).await?;
-    admin_rights(conn, groups[1], &crate::mail::ADMIN_MODELS).await?;
+    admin_rights(conn, groups[1], &ADMIN_MODELS).await?;
     Ok(())
 }
 
@@ -503,7 +585,7 @@ async fn admin_rights(conn: &mut Connection, admin_group: i64, models: &[&str]) 
                 "INSERT INTO ir_model_access (name, model, group_id, active, perm_read, perm_write, perm_create, perm_unlink) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
             )
-            .bind(&xmlid)
+            .bind(xmlid.clone())
             .bind(*model)
             .bind(admin_group)
             .bind(true)

@@ -368,7 +368,6 @@ pub(crate) fn job_external_id(job: &str) -> String {
 /// deleted when the job is gone or the addon uninstalled). A new job is
 /// due at once, as in Odoo; an existing one keeps its schedule and whether
 /// it is active.
-#[crate::boxed]
 pub(crate) async fn job_records(
     conn: &mut pulse_orm::Connection,
     addon: &str,

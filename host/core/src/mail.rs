@@ -23,23 +23,13 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use pulse_orm::{Dialect, Record};
-use pulse_schema::{FieldSpec, FieldType, ModelSpec, OnDelete};
-use serde_json::{Value, json};
+use serde_json::Value;
 use sqlx::Row;
 
+use crate::base::mail_model;
 use crate::failure::CallFailure;
 use crate::utc::{format_utc, now};
 use crate::{Error, Host};
-
-/// The outbox.
-pub const MAIL_MODEL: &str = "mail.mail";
-/// The SMTP servers the admin configured.
-pub const SERVER_MODEL: &str = "ir.mail_server";
-/// Files, such as a message's attachments.
-pub const ATTACHMENT_MODEL: &str = "ir.attachment";
-
-/// The models only administrators (`base.group_system`) may use, as in Odoo.
-pub(crate) const ADMIN_MODELS: [&str; 3] = [MAIL_MODEL, SERVER_MODEL, ATTACHMENT_MODEL];
 
 /// Tries in all before a message that keeps failing is left in `exception`.
 pub const MAX_ATTEMPTS: i64 = 5;
@@ -62,128 +52,6 @@ const POLL: Duration = Duration::from_millis(250);
 
 /// The sender when a message names none and `mail.default.from` is unset.
 const DEFAULT_FROM: &str = "notifications@localhost";
-
-/// The values of `mail.mail.state`, with Odoo's labels.
-const STATES: [(&str, &str); 5] = [
-    ("outgoing", "Outgoing"),
-    ("sent", "Sent"),
-    ("received", "Received"),
-    ("exception", "Delivery Failed"),
-    ("cancel", "Cancelled"),
-];
-
-fn field(name: &str, ttype: FieldType, string: &str) -> FieldSpec {
-    let mut spec = FieldSpec::new(name, ttype);
-    spec.string = string.to_string();
-    spec
-}
-
-fn with(mut spec: FieldSpec, change: impl FnOnce(&mut FieldSpec)) -> FieldSpec {
-    change(&mut spec);
-    spec
-}
-
-fn model(name: &str, description: &str, fields: Vec<FieldSpec>) -> ModelSpec {
-    ModelSpec {
-        name: name.to_string(),
-        description: description.to_string(),
-        fields,
-        extends: false,
-        checks: Vec::new(),
-    }
-}
-
-/// `ir.attachment`, the fields a message's attachments need.
-pub(crate) fn attachment_model() -> ModelSpec {
-    model(
-        ATTACHMENT_MODEL,
-        "Attachment",
-        vec![
-            with(field("name", FieldType::Char, "Name"), |f| f.required = true),
-            field("datas", FieldType::Binary, "File Content"),
-            field("mimetype", FieldType::Char, "Mime Type"),
-            field("res_model", FieldType::Char, "Resource Model"),
-            field("res_id", FieldType::Integer, "Resource ID"),
-        ],
-    )
-}
-
-/// `ir.mail_server`, Odoo's fields for an SMTP server.
-pub(crate) fn server_model() -> ModelSpec {
-    model(
-        SERVER_MODEL,
-        "Mail Server",
-        vec![
-            with(field("name", FieldType::Char, "Name"), |f| f.required = true),
-            with(field("smtp_host", FieldType::Char, "SMTP Server"), |f| {
-                f.required = true
-            }),
-            with(field("smtp_port", FieldType::Integer, "SMTP Port"), |f| {
-                f.default = Some(json!(25))
-            }),
-            field("smtp_user", FieldType::Char, "Username"),
-            field("smtp_pass", FieldType::Char, "Password"),
-            with(
-                field("smtp_encryption", FieldType::Selection, "Connection Encryption"),
-                |f| {
-                    f.selection = [
-                        ("none", "None"),
-                        ("starttls", "TLS (STARTTLS)"),
-                        ("ssl", "SSL/TLS"),
-                    ]
-                    .map(|(v, l)| (v.to_string(), l.to_string()))
-                    .to_vec();
-                    f.default = Some(json!("none"));
-                },
-            ),
-            with(field("sequence", FieldType::Integer, "Priority"), |f| {
-                f.default = Some(json!(10))
-            }),
-            with(field("active", FieldType::Boolean, "Active"), |f| {
-                f.default = Some(json!(true))
-            }),
-        ],
-    )
-}
-
-/// `mail.mail`, the outbox, with Odoo's field names.
-pub(crate) fn mail_model() -> ModelSpec {
-    model(
-        MAIL_MODEL,
-        "Outgoing Mails",
-        vec![
-            field("email_from", FieldType::Char, "From"),
-            field("email_to", FieldType::Text, "To"),
-            field("email_cc", FieldType::Char, "Cc"),
-            field("subject", FieldType::Char, "Subject"),
-            field("body_html", FieldType::Html, "Text Contents"),
-            with(
-                field("attachment_ids", FieldType::Many2many, "Attachments"),
-                |f| f.relation = Some(ATTACHMENT_MODEL.to_string()),
-            ),
-            with(field("state", FieldType::Selection, "Status"), |f| {
-                f.selection = STATES
-                    .map(|(v, l)| (v.to_string(), l.to_string()))
-                    .to_vec();
-                f.default = Some(json!("outgoing"));
-                f.copy = Some(false);
-            }),
-            field("failure_reason", FieldType::Text, "Failure Reason"),
-            with(
-                field("mail_server_id", FieldType::Many2one, "Outgoing mail server"),
-                |f| {
-                    f.relation = Some(SERVER_MODEL.to_string());
-                    f.ondelete = Some(OnDelete::SetNull);
-                },
-            ),
-            field("auto_delete", FieldType::Boolean, "Auto Delete"),
-            // Odoo's "send after": the next try of a message that failed.
-            field("scheduled_date", FieldType::Datetime, "Scheduled Send Date"),
-            // Pulse's own: failed tries so far.
-            field("failure_count", FieldType::Integer, "Failed Attempts"),
-        ],
-    )
-}
 
 /// How the connection to an SMTP server is secured (`smtp_encryption`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -688,6 +556,7 @@ mod tests {
 
     #[test]
     fn header_injection_and_floods_are_refused() {
+        use serde_json::json;
         let row = |name: &str, value: String| -> Vec<Record> {
             vec![serde_json::from_value(json!({ name: value })).unwrap()]
         };

@@ -310,7 +310,7 @@ async fn run(tx: &mut Connection, dialect: Dialect, step: &Step) -> Result<(), s
             column,
             definition,
         } => {
-            if pulse_orm::table_exists(tx, dialect, table).await?
+            if has_table(tx, dialect, table).await?
                 && !has_column(tx, dialect, table, column).await?
             {
                 sqlx::query(&format!(
@@ -322,6 +322,21 @@ async fn run(tx: &mut Connection, dialect: Dialect, step: &Step) -> Result<(), s
         }
     }
     Ok(())
+}
+
+async fn has_table(tx: &mut Connection, dialect: Dialect, table: &str) -> Result<bool, sqlx::Error> {
+    let query = match dialect {
+        Dialect::Sqlite => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = $1",
+        Dialect::Postgres => {
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = $1 \
+             AND table_schema = current_schema()"
+        }
+    };
+    let present: i64 = sqlx::query_scalar(query)
+        .bind(table)
+        .fetch_one(&mut *tx)
+        .await?;
+    Ok(present > 0)
 }
 
 async fn has_column(

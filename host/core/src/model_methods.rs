@@ -105,7 +105,7 @@ const MODELS: [ModelMethods; 5] = [
     // Odoo's outbox: addresses and subjects are checked before they are
     // stored, so none carries a header of its own.
     ModelMethods {
-        model: crate::mail::MAIL_MODEL,
+        model: crate::base::MAIL_MODEL,
         aliases: &[],
         pseudo_fields: Some(PseudoFields {
             take: crate::mail::check_values,

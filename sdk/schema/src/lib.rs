@@ -365,7 +365,7 @@ pub fn parse_interval(text: &str) -> Result<(i64, String), String> {
     let number: i64 = number.parse().map_err(|_| bad())?;
     let unit = INTERVAL_TYPES
         .iter()
-        .find(|u| **u == unit || u.strip_suffix('s') == Some(unit))
+        .find(|u| **u == *unit || u.strip_suffix('s') == Some(unit))
         .ok_or_else(bad)?;
     if number < 1 {
         return Err(bad());
@@ -495,5 +495,15 @@ mod tests {
             assert_eq!(json, format!("\"{}\"", t.as_str()));
         }
         assert_eq!(FieldType::parse("reference"), None);
+    }
+
+    #[test]
+    fn intervals_read_as_odoo_stores_them() {
+        assert_eq!(parse_interval("1 days"), Ok((1, "days".to_string())));
+        assert_eq!(parse_interval(" 15  minutes "), Ok((15, "minutes".to_string())));
+        assert_eq!(parse_interval("1 week"), Ok((1, "weeks".to_string())));
+        for bad in ["", "days", "0 days", "-1 days", "1 fortnight", "1 days later", "x days"] {
+            assert!(parse_interval(bad).is_err(), "{bad:?}");
+        }
     }
 }
