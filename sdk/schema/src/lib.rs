@@ -364,8 +364,8 @@ pub fn parse_interval(text: &str) -> Result<(i64, String), String> {
     };
     let number: i64 = number.parse().map_err(|_| bad())?;
     let unit = INTERVAL_TYPES
-        .iter()
-        .find(|u| **u == *unit || u.strip_suffix('s') == Some(unit))
+        .into_iter()
+        .find(|u| *u == unit || u.strip_suffix('s') == Some(unit))
         .ok_or_else(bad)?;
     if number < 1 {
         return Err(bad());
