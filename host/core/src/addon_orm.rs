@@ -417,6 +417,7 @@ impl OrmBackend for TxOrm {
         rows: &str,
     ) -> Result<Vec<i64>, AddonError> {
         let rows: Vec<Record> = parse(rows, "create rows")?;
+        crate::model_methods::check_values(model, &rows).map_err(addon_error)?;
         if let Some((own, commands)) = self.split_commands(model, &rows) {
             return self
                 .guarded_with_commands(context, model, &commands, async |conn, orm, access| {
@@ -443,6 +444,8 @@ impl OrmBackend for TxOrm {
         values: &str,
     ) -> Result<(), AddonError> {
         let values: Record = parse(values, "write values")?;
+        crate::model_methods::check_values(model, std::slice::from_ref(&values))
+            .map_err(addon_error)?;
         if let Some((mut own, commands)) = self.split_commands(model, std::slice::from_ref(&values))
         {
             let own = own.pop().unwrap_or_default();

@@ -148,7 +148,10 @@ pub(crate) fn mail_model() -> ModelSpec {
             field("email_cc", FieldType::Char),
             field("subject", FieldType::Char),
             field("body_html", FieldType::Html),
-            relation(field("attachment_ids", FieldType::Many2many), ATTACHMENT_MODEL),
+            relation(
+                field("attachment_ids", FieldType::Many2many),
+                ATTACHMENT_MODEL,
+            ),
             state,
             field("failure_reason", FieldType::Text),
             server,
@@ -316,8 +319,15 @@ pub fn description() -> Description {
                     field("smtp_user", FieldType::Char),
                     field("smtp_pass", FieldType::Char),
                     labelled(
-                        default(field("smtp_encryption", FieldType::Selection), json!("none")),
-                        &[("none", "None"), ("starttls", "TLS (STARTTLS)"), ("ssl", "SSL/TLS")],
+                        default(
+                            field("smtp_encryption", FieldType::Selection),
+                            json!("none"),
+                        ),
+                        &[
+                            ("none", "None"),
+                            ("starttls", "TLS (STARTTLS)"),
+                            ("ssl", "SSL/TLS"),
+                        ],
                     ),
                     default(field("sequence", FieldType::Integer), json!(10)),
                     active(),
@@ -574,7 +584,11 @@ async fn api_key_rights(
 
 /// Full rights on `models` for administrators (`base.group_system`) and
 /// none for anyone else, as Odoo gives them on its outbox and mail servers.
-async fn admin_rights(conn: &mut Connection, admin_group: i64, models: &[&str]) -> Result<(), Error> {
+async fn admin_rights(
+    conn: &mut Connection,
+    admin_group: i64,
+    models: &[&str],
+) -> Result<(), Error> {
     for model in models {
         let xmlid = format!("access_{}_system", pulse_orm::table_name(model));
         seed(

@@ -65,11 +65,11 @@ pub use error::Error;
 pub use failure::{CallFailure, Failure, Kind};
 pub use grants::{Outbound, OutboundError, OutboundFuture, OutboundRequest, OutboundResponse};
 pub use humantime::parse_duration;
-pub use mail::{
-    Encryption, MAX_ATTEMPTS, MailAttachment, MailError, MailFuture, MailSettings, Mailer, OutgoingMail,
-    SmtpServer,
-};
 pub use lifecycle::{ChangeKind, PermissionRequest, PlanReport, SchemaChange};
+pub use mail::{
+    Encryption, MAX_ATTEMPTS, MailAttachment, MailError, MailFuture, MailSettings, Mailer,
+    OutgoingMail, SmtpServer,
+};
 pub use module_records::{ModuleInfo, ModuleState, Operation};
 pub use pulse_manifest::plan::Installed;
 pub use pulse_runtime::Limits;

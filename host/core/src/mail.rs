@@ -22,12 +22,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
-use pulse_orm::{Dialect, Record};
+use pulse_orm::{Dialect, OrmError, Record};
 use serde_json::Value;
 use sqlx::Row;
 
 use crate::base::mail_model;
-use crate::failure::CallFailure;
 use crate::utc::{format_utc, now};
 use crate::{Error, Host};
 
@@ -124,7 +123,10 @@ impl SmtpServer {
         };
         let pass = url.password().map(decode).transpose()?;
         Ok(SmtpServer {
-            host: host.trim_start_matches('[').trim_end_matches(']').to_string(),
+            host: host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_string(),
             port: url.port().unwrap_or(default_port),
             user,
             pass,
@@ -196,12 +198,9 @@ pub struct MailSettings {
 /// Checks the values of a `mail.mail` create or write (the model's row in
 /// `model_methods`): no line break in an address or the subject (they
 /// would start a header of their own), at most [`MAX_RECIPIENTS`]
-/// recipients, no value longer than [`MAX_HEADER`]. Takes nothing out.
-#[allow(clippy::type_complexity)]
-pub(crate) fn check_values(
-    rows: Vec<Record>,
-) -> Result<(Vec<Record>, Vec<Option<String>>), CallFailure> {
-    for row in &rows {
+/// recipients, no value longer than [`MAX_HEADER`].
+pub(crate) fn check_values(rows: &[Record]) -> Result<(), OrmError> {
+    for row in rows {
         let mut recipients = 0;
         for name in ["email_from", "email_to", "email_cc", "subject"] {
             let Some(Value::String(value)) = row.get(name) else {
@@ -228,11 +227,11 @@ pub(crate) fn check_values(
             )));
         }
     }
-    Ok((rows, Vec::new()))
+    Ok(())
 }
 
-fn refused(message: String) -> CallFailure {
-    CallFailure::Orm(pulse_orm::OrmError::Validation(message))
+fn refused(message: String) -> OrmError {
+    OrmError::Validation(message)
 }
 
 /// The addresses of a comma- or semicolon-separated list.
@@ -562,14 +561,14 @@ mod tests {
         };
         for name in ["subject", "email_to", "email_cc", "email_from"] {
             let injected = row(name, "x\r\nBcc: victim@example.org".into());
-            assert!(check_values(injected).is_err(), "{name}");
+            assert!(check_values(&injected).is_err(), "{name}");
         }
         let many = (0..=MAX_RECIPIENTS)
             .map(|i| format!("u{i}@example.org"))
             .collect::<Vec<_>>()
             .join(", ");
-        assert!(check_values(row("email_to", many)).is_err());
-        assert!(check_values(row("subject", "x".repeat(MAX_HEADER + 1))).is_err());
-        assert!(check_values(row("email_to", "a@example.org; b@example.org".into())).is_ok());
+        assert!(check_values(&row("email_to", many)).is_err());
+        assert!(check_values(&row("subject", "x".repeat(MAX_HEADER + 1))).is_err());
+        assert!(check_values(&row("email_to", "a@example.org; b@example.org".into())).is_ok());
     }
 }

@@ -324,7 +324,11 @@ async fn run(tx: &mut Connection, dialect: Dialect, step: &Step) -> Result<(), s
     Ok(())
 }
 
-async fn has_table(tx: &mut Connection, dialect: Dialect, table: &str) -> Result<bool, sqlx::Error> {
+async fn has_table(
+    tx: &mut Connection,
+    dialect: Dialect,
+    table: &str,
+) -> Result<bool, sqlx::Error> {
     let query = match dialect {
         Dialect::Sqlite => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = $1",
         Dialect::Postgres => {

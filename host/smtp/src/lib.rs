@@ -53,7 +53,9 @@ fn transport(server: &SmtpServer) -> Result<AsyncSmtpTransport<Tokio1Executor>, 
         Encryption::Starttls => {
             AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&server.host).map_err(tls)?
         }
-        Encryption::Ssl => AsyncSmtpTransport::<Tokio1Executor>::relay(&server.host).map_err(tls)?,
+        Encryption::Ssl => {
+            AsyncSmtpTransport::<Tokio1Executor>::relay(&server.host).map_err(tls)?
+        }
     };
     let mut builder = builder.port(server.port).timeout(Some(TIMEOUT));
     if let Some(user) = &server.user {
@@ -128,10 +130,7 @@ mod tests {
     fn a_line_break_never_starts_a_header() {
         let message = message(&mail("Hello\r\nBcc: victim@example.org", "a@example.org")).unwrap();
         let text = String::from_utf8(message.formatted()).unwrap();
-        assert!(
-            !text.lines().any(|l| l.starts_with("Bcc:")),
-            "{text}"
-        );
+        assert!(!text.lines().any(|l| l.starts_with("Bcc:")), "{text}");
         let refused = super::message(&mail("x", "a@example.org\r\nBcc: victim@example.org"));
         assert!(matches!(refused, Err(MailError::Refused(_))));
     }

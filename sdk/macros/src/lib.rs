@@ -727,7 +727,9 @@ fn expand_cron(attr: TokenStream2, function: &ItemFn) -> syn::Result<TokenStream
     let missing = |what: &str| {
         syn::Error::new(
             function.sig.span(),
-            format!("missing {what}, e.g. #[cron(name = \"Nightly close\", interval = \"1 days\")]"),
+            format!(
+                "missing {what}, e.g. #[cron(name = \"Nightly close\", interval = \"1 days\")]"
+            ),
         )
     };
     let name = name.ok_or_else(|| missing("name"))?;

@@ -500,9 +500,20 @@ mod tests {
     #[test]
     fn intervals_read_as_odoo_stores_them() {
         assert_eq!(parse_interval("1 days"), Ok((1, "days".to_string())));
-        assert_eq!(parse_interval(" 15  minutes "), Ok((15, "minutes".to_string())));
+        assert_eq!(
+            parse_interval(" 15  minutes "),
+            Ok((15, "minutes".to_string()))
+        );
         assert_eq!(parse_interval("1 week"), Ok((1, "weeks".to_string())));
-        for bad in ["", "days", "0 days", "-1 days", "1 fortnight", "1 days later", "x days"] {
+        for bad in [
+            "",
+            "days",
+            "0 days",
+            "-1 days",
+            "1 fortnight",
+            "1 days later",
+            "x days",
+        ] {
             assert!(parse_interval(bad).is_err(), "{bad:?}");
         }
     }

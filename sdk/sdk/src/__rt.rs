@@ -119,11 +119,10 @@ pub fn run_cron(
     job: &str,
     scheduled: String,
 ) -> std::result::Result<(), WitError> {
-    let entry = def
-        .crons
-        .iter()
-        .find(|c| c.job == job)
-        .ok_or_else(|| WitError::Internal(format!("this addon has no scheduled job '{job}'")))?;
+    let entry =
+        def.crons.iter().find(|c| c.job == job).ok_or_else(|| {
+            WitError::Internal(format!("this addon has no scheduled job '{job}'"))
+        })?;
     let env = Env::new().with_context(context_of(context)?);
     (entry.run)(&env, scheduled).map_err(WitError::from)
 }
