@@ -35,12 +35,9 @@ struct Running {
 }
 
 impl App {
-    /// Opens the host on `config` and starts what `pulse serve` starts:
-    /// the scheduler and (on PostgreSQL) the listener for other hosts'
-    /// lifecycle changes. The installed addons are loaded by the first
-    /// request (`Host::refresh`, which every request runs), not here:
-    /// awaiting `Host::reload` from this crate would compile the host's
-    /// loading code a second time, into the test binary's build.
+    /// Opens the host on `config` and starts what `pulse serve` starts
+    /// before it listens: the installed addons loaded, the scheduler, and
+    /// (on PostgreSQL) the listener for other hosts' lifecycle changes.
     pub(crate) fn start(config: Config) -> App {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(WORKERS)
@@ -49,7 +46,9 @@ impl App {
             .build()
             .expect("a tokio runtime for the in-process host");
         let host = wait(runtime.handle(), async {
-            Arc::new(Host::open(config).await.expect("opening the host"))
+            let host = Arc::new(Host::open(config).await.expect("opening the host"));
+            host.reload().await.expect("loading the installed addons");
+            host
         });
         {
             let _inside = runtime.enter();
