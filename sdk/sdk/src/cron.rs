@@ -3,6 +3,23 @@
 //! The host keeps one `ir.cron` record per job, owned by the addon (so
 //! uninstalling the addon removes it), and calls the function when the job
 //! is due.
+//!
+//! ```
+//! use pulse_sdk::prelude::*;
+//!
+//! /// Runs once a day; `scheduled` is when the run was due (UTC).
+//! #[cron(name = "Nightly close", interval = "1 days")]
+//! pub fn nightly(env: &Env, scheduled: String) -> Result<()> {
+//!     env.info(&format!("closing the day due at {scheduled}"));
+//!     Ok(())
+//! }
+//!
+//! # fn main() {
+//! use pulse_sdk::Cron;
+//! assert_eq!((<nightly as Cron>::JOB, <nightly as Cron>::NAME), ("nightly", "Nightly close"));
+//! assert_eq!((<nightly as Cron>::INTERVAL_NUMBER, <nightly as Cron>::INTERVAL_TYPE), (1, "days"));
+//! # }
+//! ```
 
 use crate::{Env, Result};
 
