@@ -4,7 +4,8 @@
 //! answers "try later" leaves the message in `exception` with the reason,
 //! and it goes out once the server is back; `ir.mail_server` records win
 //! over `--smtp-url` and their password is the admin's only; header
-//! injection and recipient floods are refused. And a `#[cron]` job: its
+//! injection and recipient floods are refused; three hosts on one
+//! PostgreSQL send each message once. And a `#[cron]` job: its
 //! `ir.cron` record comes and goes with the addon, `pulse cron run` and the
 //! served scheduler call it.
 
@@ -220,6 +221,49 @@ fn mail(backend: Backend) {
         log.contains(&format!("127.0.0.1:{}", sink.port())),
         "the log shows no mail going out:\n{log}"
     );
+}
+
+#[test]
+fn hosts_sharing_a_database_send_each_message_once() {
+    build_addons();
+    let sink = SmtpSink::start();
+    let mut pulse = Pulse::on(Backend::Postgres, &["tests/fixtures/addons"]);
+    pulse.extra_args.push(format!("--smtp-url={}", sink.url()));
+    pulse.ok(&["install", "mail_lab"]);
+    let hosts: Vec<_> = (0..3).map(|_| pulse.serve()).collect();
+    let mut admin = pulse.admin(&hosts[0]);
+    for i in 0..8 {
+        admin
+            .call(
+                "mail.lab.tick",
+                "queue_mail",
+                json!([
+                    [],
+                    format!("user{i}@example.org"),
+                    format!("Message {i}"),
+                    false
+                ]),
+                json!({}),
+            )
+            .unwrap();
+    }
+    sink.wait_for(8, Duration::from_secs(30));
+    wait_until(
+        &pulse,
+        "SELECT CAST(COUNT(*) AS TEXT) FROM mail_mail WHERE state = 'sent'",
+        "8",
+    );
+    // Time for a second send of any of them, had one been claimed twice.
+    std::thread::sleep(Duration::from_secs(1));
+    drop(hosts);
+    let mut recipients: Vec<String> = sink.received().iter().map(|m| m.to[0].clone()).collect();
+    recipients.sort();
+    let expected: Vec<String> = {
+        let mut all: Vec<String> = (0..8).map(|i| format!("user{i}@example.org")).collect();
+        all.sort();
+        all
+    };
+    assert_eq!(recipients, expected, "each message exactly once");
 }
 
 fn cron_export(backend: Backend) {
