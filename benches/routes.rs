@@ -181,6 +181,7 @@ async fn main() {
         addon_limits: Default::default(),
         pool: Default::default(),
         outbound: None,
+        mail: Default::default(),
     };
     let host = Arc::new(pulse_core::Host::open(config).await.unwrap());
     host.install(&["route_lab".to_string()]).await.unwrap();

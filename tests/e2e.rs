@@ -19,6 +19,7 @@ mod events;
 mod hostile;
 mod hosts;
 mod lifecycle;
+mod mail;
 mod module_cycles;
 mod observability;
 mod odoo_clients;

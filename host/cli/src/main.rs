@@ -118,6 +118,11 @@ struct Cli {
     )]
     proxies: Vec<pulse_api::IpNet>,
 
+    /// The SMTP server queued mail goes through when no ir.mail_server record is active:
+    /// smtp://[USER[:PASSWORD]@]HOST[:PORT], smtp+starttls://… or smtps://…
+    #[arg(long, env = "PULSE_SMTP_URL", global = true, hide_env_values = true)]
+    smtp_url: Option<String>,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -247,6 +252,14 @@ impl Cli {
                 statement_timeout: Some(self.statement_timeout),
             },
             outbound: Some(Arc::new(pulse_api::HttpClient::new())),
+            mail: pulse_core::MailSettings {
+                // Checked by `run` before any host opens.
+                smtp: self
+                    .smtp_url
+                    .as_deref()
+                    .and_then(|url| pulse_core::SmtpServer::from_url(url).ok()),
+                mailer: Some(Arc::new(pulse_smtp::SmtpMailer::new())),
+            },
         }
     }
 
@@ -264,6 +277,9 @@ impl Cli {
 
 /// Runs one command; the host is opened only by the commands that need it.
 async fn run(cli: Cli) -> Result<()> {
+    if let Some(url) = &cli.smtp_url {
+        pulse_core::SmtpServer::from_url(url)?;
+    }
     let host = || Host::open(cli.config());
     match &cli.command {
         Command::Build(args) => build::run(&cli.addons_paths(), &args.names),

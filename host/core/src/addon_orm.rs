@@ -424,6 +424,7 @@ impl OrmBackend for TxOrm {
         rows: &str,
     ) -> Result<Vec<i64>, Exception> {
         let rows: Vec<Record> = parse(rows, "create rows")?;
+        crate::model_methods::check_values(model, &rows).map_err(addon_error)?;
         if let Some((own, commands)) = self.split_commands(model, &rows) {
             return self
                 .guarded_with_commands(context, model, &commands, async |conn, orm, access| {
@@ -450,6 +451,8 @@ impl OrmBackend for TxOrm {
         values: &str,
     ) -> Result<(), Exception> {
         let values: Record = parse(values, "write values")?;
+        crate::model_methods::check_values(model, std::slice::from_ref(&values))
+            .map_err(addon_error)?;
         if let Some((mut own, commands)) = self.split_commands(model, std::slice::from_ref(&values))
         {
             let own = own.pop().unwrap_or_default();

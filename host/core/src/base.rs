@@ -6,7 +6,7 @@
 use std::sync::LazyLock;
 
 use pulse_orm::{Connection, Dialect, Registry, ledger};
-use pulse_schema::{Description, FieldType};
+use pulse_schema::{Description, FieldType, ModelSpec};
 
 use crate::Error;
 
@@ -67,6 +67,25 @@ fn label(name: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// The outbox (Odoo's `mail.mail`), sent by `crate::mail`.
+pub const MAIL_MODEL: &str = "mail.mail";
+/// The SMTP servers the admin configured.
+pub const SERVER_MODEL: &str = "ir.mail_server";
+/// Files, such as a message's attachments.
+pub const ATTACHMENT_MODEL: &str = "ir.attachment";
+
+/// The models only administrators (`base.group_system`) may use, as in Odoo.
+const ADMIN_MODELS: [&str; 3] = [MAIL_MODEL, SERVER_MODEL, ATTACHMENT_MODEL];
+
+/// `mail.mail`, as `base.toml` describes it.
+pub(crate) fn mail_model() -> ModelSpec {
+    description()
+        .models
+        .into_iter()
+        .find(|m| m.name == MAIL_MODEL)
+        .expect("base.toml describes mail.mail")
 }
 
 /// Applies `base` to a registry being built.
@@ -156,6 +175,7 @@ pub async fn ensure(conn: &mut Connection, dialect: Dialect) -> Result<(), Error
         groups.push(id);
     }
     api_key_rights(conn, groups[0], groups[1]).await?;
+    admin_rights(conn, groups[1], &ADMIN_MODELS).await?;
     Ok(())
 }
 
@@ -233,6 +253,37 @@ async fn api_key_rights(
             .execute(&mut *conn)
             .await?;
         }
+    }
+    Ok(())
+}
+
+/// Full rights on `models` for administrators (`base.group_system`) and
+/// none for anyone else, as Odoo gives them on its outbox and mail servers.
+async fn admin_rights(
+    conn: &mut Connection,
+    admin_group: i64,
+    models: &[&str],
+) -> Result<(), Error> {
+    for model in models {
+        let xmlid = format!("access_{}_system", pulse_orm::table_name(model));
+        seed(
+            conn,
+            &xmlid,
+            "ir.model.access",
+            sqlx::query(
+                "INSERT INTO ir_model_access (name, model, group_id, active, perm_read, perm_write, perm_create, perm_unlink) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+            )
+            .bind(xmlid.clone())
+            .bind(*model)
+            .bind(admin_group)
+            .bind(true)
+            .bind(true)
+            .bind(true)
+            .bind(true)
+            .bind(true),
+        )
+        .await?;
     }
     Ok(())
 }

@@ -8,6 +8,12 @@
 //! into one, as in Odoo. A failing run is rolled back, counted, and after
 //! five failures in a row the job is deactivated, with the error logged.
 //! The method receives the time it was due as its keyword `scheduled`.
+//!
+//! A job may instead name a function the addon exports (`#[cron]`, the
+//! `cron` interface of `pulse:addon@0.2`): the addon lists it in its
+//! description, the lifecycle keeps its `ir.cron` record (external id
+//! `<addon>.cron_job_<job>`, so it goes with the addon), and the scheduler
+//! calls the export with the job's key and the time it was due.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,8 +22,9 @@ use pulse_orm::{Dialect, Orm};
 use serde_json::{Map, Value};
 use sqlx::Row;
 
+use crate::failure::CallFailure;
 use crate::utc::{civil_from_days, days_from_civil, format_utc, now, parse_utc};
-use crate::{Error, Host, TxOrm, dispatch};
+use crate::{Error, Host, Snapshot, TxOrm, dispatch};
 
 /// Failures in a row after which a job is deactivated.
 const MAX_FAILURES: i64 = 5;
@@ -90,7 +97,7 @@ impl Host {
     #[crate::boxed]
     pub async fn cron_jobs(&self) -> Result<Vec<Job>, Error> {
         let rows = sqlx::query(
-            "SELECT name, model, method, interval_number, interval_type, nextcall, lastcall, active, failure_count \
+            "SELECT name, model, method, interval_number, interval_type, nextcall, lastcall, active, failure_count, job \
              FROM ir_cron ORDER BY priority, name",
         )
         .fetch_all(&self.db.pool)
@@ -99,11 +106,14 @@ impl Host {
             .map(|row| {
                 Ok(Job {
                     name: row.try_get(0)?,
-                    call: format!(
-                        "{}.{}",
-                        row.try_get::<String, _>(1)?,
-                        row.try_get::<String, _>(2)?
-                    ),
+                    call: match row.try_get::<Option<String>, _>(9)? {
+                        Some(job) => format!("cron.run({job})"),
+                        None => format!(
+                            "{}.{}",
+                            row.try_get::<String, _>(1)?,
+                            row.try_get::<String, _>(2)?
+                        ),
+                    },
                     interval_number: row.try_get::<Option<i64>, _>(3)?.unwrap_or(1),
                     interval_type: row
                         .try_get::<Option<String>, _>(4)?
@@ -148,7 +158,7 @@ impl Host {
         } else {
             ""
         };
-        let select = "SELECT id, name, model, method, interval_number, interval_type, nextcall, failure_count FROM ir_cron";
+        let select = "SELECT id, name, model, method, interval_number, interval_type, nextcall, failure_count, job FROM ir_cron";
         let row = match named {
             Some(name) => {
                 sqlx::query(&format!("{select} WHERE name = $1 LIMIT 1{lock}"))
@@ -179,6 +189,7 @@ impl Host {
             .unwrap_or_else(|| "minutes".into());
         let due_text: Option<String> = row.try_get(6)?;
         let failures: i64 = row.try_get::<Option<i64>, _>(7)?.unwrap_or(0);
+        let job: Option<String> = row.try_get(8)?;
         let due = due_text.as_deref().and_then(parse_utc).unwrap_or_else(now);
         let snapshot = self.snapshot();
         // A job runs as the addon whose data declares it (or, for one an
@@ -193,7 +204,10 @@ impl Host {
                 graph: [owner.clone()].into(),
             })
         });
-        if snapshot.registry.get(&model).is_some() && !scope.models.contains(&model) {
+        if job.is_none()
+            && snapshot.registry.get(&model).is_some()
+            && !scope.models.contains(&model)
+        {
             drop(tx);
             let message = format!(
                 "addon '{owner}' may not use model '{model}': neither it nor one of its dependencies defines it"
@@ -214,16 +228,25 @@ impl Host {
         let mut kwargs = Map::new();
         kwargs.insert("scheduled".into(), Value::from(format_utc(due)));
         let started = std::time::Instant::now();
-        let (outcome, session) = dispatch::call(
-            session,
-            &model,
-            &method,
-            None,
-            Vec::new(),
-            Vec::new(),
-            kwargs,
-        )
-        .await;
+        let (outcome, session) = match &job {
+            Some(job) => run_export(session, &snapshot, &owner, job, &format_utc(due)).await,
+            None => {
+                dispatch::call(
+                    session,
+                    &model,
+                    &method,
+                    None,
+                    Vec::new(),
+                    Vec::new(),
+                    kwargs,
+                )
+                .await
+            }
+        };
+        let call = match &job {
+            Some(job) => format!("{owner}: cron.run({job})"),
+            None => format!("{model}.{method}"),
+        };
         crate::metrics::metrics()
             .cron_duration
             .observe(started.elapsed());
@@ -241,7 +264,7 @@ impl Host {
                 .execute(&mut *tx)
                 .await?;
                 tx.commit().await?;
-                tracing::info!(job = %name, call = %format!("{model}.{method}"), took_ms = started.elapsed().as_millis() as u64, "cron job ran");
+                tracing::info!(job = %name, call = %call, took_ms = started.elapsed().as_millis() as u64, "cron job ran");
                 Ok(Some(Ok(())))
             }
             Err(failure) if failure.is_conflict() || session.conflicted() => {
@@ -305,6 +328,117 @@ impl Host {
             }
         })
     }
+}
+
+/// Runs the job `job` that `owner` exports, due at `scheduled`, then
+/// settles what it changed (computed fields, validations).
+async fn run_export(
+    session: TxOrm,
+    snapshot: &Arc<Snapshot>,
+    owner: &str,
+    job: &str,
+    scheduled: &str,
+) -> (Result<Value, CallFailure>, TxOrm) {
+    let Some(addon) = snapshot.addons.get(owner) else {
+        let message = format!("the component of addon '{owner}' is not loaded");
+        return (Err(CallFailure::Unavailable(message)), session);
+    };
+    let context = (*session.context).clone();
+    let span = tracing::info_span!("addon_call", addon = %owner, cron = %job);
+    let (answer, session) = tracing::Instrument::instrument(
+        Box::pin(addon.run_cron(session, &context, job, scheduled)),
+        span,
+    )
+    .await;
+    crate::metrics::metrics().addon_call(owner, crate::metrics::outcome(&answer));
+    if let Err(e) = answer {
+        return (Err(CallFailure::Addon(e)), session);
+    }
+    let (settled, session) = crate::recompute::flush(session, dispatch::method_call).await;
+    (settled.map(|()| Value::Null), session)
+}
+
+/// The external id (within its addon) of the record of an exported job.
+pub(crate) fn job_external_id(job: &str) -> String {
+    format!("cron_job_{job}")
+}
+
+/// The `ir.cron` records of the jobs `addon` exports, as data-file
+/// records: loaded with the addon's data (created, rewritten on upgrade,
+/// deleted when the job is gone or the addon uninstalled). A new job is
+/// due at once, as in Odoo; an existing one keeps its schedule and whether
+/// it is active.
+pub(crate) async fn job_records(
+    conn: &mut pulse_orm::Connection,
+    addon: &str,
+    crons: &[pulse_schema::CronSpec],
+) -> Result<Vec<(std::path::PathBuf, crate::data::DataRecord)>, Error> {
+    let mut records = Vec::new();
+    for spec in crons {
+        let id = job_external_id(&spec.job);
+        let mut values = toml::Table::new();
+        values.insert("name".into(), spec.name.clone().into());
+        values.insert("model".into(), "ir.cron".into());
+        values.insert("method".into(), spec.job.clone().into());
+        values.insert("job".into(), spec.job.clone().into());
+        values.insert("interval_number".into(), spec.interval_number.into());
+        values.insert("interval_type".into(), spec.interval_type.clone().into());
+        if pulse_orm::ledger::external_id(conn, addon, &id)
+            .await?
+            .is_none()
+        {
+            values.insert("nextcall".into(), format_utc(now()).into());
+        }
+        records.push((
+            std::path::PathBuf::from(format!("#[cron] {}", spec.job)),
+            crate::data::DataRecord {
+                id,
+                model: "ir.cron".into(),
+                noupdate: false,
+                values,
+            },
+        ));
+    }
+    Ok(records)
+}
+
+/// Checks the jobs an addon's description lists: a key of letters, digits
+/// and `_` (the function's name), a name, a known unit, a positive number,
+/// no key or name twice.
+pub(crate) fn validate(addon: &str, crons: &[pulse_schema::CronSpec]) -> Result<(), Error> {
+    let fail = |job: &str, why: String| {
+        Err(Error::Lifecycle(format!(
+            "addon '{addon}': scheduled job '{job}': {why}"
+        )))
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    for spec in crons {
+        let job = spec.job.as_str();
+        if job.is_empty()
+            || job.len() > 64
+            || !job.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            return fail(job, "its key must be 1 to 64 letters, digits or '_'".into());
+        }
+        if spec.name.trim().is_empty() || spec.name.len() > 256 {
+            return fail(job, "its name must be 1 to 256 bytes".into());
+        }
+        if !pulse_schema::INTERVAL_TYPES.contains(&spec.interval_type.as_str())
+            || spec.interval_number < 1
+        {
+            return fail(
+                job,
+                format!(
+                    "invalid interval {} {}",
+                    spec.interval_number, spec.interval_type
+                ),
+            );
+        }
+        if !seen.insert(job) || crons.iter().filter(|c| c.name == spec.name).count() > 1 {
+            return fail(job, "listed twice (by key or by name)".into());
+        }
+    }
+    Ok(())
 }
 
 /// The addon a job belongs to: the one whose data file declares it, else

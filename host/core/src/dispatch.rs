@@ -398,6 +398,7 @@ async fn builtin(
                 single => (vec![record_of(single)?], true),
             };
             let (rows, taken) = model_methods::take_pseudo_fields(model, rows)?;
+            model_methods::check_values(model, &rows).map_err(CallFailure::Orm)?;
             let model_def = orm.registry().require(model).map_err(CallFailure::Orm)?;
             // x2many commands run through their target models' methods
             // once the records exist.
@@ -461,6 +462,7 @@ async fn builtin(
             let values = record_of(argument(a, k, 0, "vals"))?;
             guard(conn, Mode::Write, &ids).await?;
             let (mut rows, taken) = model_methods::take_pseudo_fields(model, vec![values])?;
+            model_methods::check_values(model, &rows).map_err(CallFailure::Orm)?;
             let values = rows.pop().unwrap_or_default();
             let taken_one = taken.into_iter().next().flatten();
             let model_def = orm.registry().require(model).map_err(CallFailure::Orm)?;

@@ -29,6 +29,7 @@ mod failure;
 pub mod fuzzing;
 mod grants;
 mod lifecycle;
+mod mail;
 mod method_call;
 pub mod metrics;
 mod migrations;
@@ -68,6 +69,10 @@ pub use failure::{CallFailure, Failure, Kind};
 pub use grants::{Outbound, OutboundError, OutboundFuture, OutboundRequest, OutboundResponse};
 pub use humantime::parse_duration;
 pub use lifecycle::{ChangeKind, PermissionRequest, PlanReport, SchemaChange};
+pub use mail::{
+    Encryption, MAX_ATTEMPTS, MailAttachment, MailError, MailFuture, MailSettings, Mailer,
+    OutgoingMail, SmtpServer,
+};
 pub use module_records::{ModuleInfo, ModuleState, Operation};
 pub use pulse_manifest::plan::Installed;
 pub use pulse_runtime::Limits;
@@ -105,6 +110,8 @@ pub struct Config {
     /// How addons' outbound HTTP requests are sent, once allowed; `None`:
     /// they are refused.
     pub outbound: Option<Arc<dyn Outbound>>,
+    /// How queued mail (`mail.mail`) is sent.
+    pub mail: MailSettings,
 }
 
 impl Config {

@@ -734,9 +734,21 @@ impl<'h> Execution<'h> {
         let found = self.found;
         let addon: &'h Addon = &found.addons[name];
         let component = self.host.load_component(addon)?;
-        let records = data::read(addon, self.with_demo)?;
+        let mut records = data::read(addon, self.with_demo)?;
         let description = self.describe(name, &component).await?;
         crate::routes::validate(name, &description.routes)?;
+        crate::cron::validate(name, &description.crons)?;
+        let jobs = crate::cron::job_records(self.tx(), name, &description.crons).await?;
+        if let Some((_, clash)) = records
+            .iter()
+            .find(|(_, r)| jobs.iter().any(|(_, j)| j.id == r.id))
+        {
+            return Err(Error::Lifecycle(format!(
+                "addon '{name}': the data record '{}' has the external id of one of its scheduled jobs",
+                clash.id
+            )));
+        }
+        records.extend(jobs);
         let depends: Vec<String> = addon.manifest.depend_names().map(str::to_string).collect();
         check_overrides(
             name,

@@ -26,7 +26,8 @@ enum Step {
     /// primary-key and boolean types.
     Sql(&'static str),
     /// Adds a column unless the table has it already (databases made
-    /// before migrations existed may).
+    /// before migrations existed may), or does not exist yet (the `base`
+    /// models' tables are made, whole, after the migrations).
     AddColumn {
         /// The table.
         table: &'static str,
@@ -212,6 +213,17 @@ const MIGRATIONS: &[Migration] = &[
             ),
         ],
     },
+    // The job an addon exports (`#[cron]`): `ir.cron` is a table of the
+    // `base` models, made whole by the seeding when it does not exist yet.
+    Migration {
+        number: 6,
+        name: "scheduled jobs an addon exports",
+        steps: &[Step::AddColumn {
+            table: "ir_cron",
+            column: "job",
+            definition: "VARCHAR",
+        }],
+    },
 ];
 
 /// The PostgreSQL advisory lock that serializes setting a database up
@@ -298,7 +310,9 @@ async fn run(tx: &mut Connection, dialect: Dialect, step: &Step) -> Result<(), s
             column,
             definition,
         } => {
-            if !has_column(tx, dialect, table, column).await? {
+            if present(tx, dialect, table, None).await?
+                && !present(tx, dialect, table, Some(column)).await?
+            {
                 sqlx::query(&format!(
                     "ALTER TABLE {table} ADD COLUMN {column} {definition}"
                 ))
@@ -310,24 +324,32 @@ async fn run(tx: &mut Connection, dialect: Dialect, step: &Step) -> Result<(), s
     Ok(())
 }
 
-async fn has_column(
+/// Whether `table` exists (`column` `None`), or has `column`.
+async fn present(
     tx: &mut Connection,
     dialect: Dialect,
     table: &str,
-    column: &str,
+    column: Option<&str>,
 ) -> Result<bool, sqlx::Error> {
-    let query = match dialect {
-        Dialect::Sqlite => "SELECT COUNT(*) FROM pragma_table_info($1) WHERE name = $2",
-        Dialect::Postgres => {
+    let query = match (dialect, column) {
+        (Dialect::Sqlite, None) => {
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = $1"
+        }
+        (Dialect::Sqlite, Some(_)) => "SELECT COUNT(*) FROM pragma_table_info($1) WHERE name = $2",
+        (Dialect::Postgres, None) => {
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = $1 \
+             AND table_schema = current_schema()"
+        }
+        (Dialect::Postgres, Some(_)) => {
             "SELECT COUNT(*) FROM information_schema.columns WHERE table_name = $1 \
              AND column_name = $2 AND table_schema = current_schema()"
         }
     };
-    let present: i64 = sqlx::query_scalar(query)
-        .bind(table)
-        .bind(column)
-        .fetch_one(&mut *tx)
-        .await?;
+    let mut query = sqlx::query_scalar(query).bind(table);
+    if let Some(column) = column {
+        query = query.bind(column);
+    }
+    let present: i64 = query.fetch_one(&mut *tx).await?;
     Ok(present > 0)
 }
 
@@ -362,7 +384,7 @@ mod tests {
             "expiration_date",
             "name",
         ] {
-            if has_column(&mut conn, db.dialect, table, column)
+            if present(&mut conn, db.dialect, table, Some(column))
                 .await
                 .unwrap()
             {

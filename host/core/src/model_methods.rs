@@ -46,6 +46,10 @@ pub type SetValues =
 pub type AfterWrite =
     for<'a> fn(&'a mut Connection, &'a [i64], &'a Record) -> BoxFuture<'a, Result<(), OrmError>>;
 
+/// Checks the values of a `create` (one row per record) or a `write`
+/// (one row) before anything is written.
+pub type CheckValues = fn(&[Record]) -> Result<(), OrmError>;
+
 /// A method the host answers itself, outside any call's transaction (the
 /// lifecycle runs its own).
 pub type HostMethod = for<'a> fn(&'a Host, HostCall<'a>) -> BoxFuture<'a, Result<Value, Failure>>;
@@ -74,13 +78,16 @@ pub struct ModelMethods {
     pub pseudo_fields: Option<PseudoFields>,
     /// What its writes do beyond the write, if anything.
     pub after_write: Option<AfterWrite>,
+    /// What its `create` and `write` values must satisfy, from RPC clients
+    /// and addon code alike, if anything.
+    pub check: Option<CheckValues>,
     /// The methods the host answers itself (`Some(&[])`: every method),
     /// and how.
     pub host_methods: Option<(&'static [&'static str], HostMethod)>,
 }
 
 /// The special models.
-const MODELS: [ModelMethods; 4] = [
+const MODELS: [ModelMethods; 5] = [
     ModelMethods {
         model: crate::auth::USERS_MODEL,
         aliases: &[],
@@ -89,6 +96,7 @@ const MODELS: [ModelMethods; 4] = [
             set: set_passwords,
         }),
         after_write: Some(after_user_write),
+        check: None,
         host_methods: Some((&["context_get"], user_context)),
     },
     // Odoo's `res.users.apikeys.remove()` is a revocation, i.e. an unlink
@@ -98,6 +106,7 @@ const MODELS: [ModelMethods; 4] = [
         aliases: &[("remove", "unlink")],
         pseudo_fields: None,
         after_write: None,
+        check: None,
         host_methods: None,
     },
     ModelMethods {
@@ -105,6 +114,7 @@ const MODELS: [ModelMethods; 4] = [
         aliases: &[],
         pseudo_fields: None,
         after_write: None,
+        check: None,
         host_methods: Some((&crate::modules::MODULE_METHODS, lifecycle_method)),
     },
     ModelMethods {
@@ -112,7 +122,18 @@ const MODELS: [ModelMethods; 4] = [
         aliases: &[],
         pseudo_fields: None,
         after_write: None,
+        check: None,
         host_methods: Some((&[], lifecycle_method)),
+    },
+    // Odoo's outbox: addresses and subjects are checked before they are
+    // stored, so none carries a header of its own.
+    ModelMethods {
+        model: crate::base::MAIL_MODEL,
+        aliases: &[],
+        pseudo_fields: None,
+        after_write: None,
+        check: Some(crate::mail::check_values),
+        host_methods: None,
     },
 ];
 
@@ -193,6 +214,15 @@ pub async fn after_write(
 ) -> Result<(), OrmError> {
     match of(model).and_then(|m| m.after_write) {
         Some(after) => after(conn, ids, values).await,
+        None => Ok(()),
+    }
+}
+
+/// Checks the values of a `create` or `write` on `model` (see
+/// [`ModelMethods::check`]); every model without a check accepts them.
+pub fn check_values(model: &str, rows: &[Record]) -> Result<(), OrmError> {
+    match of(model).and_then(|m| m.check) {
+        Some(check) => check(rows),
         None => Ok(()),
     }
 }

@@ -801,6 +801,23 @@ impl<B: OrmBackend> LoadedAddon<B> {
         (answer, orm)
     }
 
+    /// Runs the addon's scheduled job `job` (a `#[cron]` function), due at
+    /// `scheduled`, with `context`.
+    pub async fn run_cron(
+        &self,
+        orm: B,
+        context: &Context,
+        job: &str,
+        scheduled: &str,
+    ) -> Answer<(), B> {
+        self.run(orm, context.clone(), async |instance, store| {
+            self.exports
+                .run_cron(store, instance, context, job, scheduled)
+                .await
+        })
+        .await
+    }
+
     /// Runs the addon's route `route` for `request`, in a fresh instance.
     pub async fn handle_route(
         &self,

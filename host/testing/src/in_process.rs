@@ -53,6 +53,7 @@ impl App {
         {
             let _inside = runtime.enter();
             host.spawn_scheduler();
+            host.spawn_mailer();
             host.spawn_listener();
         }
         let router = pulse_api::router(host.clone());

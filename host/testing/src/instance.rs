@@ -251,6 +251,10 @@ impl Pulse {
             addon_limits: Default::default(),
             pool: pulse_core::PoolSettings::default(),
             outbound: Some(std::sync::Arc::new(pulse_api::HttpClient::new())),
+            mail: pulse_core::MailSettings {
+                smtp: None,
+                mailer: Some(std::sync::Arc::new(pulse_smtp::SmtpMailer::new())),
+            },
         });
         Server {
             transport: Transport::InProcess(std::sync::Arc::new(app)),

@@ -18,6 +18,7 @@ pub mod http;
 mod in_process;
 mod instance;
 mod rpc;
+mod smtp;
 mod wit;
 
 pub use database::Backend;
@@ -26,6 +27,7 @@ pub use fixtures::{
 };
 pub use instance::{Pulse, Server, python_script, text};
 pub use rpc::{Rpc, id, json2, logged_in, login_refusal, ok, refused};
+pub use smtp::{Received, SmtpSink};
 pub use wit::{FrozenWit, check_frozen, wit_digest};
 
 /// `on_both! { test_name => body; … }`: each body (a `fn(Backend)` of the

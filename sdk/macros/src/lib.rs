@@ -848,6 +848,84 @@ pub fn auth_policy(attr: TokenStream, item: TokenStream) -> TokenStream {
     .into()
 }
 
+/// A scheduled job: `#[cron(name = "Nightly close", interval = "1 days")]`
+/// on `fn job(env: &Env, scheduled: String) -> Result<()>`. List the function
+/// in `addon!`'s `crons`.
+#[proc_macro_attribute]
+pub fn cron(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let function = parse_macro_input!(item as ItemFn);
+    match expand_cron(attr.into(), &function) {
+        Ok(tokens) => tokens.into(),
+        Err(e) => e.to_compile_error().into(),
+    }
+}
+
+fn expand_cron(attr: TokenStream2, function: &ItemFn) -> syn::Result<TokenStream2> {
+    let metas = Punctuated::<Meta, Token![,]>::parse_terminated.parse2(attr)?;
+    let mut name = None;
+    let mut interval = None;
+    for meta in metas {
+        match meta {
+            Meta::NameValue(nv) if nv.path.is_ident("name") => {
+                let s = string_literal(&nv)?;
+                if s.value().trim().is_empty() {
+                    return Err(syn::Error::new(s.span(), "a job's name may not be empty"));
+                }
+                name = Some(s);
+            }
+            Meta::NameValue(nv) if nv.path.is_ident("interval") => {
+                let s = string_literal(&nv)?;
+                let parsed = pulse_schema::parse_interval(&s.value())
+                    .map_err(|why| syn::Error::new(s.span(), why))?;
+                interval = Some(parsed);
+            }
+            other => {
+                return Err(syn::Error::new(
+                    other.span(),
+                    "expected name = \"…\" and interval = \"…\", e.g. #[cron(name = \"Nightly close\", interval = \"1 days\")]",
+                ));
+            }
+        }
+    }
+    let missing = |what: &str| {
+        syn::Error::new(
+            function.sig.span(),
+            format!(
+                "missing {what}, e.g. #[cron(name = \"Nightly close\", interval = \"1 days\")]"
+            ),
+        )
+    };
+    let name = name.ok_or_else(|| missing("name"))?;
+    let (number, unit) = interval.ok_or_else(|| missing("interval"))?;
+    if function.sig.inputs.len() != 2 {
+        return Err(syn::Error::new(
+            function.sig.span(),
+            "a scheduled job takes (env: &Env, scheduled: String) and returns Result<()>",
+        ));
+    }
+    let fn_ident = &function.sig.ident;
+    let job = fn_ident.to_string();
+    let vis = &function.vis;
+    Ok(quote! {
+        #function
+
+        #[doc(hidden)]
+        #[allow(non_camel_case_types)]
+        #vis struct #fn_ident {}
+
+        impl ::pulse_sdk::Cron for #fn_ident {
+            const JOB: &'static str = #job;
+            const NAME: &'static str = #name;
+            const INTERVAL_NUMBER: i64 = #number;
+            const INTERVAL_TYPE: &'static str = #unit;
+
+            fn run(env: &::pulse_sdk::Env, scheduled: ::std::string::String) -> ::pulse_sdk::Result<()> {
+                #fn_ident(env, scheduled)
+            }
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::default_label;

@@ -38,6 +38,10 @@ pub struct Description {
     /// every login (`pulse:addon@0.2.0` and later).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub auth_policy: bool,
+    /// Scheduled jobs the addon exports (`#[cron]` functions): the host
+    /// keeps one `ir.cron` record per job, owned by the addon.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub crons: Vec<CronSpec>,
 }
 
 /// An operation on records that an addon can subscribe to (Odoo's
@@ -424,6 +428,48 @@ pub enum LoginDecision {
     SecondFactor(String),
 }
 
+/// A scheduled job an addon exports: the host calls the addon's `cron.run`
+/// export with `job` every `interval_number` `interval_type`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CronSpec {
+    /// The job's key, passed back to the addon's `cron.run` (the
+    /// function's name).
+    pub job: String,
+    /// The job's name, as `ir.cron` shows it and `pulse cron run` takes it.
+    pub name: String,
+    /// Every how many units it runs.
+    pub interval_number: i64,
+    /// The unit: `seconds`, `minutes`, `hours`, `days`, `weeks` or `months`.
+    pub interval_type: String,
+}
+
+/// The units of a job's interval, as Odoo's `ir.cron.interval_type` names them.
+pub const INTERVAL_TYPES: [&str; 6] = ["seconds", "minutes", "hours", "days", "weeks", "months"];
+
+/// Reads an interval such as `1 days`, `15 minutes` or `1 week` into
+/// Odoo's `(interval_number, interval_type)`.
+pub fn parse_interval(text: &str) -> Result<(i64, String), String> {
+    let bad = || {
+        format!(
+            "invalid interval {text:?}: expected a positive number and a unit ({}), e.g. \"1 days\"",
+            INTERVAL_TYPES.join(", ")
+        )
+    };
+    let mut words = text.split_whitespace();
+    let (Some(number), Some(unit), None) = (words.next(), words.next(), words.next()) else {
+        return Err(bad());
+    };
+    let number: i64 = number.parse().map_err(|_| bad())?;
+    let unit = INTERVAL_TYPES
+        .into_iter()
+        .find(|u| *u == unit || u.strip_suffix('s') == Some(unit))
+        .ok_or_else(bad)?;
+    if number < 1 {
+        return Err(bad());
+    }
+    Ok((number, unit.to_string()))
+}
+
 /// An HTTP route an addon serves, like an Odoo controller's `@http.route`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RouteSpec {
@@ -546,5 +592,26 @@ mod tests {
             assert_eq!(json, format!("\"{}\"", t.as_str()));
         }
         assert_eq!(FieldType::parse("reference"), None);
+    }
+
+    #[test]
+    fn intervals_read_as_odoo_stores_them() {
+        assert_eq!(parse_interval("1 days"), Ok((1, "days".to_string())));
+        assert_eq!(
+            parse_interval(" 15  minutes "),
+            Ok((15, "minutes".to_string()))
+        );
+        assert_eq!(parse_interval("1 week"), Ok((1, "weeks".to_string())));
+        for bad in [
+            "",
+            "days",
+            "0 days",
+            "-1 days",
+            "1 fortnight",
+            "1 days later",
+            "x days",
+        ] {
+            assert!(parse_interval(bad).is_err(), "{bad:?}");
+        }
     }
 }

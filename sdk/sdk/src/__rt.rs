@@ -2,7 +2,7 @@
 //! expand to. Not part of the public API.
 
 use crate::{Env, Error, HookFn, Hooks, Method, MigrateFn, Result};
-use pulse_schema::{Description, MethodSpec, ModelSpec, RouteAuth, RouteSpec};
+use pulse_schema::{CronSpec, Description, MethodSpec, ModelSpec, RouteAuth, RouteSpec};
 use serde_json::{Map, Value};
 
 /// The generated WIT bindings; only macro expansions name them.
@@ -29,6 +29,8 @@ pub struct AddonDef {
     pub methods: &'static [MethodEntry],
     /// HTTP routes the addon serves.
     pub routes: &'static [RouteEntry],
+    /// Scheduled jobs the addon exports.
+    pub crons: &'static [CronEntry],
     /// Lifecycle hooks.
     pub hooks: Hooks,
     /// Record-event handlers.
@@ -180,6 +182,56 @@ pub fn handle_route(
     })
 }
 
+/// One registered scheduled job.
+pub struct CronEntry {
+    job: &'static str,
+    name: &'static str,
+    interval_number: i64,
+    interval_type: &'static str,
+    run: fn(&Env, String) -> Result<()>,
+}
+
+impl CronEntry {
+    /// The entry for a `#[cron]` function.
+    pub const fn of<C: crate::Cron>() -> CronEntry {
+        CronEntry {
+            job: C::JOB,
+            name: C::NAME,
+            interval_number: C::INTERVAL_NUMBER,
+            interval_type: C::INTERVAL_TYPE,
+            run: C::run,
+        }
+    }
+}
+
+/// Runs the scheduled job `job`, due at `scheduled`, with the context the
+/// host passed.
+pub fn run_cron(
+    def: &AddonDef,
+    context: WitContext,
+    job: &str,
+    scheduled: String,
+) -> std::result::Result<(), WitError> {
+    let entry =
+        def.crons.iter().find(|c| c.job == job).ok_or_else(|| {
+            WitError::Internal(format!("this addon has no scheduled job '{job}'"))
+        })?;
+    let env = Env::new().with_context(context_of(context)?);
+    (entry.run)(&env, scheduled).map_err(WitError::from)
+}
+
+/// The context the host passed, in the SDK's type.
+fn context_of(context: WitContext) -> std::result::Result<crate::Context, WitError> {
+    crate::Context::from_wire(pulse_schema::WireContext {
+        lang: context.lang,
+        tz: context.tz,
+        active_test: context.active_test,
+        company_id: context.company_id,
+        extra: context.extra,
+    })
+    .map_err(|e| WitError::Internal(format!("bad context: {e}")))
+}
+
 type MethodFn = fn(&Env, &[i64], &[Value], &Map<String, Value>) -> Result<Value>;
 
 /// One registered method.
@@ -240,6 +292,16 @@ pub fn describe(def: &AddonDef) -> String {
             })
             .collect(),
         auth_policy: def.auth_policy.is_some(),
+        crons: def
+            .crons
+            .iter()
+            .map(|c| CronSpec {
+                job: c.job.to_string(),
+                name: c.name.to_string(),
+                interval_number: c.interval_number,
+                interval_type: c.interval_type.to_string(),
+            })
+            .collect(),
     };
     serde_json::to_string(&description).expect("a description always serializes")
 }
@@ -288,18 +350,6 @@ pub fn call_method(
     let env = Env::new().with_context(context_of(context)?);
     let result = (entry.call)(&env, ids, &args, &kwargs).map_err(WitError::from)?;
     Ok(result.to_string())
-}
-
-/// The context the host passed, in the SDK's type.
-fn context_of(context: WitContext) -> std::result::Result<crate::Context, WitError> {
-    crate::Context::from_wire(pulse_schema::WireContext {
-        lang: context.lang,
-        tz: context.tz,
-        active_test: context.active_test,
-        company_id: context.company_id,
-        extra: context.extra,
-    })
-    .map_err(|e| WitError::Internal(format!("bad context: {e}")))
 }
 
 fn parse_json<T: serde::de::DeserializeOwned>(

@@ -109,21 +109,25 @@
 
 #![deny(missing_docs)]
 
+mod cron;
 mod env;
 mod error;
 mod events;
 mod field;
+mod mail;
 mod route;
 
 #[doc(hidden)]
 pub mod __rt;
 
+pub use cron::Cron;
 pub use env::{Domain, DynModel, Env, HttpRequest, HttpResponse, Records, User};
 pub use error::{Error, Result};
 pub use events::{AuthPolicy, EventHandler, EventKind, LoginAttempt, LoginDecision, RecordEvent};
 pub use field::FieldValue;
+pub use mail::MailBuilder;
 pub use pulse_schema::{CheckSpec, Context, FieldSpec, FieldType, ModelSpec, OnDelete, RouteAuth};
-pub use pulse_sdk_macros::{Model, auth_policy, event, method, route};
+pub use pulse_sdk_macros::{Model, auth_policy, cron, event, method, route};
 pub use route::{Request, Response, Route};
 pub use serde_json::{self, Map, Value, json};
 
@@ -131,7 +135,7 @@ pub use serde_json::{self, Map, Value, json};
 pub mod prelude {
     pub use crate::{
         Context, Domain, Env, Error, FieldType, FieldValue, HttpRequest, HttpResponse, Map, Model,
-        Records, Request, Response, Result, User, Value, domain, json, method, route,
+        Records, Request, Response, Result, User, Value, cron, domain, json, method, route,
     };
     pub use crate::{EventKind, LoginAttempt, LoginDecision, RecordEvent, auth_policy, event};
 }
@@ -190,14 +194,15 @@ pub struct Hooks {
     pub uninstall: Option<HookFn>,
 }
 
-/// Registers the addon's models, methods, routes and hooks and exports it
-/// to the host. Use it once, at the crate root.
+/// Registers the addon's models, methods, routes, scheduled jobs and hooks
+/// and exports it to the host. Use it once, at the crate root.
 ///
 /// ```ignore
 /// pulse_sdk::addon! {
 ///     models: [Task],
 ///     methods: [action_done],
 ///     routes: [tasks_summary],
+///     crons: [nightly_close],
 ///     post_init: seed_tasks,
 ///     events: [task_changed],
 ///     auth_policy: login_policy,
@@ -209,6 +214,7 @@ macro_rules! addon {
         models: [$($model:ty),* $(,)?]
         $(, methods: [$($method:path),* $(,)?])?
         $(, routes: [$($route:path),* $(,)?])?
+        $(, crons: [$($cron:path),* $(,)?])?
         $(, pre_init: $pre_init:path)?
         $(, post_init: $post_init:path)?
         $(, migrate: $migrate:path)?
@@ -232,6 +238,7 @@ macro_rules! addon {
                     models,
                     methods: &[$($($crate::__rt::MethodEntry::of::<$method>()),*)?],
                     routes: &[$($($crate::__rt::RouteEntry::of::<$route>()),*)?],
+                    crons: &[$($($crate::__rt::CronEntry::of::<$cron>()),*)?],
                     hooks: $crate::Hooks {
                         pre_init: { let hook: Option<fn(&$crate::Env) -> $crate::Result<()>> = None; $(let hook = Some($pre_init as fn(&$crate::Env) -> $crate::Result<()>);)? hook },
                         post_init: { let hook: Option<fn(&$crate::Env) -> $crate::Result<()>> = None; $(let hook = Some($post_init as fn(&$crate::Env) -> $crate::Result<()>);)? hook },
@@ -312,6 +319,16 @@ macro_rules! addon {
                     $crate::__rt::WitError,
                 > {
                     $crate::__rt::check_login(definition(), attempt)
+                }
+            }
+
+            impl $crate::__rt::bindings::exports::pulse::addon::cron::Guest for PulseAddon {
+                fn run(
+                    context: $crate::__rt::WitContext,
+                    job: ::std::string::String,
+                    scheduled: ::std::string::String,
+                ) -> ::std::result::Result<(), $crate::__rt::WitError> {
+                    $crate::__rt::run_cron(definition(), context, &job, scheduled)
                 }
             }
 

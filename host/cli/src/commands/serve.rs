@@ -98,6 +98,7 @@ async fn serve_host(
     // Ready means loaded: /health answers only once the addons are.
     host.reload().await?;
     host.spawn_scheduler();
+    host.spawn_mailer();
     host.spawn_listener();
     let listener = tokio::net::TcpListener::bind(addr)
         .await

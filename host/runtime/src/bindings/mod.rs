@@ -11,9 +11,10 @@
 /// differ, the code does not): the error variant both ways, the log import,
 /// the linker entry point, and the exports that have not changed since 0.1
 /// (`describe`, `lifecycle`, `routes`). Each version's module expands it
-/// next to its own `bindgen!`, `guest` (its exports) and `WitError`.
+/// next to its own `bindgen!`, `guest` (its exports) and `WitError`, naming
+/// the exported interfaces it has beyond those (`cron: guest::cron::GuestIndices`).
 macro_rules! same_in_every_version {
-    () => {
+    ($($extra:ident: $indices:ty),* $(,)?) => {
         impl From<WitError> for Exception {
             fn from(e: WitError) -> Exception {
                 match e {
@@ -75,6 +76,7 @@ macro_rules! same_in_every_version {
             lifecycle: guest::lifecycle::GuestIndices,
             methods: guest::methods::GuestIndices,
             routes: guest::routes::GuestIndices,
+            $($extra: $indices,)*
         }
 
         impl Exports {
@@ -86,6 +88,7 @@ macro_rules! same_in_every_version {
                     lifecycle: guest::lifecycle::GuestIndices::new(pre)?,
                     methods: guest::methods::GuestIndices::new(pre)?,
                     routes: guest::routes::GuestIndices::new(pre)?,
+                    $($extra: <$indices>::new(pre)?,)*
                 })
             }
 
@@ -302,6 +305,23 @@ impl Exports {
         match self {
             Exports::V0_1(e) => e.call_method(store, instance, call).await,
             Exports::V0_2(e, _) => e.call_method(store, instance, call).await,
+        }
+    }
+
+    pub(crate) async fn run_cron<B: OrmBackend>(
+        &self,
+        store: &mut Store<HostState<B>>,
+        instance: &Instance,
+        context: &pulse_schema::Context,
+        job: &str,
+        scheduled: &str,
+    ) -> wasmtime::Result<Result<(), Exception>> {
+        match self {
+            Exports::V0_1(_) => Ok(Err(Exception::Internal(format!(
+                "addon built against {WIT_PACKAGE}@{} exports no cron jobs (0.2.0 added them)",
+                ApiVersion::V0_1
+            )))),
+            Exports::V0_2(e, _) => e.run_cron(store, instance, context, job, scheduled).await,
         }
     }
 

@@ -23,7 +23,7 @@ wasmtime::component::bindgen!({
 use exports::pulse::addon as guest;
 use pulse::addon::types::{Context as WitContext, Error as WitError};
 
-same_in_every_version!();
+same_in_every_version!(cron: guest::cron::GuestIndices);
 
 /// The context an addon passed, in the host's type.
 fn context_of(ctx: WitContext) -> Result<Context, Exception> {
@@ -371,5 +371,22 @@ impl Added {
                 Decision::SecondFactor(which) => LoginDecision::SecondFactor(which),
             })
             .map_err(Exception::from))
+    }
+}
+
+impl Exports {
+    pub(super) async fn run_cron<B: OrmBackend>(
+        &self,
+        store: &mut Store<HostState<B>>,
+        instance: &Instance,
+        context: &Context,
+        job: &str,
+        scheduled: &str,
+    ) -> wasmtime::Result<Result<(), Exception>> {
+        self.cron
+            .load(&mut *store, instance)?
+            .call_run(store, &wit_context(context), job, scheduled)
+            .await
+            .map(|r| r.map_err(Exception::from))
     }
 }
