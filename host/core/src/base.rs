@@ -42,7 +42,7 @@ const CURRENCIES: [(&str, &str); 2] = [("PHP", "\u{20b1}"), ("USD", "$")];
 /// The description of `base`: `base.toml`, in the schema an addon's
 /// `describe` answers with, read once. A field without a label is
 /// labelled from its name (`group_id`: "Group Id").
-pub fn description() -> Description {
+pub fn description() -> &'static Description {
     static BASE_MODELS: LazyLock<Description> = LazyLock::new(|| {
         let mut description: Description =
             toml::from_str(include_str!("base.toml")).expect("base.toml describes the base models");
@@ -53,7 +53,7 @@ pub fn description() -> Description {
         }
         description
     });
-    BASE_MODELS.clone()
+    &BASE_MODELS
 }
 
 /// `group_id` as a label: "Group Id".
@@ -80,18 +80,18 @@ pub const ATTACHMENT_MODEL: &str = "ir.attachment";
 const ADMIN_MODELS: [&str; 3] = [MAIL_MODEL, SERVER_MODEL, ATTACHMENT_MODEL];
 
 /// `mail.mail`, as `base.toml` describes it.
-pub(crate) fn mail_model() -> ModelSpec {
+pub(crate) fn mail_model() -> &'static ModelSpec {
     description()
         .models
-        .into_iter()
+        .iter()
         .find(|m| m.name == MAIL_MODEL)
         .expect("base.toml describes mail.mail")
 }
 
 /// Applies `base` to a registry being built.
 pub fn apply(registry: &mut Registry) -> Result<(), Error> {
-    for spec in description().models {
-        registry.apply(&spec, BASE)?;
+    for spec in &description().models {
+        registry.apply(spec, BASE)?;
     }
     Ok(())
 }
@@ -100,8 +100,8 @@ pub fn apply(registry: &mut Registry) -> Result<(), Error> {
 pub fn model_names() -> Vec<String> {
     description()
         .models
-        .into_iter()
-        .map(|m| m.name)
+        .iter()
+        .map(|m| m.name.clone())
         .filter(|m| m != MODULE_MODEL)
         .collect()
 }
@@ -114,7 +114,7 @@ pub fn model_names() -> Vec<String> {
 pub async fn ensure(conn: &mut Connection, dialect: Dialect) -> Result<(), Error> {
     let mut registry = Registry::new();
     apply(&mut registry)?;
-    for spec in description().models {
+    for spec in &description().models {
         let model = registry.require(&spec.name)?;
         if !pulse_orm::table_exists(conn, dialect, &model.table).await? {
             pulse_orm::create_table(conn, dialect, model).await?;

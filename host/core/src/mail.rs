@@ -528,7 +528,7 @@ impl Host {
 
 /// The relation table of `mail.mail.attachment_ids`.
 fn attachment_relation() -> Result<pulse_orm::RelationTable, Error> {
-    let mail = pulse_orm::ModelDef::from_spec(&mail_model(), "base")?;
+    let mail = pulse_orm::ModelDef::from_spec(mail_model(), "base")?;
     let field = mail.require_field("attachment_ids")?;
     Ok(pulse_orm::relation_table(&mail, field)?)
 }

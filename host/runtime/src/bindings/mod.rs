@@ -262,14 +262,14 @@ pub(crate) fn add_to_linker<B: OrmBackend>(
 pub(crate) enum Exports {
     V0_1(v0_1::Exports),
     /// 0.2's exports: those 0.1 has, and those it added.
-    V0_2(v0_2::Exports, v0_2::Added),
+    V0_2(v0_2::Exports),
 }
 
 impl Exports {
     pub(crate) fn new<T>(version: ApiVersion, pre: &InstancePre<T>) -> wasmtime::Result<Exports> {
         Ok(match version {
             ApiVersion::V0_1 => Exports::V0_1(v0_1::Exports::new(pre)?),
-            ApiVersion::V0_2 => Exports::V0_2(v0_2::Exports::new(pre)?, v0_2::Added::new(pre)?),
+            ApiVersion::V0_2 => Exports::V0_2(v0_2::Exports::new(pre)?),
         })
     }
 
@@ -280,7 +280,7 @@ impl Exports {
     ) -> wasmtime::Result<String> {
         match self {
             Exports::V0_1(e) => e.describe(store, instance).await,
-            Exports::V0_2(e, _) => e.describe(store, instance).await,
+            Exports::V0_2(e) => e.describe(store, instance).await,
         }
     }
 
@@ -292,7 +292,7 @@ impl Exports {
     ) -> wasmtime::Result<Result<(), Exception>> {
         match self {
             Exports::V0_1(e) => e.run_hook(store, instance, hook).await,
-            Exports::V0_2(e, _) => e.run_hook(store, instance, hook).await,
+            Exports::V0_2(e) => e.run_hook(store, instance, hook).await,
         }
     }
 
@@ -304,7 +304,7 @@ impl Exports {
     ) -> wasmtime::Result<Result<String, Exception>> {
         match self {
             Exports::V0_1(e) => e.call_method(store, instance, call).await,
-            Exports::V0_2(e, _) => e.call_method(store, instance, call).await,
+            Exports::V0_2(e) => e.call_method(store, instance, call).await,
         }
     }
 
@@ -321,7 +321,7 @@ impl Exports {
                 "addon built against {WIT_PACKAGE}@{} exports no cron jobs (0.2.0 added them)",
                 ApiVersion::V0_1
             )))),
-            Exports::V0_2(e, _) => e.run_cron(store, instance, context, job, scheduled).await,
+            Exports::V0_2(e) => e.run_cron(store, instance, context, job, scheduled).await,
         }
     }
 
@@ -334,7 +334,7 @@ impl Exports {
     ) -> wasmtime::Result<Result<RouteResponse, Exception>> {
         match self {
             Exports::V0_1(e) => e.handle_route(store, instance, route, request).await,
-            Exports::V0_2(e, _) => e.handle_route(store, instance, route, request).await,
+            Exports::V0_2(e) => e.handle_route(store, instance, route, request).await,
         }
     }
 
@@ -349,7 +349,7 @@ impl Exports {
             Exports::V0_1(_) => Ok(Err(Exception::Internal(
                 "a component built against pulse:addon@0.1.0 has no record events".into(),
             ))),
-            Exports::V0_2(_, added) => added.on_event(store, instance, context, event).await,
+            Exports::V0_2(e) => e.on_event(store, instance, context, event).await,
         }
     }
 
@@ -363,7 +363,7 @@ impl Exports {
             Exports::V0_1(_) => Ok(Err(Exception::Internal(
                 "a component built against pulse:addon@0.1.0 has no authentication policy".into(),
             ))),
-            Exports::V0_2(_, added) => added.check_login(store, instance, attempt).await,
+            Exports::V0_2(e) => e.check_login(store, instance, attempt).await,
         }
     }
 }

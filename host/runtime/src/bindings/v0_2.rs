@@ -23,7 +23,11 @@ wasmtime::component::bindgen!({
 use exports::pulse::addon as guest;
 use pulse::addon::types::{Context as WitContext, Error as WitError};
 
-same_in_every_version!(cron: guest::cron::GuestIndices);
+same_in_every_version!(
+    events: guest::events::GuestIndices,
+    auth_policy: guest::auth_policy::GuestIndices,
+    cron: guest::cron::GuestIndices,
+);
 
 /// The context an addon passed, in the host's type.
 fn context_of(ctx: WitContext) -> Result<Context, Exception> {
@@ -300,21 +304,9 @@ impl Exports {
     }
 }
 
-/// Where the exports 0.2 added sit in a component: record events and
-/// the authentication policy.
-pub(crate) struct Added {
-    events: guest::events::GuestIndices,
-    auth_policy: guest::auth_policy::GuestIndices,
-}
-
-impl Added {
-    pub(super) fn new<T>(pre: &wasmtime::component::InstancePre<T>) -> wasmtime::Result<Added> {
-        Ok(Added {
-            events: guest::events::GuestIndices::new(pre)?,
-            auth_policy: guest::auth_policy::GuestIndices::new(pre)?,
-        })
-    }
-
+/// The exports 0.2 added: record events, the authentication policy and
+/// scheduled jobs (their indices are fields of [`Exports`]).
+impl Exports {
     pub(super) async fn on_event<B: OrmBackend>(
         &self,
         store: &mut Store<HostState<B>>,
@@ -372,9 +364,7 @@ impl Added {
             })
             .map_err(Exception::from))
     }
-}
 
-impl Exports {
     pub(super) async fn run_cron<B: OrmBackend>(
         &self,
         store: &mut Store<HostState<B>>,
