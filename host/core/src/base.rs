@@ -164,18 +164,51 @@ pub async fn ensure(conn: &mut Connection, dialect: Dialect) -> Result<(), Error
         )
         .await?;
         if created {
-            sqlx::query(
-                "INSERT INTO res_groups_res_users_rel (res_users_id, res_groups_id) VALUES ($1, $2)",
-            )
-            .bind(SUPERUSER_ID)
-            .bind(id)
-            .execute(&mut *conn)
-            .await?;
+            link(conn, "res_groups_res_users_rel", "res_users_id", SUPERUSER_ID, id).await?;
         }
         groups.push(id);
     }
     api_key_rights(conn, groups[0], groups[1]).await?;
     admin_rights(conn, groups[1], &ADMIN_MODELS).await?;
+    Ok(())
+}
+
+/// An access right `base` seeds (`ir.model.access`, external id
+/// `base.<xmlid>`): what `group` may do on `model`.
+struct AccessRight<'a> {
+    xmlid: String,
+    model: &'a str,
+    group: i64,
+    /// Read, write, create, unlink.
+    perms: [bool; 4],
+}
+
+/// Seeds `rights`, each once (an admin's later changes stay).
+async fn seed_access_rights(
+    conn: &mut Connection,
+    rights: impl IntoIterator<Item = AccessRight<'_>>,
+) -> Result<(), Error> {
+    for right in rights {
+        let [read, write, create, unlink] = right.perms;
+        seed(
+            conn,
+            &right.xmlid,
+            "ir.model.access",
+            sqlx::query(
+                "INSERT INTO ir_model_access (name, model, group_id, active, perm_read, perm_write, perm_create, perm_unlink) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+            )
+            .bind(right.xmlid.clone())
+            .bind(right.model)
+            .bind(right.group)
+            .bind(true)
+            .bind(read)
+            .bind(write)
+            .bind(create)
+            .bind(unlink),
+        )
+        .await?;
+    }
     Ok(())
 }
 
@@ -189,29 +222,17 @@ async fn api_key_rights(
     admin_group: i64,
 ) -> Result<(), Error> {
     let model = crate::auth::API_KEY_MODEL;
-    for (xmlid, group) in [
+    let rights = [
         ("access_res_users_apikeys_user", user_group),
         ("access_res_users_apikeys_admin", admin_group),
-    ] {
-        seed(
-            conn,
-            xmlid,
-            "ir.model.access",
-            sqlx::query(
-                "INSERT INTO ir_model_access (name, model, group_id, active, perm_read, perm_write, perm_create, perm_unlink) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-            )
-            .bind(xmlid)
-            .bind(model)
-            .bind(group)
-            .bind(true)
-            .bind(true)
-            .bind(false)
-            .bind(false)
-            .bind(true),
-        )
-        .await?;
-    }
+    ]
+    .map(|(xmlid, group)| AccessRight {
+        xmlid: xmlid.to_string(),
+        model,
+        group,
+        perms: [true, false, false, true],
+    });
+    seed_access_rights(conn, rights).await?;
     for (xmlid, name, domain, group) in [
         (
             "api_key_user_rule",
@@ -245,13 +266,7 @@ async fn api_key_rights(
         )
         .await?;
         if created {
-            sqlx::query(
-                "INSERT INTO ir_rule_res_groups_rel (ir_rule_id, res_groups_id) VALUES ($1, $2)",
-            )
-            .bind(rule)
-            .bind(group)
-            .execute(&mut *conn)
-            .await?;
+            link(conn, "ir_rule_res_groups_rel", "ir_rule_id", rule, group).await?;
         }
     }
     Ok(())
@@ -264,27 +279,31 @@ async fn admin_rights(
     admin_group: i64,
     models: &[&str],
 ) -> Result<(), Error> {
-    for model in models {
-        let xmlid = format!("access_{}_system", pulse_orm::table_name(model));
-        seed(
-            conn,
-            &xmlid,
-            "ir.model.access",
-            sqlx::query(
-                "INSERT INTO ir_model_access (name, model, group_id, active, perm_read, perm_write, perm_create, perm_unlink) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-            )
-            .bind(xmlid.clone())
-            .bind(*model)
-            .bind(admin_group)
-            .bind(true)
-            .bind(true)
-            .bind(true)
-            .bind(true)
-            .bind(true),
-        )
-        .await?;
-    }
+    let rights = models.iter().map(|model| AccessRight {
+        xmlid: format!("access_{}_system", pulse_orm::table_name(model)),
+        model,
+        group: admin_group,
+        perms: [true; 4],
+    });
+    seed_access_rights(conn, rights).await
+}
+
+/// Adds `group` to the groups of the record `id` through the many2many
+/// table `relation`, whose column `own` holds the record's id.
+async fn link(
+    conn: &mut Connection,
+    relation: &str,
+    own: &str,
+    id: i64,
+    group: i64,
+) -> Result<(), Error> {
+    sqlx::query(&format!(
+        "INSERT INTO {relation} ({own}, res_groups_id) VALUES ($1, $2)"
+    ))
+    .bind(id)
+    .bind(group)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 

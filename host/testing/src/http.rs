@@ -22,29 +22,41 @@ pub fn request(
     headers: &[(&str, &str)],
     body: &str,
 ) -> std::io::Result<Response> {
-    send(method, url, headers, body.as_bytes())
+    let request = Request {
+        method,
+        path: "",
+        headers,
+        body: body.as_bytes(),
+    };
+    send(url, &request)
 }
 
-/// [`request`] with a body of any bytes.
-fn send(
-    method: &str,
-    url: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> std::io::Result<Response> {
+/// One request as a test sends it, whichever way it travels.
+pub(crate) struct Request<'a> {
+    pub(crate) method: &'a str,
+    /// `/…`, with its query (after the host's URL, if any).
+    pub(crate) path: &'a str,
+    pub(crate) headers: &'a [(&'a str, &'a str)],
+    pub(crate) body: &'a [u8],
+}
+
+/// Sends `request` to the host at `url` (`http://…`) over loopback.
+fn send(url: &str, request: &Request<'_>) -> std::io::Result<Response> {
+    let url = format!("{url}{}", request.path);
     let rest = url.strip_prefix("http://").expect("http URL");
     let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
     let mut stream = std::net::TcpStream::connect(host)?;
     let mut head = format!(
-        "{method} /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
+        "{} /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        request.method,
+        request.body.len()
     );
-    for (name, value) in headers {
+    for (name, value) in request.headers {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
     head.push_str("\r\n");
     stream.write_all(head.as_bytes())?;
-    stream.write_all(body)?;
+    stream.write_all(request.body)?;
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw)?;
     let end = raw
@@ -89,9 +101,15 @@ impl Transport {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> std::io::Result<Response> {
+        let request = Request {
+            method,
+            path,
+            headers,
+            body,
+        };
         match self {
-            Transport::Tcp(url) => send(method, &format!("{url}{path}"), headers, body),
-            Transport::InProcess(app) => app.request(method, path, headers, body),
+            Transport::Tcp(url) => send(url, &request),
+            Transport::InProcess(app) => app.request(&request),
         }
     }
 }

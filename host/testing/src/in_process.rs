@@ -11,7 +11,7 @@ use axum::body::Body;
 use axum::extract::ConnectInfo;
 use pulse_core::{Config, Host};
 
-use crate::http::Response;
+use crate::http::{Request, Response};
 
 /// Where an in-process request comes from: a loopback client, as the
 /// served tests' requests do (throttling and proxy rules see this address).
@@ -68,13 +68,7 @@ impl App {
 
     /// Sends one request to the router, as the HTTP/1.1 client would send
     /// it over a socket (`http::request`), and collects the whole response.
-    pub(crate) fn request(
-        &self,
-        method: &str,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: &[u8],
-    ) -> std::io::Result<Response> {
+    pub(crate) fn request(&self, request: &Request<'_>) -> std::io::Result<Response> {
         let (runtime, router) = {
             let running = self.running.lock().expect("in-process host lock");
             let running = running.as_ref().ok_or_else(|| {
@@ -85,23 +79,23 @@ impl App {
             })?;
             (running.runtime.handle().clone(), running.router.clone())
         };
-        let mut request = axum::http::Request::builder()
-            .method(method)
-            .uri(path)
+        let mut builder = axum::http::Request::builder()
+            .method(request.method)
+            .uri(request.path)
             .header("host", PEER.ip().to_string())
             .header("connection", "close")
-            .header("content-length", body.len());
-        for (name, value) in headers {
-            request = request.header(*name, *value);
+            .header("content-length", request.body.len());
+        for (name, value) in request.headers {
+            builder = builder.header(*name, *value);
         }
-        let mut request = request
-            .body(Body::from(body.to_vec()))
+        let mut routed = builder
+            .body(Body::from(request.body.to_vec()))
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
-        request.extensions_mut().insert(ConnectInfo(PEER));
+        routed.extensions_mut().insert(ConnectInfo(PEER));
         // Spawned, as the accept loop serves each connection on a task of
         // its own, so the handler runs on the runtime's workers.
         let answer = runtime.spawn(async move {
-            let response = tower::ServiceExt::oneshot(router, request)
+            let response = tower::ServiceExt::oneshot(router, routed)
                 .await
                 .unwrap_or_else(|never| match never {});
             let (parts, body) = response.into_parts();

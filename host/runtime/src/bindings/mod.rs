@@ -9,12 +9,17 @@
 
 /// What reads the same in every version's module (the generated types
 /// differ, the code does not): the error variant both ways, the log import,
-/// the linker entry point, and the exports that have not changed since 0.1
-/// (`describe`, `lifecycle`, `routes`). Each version's module expands it
-/// next to its own `bindgen!`, `guest` (its exports) and `WitError`, naming
+/// the linker entry point, and the exports every version has (`describe`,
+/// `lifecycle`, `methods`, `routes`). Each version's module expands it
+/// next to its own `bindgen!`, `guest` (its exports) and `WitError`, saying
+/// how a method receives its context (0.2: as the first argument, turned
+/// into the WIT's type by the function named; 0.1: not at all) and naming
 /// the exported interfaces it has beyond those (`cron: guest::cron::GuestIndices`).
 macro_rules! same_in_every_version {
-    ($($extra:ident: $indices:ty),* $(,)?) => {
+    (
+        method_context: ($($to_wit:ident)?),
+        added: {$($extra:ident: $indices:ty),* $(,)?} $(,)?
+    ) => {
         impl From<WitError> for Exception {
             fn from(e: WitError) -> Exception {
                 match e {
@@ -148,6 +153,96 @@ macro_rules! same_in_every_version {
                     })
                     .map_err(Exception::from))
             }
+
+            pub(super) async fn call_method<B: OrmBackend>(
+                &self,
+                store: &mut wasmtime::Store<HostState<B>>,
+                instance: &wasmtime::component::Instance,
+                call: &MethodCall<'_>,
+            ) -> wasmtime::Result<Result<String, Exception>> {
+                self.methods
+                    .load(&mut *store, instance)?
+                    .call_call(
+                        store,
+                        $(&$to_wit(call.context),)?
+                        call.model,
+                        call.method,
+                        call.ids,
+                        call.args,
+                        call.kwargs,
+                    )
+                    .await
+                    .map(|r| r.map_err(Exception::from))
+            }
+        }
+    };
+}
+
+/// The ORM imports, written once: every version has the same ones (0.2
+/// adds some), and each import reads the same but for where its context
+/// comes from. Each counts as time inside the host while it runs
+/// (`host_call`) and answers the WIT's error.
+///
+/// A version names `self` (so that its context expression may use it),
+/// the argument its calls carry their context in, if any, and how the
+/// context is read; then the imports it has beyond these, in the same form
+/// as those below: arguments, answer, and the call of [`OrmBackend`] that
+/// serves it, given the backend and the context.
+macro_rules! orm_imports {
+    (
+        context($this:ident $(, $ctx:ident: $ctx_ty:ty)?) = $context:expr;
+        $($added:tt)*
+    ) => {
+        orm_imports! {
+            @impl context($this $(, $ctx: $ctx_ty)?) = $context;
+            fn search(model: String, domain: String, offset: u32, limit: Option<u32>,
+                order: Option<String>) -> Vec<i64>
+                = |orm, context| orm.search(context, &model,
+                    &SearchQuery { domain: &domain, offset, limit, order: order.as_deref() });
+            fn search_count(model: String, domain: String) -> u64
+                = |orm, context| orm.search_count(context, &model, &domain);
+            fn read(model: String, ids: Vec<i64>, fields: Vec<String>) -> String
+                = |orm, context| orm.read(context, &model, &ids, &fields);
+            fn create(model: String, rows: String) -> Vec<i64>
+                = |orm, context| orm.create(context, &model, &rows);
+            fn write(model: String, ids: Vec<i64>, values: String) -> ()
+                = |orm, context| orm.write(context, &model, &ids, &values);
+            fn unlink(model: String, ids: Vec<i64>) -> ()
+                = |orm, context| orm.unlink(context, &model, &ids);
+            fn call(model: String, method: String, ids: Vec<i64>, args: String, kwargs: String)
+                -> String
+                = |orm, context| orm.call(&MethodCall { model: &model, method: &method,
+                    ids: &ids, args: &args, kwargs: &kwargs, context });
+            fn call_super(ids: Vec<i64>, args: String, kwargs: String) -> String
+                = |orm, context| orm.call_super(context, &ids, &args, &kwargs);
+            $($added)*
+        }
+    };
+    (
+        @impl context($this:ident $(, $ctx:ident: $ctx_ty:ty)?) = $context:expr;
+        $(
+            fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $out:ty
+                = |$orm:ident, $cx:ident| $call:expr;
+        )*
+    ) => {
+        impl<B: OrmBackend> pulse::addon::orm::Host for HostState<B> {
+            $(
+                async fn $name(
+                    &mut $this,
+                    $($ctx: $ctx_ty,)?
+                    $($arg: $ty,)*
+                ) -> Result<$out, WitError> {
+                    let _busy = $this.host_call();
+                    let $cx = &$context;
+                    let $orm = &mut $this.orm;
+                    Ok($call.await?)
+                }
+            )*
+
+            async fn sudo(&mut $this, on: bool) -> Result<(), WitError> {
+                let _busy = $this.host_call();
+                Ok($this.orm.sudo(on).await?)
+            }
         }
     };
 }
@@ -272,98 +367,63 @@ impl Exports {
             ApiVersion::V0_2 => Exports::V0_2(v0_2::Exports::new(pre)?),
         })
     }
+}
 
-    pub(crate) async fn describe<B: OrmBackend>(
-        &self,
-        store: &mut Store<HostState<B>>,
-        instance: &Instance,
-    ) -> wasmtime::Result<String> {
-        match self {
-            Exports::V0_1(e) => e.describe(store, instance).await,
-            Exports::V0_2(e) => e.describe(store, instance).await,
+/// The calls into a component, each handed to its version's `Exports`
+/// with the component's store and instance: first those every version
+/// exports, then those 0.2 added, which a 0.1 component answers with an
+/// internal error (`else`).
+macro_rules! calls_into_a_component {
+    (
+        every version: $(fn $name:ident($($arg:ident: $ty:ty),*) -> $out:ty;)*
+        added in 0.2: $(fn $added:ident($($added_arg:ident: $added_ty:ty),*) -> $added_out:ty
+            else $missing:expr;)*
+    ) => {
+        impl Exports {
+            $(
+                pub(crate) async fn $name<B: OrmBackend>(
+                    &self,
+                    store: &mut Store<HostState<B>>,
+                    instance: &Instance,
+                    $($arg: $ty),*
+                ) -> wasmtime::Result<$out> {
+                    match self {
+                        Exports::V0_1(e) => e.$name(store, instance, $($arg),*).await,
+                        Exports::V0_2(e) => e.$name(store, instance, $($arg),*).await,
+                    }
+                }
+            )*
+            $(
+                pub(crate) async fn $added<B: OrmBackend>(
+                    &self,
+                    store: &mut Store<HostState<B>>,
+                    instance: &Instance,
+                    $($added_arg: $added_ty),*
+                ) -> wasmtime::Result<Result<$added_out, Exception>> {
+                    match self {
+                        Exports::V0_1(_) => Ok(Err(Exception::Internal($missing.into()))),
+                        Exports::V0_2(e) => e.$added(store, instance, $($added_arg),*).await,
+                    }
+                }
+            )*
         }
-    }
+    };
+}
 
-    pub(crate) async fn run_hook<B: OrmBackend>(
-        &self,
-        store: &mut Store<HostState<B>>,
-        instance: &Instance,
-        hook: Hook<'_>,
-    ) -> wasmtime::Result<Result<(), Exception>> {
-        match self {
-            Exports::V0_1(e) => e.run_hook(store, instance, hook).await,
-            Exports::V0_2(e) => e.run_hook(store, instance, hook).await,
-        }
-    }
-
-    pub(crate) async fn call_method<B: OrmBackend>(
-        &self,
-        store: &mut Store<HostState<B>>,
-        instance: &Instance,
-        call: &MethodCall<'_>,
-    ) -> wasmtime::Result<Result<String, Exception>> {
-        match self {
-            Exports::V0_1(e) => e.call_method(store, instance, call).await,
-            Exports::V0_2(e) => e.call_method(store, instance, call).await,
-        }
-    }
-
-    pub(crate) async fn run_cron<B: OrmBackend>(
-        &self,
-        store: &mut Store<HostState<B>>,
-        instance: &Instance,
-        context: &pulse_schema::Context,
-        job: &str,
-        scheduled: &str,
-    ) -> wasmtime::Result<Result<(), Exception>> {
-        match self {
-            Exports::V0_1(_) => Ok(Err(Exception::Internal(format!(
+calls_into_a_component! {
+    every version:
+        fn describe() -> String;
+        fn run_hook(hook: Hook<'_>) -> Result<(), Exception>;
+        fn call_method(call: &MethodCall<'_>) -> Result<String, Exception>;
+        fn handle_route(route: &str, request: RouteRequest) -> Result<RouteResponse, Exception>;
+    added in 0.2:
+        fn run_cron(context: &Context, job: &str, scheduled: &str) -> ()
+            else format!(
                 "addon built against {WIT_PACKAGE}@{} exports no cron jobs (0.2.0 added them)",
                 ApiVersion::V0_1
-            )))),
-            Exports::V0_2(e) => e.run_cron(store, instance, context, job, scheduled).await,
-        }
-    }
-
-    pub(crate) async fn handle_route<B: OrmBackend>(
-        &self,
-        store: &mut Store<HostState<B>>,
-        instance: &Instance,
-        route: &str,
-        request: RouteRequest,
-    ) -> wasmtime::Result<Result<RouteResponse, Exception>> {
-        match self {
-            Exports::V0_1(e) => e.handle_route(store, instance, route, request).await,
-            Exports::V0_2(e) => e.handle_route(store, instance, route, request).await,
-        }
-    }
-
-    pub(crate) async fn on_event<B: OrmBackend>(
-        &self,
-        store: &mut Store<HostState<B>>,
-        instance: &Instance,
-        context: &Context,
-        event: &RecordEvent,
-    ) -> wasmtime::Result<Result<(), Exception>> {
-        match self {
-            Exports::V0_1(_) => Ok(Err(Exception::Internal(
-                "a component built against pulse:addon@0.1.0 has no record events".into(),
-            ))),
-            Exports::V0_2(e) => e.on_event(store, instance, context, event).await,
-        }
-    }
-
-    pub(crate) async fn check_login<B: OrmBackend>(
-        &self,
-        store: &mut Store<HostState<B>>,
-        instance: &Instance,
-        attempt: &LoginAttempt,
-    ) -> wasmtime::Result<Result<LoginDecision, Exception>> {
-        match self {
-            Exports::V0_1(_) => Ok(Err(Exception::Internal(
-                "a component built against pulse:addon@0.1.0 has no authentication policy".into(),
-            ))),
-            Exports::V0_2(e) => e.check_login(store, instance, attempt).await,
-        }
-    }
+            );
+        fn on_event(context: &Context, event: &RecordEvent) -> ()
+            else "a component built against pulse:addon@0.1.0 has no record events";
+        fn check_login(attempt: &LoginAttempt) -> LoginDecision
+            else "a component built against pulse:addon@0.1.0 has no authentication policy";
 }

@@ -24,9 +24,12 @@ use exports::pulse::addon as guest;
 use pulse::addon::types::{Context as WitContext, Error as WitError};
 
 same_in_every_version!(
-    events: guest::events::GuestIndices,
-    auth_policy: guest::auth_policy::GuestIndices,
-    cron: guest::cron::GuestIndices,
+    method_context: (wit_context),
+    added: {
+        events: guest::events::GuestIndices,
+        auth_policy: guest::auth_policy::GuestIndices,
+        cron: guest::cron::GuestIndices,
+    },
 );
 
 /// The context an addon passed, in the host's type.
@@ -53,199 +56,20 @@ fn wit_context(ctx: &Context) -> WitContext {
     }
 }
 
-impl<B: OrmBackend> pulse::addon::orm::Host for HostState<B> {
-    async fn search(
-        &mut self,
-        ctx: WitContext,
-        model: String,
-        domain: String,
-        offset: u32,
-        limit: Option<u32>,
-        order: Option<String>,
-    ) -> Result<Vec<i64>, WitError> {
-        let _busy = self.host_call();
-        let query = SearchQuery {
-            domain: &domain,
-            offset,
-            limit,
-            order: order.as_deref(),
-        };
-        Ok(self.orm.search(&context_of(ctx)?, &model, &query).await?)
-    }
-
-    async fn search_count(
-        &mut self,
-        ctx: WitContext,
-        model: String,
-        domain: String,
-    ) -> Result<u64, WitError> {
-        let _busy = self.host_call();
-        Ok(self
-            .orm
-            .search_count(&context_of(ctx)?, &model, &domain)
-            .await?)
-    }
-
-    async fn search_read(
-        &mut self,
-        ctx: WitContext,
-        model: String,
-        domain: String,
-        fields: Vec<String>,
-        offset: u32,
-        limit: Option<u32>,
-        order: Option<String>,
-    ) -> Result<String, WitError> {
-        let _busy = self.host_call();
-        let query = SearchQuery {
-            domain: &domain,
-            offset,
-            limit,
-            order: order.as_deref(),
-        };
-        Ok(self
-            .orm
-            .search_read(&context_of(ctx)?, &model, &query, &fields)
-            .await?)
-    }
-
-    async fn read_group(
-        &mut self,
-        ctx: WitContext,
-        model: String,
-        domain: String,
-        fields: Vec<String>,
-        groupby: Vec<String>,
-        offset: u32,
-        limit: Option<u32>,
-        orderby: Option<String>,
-        lazy: bool,
-    ) -> Result<String, WitError> {
-        let _busy = self.host_call();
-        let query = GroupQuery {
-            domain: &domain,
-            fields: &fields,
-            groupby: &groupby,
-            offset,
-            limit,
-            orderby: orderby.as_deref(),
-            lazy,
-        };
-        Ok(self
-            .orm
-            .read_group(&context_of(ctx)?, &model, &query)
-            .await?)
-    }
-
-    async fn name_search(
-        &mut self,
-        ctx: WitContext,
-        model: String,
-        name: String,
-        domain: String,
-        operator: String,
-        limit: Option<u32>,
-    ) -> Result<Vec<(i64, String)>, WitError> {
-        let _busy = self.host_call();
-        let query = NameQuery {
-            name: &name,
-            domain: &domain,
-            operator: &operator,
-            limit,
-        };
-        Ok(self
-            .orm
-            .name_search(&context_of(ctx)?, &model, &query)
-            .await?)
-    }
-
-    async fn read(
-        &mut self,
-        ctx: WitContext,
-        model: String,
-        ids: Vec<i64>,
-        fields: Vec<String>,
-    ) -> Result<String, WitError> {
-        let _busy = self.host_call();
-        Ok(self
-            .orm
-            .read(&context_of(ctx)?, &model, &ids, &fields)
-            .await?)
-    }
-
-    async fn create(
-        &mut self,
-        ctx: WitContext,
-        model: String,
-        rows: String,
-    ) -> Result<Vec<i64>, WitError> {
-        let _busy = self.host_call();
-        Ok(self.orm.create(&context_of(ctx)?, &model, &rows).await?)
-    }
-
-    async fn write(
-        &mut self,
-        ctx: WitContext,
-        model: String,
-        ids: Vec<i64>,
-        values: String,
-    ) -> Result<(), WitError> {
-        let _busy = self.host_call();
-        Ok(self
-            .orm
-            .write(&context_of(ctx)?, &model, &ids, &values)
-            .await?)
-    }
-
-    async fn unlink(
-        &mut self,
-        ctx: WitContext,
-        model: String,
-        ids: Vec<i64>,
-    ) -> Result<(), WitError> {
-        let _busy = self.host_call();
-        Ok(self.orm.unlink(&context_of(ctx)?, &model, &ids).await?)
-    }
-
-    async fn call(
-        &mut self,
-        ctx: WitContext,
-        model: String,
-        method: String,
-        ids: Vec<i64>,
-        args: String,
-        kwargs: String,
-    ) -> Result<String, WitError> {
-        let _busy = self.host_call();
-        let call = MethodCall {
-            model: &model,
-            method: &method,
-            ids: &ids,
-            args: &args,
-            kwargs: &kwargs,
-            context: &context_of(ctx)?,
-        };
-        Ok(self.orm.call(&call).await?)
-    }
-
-    async fn call_super(
-        &mut self,
-        ctx: WitContext,
-        ids: Vec<i64>,
-        args: String,
-        kwargs: String,
-    ) -> Result<String, WitError> {
-        let _busy = self.host_call();
-        Ok(self
-            .orm
-            .call_super(&context_of(ctx)?, &ids, &args, &kwargs)
-            .await?)
-    }
-
-    async fn sudo(&mut self, on: bool) -> Result<(), WitError> {
-        let _busy = self.host_call();
-        Ok(self.orm.sudo(on).await?)
-    }
+orm_imports! {
+    context(self, ctx: WitContext) = context_of(ctx)?;
+    fn search_read(model: String, domain: String, fields: Vec<String>, offset: u32,
+        limit: Option<u32>, order: Option<String>) -> String
+        = |orm, context| orm.search_read(context, &model,
+            &SearchQuery { domain: &domain, offset, limit, order: order.as_deref() }, &fields);
+    fn read_group(model: String, domain: String, fields: Vec<String>, groupby: Vec<String>,
+        offset: u32, limit: Option<u32>, orderby: Option<String>, lazy: bool) -> String
+        = |orm, context| orm.read_group(context, &model, &GroupQuery { domain: &domain,
+            fields: &fields, groupby: &groupby, offset, limit, orderby: orderby.as_deref(), lazy });
+    fn name_search(model: String, name: String, domain: String, operator: String,
+        limit: Option<u32>) -> Vec<(i64, String)>
+        = |orm, context| orm.name_search(context, &model,
+            &NameQuery { name: &name, domain: &domain, operator: &operator, limit });
 }
 
 impl<B: OrmBackend> pulse::addon::identity::Host for HostState<B> {
@@ -278,29 +102,6 @@ impl<B: OrmBackend> pulse::addon::http::Host for HostState<B> {
             headers: response.headers,
             body: response.body,
         })
-    }
-}
-
-impl Exports {
-    pub(super) async fn call_method<B: OrmBackend>(
-        &self,
-        store: &mut Store<HostState<B>>,
-        instance: &Instance,
-        call: &MethodCall<'_>,
-    ) -> wasmtime::Result<Result<String, Exception>> {
-        self.methods
-            .load(&mut *store, instance)?
-            .call_call(
-                store,
-                &wit_context(call.context),
-                call.model,
-                call.method,
-                call.ids,
-                call.args,
-                call.kwargs,
-            )
-            .await
-            .map(|r| r.map_err(Exception::from))
     }
 }
 
