@@ -8,9 +8,9 @@ use axum::response::Response;
 use pulse_core::Host;
 
 use crate::body::{JsonBody, MAX_BODY};
-use crate::faults::{RpcError, reply};
+use crate::faults::RpcError;
 use crate::identity::SessionUser;
-use crate::params::{dict_arg, list_arg, parse_request, text_param};
+use crate::params::{answer_request, dict_arg, list_arg, text_param};
 
 /// `POST /web/dataset/call_kw`. The session is checked before the body is
 /// read: without one, a large body costs nothing.
@@ -19,11 +19,7 @@ pub(crate) async fn call_kw(
     SessionUser(user): SessionUser,
     JsonBody(body): JsonBody<MAX_BODY>,
 ) -> Response {
-    let (id, params) = match parse_request(&body) {
-        Ok(parsed) => parsed,
-        Err((id, e)) => return reply(&id, Err(e)),
-    };
-    let outcome = async {
+    answer_request(&body, async |params| {
         let model = text_param(&params, "model")?.to_string();
         let method = text_param(&params, "method")?.to_string();
         let args = list_arg(params.get("args"), "args")?;
@@ -32,7 +28,6 @@ pub(crate) async fn call_kw(
         host.execute_kw(user.uid, &model, &method, args, kwargs, context)
             .await
             .map_err(RpcError::from)
-    }
-    .await;
-    reply(&id, outcome)
+    })
+    .await
 }

@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::body::{JsonBody, MAX_ANONYMOUS_BODY, MAX_BODY, too_large};
 use crate::faults::{RpcError, json_error, reply};
 use crate::identity::{ProxyMode, check_db, check_uid_password, client_address};
-use crate::params::{invalid_json, list_arg, parse_request, text_param};
+use crate::params::{answer_request, invalid_json, list_arg, text_param};
 use crate::services::service;
 
 /// `POST /jsonrpc`.
@@ -33,18 +33,13 @@ pub(crate) async fn jsonrpc(
     {
         return refusal;
     }
-    let (id, params) = match parse_request(&body) {
-        Ok(parsed) => parsed,
-        Err((id, e)) => return reply(&id, Err(e)),
-    };
-    let outcome = async {
+    answer_request(&body, async |params| {
         let name = text_param(&params, "service")?;
         let method = text_param(&params, "method")?;
         let args = list_arg(params.get("args"), "args")?;
         service(&host, address, name, method, args).await
-    }
-    .await;
-    reply(&id, outcome)
+    })
+    .await
 }
 
 /// Refuses a large `/jsonrpc` body before it is parsed whole: anything but

@@ -3,10 +3,11 @@
 //! or mistyped one is Odoo's `TypeError`).
 
 use axum::body::Bytes;
+use axum::response::Response;
 use pulse_core::Kind;
 use serde_json::{Map, Value};
 
-use crate::faults::{Exception, RpcError};
+use crate::faults::{Exception, RpcError, reply};
 
 /// Werkzeug's answer to a body that is no JSON.
 pub(crate) fn invalid_json(e: serde_json::Error) -> RpcError {
@@ -31,6 +32,19 @@ pub(crate) fn parse_request(
             ),
         )),
     }
+}
+
+/// Answers a JSON-RPC request with what `answer` makes of its params,
+/// under the request's id; a body that is not a request gets its error.
+pub(crate) async fn answer_request(
+    body: &Bytes,
+    answer: impl AsyncFnOnce(Map<String, Value>) -> Result<Value, RpcError>,
+) -> Response {
+    let (id, params) = match parse_request(body) {
+        Ok(parsed) => parsed,
+        Err((id, e)) => return reply(&id, Err(e)),
+    };
+    reply(&id, answer(params).await)
 }
 
 /// The id of a JSON-RPC request, for an answer that needs nothing else

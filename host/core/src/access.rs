@@ -195,13 +195,11 @@ impl Access {
         mut groups: BTreeSet<i64>,
         addon_models: std::collections::HashSet<String>,
     ) -> Result<Arc<Access>, OrmError> {
-        let implied: Vec<(i64, i64)> =
-            sqlx::query("SELECT res_groups_id, implied_ids_id FROM res_groups_implied_ids_rel")
-                .fetch_all(&mut *conn)
-                .await?
-                .iter()
-                .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
-                .collect::<Result<_, sqlx::Error>>()?;
+        let implied: Vec<(i64, i64)> = pulse_orm::pairs(
+            conn,
+            "SELECT res_groups_id, implied_ids_id FROM res_groups_implied_ids_rel",
+        )
+        .await?;
         // The groups a group implies, transitively.
         loop {
             let more: Vec<i64> = implied
@@ -214,12 +212,10 @@ impl Access {
             }
             groups.extend(more);
         }
-        let group_names = sqlx::query("SELECT id, name FROM res_groups")
-            .fetch_all(&mut *conn)
+        let group_names = pulse_orm::pairs(conn, "SELECT id, name FROM res_groups")
             .await?
-            .iter()
-            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
-            .collect::<Result<_, sqlx::Error>>()?;
+            .into_iter()
+            .collect();
         let perms = |row: &sqlx::any::AnyRow, first: usize| -> Result<[bool; 4], sqlx::Error> {
             let mut out = [false; 4];
             for (i, slot) in out.iter_mut().enumerate() {
@@ -243,14 +239,9 @@ impl Access {
             }
         }
         let mut rule_groups: HashMap<i64, Vec<i64>> = HashMap::new();
-        for row in sqlx::query("SELECT ir_rule_id, res_groups_id FROM ir_rule_res_groups_rel")
-            .fetch_all(&mut *conn)
-            .await?
-        {
-            rule_groups
-                .entry(row.try_get(0)?)
-                .or_default()
-                .push(row.try_get(1)?);
+        let links = "SELECT ir_rule_id, res_groups_id FROM ir_rule_res_groups_rel";
+        for (rule, group) in pulse_orm::pairs(conn, links).await? {
+            rule_groups.entry(rule).or_default().push(group);
         }
         let mut rules = Vec::new();
         for row in sqlx::query(

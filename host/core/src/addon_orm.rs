@@ -137,6 +137,29 @@ fn parse<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T, Ex
     serde_json::from_str(text).map_err(|e| Exception::User(format!("invalid JSON for {what}: {e}")))
 }
 
+/// An addon's JSON domain.
+fn parse_domain(text: &str) -> Result<Domain, Exception> {
+    Domain::parse_str(text).map_err(addon_error)
+}
+
+/// `rows` of `model`, with what they show of records the caller may not
+/// see hidden.
+async fn seen(
+    conn: &mut Connection,
+    orm: &Orm,
+    access: &Access,
+    model: &str,
+    mut rows: Vec<Record>,
+) -> Result<Vec<Record>, OrmError> {
+    access.hide_unseen(conn, orm, model, &mut rows).await?;
+    Ok(rows)
+}
+
+/// Rows an addon read, as the JSON it is answered with.
+fn rows_json(rows: &[Record]) -> Result<String, Exception> {
+    serde_json::to_string(rows).map_err(|e| Exception::Internal(e.to_string()))
+}
+
 fn busy(message: String) -> Exception {
     Exception::Internal(message)
 }
@@ -172,6 +195,26 @@ impl TxOrm {
         self.settle(outcome).await
     }
 
+    /// [`TxOrm::guarded`] for `op` over the records of `model` matching
+    /// `domain`: the domain is searched under `context` and restricted by
+    /// the caller's record rules before `op` sees it.
+    async fn guarded_in_domain<T>(
+        &mut self,
+        context: &Context,
+        model: &str,
+        domain: Domain,
+        op: impl AsyncFnOnce(&mut Connection, &Orm, &Access, &Domain) -> Result<T, OrmError>,
+    ) -> Result<T, Exception> {
+        let domain = domain.searched_under(context);
+        self.guarded(context, model, async |conn, orm, access| {
+            let domain = access
+                .restrict(conn, orm, model, Mode::Read, domain)
+                .await?;
+            op(conn, orm, access, &domain).await
+        })
+        .await
+    }
+
     /// Rows an addon reads through a domain (`search_read`, `read_group`),
     /// as JSON: the domain is searched under `context` and restricted by
     /// the caller's record rules, `read` answers the rows, and what they
@@ -183,20 +226,14 @@ impl TxOrm {
         domain: &str,
         read: impl AsyncFnOnce(&mut Connection, &Orm, &Domain) -> Result<Vec<Record>, OrmError>,
     ) -> Result<String, Exception> {
-        let domain = Domain::parse_str(domain)
-            .map_err(addon_error)?
-            .searched_under(context);
+        let domain = parse_domain(domain)?;
         let rows = self
-            .guarded(context, model, async |conn, orm, access| {
-                let domain = access
-                    .restrict(conn, orm, model, Mode::Read, domain)
-                    .await?;
-                let mut rows = read(conn, orm, &domain).await?;
-                access.hide_unseen(conn, orm, model, &mut rows).await?;
-                Ok(rows)
+            .guarded_in_domain(context, model, domain, async |conn, orm, access, domain| {
+                let rows = read(conn, orm, domain).await?;
+                seen(conn, orm, access, model, rows).await
             })
             .await?;
-        serde_json::to_string(&rows).map_err(|e| Exception::Internal(e.to_string()))
+        rows_json(&rows)
     }
 
     /// [`TxOrm::guarded`] for a create or write whose values hold x2many
@@ -296,19 +333,14 @@ impl OrmBackend for TxOrm {
         model: &str,
         query: &SearchQuery<'_>,
     ) -> Result<Vec<i64>, Exception> {
-        let domain = Domain::parse_str(query.domain)
-            .map_err(addon_error)?
-            .searched_under(context);
         let options = SearchOptions {
             offset: query.offset,
             limit: query.limit,
             order: query.order.map(str::to_string),
         };
-        self.guarded(context, model, async |conn, orm, access| {
-            let domain = access
-                .restrict(conn, orm, model, Mode::Read, domain)
-                .await?;
-            orm.search(conn, model, &domain, &options).await
+        let domain = parse_domain(query.domain)?;
+        self.guarded_in_domain(context, model, domain, async |conn, orm, _, domain| {
+            orm.search(conn, model, domain, &options).await
         })
         .await
     }
@@ -319,14 +351,9 @@ impl OrmBackend for TxOrm {
         model: &str,
         domain: &str,
     ) -> Result<u64, Exception> {
-        let domain = Domain::parse_str(domain)
-            .map_err(addon_error)?
-            .searched_under(context);
-        self.guarded(context, model, async |conn, orm, access| {
-            let domain = access
-                .restrict(conn, orm, model, Mode::Read, domain)
-                .await?;
-            orm.search_count(conn, model, &domain).await
+        let domain = parse_domain(domain)?;
+        self.guarded_in_domain(context, model, domain, async |conn, orm, _, domain| {
+            orm.search_count(conn, model, domain).await
         })
         .await
     }
@@ -387,14 +414,10 @@ impl OrmBackend for TxOrm {
         let domain = if domain.trim().is_empty() {
             Domain::all()
         } else {
-            Domain::parse_str(domain).map_err(addon_error)?
-        }
-        .searched_under(context);
-        self.guarded(context, model, async |conn, orm, access| {
-            let domain = access
-                .restrict(conn, orm, model, Mode::Read, domain)
-                .await?;
-            orm.name_search(conn, model, name, &domain, operator, limit)
+            parse_domain(domain)?
+        };
+        self.guarded_in_domain(context, model, domain, async |conn, orm, _, domain| {
+            orm.name_search(conn, model, name, domain, operator, limit)
                 .await
         })
         .await
@@ -410,13 +433,13 @@ impl OrmBackend for TxOrm {
         let records = self
             .guarded(context, model, async |conn, orm, access| {
                 access.guard(conn, orm, model, Mode::Read, ids).await?;
-                let mut records = orm.read(conn, model, ids, fields).await?;
-                access.hide_unseen(conn, orm, model, &mut records).await?;
-                Ok(records)
+                let records = orm.read(conn, model, ids, fields).await?;
+                seen(conn, orm, access, model, records).await
             })
             .await?;
-        serde_json::to_string(&records).map_err(|e| Exception::Internal(e.to_string()))
+        rows_json(&records)
     }
+
     async fn create(
         &mut self,
         context: &Context,

@@ -18,7 +18,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use pulse_orm::{Dialect, Orm};
+use pulse_orm::Orm;
 use serde_json::{Map, Value};
 use sqlx::Row;
 
@@ -152,31 +152,25 @@ impl Host {
     async fn run_job(&self, named: Option<&str>) -> Result<Option<Result<(), String>>, Error> {
         self.refresh().await?;
         let now_text = format_utc(now());
-        let mut tx = self.db.pool.begin().await?;
-        let lock = if self.db.dialect == Dialect::Postgres {
-            " FOR NO KEY UPDATE SKIP LOCKED"
-        } else {
-            ""
-        };
         let select = "SELECT id, name, model, method, interval_number, interval_type, nextcall, failure_count, job FROM ir_cron";
-        let row = match named {
+        let claimed = match named {
             Some(name) => {
-                sqlx::query(&format!("{select} WHERE name = $1 LIMIT 1{lock}"))
-                    .bind(name)
-                    .fetch_optional(&mut *tx)
+                let name = name.to_string();
+                self.db
+                    .claim_first(&format!("{select} WHERE name = $1"), |q| q.bind(name))
                     .await?
             }
             None => {
-                sqlx::query(&format!(
-                    "{select} WHERE active = $1 AND nextcall <= $2 ORDER BY priority, nextcall LIMIT 1{lock}"
-                ))
-                .bind(true)
-                .bind(&now_text)
-                .fetch_optional(&mut *tx)
-                .await?
+                let sql = format!(
+                    "{select} WHERE active = $1 AND nextcall <= $2 ORDER BY priority, nextcall"
+                );
+                let due_by = now_text.clone();
+                self.db
+                    .claim_first(&sql, |q| q.bind(true).bind(due_by))
+                    .await?
             }
         };
-        let Some(row) = row else {
+        let Some((mut tx, row)) = claimed else {
             return Ok(None);
         };
         let id: i64 = row.try_get(0)?;

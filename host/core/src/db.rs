@@ -147,6 +147,32 @@ impl Default for PoolSettings {
     }
 }
 
+/// A query of the `Any` driver, its parameters bound or being bound.
+pub(crate) type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+impl Database {
+    /// Begins a transaction and claims in it the first row `select` finds
+    /// (a `SELECT` with its `ORDER BY`, parameters bound by `bind`), so that
+    /// each due row is taken by one host once: on PostgreSQL the row stays
+    /// locked until the transaction ends and rows other hosts' transactions
+    /// hold are skipped (`FOR NO KEY UPDATE SKIP LOCKED`); SQLite has one
+    /// writer at a time. `None` when there is no such row.
+    pub(crate) async fn claim_first(
+        &self,
+        select: &str,
+        bind: impl for<'q> FnOnce(AnyQuery<'q>) -> AnyQuery<'q>,
+    ) -> Result<Option<(sqlx::Transaction<'static, sqlx::Any>, sqlx::any::AnyRow)>, Error> {
+        let lock = if self.dialect == Dialect::Postgres {
+            " FOR NO KEY UPDATE SKIP LOCKED"
+        } else {
+            ""
+        };
+        let mut tx = self.pool.begin().await?;
+        let sql = format!("{select} LIMIT 1{lock}");
+        let row = bind(sqlx::query(&sql)).fetch_optional(&mut *tx).await?;
+        Ok(row.map(|row| (tx, row)))
+    }
+
 impl Database {
     /// Opens (creating when needed) the database at `url` with a pool set
     /// up by `settings`, and runs the migrations of the host's tables it
@@ -317,6 +343,43 @@ mod tests {
     }
 }
 
+/// Fresh PostgreSQL databases for tests (this crate's unit tests and
+/// `pulse-testing`), on the server `PULSE_TEST_PG` names, else the local one.
+#[doc(hidden)]
+pub mod test_postgres {
+    use sqlx::Connection;
+
+    /// The server's maintenance database, to create and drop others from.
+    pub fn admin_url() -> String {
+        std::env::var("PULSE_TEST_PG")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    }
+
+    /// Creates the database `name` afresh (dropping one of that name
+    /// first); answers its URL.
+    pub async fn create(name: &str) -> Result<String, sqlx::Error> {
+        let admin = admin_url();
+        let mut conn = sqlx::PgConnection::connect(&admin).await?;
+        for sql in [
+            format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+            format!("CREATE DATABASE {name}"),
+        ] {
+            sqlx::query(&sql).execute(&mut conn).await?;
+        }
+        let server = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+        Ok(format!("{server}/{name}"))
+    }
+
+    /// Drops the database `name`, ending its connections.
+    pub async fn drop(name: &str) -> Result<(), sqlx::Error> {
+        let mut conn = sqlx::PgConnection::connect(&admin_url()).await?;
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&mut conn)
+            .await?;
+        Ok(())
+    }
+}
+
 /// Databases made for one unit test, on either engine: unmigrated (see
 /// [`Scratch::migrated`]), and removed by [`Scratch::remove`] at the end
 /// (a test that fails leaves its database for a look; the next run of the
@@ -330,9 +393,8 @@ pub(crate) mod scratch {
     pub struct Scratch {
         db: Database,
         url: String,
-        /// The PostgreSQL server's URL (without a database) and the
-        /// database's name, to drop it.
-        postgres: Option<(String, String)>,
+        /// The PostgreSQL database's name, to drop it.
+        postgres: Option<String>,
     }
 
     impl std::ops::Deref for Scratch {
@@ -373,25 +435,15 @@ pub(crate) mod scratch {
     /// [`postgres`] with a pool set up by `settings`.
     #[crate::boxed]
     pub async fn postgres_with(tag: &str, settings: &PoolSettings) -> Scratch {
-        let admin = std::env::var("PULSE_TEST_PG")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
         let name = name(tag);
-        let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
+        let url = super::test_postgres::create(&name)
             .await
             .expect("PostgreSQL is required for this test");
-        for sql in [
-            format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-            format!("CREATE DATABASE {name}"),
-        ] {
-            sqlx::query(&sql).execute(&mut conn).await.unwrap();
-        }
-        let server = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
-        let url = format!("{server}/{name}");
         let db = Database::connect(&url, settings).await.unwrap();
         Scratch {
             db,
             url,
-            postgres: Some((admin.clone(), name)),
+            postgres: Some(name),
         }
     }
 
@@ -415,15 +467,7 @@ pub(crate) mod scratch {
         pub async fn remove(self) {
             self.db.pool.close().await;
             match &self.postgres {
-                Some((admin, name)) => {
-                    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(admin)
-                        .await
-                        .unwrap();
-                    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                        .execute(&mut conn)
-                        .await
-                        .unwrap();
-                }
+                Some(name) => super::test_postgres::drop(name).await.unwrap(),
                 None => {
                     let path = self.url.trim_start_matches("sqlite://");
                     for suffix in ["", "-wal", "-shm"] {

@@ -359,11 +359,12 @@ async fn builtin(
     // Searches leave archived records out unless the context says
     // `active_test: false`; records named by id are found whatever their state.
     let context = session.context.clone();
-    let searched = |domain: Domain| domain.searched_under(&context);
     let (conn, orm) = session.parts().map_err(CallFailure::Unavailable)?;
-    // Access rights and record rules: a search is narrowed to what the
-    // user may see; records named by id are checked.
-    let restrict = async |conn: &mut pulse_orm::Connection, domain: Domain| {
+    // Access rights and record rules: a search (the domain argument
+    // `domain`) is narrowed to what the user may see; records named by id
+    // are checked.
+    let searched = async |conn: &mut pulse_orm::Connection, domain: Option<&Value>| {
+        let domain = domain_of(domain)?.searched_under(&context);
         access
             .restrict(conn, orm, model, Mode::Read, domain)
             .await
@@ -377,11 +378,12 @@ async fn builtin(
     };
     // What the user may not see through relations stays hidden in what
     // is read.
-    let hide_unseen = async |conn: &mut pulse_orm::Connection, records: &mut [Record]| {
+    let seen = async |conn: &mut pulse_orm::Connection, mut records: Vec<Record>| {
         access
-            .hide_unseen(conn, orm, model, records)
+            .hide_unseen(conn, orm, model, &mut records)
             .await
-            .map_err(CallFailure::Orm)
+            .map_err(CallFailure::Orm)?;
+        Ok::<_, CallFailure>(json!(records))
     };
     Ok(match method {
         "create" => {
@@ -420,28 +422,24 @@ async fn builtin(
         "read" => {
             let fields = fields_of(argument(a, k, 0, "fields"))?;
             guard(conn, Mode::Read, &ids).await?;
-            let mut records = orm
+            let records = orm
                 .read(conn, model, &ids, &fields)
                 .await
                 .map_err(CallFailure::Orm)?;
-            hide_unseen(conn, &mut records).await?;
-            json!(records)
+            seen(conn, records).await?
         }
         "search_read" => {
-            let domain = searched(domain_of(argument(a, k, 0, "domain"))?);
-            let domain = restrict(conn, domain).await?;
+            let domain = searched(conn, argument(a, k, 0, "domain")).await?;
             let fields = fields_of(argument(a, k, 1, "fields"))?;
             let options = search_options(a, k, 2)?;
-            let mut records = orm
+            let records = orm
                 .search_read(conn, model, &domain, &fields, &options)
                 .await
                 .map_err(CallFailure::Orm)?;
-            hide_unseen(conn, &mut records).await?;
-            json!(records)
+            seen(conn, records).await?
         }
         "search" => {
-            let domain = searched(domain_of(argument(a, k, 0, "domain"))?);
-            let domain = restrict(conn, domain).await?;
+            let domain = searched(conn, argument(a, k, 0, "domain")).await?;
             let options = search_options(a, k, 1)?;
             json!(
                 orm.search(conn, model, &domain, &options)
@@ -450,8 +448,7 @@ async fn builtin(
             )
         }
         "search_count" => {
-            let domain = searched(domain_of(argument(a, k, 0, "domain"))?);
-            let domain = restrict(conn, domain).await?;
+            let domain = searched(conn, argument(a, k, 0, "domain")).await?;
             json!(
                 orm.search_count(conn, model, &domain)
                     .await
@@ -552,10 +549,8 @@ async fn builtin(
             let name = argument(a, k, 0, "name")
                 .and_then(Value::as_str)
                 .unwrap_or("");
-            let domain = searched(domain_of(
-                argument(a, k, 1, "domain").or_else(|| argument(a, k, 1, "args")),
-            )?);
-            let domain = restrict(conn, domain).await?;
+            let domain = argument(a, k, 1, "domain").or_else(|| argument(a, k, 1, "args"));
+            let domain = searched(conn, domain).await?;
             let operator = argument(a, k, 2, "operator")
                 .and_then(Value::as_str)
                 .unwrap_or("ilike");
@@ -618,8 +613,7 @@ async fn builtin(
             json!(new)
         }
         "read_group" => {
-            let domain = searched(domain_of(argument(a, k, 0, "domain"))?);
-            let domain = restrict(conn, domain).await?;
+            let domain = searched(conn, argument(a, k, 0, "domain")).await?;
             let fields = fields_of(argument(a, k, 1, "fields"))?;
             let groupby = match argument(a, k, 2, "groupby") {
                 Some(Value::String(one)) => vec![one.clone()],
@@ -629,7 +623,7 @@ async fn builtin(
             let lazy = argument(a, k, 6, "lazy")
                 .and_then(Value::as_bool)
                 .unwrap_or(true);
-            let mut groups = orm
+            let groups = orm
                 .read_group(
                     conn,
                     model,
@@ -642,8 +636,7 @@ async fn builtin(
                 )
                 .await
                 .map_err(CallFailure::Orm)?;
-            hide_unseen(conn, &mut groups).await?;
-            json!(groups)
+            seen(conn, groups).await?
         }
         other => {
             return Err(CallFailure::NoMethod {

@@ -6,7 +6,6 @@
 use std::collections::{BTreeSet, HashMap};
 
 use pulse_runtime::{Exception, HttpRequest, HttpResponse};
-use sqlx::Row;
 
 use crate::Error;
 
@@ -74,14 +73,8 @@ pub async fn load(
     conn: &mut pulse_orm::Connection,
 ) -> Result<HashMap<String, BTreeSet<String>>, Error> {
     let mut grants: HashMap<String, BTreeSet<String>> = HashMap::new();
-    for row in sqlx::query("SELECT addon, permission FROM pulse_grants")
-        .fetch_all(&mut *conn)
-        .await?
-    {
-        grants
-            .entry(row.try_get(0)?)
-            .or_default()
-            .insert(row.try_get(1)?);
+    for (addon, permission) in pulse_orm::pairs(conn, "SELECT addon, permission FROM pulse_grants").await? {
+        grants.entry(addon).or_default().insert(permission);
     }
     Ok(grants)
 }

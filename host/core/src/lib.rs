@@ -62,7 +62,7 @@ pub use backend::TxOrm;
 pub use base::SUPERUSER_ID;
 pub use call::take_context;
 pub use cron::Job;
-pub use db::{DEFAULT_STATEMENT_TIMEOUT, Database, PoolSettings};
+pub use db::{DEFAULT_STATEMENT_TIMEOUT, Database, PoolSettings, test_postgres};
 pub use dispatch::{is_model_method, split_args};
 pub use error::Error;
 pub use failure::{CallFailure, Failure, Kind};

@@ -440,31 +440,23 @@ fn check_overrides(
         ),
         None => format!("no addon of its dependency graph defines model '{model}'"),
     };
-    let methods = description
-        .methods
-        .iter()
-        .filter(|m| !models.contains(&m.model))
-        .map(|m| {
-            format!(
-                "addon '{addon}' may not define or override {}.{}: {}",
-                m.model,
-                m.name,
-                owner(&m.model)
-            )
-        });
-    let events = description
-        .events
-        .iter()
-        .filter(|e| !models.contains(&e.model))
-        .map(|e| {
-            format!(
-                "addon '{addon}' may not subscribe '{}' to the record events of model '{}': {}",
-                e.name,
-                e.model,
-                owner(&e.model)
-            )
-        });
-    let problems: Vec<String> = methods.chain(events).collect();
+    // What the addon does to each model: its methods and its subscriptions.
+    let methods = description.methods.iter().map(|m| {
+        let what = format!("define or override {}.{}", m.model, m.name);
+        (&m.model, what)
+    });
+    let events = description.events.iter().map(|e| {
+        let what = format!(
+            "subscribe '{}' to the record events of model '{}'",
+            e.name, e.model
+        );
+        (&e.model, what)
+    });
+    let problems: Vec<String> = methods
+        .chain(events)
+        .filter(|(model, _)| !models.contains(*model))
+        .map(|(model, what)| format!("addon '{addon}' may not {what}: {}", owner(model)))
+        .collect();
     if problems.is_empty() {
         Ok(())
     } else {

@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
-use pulse_orm::{Dialect, OrmError, Record};
+use pulse_orm::{OrmError, Record};
 use serde_json::Value;
 use sqlx::Row;
 
@@ -277,23 +277,16 @@ impl Host {
     /// again once the lease is over.
     async fn send_one(&self, mailer: &dyn Mailer) -> Result<Option<bool>, Error> {
         let now_text = format_utc(now());
-        let mut tx = self.db.pool.begin().await?;
-        let lock = if self.db.dialect == Dialect::Postgres {
-            " FOR NO KEY UPDATE SKIP LOCKED"
-        } else {
-            ""
-        };
-        let row = sqlx::query(&format!(
-            "SELECT id, email_from, email_to, email_cc, subject, body_html, mail_server_id, failure_count, auto_delete \
+        let select = "SELECT id, email_from, email_to, email_cc, subject, body_html, mail_server_id, failure_count, auto_delete \
              FROM mail_mail WHERE (state = $1 AND (scheduled_date IS NULL OR scheduled_date <= $2)) \
-             OR (state = $3 AND scheduled_date <= $2) ORDER BY id LIMIT 1{lock}"
-        ))
-        .bind("outgoing")
-        .bind(&now_text)
-        .bind("exception")
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(row) = row else {
+             OR (state = $3 AND scheduled_date <= $2) ORDER BY id";
+        let claimed = self
+            .db
+            .claim_first(select, |q| {
+                q.bind("outgoing").bind(now_text).bind("exception")
+            })
+            .await?;
+        let Some((mut tx, row)) = claimed else {
             return Ok(None);
         };
         let text = |i: usize| -> Result<String, sqlx::Error> {

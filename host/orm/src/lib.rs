@@ -50,6 +50,6 @@ pub use schema::{
     RelationTable, add_column, count_values, create_relation_table, create_table, drop_column,
     drop_table, relation_table, table_exists,
 };
-pub use sql::Connection;
+pub use sql::{Connection, pairs};
 pub use values::{Record, bool_at};
 pub use x2many::{X2manyCommand, X2manyStep, split_x2many, x2many_commands};

@@ -55,6 +55,22 @@ pub(crate) fn constraint_error(error: sqlx::Error) -> OrmError {
     }
 }
 
+/// The first two columns of every row `select` (a query without
+/// parameters) answers.
+pub async fn pairs<A, B>(conn: &mut Connection, select: &str) -> Result<Vec<(A, B)>, OrmError>
+where
+    A: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
+    B: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
+{
+    use sqlx::Row;
+    sqlx::query(select)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+        .collect()
+}
+
 /// Binds `ids` to the next parameters of `query`.
 fn bind_ids<'q>(
     mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,

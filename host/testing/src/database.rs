@@ -2,6 +2,8 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use pulse_core::test_postgres;
+
 /// The database engines every lifecycle test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -22,53 +24,23 @@ pub(crate) fn block_on<F: std::future::Future>(future: F) -> F::Output {
         .block_on(future)
 }
 
-fn admin_url() -> String {
-    std::env::var("PULSE_TEST_PG")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
 /// Creates a PostgreSQL database for one instance; returns its name and URL.
 pub(crate) fn create_pg_database() -> (String, String) {
     static COUNTER: AtomicUsize = AtomicUsize::new(0);
     let n = COUNTER.fetch_add(1, Ordering::SeqCst);
     let name = format!("pulse_test_{}_{n}", std::process::id());
-    let admin = admin_url();
-    block_on(async {
-        use sqlx::Connection;
-        let mut conn = sqlx::PgConnection::connect(&admin)
-            .await
-            .unwrap_or_else(|e| {
-                panic!("PostgreSQL is required for these tests and is unreachable at {admin}: {e}")
-            });
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut conn)
-            .await
-            .unwrap();
+    let url = block_on(test_postgres::create(&name)).unwrap_or_else(|e| {
+        panic!(
+            "PostgreSQL is required for these tests and is unreachable at {}: {e}",
+            test_postgres::admin_url()
+        )
     });
-    let base = admin
-        .rsplit_once('/')
-        .map(|(b, _)| b.to_string())
-        .unwrap_or(admin);
-    (name.clone(), format!("{base}/{name}"))
+    (name, url)
 }
 
 /// Drops a database [`create_pg_database`] made, ending its connections.
 pub(crate) fn drop_pg_database(name: &str) {
     let name = name.to_string();
     // A thread of its own: the caller may be inside a tokio runtime.
-    let _ = std::thread::spawn(move || {
-        block_on(async {
-            use sqlx::Connection;
-            if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url()).await {
-                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .execute(&mut conn)
-                    .await;
-            }
-        })
-    })
-    .join();
+    let _ = std::thread::spawn(move || block_on(test_postgres::drop(&name))).join();
 }
