@@ -164,7 +164,14 @@ pub async fn ensure(conn: &mut Connection, dialect: Dialect) -> Result<(), Error
         )
         .await?;
         if created {
-            link(conn, "res_groups_res_users_rel", "res_users_id", SUPERUSER_ID, id).await?;
+            link(
+                conn,
+                "res_groups_res_users_rel",
+                "res_users_id",
+                SUPERUSER_ID,
+                id,
+            )
+            .await?;
         }
         groups.push(id);
     }
@@ -186,7 +193,7 @@ struct AccessRight<'a> {
 /// Seeds `rights`, each once (an admin's later changes stay).
 async fn seed_access_rights(
     conn: &mut Connection,
-    rights: impl IntoIterator<Item = AccessRight<'_>>,
+    rights: &[AccessRight<'_>],
 ) -> Result<(), Error> {
     for right in rights {
         let [read, write, create, unlink] = right.perms;
@@ -232,7 +239,7 @@ async fn api_key_rights(
         group,
         perms: [true, false, false, true],
     });
-    seed_access_rights(conn, rights).await?;
+    seed_access_rights(conn, &rights).await?;
     for (xmlid, name, domain, group) in [
         (
             "api_key_user_rule",
@@ -279,13 +286,16 @@ async fn admin_rights(
     admin_group: i64,
     models: &[&str],
 ) -> Result<(), Error> {
-    let rights = models.iter().map(|model| AccessRight {
-        xmlid: format!("access_{}_system", pulse_orm::table_name(model)),
-        model,
-        group: admin_group,
-        perms: [true; 4],
-    });
-    seed_access_rights(conn, rights).await
+    let rights: Vec<AccessRight> = models
+        .iter()
+        .map(|model| AccessRight {
+            xmlid: format!("access_{}_system", pulse_orm::table_name(model)),
+            model,
+            group: admin_group,
+            perms: [true; 4],
+        })
+        .collect();
+    seed_access_rights(conn, &rights).await
 }
 
 /// Adds `group` to the groups of the record `id` through the many2many

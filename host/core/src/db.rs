@@ -172,6 +172,7 @@ impl Database {
         let row = bind(sqlx::query(&sql)).fetch_optional(&mut *tx).await?;
         Ok(row.map(|row| (tx, row)))
     }
+}
 
 impl Database {
     /// Opens (creating when needed) the database at `url` with a pool set

@@ -73,7 +73,9 @@ pub async fn load(
     conn: &mut pulse_orm::Connection,
 ) -> Result<HashMap<String, BTreeSet<String>>, Error> {
     let mut grants: HashMap<String, BTreeSet<String>> = HashMap::new();
-    for (addon, permission) in pulse_orm::pairs(conn, "SELECT addon, permission FROM pulse_grants").await? {
+    for (addon, permission) in
+        pulse_orm::pairs(conn, "SELECT addon, permission FROM pulse_grants").await?
+    {
         grants.entry(addon).or_default().insert(permission);
     }
     Ok(grants)

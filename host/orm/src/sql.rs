@@ -57,7 +57,7 @@ pub(crate) fn constraint_error(error: sqlx::Error) -> OrmError {
 
 /// The first two columns of every row `select` (a query without
 /// parameters) answers.
-pub async fn pairs<A, B>(conn: &mut Connection, select: &str) -> Result<Vec<(A, B)>, OrmError>
+pub async fn pairs<A, B>(conn: &mut Connection, select: &str) -> Result<Vec<(A, B)>, sqlx::Error>
 where
     A: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
     B: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,

@@ -149,35 +149,30 @@ fn type_of(resolve: &Resolve, ty: &Type) -> String {
     }
 }
 
+/// `kind { a, b }`.
+fn braced(kind: &str, items: impl Iterator<Item = String>) -> String {
+    format!("{kind} {{ {} }}", items.collect::<Vec<_>>().join(", "))
+}
+
 /// A type's definition.
 fn type_def(resolve: &Resolve, id: TypeId) -> String {
     let of = |t: &Type| type_of(resolve, t);
     let maybe = |t: &Option<Type>| t.as_ref().map(of).unwrap_or_else(|| "_".into());
     match &resolve.types[id].kind {
-        TypeDefKind::Record(r) => {
-            let fields: Vec<String> = r
-                .fields
+        TypeDefKind::Record(r) => braced(
+            "record",
+            r.fields
                 .iter()
-                .map(|f| format!("{}: {}", f.name, of(&f.ty)))
-                .collect();
-            format!("record {{ {} }}", fields.join(", "))
-        }
-        TypeDefKind::Variant(v) => {
-            let cases: Vec<String> = v
-                .cases
+                .map(|f| format!("{}: {}", f.name, of(&f.ty))),
+        ),
+        TypeDefKind::Variant(v) => braced(
+            "variant",
+            v.cases
                 .iter()
-                .map(|c| format!("{}({})", c.name, maybe(&c.ty)))
-                .collect();
-            format!("variant {{ {} }}", cases.join(", "))
-        }
-        TypeDefKind::Enum(e) => {
-            let cases: Vec<&str> = e.cases.iter().map(|c| c.name.as_str()).collect();
-            format!("enum {{ {} }}", cases.join(", "))
-        }
-        TypeDefKind::Flags(f) => {
-            let flags: Vec<&str> = f.flags.iter().map(|c| c.name.as_str()).collect();
-            format!("flags {{ {} }}", flags.join(", "))
-        }
+                .map(|c| format!("{}({})", c.name, maybe(&c.ty))),
+        ),
+        TypeDefKind::Enum(e) => braced("enum", e.cases.iter().map(|c| c.name.clone())),
+        TypeDefKind::Flags(f) => braced("flags", f.flags.iter().map(|c| c.name.clone())),
         TypeDefKind::Tuple(t) => {
             let types: Vec<String> = t.types.iter().map(of).collect();
             format!("tuple<{}>", types.join(", "))

@@ -194,7 +194,7 @@ macro_rules! orm_imports {
         $($added:tt)*
     ) => {
         orm_imports! {
-            @impl context($this $(, $ctx: $ctx_ty)?) = $context;
+            @impl $this [$($ctx: $ctx_ty)?] ($context);
             fn search(model: String, domain: String, offset: u32, limit: Option<u32>,
                 order: Option<String>) -> Vec<i64>
                 = |orm, context| orm.search(context, &model,
@@ -218,8 +218,10 @@ macro_rules! orm_imports {
             $($added)*
         }
     };
+    // The context travels as single token trees from here on, so that
+    // each import can repeat it.
     (
-        @impl context($this:ident $(, $ctx:ident: $ctx_ty:ty)?) = $context:expr;
+        @impl $this:ident $ctx:tt $context:tt;
         $(
             fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $out:ty
                 = |$orm:ident, $cx:ident| $call:expr;
@@ -227,22 +229,31 @@ macro_rules! orm_imports {
     ) => {
         impl<B: OrmBackend> pulse::addon::orm::Host for HostState<B> {
             $(
-                async fn $name(
-                    &mut $this,
-                    $($ctx: $ctx_ty,)?
-                    $($arg: $ty,)*
-                ) -> Result<$out, WitError> {
-                    let _busy = $this.host_call();
-                    let $cx = &$context;
-                    let $orm = &mut $this.orm;
-                    Ok($call.await?)
-                }
+                orm_imports!(
+                    @import $this $ctx $context;
+                    fn $name($($arg: $ty),*) -> $out = |$orm, $cx| $call
+                );
             )*
 
             async fn sudo(&mut $this, on: bool) -> Result<(), WitError> {
                 let _busy = $this.host_call();
                 Ok($this.orm.sudo(on).await?)
             }
+        }
+    };
+    (
+        @import $this:ident [$($ctx:ident: $ctx_ty:ty)?] ($context:expr);
+        fn $name:ident($($arg:ident: $ty:ty),*) -> $out:ty = |$orm:ident, $cx:ident| $call:expr
+    ) => {
+        async fn $name(
+            &mut $this,
+            $($ctx: $ctx_ty,)?
+            $($arg: $ty,)*
+        ) -> Result<$out, WitError> {
+            let _busy = $this.host_call();
+            let $cx = &$context;
+            let $orm = &mut $this.orm;
+            Ok($call.await?)
         }
     };
 }
@@ -372,12 +383,12 @@ impl Exports {
 /// The calls into a component, each handed to its version's `Exports`
 /// with the component's store and instance: first those every version
 /// exports, then those 0.2 added, which a 0.1 component answers with an
-/// internal error (`else`).
+/// internal error.
 macro_rules! calls_into_a_component {
     (
         every version: $(fn $name:ident($($arg:ident: $ty:ty),*) -> $out:ty;)*
-        added in 0.2: $(fn $added:ident($($added_arg:ident: $added_ty:ty),*) -> $added_out:ty
-            else $missing:expr;)*
+        added in 0.2: $(fn $added:ident($($added_arg:ident: $added_ty:ty),*) -> $added_out:ty;
+            a 0.1 component answers $missing:expr;)*
     ) => {
         impl Exports {
             $(
@@ -417,13 +428,15 @@ calls_into_a_component! {
         fn call_method(call: &MethodCall<'_>) -> Result<String, Exception>;
         fn handle_route(route: &str, request: RouteRequest) -> Result<RouteResponse, Exception>;
     added in 0.2:
-        fn run_cron(context: &Context, job: &str, scheduled: &str) -> ()
-            else format!(
+        fn run_cron(context: &Context, job: &str, scheduled: &str) -> ();
+            a 0.1 component answers format!(
                 "addon built against {WIT_PACKAGE}@{} exports no cron jobs (0.2.0 added them)",
                 ApiVersion::V0_1
             );
-        fn on_event(context: &Context, event: &RecordEvent) -> ()
-            else "a component built against pulse:addon@0.1.0 has no record events";
-        fn check_login(attempt: &LoginAttempt) -> LoginDecision
-            else "a component built against pulse:addon@0.1.0 has no authentication policy";
+        fn on_event(context: &Context, event: &RecordEvent) -> ();
+            a 0.1 component answers
+                "a component built against pulse:addon@0.1.0 has no record events";
+        fn check_login(attempt: &LoginAttempt) -> LoginDecision;
+            a 0.1 component answers
+                "a component built against pulse:addon@0.1.0 has no authentication policy";
 }
