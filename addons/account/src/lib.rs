@@ -25,7 +25,7 @@ pub struct Account {
         kind = "selection",
         required,
         selection = "asset:Asset,liability:Liability,equity:Equity,income:Income,expense:Expense",
-        default = "\"asset\""
+        default = "asset"
     )]
     pub account_type: String,
     /// A tax tag reports sum by, e.g. `wtax_compensation` for the
@@ -50,11 +50,11 @@ pub struct Journal {
         kind = "selection",
         required,
         selection = "sale:Sales,purchase:Purchase,bank:Bank,general:Miscellaneous",
-        default = "\"general\""
+        default = "general"
     )]
     pub journal_type: String,
     /// The next number of an entry posted in this journal.
-    #[field(copy = false, default = "1", readonly)]
+    #[field(copy = false, default = 1, readonly)]
     pub sequence_next: i64,
     /// Entries dated on or before this date cannot be posted.
     #[field(kind = "date")]
@@ -68,7 +68,7 @@ pub struct Move {
     /// The record id.
     pub id: i64,
     /// The number, `/` until posted; a copy is numbered when posted.
-    #[field(default = "\"/\"", readonly, copy = false)]
+    #[field(default = "/", readonly, copy = false)]
     pub name: String,
     /// The journal.
     #[field(
@@ -87,7 +87,7 @@ pub struct Move {
     #[field(
         kind = "selection",
         selection = "draft:Draft,posted:Posted,cancel:Cancelled",
-        default = "\"draft\"",
+        default = "draft",
         readonly,
         copy = false,
         index
@@ -260,10 +260,10 @@ pub fn action_post(env: &Env, ids: &[i64]) -> Result<bool> {
         let name = format!("{}/{year}/{:04}", journal.code, journal.sequence_next);
         env.model::<Journal>().write(
             &[journal.id],
-            json!({"sequence_next": journal.sequence_next + 1}),
+            Journal::write().sequence_next(journal.sequence_next + 1),
         )?;
         env.model::<Move>()
-            .write(&[entry.id], json!({"state": "posted", "name": name}))?;
+            .write(&[entry.id], Move::write().state("posted").name(&name))?;
     }
     Ok(true)
 }
@@ -271,7 +271,8 @@ pub fn action_post(env: &Env, ids: &[i64]) -> Result<bool> {
 /// Cancels entries (posted ones are reversed by cancelling in this core).
 #[method(model = "account.move")]
 pub fn button_cancel(env: &Env, ids: &[i64]) -> Result<bool> {
-    env.model::<Move>().write(ids, json!({"state": "cancel"}))?;
+    env.model::<Move>()
+        .write(ids, Move::write().state("cancel"))?;
     Ok(true)
 }
 

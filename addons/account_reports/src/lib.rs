@@ -8,6 +8,7 @@
 //! journal items (e.g. to one agency's).
 
 use pulse_sdk::prelude::*;
+use pulse_sdk::tools::{RoundingMethod::HalfUp, float_round};
 
 /// One row of a trial balance.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -53,10 +54,6 @@ fn sums(env: &Env, domain: Value) -> Result<Vec<(i64, String, f64, f64)>> {
             ))
         })
         .collect())
-}
-
-fn round2(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
 }
 
 /// The trial balance from `date_from` to `date_to` (inclusive, ISO dates)
@@ -114,10 +111,10 @@ pub fn compute(env: &Env, date_from: &str, date_to: &str, domain: &[Value]) -> R
                     .and_then(Value::as_str)
                     .unwrap_or("")
                     .to_string(),
-                opening: round2(opening),
-                debit: round2(debit),
-                credit: round2(credit),
-                closing: round2(opening + debit - credit),
+                opening: float_round(opening, 2, HalfUp),
+                debit: float_round(debit, 2, HalfUp),
+                credit: float_round(credit, 2, HalfUp),
+                closing: float_round(opening + debit - credit, 2, HalfUp),
             }
         })
         .collect();

@@ -22,7 +22,7 @@ pub struct Employee {
     #[field(kind = "many2one", relation = "hr.employee")]
     pub parent_id: Option<i64>,
     /// Archived employees are hidden.
-    #[field(default = "true")]
+    #[field(default = true)]
     pub active: bool,
 }
 

@@ -73,7 +73,7 @@ pub struct Expense {
     #[field(
         kind = "selection",
         selection = "draft:Draft,submitted:Submitted,approved:Approved,posted:Posted,rejected:Rejected",
-        default = "\"draft\"",
+        default = "draft",
         readonly,
         copy = false,
         index
@@ -126,7 +126,7 @@ fn require(expense: &Expense, state: &str, action: &str) -> Result<()> {
     }
 }
 
-fn set_state(env: &Env, id: i64, values: Value) -> Result<()> {
+fn set_state(env: &Env, id: i64, values: ExpenseWrite) -> Result<()> {
     env.model::<Expense>().write(&[id], values)
 }
 
@@ -135,7 +135,7 @@ fn set_state(env: &Env, id: i64, values: Value) -> Result<()> {
 pub fn action_submit(env: &Env, ids: &[i64]) -> Result<bool> {
     for expense in expenses(env, ids)? {
         require(&expense, "draft", "submitted")?;
-        set_state(env, expense.id, json!({"state": "submitted"}))?;
+        set_state(env, expense.id, Expense::write().state("submitted"))?;
     }
     Ok(true)
 }
@@ -145,12 +145,9 @@ pub fn action_submit(env: &Env, ids: &[i64]) -> Result<bool> {
 pub fn action_approve(env: &Env, ids: &[i64]) -> Result<bool> {
     for expense in expenses(env, ids)? {
         require(&expense, "submitted", "approved")?;
-        env.model::<Approval>().create(&[Approval {
-            id: 0,
-            expense_id: expense.id,
-            name: None,
-        }])?;
-        set_state(env, expense.id, json!({"state": "approved"}))?;
+        env.model::<Approval>()
+            .create_one(Approval::create().expense_id(expense.id))?;
+        set_state(env, expense.id, Expense::write().state("approved"))?;
     }
     Ok(true)
 }
@@ -163,15 +160,15 @@ pub fn action_reject(env: &Env, ids: &[i64], reason: String) -> Result<bool> {
     }
     for expense in expenses(env, ids)? {
         require(&expense, "submitted", "rejected")?;
-        env.model::<Approval>().create(&[Approval {
-            id: 0,
-            expense_id: expense.id,
-            name: Some(format!("rejected: {reason}")),
-        }])?;
+        env.model::<Approval>().create_one(
+            Approval::create()
+                .expense_id(expense.id)
+                .name(format!("rejected: {reason}")),
+        )?;
         set_state(
             env,
             expense.id,
-            json!({"state": "rejected", "reject_reason": reason}),
+            Expense::write().state("rejected").reject_reason(&reason),
         )?;
     }
     Ok(true)
@@ -220,7 +217,7 @@ pub fn action_post(env: &Env, ids: &[i64]) -> Result<Vec<i64>> {
         set_state(
             env,
             expense.id,
-            json!({"state": "posted", "move_id": move_id}),
+            Expense::write().state("posted").move_id(move_id),
         )?;
         moves.push(move_id);
     }

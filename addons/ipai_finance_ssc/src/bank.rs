@@ -37,7 +37,7 @@ pub struct Reconciliation {
     #[field(kind = "many2one", relation = "account.account", required)]
     pub account_id: i64,
     /// How many days apart a line and an item may be dated in the second pass.
-    #[field(default = "3")]
+    #[field(default = 3)]
     pub date_window: i64,
     /// The statement lines.
     #[field(
@@ -181,8 +181,12 @@ pub fn auto_match(env: &Env, id: i64) -> Result<Outcome> {
     let mut outcome = Outcome::default();
     let mut pending: Vec<&StatementLine> = Vec::new();
     let link = |env: &Env, line: &StatementLine, item: i64, items: &mut Vec<Item>| -> Result<()> {
-        env.model::<StatementLine>()
-            .write(&[line.id], json!({"move_line_id": item, "note": false}))?;
+        env.model::<StatementLine>().write(
+            &[line.id],
+            StatementLine::write()
+                .move_line_id(item)
+                .note(None::<String>),
+        )?;
         env.model_named("account.move.line")
             .write(&[item], json!({"reconciled": true}))?;
         items.retain(|i| i.id != item);
@@ -228,7 +232,7 @@ pub fn auto_match(env: &Env, id: i64) -> Result<Outcome> {
                     format!("{} open items fit; match it by hand", fits.len())
                 };
                 env.model::<StatementLine>()
-                    .write(&[line.id], json!({"note": note}))?;
+                    .write(&[line.id], StatementLine::write().note(&note))?;
                 outcome.unmatched.push(json!({
                     "line_id": line.id,
                     "amount": line.amount,
@@ -282,8 +286,12 @@ pub fn action_match(env: &Env, ids: &[i64], move_line_id: i64) -> Result<bool> {
             line.amount, item.amount
         )));
     }
-    env.model::<StatementLine>()
-        .write(&[id], json!({"move_line_id": move_line_id, "note": false}))?;
+    env.model::<StatementLine>().write(
+        &[id],
+        StatementLine::write()
+            .move_line_id(move_line_id)
+            .note(None::<String>),
+    )?;
     env.model_named("account.move.line")
         .write(&[move_line_id], json!({"reconciled": true}))?;
     Ok(true)

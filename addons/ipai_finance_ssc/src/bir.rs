@@ -13,6 +13,7 @@
 //! the expense accounts of the same entries.
 
 use pulse_sdk::prelude::*;
+use pulse_sdk::tools::{RoundingMethod::HalfUp, days_in_month, float_round};
 
 use crate::{Agency, many2one};
 
@@ -61,7 +62,7 @@ pub struct BirForm {
     #[field(
         kind = "selection",
         selection = "draft:Draft,filed:Filed",
-        default = "\"draft\"",
+        default = "draft",
         readonly,
         copy = false
     )]
@@ -120,15 +121,6 @@ fn rule(code: &str) -> Result<&'static Rule> {
     })
 }
 
-fn days_in(year: i32, month: u32) -> u32 {
-    match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        _ if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
-        _ => 28,
-    }
-}
-
 /// The first and last day of a form's period, and its last month.
 pub fn period_bounds(form_type: &str, period: &str) -> Result<(String, String, i32, u32)> {
     let rule = rule(form_type)?;
@@ -163,7 +155,7 @@ pub fn period_bounds(form_type: &str, period: &str) -> Result<(String, String, i
     };
     Ok((
         format!("{year:04}-{first:02}-01"),
-        format!("{year:04}-{last:02}-{:02}", days_in(year, last)),
+        format!("{year:04}-{last:02}-{:02}", days_in_month(year, last)),
         year,
         last,
     ))
@@ -180,7 +172,7 @@ pub fn due_date(form_type: &str, period: &str) -> Result<String> {
     let day = match form_type {
         "1601C" if last == 12 => 15,
         "1601C" | "0619E" => 10,
-        "1601EQ" => days_in(year, month),
+        "1601EQ" => days_in_month(year, month),
         "2550Q" => 25,
         _ => 20,
     };
@@ -298,11 +290,11 @@ pub fn amounts(env: &Env, agency: i64, form_type: &str, period: &str) -> Result<
         .iter()
         .map(|l| l.get("debit").and_then(Value::as_f64).unwrap_or(0.0))
         .sum();
-    Ok((round2(base), round2(tax), tax_lines.len() as i64))
-}
-
-fn round2(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
+    Ok((
+        float_round(base, 2, HalfUp),
+        float_round(tax, 2, HalfUp),
+        tax_lines.len() as i64,
+    ))
 }
 
 /// Recomputes the amounts of draft forms from the posted entries.
@@ -319,7 +311,10 @@ pub fn action_compute(env: &Env, ids: &[i64]) -> Result<bool> {
         let (base, tax, count) = amounts(env, form.agency_id, &form.form_type, &form.period)?;
         env.model::<BirForm>().write(
             &[form.id],
-            json!({"tax_base": base, "tax_amount": tax, "item_count": count}),
+            BirForm::write()
+                .tax_base(base)
+                .tax_amount(tax)
+                .item_count(count),
         )?;
     }
     Ok(true)
@@ -337,7 +332,7 @@ pub fn action_file(env: &Env, ids: &[i64], date: String) -> Result<bool> {
         }
     }
     env.model::<BirForm>()
-        .write(ids, json!({"state": "filed", "filed_date": date}))?;
+        .write(ids, BirForm::write().state("filed").filed_date(&date))?;
     Ok(true)
 }
 

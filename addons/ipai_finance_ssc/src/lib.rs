@@ -10,6 +10,9 @@
 //!   inter-agency eliminations, as JSON or CSV, also over HTTP.
 
 use pulse_sdk::prelude::*;
+use pulse_sdk::tools::{
+    Date, Granularity, RoundingMethod::HalfUp, add_months, end_of, float_round,
+};
 
 pub mod bank;
 pub mod bir;
@@ -33,7 +36,7 @@ pub struct Agency {
     #[field(string = "TIN")]
     pub tin: Option<String>,
     /// Archived agencies get no new closings.
-    #[field(default = "true")]
+    #[field(default = true)]
     pub active: bool,
     /// Nothing dated on or before this day posts for the agency.
     #[field(kind = "date", readonly)]
@@ -115,7 +118,7 @@ pub struct Closing {
     #[field(
         kind = "selection",
         selection = "draft:Draft,in_progress:In Progress,review:Review,closed:Closed",
-        default = "\"draft\"",
+        default = "draft",
         readonly,
         copy = false,
         index
@@ -333,19 +336,16 @@ pub fn action_start(env: &Env, ids: &[i64]) -> Result<bool> {
     for closing in closings(env, ids)? {
         require_state(&closing, "draft", "started")?;
         if closing.task_ids.is_empty() {
-            let tasks: Vec<ClosingTask> = CHECKLIST
-                .iter()
-                .map(|name| ClosingTask {
-                    id: 0,
-                    closing_id: closing.id,
-                    name: name.to_string(),
-                    done: false,
-                })
-                .collect();
-            env.model::<ClosingTask>().create(&tasks)?;
+            let tasks = CHECKLIST.iter().map(|name| {
+                ClosingTask::create()
+                    .closing_id(closing.id)
+                    .name(*name)
+                    .done(false)
+            });
+            env.model::<ClosingTask>().create(tasks)?;
         }
         env.model::<Closing>()
-            .write(&[closing.id], json!({"state": "in_progress"}))?;
+            .write(&[closing.id], Closing::write().state("in_progress"))?;
     }
     Ok(true)
 }
@@ -370,7 +370,7 @@ pub fn action_submit_review(env: &Env, ids: &[i64]) -> Result<bool> {
             )));
         }
         env.model::<Closing>()
-            .write(&[closing.id], json!({"state": "review"}))?;
+            .write(&[closing.id], Closing::write().state("review"))?;
     }
     Ok(true)
 }
@@ -378,17 +378,8 @@ pub fn action_submit_review(env: &Env, ids: &[i64]) -> Result<bool> {
 /// The last day of a `YYYY-MM` period.
 pub fn period_end(period: &str) -> Result<String> {
     let bad = || Error::User(format!("'{period}' is not a period (YYYY-MM)."));
-    let (year, month) = period.split_once('-').ok_or_else(bad)?;
-    let year: i32 = year.parse().map_err(|_| bad())?;
-    let month: u32 = month.parse().map_err(|_| bad())?;
-    let days = match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
-        2 => 28,
-        _ => return Err(bad()),
-    };
-    Ok(format!("{year:04}-{month:02}-{days:02}"))
+    let first = Date::parse(&format!("{period}-01")).map_err(|_| bad())?;
+    Ok(end_of(first, Granularity::Month).to_string())
 }
 
 /// Closes reviewed closings and locks each agency through the period's
@@ -411,10 +402,10 @@ pub fn action_close(env: &Env, ids: &[i64]) -> Result<bool> {
             .is_none_or(|lock| lock < end.as_str())
         {
             env.model::<Agency>()
-                .write(&[agency.id], json!({"lock_date": end}))?;
+                .write(&[agency.id], Agency::write().lock_date(&end))?;
         }
         env.model::<Closing>()
-            .write(&[closing.id], json!({"state": "closed"}))?;
+            .write(&[closing.id], Closing::write().state("closed"))?;
         env.info(&format!(
             "closed {} of agency {}; locked through {end}",
             closing.period, agency.code
@@ -480,10 +471,6 @@ pub struct ConsolidatedRow {
     pub eliminated: f64,
     /// `total - eliminated`.
     pub consolidated: f64,
-}
-
-fn round2(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
 }
 
 /// The consolidation report of consolidation `id`.
@@ -558,9 +545,9 @@ pub fn report(env: &Env, id: i64) -> Result<Report> {
         add(&text("code"), &text("name"), 0.0, elimination.amount);
     }
     for row in &mut rows {
-        row.total = round2(row.total);
-        row.eliminated = round2(row.eliminated);
-        row.consolidated = round2(row.total - row.eliminated);
+        row.total = float_round(row.total, 2, HalfUp);
+        row.eliminated = float_round(row.eliminated, 2, HalfUp);
+        row.consolidated = float_round(row.total - row.eliminated, 2, HalfUp);
     }
     rows.sort_by(|a, b| a.code.cmp(&b.code));
     Ok(Report {
@@ -742,19 +729,15 @@ pub fn cron_sync_notion(env: &Env, _ids: &[i64]) -> Result<Option<usize>> {
     sync::closings_to_notion(env)
 }
 
+/// The date of a cron run's `scheduled` time (`YYYY-MM-DD…`).
+fn scheduled_date(date: &str) -> Result<Date> {
+    Date::parse(date).map_err(|_| Error::Internal(format!("'{date}' is not a date")))
+}
+
 /// The `YYYY-MM` after the month of `date` (`YYYY-MM-DD…`).
 pub fn next_month(date: &str) -> Result<String> {
-    let bad = || Error::Internal(format!("'{date}' is not a date"));
-    let year: i32 = date.get(..4).and_then(|y| y.parse().ok()).ok_or_else(bad)?;
-    let month: u32 = date
-        .get(5..7)
-        .and_then(|m| m.parse().ok())
-        .ok_or_else(bad)?;
-    Ok(if month == 12 {
-        format!("{:04}-01", year + 1)
-    } else {
-        format!("{year:04}-{:02}", month + 1)
-    })
+    let next = add_months(scheduled_date(date)?, 1);
+    Ok(format!("{:04}-{:02}", next.year(), next.month()))
 }
 
 /// Cron: a draft closing of next month for every active agency that has
@@ -777,14 +760,13 @@ pub fn cron_create_closings(env: &Env, _ids: &[i64], scheduled: String) -> Resul
                 .and("period", "=", json!(period)),
         )?;
         if exists == 0 {
-            env.model::<Closing>().create(&[Closing {
-                id: 0,
-                agency_id: agency,
-                period: period.clone(),
-                state: "draft".into(),
-                task_ids: Vec::new(),
-                notion_synced: false,
-            }])?;
+            env.model::<Closing>().create_one(
+                Closing::create()
+                    .agency_id(agency)
+                    .period(&period)
+                    .state("draft")
+                    .notion_synced(false),
+            )?;
             created += 1;
         }
     }
@@ -795,18 +777,9 @@ pub fn cron_create_closings(env: &Env, _ids: &[i64], scheduled: String) -> Resul
 /// The previous `YYYY-MM` of `date`'s month, and the quarter (`YYYY-Qn`)
 /// that ended with it, if one did.
 fn previous_periods(date: &str) -> Result<(String, Option<String>)> {
-    let bad = || Error::Internal(format!("'{date}' is not a date"));
-    let year: i32 = date.get(..4).and_then(|y| y.parse().ok()).ok_or_else(bad)?;
-    let month: u32 = date
-        .get(5..7)
-        .and_then(|m| m.parse().ok())
-        .ok_or_else(bad)?;
-    let (y, m) = if month == 1 {
-        (year - 1, 12)
-    } else {
-        (year, month - 1)
-    };
-    let quarter = (m % 3 == 0).then(|| format!("{y:04}-Q{}", m / 3));
+    let previous = add_months(scheduled_date(date)?, -1);
+    let (y, m) = (previous.year(), previous.month());
+    let quarter = (m % 3 == 0).then(|| format!("{y:04}-Q{}", previous.quarter()));
     Ok((format!("{y:04}-{m:02}"), quarter))
 }
 

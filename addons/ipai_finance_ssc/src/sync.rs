@@ -128,7 +128,7 @@ pub fn closings_to_notion(env: &Env) -> Result<Option<usize>> {
             .headers
             .insert("notion-version".into(), "2022-06-28".into());
         sent("Notion sync", &env.http(&request)?)?;
-        closings.write(&[closing.id], json!({"notion_synced": true}))?;
+        closings.write(&[closing.id], Closing::write().notion_synced(true))?;
         sent_count += 1;
     }
     Ok(Some(sent_count))

@@ -2,7 +2,10 @@
 //! a few fields, named at compile time by `PULSE_BENCH_MODEL` so that each
 //! build is a distinct addon.
 
-use pulse_sdk::{FieldSpec, FieldType, Map, Model, ModelSpec, Result, Value};
+use pulse_sdk::{
+    CreateValues, FieldSpec, FieldType, Map, Model, ModelFields, ModelSpec, Result, Value,
+    WriteValues,
+};
 
 /// The model name this build describes.
 const MODEL: &str = match option_env!("PULSE_BENCH_MODEL") {
@@ -13,12 +16,39 @@ const MODEL: &str = match option_env!("PULSE_BENCH_MODEL") {
 /// A record with a handful of typical fields.
 pub struct Record;
 
+/// The benchmark creates and writes nothing from inside the addon.
+pub struct NoValues;
+
+impl CreateValues for NoValues {
+    fn into_values(self) -> Result<Map<String, Value>> {
+        Ok(Map::new())
+    }
+}
+
+impl WriteValues for NoValues {
+    fn into_values(self) -> Map<String, Value> {
+        Map::new()
+    }
+}
+
+/// Nor does it search with typed domains.
+pub struct NoFields;
+
+impl ModelFields for NoFields {
+    fn with_prefix(_prefix: String) -> Self {
+        NoFields
+    }
+}
+
 fn field(name: &str, ttype: FieldType) -> FieldSpec {
     FieldSpec::new(name, ttype)
 }
 
 impl Model for Record {
     const NAME: &'static str = MODEL;
+    type Create = NoValues;
+    type Write = NoValues;
+    type Fields = NoFields;
 
     fn spec() -> ModelSpec {
         ModelSpec {
@@ -43,10 +73,6 @@ impl Model for Record {
 
     fn from_record(_record: &Map<String, Value>) -> Result<Self> {
         Ok(Record)
-    }
-
-    fn to_values(&self) -> Map<String, Value> {
-        Map::new()
     }
 }
 

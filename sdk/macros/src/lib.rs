@@ -5,7 +5,7 @@
 
 use proc_macro::TokenStream;
 use proc_macro2::TokenStream as TokenStream2;
-use quote::{format_ident, quote};
+use quote::{format_ident, quote, quote_spanned};
 use syn::{
     Data, DeriveInput, Expr, ExprLit, Fields, FnArg, ItemFn, Lit, LitStr, Meta, Pat, Token,
     parse::Parser, parse_macro_input, punctuated::Punctuated, spanned::Spanned,
@@ -26,6 +26,144 @@ pub fn derive_model(input: TokenStream) -> TokenStream {
     }
 }
 
+/// Derives `pulse_sdk::Selection` (and `FieldValue`) for an enum of unit
+/// variants: an Odoo selection field's options.
+///
+/// Each variant is the option whose value is its name in snake case
+/// (`InProgress` is `in_progress`) and whose label is its doc comment's
+/// first line (else its name in words); `#[selection(value = "…", label =
+/// "…")]` on a variant overrides either.
+#[proc_macro_derive(Selection, attributes(selection))]
+pub fn derive_selection(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    match expand_selection(&input) {
+        Ok(tokens) => tokens.into(),
+        Err(e) => e.to_compile_error().into(),
+    }
+}
+
+fn expand_selection(input: &DeriveInput) -> syn::Result<TokenStream2> {
+    let ident = &input.ident;
+    let Data::Enum(data) = &input.data else {
+        return Err(syn::Error::new(
+            input.span(),
+            "Selection can only be derived for enums of unit variants",
+        ));
+    };
+    if data.variants.is_empty() {
+        return Err(syn::Error::new(
+            input.span(),
+            "a selection needs at least one variant",
+        ));
+    }
+    let mut options = Vec::new();
+    let mut to_value = Vec::new();
+    let mut from_value = Vec::new();
+    let mut seen: Vec<String> = Vec::new();
+    for variant in &data.variants {
+        if !matches!(variant.fields, Fields::Unit) {
+            return Err(syn::Error::new(
+                variant.span(),
+                "a selection's variants carry no data",
+            ));
+        }
+        let attrs = Options::parse(&variant.attrs, "selection")?;
+        attrs.check(&[], &["value", "label"], variant.span())?;
+        let name = variant.ident.to_string();
+        let value = attrs
+            .value("value")
+            .map(|v| v.value())
+            .unwrap_or_else(|| snake_case(&name));
+        if value.is_empty() {
+            return Err(syn::Error::new(
+                variant.span(),
+                "a selection value may not be empty",
+            ));
+        }
+        if seen.contains(&value) {
+            return Err(syn::Error::new(
+                variant.span(),
+                format!("two variants have the value `{value}`"),
+            ));
+        }
+        seen.push(value.clone());
+        let label = attrs
+            .value("label")
+            .map(|v| v.value())
+            .or_else(|| doc_line(&variant.attrs))
+            .unwrap_or_else(|| default_label(&snake_case(&name)));
+        let variant_ident = &variant.ident;
+        options.push(quote!((#value, #label)));
+        to_value.push(quote!(#ident::#variant_ident => #value));
+        from_value.push(quote!(#value => ::std::option::Option::Some(#ident::#variant_ident)));
+    }
+    Ok(quote! {
+        impl ::pulse_sdk::Selection for #ident {
+            const OPTIONS: &'static [(&'static str, &'static str)] = &[#(#options),*];
+
+            fn value(&self) -> &'static str {
+                match self {
+                    #(#to_value),*
+                }
+            }
+
+            fn from_value(value: &str) -> ::std::option::Option<Self> {
+                match value {
+                    #(#from_value,)*
+                    _ => ::std::option::Option::None,
+                }
+            }
+        }
+
+        impl ::pulse_sdk::FieldValue for #ident {
+            type Path = ::pulse_sdk::Field<#ident>;
+            fn path(path: ::std::string::String) -> ::pulse_sdk::Field<#ident> {
+                ::pulse_sdk::Field::new(path)
+            }
+            const TYPE: ::pulse_sdk::FieldType = ::pulse_sdk::FieldType::Selection;
+            const NON_EMPTY: bool = true;
+            const SELECTION: &'static [(&'static str, &'static str)] =
+                <#ident as ::pulse_sdk::Selection>::OPTIONS;
+            fn from_json(value: &::pulse_sdk::Value) -> ::std::result::Result<Self, ::std::string::String> {
+                ::pulse_sdk::__rt::selection_from_json(value)
+            }
+            fn to_json(&self) -> ::pulse_sdk::Value {
+                ::pulse_sdk::Value::from(::pulse_sdk::Selection::value(self))
+            }
+        }
+    })
+}
+
+/// `InProgress` -> `in_progress`.
+fn snake_case(name: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in name.chars().enumerate() {
+        if c.is_uppercase() {
+            if i > 0 {
+                out.push('_');
+            }
+            out.extend(c.to_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The first line of a doc comment, trimmed, if there is one.
+fn doc_line(attrs: &[syn::Attribute]) -> Option<String> {
+    attrs.iter().find_map(|attr| match &attr.meta {
+        Meta::NameValue(nv) if nv.path.is_ident("doc") => match &nv.value {
+            Expr::Lit(ExprLit {
+                lit: Lit::Str(s), ..
+            }) => Some(s.value().trim().trim_end_matches('.').to_string())
+                .filter(|line| !line.is_empty()),
+            _ => None,
+        },
+        _ => None,
+    })
+}
+
 /// Key-value and flag options of one attribute such as `#[field(required, string = "X")]`.
 /// Options that take `true` or `false`, of `#[field(...)]`.
 const BOOLEAN_OPTIONS: [&str; 1] = ["copy"];
@@ -36,7 +174,12 @@ struct Options {
     values: Vec<(String, LitStr)>,
     /// `name = true|false` options, e.g. Odoo's `copy = false`.
     bools: Vec<(String, syn::LitBool)>,
+    /// Options whose value is any Rust expression: `default = State::Draft`.
+    exprs: Vec<(String, Expr)>,
 }
+
+/// Options whose value is a Rust expression rather than a string.
+const EXPRESSION_OPTIONS: [&str; 1] = ["default"];
 
 impl Options {
     fn parse(attrs: &[syn::Attribute], name: &str) -> syn::Result<Options> {
@@ -46,6 +189,11 @@ impl Options {
             for meta in metas {
                 match meta {
                     Meta::Path(p) => options.flags.push(ident_of(&p)?),
+                    Meta::NameValue(nv)
+                        if EXPRESSION_OPTIONS.iter().any(|o| nv.path.is_ident(o)) =>
+                    {
+                        options.exprs.push((ident_of(&nv.path)?, nv.value));
+                    }
                     Meta::NameValue(nv) => match nv.value {
                         Expr::Lit(ExprLit {
                             lit: Lit::Str(s), ..
@@ -84,19 +232,38 @@ impl Options {
         self.values.iter().find(|(k, _)| k == name).map(|(_, v)| v)
     }
 
+    fn expr(&self, name: &str) -> Option<&Expr> {
+        self.exprs.iter().find(|(k, _)| k == name).map(|(_, v)| v)
+    }
+
     fn check(
         &self,
         allowed_flags: &[&str],
         allowed_values: &[&str],
         span: proc_macro2::Span,
     ) -> syn::Result<()> {
+        let known: Vec<&str> = allowed_flags
+            .iter()
+            .chain(allowed_values)
+            .chain(&BOOLEAN_OPTIONS)
+            .copied()
+            .collect();
         for f in &self.flags {
             if !allowed_flags.contains(&f.as_str()) {
                 return Err(syn::Error::new(
                     span,
                     format!(
-                        "unknown option `{f}`; expected one of {allowed_flags:?} or {allowed_values:?}"
+                        "unknown option `{f}`{}; expected one of {allowed_flags:?} or {allowed_values:?}",
+                        did_you_mean(f, &known)
                     ),
+                ));
+            }
+        }
+        for (k, v) in &self.exprs {
+            if !allowed_values.contains(&k.as_str()) {
+                return Err(syn::Error::new(
+                    v.span(),
+                    format!("unknown option `{k}`; expected one of {allowed_values:?}"),
                 ));
             }
         }
@@ -113,13 +280,41 @@ impl Options {
                 return Err(syn::Error::new(
                     v.span(),
                     format!(
-                        "unknown option `{k}`; expected one of {allowed_values:?} or {allowed_flags:?}"
+                        "unknown option `{k}`{}; expected one of {allowed_values:?} or {allowed_flags:?}",
+                        did_you_mean(k, &known)
                     ),
                 ));
             }
         }
         Ok(())
     }
+}
+
+/// `" (did you mean `name`?)"` when `word` is one or two edits from a known option.
+fn did_you_mean(word: &str, known: &[&str]) -> String {
+    known
+        .iter()
+        .map(|k| (edit_distance(word, k), k))
+        .filter(|(d, _)| *d <= 2)
+        .min()
+        .map(|(_, k)| format!(" (did you mean `{k}`?)"))
+        .unwrap_or_default()
+}
+
+/// Levenshtein distance, for option names of a few letters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous + usize::from(ca != *cb);
+            previous = row[j + 1];
+            row[j + 1] = substitution.min(row[j] + 1).min(previous + 1);
+        }
+    }
+    row[b.len()]
 }
 
 fn ident_of(path: &syn::Path) -> syn::Result<String> {
@@ -168,7 +363,10 @@ fn expand_model(input: &DeriveInput) -> syn::Result<TokenStream2> {
     let mut specs = Vec::new();
     let mut names = Vec::new();
     let mut readers = Vec::new();
-    let mut writers = Vec::new();
+    let mut paths = Vec::new();
+    let mut setters = Vec::new();
+    let mut required_checks = Vec::new();
+    let create_call = format!("{ident}::create()");
     for field in &named.named {
         let fident = field.ident.as_ref().expect("named fields have names");
         let fname = fident.to_string();
@@ -268,9 +466,11 @@ fn expand_model(input: &DeriveInput) -> syn::Result<TokenStream2> {
             },
             None => quote!(<#ty as ::pulse_sdk::FieldValue>::TYPE),
         };
+        // A relational type names its model; `relation = "…"` is for
+        // another addon's model, whose type this crate does not have.
         let relation = match fopts.value("relation") {
             Some(r) => quote!(Some(#r.to_string())),
-            None => quote!(None),
+            None => quote!(<#ty as ::pulse_sdk::FieldValue>::RELATION.map(str::to_string)),
         };
         let inverse = match fopts.value("inverse") {
             Some(r) => quote!(Some(#r.to_string())),
@@ -280,29 +480,49 @@ fn expand_model(input: &DeriveInput) -> syn::Result<TokenStream2> {
             Some(r) => quote!(Some(#r.to_string())),
             None => quote!(None),
         };
-        // `selection = "draft:Draft,done:Done"`: value:label pairs.
-        let selection: Vec<TokenStream2> = match fopts.value("selection") {
-            Some(list) => list
-                .value()
-                .split(',')
-                .map(|pair| {
-                    let (key, label) = pair.split_once(':').unwrap_or((pair, pair));
-                    let (key, label) = (key.trim(), label.trim());
-                    quote!((#key.to_string(), #label.to_string()))
-                })
-                .collect(),
-            None => Vec::new(),
+        // `selection = "draft:Draft,done:Done"`: value:label pairs, for a
+        // `String` field; a `#[derive(Selection)]` type brings its own.
+        let selection = match fopts.value("selection") {
+            Some(list) => {
+                let text = list.value();
+                let pairs: Vec<TokenStream2> = text
+                    .split(',')
+                    .map(|pair| {
+                        let (key, label) = pair.split_once(':').unwrap_or((pair, pair));
+                        let (key, label) = (key.trim(), label.trim());
+                        quote!((#key.to_string(), #label.to_string()))
+                    })
+                    .collect();
+                quote!(::std::vec![#(#pairs),*])
+            }
+            None => quote! {
+                <#ty as ::pulse_sdk::FieldValue>::SELECTION
+                    .iter()
+                    .map(|(value, label)| (value.to_string(), label.to_string()))
+                    .collect()
+            },
         };
-        // `default = "<JSON>"`, checked here so a typo fails the build.
-        let default = match fopts.value("default") {
-            Some(text) => {
-                if let Err(e) = serde_json::from_str::<serde_json::Value>(&text.value()) {
-                    return Err(syn::Error::new(
-                        text.span(),
-                        format!("default must be JSON, e.g. \"false\" or \"\\\"draft\\\"\": {e}"),
-                    ));
+        // `default = <a Rust value of the field's type>`, checked by the
+        // compiler against the field's type.
+        let has_default = fopts.expr("default").is_some();
+        let default = match fopts.expr("default") {
+            Some(value) => {
+                if let Expr::Lit(ExprLit {
+                    lit: Lit::Str(text),
+                    ..
+                }) = value
+                {
+                    let inner = text.value();
+                    if inner.len() >= 2 && inner.starts_with('"') && inner.ends_with('"') {
+                        return Err(syn::Error::new(
+                            text.span(),
+                            format!(
+                                "a default is a Rust value now, not JSON in a string: write default = {inner}"
+                            ),
+                        ));
+                    }
                 }
-                quote!(::pulse_sdk::serde_json::from_str(#text).ok())
+                quote_spanned!(value.span()=> Some(::pulse_sdk::__rt::default_of::<#ty>(#value)))
             }
             None => quote!(None),
         };
@@ -321,7 +541,7 @@ fn expand_model(input: &DeriveInput) -> syn::Result<TokenStream2> {
                 relation: #relation,
                 inverse: #inverse,
                 currency_field: #currency_field,
-                selection: ::std::vec![#(#selection),*],
+                selection: #selection,
                 default: #default,
                 readonly: #readonly,
                 copy: #copy,
@@ -336,16 +556,50 @@ fn expand_model(input: &DeriveInput) -> syn::Result<TokenStream2> {
         readers.push(quote! {
             #fident: ::pulse_sdk::__rt::field::<#ty>(record, #model_name, #fname)?
         });
+        paths.push(quote! {
+            #[doc = concat!("The path of `", #fname, "`, for domains.")]
+            pub fn #fident(&self) -> <#ty as ::pulse_sdk::FieldValue>::Path {
+                <#ty as ::pulse_sdk::FieldValue>::path(format!("{}{}", self.prefix, #fname))
+            }
+        });
+        // Computed and related fields are set by the host, never by create/write.
         if !derived {
-            writers.push(quote! {
-                values.insert(#fname.to_string(), ::pulse_sdk::FieldValue::to_json(&self.#fident));
+            setters.push(quote! {
+                #[doc = concat!("Sets `", #fname, "`.")]
+                pub fn #fident(mut self, value: impl ::pulse_sdk::IntoField<#ty>) -> Self {
+                    self.values.insert(
+                        #fname.to_string(),
+                        ::pulse_sdk::__rt::value_of::<#ty>(value),
+                    );
+                    self
+                }
             });
+            if !has_default {
+                let required = fopts.flag("required");
+                required_checks.push(quote! {
+                    if (#required || <#ty as ::pulse_sdk::FieldValue>::NON_EMPTY)
+                        && !self.values.contains_key(#fname)
+                    {
+                        return Err(::pulse_sdk::__rt::missing_field(#model_name, #create_call, #fname));
+                    }
+                });
+            }
         }
     }
 
+    let vis = &input.vis;
+    let create_ident = format_ident!("{}Create", ident);
+    let write_ident = format_ident!("{}Write", ident);
+    let fields_ident = format_ident!("{}Fields", ident);
+    let registered = quote_spanned!(ident.span()=>
+        const _: () = ::pulse_sdk::__rt::registered_model::<#ident>();
+    );
     Ok(quote! {
         impl ::pulse_sdk::Model for #ident {
             const NAME: &'static str = #model_name;
+            type Create = #create_ident;
+            type Write = #write_ident;
+            type Fields = #fields_ident;
 
             fn spec() -> ::pulse_sdk::ModelSpec {
                 ::pulse_sdk::ModelSpec {
@@ -366,13 +620,80 @@ fn expand_model(input: &DeriveInput) -> syn::Result<TokenStream2> {
             ) -> ::pulse_sdk::Result<Self> {
                 Ok(Self { #(#readers),* })
             }
+        }
 
-            fn to_values(&self) -> ::pulse_sdk::Map<::std::string::String, ::pulse_sdk::Value> {
-                let mut values = ::pulse_sdk::Map::new();
-                #(#writers)*
-                values
+        impl #ident {
+            #[doc = concat!("The values of a new `", #model_name, "` record, set field by field; pass it to `env.model::<", stringify!(#ident), ">().create_one(…)`.")]
+            pub fn create() -> #create_ident {
+                #create_ident { values: ::pulse_sdk::Map::new() }
+            }
+
+            #[doc = concat!("The values a write on `", #model_name, "` changes, set field by field; pass it to `env.model::<", stringify!(#ident), ">().write(ids, …)`.")]
+            pub fn write() -> #write_ident {
+                #write_ident { values: ::pulse_sdk::Map::new() }
+            }
+
+            #[doc = concat!("Typed paths to the fields of `", #model_name, "`, for domains.")]
+            pub fn fields() -> #fields_ident {
+                #fields_ident { prefix: ::std::string::String::new() }
             }
         }
+
+        #[doc = concat!("The values of a new `", #model_name, "` record (`", stringify!(#ident), "::create()`).")]
+        #[derive(Debug, Clone, Default, PartialEq)]
+        #vis struct #create_ident {
+            values: ::pulse_sdk::Map<::std::string::String, ::pulse_sdk::Value>,
+        }
+
+        impl #create_ident {
+            #(#setters)*
+        }
+
+        impl ::pulse_sdk::CreateValues for #create_ident {
+            fn into_values(
+                self,
+            ) -> ::pulse_sdk::Result<::pulse_sdk::Map<::std::string::String, ::pulse_sdk::Value>> {
+                #(#required_checks)*
+                Ok(self.values)
+            }
+        }
+
+        #[doc = concat!("The values a write on `", #model_name, "` changes (`", stringify!(#ident), "::write()`).")]
+        #[derive(Debug, Clone, Default, PartialEq)]
+        #vis struct #write_ident {
+            values: ::pulse_sdk::Map<::std::string::String, ::pulse_sdk::Value>,
+        }
+
+        impl #write_ident {
+            #(#setters)*
+        }
+
+        impl ::pulse_sdk::WriteValues for #write_ident {
+            fn into_values(self) -> ::pulse_sdk::Map<::std::string::String, ::pulse_sdk::Value> {
+                self.values
+            }
+        }
+
+        #[doc = concat!("Typed paths to the fields of `", #model_name, "` (`", stringify!(#ident), "::fields()`).")]
+        #vis struct #fields_ident {
+            prefix: ::std::string::String,
+        }
+
+        impl #fields_ident {
+            /// The path of the record id.
+            pub fn id(&self) -> ::pulse_sdk::Field<i64> {
+                ::pulse_sdk::Field::new(format!("{}id", self.prefix))
+            }
+            #(#paths)*
+        }
+
+        impl ::pulse_sdk::ModelFields for #fields_ident {
+            fn with_prefix(prefix: ::std::string::String) -> Self {
+                #fields_ident { prefix }
+            }
+        }
+
+        #registered
     })
 }
 
@@ -505,8 +826,6 @@ fn expand_method(attr: TokenStream2, function: &ItemFn) -> syn::Result<TokenStre
     let method_name = name
         .map(|n| n.value())
         .unwrap_or_else(|| fn_ident.to_string());
-    let vis = &function.vis;
-
     let inputs: Vec<&FnArg> = function.sig.inputs.iter().collect();
     if inputs.len() < 2 {
         return Err(syn::Error::new(
@@ -538,13 +857,9 @@ fn expand_method(attr: TokenStream2, function: &ItemFn) -> syn::Result<TokenStre
         call_args.push(local);
     }
 
-    Ok(quote! {
-        #function
-
-        #[doc(hidden)]
-        #[allow(non_camel_case_types)]
-        #vis struct #fn_ident {}
-
+    Ok(with_marker(
+        function,
+        quote! {
         impl ::pulse_sdk::Method for #fn_ident {
             const MODEL: &'static str = #model;
             const NAME: &'static str = #method_name;
@@ -560,7 +875,9 @@ fn expand_method(attr: TokenStream2, function: &ItemFn) -> syn::Result<TokenStre
                 ::pulse_sdk::__rt::result_value(#fn_ident(env, ids #(, #call_args)*)?)
             }
         }
-    })
+        },
+        "registered_method",
+    ))
 }
 
 /// Declares an HTTP route: `#[route(method = "POST", path = "/x/{id}",
@@ -660,14 +977,9 @@ fn expand_route(attr: TokenStream2, function: &ItemFn) -> syn::Result<TokenStrea
     }
     let fn_ident = &function.sig.ident;
     let name = fn_ident.to_string();
-    let vis = &function.vis;
-    Ok(quote! {
-        #function
-
-        #[doc(hidden)]
-        #[allow(non_camel_case_types)]
-        #vis struct #fn_ident {}
-
+    Ok(with_marker(
+        function,
+        quote! {
         impl ::pulse_sdk::Route for #fn_ident {
             const NAME: &'static str = #name;
             const METHOD: &'static str = #method;
@@ -682,7 +994,9 @@ fn expand_route(attr: TokenStream2, function: &ItemFn) -> syn::Result<TokenStrea
                 #fn_ident(env, request)
             }
         }
-    })
+        },
+        "registered_route",
+    ))
 }
 
 /// Declares a record-event handler: `#[event(model = "res.partner", on =
@@ -792,14 +1106,21 @@ fn expand_event(attr: TokenStream2, function: &ItemFn) -> syn::Result<TokenStrea
                 }
             }
         },
+        "registered_event",
     ))
 }
 
-/// `function`, a marker struct of its name (what `addon!` names), and
-/// `implementation`, the struct's trait implementation.
-fn with_marker(function: &ItemFn, implementation: TokenStream2) -> TokenStream2 {
+/// `function`, a marker struct of its name (what `addon!` names),
+/// `implementation`, the struct's trait implementation, and the check
+/// (`pulse_sdk::__rt::registered_*`) that fails to compile unless
+/// `addon!` lists the item.
+fn with_marker(function: &ItemFn, implementation: TokenStream2, check: &str) -> TokenStream2 {
     let fn_ident = &function.sig.ident;
     let vis = &function.vis;
+    let check = format_ident!("{}", check);
+    let registered = quote_spanned!(fn_ident.span()=>
+        const _: () = ::pulse_sdk::__rt::#check::<#fn_ident>();
+    );
     quote! {
         #function
 
@@ -808,6 +1129,8 @@ fn with_marker(function: &ItemFn, implementation: TokenStream2) -> TokenStream2 
         #vis struct #fn_ident {}
 
         #implementation
+
+        #registered
     }
 }
 
@@ -844,6 +1167,7 @@ pub fn auth_policy(attr: TokenStream, item: TokenStream) -> TokenStream {
                 }
             }
         },
+        "registered_auth_policy",
     )
     .into()
 }
@@ -905,14 +1229,9 @@ fn expand_cron(attr: TokenStream2, function: &ItemFn) -> syn::Result<TokenStream
     }
     let fn_ident = &function.sig.ident;
     let job = fn_ident.to_string();
-    let vis = &function.vis;
-    Ok(quote! {
-        #function
-
-        #[doc(hidden)]
-        #[allow(non_camel_case_types)]
-        #vis struct #fn_ident {}
-
+    Ok(with_marker(
+        function,
+        quote! {
         impl ::pulse_sdk::Cron for #fn_ident {
             const JOB: &'static str = #job;
             const NAME: &'static str = #name;
@@ -923,12 +1242,29 @@ fn expand_cron(attr: TokenStream2, function: &ItemFn) -> syn::Result<TokenStream
                 #fn_ident(env, scheduled)
             }
         }
-    })
+        },
+        "registered_cron",
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::default_label;
+
+    #[test]
+    fn selection_values_are_snake_case() {
+        assert_eq!(super::snake_case("InProgress"), "in_progress");
+        assert_eq!(super::snake_case("Draft"), "draft");
+    }
+
+    #[test]
+    fn near_misses_are_suggested() {
+        assert_eq!(
+            super::did_you_mean("nmae", &["name", "description"]),
+            " (did you mean `name`?)"
+        );
+        assert_eq!(super::did_you_mean("zzzzzz", &["name"]), "");
+    }
 
     #[test]
     fn labels_follow_odoo() {

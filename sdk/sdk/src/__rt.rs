@@ -395,3 +395,96 @@ pub fn field<T: crate::FieldValue>(
     let value = record.get(name).unwrap_or(&Value::Bool(false));
     T::from_json(value).map_err(|e| Error::Internal(format!("{model}.{name}: {e}")))
 }
+
+/// The JSON of a `#[field(default = …)]` value, checked against the
+/// field's type when the addon compiles.
+pub fn default_of<T: crate::FieldValue>(value: impl crate::IntoField<T>) -> Value {
+    crate::field::json_of(value)
+}
+
+/// The JSON of a builder setter's value.
+pub fn value_of<T: crate::FieldValue>(value: impl crate::IntoField<T>) -> Value {
+    crate::field::json_of(value)
+}
+
+/// The error of a create builder that misses a required field.
+pub fn missing_field(model: &str, builder: &str, field: &str) -> Error {
+    Error::Validation(format!(
+        "{model}: the required field '{field}' is not set; set it with {builder}.{field}(…)"
+    ))
+}
+
+macro_rules! registration {
+    ($(#[$doc:meta])* $trait:ident, $check:ident, $message:literal, $label:literal) => {
+        $(#[$doc])*
+        #[diagnostic::on_unimplemented(message = $message, label = $label,
+            note = "addon! lists every model, method, route, cron job, event handler and authentication policy of the crate")]
+        pub trait $trait {}
+
+        /// Compiles only if `T` is listed in `addon!`.
+        pub const fn $check<T: $trait>() {}
+    };
+}
+
+registration!(
+    /// A model listed in `addon!`'s `models`.
+    RegisteredModel,
+    registered_model,
+    "the model `{Self}` is not registered in `pulse_sdk::addon!`",
+    "add `{Self}` to addon!'s `models: [...]`"
+);
+registration!(
+    /// A method listed in `addon!`'s `methods`.
+    RegisteredMethod,
+    registered_method,
+    "the method `{Self}` is not registered in `pulse_sdk::addon!`",
+    "add `{Self}` to addon!'s `methods: [...]`"
+);
+registration!(
+    /// A route listed in `addon!`'s `routes`.
+    RegisteredRoute,
+    registered_route,
+    "the route `{Self}` is not registered in `pulse_sdk::addon!`",
+    "add `{Self}` to addon!'s `routes: [...]`"
+);
+registration!(
+    /// A scheduled job listed in `addon!`'s `crons`.
+    RegisteredCron,
+    registered_cron,
+    "the cron job `{Self}` is not registered in `pulse_sdk::addon!`",
+    "add `{Self}` to addon!'s `crons: [...]`"
+);
+registration!(
+    /// An event handler listed in `addon!`'s `events`.
+    RegisteredEvent,
+    registered_event,
+    "the event handler `{Self}` is not registered in `pulse_sdk::addon!`",
+    "add `{Self}` to addon!'s `events: [...]`"
+);
+registration!(
+    /// The authentication policy named by `addon!`'s `auth_policy`.
+    RegisteredAuthPolicy,
+    registered_auth_policy,
+    "the authentication policy `{Self}` is not registered in `pulse_sdk::addon!`",
+    "name it in addon!: `auth_policy: {Self}`"
+);
+
+/// Reads a `#[derive(Selection)]` enum from its stored value.
+pub fn selection_from_json<S: crate::Selection>(value: &Value) -> std::result::Result<S, String> {
+    let options = || {
+        S::OPTIONS
+            .iter()
+            .map(|(v, _)| *v)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match value {
+        Value::String(text) => S::from_value(text)
+            .ok_or_else(|| format!("'{text}' is not one of the options ({})", options())),
+        Value::Bool(false) | Value::Null => Err(format!(
+            "no option is set (one of {}); read the field as an Option",
+            options()
+        )),
+        other => Err(format!("expected one of {}, got {other}", options())),
+    }
+}

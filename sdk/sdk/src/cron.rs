@@ -14,6 +14,11 @@
 //!     Ok(())
 //! }
 //!
+//! pulse_sdk::addon! {
+//!     models: [],
+//!     crons: [nightly],
+//! }
+//!
 //! # fn main() {
 //! use pulse_sdk::Cron;
 //! assert_eq!((<nightly as Cron>::JOB, <nightly as Cron>::NAME), ("nightly", "Nightly close"));

@@ -4,7 +4,7 @@
 use std::marker::PhantomData;
 
 use crate::__rt::bindings::pulse::addon::{http, identity, log, orm, types};
-use crate::{Context, Error, Model, Result};
+use crate::{Context, CreateValues, Domain, Error, Model, Result, WriteValues};
 use serde_json::{Map, Value};
 
 /// The environment of a call into the addon: the calling user's ORM, Odoo's
@@ -235,35 +235,6 @@ fn parse_result<T: serde::de::DeserializeOwned>(text: &str) -> Result<T> {
         .map_err(|e| Error::Internal(format!("unexpected result from the host: {e}")))
 }
 
-/// A search domain in Odoo's syntax. Leaves are AND-ed; build it with
-/// [`domain!`](crate::domain) or [`Domain::and`].
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Domain {
-    terms: Vec<Value>,
-}
-
-impl Domain {
-    /// The domain that matches every record.
-    pub fn all() -> Domain {
-        Domain::default()
-    }
-
-    /// Adds the leaf `(field, operator, value)`, AND-ed with the rest.
-    pub fn and(mut self, field: &str, operator: &str, value: Value) -> Domain {
-        self.terms.push(Value::Array(vec![
-            Value::String(field.to_string()),
-            Value::String(operator.to_string()),
-            value,
-        ]));
-        self
-    }
-
-    /// The domain as Odoo JSON.
-    pub fn to_json(&self) -> String {
-        Value::Array(self.terms.clone()).to_string()
-    }
-}
-
 /// Typed access to one model's records.
 pub struct Records<'env, M> {
     env: &'env Env,
@@ -295,15 +266,33 @@ impl<M: Model> Records<'_, M> {
             .collect()
     }
 
-    /// Creates one record per struct; returns their ids.
-    pub fn create(&self, rows: &[M]) -> Result<Vec<i64>> {
-        let rows: Vec<Map<String, Value>> = rows.iter().map(M::to_values).collect();
+    /// Creates one record per builder (`Task::create().name("…")`);
+    /// returns their ids. A builder that misses a required field is
+    /// refused before anything reaches the host.
+    pub fn create(&self, rows: impl IntoIterator<Item = M::Create>) -> Result<Vec<i64>> {
+        let rows = rows
+            .into_iter()
+            .map(CreateValues::into_values)
+            .collect::<Result<Vec<_>>>()?;
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
         self.untyped().create(&rows)
     }
 
-    /// Writes `values` (a JSON object) on the records `ids`.
-    pub fn write(&self, ids: &[i64], values: Value) -> Result<()> {
-        self.untyped().write(ids, values)
+    /// Creates one record (`Task::create().name("…")`); returns its id.
+    pub fn create_one(&self, row: M::Create) -> Result<i64> {
+        let ids = self.create([row])?;
+        ids.first()
+            .copied()
+            .ok_or_else(|| Error::Internal(format!("the host created no {} record", M::NAME)))
+    }
+
+    /// Writes the values a builder holds (`Task::write().done(true)`) on
+    /// the records `ids`.
+    pub fn write(&self, ids: &[i64], values: M::Write) -> Result<()> {
+        self.untyped()
+            .write(ids, Value::Object(WriteValues::into_values(values)))
     }
 
     /// Deletes the records `ids`.

@@ -29,6 +29,12 @@
 //!     Ok(LoginDecision::Allow)
 //! }
 //!
+//! pulse_sdk::addon! {
+//!     models: [],
+//!     events: [partner_changed],
+//!     auth_policy: policy,
+//! }
+//!
 //! # fn main() {
 //! use pulse_sdk::EventHandler;
 //! assert_eq!(<partner_changed as EventHandler>::MODEL, "res.partner");

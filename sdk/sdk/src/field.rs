@@ -1,16 +1,35 @@
-//! Conversions between Rust field types and Odoo's JSON values.
+//! Conversions between Rust field types and Odoo's JSON values, and the
+//! values a builder or a domain accepts for a field of each type.
 
 use pulse_schema::FieldType;
 use serde_json::Value;
 
+use crate::domain::Field;
+
 /// A Rust type that can hold a field's value. Odoo sends `false` for an
 /// empty value of any type; `Option<T>` reads it as `None`, plain types as
 /// their empty value.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a type a Pulse model field can have",
+    label = "not a field type",
+    note = "fields are String, bool, i64, i32, f64, serde_json::Value, Option<…> of these, \
+            Many2one<M>, One2many<M>, Many2many<M>, Vec<i64> (x2many ids) or a #[derive(Selection)] enum"
+)]
 pub trait FieldValue: Sized {
     /// The field type a struct field of this type declares by default.
     const TYPE: FieldType;
     /// Whether the type forbids an empty value (and so makes the field required).
     const NON_EMPTY: bool = false;
+    /// The model a relational type points to (`Many2one<M>` gives `M::NAME`).
+    const RELATION: Option<&'static str> = None;
+    /// The `(value, label)` pairs of a selection type (a `#[derive(Selection)]` enum).
+    const SELECTION: &'static [(&'static str, &'static str)] = &[];
+    /// What a typed field path of this type is: [`Field`] for plain
+    /// values, [`Related`](crate::Related) for relations (which reach
+    /// the fields of the related model).
+    type Path;
+    /// The path to a field of this type, e.g. `"partner_id.name"`.
+    fn path(path: String) -> Self::Path;
     /// Decodes an Odoo JSON value.
     fn from_json(value: &Value) -> Result<Self, String>;
     /// Encodes as an Odoo JSON value.
@@ -18,6 +37,10 @@ pub trait FieldValue: Sized {
 }
 
 impl FieldValue for String {
+    type Path = Field<String>;
+    fn path(path: String) -> Field<String> {
+        Field::new(path)
+    }
     const TYPE: FieldType = FieldType::Char;
     fn from_json(value: &Value) -> Result<Self, String> {
         match value {
@@ -32,6 +55,10 @@ impl FieldValue for String {
 }
 
 impl FieldValue for bool {
+    type Path = Field<bool>;
+    fn path(path: String) -> Field<bool> {
+        Field::new(path)
+    }
     const TYPE: FieldType = FieldType::Boolean;
     fn from_json(value: &Value) -> Result<Self, String> {
         match value {
@@ -46,6 +73,10 @@ impl FieldValue for bool {
 }
 
 impl FieldValue for i64 {
+    type Path = Field<i64>;
+    fn path(path: String) -> Field<i64> {
+        Field::new(path)
+    }
     const TYPE: FieldType = FieldType::Integer;
     fn from_json(value: &Value) -> Result<Self, String> {
         match value {
@@ -66,6 +97,10 @@ impl FieldValue for i64 {
 }
 
 impl FieldValue for i32 {
+    type Path = Field<i32>;
+    fn path(path: String) -> Field<i32> {
+        Field::new(path)
+    }
     const TYPE: FieldType = FieldType::Integer;
     fn from_json(value: &Value) -> Result<Self, String> {
         let wide = i64::from_json(value)?;
@@ -77,6 +112,10 @@ impl FieldValue for i32 {
 }
 
 impl FieldValue for f64 {
+    type Path = Field<f64>;
+    fn path(path: String) -> Field<f64> {
+        Field::new(path)
+    }
     const TYPE: FieldType = FieldType::Float;
     fn from_json(value: &Value) -> Result<Self, String> {
         match value {
@@ -93,6 +132,10 @@ impl FieldValue for f64 {
 }
 
 impl FieldValue for Value {
+    type Path = Field<Value>;
+    fn path(path: String) -> Field<Value> {
+        Field::new(path)
+    }
     const TYPE: FieldType = FieldType::Json;
     fn from_json(value: &Value) -> Result<Self, String> {
         Ok(value.clone())
@@ -105,6 +148,11 @@ impl FieldValue for Value {
 /// Ids of x2many fields: reads as the list of ids, writes as Odoo's
 /// "replace" command `[[6, 0, ids]]`.
 impl FieldValue for Vec<i64> {
+    /// A domain on an x2many compares one id (`tag_ids = 5`: contains 5).
+    type Path = Field<i64>;
+    fn path(path: String) -> Field<i64> {
+        Field::new(path)
+    }
     const TYPE: FieldType = FieldType::Many2many;
     fn from_json(value: &Value) -> Result<Self, String> {
         match value {
@@ -125,7 +173,13 @@ impl FieldValue for Vec<i64> {
 }
 
 impl<T: FieldValue> FieldValue for Option<T> {
+    type Path = T::Path;
+    fn path(path: String) -> T::Path {
+        T::path(path)
+    }
     const TYPE: FieldType = T::TYPE;
+    const RELATION: Option<&'static str> = T::RELATION;
+    const SELECTION: &'static [(&'static str, &'static str)] = T::SELECTION;
     fn from_json(value: &Value) -> Result<Self, String> {
         match value {
             Value::Bool(false) if T::TYPE != FieldType::Boolean => Ok(None),
@@ -139,6 +193,79 @@ impl<T: FieldValue> FieldValue for Option<T> {
             None => Value::Bool(false),
         }
     }
+}
+
+/// A value a builder setter or a domain accepts for a field of type `T`:
+/// `T` itself, and the obvious conversions (`&str` for text, a bare value
+/// for an `Option`, an id for a `Many2one`).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be the value of a `{T}` field",
+    label = "expected a value of type `{T}`",
+    note = "defaults and builder values are Rust values of the field's type, e.g. default = false, default = 1.5, default = \"text\", default = State::Draft"
+)]
+pub trait IntoField<T> {
+    /// The value as the field's type.
+    fn into_field(self) -> T;
+}
+
+impl<T: FieldValue> IntoField<T> for T {
+    fn into_field(self) -> T {
+        self
+    }
+}
+
+impl<T: FieldValue> IntoField<Option<T>> for T {
+    fn into_field(self) -> Option<T> {
+        Some(self)
+    }
+}
+
+impl IntoField<String> for &str {
+    fn into_field(self) -> String {
+        self.to_string()
+    }
+}
+
+impl IntoField<Option<String>> for &str {
+    fn into_field(self) -> Option<String> {
+        Some(self.to_string())
+    }
+}
+
+impl IntoField<String> for &String {
+    fn into_field(self) -> String {
+        self.clone()
+    }
+}
+
+impl IntoField<Option<String>> for &String {
+    fn into_field(self) -> Option<String> {
+        Some(self.clone())
+    }
+}
+
+impl IntoField<Option<String>> for Option<&str> {
+    fn into_field(self) -> Option<String> {
+        self.map(str::to_string)
+    }
+}
+
+impl IntoField<Vec<i64>> for &[i64] {
+    fn into_field(self) -> Vec<i64> {
+        self.to_vec()
+    }
+}
+
+impl IntoField<Vec<i64>> for &Vec<i64> {
+    fn into_field(self) -> Vec<i64> {
+        self.clone()
+    }
+}
+
+/// The JSON of `value` as a field of type `T` (what builders, defaults and
+/// domains send).
+pub(crate) fn json_of<T: FieldValue>(value: impl IntoField<T>) -> Value {
+    value.into_field().to_json()
 }
 
 #[cfg(test)]

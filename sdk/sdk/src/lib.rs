@@ -7,48 +7,90 @@
 //! ```
 //! use pulse_sdk::prelude::*;
 //!
+//! /// How urgent a task is: an Odoo selection field.
+//! #[derive(Selection, Debug, Clone, Copy, PartialEq)]
+//! pub enum Priority {
+//!     /// Low
+//!     Low,
+//!     /// Normal
+//!     Normal,
+//!     /// Urgent
+//!     Urgent,
+//! }
+//!
+//! #[derive(Model)]
+//! #[model(name = "todo.project", description = "Project")]
+//! pub struct Project {
+//!     pub id: i64,
+//!     #[field(required)]
+//!     pub name: String,
+//! }
+//!
 //! #[derive(Model)]
 //! #[model(name = "todo.task", description = "To-do")]
 //! pub struct Task {
 //!     pub id: i64,
 //!     #[field(required, string = "Title")]
 //!     pub name: String,
-//!     #[field(default = "false")]
+//!     #[field(default = false)]
 //!     pub done: bool,
-//!     /// A many2one reads as its id here.
+//!     #[field(default = Priority::Normal)]
+//!     pub priority: Priority,
+//!     /// A many2one: its kind and relation come from the type.
+//!     pub project_id: Option<Many2one<Project>>,
+//!     /// Another addon's model, whose type this crate does not have.
 //!     #[field(kind = "many2one", relation = "res.partner")]
 //!     pub partner_id: Option<i64>,
-//!     /// x2many fields are lists of ids.
-//!     #[field(relation = "todo.tag")]
-//!     pub tag_ids: Vec<i64>,
 //! }
 //!
 //! /// Marks the tasks as done.
 //! #[method(model = "todo.task")]
 //! pub fn action_done(env: &Env, ids: &[i64]) -> Result<bool> {
-//!     env.model::<Task>().write(ids, json!({"done": true}))?;
+//!     env.model::<Task>().write(ids, Task::write().done(true))?;
 //!     Ok(true)
 //! }
 //!
-//! /// Titles of the open tasks matching `text`: typed records, a safe domain.
+//! /// Titles of the open tasks that are urgent or belong to a project
+//! /// named like `text`: typed records, a typed domain.
 //! #[method(model = "todo.task")]
 //! pub fn open_titles(env: &Env, _ids: &[i64], text: String) -> Result<Vec<String>> {
-//!     let tasks = env.model::<Task>();
-//!     let ids = tasks.search(&domain![("done", "=", false), ("name", "ilike", text)])?;
-//!     Ok(tasks.read(&ids)?.into_iter().map(|t| t.name).collect())
+//!     let f = Task::fields();
+//!     let domain = !f.done().eq(true) & (f.priority().eq(Priority::Urgent) | f.project_id().name().ilike(&text));
+//!     Ok(env.model::<Task>().search_read(&domain)?.into_iter().map(|t| t.name).collect())
+//! }
+//!
+//! /// A first task, from a typed builder: no `id`, defaults left to the host.
+//! fn welcome(env: &Env) -> Result<()> {
+//!     env.model::<Task>().create_one(Task::create().name("Try Pulse"))?;
+//!     Ok(())
 //! }
 //!
 //! pulse_sdk::addon! {
-//!     models: [Task],
+//!     models: [Project, Task],
 //!     methods: [action_done, open_titles],
+//!     post_init: welcome,
 //! }
 //!
 //! # fn main() {
 //! // What the host learns when it asks the addon to describe itself:
 //! let spec = <Task as Model>::spec();
 //! assert_eq!(spec.name, "todo.task");
-//! assert_eq!(spec.fields.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(), ["name", "done", "partner_id", "tag_ids"]);
-//! assert_eq!(spec.fields[3].ttype, FieldType::Many2many);
+//! let names: Vec<_> = spec.fields.iter().map(|f| f.name.as_str()).collect();
+//! assert_eq!(names, ["name", "done", "priority", "project_id", "partner_id"]);
+//! assert_eq!(spec.fields[2].ttype, FieldType::Selection);
+//! assert_eq!(spec.fields[2].default, Some(json!("normal")));
+//! assert_eq!(spec.fields[2].selection[2], ("urgent".to_string(), "Urgent".to_string()));
+//! assert_eq!(spec.fields[3].ttype, FieldType::Many2one);
+//! assert_eq!(spec.fields[3].relation.as_deref(), Some("todo.project"));
+//! // The domain in Odoo's prefix notation, through the many2one:
+//! let f = Task::fields();
+//! let domain = !f.done().eq(true) & (f.priority().eq(Priority::Urgent) | f.project_id().name().ilike("x"));
+//! assert_eq!(domain.to_json(), r#"["&","!",["done","=",true],"|",["priority","=","urgent"],["project_id.name","ilike","x"]]"#);
+//! // A create builder without a required field is refused before the host sees it.
+//! use pulse_sdk::CreateValues;
+//! let refused = Task::create().done(true).into_values().unwrap_err();
+//! assert!(refused.to_string().contains("'name'"), "{refused}");
+//! assert_eq!(Task::create().name("x").into_values().unwrap(), json!({"name": "x"}).as_object().unwrap().clone());
 //! # }
 //! ```
 
@@ -92,6 +134,11 @@
 //!     Ok(true)
 //! }
 //!
+//! pulse_sdk::addon! {
+//!     models: [Line],
+//!     methods: [compute_subtotal, check_price],
+//! }
+//!
 //! # fn main() {
 //! let spec = <Line as Model>::spec();
 //! assert_eq!(spec.checks[0].name, "qty_not_negative");
@@ -100,42 +147,48 @@
 //! assert_eq!(subtotal.depends, ["qty", "price"]);
 //! assert!(!subtotal.required, "computed fields are never required of callers");
 //! assert_eq!(<check_price as pulse_sdk::Method>::CONSTRAINS, ["price"]);
-//! // Computed and related fields are never sent on create or write.
-//! let line = Line { id: 0, partner_id: None, partner_name: None, qty: 1.0, price: 2.0, subtotal: 9.0 };
-//! let values = line.to_values();
-//! assert!(values.contains_key("qty") && !values.contains_key("subtotal") && !values.contains_key("partner_name"));
+//! // Computed and related fields have no setter: the host sets them.
+//! let values = pulse_sdk::WriteValues::into_values(Line::write().qty(2.0).price(3.0));
+//! assert_eq!(values.len(), 2);
 //! # }
 //! ```
 
 #![deny(missing_docs)]
 
 mod cron;
+mod domain;
 mod env;
 mod error;
 mod events;
 mod field;
 mod mail;
+mod relational;
 mod route;
+pub mod tools;
 
 #[doc(hidden)]
 pub mod __rt;
 
 pub use cron::Cron;
-pub use env::{Domain, DynModel, Env, HttpRequest, HttpResponse, Records, User};
+pub use domain::{Domain, Field};
+pub use env::{DynModel, Env, HttpRequest, HttpResponse, Records, User};
 pub use error::{Error, Result};
 pub use events::{AuthPolicy, EventHandler, EventKind, LoginAttempt, LoginDecision, RecordEvent};
-pub use field::FieldValue;
+pub use field::{FieldValue, IntoField};
 pub use mail::MailBuilder;
 pub use pulse_schema::{CheckSpec, Context, FieldSpec, FieldType, ModelSpec, OnDelete, RouteAuth};
-pub use pulse_sdk_macros::{Model, auth_policy, cron, event, method, route};
+pub use pulse_sdk_macros::{Model, Selection, auth_policy, cron, event, method, route};
+pub use relational::{Many2many, Many2one, One2many, Related};
 pub use route::{Request, Response, Route};
 pub use serde_json::{self, Map, Value, json};
+pub use tools::Date;
 
 /// Everything an addon usually needs, in one import.
 pub mod prelude {
     pub use crate::{
-        Context, Domain, Env, Error, FieldType, FieldValue, HttpRequest, HttpResponse, Map, Model,
-        Records, Request, Response, Result, User, Value, cron, domain, json, method, route,
+        Context, Domain, Env, Error, FieldType, FieldValue, HttpRequest, HttpResponse, Many2many,
+        Many2one, Map, Model, One2many, Records, Request, Response, Result, Selection, User, Value,
+        cron, domain, json, method, route,
     };
     pub use crate::{EventKind, LoginAttempt, LoginDecision, RecordEvent, auth_policy, event};
 }
@@ -143,10 +196,22 @@ pub mod prelude {
 /// A model: a struct whose fields are the model's stored fields.
 ///
 /// Implemented by `#[derive(Model)]`; a field named `id` of type `i64`
-/// receives the record's id and is not a column.
+/// receives the record's id and is not a column. The derive also gives the
+/// struct `create()`, `write()` and `fields()`: typed builders of a new
+/// record's values and of the values a write changes, and typed paths for
+/// domains.
 pub trait Model: Sized {
     /// The model's technical name, e.g. `todo.task`.
     const NAME: &'static str;
+
+    /// The values of a new record (`Task::create()`, a generated `TaskCreate`).
+    type Create: CreateValues;
+
+    /// The values a write changes (`Task::write()`, a generated `TaskWrite`).
+    type Write: WriteValues;
+
+    /// The model's typed field paths (`Task::fields()`, a generated `TaskFields`).
+    type Fields: ModelFields;
 
     /// The model as the host sees it: fields, types and attributes.
     fn spec() -> ModelSpec;
@@ -156,9 +221,40 @@ pub trait Model: Sized {
 
     /// Builds the struct from one record read from the host.
     fn from_record(record: &Map<String, Value>) -> Result<Self>;
+}
 
-    /// The struct's values, for create (without `id`).
-    fn to_values(&self) -> Map<String, Value>;
+/// The values of a new record, from a generated create builder.
+pub trait CreateValues {
+    /// The field values as Odoo JSON; an [`Error::Validation`] naming the
+    /// first required field (with no default) the builder does not set.
+    fn into_values(self) -> Result<Map<String, Value>>;
+}
+
+/// The values a write changes, from a generated write builder.
+pub trait WriteValues {
+    /// The field values as Odoo JSON.
+    fn into_values(self) -> Map<String, Value>;
+}
+
+/// A model's typed field paths, generated by `#[derive(Model)]`.
+pub trait ModelFields {
+    /// The paths under `prefix` (`"move_id."` when reached through a
+    /// many2one, empty from the model itself).
+    fn with_prefix(prefix: String) -> Self;
+}
+
+/// An Odoo selection as a Rust enum, implemented by `#[derive(Selection)]`:
+/// each unit variant is one `(value, label)` option; the value is the
+/// variant's name in snake case unless `#[selection(value = "…")]` says
+/// otherwise, the label the variant's doc comment or `#[selection(label =
+/// "…")]`.
+pub trait Selection: Sized + Copy + 'static {
+    /// The `(value, label)` options, in declaration order.
+    const OPTIONS: &'static [(&'static str, &'static str)];
+    /// The value stored for this variant.
+    fn value(&self) -> &'static str;
+    /// The variant stored as `value`, if any.
+    fn from_value(value: &str) -> Option<Self>;
 }
 
 /// A model method, implemented by `#[method(model = "…")]`.
@@ -194,8 +290,15 @@ pub struct Hooks {
     pub uninstall: Option<HookFn>,
 }
 
-/// Registers the addon's models, methods, routes, scheduled jobs and hooks
-/// and exports it to the host. Use it once, at the crate root.
+/// Registers the addon's models, methods, routes, scheduled jobs, event
+/// handlers, authentication policy and hooks, and exports it to the host.
+/// Use it once, at the crate root.
+///
+/// Every `#[derive(Model)]`, `#[method]`, `#[route]`, `#[cron]`, `#[event]`
+/// and `#[auth_policy]` item of the crate must be listed: one that is not
+/// fails to compile with "the method `name` is not registered in
+/// `addon!`", so nothing is silently left out. Listing an item twice fails
+/// too.
 ///
 /// ```ignore
 /// pulse_sdk::addon! {
@@ -223,6 +326,15 @@ macro_rules! addon {
         $(, auth_policy: $auth_policy:path)?
         $(,)?
     ) => {
+        // What the items' own macros check: each one listed here, so an
+        // item left out of `addon!` fails to compile, named.
+        $(impl $crate::__rt::RegisteredModel for $model {})*
+        $($(impl $crate::__rt::RegisteredMethod for $method {})*)?
+        $($(impl $crate::__rt::RegisteredRoute for $route {})*)?
+        $($(impl $crate::__rt::RegisteredCron for $cron {})*)?
+        $($(impl $crate::__rt::RegisteredEvent for $event {})*)?
+        $(impl $crate::__rt::RegisteredAuthPolicy for $auth_policy {})?
+
         #[doc(hidden)]
         #[allow(unsafe_code, unused_imports, unused_variables)]
         pub mod __pulse_addon {
@@ -342,6 +454,8 @@ macro_rules! addon {
 }
 
 /// Builds a [`Domain`] from `(field, operator, value)` leaves, AND-ed.
+/// Typed paths (`Task::fields().done().eq(false)`) check the field names
+/// and value types at compile time; this macro is for the rest.
 ///
 /// ```
 /// use pulse_sdk::domain;

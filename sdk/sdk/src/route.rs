@@ -21,6 +21,11 @@
 //!     Ok(Response::json(&json!({"id": id})).with_header("cache-control", "no-store"))
 //! }
 //!
+//! pulse_sdk::addon! {
+//!     models: [],
+//!     routes: [close, report],
+//! }
+//!
 //! # fn main() {
 //! use pulse_sdk::Route;
 //! assert_eq!(<report as Route>::PATH, "/shop/report/{id}");
