@@ -242,10 +242,17 @@ impl Options {
         allowed_values: &[&str],
         span: proc_macro2::Span,
     ) -> syn::Result<()> {
+        // The true/false options belong to `#[field]`, the one attribute
+        // that takes a default.
+        let booleans: &[&str] = if allowed_values.contains(&"default") {
+            &BOOLEAN_OPTIONS
+        } else {
+            &[]
+        };
         let known: Vec<&str> = allowed_flags
             .iter()
             .chain(allowed_values)
-            .chain(&BOOLEAN_OPTIONS)
+            .chain(booleans)
             .copied()
             .collect();
         for f in &self.flags {
@@ -253,8 +260,9 @@ impl Options {
                 return Err(syn::Error::new(
                     span,
                     format!(
-                        "unknown option `{f}`{}; expected one of {allowed_flags:?} or {allowed_values:?}",
-                        did_you_mean(f, &known)
+                        "unknown option `{f}`{}; expected one of {}",
+                        did_you_mean(f, &known),
+                        known.join(", ")
                     ),
                 ));
             }
@@ -263,7 +271,11 @@ impl Options {
             if !allowed_values.contains(&k.as_str()) {
                 return Err(syn::Error::new(
                     v.span(),
-                    format!("unknown option `{k}`; expected one of {allowed_values:?}"),
+                    format!(
+                        "unknown option `{k}`{}; expected one of {}",
+                        did_you_mean(k, &known),
+                        known.join(", ")
+                    ),
                 ));
             }
         }
@@ -280,8 +292,9 @@ impl Options {
                 return Err(syn::Error::new(
                     v.span(),
                     format!(
-                        "unknown option `{k}`{}; expected one of {allowed_values:?} or {allowed_flags:?}",
-                        did_you_mean(k, &known)
+                        "unknown option `{k}`{}; expected one of {}",
+                        did_you_mean(k, &known),
+                        known.join(", ")
                     ),
                 ));
             }
