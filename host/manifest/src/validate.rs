@@ -114,40 +114,7 @@ fn line_of(text: &str, table: Option<&str>, key: &str) -> Option<usize> {
     None
 }
 
-/// Levenshtein distance, for did-you-mean hints.
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut previous = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let current = row[j + 1];
-            row[j + 1] = (previous + usize::from(ca != *cb))
-                .min(row[j] + 1)
-                .min(current + 1);
-            previous = current;
-        }
-    }
-    row[b.len()]
-}
-
-/// The known key closest to `unknown`, if it is close enough to be a typo.
-pub fn did_you_mean<'a>(unknown: &str, known: &[&'a str]) -> Option<&'a str> {
-    if unknown.len() >= 3
-        && let Some(k) = known
-            .iter()
-            .find(|k| k.starts_with(unknown) || unknown.starts_with(**k))
-    {
-        return Some(k);
-    }
-    known
-        .iter()
-        .map(|k| (distance(unknown, k), *k))
-        .filter(|(d, k)| *d <= 2.max(k.len() / 3))
-        .min()
-        .map(|(_, k)| k)
-}
+pub use pulse_schema::did_you_mean;
 
 fn unknown_key(key: &str, known: &[&str]) -> String {
     match did_you_mean(key, known) {

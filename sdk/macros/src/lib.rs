@@ -255,29 +255,36 @@ impl Options {
             .chain(booleans)
             .copied()
             .collect();
-        for f in &self.flags {
-            if !allowed_flags.contains(&f.as_str()) {
-                return Err(syn::Error::new(
-                    span,
-                    format!(
-                        "unknown option `{f}`{}; expected one of {}",
-                        did_you_mean(f, &known),
-                        known.join(", ")
-                    ),
-                ));
-            }
+        let unknown = |name: &str, span: proc_macro2::Span| {
+            syn::Error::new(
+                span,
+                format!(
+                    "unknown option `{name}`{}; expected one of {}",
+                    did_you_mean(name, &known),
+                    known.join(", ")
+                ),
+            )
+        };
+        if let Some(f) = self
+            .flags
+            .iter()
+            .find(|f| !allowed_flags.contains(&f.as_str()))
+        {
+            return Err(unknown(f, span));
         }
-        for (k, v) in &self.exprs {
-            if !allowed_values.contains(&k.as_str()) {
-                return Err(syn::Error::new(
-                    v.span(),
-                    format!(
-                        "unknown option `{k}`{}; expected one of {}",
-                        did_you_mean(k, &known),
-                        known.join(", ")
-                    ),
-                ));
-            }
+        if let Some((k, v)) = self
+            .exprs
+            .iter()
+            .find(|(k, _)| !allowed_values.contains(&k.as_str()))
+        {
+            return Err(unknown(k, v.span()));
+        }
+        if let Some((k, v)) = self
+            .values
+            .iter()
+            .find(|(k, _)| !allowed_values.contains(&k.as_str()))
+        {
+            return Err(unknown(k, v.span()));
         }
         for (k, v) in &self.bools {
             if !BOOLEAN_OPTIONS.contains(&k.as_str()) {
@@ -287,47 +294,15 @@ impl Options {
                 ));
             }
         }
-        for (k, v) in &self.values {
-            if !allowed_values.contains(&k.as_str()) {
-                return Err(syn::Error::new(
-                    v.span(),
-                    format!(
-                        "unknown option `{k}`{}; expected one of {}",
-                        did_you_mean(k, &known),
-                        known.join(", ")
-                    ),
-                ));
-            }
-        }
         Ok(())
     }
 }
 
-/// `" (did you mean `name`?)"` when `word` is one or two edits from a known option.
+/// `" (did you mean `name`?)"` when `word` is a likely typo of a known option.
 fn did_you_mean(word: &str, known: &[&str]) -> String {
-    known
-        .iter()
-        .map(|k| (edit_distance(word, k), k))
-        .filter(|(d, _)| *d <= 2)
-        .min()
-        .map(|(_, k)| format!(" (did you mean `{k}`?)"))
+    pulse_schema::did_you_mean(word, known)
+        .map(|k| format!(" (did you mean `{k}`?)"))
         .unwrap_or_default()
-}
-
-/// Levenshtein distance, for option names of a few letters.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut previous = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let substitution = previous + usize::from(ca != *cb);
-            previous = row[j + 1];
-            row[j + 1] = substitution.min(row[j] + 1).min(previous + 1);
-        }
-    }
-    row[b.len()]
 }
 
 fn ident_of(path: &syn::Path) -> syn::Result<String> {
@@ -535,7 +510,7 @@ fn expand_model(input: &DeriveInput) -> syn::Result<TokenStream2> {
                         ));
                     }
                 }
-                quote_spanned!(value.span()=> Some(::pulse_sdk::__rt::default_of::<#ty>(#value)))
+                quote_spanned!(value.span()=> Some(::pulse_sdk::__rt::value_of::<#ty>(#value)))
             }
             None => quote!(None),
         };

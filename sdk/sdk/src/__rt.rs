@@ -396,13 +396,8 @@ pub fn field<T: crate::FieldValue>(
     T::from_json(value).map_err(|e| Error::Internal(format!("{model}.{name}: {e}")))
 }
 
-/// The JSON of a `#[field(default = …)]` value, checked against the
-/// field's type when the addon compiles.
-pub fn default_of<T: crate::FieldValue>(value: impl crate::IntoField<T>) -> Value {
-    crate::field::json_of(value)
-}
-
-/// The JSON of a builder setter's value.
+/// The JSON of a builder setter's value or of a `#[field(default = …)]`,
+/// checked against the field's type when the addon compiles.
 pub fn value_of<T: crate::FieldValue>(value: impl crate::IntoField<T>) -> Value {
     crate::field::json_of(value)
 }
