@@ -499,3 +499,54 @@ pub fn selection_from_json<S: crate::Selection>(value: &Value) -> std::result::R
         other => Err(format!("expected one of {}, got {other}", options())),
     }
 }
+
+#[cfg(test)]
+mod selection_tests {
+    use super::selection_from_json;
+    use serde_json::json;
+
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    enum State {
+        Draft,
+        Posted,
+    }
+
+    impl crate::Selection for State {
+        const OPTIONS: &'static [(&'static str, &'static str)] =
+            &[("draft", "Draft"), ("posted", "Posted")];
+        fn value(&self) -> &'static str {
+            match self {
+                State::Draft => "draft",
+                State::Posted => "posted",
+            }
+        }
+        fn from_value(value: &str) -> Option<Self> {
+            match value {
+                "draft" => Some(State::Draft),
+                "posted" => Some(State::Posted),
+                _ => None,
+            }
+        }
+    }
+
+    #[test]
+    fn a_stored_value_outside_the_options_is_an_error_naming_them() {
+        assert_eq!(
+            selection_from_json::<State>(&json!("posted")),
+            Ok(State::Posted)
+        );
+        let e = selection_from_json::<State>(&json!("Posted")).unwrap_err();
+        assert!(e.contains("draft, posted"), "{e}");
+        assert!(selection_from_json::<State>(&json!(false)).is_err());
+        assert!(selection_from_json::<State>(&json!(1)).is_err());
+    }
+
+    #[test]
+    fn a_missing_required_field_names_the_setter() {
+        let e = super::missing_field("todo.task", "Task::create()", "name");
+        assert_eq!(
+            e.to_string(),
+            "validation error: todo.task: the required field 'name' is not set; set it with Task::create().name(…)"
+        );
+    }
+}
