@@ -325,7 +325,7 @@ mod tests {
         assert_eq!(Option::<Link>::from_json(&json!(false)).unwrap(), None);
         assert_eq!(Link::new(7).to_json(), json!(7));
         assert_eq!(<Option<Link> as FieldValue>::RELATION, Some("res.partner"));
-        assert!(<Link as FieldValue>::NON_EMPTY && !<Option<Link> as FieldValue>::NON_EMPTY);
+        const { assert!(<Link as FieldValue>::NON_EMPTY && !<Option<Link> as FieldValue>::NON_EMPTY) };
     }
 
     #[test]
