@@ -2,10 +2,7 @@
 //! a few fields, named at compile time by `PULSE_BENCH_MODEL` so that each
 //! build is a distinct addon.
 
-use pulse_sdk::{
-    CreateValues, FieldSpec, FieldType, Map, Model, ModelFields, ModelSpec, Result, Value,
-    WriteValues,
-};
+use pulse_sdk::{FieldSpec, FieldType, Map, Model, ModelSpec, RawValues, Result, Value};
 
 /// The model name this build describes.
 const MODEL: &str = match option_env!("PULSE_BENCH_MODEL") {
@@ -16,39 +13,15 @@ const MODEL: &str = match option_env!("PULSE_BENCH_MODEL") {
 /// A record with a handful of typical fields.
 pub struct Record;
 
-/// The benchmark creates and writes nothing from inside the addon.
-pub struct NoValues;
-
-impl CreateValues for NoValues {
-    fn into_values(self) -> Result<Map<String, Value>> {
-        Ok(Map::new())
-    }
-}
-
-impl WriteValues for NoValues {
-    fn into_values(self) -> Map<String, Value> {
-        Map::new()
-    }
-}
-
-/// Nor does it search with typed domains.
-pub struct NoFields;
-
-impl ModelFields for NoFields {
-    fn with_prefix(_prefix: String) -> Self {
-        NoFields
-    }
-}
-
 fn field(name: &str, ttype: FieldType) -> FieldSpec {
     FieldSpec::new(name, ttype)
 }
 
 impl Model for Record {
     const NAME: &'static str = MODEL;
-    type Create = NoValues;
-    type Write = NoValues;
-    type Fields = NoFields;
+    type Create = RawValues;
+    type Write = RawValues;
+    type Fields = ();
 
     fn spec() -> ModelSpec {
         ModelSpec {

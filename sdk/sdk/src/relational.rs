@@ -266,23 +266,12 @@ impl<M: Model> std::ops::Deref for Related<M> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{CreateValues, ModelSpec, Result, WriteValues};
+    use crate::{ModelSpec, Result};
     use serde_json::Map;
 
     /// A model by hand, as the derive would make it (the derive names
     /// `::pulse_sdk`, which this crate cannot).
     struct Partner;
-    struct NoValues;
-    impl CreateValues for NoValues {
-        fn into_values(self) -> Result<Map<String, Value>> {
-            Ok(Map::new())
-        }
-    }
-    impl WriteValues for NoValues {
-        fn into_values(self) -> Map<String, Value> {
-            Map::new()
-        }
-    }
     struct PartnerFields(String);
     impl PartnerFields {
         fn name(&self) -> Field<String> {
@@ -296,8 +285,8 @@ mod tests {
     }
     impl Model for Partner {
         const NAME: &'static str = "res.partner";
-        type Create = NoValues;
-        type Write = NoValues;
+        type Create = crate::RawValues;
+        type Write = crate::RawValues;
         type Fields = PartnerFields;
         fn spec() -> ModelSpec {
             unimplemented!("not needed here")
