@@ -26,6 +26,7 @@ mod odoo_clients;
 mod orm_fields;
 mod routes;
 mod security;
+mod units;
 
 #[path = "../addons/ipai_expense/tests/expenses.rs"]
 mod expenses;
