@@ -27,6 +27,7 @@ mod orm_fields;
 mod routes;
 mod security;
 mod typed_sdk;
+mod units;
 
 #[path = "../addons/ipai_expense/tests/expenses.rs"]
 mod expenses;

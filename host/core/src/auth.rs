@@ -57,7 +57,8 @@ pub struct User {
 pub struct Stamp(String);
 
 impl Stamp {
-    fn of(password_hash: Option<&str>) -> Stamp {
+    #[doc(hidden)]
+    pub fn of(password_hash: Option<&str>) -> Stamp {
         use sha2::Digest;
         let mut digest = sha2::Sha256::new();
         digest.update(b"pulse-credentials\0");
@@ -183,7 +184,8 @@ pub const API_KEY_MODEL: &str = "res.users.apikeys";
 /// The digest an API key or a session token is stored and looked up by.
 /// Both are 256 random bits, so a fast hash is enough (nobody can guess
 /// their way back), unlike a password.
-fn token_digest(key: &str) -> String {
+#[doc(hidden)]
+pub fn token_digest(key: &str) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(key.as_bytes()))
 }
@@ -505,13 +507,16 @@ async fn revoke_user_api_keys(conn: &mut pulse_orm::Connection, uid: i64) -> Res
 }
 
 /// Failures allowed (per login, per client address) before logins are refused.
-const FREE_FAILURES: u32 = 5;
+#[doc(hidden)]
+pub const FREE_FAILURES: u32 = 5;
 
 /// The first lockout after [`FREE_FAILURES`]; each further failure doubles it.
-const FIRST_LOCKOUT: Duration = Duration::from_secs(30);
+#[doc(hidden)]
+pub const FIRST_LOCKOUT: Duration = Duration::from_secs(30);
 
 /// The longest lockout. A key whose last failure is older is forgotten.
-const MAX_LOCKOUT: Duration = Duration::from_secs(900);
+#[doc(hidden)]
+pub const MAX_LOCKOUT: Duration = Duration::from_secs(900);
 
 /// How many logins and addresses the throttle keeps count of at most.
 const MAX_THROTTLE_KEYS: usize = 100_000;
@@ -539,9 +544,11 @@ pub fn throttle_keys(login: &str, address: IpAddr) -> [String; 2] {
 /// locks the keys' rows until it is counted.
 #[derive(Debug)]
 pub struct Throttle {
-    pool: sqlx::AnyPool,
+    #[doc(hidden)]
+    pub pool: sqlx::AnyPool,
     /// How many keys are kept at most ([`MAX_THROTTLE_KEYS`]).
-    max_keys: i64,
+    #[doc(hidden)]
+    pub max_keys: i64,
 }
 
 /// Logins are refused for now (too many failures).
@@ -549,14 +556,16 @@ pub struct Throttle {
 pub struct Locked;
 
 /// Unix time in milliseconds: the throttle's clock.
-fn now_millis() -> i64 {
+#[doc(hidden)]
+pub fn now_millis() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
         .unwrap_or(0)
 }
 
-fn millis(duration: Duration) -> i64 {
+#[doc(hidden)]
+pub fn millis(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
 
@@ -582,7 +591,9 @@ impl Throttle {
         self.reserve_at(keys, now_millis()).await
     }
 
-    async fn reserve_at(&self, keys: &[String], now: i64) -> Result<Result<(), Locked>, Error> {
+    #[doc(hidden)]
+    #[crate::boxed]
+    pub async fn reserve_at(&self, keys: &[String], now: i64) -> Result<Result<(), Locked>, Error> {
         let pool = &self.pool;
         crate::db::retrying("the login throttle", move || async move {
             let mut tx = pool.begin().await.map_err(crate::db::tagged)?;
@@ -798,15 +809,18 @@ pub trait SessionStore: std::fmt::Debug + Send + Sync {
 /// [`SESSION_TOUCH`] old, so busy sessions do not write on every request.
 #[derive(Debug)]
 pub struct DatabaseSessions {
-    pool: sqlx::AnyPool,
+    #[doc(hidden)]
+    pub pool: sqlx::AnyPool,
 }
 
 /// A session unused for this long is over.
-const SESSION_IDLE: Duration = Duration::from_secs(24 * 3600);
+#[doc(hidden)]
+pub const SESSION_IDLE: Duration = Duration::from_secs(24 * 3600);
 
 /// How stale a session's recorded last use may get before a use records
 /// it again: the idle limit is kept to within this.
-const SESSION_TOUCH: Duration = Duration::from_secs(60);
+#[doc(hidden)]
+pub const SESSION_TOUCH: Duration = Duration::from_secs(60);
 
 impl DatabaseSessions {
     /// The sessions in the database of `pool`.
@@ -814,7 +828,9 @@ impl DatabaseSessions {
         DatabaseSessions { pool }
     }
 
-    async fn open_at(&self, session: Session, now: i64) -> Result<String, Error> {
+    #[doc(hidden)]
+    #[crate::boxed]
+    pub async fn open_at(&self, session: Session, now: i64) -> Result<String, Error> {
         let mut bytes = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut bytes);
         let token = hex::encode(bytes);
@@ -838,7 +854,9 @@ impl DatabaseSessions {
         Ok(token)
     }
 
-    async fn get_at(&self, token: &str, now: i64) -> Result<Option<Session>, Error> {
+    #[doc(hidden)]
+    #[crate::boxed]
+    pub async fn get_at(&self, token: &str, now: i64) -> Result<Option<Session>, Error> {
         let digest = token_digest(token);
         let row = sqlx::query(
             "SELECT s.uid, s.stamp, s.last_seen, u.login, u.name \
@@ -891,286 +909,5 @@ impl SessionStore for DatabaseSessions {
 
     fn close<'a>(&'a self, token: &'a str) -> Pending<'a, ()> {
         Box::pin(async move { self.close_digest(&token_digest(token)).await })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::db::scratch;
-
-    #[test]
-    fn hashes_verify_and_are_salted() {
-        let a = hash_password("s3cret").unwrap();
-        let b = hash_password("s3cret").unwrap();
-        assert_ne!(a, b);
-        assert!(a.starts_with("$argon2id$"));
-        assert!(verify_password("s3cret", &a));
-        assert!(!verify_password("wrong", &a));
-        assert!(!verify_password("s3cret", "not a hash"));
-    }
-
-    fn address(n: u32) -> IpAddr {
-        IpAddr::V4(std::net::Ipv4Addr::from(0x0a00_0000 + n))
-    }
-
-    /// A throttle over a fresh, migrated database of each engine.
-    async fn throttles(tag: &str) -> Vec<(scratch::Scratch, Throttle)> {
-        let mut throttles = Vec::new();
-        for db in scratch::both(tag).await {
-            let migrated = db.migrated().await;
-            throttles.push((db, Throttle::new(migrated.pool)));
-        }
-        throttles
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-    async fn a_concurrent_burst_reserves_at_most_the_free_failures() {
-        for (db, throttle) in throttles("throttle_burst").await {
-            let throttle = std::sync::Arc::new(throttle);
-            let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(50));
-            let tasks: Vec<_> = (0..50)
-                .map(|_| {
-                    let (throttle, barrier) = (throttle.clone(), barrier.clone());
-                    tokio::spawn(async move {
-                        barrier.wait().await;
-                        throttle
-                            .reserve(&throttle_keys("ana", address(1)))
-                            .await
-                            .unwrap()
-                            .is_ok()
-                    })
-                })
-                .collect();
-            let mut granted = 0;
-            for task in tasks {
-                granted += usize::from(task.await.unwrap());
-            }
-            assert_eq!(granted, FREE_FAILURES as usize, "{:?}", db.dialect);
-            db.remove().await;
-        }
-    }
-
-    #[tokio::test]
-    async fn a_success_clears_the_login_and_the_address() {
-        for (db, throttle) in throttles("throttle_success").await {
-            let reserve = |login: &str, n| {
-                let keys = throttle_keys(login, address(n));
-                let throttle = &throttle;
-                async move { throttle.reserve(&keys).await.unwrap() }
-            };
-            for n in 0..FREE_FAILURES {
-                assert!(reserve(&format!("ghost{n}"), 1).await.is_ok());
-            }
-            // The address is locked, whatever the login.
-            assert_eq!(reserve("bob", 1).await, Err(Locked));
-            // Another address is not.
-            assert!(reserve("bob", 2).await.is_ok());
-            throttle
-                .succeeded(&throttle_keys("bob", address(1)))
-                .await
-                .unwrap();
-            assert!(reserve("carol", 1).await.is_ok());
-            db.remove().await;
-        }
-    }
-
-    #[tokio::test]
-    async fn failures_decay_and_lockouts_lapse() {
-        for (db, throttle) in throttles("throttle_decay").await {
-            let keys = throttle_keys("ana", address(1));
-            let reserve_at = |at: i64| {
-                let (throttle, keys) = (&throttle, &keys);
-                async move { throttle.reserve_at(keys, at).await.unwrap() }
-            };
-            let start = now_millis();
-            for _ in 0..FREE_FAILURES {
-                assert!(reserve_at(start).await.is_ok());
-            }
-            assert_eq!(
-                reserve_at(start + millis(FIRST_LOCKOUT / 2)).await,
-                Err(Locked)
-            );
-            // Once the lockout lapses, one more try; failing again doubles it.
-            let later = start + millis(FIRST_LOCKOUT);
-            assert!(reserve_at(later).await.is_ok());
-            assert_eq!(reserve_at(later + millis(FIRST_LOCKOUT)).await, Err(Locked));
-            assert!(reserve_at(later + millis(2 * FIRST_LOCKOUT)).await.is_ok());
-            // Quiet for the longest lockout, the count starts again.
-            let quiet = later + millis(2 * FIRST_LOCKOUT + MAX_LOCKOUT);
-            for _ in 0..FREE_FAILURES {
-                assert!(reserve_at(quiet).await.is_ok());
-            }
-            assert_eq!(reserve_at(quiet).await, Err(Locked));
-            db.remove().await;
-        }
-    }
-
-    /// Keys stay small whatever the login, and the table within its bound
-    /// (a bound of 40 here: the same code as the real 100 000, at a cost a
-    /// unit test can pay).
-    #[tokio::test]
-    async fn keys_are_small_and_the_map_bounded() {
-        let huge = "a".repeat(1 << 20);
-        let keys = throttle_keys(&huge, address(1));
-        assert!(keys.iter().all(|k| k.len() < 64), "{keys:?}");
-        assert_ne!(keys[0], throttle_keys("a", address(1))[0]);
-        for (db, mut throttle) in throttles("throttle_bound").await {
-            throttle.max_keys = 40;
-            let start = now_millis();
-            for n in 0..throttle.max_keys as u32 {
-                let _ = throttle
-                    .reserve_at(&throttle_keys(&n.to_string(), address(n)), start)
-                    .await
-                    .unwrap();
-            }
-            let held: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pulse_login_failures")
-                .fetch_one(&throttle.pool)
-                .await
-                .unwrap();
-            assert!(held <= throttle.max_keys, "{held}");
-            // Lockouts in force are kept when room is made.
-            for _ in 0..FREE_FAILURES {
-                let _ = throttle
-                    .reserve_at(&throttle_keys("ana", address(7)), start)
-                    .await
-                    .unwrap();
-            }
-            for n in 100..(100 + throttle.max_keys as u32) {
-                let _ = throttle
-                    .reserve_at(&throttle_keys(&n.to_string(), address(n)), start)
-                    .await
-                    .unwrap();
-            }
-            assert_eq!(
-                throttle
-                    .reserve_at(&throttle_keys("ana", address(8)), start)
-                    .await
-                    .unwrap(),
-                Err(Locked)
-            );
-            db.remove().await;
-        }
-    }
-
-    /// A session store over a fresh, migrated database of each engine,
-    /// with the user `ana` (id 1).
-    async fn session_stores(tag: &str) -> Vec<(scratch::Scratch, DatabaseSessions)> {
-        let mut stores = Vec::new();
-        for db in scratch::both(tag).await {
-            let migrated = db.migrated().await;
-            sqlx::query("INSERT INTO res_users (login, name, password) VALUES ('ana', 'Ana', 'h')")
-                .execute(&migrated.pool)
-                .await
-                .unwrap();
-            stores.push((db, DatabaseSessions::new(migrated.pool)));
-        }
-        stores
-    }
-
-    fn ana() -> Session {
-        Session {
-            user: User {
-                uid: 1,
-                login: "ana".into(),
-                name: "Ana".into(),
-            },
-            stamp: Stamp::of(Some("h")),
-        }
-    }
-
-    /// Any store over the same table sees the session (as another host
-    /// would); closing it through one ends it for all; the token itself
-    /// is stored nowhere.
-    #[tokio::test]
-    async fn sessions_are_shared_and_stored_by_digest() {
-        for (db, store) in session_stores("sessions_shared").await {
-            let token = store.open(ana()).await.unwrap();
-            let other = DatabaseSessions::new(store.pool.clone());
-            assert_eq!(other.get(&token).await.unwrap(), Some(ana()));
-            let stored: Vec<String> = sqlx::query_scalar("SELECT token_digest FROM pulse_sessions")
-                .fetch_all(&store.pool)
-                .await
-                .unwrap();
-            assert_eq!(stored, [token_digest(&token)]);
-            assert!(!stored.contains(&token));
-            assert_eq!(store.get("not-a-token").await.unwrap(), None);
-            other.close(&token).await.unwrap();
-            assert_eq!(store.get(&token).await.unwrap(), None);
-            db.remove().await;
-        }
-    }
-
-    /// A session ends after a day unused; a use records itself at most
-    /// once a minute, and keeps the session alive.
-    #[tokio::test]
-    async fn sessions_end_when_idle_and_record_use_sparingly() {
-        for (db, store) in session_stores("sessions_idle").await {
-            let start = now();
-            let token = store.open_at(ana(), start).await.unwrap();
-            let last_seen = || {
-                sqlx::query_scalar::<_, i64>("SELECT last_seen FROM pulse_sessions")
-                    .fetch_one(&store.pool)
-            };
-            let touch = SESSION_TOUCH.as_secs() as i64;
-            let idle = SESSION_IDLE.as_secs() as i64;
-            assert!(
-                store
-                    .get_at(&token, start + touch - 1)
-                    .await
-                    .unwrap()
-                    .is_some()
-            );
-            assert_eq!(last_seen().await.unwrap(), start, "not written yet");
-            assert!(store.get_at(&token, start + touch).await.unwrap().is_some());
-            assert_eq!(last_seen().await.unwrap(), start + touch);
-            // Used a minute in, the day counts from then.
-            assert!(
-                store
-                    .get_at(&token, start + touch + idle - 1)
-                    .await
-                    .unwrap()
-                    .is_some()
-            );
-            let later = start + 2 * touch + 2 * idle;
-            assert_eq!(store.get_at(&token, later).await.unwrap(), None);
-            let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pulse_sessions")
-                .fetch_one(&store.pool)
-                .await
-                .unwrap();
-            assert_eq!(rows, 0, "an idle session's row is removed");
-            // Idle rows are swept when someone logs in.
-            store.open_at(ana(), start).await.unwrap();
-            store.open_at(ana(), later).await.unwrap();
-            let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pulse_sessions")
-                .fetch_one(&store.pool)
-                .await
-                .unwrap();
-            assert_eq!(rows, 1);
-            db.remove().await;
-        }
-    }
-
-    #[test]
-    fn expiry_dates_are_calendar_dates_in_the_future() {
-        assert!(parse_expiry("2999-01-01").unwrap() == "2999-01-01 00:00:00");
-        assert!(parse_expiry("2999-06-30 12:30:00").is_ok());
-        for bad in ["2026-13-01", "2999-02-30", "2020-01-01", "soon", ""] {
-            assert!(parse_expiry(bad).is_err(), "{bad}");
-        }
-        let in_90_days = parse_expiry("90d").unwrap();
-        assert!(in_90_days > crate::utc::format_utc(now() + 89 * 86_400));
-    }
-
-    #[test]
-    fn remembered_credentials_hold_for_one_stamp_only() {
-        let credentials = Credentials::default();
-        let old = Stamp::of(Some("$argon2id$old"));
-        let new = Stamp::of(Some("$argon2id$new"));
-        credentials.remember(2, "pw", &old);
-        assert!(credentials.is_fresh(2, "pw", &old));
-        assert!(!credentials.is_fresh(2, "pw", &new));
-        assert!(!credentials.is_fresh(3, "pw", &old));
-        assert!(!credentials.is_fresh(2, "other", &old));
     }
 }

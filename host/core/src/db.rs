@@ -187,7 +187,9 @@ impl Database {
     }
 
     /// Opens the pool only: no table is created or changed.
-    async fn connect(url: &str, settings: &PoolSettings) -> Result<Database, Error> {
+    #[doc(hidden)]
+    #[crate::boxed]
+    pub async fn connect(url: &str, settings: &PoolSettings) -> Result<Database, Error> {
         sqlx::any::install_default_drivers();
         let dialect = Dialect::from_url(url).ok_or_else(|| {
             Error::Config(format!(
@@ -287,7 +289,7 @@ fn sqlite_path(url: &str) -> Option<&Path> {
 }
 
 /// The name RPC clients pass as `db`.
-fn database_name(url: &str, dialect: Dialect) -> String {
+pub fn database_name(url: &str, dialect: Dialect) -> String {
     match dialect {
         Dialect::Sqlite => sqlite_path(url)
             .and_then(|p| p.file_stem())
@@ -300,47 +302,6 @@ fn database_name(url: &str, dialect: Dialect) -> String {
             .filter(|s| !s.is_empty() && !s.contains('@'))
             .unwrap_or("postgres")
             .to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A runaway query on PostgreSQL is stopped at the statement timeout
-    /// (SQLSTATE 57014, query_canceled) and the pool goes on serving.
-    #[tokio::test]
-    async fn postgres_statements_stop_at_the_timeout() {
-        let settings = PoolSettings {
-            max_connections: Some(2),
-            statement_timeout: Some(std::time::Duration::from_millis(200)),
-        };
-        let db = scratch::postgres_with("timeout", &settings).await;
-        let started = std::time::Instant::now();
-        let error = sqlx::query("SELECT pg_sleep(2)")
-            .execute(&db.pool)
-            .await
-            .expect_err("the statement timeout stops pg_sleep(2)");
-        assert!(started.elapsed() < std::time::Duration::from_secs(1));
-        let code = error.as_database_error().and_then(|e| e.code());
-        assert_eq!(code.as_deref(), Some("57014"), "{error}");
-        sqlx::query("SELECT 1").execute(&db.pool).await.unwrap();
-        db.remove().await;
-    }
-
-    #[test]
-    fn names_follow_odoo_db_names() {
-        assert_eq!(
-            database_name("sqlite://.pulse/pulse.sqlite", Dialect::Sqlite),
-            "pulse"
-        );
-        assert_eq!(
-            database_name(
-                "postgres://postgres@127.0.0.1:5432/acme?sslmode=disable",
-                Dialect::Postgres
-            ),
-            "acme"
-        );
     }
 }
 
@@ -378,104 +339,5 @@ pub mod test_postgres {
             .execute(&mut conn)
             .await?;
         Ok(())
-    }
-}
-
-/// Databases made for one unit test, on either engine: unmigrated (see
-/// [`Scratch::migrated`]), and removed by [`Scratch::remove`] at the end
-/// (a test that fails leaves its database for a look; the next run of the
-/// same test starts from a fresh one anyway).
-#[cfg(test)]
-pub(crate) mod scratch {
-    use super::{Database, PoolSettings};
-
-    /// A database made for one test.
-    #[derive(Debug)]
-    pub struct Scratch {
-        db: Database,
-        url: String,
-        /// The PostgreSQL database's name, to drop it.
-        postgres: Option<String>,
-    }
-
-    impl std::ops::Deref for Scratch {
-        type Target = Database;
-        fn deref(&self) -> &Database {
-            &self.db
-        }
-    }
-
-    fn name(tag: &str) -> String {
-        format!("pulse_unit_{tag}_{}", std::process::id())
-    }
-
-    /// A fresh SQLite file in the temporary directory.
-    #[crate::boxed]
-    pub async fn sqlite(tag: &str) -> Scratch {
-        let path = std::env::temp_dir().join(format!("{}.sqlite", name(tag)));
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-        }
-        let url = format!("sqlite://{}", path.display());
-        let db = Database::connect(&url, &PoolSettings::default())
-            .await
-            .unwrap();
-        Scratch {
-            db,
-            url,
-            postgres: None,
-        }
-    }
-
-    /// A fresh PostgreSQL database (`PULSE_TEST_PG`, or the local server).
-    #[crate::boxed]
-    pub async fn postgres(tag: &str) -> Scratch {
-        postgres_with(tag, &PoolSettings::default()).await
-    }
-
-    /// [`postgres`] with a pool set up by `settings`.
-    #[crate::boxed]
-    pub async fn postgres_with(tag: &str, settings: &PoolSettings) -> Scratch {
-        let name = name(tag);
-        let url = super::test_postgres::create(&name)
-            .await
-            .expect("PostgreSQL is required for this test");
-        let db = Database::connect(&url, settings).await.unwrap();
-        Scratch {
-            db,
-            url,
-            postgres: Some(name),
-        }
-    }
-
-    /// One database of each engine.
-    #[crate::boxed]
-    pub async fn both(tag: &str) -> Vec<Scratch> {
-        vec![sqlite(tag).await, postgres(tag).await]
-    }
-
-    impl Scratch {
-        /// The database opened as a host opens it: migrated.
-        #[crate::boxed]
-        pub async fn migrated(&self) -> Database {
-            Database::open(&self.url, &PoolSettings::default())
-                .await
-                .unwrap()
-        }
-
-        /// Closes the pool and removes the database.
-        #[crate::boxed]
-        pub async fn remove(self) {
-            self.db.pool.close().await;
-            match &self.postgres {
-                Some(name) => super::test_postgres::drop(name).await.unwrap(),
-                None => {
-                    let path = self.url.trim_start_matches("sqlite://");
-                    for suffix in ["", "-wal", "-shm"] {
-                        let _ = std::fs::remove_file(format!("{path}{suffix}"));
-                    }
-                }
-            }
-        }
     }
 }

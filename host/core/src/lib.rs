@@ -51,6 +51,32 @@ mod utc;
 /// why we use it.
 pub(crate) use async_recursion::async_recursion as boxed;
 
+/// What this crate's unit tests reach that is not its API. The tests live
+/// in `host/core/tests`, compiled into the one end-to-end test binary
+/// (`tests/e2e.rs`), not in `#[cfg(test)]` modules: a crate's unit-test
+/// harness is a second compilation of the whole crate, and this crate's
+/// took a fifth of the suite's build.
+#[doc(hidden)]
+pub mod internals {
+    pub use crate::auth::{
+        Credentials, DatabaseSessions, FIRST_LOCKOUT, FREE_FAILURES, Locked, MAX_LOCKOUT,
+        SESSION_IDLE, SESSION_TOUCH, Session, SessionStore, Stamp, Throttle, millis, now_millis,
+        parse_expiry, throttle_keys, token_digest,
+    };
+    pub use crate::base::MODULE_MODEL;
+    pub use crate::cron::next_slot;
+    pub use crate::db::database_name;
+    pub use crate::events::{check_version, subscription};
+    pub use crate::lifecycle::built::Modules;
+    pub use crate::mail::{Encryption, MAX_HEADER, MAX_RECIPIENTS, SmtpServer, check_values};
+    pub use crate::migrations::{MIGRATIONS, apply, present};
+    pub use crate::model_methods::{alias, host_method, take_pseudo_fields};
+    pub use crate::module_records::InstalledModule;
+    pub use crate::modules::UPGRADE_WIZARD;
+    pub use crate::schema_sync::{diff, union};
+    pub use crate::utc::{format_utc, now, parse_utc};
+}
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};

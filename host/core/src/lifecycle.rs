@@ -121,7 +121,7 @@ fn installed_map(modules: &[InstalledModule]) -> Installed {
 /// built from them. A private module, so that the registry can only be
 /// built where the modules change: once at the start and once per change,
 /// never when a step merely reads it.
-mod built {
+pub(crate) mod built {
     use std::sync::Arc;
 
     use pulse_orm::Registry;
@@ -131,7 +131,7 @@ mod built {
     use crate::module_records::InstalledModule;
 
     /// The modules and their registry, always in step.
-    pub(super) struct Modules {
+    pub struct Modules {
         list: Vec<InstalledModule>,
         registry: Arc<Registry>,
         /// How many registries were built: the first, then one per change.
@@ -140,7 +140,7 @@ mod built {
 
     impl Modules {
         /// `list` with its registry.
-        pub(super) fn new(list: Vec<InstalledModule>) -> Result<Modules, Error> {
+        pub fn new(list: Vec<InstalledModule>) -> Result<Modules, Error> {
             let registry = Arc::new(registry_of(&list)?);
             Ok(Modules {
                 list,
@@ -150,22 +150,22 @@ mod built {
         }
 
         /// The modules, in install sequence.
-        pub(super) fn list(&self) -> &[InstalledModule] {
+        pub fn list(&self) -> &[InstalledModule] {
             &self.list
         }
 
         /// The registry of [`Modules::list`]; shared, never copied.
-        pub(super) fn registry(&self) -> &Arc<Registry> {
+        pub fn registry(&self) -> &Arc<Registry> {
             &self.registry
         }
 
         /// How many registries these modules have been built into so far.
-        pub(super) fn builds(&self) -> usize {
+        pub fn builds(&self) -> usize {
             self.builds
         }
 
         /// Changes the modules with `edit`, then builds their registry, once.
-        pub(super) fn change(
+        pub fn change(
             &mut self,
             edit: impl FnOnce(&mut Vec<InstalledModule>),
         ) -> Result<(), Error> {
@@ -204,88 +204,6 @@ mod built {
             }
         }
         Ok(registry)
-    }
-
-    #[cfg(test)]
-    mod tests {
-        use pulse_runtime::Description;
-        use pulse_schema::{FieldSpec, FieldType, ModelSpec};
-
-        use super::*;
-
-        fn module(name: &str, depends: &[&str], models: Vec<ModelSpec>) -> InstalledModule {
-            InstalledModule {
-                name: name.to_string(),
-                version: "1.0.0".to_string(),
-                depends: depends.iter().map(|d| d.to_string()).collect(),
-                description: Description {
-                    models,
-                    ..Description::default()
-                },
-                sequence: 0,
-            }
-        }
-
-        fn model(name: &str, extends: bool, field: &str) -> ModelSpec {
-            ModelSpec {
-                name: name.to_string(),
-                description: String::new(),
-                fields: vec![FieldSpec::new(field, FieldType::Char)],
-                extends,
-                checks: Vec::new(),
-            }
-        }
-
-        /// What an install step does to the modules: reads the registry
-        /// for its describe call, its hooks, its data files and computed
-        /// fields, and changes the modules once. One build to start, one
-        /// per change, none for a read.
-        #[test]
-        fn the_registry_is_built_once_per_change_and_never_for_a_read() {
-            let todo = module("todo", &[], vec![model("todo.task", false, "name")]);
-            let mut modules = Modules::new(vec![todo]).unwrap();
-            assert_eq!(modules.builds(), 1);
-            let first = modules.registry().clone();
-            for _ in 0..4 {
-                assert!(
-                    Arc::ptr_eq(&first, modules.registry()),
-                    "a read builds nothing"
-                );
-            }
-            assert_eq!(modules.builds(), 1);
-
-            let extension = module(
-                "todo_note",
-                &["todo"],
-                vec![model("todo.task", true, "note")],
-            );
-            modules.change(|list| list.push(extension)).unwrap();
-            assert_eq!(modules.builds(), 2);
-            let task = modules.registry().get("todo.task").unwrap();
-            assert!(
-                task.field("note").is_some(),
-                "the change is in the new registry"
-            );
-            assert!(first.get("todo.task").unwrap().field("note").is_none());
-
-            modules
-                .change(|list| list.retain(|m| m.name != "todo_note"))
-                .unwrap();
-            assert_eq!(modules.builds(), 3);
-            let task = modules.registry().get("todo.task").unwrap();
-            assert!(
-                task.field("note").is_none(),
-                "the removal is in the new registry"
-            );
-        }
-
-        /// A change the registry refuses fails the step that made it.
-        #[test]
-        fn a_change_to_an_invalid_registry_fails() {
-            let mut modules = Modules::new(Vec::new()).unwrap();
-            let orphan = module("orphan", &[], vec![model("nobody.defines", true, "x")]);
-            assert!(modules.change(|list| list.push(orphan)).is_err());
-        }
     }
 }
 

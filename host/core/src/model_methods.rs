@@ -232,31 +232,3 @@ pub fn host_method(model: &str, method: &str) -> Option<HostMethod> {
     let (methods, run) = of(model)?.host_methods?;
     (methods.is_empty() || methods.contains(&method)).then_some(run)
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_table_answers_for_its_models_only() {
-        assert_eq!(alias(crate::auth::API_KEY_MODEL, "remove"), Some("unlink"));
-        assert_eq!(alias(crate::auth::API_KEY_MODEL, "unlink"), None);
-        assert_eq!(alias("res.partner", "remove"), None);
-        assert!(host_method(crate::base::MODULE_MODEL, "button_install").is_some());
-        assert!(host_method(crate::base::MODULE_MODEL, "read").is_none());
-        assert!(host_method(crate::modules::UPGRADE_WIZARD, "anything").is_some());
-        assert!(host_method("res.partner", "write").is_none());
-        assert!(host_method(crate::auth::USERS_MODEL, "context_get").is_some());
-        assert!(host_method(crate::auth::USERS_MODEL, "write").is_none());
-        let row: Record =
-            serde_json::from_value(serde_json::json!({"name": "A", "password": "pw"})).unwrap();
-        let (rows, taken) =
-            take_pseudo_fields(crate::auth::USERS_MODEL, vec![row.clone()]).unwrap();
-        assert_eq!(
-            (rows[0].get("password"), taken),
-            (None, vec![Some("pw".to_string())])
-        );
-        let (rows, taken) = take_pseudo_fields("res.partner", vec![row]).unwrap();
-        assert!(rows[0].contains_key("password") && taken.is_empty());
-    }
-}

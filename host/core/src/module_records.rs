@@ -117,7 +117,7 @@ pub struct ModuleInfo {
 /// An installed module as recorded: what the registry and the scopes of
 /// the installed addons are built from.
 #[derive(Debug, Clone)]
-pub(crate) struct InstalledModule {
+pub struct InstalledModule {
     /// Technical name.
     pub name: String,
     /// The version installed.

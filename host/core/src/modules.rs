@@ -12,7 +12,7 @@ use crate::failure::{CallFailure, Failure, Kind};
 use crate::{Error, Host, Operation};
 
 /// The wizard that applies pending marks.
-pub(crate) const UPGRADE_WIZARD: &str = "base.module.upgrade";
+pub const UPGRADE_WIZARD: &str = "base.module.upgrade";
 
 /// Odoo's `ACTION_DICT`: the form of `base.module.upgrade`, opened in a dialog.
 fn wizard_action(name: &str) -> Value {
