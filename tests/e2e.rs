@@ -34,9 +34,31 @@ mod expenses;
 #[path = "../addons/ipai_finance_ssc/tests/finance.rs"]
 mod finance;
 
+/// The host crates' unit tests, and the manifest's golden and random-graph
+/// tests: each crate's `tests/` folder, compiled here rather than as a test
+/// harness of its own (the crate compiled twice) or a binary per file
+/// (`[lib] test = false` and `autotests = false` in their `Cargo.toml`).
+/// Run one crate's with `cargo test --release --workspace --test e2e --
+/// units::orm::`.
+mod units {
+    #[path = "../../host/api/tests/api.rs"]
+    mod api;
+    #[path = "../../host/manifest/tests/manifest.rs"]
+    mod manifest;
+    #[path = "../../host/manifest/tests/golden.rs"]
+    mod manifest_golden;
+    #[path = "../../host/manifest/tests/random_dags.rs"]
+    mod manifest_random_dags;
+    #[path = "../../host/orm/tests/orm.rs"]
+    mod orm;
+    #[path = "../../host/smtp/tests/smtp.rs"]
+    mod smtp;
+}
+
 /// Cargo compiles only this file's modules (`autotests = false` in the root
-/// `Cargo.toml`, and in each addon's), so a test file nobody declares here
-/// would silently never run: every one of them must be.
+/// `Cargo.toml`, in each addon's and in each host crate's with tests), so a
+/// test file nobody declares here would silently never run: every one of
+/// them (tests/, host/*/tests/, addons/*/tests/) must be.
 #[test]
 fn every_test_file_is_compiled_into_this_binary() {
     let root = pulse_testing::root();
@@ -62,17 +84,27 @@ fn every_test_file_is_compiled_into_this_binary() {
             missing.push(path);
         }
     }
-    for entry in std::fs::read_dir(root.join("addons")).unwrap() {
-        let Ok(tests) = std::fs::read_dir(entry.unwrap().path().join("tests")) else {
-            continue;
-        };
-        for test in tests {
-            let path = test.unwrap().path();
-            let relative = path.strip_prefix(&root).unwrap().display().to_string();
-            let included =
-                this.contains(&format!("#[path = \"../{relative}\"]\nmod {}", stem(&path)));
-            if path.extension().is_some_and(|e| e == "rs") && !included {
-                missing.push(path);
+    // Files of a host crate's or an addon's `tests/` folder come in by
+    // `#[path]` (relative to tests/, or to tests/units/ inside `mod units`),
+    // each on the line above the `mod` it is.
+    let lines: Vec<&str> = this.lines().map(str::trim).collect();
+    let included: Vec<&str> = lines
+        .windows(2)
+        .filter(|pair| pair[1].starts_with("mod ") || pair[1].starts_with("pub mod "))
+        .filter_map(|pair| pair[0].strip_prefix("#[path = \"")?.strip_suffix("\"]"))
+        .map(|path| path.trim_start_matches("../"))
+        .collect();
+    for folder in ["host", "addons"] {
+        for entry in std::fs::read_dir(root.join(folder)).unwrap() {
+            let Ok(tests) = std::fs::read_dir(entry.unwrap().path().join("tests")) else {
+                continue;
+            };
+            for test in tests {
+                let path = test.unwrap().path();
+                let relative = path.strip_prefix(&root).unwrap().display().to_string();
+                if path.extension().is_some_and(|e| e == "rs") && !included.contains(&relative.as_str()) {
+                    missing.push(path);
+                }
             }
         }
     }

@@ -253,27 +253,3 @@ pub fn reply(id: &Value, outcome: Result<Value, RpcError>) -> Response {
     };
     axum::Json(body).into_response()
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn odoo_codes_and_statuses() {
-        assert_eq!(Exception::Core(Kind::AccessDenied).fault_code(), 3);
-        assert_eq!(Exception::Core(Kind::AccessError).fault_code(), 4);
-        assert_eq!(Exception::Core(Kind::MissingError).fault_code(), 2);
-        assert_eq!(Exception::Core(Kind::KeyError).fault_code(), 1);
-        assert_eq!(Exception::Core(Kind::KeyError).short_name(), "KeyError");
-        assert_eq!(
-            Exception::Core(Kind::ValidationError).status(),
-            StatusCode::UNPROCESSABLE_ENTITY
-        );
-        assert_eq!(
-            Exception::Core(Kind::AddonTrap).status(),
-            StatusCode::INTERNAL_SERVER_ERROR
-        );
-        assert_eq!(RpcError::session_expired().to_json()["code"], 100);
-        assert_eq!(RpcError::access_denied().to_json()["code"], 200);
-    }
-}

@@ -37,36 +37,3 @@ pub fn jsonrpc_arguments(body: &[u8]) -> Result<(String, String, Vec<Value>), St
     let args = crate::params::list_arg(params.get("args"), "args").map_err(|e| format!("{e:?}"))?;
     Ok((service.to_string(), method.to_string(), args))
 }
-
-#[cfg(test)]
-mod tests {
-    /// Where the server decodes requests: a tokio worker's stack.
-    const WORKER_STACK: usize = 2 << 20;
-
-    /// The XML-RPC target's saved crashers (`fuzz/regressions/xmlrpc/`,
-    /// arrays and structs nested 3,500 deep that overflowed a worker's
-    /// stack) are refused by the nesting limit, on a stack the size of
-    /// the server's.
-    #[test]
-    fn saved_xmlrpc_crashers_are_refused() {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fuzz/regressions/xmlrpc");
-        let mut seen = 0;
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            let body = std::fs::read_to_string(&path).unwrap();
-            let outcome = std::thread::Builder::new()
-                .stack_size(WORKER_STACK)
-                .spawn(move || super::parse_call(&body).map(|_| ()))
-                .unwrap()
-                .join()
-                .unwrap();
-            assert!(
-                matches!(outcome, Err(crate::xmlrpc::DecodeError::TooDeep)),
-                "{}: {outcome:?}",
-                path.display()
-            );
-            seen += 1;
-        }
-        assert_eq!(seen, 2, "the saved crashers of {dir}");
-    }
-}

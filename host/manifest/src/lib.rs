@@ -12,6 +12,14 @@ pub mod graph;
 pub mod plan;
 mod validate;
 
+/// Not an API: helpers the unit tests in `host/manifest/tests/` (compiled
+/// into the end-to-end test binary, not into this crate) reach.
+#[doc(hidden)]
+pub mod internals {
+    pub use crate::build::one_package_cargo_build;
+    pub use crate::validate::{PERMISSION_KEYS, line_of};
+}
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -366,50 +374,4 @@ pub fn discover(paths: &[PathBuf]) -> Discovery {
         }
     }
     found
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn parse(text: &str) -> Result<Manifest, Vec<Problem>> {
-        Manifest::parse(text, Path::new("addon.toml"))
-    }
-
-    #[test]
-    fn parses_a_full_manifest() {
-        let m = parse(
-            r#"
-            name = "ipai_finance_ssc"
-            version = "1.2.0"
-            depends = ["account ^1.0", "hr"]
-            auto_install = ["hr"]
-            [permissions]
-            outbound_hosts = ["api.example.com"]
-            "#,
-        )
-        .unwrap();
-        assert_eq!(m.depends[0].name, "account");
-        assert!(
-            m.depends[0]
-                .req
-                .as_ref()
-                .unwrap()
-                .matches(&semver::Version::new(1, 4, 0))
-        );
-        assert_eq!(m.auto_install, AutoInstall::Triggers(vec!["hr".into()]));
-        assert!(m.is_installable());
-        assert_eq!(m.component_file(), "ipai_finance_ssc.wasm");
-    }
-
-    #[test]
-    fn unknown_keys_and_bad_names_are_errors() {
-        let e = parse("name = \"x\"\nversion = \"1.0.0\"\ndepend = []\n").unwrap_err();
-        assert_eq!(
-            e[0].to_string(),
-            "addon.toml:3: depend: unknown key `depend`; did you mean `depends`?"
-        );
-        let e = parse("name = \"Bad-Name\"\nversion = \"1.0.0\"\n").unwrap_err();
-        assert!(e[0].message.contains("not a valid technical name"), "{e:?}");
-    }
 }

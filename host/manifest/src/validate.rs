@@ -81,11 +81,11 @@ pub const KEYS: [&str; 22] = [
     "sequence",
 ];
 
-const PERMISSION_KEYS: [&str; 2] = ["outbound_hosts", "sudo"];
+pub const PERMISSION_KEYS: [&str; 2] = ["outbound_hosts", "sudo"];
 const BUILD_KEYS: [&str; 2] = ["command", "output"];
 
 /// The line of `key` (inside `[table]` when given), found by reading the text.
-fn line_of(text: &str, table: Option<&str>, key: &str) -> Option<usize> {
+pub fn line_of(text: &str, table: Option<&str>, key: &str) -> Option<usize> {
     let mut current: Option<String> = None;
     for (i, raw) in text.lines().enumerate() {
         let line = raw.trim();
@@ -482,55 +482,4 @@ pub fn dependency_closure<'a>(
         }
     }
     seen
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn did_you_mean_finds_typos() {
-        assert_eq!(did_you_mean("dependss", &KEYS), Some("depends"));
-        assert_eq!(did_you_mean("auto_instal", &KEYS), Some("auto_install"));
-        assert_eq!(did_you_mean("zzz", &KEYS), None);
-        assert_eq!(
-            did_you_mean("outbound", &PERMISSION_KEYS),
-            Some("outbound_hosts")
-        );
-    }
-
-    #[test]
-    fn lines_are_found_in_tables() {
-        let text = "name = \"x\"\n[build]\ncommand = \"make\"\nname = \"y\"\n";
-        assert_eq!(line_of(text, None, "name"), Some(1));
-        assert_eq!(line_of(text, Some("build"), "command"), Some(3));
-        assert_eq!(line_of(text, None, "build"), Some(2));
-    }
-
-    #[test]
-    fn every_problem_of_a_manifest_is_reported() {
-        let text = "name = \"Bad\"\nversion = \"1.0\"\ndependss = []\napplication = \"yes\"\n[build]\ncmd = \"x\"\n";
-        let problems = check_manifest(text, Path::new("bad/addon.toml")).unwrap_err();
-        let shown: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
-        assert_eq!(problems.len(), 6, "{shown:#?}");
-        assert!(
-            shown.contains(
-                &"bad/addon.toml:3: dependss: unknown key `dependss`; did you mean `depends`?"
-                    .to_string()
-            ),
-            "{shown:#?}"
-        );
-        assert!(
-            shown
-                .iter()
-                .any(|s| s.starts_with("bad/addon.toml:6: build.cmd: unknown key `cmd`")),
-            "{shown:#?}"
-        );
-        assert!(
-            shown
-                .iter()
-                .any(|s| s.starts_with("bad/addon.toml:5: build.command: missing required key")),
-            "{shown:#?}"
-        );
-    }
 }

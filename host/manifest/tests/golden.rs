@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use pulse_manifest::check_manifest;
 
 fn cases(kind: &str) -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden")
+    let dir = pulse_testing::root()
+        .join("host/manifest/tests/golden")
         .join(kind);
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()

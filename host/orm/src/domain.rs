@@ -560,33 +560,3 @@ fn term_json(term: &Term, out: &mut Vec<Value>) {
         Term::Restricted(inner, _) | Term::ActiveTest(inner) => term_json(inner, out),
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn domains_combine_into_prefix_notation() {
-        let a = Domain::parse(&json!([["a", "=", 1], ["b", "=", 2]])).unwrap();
-        let c = Domain::parse(&json!(["|", ["c", "=", 3], ["d", "=", 4]])).unwrap();
-        let both = a.or(&c);
-        // One chain of `|`: the two ORs flatten into one.
-        assert_eq!(
-            both.source(),
-            &json!([
-                "|",
-                "|",
-                "&",
-                ["a", "=", 1],
-                ["b", "=", 2],
-                ["c", "=", 3],
-                ["d", "=", 4]
-            ])
-        );
-        let reparsed = Domain::parse(both.source()).unwrap();
-        assert_eq!(reparsed.root(), both.root());
-        let all = Domain::all().and(&a);
-        assert_eq!(Domain::parse(all.source()).unwrap().root(), all.root());
-    }
-}

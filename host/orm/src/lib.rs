@@ -25,6 +25,14 @@ mod events;
 #[doc(hidden)]
 pub mod fuzzing;
 mod group;
+/// Not an API: helpers the unit tests in `host/orm/tests/` (compiled into
+/// the end-to-end test binary, not into this crate) reach.
+#[doc(hidden)]
+pub mod internals {
+    pub use crate::compile::order_by;
+    pub use crate::group::{Granularity, date_group, iso_week};
+    pub use crate::values::{SqlValue, is_date, is_datetime, round_to};
+}
 pub mod ledger;
 mod pending;
 mod records;

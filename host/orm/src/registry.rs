@@ -714,21 +714,3 @@ impl Registry {
         self.models.values()
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_are_validated() {
-        assert!(valid_model_name("todo.task"));
-        assert!(valid_model_name("finance.ssc.month_end_closing"));
-        assert!(!valid_model_name("Todo.task"));
-        assert!(!valid_model_name("todo..task"));
-        assert!(!valid_model_name("todo;drop table x"));
-        assert!(valid_field_name("due_date"));
-        assert!(!valid_field_name("1abc"));
-        assert!(!valid_field_name("name\"--"));
-        assert_eq!(table_name("todo.task"), "todo_task");
-    }
-}

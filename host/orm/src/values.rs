@@ -174,7 +174,7 @@ pub fn to_sql(model: &ModelDef, field: &FieldDef, value: &Value) -> Result<SqlVa
 /// `value` rounded half away from zero to `scale` decimals, as Odoo's
 /// `float_round` does: nudged by one unit in the last place first, so 2.675
 /// (2.67499… in binary) rounds as written.
-fn round_to(value: f64, scale: u32) -> f64 {
+pub fn round_to(value: f64, scale: u32) -> f64 {
     let factor = 10f64.powi(scale.min(15) as i32);
     let normalized = value * factor;
     if normalized == 0.0 || !normalized.is_finite() {
@@ -223,7 +223,7 @@ fn has_nul(value: &Value) -> bool {
 }
 
 /// `YYYY-MM-DD` naming a day of the calendar (no month 13, no 30 February).
-fn is_date(s: &str) -> bool {
+pub fn is_date(s: &str) -> bool {
     calendar_date(s).is_some()
 }
 
@@ -244,7 +244,7 @@ pub(crate) fn calendar_date(s: &str) -> Option<time::Date> {
 }
 
 /// `YYYY-MM-DD HH:MM:SS` (or with a `T`) naming a real day and time of day.
-fn is_datetime(s: &str) -> bool {
+pub fn is_datetime(s: &str) -> bool {
     let b = s.as_bytes();
     let shaped = b.len() == 19
         && s.is_char_boundary(10)
@@ -398,37 +398,5 @@ fn float_at(row: &AnyRow, index: usize) -> Result<Option<f64>, sqlx::Error> {
             Ok(row.try_get::<Option<i64>, _>(index)?.map(|i| i as f64))
         }
         _ => row.try_get(index),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn floats_round_to_their_scale() {
-        assert_eq!(round_to(1.234, 2), 1.23);
-        assert_eq!(round_to(1.235, 2), 1.24);
-        assert_eq!(round_to(2.675, 2), 2.68);
-        assert_eq!(round_to(-1.005, 2), -1.01);
-        assert_eq!(round_to(7.0, 0), 7.0);
-    }
-
-    #[test]
-    fn date_formats() {
-        assert!(is_date("2026-11-26"));
-        assert!(!is_date("2026-1-26"));
-        assert!(!is_date("2026-13-01"), "no month 13");
-        assert!(!is_date("2026-02-30"), "no 30 February");
-        assert!(is_date("2024-02-29"), "a leap day");
-        assert!(!is_date("2026-02-29"), "not a leap year");
-        assert!(!is_datetime("2026-11-26 24:00:00"));
-        assert!(!is_datetime("2026-11-26 10:60:00"));
-        assert!(is_datetime("2026-11-26 10:00:00"));
-        assert!(!is_datetime("2026-11-26"));
-        assert!(
-            !is_datetime("2024-01-0\u{e9}12:00:00"),
-            "multi-byte text is no datetime, and no panic"
-        );
     }
 }
