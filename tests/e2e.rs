@@ -39,19 +39,20 @@ mod finance;
 /// harness of its own (the crate compiled twice) or a binary per file
 /// (`[lib] test = false` and `autotests = false` in their `Cargo.toml`).
 /// Run one crate's with `cargo test --release --workspace --test e2e --
-/// units::orm::`.
+/// units::orm::`. The files' paths are relative to the repository root.
+#[path = ".."]
 mod units {
-    #[path = "../../host/api/tests/api.rs"]
+    #[path = "host/api/tests/api.rs"]
     mod api;
-    #[path = "../../host/manifest/tests/manifest.rs"]
+    #[path = "host/manifest/tests/manifest.rs"]
     mod manifest;
-    #[path = "../../host/manifest/tests/golden.rs"]
+    #[path = "host/manifest/tests/golden.rs"]
     mod manifest_golden;
-    #[path = "../../host/manifest/tests/random_dags.rs"]
+    #[path = "host/manifest/tests/random_dags.rs"]
     mod manifest_random_dags;
-    #[path = "../../host/orm/tests/orm.rs"]
+    #[path = "host/orm/tests/orm.rs"]
     mod orm;
-    #[path = "../../host/smtp/tests/smtp.rs"]
+    #[path = "host/smtp/tests/smtp.rs"]
     mod smtp;
 }
 
@@ -85,7 +86,7 @@ fn every_test_file_is_compiled_into_this_binary() {
         }
     }
     // Files of a host crate's or an addon's `tests/` folder come in by
-    // `#[path]` (relative to tests/, or to tests/units/ inside `mod units`),
+    // `#[path]` (relative to tests/, or to the root inside `mod units`),
     // each on the line above the `mod` it is.
     let lines: Vec<&str> = this.lines().map(str::trim).collect();
     let included: Vec<&str> = lines
