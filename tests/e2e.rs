@@ -103,7 +103,9 @@ fn every_test_file_is_compiled_into_this_binary() {
             for test in tests {
                 let path = test.unwrap().path();
                 let relative = path.strip_prefix(&root).unwrap().display().to_string();
-                if path.extension().is_some_and(|e| e == "rs") && !included.contains(&relative.as_str()) {
+                if path.extension().is_some_and(|e| e == "rs")
+                    && !included.contains(&relative.as_str())
+                {
                     missing.push(path);
                 }
             }

@@ -212,12 +212,14 @@ mod graph {
     fn found(manifests: &[&str]) -> Discovery {
         let mut found = Discovery::default();
         for text in manifests {
-            let manifest = pulse_manifest::Manifest::parse(text, std::path::Path::new("addon.toml"))
-                .expect("a valid test manifest");
+            let manifest =
+                pulse_manifest::Manifest::parse(text, std::path::Path::new("addon.toml"))
+                    .expect("a valid test manifest");
             let dir = std::path::PathBuf::from(&manifest.name);
-            found
-                .addons
-                .insert(manifest.name.clone(), pulse_manifest::Addon { manifest, dir });
+            found.addons.insert(
+                manifest.name.clone(),
+                pulse_manifest::Addon { manifest, dir },
+            );
         }
         found
     }

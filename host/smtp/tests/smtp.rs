@@ -21,6 +21,7 @@ fn a_line_break_never_starts_a_header() {
     let message = message(&mail("Hello\r\nBcc: victim@example.org", "a@example.org")).unwrap();
     let text = String::from_utf8(message.formatted()).unwrap();
     assert!(!text.lines().any(|l| l.starts_with("Bcc:")), "{text}");
-    let refused = pulse_smtp::internals::message(&mail("x", "a@example.org\r\nBcc: victim@example.org"));
+    let refused =
+        pulse_smtp::internals::message(&mail("x", "a@example.org\r\nBcc: victim@example.org"));
     assert!(matches!(refused, Err(MailError::Refused(_))));
 }
