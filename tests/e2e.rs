@@ -34,28 +34,6 @@ mod expenses;
 #[path = "../addons/ipai_finance_ssc/tests/finance.rs"]
 mod finance;
 
-/// The host crates' unit tests, and the manifest's golden and random-graph
-/// tests: each crate's `tests/` folder, compiled here rather than as a test
-/// harness of its own (the crate compiled twice) or a binary per file
-/// (`[lib] test = false` and `autotests = false` in their `Cargo.toml`).
-/// Run one crate's with `cargo test --release --workspace --test e2e --
-/// units::orm::`. The files' paths are relative to the repository root.
-#[path = ".."]
-mod units {
-    #[path = "host/api/tests/api.rs"]
-    mod api;
-    #[path = "host/manifest/tests/manifest.rs"]
-    mod manifest;
-    #[path = "host/manifest/tests/golden.rs"]
-    mod manifest_golden;
-    #[path = "host/manifest/tests/random_dags.rs"]
-    mod manifest_random_dags;
-    #[path = "host/orm/tests/orm.rs"]
-    mod orm;
-    #[path = "host/smtp/tests/smtp.rs"]
-    mod smtp;
-}
-
 /// Cargo compiles only this file's modules (`autotests = false` in the root
 /// `Cargo.toml`, in each addon's and in each host crate's with tests), so a
 /// test file nobody declares here would silently never run: every one of
@@ -85,10 +63,11 @@ fn every_test_file_is_compiled_into_this_binary() {
             missing.push(path);
         }
     }
-    // Files of a host crate's or an addon's `tests/` folder come in by
-    // `#[path]` (relative to tests/, or to the root inside `mod units`),
+    // Files and folders (with a `mod.rs`) of a host crate's or an addon's
+    // `tests/` folder come in by `#[path]`, here or in tests/units/mod.rs,
     // each on the line above the `mod` it is.
-    let lines: Vec<&str> = this.lines().map(str::trim).collect();
+    let units = include_str!("units/mod.rs");
+    let lines: Vec<&str> = this.lines().chain(units.lines()).map(str::trim).collect();
     let included: Vec<&str> = lines
         .windows(2)
         .filter(|pair| pair[1].starts_with("mod ") || pair[1].starts_with("pub mod "))
@@ -101,7 +80,10 @@ fn every_test_file_is_compiled_into_this_binary() {
                 continue;
             };
             for test in tests {
-                let path = test.unwrap().path();
+                let mut path = test.unwrap().path();
+                if path.join("mod.rs").is_file() {
+                    path.push("mod.rs");
+                }
                 let relative = path.strip_prefix(&root).unwrap().display().to_string();
                 if path.extension().is_some_and(|e| e == "rs")
                     && !included.contains(&relative.as_str())
