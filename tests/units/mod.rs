@@ -6,10 +6,10 @@
 //! golden and random-graph tests are here too. Run one crate's with
 //! `cargo test --release --workspace --test e2e -- units::orm::`.
 
-#[path = "../../host/core/tests/core/mod.rs"]
-mod core;
 #[path = "../../host/api/tests/api.rs"]
 mod api;
+#[path = "../../host/core/tests/core/mod.rs"]
+mod core;
 #[path = "../../host/manifest/tests/manifest.rs"]
 mod manifest;
 #[path = "../../host/manifest/tests/golden.rs"]

@@ -1,8 +1,9 @@
 //! Unit tests of `pulse-manifest`, compiled into the end-to-end test binary
 //! (`tests/e2e.rs`, module `units::manifest`): one binary to build and link
-//! instead of the crate compiled a second time as its own test harness.
+//! instead of the crate compiled a second time as its own test harness. One
+//! module per source file of `host/manifest/src/`.
 
-mod manifest {
+mod lib {
     use std::path::Path;
 
     use pulse_manifest::{AutoInstall, Manifest, Problem};
