@@ -769,6 +769,13 @@ fn default_label(name: &str) -> String {
 ///
 /// Extra parameters are decoded from the call's positional arguments, or
 /// from its keyword arguments by parameter name; `R` is returned as JSON.
+///
+/// `public` also gives the addons depending on this one a typed client,
+/// compiled with the crate's `client` feature:
+/// `crate::client::AccountAccount::trial_balance(env, ids, arg, …) -> Result<R>`
+/// for `#[method(model = "account.account", public)] fn trial_balance`.
+/// The crate declares the client types (`pub struct AccountAccount;` in a
+/// `#[cfg(feature = "client")] pub mod client`).
 #[proc_macro_attribute]
 pub fn method(attr: TokenStream, item: TokenStream) -> TokenStream {
     let function = parse_macro_input!(item as ItemFn);
@@ -778,13 +785,31 @@ pub fn method(attr: TokenStream, item: TokenStream) -> TokenStream {
     }
 }
 
+/// The client type of a model's public methods: `account.account` is
+/// `AccountAccount` (`crate::client::AccountAccount`).
+fn client_type_name(model: &str) -> String {
+    model
+        .split(['.', '_'])
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            let mut chars = part.chars();
+            chars
+                .next()
+                .map(|first| first.to_ascii_uppercase().to_string() + chars.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
 fn expand_method(attr: TokenStream2, function: &ItemFn) -> syn::Result<TokenStream2> {
     let metas = Punctuated::<Meta, Token![,]>::parse_terminated.parse2(attr)?;
     let mut model = None;
     let mut name = None;
     let mut constrains = Vec::new();
+    let mut public = false;
     for meta in metas {
         match meta {
+            Meta::Path(path) if path.is_ident("public") => public = true,
             Meta::NameValue(nv) if nv.path.is_ident("constrains") => {
                 constrains = comma_list(&string_literal(&nv)?.value());
             }
@@ -799,7 +824,7 @@ fn expand_method(attr: TokenStream2, function: &ItemFn) -> syn::Result<TokenStre
             other => {
                 return Err(syn::Error::new(
                     other.span(),
-                    "expected model = \"…\" (and optionally name = \"…\", constrains = \"field, …\")",
+                    "expected model = \"…\" (and optionally name = \"…\", constrains = \"field, …\", public)",
                 ));
             }
         }
@@ -823,6 +848,8 @@ fn expand_method(attr: TokenStream2, function: &ItemFn) -> syn::Result<TokenStre
     }
     let mut decoders = Vec::new();
     let mut call_args = Vec::new();
+    let mut client_params = Vec::new();
+    let mut client_args = Vec::new();
     for (position, input) in inputs.iter().skip(2).enumerate() {
         let FnArg::Typed(pat_type) = input else {
             return Err(syn::Error::new(
@@ -843,7 +870,37 @@ fn expand_method(attr: TokenStream2, function: &ItemFn) -> syn::Result<TokenStre
             let #local: #ty = ::pulse_sdk::__rt::argument(args, kwargs, #position, #arg_name)?;
         });
         call_args.push(local);
+        let param = &pat_ident.ident;
+        client_params.push(quote! { #param: #ty });
+        client_args.push(param.clone());
     }
+    // `public`: a typed client for the addons that depend on this one,
+    // compiled with the crate's `client` feature (see docs/addon-api.md).
+    let client = if public {
+        let client_type = format_ident!("{}", client_type_name(&model.value()));
+        let output = &function.sig.output;
+        let doc = format!(
+            "Calls `{}.{method_name}` through the host (see [`super::{fn_ident}`]).",
+            model.value()
+        );
+        quote! {
+            #[cfg(feature = "client")]
+            impl crate::client::#client_type {
+                #[doc = #doc]
+                pub fn #fn_ident(env: &::pulse_sdk::Env, ids: &[i64] #(, #client_params)*) #output {
+                    env.call(
+                        #model,
+                        #method_name,
+                        ids,
+                        ::pulse_sdk::Value::Array(::std::vec![#(::pulse_sdk::__rt::result_value(&#client_args)?),*]),
+                        ::pulse_sdk::Value::Object(::pulse_sdk::Map::new()),
+                    )
+                }
+            }
+        }
+    } else {
+        quote! {}
+    };
 
     Ok(with_marker(
         function,
@@ -863,6 +920,7 @@ fn expand_method(attr: TokenStream2, function: &ItemFn) -> syn::Result<TokenStre
                 ::pulse_sdk::__rt::result_value(#fn_ident(env, ids #(, #call_args)*)?)
             }
         }
+        #client
         },
         "registered_method",
     ))

@@ -235,6 +235,23 @@ fn parse_result<T: serde::de::DeserializeOwned>(text: &str) -> Result<T> {
         .map_err(|e| Error::Internal(format!("unexpected result from the host: {e}")))
 }
 
+/// Whether two model names are the same (a `const fn`, for the
+/// compile-time check of [`Records::read_with`]).
+const fn same_name(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
 /// Typed access to one model's records.
 pub struct Records<'env, M> {
     env: &'env Env,
@@ -263,6 +280,31 @@ impl<M: Model> Records<'_, M> {
             .read(ids, &fields)?
             .iter()
             .map(M::from_record)
+            .collect()
+    }
+
+    /// Reads the records `ids` into the model's struct together with an
+    /// extension of the same model (`#[model(extends = "account.move")]`,
+    /// the fields an addon adds to it), in one read:
+    /// `env.model::<Move>().read_with::<MoveAgency>(ids)`. An extension of
+    /// another model does not compile.
+    pub fn read_with<E: Model>(&self, ids: &[i64]) -> Result<Vec<(M, E)>> {
+        const {
+            assert!(
+                same_name(M::NAME, E::NAME),
+                "read_with: the extension is not of this model"
+            )
+        };
+        let mut fields = M::field_names();
+        for field in E::field_names() {
+            if !fields.contains(&field) {
+                fields.push(field);
+            }
+        }
+        self.untyped()
+            .read(ids, &fields)?
+            .iter()
+            .map(|record| Ok((M::from_record(record)?, E::from_record(record)?)))
             .collect()
     }
 

@@ -278,6 +278,14 @@ pub trait Selection: Sized + Copy + 'static {
     fn value(&self) -> &'static str;
     /// The variant stored as `value`, if any.
     fn from_value(value: &str) -> Option<Self>;
+    /// The label shown for this variant (Odoo's selection label).
+    fn label(&self) -> &'static str {
+        let value = self.value();
+        Self::OPTIONS
+            .iter()
+            .find(|(v, _)| *v == value)
+            .map_or(value, |(_, label)| label)
+    }
 }
 
 /// A model method, implemented by `#[method(model = "…")]`.
@@ -334,9 +342,72 @@ pub struct Hooks {
 ///     auth_policy: login_policy,
 /// }
 /// ```
+///
+/// An addon whose crate other addons depend on for its model types and its
+/// typed client (`features = ["client"]`) exports itself only when built as
+/// the addon: `pulse_sdk::addon! { exports_if: feature = "addon", models:
+/// [..], .. }` with `default = ["addon"]` in its `[features]`, so a
+/// dependent's component does not export this addon's models and methods
+/// as its own. The items are registered (and checked) either way.
 #[macro_export]
 macro_rules! addon {
     (
+        exports_if: $cfg:meta,
+        models: [$($model:ty),* $(,)?]
+        $(, methods: [$($method:path),* $(,)?])?
+        $(, routes: [$($route:path),* $(,)?])?
+        $(, crons: [$($cron:path),* $(,)?])?
+        $(, pre_init: $pre_init:path)?
+        $(, post_init: $post_init:path)?
+        $(, migrate: $migrate:path)?
+        $(, uninstall: $uninstall:path)?
+        $(, events: [$($event:path),* $(,)?])?
+        $(, auth_policy: $auth_policy:path)?
+        $(,)?
+    ) => {
+        $crate::addon! {
+            @cfg [$cfg]
+            models: [$($model),*]
+            $(, methods: [$($method),*])?
+            $(, routes: [$($route),*])?
+            $(, crons: [$($cron),*])?
+            $(, pre_init: $pre_init)?
+            $(, post_init: $post_init)?
+            $(, migrate: $migrate)?
+            $(, uninstall: $uninstall)?
+            $(, events: [$($event),*])?
+            $(, auth_policy: $auth_policy)?
+        }
+    };
+    (
+        models: [$($model:ty),* $(,)?]
+        $(, methods: [$($method:path),* $(,)?])?
+        $(, routes: [$($route:path),* $(,)?])?
+        $(, crons: [$($cron:path),* $(,)?])?
+        $(, pre_init: $pre_init:path)?
+        $(, post_init: $post_init:path)?
+        $(, migrate: $migrate:path)?
+        $(, uninstall: $uninstall:path)?
+        $(, events: [$($event:path),* $(,)?])?
+        $(, auth_policy: $auth_policy:path)?
+        $(,)?
+    ) => {
+        $crate::addon! {
+            @cfg [all()]
+            models: [$($model),*]
+            $(, methods: [$($method),*])?
+            $(, routes: [$($route),*])?
+            $(, crons: [$($cron),*])?
+            $(, pre_init: $pre_init)?
+            $(, post_init: $post_init)?
+            $(, migrate: $migrate)?
+            $(, uninstall: $uninstall)?
+            $(, events: [$($event),*])?
+            $(, auth_policy: $auth_policy)?
+        }
+    };
+    (
+        @cfg [$cfg:meta]
         models: [$($model:ty),* $(,)?]
         $(, methods: [$($method:path),* $(,)?])?
         $(, routes: [$($route:path),* $(,)?])?
@@ -360,6 +431,7 @@ macro_rules! addon {
 
         #[doc(hidden)]
         #[allow(unsafe_code, unused_imports, unused_variables)]
+        #[cfg($cfg)]
         pub mod __pulse_addon {
             use super::*;
 
