@@ -4,9 +4,58 @@
 //! date per journal before which nothing posts.
 //!
 //! Other addons extend it: `ipai_finance_ssc` adds the agency and its own
-//! lock date by overriding `action_post`.
+//! lock date by overriding `action_post`. They depend on this crate with
+//! `default-features = false, features = ["client"]`: its model types, and
+//! [`client`] for its public methods, without exporting this addon again.
 
 use pulse_sdk::prelude::*;
+
+/// Typed calls to this addon's public methods, for the addons that depend
+/// on it (the `client` feature).
+#[cfg(feature = "client")]
+pub mod client {
+    /// `account.move`'s public methods.
+    pub struct AccountMove;
+}
+
+/// What kind of account it is; reports group by it.
+#[derive(Selection, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountType {
+    /// Asset
+    Asset,
+    /// Liability
+    Liability,
+    /// Equity
+    Equity,
+    /// Income
+    Income,
+    /// Expense
+    Expense,
+}
+
+/// The type of a journal.
+#[derive(Selection, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JournalType {
+    /// Sales
+    Sale,
+    /// Purchase
+    Purchase,
+    /// Bank
+    Bank,
+    /// Miscellaneous
+    General,
+}
+
+/// Where a journal entry stands.
+#[derive(Selection, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MoveState {
+    /// Draft
+    Draft,
+    /// Posted
+    Posted,
+    /// Cancelled
+    Cancel,
+}
 
 /// An account of the chart of accounts.
 #[derive(Model)]
@@ -21,13 +70,8 @@ pub struct Account {
     #[field(required)]
     pub name: String,
     /// What kind of account it is; reports group by it.
-    #[field(
-        kind = "selection",
-        required,
-        selection = "asset:Asset,liability:Liability,equity:Equity,income:Income,expense:Expense",
-        default = "asset"
-    )]
-    pub account_type: String,
+    #[field(default = AccountType::Asset)]
+    pub account_type: AccountType,
     /// A tax tag reports sum by, e.g. `wtax_compensation` for the
     /// withholding tax on compensation a BIR 1601-C declares.
     pub tax_tag: Option<String>,
@@ -46,13 +90,8 @@ pub struct Journal {
     #[field(required)]
     pub name: String,
     /// The journal type.
-    #[field(
-        kind = "selection",
-        required,
-        selection = "sale:Sales,purchase:Purchase,bank:Bank,general:Miscellaneous",
-        default = "general"
-    )]
-    pub journal_type: String,
+    #[field(default = JournalType::General)]
+    pub journal_type: JournalType,
     /// The next number of an entry posted in this journal.
     #[field(copy = false, default = 1, readonly)]
     pub sequence_next: i64,
@@ -71,36 +110,19 @@ pub struct Move {
     #[field(default = "/", readonly, copy = false)]
     pub name: String,
     /// The journal.
-    #[field(
-        kind = "many2one",
-        relation = "account.journal",
-        required,
-        ondelete = "restrict"
-    )]
-    pub journal_id: i64,
+    #[field(ondelete = "restrict")]
+    pub journal_id: Many2one<Journal>,
     /// The accounting date.
     #[field(kind = "date", required, index)]
     pub date: String,
     /// A reference (an invoice number, a statement line, …).
     pub reference: Option<String>,
     /// Draft, posted or cancelled.
-    #[field(
-        kind = "selection",
-        selection = "draft:Draft,posted:Posted,cancel:Cancelled",
-        default = "draft",
-        readonly,
-        copy = false,
-        index
-    )]
-    pub state: String,
+    #[field(default = MoveState::Draft, readonly, copy = false, index)]
+    pub state: MoveState,
     /// The lines; a copy of the entry copies them, as in Odoo.
-    #[field(
-        kind = "one2many",
-        relation = "account.move.line",
-        inverse = "move_id",
-        copy = true
-    )]
-    pub line_ids: Vec<i64>,
+    #[field(inverse = "move_id", copy = true)]
+    pub line_ids: One2many<MoveLine>,
     /// The sum of the debits.
     #[field(
         compute = "compute_amount_total",
@@ -117,22 +139,11 @@ pub struct MoveLine {
     /// The record id.
     pub id: i64,
     /// The entry.
-    #[field(
-        kind = "many2one",
-        relation = "account.move",
-        required,
-        ondelete = "cascade"
-    )]
-    pub move_id: i64,
+    #[field(ondelete = "cascade")]
+    pub move_id: Many2one<Move>,
     /// The account.
-    #[field(
-        kind = "many2one",
-        relation = "account.account",
-        required,
-        ondelete = "restrict",
-        index
-    )]
-    pub account_id: i64,
+    #[field(ondelete = "restrict", index)]
+    pub account_id: Many2one<Account>,
     /// The label.
     pub name: Option<String>,
     /// A reference to match on (a payment reference).
@@ -163,14 +174,17 @@ pub struct MoveLine {
 #[method(model = "account.move")]
 pub fn compute_amount_total(env: &Env, ids: &[i64]) -> Result<Vec<(i64, f64)>> {
     let moves = env.model::<Move>().read(ids)?;
-    let line_ids: Vec<i64> = moves.iter().flat_map(|m| m.line_ids.clone()).collect();
+    let line_ids: Vec<i64> = moves
+        .iter()
+        .flat_map(|m| m.line_ids.ids().to_vec())
+        .collect();
     let lines = env.model::<MoveLine>().read(&line_ids)?;
     Ok(moves
         .iter()
         .map(|m| {
             let total = lines
                 .iter()
-                .filter(|l| l.move_id == m.id)
+                .filter(|l| l.move_id.id() == m.id)
                 .map(|l| l.debit)
                 .sum();
             (m.id, total)
@@ -181,15 +195,15 @@ pub fn compute_amount_total(env: &Env, ids: &[i64]) -> Result<Vec<(i64, f64)>> {
 /// Each line's id with its entry's date and state, for the stored copies.
 fn line_moves(env: &Env, ids: &[i64]) -> Result<Vec<(i64, String, String)>> {
     let lines = env.model::<MoveLine>().read(ids)?;
-    let mut move_ids: Vec<i64> = lines.iter().map(|l| l.move_id).collect();
+    let mut move_ids: Vec<i64> = lines.iter().map(|l| l.move_id.id()).collect();
     move_ids.sort_unstable();
     move_ids.dedup();
     let moves = env.model::<Move>().read(&move_ids)?;
     Ok(lines
         .iter()
         .filter_map(|l| {
-            let entry = moves.iter().find(|m| m.id == l.move_id)?;
-            Some((l.id, entry.date.clone(), entry.state.clone()))
+            let entry = moves.iter().find(|m| m.id == l.move_id.id())?;
+            Some((l.id, entry.date.clone(), entry.state.value().to_string()))
         })
         .collect())
 }
@@ -215,17 +229,18 @@ pub fn compute_parent_state(env: &Env, ids: &[i64]) -> Result<Vec<(i64, String)>
 /// Posts draft entries: each must have lines, balance to the cent and be
 /// dated after its journal's lock date; it then takes the journal's next
 /// number. Returns `true`.
-#[method(model = "account.move")]
+#[method(model = "account.move", public)]
 pub fn action_post(env: &Env, ids: &[i64]) -> Result<bool> {
     let moves = env.model::<Move>().read(ids)?;
     for entry in &moves {
-        if entry.state != "draft" {
+        if entry.state != MoveState::Draft {
             return Err(Error::User(format!(
                 "Only draft entries can be posted; {} is {}.",
-                entry.name, entry.state
+                entry.name,
+                entry.state.value()
             )));
         }
-        let lines = env.model::<MoveLine>().read(&entry.line_ids)?;
+        let lines = env.model::<MoveLine>().read(entry.line_ids.ids())?;
         if lines.is_empty() {
             return Err(Error::User(format!(
                 "The entry dated {} has no lines to post.",
@@ -243,10 +258,10 @@ pub fn action_post(env: &Env, ids: &[i64]) -> Result<bool> {
         }
         let journal = env
             .model::<Journal>()
-            .read(&[entry.journal_id])?
+            .read(&[entry.journal_id.id()])?
             .pop()
             .ok_or_else(|| {
-                Error::Missing(format!("journal {} does not exist", entry.journal_id))
+                Error::Missing(format!("journal {} does not exist", entry.journal_id.id()))
             })?;
         if let Some(lock) = journal.lock_date.as_deref()
             && entry.date.as_str() <= lock
@@ -262,17 +277,19 @@ pub fn action_post(env: &Env, ids: &[i64]) -> Result<bool> {
             &[journal.id],
             Journal::write().sequence_next(journal.sequence_next + 1),
         )?;
-        env.model::<Move>()
-            .write(&[entry.id], Move::write().state("posted").name(&name))?;
+        env.model::<Move>().write(
+            &[entry.id],
+            Move::write().state(MoveState::Posted).name(&name),
+        )?;
     }
     Ok(true)
 }
 
 /// Cancels entries (posted ones are reversed by cancelling in this core).
-#[method(model = "account.move")]
+#[method(model = "account.move", public)]
 pub fn button_cancel(env: &Env, ids: &[i64]) -> Result<bool> {
     env.model::<Move>()
-        .write(ids, Move::write().state("cancel"))?;
+        .write(ids, Move::write().state(MoveState::Cancel))?;
     Ok(true)
 }
 
@@ -304,7 +321,7 @@ fn refuse_posted(env: &Env, move_ids: &[i64], what: &str) -> Result<()> {
         .model::<Move>()
         .read(move_ids)?
         .into_iter()
-        .filter(|m| m.state == "posted")
+        .filter(|m| m.state == MoveState::Posted)
         .map(|m| m.name)
         .collect::<Vec<_>>();
     if posted.is_empty() {
@@ -323,7 +340,7 @@ fn moves_of(env: &Env, line_ids: &[i64]) -> Result<Vec<i64>> {
         .model::<MoveLine>()
         .read(line_ids)?
         .iter()
-        .map(|l| l.move_id)
+        .map(|l| l.move_id.id())
         .collect();
     ids.sort_unstable();
     ids.dedup();
@@ -371,6 +388,7 @@ pub fn line_unlink(env: &Env, ids: &[i64]) -> Result<bool> {
 }
 
 pulse_sdk::addon! {
+    exports_if: feature = "addon",
     models: [Account, Journal, Move, MoveLine],
     methods: [
         compute_amount_total, compute_line_date, compute_parent_state, action_post,
