@@ -1,4 +1,6 @@
 //! `hr`: the employee directory other addons (expenses, approvals) point at.
+//! They depend on this crate with `default-features = false, features =
+//! ["client"]` for [`Employee`], without exporting this addon again.
 
 use pulse_sdk::prelude::*;
 
@@ -19,13 +21,13 @@ pub struct Employee {
     #[field(kind = "many2one", relation = "res.users")]
     pub user_id: Option<i64>,
     /// The employee's manager.
-    #[field(kind = "many2one", relation = "hr.employee")]
-    pub parent_id: Option<i64>,
+    pub parent_id: Option<Many2one<Employee>>,
     /// Archived employees are hidden.
     #[field(default = true)]
     pub active: bool,
 }
 
 pulse_sdk::addon! {
+    exports_if: feature = "addon",
     models: [Employee],
 }
