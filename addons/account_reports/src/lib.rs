@@ -5,10 +5,20 @@
 //!
 //! `account.account.trial_balance(date_from, date_to, domain)` answers the
 //! rows as JSON; `trial_balance_csv` the same as CSV. `domain` narrows the
-//! journal items (e.g. to one agency's).
+//! journal items (e.g. to one agency's). Other addons call both through
+//! [`client::AccountAccount`] (the `client` feature).
 
+use account::Account;
 use pulse_sdk::prelude::*;
 use pulse_sdk::tools::{RoundingMethod::HalfUp, float_round};
+
+/// Typed calls to this addon's public methods, for the addons that depend
+/// on it (the `client` feature).
+#[cfg(feature = "client")]
+pub mod client {
+    /// `account.account`'s public methods (those this addon adds).
+    pub struct AccountAccount;
+}
 
 /// One row of a trial balance.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -82,13 +92,11 @@ pub fn compute(env: &Env, date_from: &str, date_to: &str, domain: &[Value]) -> R
     let mut ids: Vec<i64> = before.iter().chain(&within).map(|s| s.0).collect();
     ids.sort_unstable();
     ids.dedup();
-    let accounts = env
-        .model_named("account.account")
-        .read(&ids, &["code", "name"])?;
+    let accounts = env.model::<Account>().read(&ids)?;
     let mut rows: Vec<Row> = accounts
-        .iter()
-        .map(|a| {
-            let id = a.get("id").and_then(Value::as_i64).unwrap_or(0);
+        .into_iter()
+        .map(|account| {
+            let id = account.id;
             let opening = before
                 .iter()
                 .find(|s| s.0 == id)
@@ -101,16 +109,8 @@ pub fn compute(env: &Env, date_from: &str, date_to: &str, domain: &[Value]) -> R
                 .unwrap_or((0.0, 0.0));
             Row {
                 account_id: id,
-                code: a
-                    .get("code")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string(),
-                name: a
-                    .get("name")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string(),
+                code: account.code,
+                name: account.name,
                 opening: float_round(opening, 2, HalfUp),
                 debit: float_round(debit, 2, HalfUp),
                 credit: float_round(credit, 2, HalfUp),
@@ -140,7 +140,7 @@ pub fn to_csv(rows: &[Row]) -> String {
 }
 
 /// The trial balance as JSON rows.
-#[method(model = "account.account")]
+#[method(model = "account.account", public)]
 pub fn trial_balance(
     env: &Env,
     _ids: &[i64],
@@ -152,7 +152,7 @@ pub fn trial_balance(
 }
 
 /// The trial balance as CSV text.
-#[method(model = "account.account")]
+#[method(model = "account.account", public)]
 pub fn trial_balance_csv(
     env: &Env,
     _ids: &[i64],
@@ -169,6 +169,7 @@ pub fn trial_balance_csv(
 }
 
 pulse_sdk::addon! {
+    exports_if: feature = "addon",
     models: [],
     methods: [trial_balance, trial_balance_csv],
 }
