@@ -6,7 +6,25 @@
 //! Approval is a right, not a check in code: approving creates an
 //! `ipai.expense.approval` record, which only Expense Managers may create.
 
+use account::client::AccountMove;
+use account::{Account, Journal, Move, MoveLine};
+use hr::Employee;
 use pulse_sdk::prelude::*;
+
+/// Where an expense stands.
+#[derive(Selection, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpenseState {
+    /// Draft
+    Draft,
+    /// Submitted
+    Submitted,
+    /// Approved
+    Approved,
+    /// Posted
+    Posted,
+    /// Rejected
+    Rejected,
+}
 
 /// What an expense is for, and where it is booked.
 #[derive(Model)]
@@ -18,29 +36,14 @@ pub struct Category {
     #[field(required, unique)]
     pub name: String,
     /// The expense account debited.
-    #[field(
-        kind = "many2one",
-        relation = "account.account",
-        required,
-        ondelete = "restrict"
-    )]
-    pub account_id: i64,
+    #[field(ondelete = "restrict")]
+    pub account_id: Many2one<Account>,
     /// The account credited: what is owed to the employee.
-    #[field(
-        kind = "many2one",
-        relation = "account.account",
-        required,
-        ondelete = "restrict"
-    )]
-    pub payable_account_id: i64,
+    #[field(ondelete = "restrict")]
+    pub payable_account_id: Many2one<Account>,
     /// The journal the entries go to.
-    #[field(
-        kind = "many2one",
-        relation = "account.journal",
-        required,
-        ondelete = "restrict"
-    )]
-    pub journal_id: i64,
+    #[field(ondelete = "restrict")]
+    pub journal_id: Many2one<Journal>,
 }
 
 /// An expense of an employee.
@@ -58,11 +61,10 @@ pub struct Expense {
     #[field(required)]
     pub name: String,
     /// Who spent it.
-    #[field(kind = "many2one", relation = "hr.employee", required, index)]
-    pub employee_id: i64,
+    #[field(index)]
+    pub employee_id: Many2one<Employee>,
     /// The category.
-    #[field(kind = "many2one", relation = "ipai.expense.category", required)]
-    pub category_id: i64,
+    pub category_id: Many2one<Category>,
     /// The amount.
     #[field(digits = "16,2")]
     pub amount: f64,
@@ -70,21 +72,14 @@ pub struct Expense {
     #[field(kind = "date", required)]
     pub date: String,
     /// Where it stands.
-    #[field(
-        kind = "selection",
-        selection = "draft:Draft,submitted:Submitted,approved:Approved,posted:Posted,rejected:Rejected",
-        default = "draft",
-        readonly,
-        copy = false,
-        index
-    )]
-    pub state: String,
+    #[field(default = ExpenseState::Draft, readonly, copy = false, index)]
+    pub state: ExpenseState,
     /// Why it was rejected.
     #[field(readonly, copy = false)]
     pub reject_reason: Option<String>,
     /// The journal entry posting created.
-    #[field(kind = "many2one", relation = "account.move", readonly, copy = false)]
-    pub move_id: Option<i64>,
+    #[field(readonly, copy = false)]
+    pub move_id: Option<Many2one<Move>>,
 }
 
 /// A manager's approval of an expense (only managers may create one).
@@ -94,13 +89,8 @@ pub struct Approval {
     /// The record id.
     pub id: i64,
     /// The expense approved.
-    #[field(
-        kind = "many2one",
-        relation = "ipai.expense",
-        required,
-        ondelete = "cascade"
-    )]
-    pub expense_id: i64,
+    #[field(ondelete = "cascade")]
+    pub expense_id: Many2one<Expense>,
     /// A remark.
     pub name: Option<String>,
 }
@@ -115,13 +105,15 @@ fn expenses(env: &Env, ids: &[i64]) -> Result<Vec<Expense>> {
     Ok(found)
 }
 
-fn require(expense: &Expense, state: &str, action: &str) -> Result<()> {
+fn require(expense: &Expense, state: ExpenseState, action: &str) -> Result<()> {
     if expense.state == state {
         Ok(())
     } else {
         Err(Error::User(format!(
-            "Expense '{}' can only be {action} when {state}; it is {}.",
-            expense.name, expense.state
+            "Expense '{}' can only be {action} when {}; it is {}.",
+            expense.name,
+            state.value(),
+            expense.state.value()
         )))
     }
 }
@@ -134,8 +126,12 @@ fn set_state(env: &Env, id: i64, values: ExpenseWrite) -> Result<()> {
 #[method(model = "ipai.expense")]
 pub fn action_submit(env: &Env, ids: &[i64]) -> Result<bool> {
     for expense in expenses(env, ids)? {
-        require(&expense, "draft", "submitted")?;
-        set_state(env, expense.id, Expense::write().state("submitted"))?;
+        require(&expense, ExpenseState::Draft, "submitted")?;
+        set_state(
+            env,
+            expense.id,
+            Expense::write().state(ExpenseState::Submitted),
+        )?;
     }
     Ok(true)
 }
@@ -144,10 +140,14 @@ pub fn action_submit(env: &Env, ids: &[i64]) -> Result<bool> {
 #[method(model = "ipai.expense")]
 pub fn action_approve(env: &Env, ids: &[i64]) -> Result<bool> {
     for expense in expenses(env, ids)? {
-        require(&expense, "submitted", "approved")?;
+        require(&expense, ExpenseState::Submitted, "approved")?;
         env.model::<Approval>()
             .create_one(Approval::create().expense_id(expense.id))?;
-        set_state(env, expense.id, Expense::write().state("approved"))?;
+        set_state(
+            env,
+            expense.id,
+            Expense::write().state(ExpenseState::Approved),
+        )?;
     }
     Ok(true)
 }
@@ -159,7 +159,7 @@ pub fn action_reject(env: &Env, ids: &[i64], reason: String) -> Result<bool> {
         return Err(Error::User("Say why the expense is rejected.".into()));
     }
     for expense in expenses(env, ids)? {
-        require(&expense, "submitted", "rejected")?;
+        require(&expense, ExpenseState::Submitted, "rejected")?;
         env.model::<Approval>().create_one(
             Approval::create()
                 .expense_id(expense.id)
@@ -168,7 +168,9 @@ pub fn action_reject(env: &Env, ids: &[i64], reason: String) -> Result<bool> {
         set_state(
             env,
             expense.id,
-            Expense::write().state("rejected").reject_reason(&reason),
+            Expense::write()
+                .state(ExpenseState::Rejected)
+                .reject_reason(&reason),
         )?;
     }
     Ok(true)
@@ -179,45 +181,51 @@ pub fn action_reject(env: &Env, ids: &[i64], reason: String) -> Result<bool> {
 pub fn action_post(env: &Env, ids: &[i64]) -> Result<Vec<i64>> {
     let mut moves = Vec::new();
     for expense in expenses(env, ids)? {
-        require(&expense, "approved", "posted")?;
+        require(&expense, ExpenseState::Approved, "posted")?;
         let category = env
             .model::<Category>()
-            .read(&[expense.category_id])?
+            .read(&[expense.category_id.id()])?
             .pop()
             .ok_or_else(|| {
-                Error::Missing(format!("category {} does not exist", expense.category_id))
+                Error::Missing(format!(
+                    "category {} does not exist",
+                    expense.category_id.id()
+                ))
             })?;
         let employee = env
-            .model_named("hr.employee")
-            .read(&[expense.employee_id], &["name"])?
-            .first()
-            .and_then(|e| e.get("name").and_then(Value::as_str).map(str::to_string))
+            .model::<Employee>()
+            .read(&[expense.employee_id.id()])?
+            .pop()
+            .map(|e| e.name)
             .unwrap_or_default();
         let label = format!("{employee}: {}", expense.name);
-        let created = env.model_named("account.move").create(&[json!({
-            "journal_id": category.journal_id,
-            "date": expense.date,
-            "reference": format!("EXP/{}", expense.id),
-            "line_ids": [
-                [0, 0, {"account_id": category.account_id, "name": label, "debit": expense.amount, "credit": 0.0}],
-                [0, 0, {"account_id": category.payable_account_id, "name": label, "debit": 0.0, "credit": expense.amount}],
-            ],
-        })
-        .as_object()
-        .cloned()
-        .unwrap_or_default()])?;
-        let move_id = created[0];
-        env.call::<Value>(
-            "account.move",
-            "action_post",
-            &[move_id],
-            json!([]),
-            json!({}),
+        let move_id = env.model::<Move>().create_one(
+            Move::create()
+                .journal_id(category.journal_id.id())
+                .date(&expense.date)
+                .reference(format!("EXP/{}", expense.id)),
         )?;
+        env.model::<MoveLine>().create([
+            MoveLine::create()
+                .move_id(move_id)
+                .account_id(category.account_id.id())
+                .name(&label)
+                .debit(expense.amount)
+                .credit(0.0),
+            MoveLine::create()
+                .move_id(move_id)
+                .account_id(category.payable_account_id.id())
+                .name(&label)
+                .debit(0.0)
+                .credit(expense.amount),
+        ])?;
+        AccountMove::action_post(env, &[move_id])?;
         set_state(
             env,
             expense.id,
-            Expense::write().state("posted").move_id(move_id),
+            Expense::write()
+                .state(ExpenseState::Posted)
+                .move_id(move_id),
         )?;
         moves.push(move_id);
     }
