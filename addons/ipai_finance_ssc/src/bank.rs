@@ -8,9 +8,10 @@
 //! a line with two candidates or more stays unmatched, with the count in
 //! its note, for a person to decide (`action_match`).
 
+use account::{Account, Move, MoveLine};
 use pulse_sdk::prelude::*;
 
-use crate::many2one;
+use crate::{Agency, MoveLineAgency};
 
 /// A bank statement of one agency's bank account, to reconcile.
 #[derive(Model)]
@@ -25,27 +26,16 @@ pub struct Reconciliation {
     #[field(required)]
     pub name: String,
     /// The agency.
-    #[field(
-        kind = "many2one",
-        relation = "finance.ssc.agency",
-        required,
-        ondelete = "cascade",
-        index
-    )]
-    pub agency_id: i64,
+    #[field(ondelete = "cascade", index)]
+    pub agency_id: Many2one<Agency>,
     /// The bank account in the chart of accounts.
-    #[field(kind = "many2one", relation = "account.account", required)]
-    pub account_id: i64,
+    pub account_id: Many2one<Account>,
     /// How many days apart a line and an item may be dated in the second pass.
     #[field(default = 3)]
     pub date_window: i64,
     /// The statement lines.
-    #[field(
-        kind = "one2many",
-        relation = "finance.ssc.bank_statement_line",
-        inverse = "reconciliation_id"
-    )]
-    pub line_ids: Vec<i64>,
+    #[field(inverse = "reconciliation_id")]
+    pub line_ids: One2many<StatementLine>,
 }
 
 /// A line of a bank statement.
@@ -58,13 +48,8 @@ pub struct StatementLine {
     /// The record id.
     pub id: i64,
     /// The statement.
-    #[field(
-        kind = "many2one",
-        relation = "finance.ssc.bank_reconciliation",
-        required,
-        ondelete = "cascade"
-    )]
-    pub reconciliation_id: i64,
+    #[field(ondelete = "cascade")]
+    pub reconciliation_id: Many2one<Reconciliation>,
     /// The value date.
     #[field(kind = "date", required)]
     pub date: String,
@@ -74,13 +59,8 @@ pub struct StatementLine {
     /// The bank's reference (often the payer's invoice number).
     pub reference: Option<String>,
     /// The journal item it was matched to.
-    #[field(
-        kind = "many2one",
-        relation = "account.move.line",
-        ondelete = "set null",
-        copy = false
-    )]
-    pub move_line_id: Option<i64>,
+    #[field(ondelete = "set null", copy = false)]
+    pub move_line_id: Option<Many2one<MoveLine>>,
     /// Why it is not matched, when auto-match left it.
     #[field(readonly)]
     pub note: Option<String>,
@@ -95,41 +75,31 @@ struct Item {
 }
 
 fn open_items(env: &Env, reconciliation: &Reconciliation) -> Result<Vec<Item>> {
-    let lines = env.model_named("account.move.line");
-    let ids = lines.search(
-        &Domain::all()
-            .and("agency_id", "=", json!(reconciliation.agency_id))
-            .and("account_id", "=", json!(reconciliation.account_id))
-            .and("parent_state", "=", json!("posted"))
-            .and("reconciled", "=", json!(false)),
-        0,
-        None,
-        Some("date, id"),
-    )?;
-    let records = lines.read(&ids, &["debit", "credit", "date", "reference", "move_id"])?;
-    let move_ids: Vec<i64> = records
-        .iter()
-        .filter_map(|r| many2one(r.get("move_id")))
-        .collect();
-    let moves = env
-        .model_named("account.move")
-        .read(&move_ids, &["reference"])?;
+    let f = MoveLine::fields();
+    let open = MoveLineAgency::fields()
+        .agency_id()
+        .eq(reconciliation.agency_id.id())
+        & f.account_id().eq(reconciliation.account_id.id())
+        & f.parent_state().eq("posted")
+        & f.reconciled().eq(false);
+    let ids = env
+        .model_named(MoveLine::NAME)
+        .search(&open, 0, None, Some("date, id"))?;
+    let records = env.model::<MoveLine>().read(&ids)?;
+    let move_ids: Vec<i64> = records.iter().map(|r| r.move_id.id()).collect();
+    let moves = env.model::<Move>().read(&move_ids)?;
     Ok(records
-        .iter()
+        .into_iter()
         .map(|r| {
-            let text = |key: &str| r.get(key).and_then(Value::as_str).map(str::to_string);
-            let number = |key: &str| r.get(key).and_then(Value::as_f64).unwrap_or(0.0);
-            let entry = many2one(r.get("move_id"));
             let entry_ref = moves
                 .iter()
-                .find(|m| m.get("id").and_then(Value::as_i64) == entry)
-                .and_then(|m| m.get("reference").and_then(Value::as_str))
-                .map(str::to_string);
+                .find(|m| m.id == r.move_id.id())
+                .and_then(|m| m.reference.clone());
             Item {
-                id: r.get("id").and_then(Value::as_i64).unwrap_or(0),
-                amount: number("debit") - number("credit"),
-                date: text("date").unwrap_or_default(),
-                references: text("reference").into_iter().chain(entry_ref).collect(),
+                id: r.id,
+                amount: r.debit - r.credit,
+                date: r.date.unwrap_or_default(),
+                references: r.reference.into_iter().chain(entry_ref).collect(),
             }
         })
         .collect())
@@ -174,7 +144,7 @@ pub fn auto_match(env: &Env, id: i64) -> Result<Outcome> {
     let mut items = open_items(env, &reconciliation)?;
     let lines: Vec<StatementLine> = env
         .model::<StatementLine>()
-        .read(&reconciliation.line_ids)?
+        .read(reconciliation.line_ids.ids())?
         .into_iter()
         .filter(|l| l.move_line_id.is_none())
         .collect();
@@ -187,8 +157,8 @@ pub fn auto_match(env: &Env, id: i64) -> Result<Outcome> {
                 .move_line_id(item)
                 .note(None::<String>),
         )?;
-        env.model_named("account.move.line")
-            .write(&[item], json!({"reconciled": true}))?;
+        env.model::<MoveLine>()
+            .write(&[item], MoveLine::write().reconciled(true))?;
         items.retain(|i| i.id != item);
         Ok(())
     };
@@ -271,7 +241,7 @@ pub fn action_match(env: &Env, ids: &[i64], move_line_id: i64) -> Result<bool> {
         .ok_or_else(|| Error::Missing(format!("Statement line {id} does not exist.")))?;
     let reconciliation = env
         .model::<Reconciliation>()
-        .read(&[line.reconciliation_id])?
+        .read(&[line.reconciliation_id.id()])?
         .pop()
         .ok_or_else(|| Error::Missing("the statement no longer exists".into()))?;
     let items = open_items(env, &reconciliation)?;
@@ -292,8 +262,8 @@ pub fn action_match(env: &Env, ids: &[i64], move_line_id: i64) -> Result<bool> {
             .move_line_id(move_line_id)
             .note(None::<String>),
     )?;
-    env.model_named("account.move.line")
-        .write(&[move_line_id], json!({"reconciled": true}))?;
+    env.model::<MoveLine>()
+        .write(&[move_line_id], MoveLine::write().reconciled(true))?;
     Ok(true)
 }
 

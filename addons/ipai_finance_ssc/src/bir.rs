@@ -17,6 +17,36 @@ use pulse_sdk::tools::{RoundingMethod::HalfUp, days_in_month, float_round};
 
 use crate::{Agency, many2one};
 
+/// Which BIR form: the value is the form's code, the label as the BIR
+/// writes it.
+#[derive(Selection, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BirFormType {
+    /// Withholding tax on compensation, monthly.
+    #[selection(value = "1601C", label = "1601-C")]
+    F1601C,
+    /// Expanded withholding, monthly remittance.
+    #[selection(value = "0619E", label = "0619-E")]
+    F0619E,
+    /// Expanded withholding, quarterly return.
+    #[selection(value = "1601EQ", label = "1601-EQ")]
+    F1601EQ,
+    /// Quarterly VAT.
+    #[selection(value = "2550Q", label = "2550Q")]
+    F2550Q,
+    /// Certificate of creditable tax withheld.
+    #[selection(value = "2307", label = "2307")]
+    F2307,
+}
+
+/// Whether a BIR form is filed.
+#[derive(Selection, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BirState {
+    /// Draft
+    Draft,
+    /// Filed
+    Filed,
+}
+
 /// A BIR form of one agency and period.
 #[derive(Model)]
 #[model(name = "finance.ssc.bir_form", description = "BIR Form")]
@@ -24,21 +54,10 @@ pub struct BirForm {
     /// The record id.
     pub id: i64,
     /// The agency filing it.
-    #[field(
-        kind = "many2one",
-        relation = "finance.ssc.agency",
-        required,
-        ondelete = "cascade",
-        index
-    )]
-    pub agency_id: i64,
+    #[field(ondelete = "cascade", index)]
+    pub agency_id: Many2one<Agency>,
     /// Which form.
-    #[field(
-        kind = "selection",
-        required,
-        selection = "1601C:1601-C,0619E:0619-E,1601EQ:1601-EQ,2550Q:2550Q,2307:2307"
-    )]
-    pub form_type: String,
+    pub form_type: BirFormType,
     /// The filing period: `YYYY-MM` for monthly forms, `YYYY-Qn` for quarterly ones.
     #[field(required, index)]
     pub period: String,
@@ -59,14 +78,8 @@ pub struct BirForm {
     #[field(readonly)]
     pub item_count: i64,
     /// Draft or filed.
-    #[field(
-        kind = "selection",
-        selection = "draft:Draft,filed:Filed",
-        default = "draft",
-        readonly,
-        copy = false
-    )]
-    pub state: String,
+    #[field(default = BirState::Draft, readonly, copy = false)]
+    pub state: BirState,
     /// When it was filed.
     #[field(kind = "date", readonly, copy = false)]
     pub filed_date: Option<String>,
@@ -186,7 +199,7 @@ pub fn compute_due_date(env: &Env, ids: &[i64]) -> Result<Vec<(i64, Option<Strin
         .model::<BirForm>()
         .read(ids)?
         .iter()
-        .map(|f| (f.id, due_date(&f.form_type, &f.period).ok()))
+        .map(|f| (f.id, due_date(f.form_type.value(), &f.period).ok()))
         .collect())
 }
 
@@ -198,17 +211,17 @@ pub fn compute_due_date(env: &Env, ids: &[i64]) -> Result<Vec<(i64, Option<Strin
 )]
 pub fn check_period(env: &Env, ids: &[i64]) -> Result<bool> {
     for form in env.model::<BirForm>().read(ids)? {
-        period_bounds(&form.form_type, &form.period)?;
+        period_bounds(form.form_type.value(), &form.period)?;
+        let f = BirForm::fields();
         let same = env.model::<BirForm>().search_count(
-            &Domain::all()
-                .and("agency_id", "=", json!(form.agency_id))
-                .and("form_type", "=", json!(form.form_type))
-                .and("period", "=", json!(form.period)),
+            &(f.agency_id().eq(form.agency_id.id())
+                & f.form_type().eq(form.form_type)
+                & f.period().eq(form.period.as_str())),
         )?;
         if same > 1 {
             return Err(Error::Validation(format!(
                 "The agency already has a BIR {} for {}.",
-                rule(&form.form_type)?.label,
+                form.form_type.label(),
                 form.period
             )));
         }
@@ -301,14 +314,19 @@ pub fn amounts(env: &Env, agency: i64, form_type: &str, period: &str) -> Result<
 #[method(model = "finance.ssc.bir_form")]
 pub fn action_compute(env: &Env, ids: &[i64]) -> Result<bool> {
     for form in env.model::<BirForm>().read(ids)? {
-        if form.state != "draft" {
+        if form.state != BirState::Draft {
             return Err(Error::User(format!(
                 "BIR {} {} is filed; its amounts no longer change.",
-                rule(&form.form_type)?.label,
+                form.form_type.label(),
                 form.period
             )));
         }
-        let (base, tax, count) = amounts(env, form.agency_id, &form.form_type, &form.period)?;
+        let (base, tax, count) = amounts(
+            env,
+            form.agency_id.id(),
+            form.form_type.value(),
+            &form.period,
+        )?;
         env.model::<BirForm>().write(
             &[form.id],
             BirForm::write()
@@ -324,15 +342,18 @@ pub fn action_compute(env: &Env, ids: &[i64]) -> Result<bool> {
 #[method(model = "finance.ssc.bir_form")]
 pub fn action_file(env: &Env, ids: &[i64], date: String) -> Result<bool> {
     for form in env.model::<BirForm>().read(ids)? {
-        if form.state != "draft" {
+        if form.state != BirState::Draft {
             return Err(Error::User(format!(
                 "BIR {} {} is already filed.",
-                form.form_type, form.period
+                form.form_type.value(),
+                form.period
             )));
         }
     }
-    env.model::<BirForm>()
-        .write(ids, BirForm::write().state("filed").filed_date(&date))?;
+    env.model::<BirForm>().write(
+        ids,
+        BirForm::write().state(BirState::Filed).filed_date(&date),
+    )?;
     Ok(true)
 }
 
@@ -372,7 +393,7 @@ pub fn summary(env: &Env, domain: &[Value]) -> Result<Vec<SummaryRow>> {
         );
     }
     let found = forms.read(&forms.search(&query)?)?;
-    let mut agency_ids: Vec<i64> = found.iter().map(|f| f.agency_id).collect();
+    let mut agency_ids: Vec<i64> = found.iter().map(|f| f.agency_id.id()).collect();
     agency_ids.sort_unstable();
     agency_ids.dedup();
     let agencies = env.model::<Agency>().read(&agency_ids)?;
@@ -382,15 +403,15 @@ pub fn summary(env: &Env, domain: &[Value]) -> Result<Vec<SummaryRow>> {
             Ok(SummaryRow {
                 agency: agencies
                     .iter()
-                    .find(|a| a.id == f.agency_id)
+                    .find(|a| a.id == f.agency_id.id())
                     .map(|a| a.code.clone())
                     .unwrap_or_default(),
-                form: rule(&f.form_type)?.label.to_string(),
+                form: f.form_type.label().to_string(),
                 period: f.period.clone(),
                 due_date: f.due_date.clone().unwrap_or_default(),
                 tax_base: f.tax_base,
                 tax_amount: f.tax_amount,
-                state: f.state.clone(),
+                state: f.state.value().to_string(),
             })
         })
         .collect::<Result<Vec<_>>>()?;
@@ -440,11 +461,11 @@ pub fn pdf(env: &Env, id: i64) -> Result<(String, Vec<u8>)> {
         .ok_or_else(|| Error::Missing(format!("BIR form {id} does not exist.")))?;
     let agency: Agency = env
         .model::<Agency>()
-        .read(&[form.agency_id])?
+        .read(&[form.agency_id.id()])?
         .pop()
-        .ok_or_else(|| Error::Missing(format!("agency {} does not exist", form.agency_id)))?;
-    let label = rule(&form.form_type)?.label;
-    let (from, to, _, _) = period_bounds(&form.form_type, &form.period)?;
+        .ok_or_else(|| Error::Missing(format!("agency {} does not exist", form.agency_id.id())))?;
+    let label = form.form_type.label();
+    let (from, to, _, _) = period_bounds(form.form_type.value(), &form.period)?;
     use crate::pdf::Line;
     let lines = [
         Line::heading(format!("BIR Form {label}")),
@@ -470,7 +491,7 @@ pub fn pdf(env: &Env, id: i64) -> Result<(String, Vec<u8>)> {
         Line::text(format!("Journal items: {}", form.item_count)),
         Line::text(format!(
             "Status: {}",
-            if form.state == "filed" {
+            if form.state == BirState::Filed {
                 "Filed"
             } else {
                 "Draft"

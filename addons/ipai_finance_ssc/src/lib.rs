@@ -9,6 +9,9 @@
 //! - Consolidation: a period's trial balances across agencies, minus
 //!   inter-agency eliminations, as JSON or CSV, also over HTTP.
 
+use account::{Account, Move, MoveLine};
+use account_reports::Row as TrialRow;
+use account_reports::client::AccountAccount;
 use pulse_sdk::prelude::*;
 use pulse_sdk::tools::{
     Date, Granularity, RoundingMethod::HalfUp, add_months, end_of, float_round,
@@ -50,8 +53,7 @@ pub struct UserAgencies {
     /// The record id.
     pub id: i64,
     /// The agencies the user may see.
-    #[field(relation = "finance.ssc.agency")]
-    pub agency_ids: Vec<i64>,
+    pub agency_ids: Many2many<Agency>,
 }
 
 /// The agency of a journal entry (added to `account.move`).
@@ -61,13 +63,8 @@ pub struct MoveAgency {
     /// The record id.
     pub id: i64,
     /// The agency the entry belongs to.
-    #[field(
-        kind = "many2one",
-        relation = "finance.ssc.agency",
-        index,
-        ondelete = "restrict"
-    )]
-    pub agency_id: Option<i64>,
+    #[field(index, ondelete = "restrict")]
+    pub agency_id: Option<Many2one<Agency>>,
 }
 
 /// The agency of a journal item, stored from its entry (added to
@@ -78,14 +75,21 @@ pub struct MoveLineAgency {
     /// The record id.
     pub id: i64,
     /// The entry's agency.
-    #[field(
-        kind = "many2one",
-        relation = "finance.ssc.agency",
-        compute = "compute_line_agency",
-        depends = "move_id.agency_id",
-        index
-    )]
-    pub agency_id: Option<i64>,
+    #[field(compute = "compute_line_agency", depends = "move_id.agency_id", index)]
+    pub agency_id: Option<Many2one<Agency>>,
+}
+
+/// Where a month-end closing stands.
+#[derive(Selection, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClosingState {
+    /// Draft
+    Draft,
+    /// In Progress
+    InProgress,
+    /// Review
+    Review,
+    /// Closed
+    Closed,
 }
 
 /// A month-end closing of one agency.
@@ -103,34 +107,17 @@ pub struct Closing {
     /// The record id.
     pub id: i64,
     /// The agency.
-    #[field(
-        kind = "many2one",
-        relation = "finance.ssc.agency",
-        required,
-        ondelete = "cascade",
-        index
-    )]
-    pub agency_id: i64,
+    #[field(ondelete = "cascade", index)]
+    pub agency_id: Many2one<Agency>,
     /// The month, `YYYY-MM`.
     #[field(required, index)]
     pub period: String,
     /// Where the closing stands.
-    #[field(
-        kind = "selection",
-        selection = "draft:Draft,in_progress:In Progress,review:Review,closed:Closed",
-        default = "draft",
-        readonly,
-        copy = false,
-        index
-    )]
-    pub state: String,
+    #[field(default = ClosingState::Draft, readonly, copy = false, index)]
+    pub state: ClosingState,
     /// The checklist.
-    #[field(
-        kind = "one2many",
-        relation = "finance.ssc.closing_task",
-        inverse = "closing_id"
-    )]
-    pub task_ids: Vec<i64>,
+    #[field(inverse = "closing_id")]
+    pub task_ids: One2many<ClosingTask>,
     /// Whether the closed closing's summary reached Notion.
     #[field(readonly, copy = false)]
     pub notion_synced: bool,
@@ -143,13 +130,8 @@ pub struct ClosingTask {
     /// The record id.
     pub id: i64,
     /// The closing.
-    #[field(
-        kind = "many2one",
-        relation = "finance.ssc.month_end_closing",
-        required,
-        ondelete = "cascade"
-    )]
-    pub closing_id: i64,
+    #[field(ondelete = "cascade")]
+    pub closing_id: Many2one<Closing>,
     /// What to do.
     #[field(required)]
     pub name: String,
@@ -173,15 +155,10 @@ pub struct Consolidation {
     #[field(kind = "date", required)]
     pub date_to: String,
     /// The agencies consolidated.
-    #[field(relation = "finance.ssc.agency")]
-    pub agency_ids: Vec<i64>,
+    pub agency_ids: Many2many<Agency>,
     /// Inter-agency balances to eliminate.
-    #[field(
-        kind = "one2many",
-        relation = "finance.ssc.elimination",
-        inverse = "consolidation_id"
-    )]
-    pub elimination_ids: Vec<i64>,
+    #[field(inverse = "consolidation_id")]
+    pub elimination_ids: One2many<Elimination>,
 }
 
 /// An inter-agency balance removed from a consolidation.
@@ -194,16 +171,10 @@ pub struct Elimination {
     /// The record id.
     pub id: i64,
     /// The consolidation.
-    #[field(
-        kind = "many2one",
-        relation = "finance.ssc.consolidation",
-        required,
-        ondelete = "cascade"
-    )]
-    pub consolidation_id: i64,
+    #[field(ondelete = "cascade")]
+    pub consolidation_id: Many2one<Consolidation>,
     /// The account whose closing balance it reduces.
-    #[field(kind = "many2one", relation = "account.account", required)]
-    pub account_id: i64,
+    pub account_id: Many2one<Account>,
     /// The amount, as debit minus credit, taken off the account's balance.
     #[field(digits = "16,2")]
     pub amount: f64,
@@ -250,24 +221,18 @@ pub fn check_tin(env: &Env, ids: &[i64]) -> Result<bool> {
 /// The agency of each journal item: its entry's.
 #[method(model = "account.move.line")]
 pub fn compute_line_agency(env: &Env, ids: &[i64]) -> Result<Vec<(i64, Option<i64>)>> {
-    let lines = env
-        .model_named("account.move.line")
-        .read(ids, &["move_id"])?;
-    let move_ids: Vec<i64> = lines
-        .iter()
-        .filter_map(|l| many2one(l.get("move_id")))
-        .collect();
+    let lines = env.model::<MoveLine>().read(ids)?;
+    let move_ids: Vec<i64> = lines.iter().map(|l| l.move_id.id()).collect();
     let moves = env.model::<MoveAgency>().read(&move_ids)?;
     Ok(lines
         .iter()
         .map(|l| {
-            let id = l.get("id").and_then(Value::as_i64).unwrap_or(0);
-            let entry = many2one(l.get("move_id"));
             let agency = moves
                 .iter()
-                .find(|m| Some(m.id) == entry)
-                .and_then(|m| m.agency_id);
-            (id, agency)
+                .find(|m| m.id == l.move_id.id())
+                .and_then(|m| m.agency_id)
+                .map(|a| a.id());
+            (l.id, agency)
         })
         .collect())
 }
@@ -283,14 +248,13 @@ fn many2one(value: Option<&Value>) -> Option<i64> {
 /// Posting checks the agency's lock date first, then `account`'s rules.
 #[method(model = "account.move")]
 pub fn action_post(env: &Env, ids: &[i64]) -> Result<Value> {
-    let moves = env
-        .model_named("account.move")
-        .read(ids, &["date", "agency_id", "name"])?;
-    for entry in &moves {
-        let Some(agency_id) = many2one(entry.get("agency_id")) else {
+    // `account`'s entry with the agency this addon adds to it, in one read.
+    let moves = env.model::<Move>().read_with::<MoveAgency>(ids)?;
+    for (entry, extension) in &moves {
+        let Some(agency_id) = extension.agency_id.map(|a| a.id()) else {
             continue;
         };
-        let date = entry.get("date").and_then(Value::as_str).unwrap_or("");
+        let date = entry.date.as_str();
         let agency = env
             .model::<Agency>()
             .read(&[agency_id])?
@@ -318,13 +282,15 @@ fn closings(env: &Env, ids: &[i64]) -> Result<Vec<Closing>> {
     Ok(found)
 }
 
-fn require_state(closing: &Closing, state: &str, action: &str) -> Result<()> {
+fn require_state(closing: &Closing, state: ClosingState, action: &str) -> Result<()> {
     if closing.state == state {
         Ok(())
     } else {
         Err(Error::User(format!(
-            "Closing {} can only be {action} from the '{state}' state; it is '{}'.",
-            closing.period, closing.state
+            "Closing {} can only be {action} from the '{}' state; it is '{}'.",
+            closing.period,
+            state.value(),
+            closing.state.value()
         )))
     }
 }
@@ -334,8 +300,8 @@ fn require_state(closing: &Closing, state: &str, action: &str) -> Result<()> {
 #[method(model = "finance.ssc.month_end_closing")]
 pub fn action_start(env: &Env, ids: &[i64]) -> Result<bool> {
     for closing in closings(env, ids)? {
-        require_state(&closing, "draft", "started")?;
-        if closing.task_ids.is_empty() {
+        require_state(&closing, ClosingState::Draft, "started")?;
+        if closing.task_ids.ids().is_empty() {
             let tasks = CHECKLIST.iter().map(|name| {
                 ClosingTask::create()
                     .closing_id(closing.id)
@@ -344,8 +310,10 @@ pub fn action_start(env: &Env, ids: &[i64]) -> Result<bool> {
             });
             env.model::<ClosingTask>().create(tasks)?;
         }
-        env.model::<Closing>()
-            .write(&[closing.id], Closing::write().state("in_progress"))?;
+        env.model::<Closing>().write(
+            &[closing.id],
+            Closing::write().state(ClosingState::InProgress),
+        )?;
     }
     Ok(true)
 }
@@ -354,10 +322,10 @@ pub fn action_start(env: &Env, ids: &[i64]) -> Result<bool> {
 #[method(model = "finance.ssc.month_end_closing")]
 pub fn action_submit_review(env: &Env, ids: &[i64]) -> Result<bool> {
     for closing in closings(env, ids)? {
-        require_state(&closing, "in_progress", "sent to review")?;
+        require_state(&closing, ClosingState::InProgress, "sent to review")?;
         let open: Vec<String> = env
             .model::<ClosingTask>()
-            .read(&closing.task_ids)?
+            .read(closing.task_ids.ids())?
             .into_iter()
             .filter(|t| !t.done)
             .map(|t| t.name)
@@ -370,7 +338,7 @@ pub fn action_submit_review(env: &Env, ids: &[i64]) -> Result<bool> {
             )));
         }
         env.model::<Closing>()
-            .write(&[closing.id], Closing::write().state("review"))?;
+            .write(&[closing.id], Closing::write().state(ClosingState::Review))?;
     }
     Ok(true)
 }
@@ -387,14 +355,14 @@ pub fn period_end(period: &str) -> Result<String> {
 #[method(model = "finance.ssc.month_end_closing")]
 pub fn action_close(env: &Env, ids: &[i64]) -> Result<bool> {
     for closing in closings(env, ids)? {
-        require_state(&closing, "review", "closed")?;
+        require_state(&closing, ClosingState::Review, "closed")?;
         let end = period_end(&closing.period)?;
         let agency = env
             .model::<Agency>()
-            .read(&[closing.agency_id])?
+            .read(&[closing.agency_id.id()])?
             .pop()
             .ok_or_else(|| {
-                Error::Missing(format!("agency {} does not exist", closing.agency_id))
+                Error::Missing(format!("agency {} does not exist", closing.agency_id.id()))
             })?;
         if agency
             .lock_date
@@ -405,7 +373,7 @@ pub fn action_close(env: &Env, ids: &[i64]) -> Result<bool> {
                 .write(&[agency.id], Agency::write().lock_date(&end))?;
         }
         env.model::<Closing>()
-            .write(&[closing.id], Closing::write().state("closed"))?;
+            .write(&[closing.id], Closing::write().state(ClosingState::Closed))?;
         env.info(&format!(
             "closed {} of agency {}; locked through {end}",
             closing.period, agency.code
@@ -429,24 +397,6 @@ pub struct Report {
     /// Per account: the agencies' closing balances summed, the
     /// eliminations, and what remains.
     pub consolidated: Vec<ConsolidatedRow>,
-}
-
-/// A trial balance row as `account_reports` answers it (over RPC, so the
-/// addons share a contract, not code).
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct TrialRow {
-    /// The account code.
-    pub code: String,
-    /// The account name.
-    pub name: String,
-    /// Debit minus credit before the period.
-    pub opening: f64,
-    /// Debit within the period.
-    pub debit: f64,
-    /// Credit within the period.
-    pub credit: f64,
-    /// The closing balance.
-    pub closing: f64,
 }
 
 /// One agency's part of a consolidation.
@@ -480,19 +430,16 @@ pub fn report(env: &Env, id: i64) -> Result<Report> {
         .read(&[id])?
         .pop()
         .ok_or_else(|| Error::Missing(format!("Consolidation {id} does not exist.")))?;
-    let agencies = env.model::<Agency>().read(&consolidation.agency_ids)?;
+    let agencies = env.model::<Agency>().read(consolidation.agency_ids.ids())?;
     let mut parts = Vec::new();
     for agency in &agencies {
-        let rows: Vec<TrialRow> = env.call(
-            "account.account",
-            "trial_balance",
+        let of_agency = MoveLineAgency::fields().agency_id().eq(agency.id);
+        let rows = AccountAccount::trial_balance(
+            env,
             &[],
-            json!([
-                consolidation.date_from,
-                consolidation.date_to,
-                [["agency_id", "=", agency.id]]
-            ]),
-            json!({}),
+            consolidation.date_from.clone(),
+            consolidation.date_to.clone(),
+            Some(of_agency.to_value().as_array().cloned().unwrap_or_default()),
         )?;
         parts.push(AgencyBalance {
             code: agency.code.clone(),
@@ -501,13 +448,12 @@ pub fn report(env: &Env, id: i64) -> Result<Report> {
     }
     let eliminations = env
         .model::<Elimination>()
-        .read(&consolidation.elimination_ids)?;
-    let accounts = env.model_named("account.account").read(
+        .read(consolidation.elimination_ids.ids())?;
+    let accounts = env.model::<Account>().read(
         &eliminations
             .iter()
-            .map(|e| e.account_id)
+            .map(|e| e.account_id.id())
             .collect::<Vec<_>>(),
-        &["code", "name"],
     )?;
     let mut rows: Vec<ConsolidatedRow> = Vec::new();
     let mut add = |code: &str, name: &str, total: f64, eliminated: f64| match rows
@@ -534,15 +480,13 @@ pub fn report(env: &Env, id: i64) -> Result<Report> {
     for elimination in &eliminations {
         let account = accounts
             .iter()
-            .find(|a| a.get("id").and_then(Value::as_i64) == Some(elimination.account_id));
-        let text = |key: &str| {
-            account
-                .and_then(|a| a.get(key))
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string()
-        };
-        add(&text("code"), &text("name"), 0.0, elimination.amount);
+            .find(|a| a.id == elimination.account_id.id());
+        add(
+            account.map_or("", |a| a.code.as_str()),
+            account.map_or("", |a| a.name.as_str()),
+            0.0,
+            elimination.amount,
+        );
     }
     for row in &mut rows {
         row.total = float_round(row.total, 2, HalfUp);
@@ -621,11 +565,11 @@ pub fn finalize(env: &Env, request: &Request) -> Result<Response> {
         json!({}),
     )?;
     let closing = closings(env, &[input.closing_id])?.remove(0);
-    let agency = env.model::<Agency>().read(&[closing.agency_id])?.pop();
+    let agency = env.model::<Agency>().read(&[closing.agency_id.id()])?.pop();
     Ok(Response::json(&json!({
         "closing_id": closing.id,
         "period": closing.period,
-        "state": closing.state,
+        "state": closing.state.value(),
         "agency": agency.as_ref().map(|a| a.code.clone()),
         "lock_date": agency.and_then(|a| a.lock_date),
     })))
@@ -649,7 +593,7 @@ pub fn generate_pdf(env: &Env, request: &Request) -> Result<Response> {
         .model::<bir::BirForm>()
         .read(&[input.form_id])?
         .first()
-        .is_some_and(|f| f.state == "draft");
+        .is_some_and(|f| f.state == bir::BirState::Draft);
     if draft {
         env.call::<Value>(
             "finance.ssc.bir_form",
@@ -751,20 +695,19 @@ pub fn next_month(date: &str) -> Result<String> {
 pub fn cron_create_closings(env: &Env, _ids: &[i64], scheduled: String) -> Result<usize> {
     let period = next_month(&scheduled)?;
     let agencies = env.model::<Agency>();
-    let active = agencies.search(&Domain::all().and("active", "=", json!(true)))?;
+    let active = agencies.search(&Agency::fields().active().eq(true))?;
     let mut created = 0;
     for agency in active {
-        let exists = env.model::<Closing>().search_count(
-            &Domain::all()
-                .and("agency_id", "=", json!(agency))
-                .and("period", "=", json!(period)),
-        )?;
+        let f = Closing::fields();
+        let exists = env
+            .model::<Closing>()
+            .search_count(&(f.agency_id().eq(agency) & f.period().eq(&period)))?;
         if exists == 0 {
             env.model::<Closing>().create_one(
                 Closing::create()
                     .agency_id(agency)
                     .period(&period)
-                    .state("draft")
+                    .state(ClosingState::Draft)
                     .notion_synced(false),
             )?;
             created += 1;
@@ -788,37 +731,41 @@ fn previous_periods(date: &str) -> Result<(String, Option<String>)> {
 #[method(model = "finance.ssc.bir_form", name = "_cron_draft_bir_forms")]
 pub fn cron_draft_bir_forms(env: &Env, _ids: &[i64], scheduled: String) -> Result<usize> {
     let (month, quarter) = previous_periods(&scheduled)?;
-    let mut wanted: Vec<(&str, String)> = vec![("1601C", month.clone())];
+    use bir::BirFormType::{F0619E, F1601C, F1601EQ, F2307, F2550Q};
+    let mut wanted = vec![(F1601C, month.clone())];
     match &quarter {
         Some(q) => wanted.extend([
-            ("1601EQ", q.clone()),
-            ("2550Q", q.clone()),
-            ("2307", q.clone()),
+            (F1601EQ, q.clone()),
+            (F2550Q, q.clone()),
+            (F2307, q.clone()),
         ]),
-        None => wanted.push(("0619E", month.clone())),
+        None => wanted.push((F0619E, month.clone())),
     }
     let agencies = env
         .model::<Agency>()
-        .search(&Domain::all().and("active", "=", json!(true)))?;
+        .search(&Agency::fields().active().eq(true))?;
     let mut created = Vec::new();
     for agency in agencies {
         for (form_type, period) in &wanted {
+            let f = bir::BirForm::fields();
             let exists = env.model::<bir::BirForm>().search_count(
-                &Domain::all()
-                    .and("agency_id", "=", json!(agency))
-                    .and("form_type", "=", json!(form_type))
-                    .and("period", "=", json!(period)),
+                &(f.agency_id().eq(agency)
+                    & f.form_type().eq(*form_type)
+                    & f.period().eq(period.as_str())),
             )?;
             if exists == 0 {
-                let (base, tax, count) = bir::amounts(env, agency, form_type, period)?;
-                let ids = env.model_named("finance.ssc.bir_form").create(&[json!({
-                    "agency_id": agency, "form_type": form_type, "period": period,
-                    "tax_base": base, "tax_amount": tax, "item_count": count,
-                })
-                .as_object()
-                .cloned()
-                .unwrap_or_default()])?;
-                created.extend(ids);
+                let (base, tax, count) = bir::amounts(env, agency, form_type.value(), period)?;
+                created.push(
+                    env.model::<bir::BirForm>().create_one(
+                        bir::BirForm::create()
+                            .agency_id(agency)
+                            .form_type(*form_type)
+                            .period(period.as_str())
+                            .tax_base(base)
+                            .tax_amount(tax)
+                            .item_count(count),
+                    )?,
+                );
             }
         }
     }

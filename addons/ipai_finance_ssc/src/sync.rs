@@ -16,7 +16,7 @@
 
 use pulse_sdk::prelude::*;
 
-use crate::{Agency, Closing};
+use crate::{Agency, Closing, ClosingState};
 
 /// The system parameter `key`, if set.
 fn parameter(env: &Env, key: &str) -> Result<Option<String>> {
@@ -100,14 +100,12 @@ pub fn closings_to_notion(env: &Env) -> Result<Option<usize>> {
         return Ok(None);
     };
     let closings = env.model::<Closing>();
-    let ids = closings.search(&Domain::all().and("state", "=", json!("closed")).and(
-        "notion_synced",
-        "=",
-        json!(false),
-    ))?;
+    let f = Closing::fields();
+    let ids =
+        closings.search(&(f.state().eq(ClosingState::Closed) & f.notion_synced().eq(false)))?;
     let mut sent_count = 0;
     for closing in closings.read(&ids)? {
-        let agency = env.model::<Agency>().read(&[closing.agency_id])?.pop();
+        let agency = env.model::<Agency>().read(&[closing.agency_id.id()])?.pop();
         let code = agency.as_ref().map(|a| a.code.clone()).unwrap_or_default();
         let page = json!({
             "parent": {"database_id": database},
@@ -116,7 +114,7 @@ pub fn closings_to_notion(env: &Env) -> Result<Option<usize>> {
                 "Agency": {"rich_text": [{"text": {"content": code}}]},
                 "Period": {"rich_text": [{"text": {"content": closing.period}}]},
                 "Locked through": {"rich_text": [{"text": {"content": agency.and_then(|a| a.lock_date).unwrap_or_default()}}]},
-                "Tasks": {"number": closing.task_ids.len()},
+                "Tasks": {"number": closing.task_ids.ids().len()},
             }
         });
         let mut request =
