@@ -30,6 +30,13 @@ pub enum BuildError {
         /// The addons paths searched.
         paths: Vec<PathBuf>,
     },
+    /// An addon's crate depends on another addon's crate that its manifest
+    /// does not list in `depends`, or takes it with its default features.
+    #[error("{}", problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    CrateDepends {
+        /// Each problem, with its file and line.
+        problems: Vec<crate::Problem>,
+    },
     /// An addon named on the command line has no `[build]` section.
     #[error("addon '{0}' has no [build] section in its addon.toml")]
     NoBuildSection(String),
@@ -169,6 +176,13 @@ pub fn build_addons(
         return Err(BuildError::NothingToBuild {
             paths: paths.to_vec(),
         });
+    }
+    let problems: Vec<crate::Problem> = targets
+        .iter()
+        .flat_map(|addon| crate::check_crate_depends(addon, &found.addons))
+        .collect();
+    if !problems.is_empty() {
+        return Err(BuildError::CrateDepends { problems });
     }
     let mut workspaces = Workspaces::default();
     let mut wasm_target_ready = false;

@@ -27,7 +27,10 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 pub use plan::{Action, Plan, PlanError, Step, plan_install, plan_uninstall, plan_upgrade};
-pub use validate::{KEYS, Problem, check_graph, check_manifest, dependency_closure, did_you_mean};
+pub use validate::{
+    KEYS, Problem, check_crate_depends, check_graph, check_manifest, dependency_closure,
+    did_you_mean,
+};
 
 /// Modules the host provides, always installed: `base` (users, groups,
 /// partners, companies, currencies, access rules, …) and `web`. Addons

@@ -404,6 +404,7 @@ pub fn check_graph(addons: &BTreeMap<String, Addon>) -> Vec<Problem> {
     };
     for addon in addons.values() {
         let file = addon.dir.join(crate::MANIFEST_FILE);
+        problems.extend(check_crate_depends(addon, addons));
         for dep in &addon.manifest.depends {
             match addons.get(&dep.name) {
                 // Provided by the host, always installed.
@@ -460,6 +461,62 @@ pub fn check_graph(addons: &BTreeMap<String, Addon>) -> Vec<Problem> {
             manifest_line(first, "depends"),
             format!("dependency cycle: {}", cycle.join(" -> ")),
         ));
+    }
+    problems
+}
+
+/// Problems of an addon crate's dependencies on other addons' crates (their
+/// model types and typed clients): each such dependency must be listed in
+/// the manifest's `depends`, as the host installs and loads addons by it,
+/// and must be taken with `default-features = false` (the `client`
+/// feature), so the dependent's component does not carry the other addon.
+/// An addon without a `Cargo.toml` (or whose file does not parse; cargo
+/// reports that) has none.
+pub fn check_crate_depends(addon: &Addon, addons: &BTreeMap<String, Addon>) -> Vec<Problem> {
+    let cargo_file = addon.dir.join("Cargo.toml");
+    let Ok(text) = std::fs::read_to_string(&cargo_file) else {
+        return Vec::new();
+    };
+    let Ok(cargo) = text.parse::<toml::Table>() else {
+        return Vec::new();
+    };
+    let Some(dependencies) = cargo.get("dependencies").and_then(toml::Value::as_table) else {
+        return Vec::new();
+    };
+    let mut problems = Vec::new();
+    for (key, spec) in dependencies {
+        // The package a dependency names (`package = "…"` renames it).
+        let package = spec
+            .get("package")
+            .and_then(toml::Value::as_str)
+            .unwrap_or(key);
+        if package == addon.name() || !addons.contains_key(package) {
+            continue;
+        }
+        let line = line_of(&text, Some("dependencies"), key);
+        if !addon.manifest.depends.iter().any(|d| d.name == package) {
+            problems.push(Problem::new(
+                &cargo_file,
+                Some(&format!("dependencies.{key}")),
+                line,
+                format!(
+                    "the crate depends on addon {package:?} (its models and client), but {} does not list it in `depends`; add \"{package}\" to `depends`",
+                    crate::MANIFEST_FILE
+                ),
+            ));
+        }
+        let without_defaults =
+            spec.get("default-features").and_then(toml::Value::as_bool) == Some(false);
+        if !without_defaults {
+            problems.push(Problem::new(
+                &cargo_file,
+                Some(&format!("dependencies.{key}")),
+                line,
+                format!(
+                    "addon {package:?} is a dependency with its default features, which export it as an addon; take it with `default-features = false, features = [\"client\"]`"
+                ),
+            ));
+        }
     }
     problems
 }

@@ -104,6 +104,71 @@ mod build {
     }
 
     #[test]
+    fn a_crate_dependency_on_another_addon_must_be_in_depends() {
+        let scratch = tempfile::tempdir().unwrap();
+        let callee = scratch.path().join("account");
+        let caller = scratch.path().join("expense");
+        std::fs::create_dir_all(&callee).unwrap();
+        std::fs::create_dir_all(&caller).unwrap();
+        let cargo =
+            |deps: &str| format!("[package]\nname = \"expense\"\n\n[dependencies]\n{deps}\n");
+        let build = "[build]\ncommand = \"printf wasm > out.bin\"\noutput = \"out.bin\"\n";
+        let unlisted = found(vec![
+            addon(&callee, "name = \"account\"\nversion = \"1.0.0\"\n"),
+            addon(
+                &caller,
+                &format!("name = \"expense\"\nversion = \"1.0.0\"\ndepends = [\"base\"]\n{build}"),
+            ),
+        ]);
+        let paths = [scratch.path().to_path_buf()];
+        std::fs::write(
+            caller.join("Cargo.toml"),
+            cargo("pulse-sdk = \"0.2\"\naccount = { path = \"../account\", default-features = false, features = [\"client\"] }"),
+        )
+        .unwrap();
+        let e = build_addons(&unlisted, &paths, &["expense".into()], |_| {}).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "{}:6: dependencies.account: the crate depends on addon \"account\" (its models and client), but addon.toml does not list it in `depends`; add \"account\" to `depends`",
+                caller.join("Cargo.toml").display()
+            )
+        );
+        assert!(!caller.join("expense.wasm").exists(), "nothing is built");
+
+        // Listed, but with the default features (the whole addon): refused too.
+        let listed = found(vec![
+            addon(&callee, "name = \"account\"\nversion = \"1.0.0\"\n"),
+            addon(
+                &caller,
+                &format!(
+                    "name = \"expense\"\nversion = \"1.0.0\"\ndepends = [\"account\"]\n{build}"
+                ),
+            ),
+        ]);
+        std::fs::write(
+            caller.join("Cargo.toml"),
+            cargo("billing = { package = \"account\", path = \"../account\" }"),
+        )
+        .unwrap();
+        let e = build_addons(&listed, &paths, &["expense".into()], |_| {}).unwrap_err();
+        assert!(
+            e.to_string().ends_with(
+                "dependencies.billing: addon \"account\" is a dependency with its default features, which export it as an addon; take it with `default-features = false, features = [\"client\"]`"
+            ),
+            "{e}"
+        );
+
+        std::fs::write(
+            caller.join("Cargo.toml"),
+            cargo("account = { path = \"../account\", default-features = false, features = [\"client\"] }"),
+        )
+        .unwrap();
+        build_addons(&listed, &paths, &["expense".into()], |_| {}).unwrap();
+        assert_eq!(std::fs::read(caller.join("expense.wasm")).unwrap(), b"wasm");
+    }
+
+    #[test]
     fn failures_name_the_addon_and_the_cause() {
         let scratch = tempfile::tempdir().unwrap();
         let dir = scratch.path().to_path_buf();
