@@ -15,7 +15,9 @@
 use pulse_sdk::prelude::*;
 use pulse_sdk::tools::{RoundingMethod::HalfUp, days_in_month, float_round};
 
-use crate::{Agency, many2one};
+use account::{Account, AccountType, MoveLine};
+
+use crate::{Agency, MoveLineAgency};
 
 /// Which BIR form: the value is the form's code, the label as the BIR
 /// writes it.
@@ -234,74 +236,43 @@ pub fn amounts(env: &Env, agency: i64, form_type: &str, period: &str) -> Result<
     let rule = rule(form_type)?;
     let (from, to, _, _) = period_bounds(form_type, period)?;
     let tags: Vec<&str> = rule.tags.iter().map(|(t, _)| *t).collect();
-    let accounts = env.model_named("account.account").read(
-        &env.model_named("account.account").search(
-            &Domain::all().and("tax_tag", "in", json!(tags)),
-            0,
-            None,
-            None,
-        )?,
-        &["tax_tag"],
-    )?;
+    let accounts = env
+        .model::<Account>()
+        .search_read(&Account::fields().tax_tag().is_in(tags))?;
     if accounts.is_empty() {
         return Ok((0.0, 0.0, 0));
     }
     let sign_of = |account: i64| {
         accounts
             .iter()
-            .find(|a| a.get("id").and_then(Value::as_i64) == Some(account))
-            .and_then(|a| a.get("tax_tag").and_then(Value::as_str))
+            .find(|a| a.id == account)
+            .and_then(|a| a.tax_tag.as_deref())
             .and_then(|tag| rule.tags.iter().find(|(t, _)| *t == tag))
             .map(|(_, sign)| *sign)
     };
-    let account_ids: Vec<i64> = accounts
-        .iter()
-        .filter_map(|a| a.get("id").and_then(Value::as_i64))
-        .collect();
-    let lines = env.model_named("account.move.line");
-    let period = Domain::all()
-        .and("agency_id", "=", json!(agency))
-        .and("parent_state", "=", json!("posted"))
-        .and("date", ">=", json!(from))
-        .and("date", "<=", json!(to));
-    let tax_ids = lines.search(
-        &period.clone().and("account_id", "in", json!(account_ids)),
-        0,
-        None,
-        None,
-    )?;
-    let tax_lines = lines.read(&tax_ids, &["account_id", "debit", "credit", "move_id"])?;
+    let lines = env.model::<MoveLine>();
+    let f = MoveLine::fields();
+    let period = MoveLineAgency::fields().agency_id().eq(agency)
+        & f.parent_state().eq("posted")
+        & f.date().ge(from.as_str())
+        & f.date().le(to.as_str());
+    let tax_lines =
+        lines.search_read(&(period & f.account_id().is_in(accounts.iter().map(|a| a.id))))?;
     let mut tax = 0.0;
     let mut moves = Vec::new();
     for line in &tax_lines {
-        let account = many2one(line.get("account_id")).unwrap_or(0);
-        let balance = line.get("credit").and_then(Value::as_f64).unwrap_or(0.0)
-            - line.get("debit").and_then(Value::as_f64).unwrap_or(0.0);
-        tax += sign_of(account).unwrap_or(0.0) * balance;
-        moves.extend(many2one(line.get("move_id")));
+        tax += sign_of(line.account_id.id()).unwrap_or(0.0) * (line.credit - line.debit);
+        moves.push(line.move_id.id());
     }
     moves.sort_unstable();
     moves.dedup();
-    let expense_accounts = env.model_named("account.account").search(
-        &Domain::all().and("account_type", "=", json!("expense")),
-        0,
-        None,
-        None,
-    )?;
-    let base_ids = lines.search(
-        &Domain::all().and("move_id", "in", json!(moves)).and(
-            "account_id",
-            "in",
-            json!(expense_accounts),
-        ),
-        0,
-        None,
-        None,
-    )?;
+    let expense_accounts = env
+        .model::<Account>()
+        .search(&Account::fields().account_type().eq(AccountType::Expense))?;
     let base: f64 = lines
-        .read(&base_ids, &["debit"])?
+        .search_read(&(f.move_id().is_in(moves) & f.account_id().is_in(expense_accounts)))?
         .iter()
-        .map(|l| l.get("debit").and_then(Value::as_f64).unwrap_or(0.0))
+        .map(|l| l.debit)
         .sum();
     Ok((
         float_round(base, 2, HalfUp),

@@ -237,14 +237,6 @@ pub fn compute_line_agency(env: &Env, ids: &[i64]) -> Result<Vec<(i64, Option<i6
         .collect())
 }
 
-/// The id of a many2one as read (`[id, name]` or `false`).
-fn many2one(value: Option<&Value>) -> Option<i64> {
-    match value? {
-        Value::Array(pair) => pair.first()?.as_i64(),
-        other => other.as_i64(),
-    }
-}
-
 /// Posting checks the agency's lock date first, then `account`'s rules.
 #[method(model = "account.move")]
 pub fn action_post(env: &Env, ids: &[i64]) -> Result<Value> {

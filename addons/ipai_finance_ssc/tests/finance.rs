@@ -1149,3 +1149,31 @@ fn the_finance_jobs_draft_closings_and_forms_and_send_closings_to_notion() {
         "a closing is sent once"
     );
 }
+
+/// A dependent's component carries its own code and the typed clients it
+/// calls (`default-features = false, features = ["client"]`), not the
+/// implementation of the addons it depends on: their methods run in their
+/// own components.
+#[test]
+fn dependents_do_not_carry_the_addons_they_call() {
+    build_addons();
+    let component = |name: &str| {
+        let path = pulse_testing::root()
+            .join("addons")
+            .join(name)
+            .join(format!("{name}.wasm"));
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    };
+    let holds = |bytes: &[u8], text: &str| bytes.windows(text.len()).any(|w| w == text.as_bytes());
+    // account's action_post and account_reports' trial balance.
+    let (posting, trial_balance) = ("Only draft entries can be posted", ") after it ends (");
+    assert!(holds(&component("account"), posting));
+    assert!(holds(&component("account_reports"), trial_balance));
+    let finance = component("ipai_finance_ssc");
+    assert!(holds(&finance, "Cannot post the entry dated"));
+    assert!(!holds(&finance, posting));
+    assert!(!holds(&finance, trial_balance));
+    let expense = component("ipai_expense");
+    assert!(holds(&expense, "Say why the expense is rejected."));
+    assert!(!holds(&expense, posting));
+}
