@@ -8,7 +8,7 @@
 //! journal items (e.g. to one agency's). Other addons call both through
 //! [`client::AccountAccount`] (the `client` feature).
 
-use account::Account;
+use account::{Account, MoveLine};
 use pulse_sdk::prelude::*;
 use pulse_sdk::tools::{RoundingMethod::HalfUp, float_round};
 
@@ -39,10 +39,11 @@ pub struct Row {
     pub closing: f64,
 }
 
-/// Sums of debit and credit per account over the posted items matching `domain`.
-fn sums(env: &Env, domain: Value) -> Result<Vec<(i64, String, f64, f64)>> {
+/// Sums of debit and credit per account over the posted items matching
+/// `domain` (Odoo JSON: callers narrow the items with their own leaves).
+fn sums(env: &Env, domain: Value) -> Result<Vec<(i64, f64, f64)>> {
     let groups: Vec<Map<String, Value>> = env.call(
-        "account.move.line",
+        MoveLine::NAME,
         "read_group",
         &[],
         json!([domain, ["debit:sum", "credit:sum"], ["account_id"]]),
@@ -54,11 +55,6 @@ fn sums(env: &Env, domain: Value) -> Result<Vec<(i64, String, f64, f64)>> {
             let account = g.get("account_id")?.as_array()?;
             Some((
                 account.first()?.as_i64()?,
-                account
-                    .get(1)
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string(),
                 g.get("debit").and_then(Value::as_f64).unwrap_or(0.0),
                 g.get("credit").and_then(Value::as_f64).unwrap_or(0.0),
             ))
@@ -100,12 +96,12 @@ pub fn compute(env: &Env, date_from: &str, date_to: &str, domain: &[Value]) -> R
             let opening = before
                 .iter()
                 .find(|s| s.0 == id)
-                .map(|s| s.2 - s.3)
+                .map(|s| s.1 - s.2)
                 .unwrap_or(0.0);
             let (debit, credit) = within
                 .iter()
                 .find(|s| s.0 == id)
-                .map(|s| (s.2, s.3))
+                .map(|s| (s.1, s.2))
                 .unwrap_or((0.0, 0.0));
             Row {
                 account_id: id,

@@ -1295,7 +1295,18 @@ fn expand_cron(attr: TokenStream2, function: &ItemFn) -> syn::Result<TokenStream
 
 #[cfg(test)]
 mod tests {
-    use super::default_label;
+    use super::{client_type_name, default_label};
+
+    #[test]
+    fn client_types_are_the_model_in_camel_case() {
+        assert_eq!(client_type_name("account.account"), "AccountAccount");
+        assert_eq!(client_type_name("account.move.line"), "AccountMoveLine");
+        assert_eq!(
+            client_type_name("finance.ssc.bir_form"),
+            "FinanceSscBirForm"
+        );
+        assert_eq!(client_type_name("x"), "X");
+    }
 
     #[test]
     fn selection_values_are_snake_case() {

@@ -352,62 +352,7 @@ pub struct Hooks {
 #[macro_export]
 macro_rules! addon {
     (
-        exports_if: $cfg:meta,
-        models: [$($model:ty),* $(,)?]
-        $(, methods: [$($method:path),* $(,)?])?
-        $(, routes: [$($route:path),* $(,)?])?
-        $(, crons: [$($cron:path),* $(,)?])?
-        $(, pre_init: $pre_init:path)?
-        $(, post_init: $post_init:path)?
-        $(, migrate: $migrate:path)?
-        $(, uninstall: $uninstall:path)?
-        $(, events: [$($event:path),* $(,)?])?
-        $(, auth_policy: $auth_policy:path)?
-        $(,)?
-    ) => {
-        $crate::addon! {
-            @cfg [$cfg]
-            models: [$($model),*]
-            $(, methods: [$($method),*])?
-            $(, routes: [$($route),*])?
-            $(, crons: [$($cron),*])?
-            $(, pre_init: $pre_init)?
-            $(, post_init: $post_init)?
-            $(, migrate: $migrate)?
-            $(, uninstall: $uninstall)?
-            $(, events: [$($event),*])?
-            $(, auth_policy: $auth_policy)?
-        }
-    };
-    (
-        models: [$($model:ty),* $(,)?]
-        $(, methods: [$($method:path),* $(,)?])?
-        $(, routes: [$($route:path),* $(,)?])?
-        $(, crons: [$($cron:path),* $(,)?])?
-        $(, pre_init: $pre_init:path)?
-        $(, post_init: $post_init:path)?
-        $(, migrate: $migrate:path)?
-        $(, uninstall: $uninstall:path)?
-        $(, events: [$($event:path),* $(,)?])?
-        $(, auth_policy: $auth_policy:path)?
-        $(,)?
-    ) => {
-        $crate::addon! {
-            @cfg [all()]
-            models: [$($model),*]
-            $(, methods: [$($method),*])?
-            $(, routes: [$($route),*])?
-            $(, crons: [$($cron),*])?
-            $(, pre_init: $pre_init)?
-            $(, post_init: $post_init)?
-            $(, migrate: $migrate)?
-            $(, uninstall: $uninstall)?
-            $(, events: [$($event),*])?
-            $(, auth_policy: $auth_policy)?
-        }
-    };
-    (
-        @cfg [$cfg:meta]
+        $(exports_if: $cfg:meta,)?
         models: [$($model:ty),* $(,)?]
         $(, methods: [$($method:path),* $(,)?])?
         $(, routes: [$($route:path),* $(,)?])?
@@ -431,7 +376,7 @@ macro_rules! addon {
 
         #[doc(hidden)]
         #[allow(unsafe_code, unused_imports, unused_variables)]
-        #[cfg($cfg)]
+        #[cfg(all($($cfg)?))]
         pub mod __pulse_addon {
             use super::*;
 
