@@ -134,15 +134,27 @@ pub fn plan_install(
     }
     auto_install(addons, installed, &mut marked)?;
     check_excludes(addons, installed, &marked)?;
-    let names: BTreeSet<&str> = marked.keys().map(String::as_str).collect();
+    in_dependency_order(addons, installed, marked, |_| Action::Install)
+}
+
+/// The steps for the addons of `reasons` (each with why it is in the plan),
+/// dependencies first, each taking the action `action` gives it.
+fn in_dependency_order(
+    addons: &BTreeMap<String, Addon>,
+    installed: &Installed,
+    reasons: impl IntoIterator<Item = (String, String)>,
+    action: impl Fn(&str) -> Action,
+) -> Result<Plan, PlanError> {
+    let mut reasons: HashMap<String, String> = reasons.into_iter().collect();
+    let names: BTreeSet<&str> = reasons.keys().map(String::as_str).collect();
     let order = order_by_depth(&dependency_map(addons, installed), &names)?;
     Ok(Plan {
         steps: order
             .into_iter()
             .map(|addon| Step {
-                reason: marked.remove(&addon).unwrap_or_default(),
+                reason: reasons.remove(&addon).unwrap_or_default(),
+                action: action(&addon),
                 addon,
-                action: Action::Install,
             })
             .collect(),
     })
@@ -181,21 +193,12 @@ pub fn plan_upgrade(
     check_excludes(addons, installed, &installing)?;
     let mut reasons = upgrading;
     reasons.extend(installing.iter().map(|(k, v)| (k.clone(), v.clone())));
-    let names: BTreeSet<&str> = reasons.keys().map(String::as_str).collect();
-    let order = order_by_depth(&dependency_map(addons, installed), &names)?;
-    Ok(Plan {
-        steps: order
-            .into_iter()
-            .map(|addon| Step {
-                action: if installing.contains_key(&addon) {
-                    Action::Install
-                } else {
-                    Action::Upgrade
-                },
-                reason: reasons[&addon].clone(),
-                addon,
-            })
-            .collect(),
+    in_dependency_order(addons, installed, reasons, |addon| {
+        if installing.contains_key(addon) {
+            Action::Install
+        } else {
+            Action::Upgrade
+        }
     })
 }
 
