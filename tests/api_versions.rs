@@ -12,6 +12,7 @@ use pulse_testing::http::request;
 use pulse_testing::{
     Backend, FrozenWit, Pulse, build_addons, check_frozen, logged_in, ok, root, text, wit_digest,
 };
+use pulse_testing::{create_user, groups_named};
 use serde_json::{Value, json};
 
 /// The released versions and the digests of their normalised WIT
@@ -304,18 +305,8 @@ fn context_and_identity(backend: Backend) {
     assert_eq!(tour["typed"], json!(["alpha", "alphabet"]), "{tour}");
 
     // The caller's identity: an internal user sees its uid and groups.
-    let group = ok(
-        &mut admin,
-        "res.groups",
-        "search",
-        json!([[["name", "=", "Internal User"]]]),
-    );
-    let ana = ok(
-        &mut admin,
-        "res.users",
-        "create",
-        json!([{"login": "ana", "name": "Ana", "password": "Ana-S3cret-pw!7", "groups_id": [[6, 0, group]]}]),
-    );
+    let group = groups_named(&mut admin, "Internal User");
+    let ana = create_user(&mut admin, "ana", "Ana", Some("Ana-S3cret-pw!7"), &group);
     let mut as_ana = logged_in(&server, &pulse.db_name, "ana", "Ana-S3cret-pw!7");
     let user = ok(&mut as_ana, "context.probe", "user_seen", json!([[]]));
     assert_eq!(user["uid"], ana, "{user}");

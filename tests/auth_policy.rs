@@ -8,7 +8,8 @@
 //! users of one group for a second factor (no session without it), and
 //! fails closed when it traps (the failure logged).
 
-use pulse_testing::{Backend, Pulse, Rpc, Server, build_addons, id, login_refusal, ok};
+use pulse_testing::{Backend, Pulse, Rpc, Server, build_addons, login_refusal, ok};
+use pulse_testing::{create_user, groups_named};
 use serde_json::{Value, json};
 
 use crate::hostile::assert_serving;
@@ -43,28 +44,14 @@ fn lab(backend: Backend, log: Option<&std::path::Path>) -> Lab {
     pulse.ok(&["install", "login_policy", "route_lab"]);
     let server = pulse.serve_logging(log);
     let mut admin = pulse.admin(&server);
-    let group = |admin: &mut Rpc, name: &str| {
-        ok(
-            admin,
-            "res.groups",
-            "search",
-            json!([[["name", "=", name]]]),
-        )
-    };
-    let internal = group(&mut admin, "Internal User");
-    let second = group(&mut admin, "Second Factor Users");
+    let internal = groups_named(&mut admin, "Internal User");
+    let second = groups_named(&mut admin, "Second Factor Users");
     for (login, groups) in [
         ("ana", &internal),
         ("sam", &second),
         ("policy_traps", &internal),
     ] {
-        id(ok(
-            &mut admin,
-            "res.users",
-            "create",
-            json!([{"login": login, "name": login, "password": PASSWORD,
-                    "groups_id": [[6, 0, groups]]}]),
-        ));
+        create_user(&mut admin, login, login, Some(PASSWORD), groups);
     }
     Lab {
         pulse,

@@ -9,6 +9,7 @@
 //! dependency graph is refused at install.
 
 use pulse_testing::{Backend, Pulse, Rpc, Server, build_addons, id, logged_in, ok, refused};
+use pulse_testing::{create_user, groups_named};
 use serde_json::{Value, json};
 
 use crate::hostile::assert_serving;
@@ -94,19 +95,8 @@ fn count(admin: &mut Rpc, model: &str) -> i64 {
 
 /// An internal user `ana`, who may change items but not write the audit log.
 fn ana(lab: &mut Lab) -> (i64, Rpc) {
-    let internal = ok(
-        &mut lab.admin,
-        "res.groups",
-        "search",
-        json!([[["name", "=", "Internal User"]]]),
-    );
-    let uid = id(ok(
-        &mut lab.admin,
-        "res.users",
-        "create",
-        json!([{"login": "ana", "name": "Ana", "password": ANA_PASSWORD,
-                "groups_id": [[6, 0, internal]]}]),
-    ));
+    let internal = groups_named(&mut lab.admin, "Internal User");
+    let uid = create_user(&mut lab.admin, "ana", "Ana", Some(ANA_PASSWORD), &internal);
     let rpc = logged_in(&lab.server, &lab.pulse.db_name, "ana", ANA_PASSWORD);
     (uid, rpc)
 }

@@ -12,6 +12,7 @@
 use std::time::{Duration, Instant};
 
 use pulse_testing::{Backend, Pulse, SmtpSink, build_addons, id, logged_in, ok, refused};
+use pulse_testing::{create_user, groups_named};
 use serde_json::json;
 
 const JOB: &str = "Mail lab tick";
@@ -186,19 +187,8 @@ fn mail(backend: Backend) {
         received[2].auth.as_deref(),
         Some("AG1haWxlcgBzM2NyZXQtc210cC1wYXNz")
     );
-    let internal = ok(
-        &mut admin,
-        "res.groups",
-        "search",
-        json!([[["name", "=", "Internal User"]]]),
-    );
-    ok(
-        &mut admin,
-        "res.users",
-        "create",
-        json!([{"login": "erin", "name": "Erin", "password": "erin-pass-123",
-                "groups_id": [[6, 0, internal]]}]),
-    );
+    let internal = groups_named(&mut admin, "Internal User");
+    create_user(&mut admin, "erin", "Erin", Some("erin-pass-123"), &internal);
     let mut erin = logged_in(&server, &pulse.db_name, "erin", "erin-pass-123");
     for (method, args) in [
         ("search_read", json!([[], ["smtp_pass"]])),

@@ -6,6 +6,7 @@
 
 use pulse_testing::http::{Response, request};
 use pulse_testing::{Backend, Pulse, Rpc, build_addons, ok};
+use pulse_testing::{create_user, groups_named};
 use serde_json::{Value, json};
 
 on_both! {
@@ -60,18 +61,8 @@ fn routes(backend: Backend) {
     assert_eq!(json_of(&created)["uid"], 1);
 
     // An internal user's API key: the route runs with that user's rights.
-    let group = ok(
-        &mut admin,
-        "res.groups",
-        "search",
-        json!([[["name", "=", "Internal User"]]]),
-    );
-    let ana = ok(
-        &mut admin,
-        "res.users",
-        "create",
-        json!([{"login": "ana", "name": "Ana", "password": "Ana-S3cret-pw!7", "groups_id": [[6, 0, group]]}]),
-    );
+    let group = groups_named(&mut admin, "Internal User");
+    let ana = create_user(&mut admin, "ana", "Ana", Some("Ana-S3cret-pw!7"), &group);
     let key = pulse.ok(&["apikey", "ana", "routes test"]);
     let bearer = format!("Bearer {}", key.lines().last().unwrap().trim());
     let by_key = send(

@@ -8,7 +8,8 @@
 use serde_json::{Value, json};
 
 use super::assert_serving;
-use pulse_testing::{Backend, Pulse, Rpc, Server, id, json2, login_refusal, ok, refused};
+use pulse_testing::{Backend, Pulse, Rpc, Server, json2, login_refusal, ok, refused};
+use pulse_testing::{create_user, groups_named};
 
 on_both! {
     a_user_without_a_password_cannot_log_in_by_password => passwordless;
@@ -49,19 +50,9 @@ fn lab(backend: Backend, extra_args: &[&str], log: Option<&std::path::Path>) -> 
         pulse.serve_logging(log)
     };
     let mut admin = pulse.admin(&server);
-    let internal = ok(
-        &mut admin,
-        "res.groups",
-        "search",
-        json!([[["name", "=", "Internal User"]]]),
-    );
+    let internal = groups_named(&mut admin, "Internal User");
     let mut user = |login: &str, password: Option<&str>| {
-        let mut values =
-            json!({"login": login, "name": login, "groups_id": [[6, 0, internal.clone()]]});
-        if let Some(password) = password {
-            values["password"] = json!(password);
-        }
-        id(ok(&mut admin, "res.users", "create", json!([values])))
+        create_user(&mut admin, login, login, password, &internal)
     };
     let ana = user("ana", Some(ANA_PASSWORD));
     let bob = user("bob", Some(BOB_PASSWORD));

@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 
 use super::assert_serving;
 use pulse_testing::{Backend, Pulse, Rpc, build_addons, id, ok, refused};
+use pulse_testing::{create_user, groups_named};
 
 on_both! {
     hostile_domain_shapes_get_a_clear_error => hostile_shapes;
@@ -54,24 +55,16 @@ fn lab(backend: Backend) -> Lab {
     pulse.ok(&["install", "hr", "account", "links_to_hidden_records"]);
     let server = pulse.serve_in_process();
     let mut admin = pulse.admin(&server);
-    let group = |admin: &mut Rpc, name: &str| {
-        ok(
-            admin,
-            "res.groups",
-            "search",
-            json!([[["name", "=", name]]]),
-        )
-    };
-    let internal = group(&mut admin, "Internal User");
-    let billing = group(&mut admin, "Accounting / Billing");
+    let internal = groups_named(&mut admin, "Internal User");
+    let billing = groups_named(&mut admin, "Accounting / Billing");
     let mut user = |login: &str, password: &str, groups: &Value| {
-        id(ok(
+        create_user(
             &mut admin,
-            "res.users",
-            "create",
-            json!([{"login": login, "name": login.to_uppercase(), "password": password,
-                    "groups_id": [[6, 0, groups]]}]),
-        ))
+            login,
+            &login.to_uppercase(),
+            Some(password),
+            groups,
+        )
     };
     let ivy = user("ivy", IVY_PASSWORD, &internal);
     let bob = user("bob", BOB_PASSWORD, &internal);

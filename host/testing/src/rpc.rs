@@ -26,6 +26,32 @@ pub fn ok(rpc: &mut Rpc, model: &str, method: &str, args: Value) -> Value {
         .unwrap_or_else(|e| panic!("{model}.{method} failed: {e}"))
 }
 
+/// The ids of the groups named `name` (a `res.groups` search).
+pub fn groups_named(admin: &mut Rpc, name: &str) -> Value {
+    ok(
+        admin,
+        "res.groups",
+        "search",
+        json!([[["name", "=", name]]]),
+    )
+}
+
+/// Creates the user `login` named `name` in `groups` (ids), with
+/// `password` when one is given; its id.
+pub fn create_user(
+    admin: &mut Rpc,
+    login: &str,
+    name: &str,
+    password: Option<&str>,
+    groups: &Value,
+) -> i64 {
+    let mut values = json!({"login": login, "name": name, "groups_id": [[6, 0, groups]]});
+    if let Some(password) = password {
+        values["password"] = json!(password);
+    }
+    id(ok(admin, "res.users", "create", json!([values])))
+}
+
 /// `call_kw` that must fail; the error's kind (`data.name`) and message.
 pub fn refused(rpc: &mut Rpc, model: &str, method: &str, args: Value) -> (String, String) {
     let error = rpc
