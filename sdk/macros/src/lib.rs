@@ -778,11 +778,7 @@ fn default_label(name: &str) -> String {
 /// `#[cfg(feature = "client")] pub mod client`).
 #[proc_macro_attribute]
 pub fn method(attr: TokenStream, item: TokenStream) -> TokenStream {
-    let function = parse_macro_input!(item as ItemFn);
-    match expand_method(attr.into(), &function) {
-        Ok(tokens) => tokens.into(),
-        Err(e) => e.to_compile_error().into(),
-    }
+    on_function(attr, item, expand_method)
 }
 
 /// The client type of a model's public methods: `account.account` is
@@ -926,6 +922,20 @@ fn expand_method(attr: TokenStream2, function: &ItemFn) -> syn::Result<TokenStre
     ))
 }
 
+/// Expands an attribute on a function with `expand`; its error, if any,
+/// as a compile error.
+fn on_function(
+    attr: TokenStream,
+    item: TokenStream,
+    expand: fn(TokenStream2, &ItemFn) -> syn::Result<TokenStream2>,
+) -> TokenStream {
+    let function = parse_macro_input!(item as ItemFn);
+    match expand(attr.into(), &function) {
+        Ok(tokens) => tokens.into(),
+        Err(e) => e.to_compile_error().into(),
+    }
+}
+
 /// Declares an HTTP route: `#[route(method = "POST", path = "/x/{id}",
 /// auth = "user")]` on `fn name(env: &Env, request: &Request) -> Result<Response>`.
 ///
@@ -935,11 +945,7 @@ fn expand_method(attr: TokenStream2, function: &ItemFn) -> syn::Result<TokenStre
 /// otherwise).
 #[proc_macro_attribute]
 pub fn route(attr: TokenStream, item: TokenStream) -> TokenStream {
-    let function = parse_macro_input!(item as ItemFn);
-    match expand_route(attr.into(), &function) {
-        Ok(tokens) => tokens.into(),
-        Err(e) => e.to_compile_error().into(),
-    }
+    on_function(attr, item, expand_route)
 }
 
 fn expand_route(attr: TokenStream2, function: &ItemFn) -> syn::Result<TokenStream2> {
@@ -1054,11 +1060,7 @@ fn expand_route(attr: TokenStream2, function: &ItemFn) -> syn::Result<TokenStrea
 /// written) are optional. Register it in `addon!`'s `events: [...]`.
 #[proc_macro_attribute]
 pub fn event(attr: TokenStream, item: TokenStream) -> TokenStream {
-    let function = parse_macro_input!(item as ItemFn);
-    match expand_event(attr.into(), &function) {
-        Ok(tokens) => tokens.into(),
-        Err(e) => e.to_compile_error().into(),
-    }
+    on_function(attr, item, expand_event)
 }
 
 fn expand_event(attr: TokenStream2, function: &ItemFn) -> syn::Result<TokenStream2> {
@@ -1223,11 +1225,7 @@ pub fn auth_policy(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// in `addon!`'s `crons`.
 #[proc_macro_attribute]
 pub fn cron(attr: TokenStream, item: TokenStream) -> TokenStream {
-    let function = parse_macro_input!(item as ItemFn);
-    match expand_cron(attr.into(), &function) {
-        Ok(tokens) => tokens.into(),
-        Err(e) => e.to_compile_error().into(),
-    }
+    on_function(attr, item, expand_cron)
 }
 
 fn expand_cron(attr: TokenStream2, function: &ItemFn) -> syn::Result<TokenStream2> {
