@@ -54,12 +54,15 @@ pub async fn check_object_reference(
     let missing = |name: &str| {
         Failure::new(
             Kind::TypeError,
-            format!("IrModelData.check_object_reference() missing 1 required positional argument: '{name}'"),
+            format!(
+                "IrModelData.check_object_reference() missing 1 required positional argument: '{name}'"
+            ),
         )
     };
     let module = argument(args, kwargs, 0, "module").ok_or_else(|| missing("module"))?;
     let xml_id = argument(args, kwargs, 1, "xml_id").ok_or_else(|| missing("xml_id"))?;
-    let raise = argument(args, kwargs, 2, "raise_on_access_error").is_some_and(pulse_schema::is_truthy);
+    let raise =
+        argument(args, kwargs, 2, "raise_on_access_error").is_some_and(pulse_schema::is_truthy);
     let xmlid = format!("{}.{}", formatted(module), formatted(xml_id));
     let not_found = || {
         Failure::new(

@@ -224,7 +224,6 @@ pub const MIGRATIONS: &[Migration] = &[
             definition: "VARCHAR",
         }],
     },
-
     // Odoo's columns of the ledger and the module records (written by
     // `pulse_orm::ledger` and `module_records`), and of currencies: a
     // currency table made before has none of them.
@@ -243,11 +242,21 @@ pub const MIGRATIONS: &[Migration] = &[
             Step::Sql("ALTER TABLE ir_model_fields ADD COLUMN relation VARCHAR"),
             Step::Sql("ALTER TABLE ir_model_fields ADD COLUMN relation_field VARCHAR"),
             Step::Sql("ALTER TABLE ir_model_fields ADD COLUMN selection TEXT"),
-            Step::Sql("ALTER TABLE ir_model_fields ADD COLUMN required {boolean} NOT NULL DEFAULT FALSE"),
-            Step::Sql("ALTER TABLE ir_model_fields ADD COLUMN readonly {boolean} NOT NULL DEFAULT FALSE"),
-            Step::Sql("ALTER TABLE ir_model_fields ADD COLUMN store {boolean} NOT NULL DEFAULT TRUE"),
-            Step::Sql("ALTER TABLE ir_model_fields ADD COLUMN \"index\" {boolean} NOT NULL DEFAULT FALSE"),
-            Step::Sql("ALTER TABLE ir_model_fields ADD COLUMN copied {boolean} NOT NULL DEFAULT FALSE"),
+            Step::Sql(
+                "ALTER TABLE ir_model_fields ADD COLUMN required {boolean} NOT NULL DEFAULT FALSE",
+            ),
+            Step::Sql(
+                "ALTER TABLE ir_model_fields ADD COLUMN readonly {boolean} NOT NULL DEFAULT FALSE",
+            ),
+            Step::Sql(
+                "ALTER TABLE ir_model_fields ADD COLUMN store {boolean} NOT NULL DEFAULT TRUE",
+            ),
+            Step::Sql(
+                "ALTER TABLE ir_model_fields ADD COLUMN \"index\" {boolean} NOT NULL DEFAULT FALSE",
+            ),
+            Step::Sql(
+                "ALTER TABLE ir_model_fields ADD COLUMN copied {boolean} NOT NULL DEFAULT FALSE",
+            ),
             Step::Sql("ALTER TABLE ir_model_fields ADD COLUMN related VARCHAR"),
             Step::Sql("ALTER TABLE ir_model_fields ADD COLUMN compute VARCHAR"),
             Step::Sql("ALTER TABLE ir_model_fields ADD COLUMN depends VARCHAR"),

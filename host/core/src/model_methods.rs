@@ -162,11 +162,8 @@ pub fn takes_no_records(model: &str, method: &str) -> bool {
 
 /// A compute method the host answers itself for a model of `base`, as an
 /// addon's would: the records' ids in, `[[id, value], …]` out.
-pub type HostCompute = for<'a> fn(
-    &'a mut Connection,
-    &'a str,
-    &'a [i64],
-) -> BoxFuture<'a, Result<Value, OrmError>>;
+pub type HostCompute =
+    for<'a> fn(&'a mut Connection, &'a str, &'a [i64]) -> BoxFuture<'a, Result<Value, OrmError>>;
 
 /// The compute methods of `base`'s stored computed fields.
 const HOST_COMPUTES: [(&str, &str, HostCompute); 2] = [

@@ -127,7 +127,11 @@ async fn load_file(
     let ids = orm.create(conn, model, &records).await?;
     // The reference records are the user's once made, as Odoo's
     // `noupdate` base data.
-    let named: Vec<(&str, i64)> = names.iter().map(String::as_str).zip(ids.iter().copied()).collect();
+    let named: Vec<(&str, i64)> = names
+        .iter()
+        .map(String::as_str)
+        .zip(ids.iter().copied())
+        .collect();
     ledger::add_external_ids(conn, module, model, &named, true).await?;
     tracing::debug!(model, created = ids.len(), "reference data loaded");
     Ok(ids)

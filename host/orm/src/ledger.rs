@@ -217,8 +217,8 @@ async fn record_field_row(
 ) -> Result<(), OrmError> {
     let spec = &field.spec;
     let optional = |value: Option<&str>| value.map_or(SqlValue::NullText, text);
-    let on_delete = (spec.ttype == pulse_schema::FieldType::Many2one)
-        .then(|| spec.ondelete_policy().as_str());
+    let on_delete =
+        (spec.ttype == pulse_schema::FieldType::Many2one).then(|| spec.ondelete_policy().as_str());
     let selection = (!spec.selection.is_empty()).then(|| selection_text(&spec.selection));
     let depends = (!spec.depends.is_empty()).then(|| spec.depends.join(","));
     execute(
