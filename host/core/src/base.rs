@@ -124,10 +124,10 @@ pub async fn ensure(conn: &mut Connection, dialect: Dialect) -> Result<(), Error
                 pulse_orm::create_relation_table(conn, model, field).await?;
             }
         }
-        if !ledger::has_model(conn, &model.name).await? {
-            ledger::record_model_row(conn, model, BASE).await?;
-        }
+        ledger::record_missing(conn, model, BASE).await?;
     }
+    let orm = pulse_orm::Orm::new(dialect, std::sync::Arc::new(registry));
+    crate::reference::load_currencies(conn, &orm, BASE).await?;
     // The currencies and the company every database starts with; the
     // company's currency is the first.
     let mut currencies = Vec::new();
@@ -177,7 +177,7 @@ pub async fn ensure(conn: &mut Connection, dialect: Dialect) -> Result<(), Error
     }
     api_key_rights(conn, groups[0], groups[1]).await?;
     admin_rights(conn, groups[1], &ADMIN_MODELS).await?;
-    Ok(())
+    crate::reference::load(conn, &orm, BASE).await
 }
 
 /// An access right `base` seeds (`ir.model.access`, external id

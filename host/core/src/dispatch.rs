@@ -168,6 +168,15 @@ async fn call_in_context(
         };
         return (outcome, orm);
     }
+    // The compute methods of `base`'s computed fields are the host's.
+    if let Some(compute) = model_methods::host_compute(model, method) {
+        let mut orm = orm;
+        let outcome = match orm.parts() {
+            Ok((conn, _)) => compute(conn, method, &ids).await.map_err(CallFailure::Orm),
+            Err(e) => Err(CallFailure::Unavailable(e)),
+        };
+        return (outcome, orm);
+    }
     // Special models may name an ORM method otherwise (Odoo's API keys' `remove`).
     let builtin_name = model_methods::alias(model, method).unwrap_or(method);
     if !BUILTIN_METHODS.contains(&builtin_name) {

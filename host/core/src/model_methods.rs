@@ -65,6 +65,11 @@ pub struct HostCall<'a> {
     pub method: &'a str,
     /// The records.
     pub ids: &'a [i64],
+    /// The positional arguments after the records (all of them for a
+    /// method of the model, see [`takes_no_records`]).
+    pub args: &'a [Value],
+    /// The keyword arguments.
+    pub kwargs: &'a serde_json::Map<String, Value>,
 }
 
 /// What one model adds.
@@ -87,7 +92,7 @@ pub struct ModelMethods {
 }
 
 /// The special models.
-const MODELS: [ModelMethods; 5] = [
+const MODELS: [ModelMethods; 6] = [
     ModelMethods {
         model: crate::auth::USERS_MODEL,
         aliases: &[],
@@ -135,7 +140,64 @@ const MODELS: [ModelMethods; 5] = [
         check: Some(crate::mail::check_values),
         host_methods: None,
     },
+    // Odoo's external-id lookups for RPC clients.
+    ModelMethods {
+        model: "ir.model.data",
+        aliases: &[],
+        pseudo_fields: None,
+        after_write: None,
+        check: None,
+        host_methods: Some((&["check_object_reference"], external_id_method)),
+    },
 ];
+
+/// Host methods of a model rather than of records (Odoo's `@api.model`):
+/// their first positional argument is no list of ids.
+const TAKES_NO_RECORDS: [(&str, &str); 1] = [("ir.model.data", "check_object_reference")];
+
+/// Whether the host method `model.method` takes no record ids.
+pub fn takes_no_records(model: &str, method: &str) -> bool {
+    TAKES_NO_RECORDS.contains(&(model, method))
+}
+
+/// A compute method the host answers itself for a model of `base`, as an
+/// addon's would: the records' ids in, `[[id, value], …]` out.
+pub type HostCompute =
+    for<'a> fn(&'a mut Connection, &'a str, &'a [i64]) -> BoxFuture<'a, Result<Value, OrmError>>;
+
+/// The compute methods of `base`'s stored computed fields.
+const HOST_COMPUTES: [(&str, &str, HostCompute); 2] = [
+    ("res.currency", "_compute_current_rate", currency_compute),
+    ("res.currency", "_compute_decimal_places", currency_compute),
+];
+
+/// How the host computes what `model.method` computes, when it does.
+pub fn host_compute(model: &str, method: &str) -> Option<HostCompute> {
+    HOST_COMPUTES
+        .iter()
+        .find(|(m, name, _)| *m == model && *name == method)
+        .map(|(_, _, compute)| *compute)
+}
+
+fn currency_compute<'a>(
+    conn: &'a mut Connection,
+    method: &'a str,
+    ids: &'a [i64],
+) -> BoxFuture<'a, Result<Value, OrmError>> {
+    Box::pin(crate::reference::compute_currency_fields(conn, method, ids))
+}
+
+fn external_id_method<'a>(
+    host: &'a Host,
+    call: HostCall<'a>,
+) -> BoxFuture<'a, Result<Value, Failure>> {
+    Box::pin(crate::external_ids::check_object_reference(
+        host,
+        call.uid,
+        call.args,
+        call.kwargs,
+    ))
+}
 
 fn set_passwords<'a>(
     conn: &'a mut Connection,
