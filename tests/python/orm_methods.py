@@ -159,6 +159,9 @@ def run(transport, connect):
         ids['view'] = call('ir.ui.view', 'create', [{
             'name': 'lab.partner.list', 'model': 'lab.partner', 'type': 'list',
             'arch': '<list><field name="name"/><field name="age"/></list>', 'priority': 5}])
+    else:
+        ids['view'] = call('ir.ui.view', 'search', [[['model', '=', 'lab.partner'],
+                                                      ['type', '=', 'list']]])[0]
     step('get_views stored', lambda: call('lab.partner', 'get_views',
                                           [[[False, 'list'], [False, 'kanban']]]))
     # export_data, load

@@ -57,6 +57,7 @@ pub(crate) fn fields_of(value: Option<&Value>) -> Result<Vec<String>, CallFailur
     }
 }
 
+/// `offset`, `limit` and `order` from argument `first` on (or by keyword).
 pub(crate) fn search_options(
     args: &[Value],
     kwargs: &Map<String, Value>,
@@ -65,10 +66,10 @@ pub(crate) fn search_options(
     let number = |v: Option<&Value>, what: &str| -> Result<Option<u32>, CallFailure> {
         match v {
             None | Some(Value::Bool(false)) => Ok(None),
+            // Past what any table holds, a number means "all of them", as in Odoo.
             Some(Value::Number(n)) => n
                 .as_u64()
-                .and_then(|n| u32::try_from(n).ok())
-                .map(Some)
+                .map(|n| Some(u32::try_from(n).unwrap_or(u32::MAX)))
                 .ok_or_else(|| CallFailure::BadArgument(format!("invalid {what} {n}"))),
             Some(other) => Err(CallFailure::BadArgument(format!("invalid {what} {other}"))),
         }
@@ -103,4 +104,3 @@ pub(crate) fn domain_of(value: Option<&Value>) -> Result<Domain, CallFailure> {
         Some(v) => Domain::parse(v).map_err(CallFailure::Orm),
     }
 }
-

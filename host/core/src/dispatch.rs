@@ -174,16 +174,8 @@ async fn call_in_context(
     // Special models may name an ORM method otherwise (Odoo's API keys' `remove`).
     let builtin_name = model_methods::alias(model, method).unwrap_or(method);
     if crate::web_methods::answers(builtin_name) {
-        return crate::web_methods::call(
-            orm,
-            method_call,
-            model,
-            builtin_name,
-            ids,
-            args,
-            kwargs,
-        )
-        .await;
+        return crate::web_methods::call(orm, method_call, model, builtin_name, ids, args, kwargs)
+            .await;
     }
     if !BUILTIN_METHODS.contains(&builtin_name) {
         let missing = CallFailure::NoMethod {

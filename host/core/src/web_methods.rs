@@ -49,7 +49,6 @@ pub fn answers(method: &str) -> bool {
 
 /// Runs `model.method` (one [`answers`] accepts) in `orm`'s session,
 /// calling other methods through `call`; the session comes back.
-#[allow(clippy::too_many_arguments)]
 #[crate::boxed]
 pub async fn call(
     orm: TxOrm,
@@ -349,7 +348,12 @@ async fn read_x2many(
                 comodel,
                 "search",
                 Vec::new(),
-                vec![json!([["id", "in", all]]), json!(0), json!(false), json!(order)],
+                vec![
+                    json!([["id", "in", all]]),
+                    json!(0),
+                    json!(false),
+                    json!(order),
+                ],
             )
             .await?;
         let rank: HashMap<i64, usize> = ordered
@@ -422,9 +426,10 @@ async fn web_search_read(
     let options = search_options(a, k, 2)?;
     let count_limit = match argument(a, k, 5, "count_limit") {
         None | Some(Value::Bool(false)) => None,
-        Some(v) => Some(v.as_u64().ok_or_else(|| {
-            CallFailure::BadArgument(format!("invalid count_limit {v}"))
-        })?),
+        Some(v) => Some(
+            v.as_u64()
+                .ok_or_else(|| CallFailure::BadArgument(format!("invalid count_limit {v}")))?,
+        ),
     };
     let ids = calls
         .run(
@@ -456,8 +461,7 @@ async fn web_search_read(
         .is_some_and(pulse_schema::is_truthy);
     let limit_reached = options.limit.is_some_and(|l| u64::from(l) == found);
     let count_limit_reached = count_limit.is_some_and(|c| c <= current);
-    let length = if options.limit.is_some() && ((limit_reached && !count_limit_reached) || forced)
-    {
+    let length = if options.limit.is_some() && ((limit_reached && !count_limit_reached) || forced) {
         let count = calls
             .run(model, "search_count", Vec::new(), vec![domain])
             .await?
@@ -676,7 +680,9 @@ async fn export_rows(
                 (_, Some(comodel)) => {
                     done.push(name);
                     let sub_ids: Vec<i64> = match value {
-                        Value::Array(items) if field.is_some_and(|f| f.ttype() == FieldType::Many2one) => {
+                        Value::Array(items)
+                            if field.is_some_and(|f| f.ttype() == FieldType::Many2one) =>
+                        {
                             items.first().and_then(Value::as_i64).into_iter().collect()
                         }
                         Value::Array(items) => items.iter().filter_map(Value::as_i64).collect(),
@@ -760,9 +766,9 @@ async fn external_ids(
     for (name, res_id) in known {
         if wanted.contains(&res_id) {
             // Odoo prefers a module's own id over an `__export__` one.
-            let better = found
-                .get(&res_id)
-                .is_none_or(|current| current.starts_with("__export__.") && !name.starts_with("__export__."));
+            let better = found.get(&res_id).is_none_or(|current| {
+                current.starts_with("__export__.") && !name.starts_with("__export__.")
+            });
             if better {
                 found.insert(res_id, name);
             }
@@ -848,7 +854,9 @@ async fn load(
                     Some((name, ".id")) => (name, By::DatabaseId),
                     Some(_) => {
                         return Ok(load_refused(vec![message(
-                            format!("Cannot import the column '{path}': only 'field', 'field/id' and 'field/.id' are understood"),
+                            format!(
+                                "Cannot import the column '{path}': only 'field', 'field/id' and 'field/.id' are understood"
+                            ),
                             None,
                             Some(path),
                         )]));
@@ -863,7 +871,9 @@ async fn load(
                 };
                 if by != By::Name && def.spec.relation.is_none() {
                     return Ok(load_refused(vec![message(
-                        format!("Field '{name}' is not relational: it cannot be imported as '{path}'"),
+                        format!(
+                            "Field '{name}' is not relational: it cannot be imported as '{path}'"
+                        ),
                         None,
                         Some(path),
                     )]));
@@ -884,7 +894,12 @@ async fn load(
             Value::Array(cells) if cells.len() == columns.len() => cells,
             Value::Array(cells) => {
                 messages.push(message(
-                    format!("Row {} has {} values for {} columns", index + 1, cells.len(), columns.len()),
+                    format!(
+                        "Row {} has {} values for {} columns",
+                        index + 1,
+                        cells.len(),
+                        columns.len()
+                    ),
                     Some(index),
                     None,
                 ));
@@ -921,7 +936,9 @@ async fn load(
                 .await
             {
                 Ok(created) => match ids_of(Some(&created)).map(|ids| ids.first().copied()) {
-                    Ok(Some(id)) => register_xmlid(calls, model, xmlid.as_deref(), id).await.map(|()| id),
+                    Ok(Some(id)) => register_xmlid(calls, model, xmlid.as_deref(), id)
+                        .await
+                        .map(|()| id),
                     Ok(None) => Err(value_error("create returned no id")),
                     Err(e) => Err(e),
                 },
@@ -933,7 +950,11 @@ async fn load(
             Err(e) => {
                 savepoint(calls, "ROLLBACK TO SAVEPOINT pulse_load").await?;
                 calls.orm.orm.take_pending();
-                return Ok(load_refused(vec![message(e.to_string(), Some(index), None)]));
+                return Ok(load_refused(vec![message(
+                    e.to_string(),
+                    Some(index),
+                    None,
+                )]));
             }
         }
     }
@@ -1007,7 +1028,10 @@ async fn convert_row(
                 if text.is_empty() {
                     continue;
                 }
-                match resolve_xmlid(calls, &text).await.map_err(|e| fail(e.to_string()))? {
+                match resolve_xmlid(calls, &text)
+                    .await
+                    .map_err(|e| fail(e.to_string()))?
+                {
                     Some((found_model, id)) if found_model == model.name => target = Some(id),
                     Some((found_model, _)) => {
                         return Err(fail(format!(
@@ -1022,20 +1046,27 @@ async fn convert_row(
                 if text.is_empty() {
                     continue;
                 }
-                let id: i64 = text
-                    .parse()
-                    .map_err(|_| fail(format!("Invalid database id '{text}' for the field '.id'")))?;
+                let id: i64 = text.parse().map_err(|_| {
+                    fail(format!("Invalid database id '{text}' for the field '.id'"))
+                })?;
                 let exists = calls
                     .run(&model.name, "exists", vec![id], Vec::new())
                     .await
                     .map_err(|e| fail(e.to_string()))?;
                 if ids_of(Some(&exists)).unwrap_or_default().is_empty() {
-                    return Err(fail(format!("No matching record found for database id '{id}' in field '.id'")));
+                    return Err(fail(format!(
+                        "No matching record found for database id '{id}' in field '.id'"
+                    )));
                 }
                 target = Some(id);
             }
             Column::Field { name, by } => {
-                let field = model.field(name).expect("checked above");
+                let Some(field) = model.field(name) else {
+                    return Err(fail(format!(
+                        "Invalid field '{name}' on model '{}'",
+                        model.name
+                    )));
+                };
                 let value = convert_cell(calls, field, *by, &text).await.map_err(fail)?;
                 values.insert(name.clone(), value);
             }
@@ -1053,7 +1084,10 @@ fn cell_text(cell: &Value) -> String {
     }
 }
 
-async fn resolve_xmlid(calls: &mut Calls, xmlid: &str) -> Result<Option<(String, i64)>, CallFailure> {
+async fn resolve_xmlid(
+    calls: &mut Calls,
+    xmlid: &str,
+) -> Result<Option<(String, i64)>, CallFailure> {
     let (module, name) = xmlid.split_once('.').unwrap_or(("__import__", xmlid));
     let (conn, _) = calls.orm.parts().map_err(CallFailure::Unavailable)?;
     let found = pulse_orm::ledger::external_id(conn, module, name)
@@ -1078,14 +1112,19 @@ async fn convert_cell(
         });
     }
     Ok(match field.ttype() {
-        FieldType::Integer => json!(text
-            .parse::<i64>()
-            .map_err(|_| format!("'{text}' does not seem to be an integer for field '{name}'"))?),
-        FieldType::Float | FieldType::Monetary => json!(text
-            .parse::<f64>()
-            .ok()
-            .filter(|f| f.is_finite())
-            .ok_or_else(|| format!("'{text}' does not seem to be a number for field '{name}'"))?),
+        FieldType::Integer => {
+            json!(text.parse::<i64>().map_err(|_| format!(
+                "'{text}' does not seem to be an integer for field '{name}'"
+            ))?)
+        }
+        FieldType::Float | FieldType::Monetary => json!(
+            text.parse::<f64>()
+                .ok()
+                .filter(|f| f.is_finite())
+                .ok_or_else(|| format!(
+                    "'{text}' does not seem to be a number for field '{name}'"
+                ))?
+        ),
         FieldType::Boolean => match text.to_ascii_lowercase().as_str() {
             "1" | "true" | "yes" => json!(true),
             "0" | "false" | "no" => json!(false),
@@ -1099,7 +1138,11 @@ async fn convert_cell(
                 .find(|(key, label)| key == text || label.eq_ignore_ascii_case(text));
             match found {
                 Some((key, _)) => json!(key),
-                None => return Err(format!("Value '{text}' not found in selection field '{name}'")),
+                None => {
+                    return Err(format!(
+                        "Value '{text}' not found in selection field '{name}'"
+                    ));
+                }
             }
         }
         FieldType::Many2one => {
@@ -1141,14 +1184,22 @@ async fn find_record(
                 .as_array()
                 .and_then(|pairs| pairs.first())
                 .and_then(|pair| pair[0].as_i64())
-                .ok_or_else(|| format!("No matching record found for name '{text}' in field '{field}'"))
+                .ok_or_else(|| {
+                    format!("No matching record found for name '{text}' in field '{field}'")
+                })
         }
-        By::ExternalId => match resolve_xmlid(calls, text).await.map_err(|e| e.to_string())? {
+        By::ExternalId => match resolve_xmlid(calls, text)
+            .await
+            .map_err(|e| e.to_string())?
+        {
             Some((model, id)) if model == comodel => Ok(id),
-            _ => Err(format!("No matching record found for external id '{text}' in field '{field}'")),
+            _ => Err(format!(
+                "No matching record found for external id '{text}' in field '{field}'"
+            )),
         },
         By::DatabaseId => {
-            let missing = || format!("No matching record found for database id '{text}' in field '{field}'");
+            let missing =
+                || format!("No matching record found for database id '{text}' in field '{field}'");
             let id: i64 = text.parse().map_err(|_| missing())?;
             let exists = calls
                 .run(comodel, "exists", vec![id], Vec::new())
@@ -1204,7 +1255,11 @@ async fn get_views(
                 )));
             }
         };
-        let view_type = if view_type == "tree" { "list" } else { view_type };
+        let view_type = if view_type == "tree" {
+            "list"
+        } else {
+            view_type
+        };
         if !VIEW_TYPES.contains(&view_type) {
             return Err(value_error(format!("Invalid view type: '{view_type}'")));
         }
@@ -1218,7 +1273,9 @@ async fn get_views(
             json!({"arch": arch, "id": id, "model": model}),
         );
     }
-    let fields = calls.run(model, "fields_get", Vec::new(), Vec::new()).await?;
+    let fields = calls
+        .run(model, "fields_get", Vec::new(), Vec::new())
+        .await?;
     Ok(json!({"views": views, "models": { model: { "fields": fields } }}))
 }
 
@@ -1232,7 +1289,10 @@ async fn stored_view(
 ) -> Result<Option<(i64, String)>, CallFailure> {
     let orm = calls.orm.orm.clone();
     let (conn, _) = calls.orm.parts().map_err(CallFailure::Unavailable)?;
-    let mut domain = vec![json!(["model", "=", model]), json!(["type", "=", view_type])];
+    let mut domain = vec![
+        json!(["model", "=", model]),
+        json!(["type", "=", view_type]),
+    ];
     if let Some(id) = id {
         domain.push(json!(["id", "=", id]));
     }
@@ -1277,7 +1337,12 @@ fn default_arch(model: &ModelDef, view_type: &str) -> String {
             let fields: String = model
                 .fields()
                 .iter()
-                .filter(|f| !matches!(f.ttype(), FieldType::One2many | FieldType::Many2many | FieldType::Binary))
+                .filter(|f| {
+                    !matches!(
+                        f.ttype(),
+                        FieldType::One2many | FieldType::Many2many | FieldType::Binary
+                    )
+                })
                 .filter(|f| f.name() != "active")
                 .map(|f| format!("<field name=\"{}\"/>", f.name()))
                 .collect();

@@ -185,7 +185,11 @@ enum Key {
     /// A plain value (a many2one's id), or `false`.
     Value(Value),
     /// A period of a date: its first day (ISO), the first day after it, its label.
-    Period { from: String, to: String, label: String },
+    Period {
+        from: String,
+        to: String,
+        label: String,
+    },
 }
 
 /// One group before it is formatted: its keys (one per `groupby`), its
@@ -623,8 +627,8 @@ fn period(prefix: &str, gr: Granularity, ttype: FieldType) -> Key {
     let (from, to) = match gr {
         Granularity::Day => (Some(date), date.next_day()),
         Granularity::Week => {
-            let monday = date
-                - time::Duration::days(i64::from(date.weekday().number_days_from_monday()));
+            let monday =
+                date - time::Duration::days(i64::from(date.weekday().number_days_from_monday()));
             (Some(monday), Some(monday + time::Duration::days(7)))
         }
         Granularity::Month => (month_start(year, month0), month_start(year, month0 + 1)),
@@ -642,12 +646,7 @@ fn period(prefix: &str, gr: Granularity, ttype: FieldType) -> Key {
         };
     };
     let iso = |d: time::Date| {
-        let text = format!(
-            "{:04}-{:02}-{:02}",
-            d.year(),
-            u8::from(d.month()),
-            d.day()
-        );
+        let text = format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day());
         // Datetimes are bounded by instants, as Odoo's domains on them are.
         if ttype == FieldType::Datetime {
             format!("{text} 00:00:00")
