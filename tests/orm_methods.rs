@@ -632,7 +632,10 @@ fn deeper_than_any_parser(pulse: &Pulse, server: &pulse_testing::Server) {
         "refused: {}",
         &response.body[..response.body.len().min(500)]
     );
-    println!("1000 deep over XML-RPC: {}", &response.body[..response.body.len().min(500)]);
+    println!(
+        "1000 deep over XML-RPC: {}",
+        &response.body[..response.body.len().min(500)]
+    );
     // Still serving.
     let version = server
         .request("POST", "/jsonrpc", &[("Content-Type", "application/json")],
