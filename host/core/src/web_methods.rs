@@ -118,15 +118,7 @@ impl Calls {
         ids: Vec<i64>,
         args: Vec<Value>,
     ) -> Result<Value, CallFailure> {
-        if extra.is_empty() {
-            return self.run(model, method, ids, args).await;
-        }
-        let mut merged = self.orm.context.to_value();
-        if let Value::Object(map) = &mut merged {
-            map.extend(extra.clone());
-        }
-        let context = Arc::new(Context::from_value(&merged)?);
-        let callers = std::mem::replace(&mut self.orm.context, context);
+        let callers = swap_context(self, extra)?;
         let outcome = self.run(model, method, ids, args).await;
         self.orm.context = callers;
         outcome
@@ -272,17 +264,11 @@ async fn read_many2one(
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let mut by_id: HashMap<i64, Value> = HashMap::new();
-    if !extra.is_empty() && !ids.is_empty() {
-        let saved = swap_context(calls, context)?;
-        let read = Box::pin(web_read(calls, comodel, ids.clone(), extra, depth + 1)).await;
-        calls.orm.context = saved;
-        for row in read?.as_array().into_iter().flatten() {
-            if let Some(id) = row["id"].as_i64() {
-                by_id.insert(id, row.clone());
-            }
-        }
-    }
+    let by_id = if extra.is_empty() {
+        HashMap::new()
+    } else {
+        read_by_id(calls, comodel, ids, extra, context, depth).await?
+    };
     for record in records.iter_mut() {
         let Some((id, display_name)) = pair(&record[name]) else {
             record[name] = Value::Bool(false);
@@ -295,6 +281,30 @@ async fn read_many2one(
         record[name] = value;
     }
     Ok(())
+}
+
+/// `web_read` of `ids` of `comodel` one level down, under the context
+/// with `context` set, by id.
+async fn read_by_id(
+    calls: &mut Calls,
+    comodel: &str,
+    ids: Vec<i64>,
+    spec: Map<String, Value>,
+    context: &Map<String, Value>,
+    depth: usize,
+) -> Result<HashMap<i64, Value>, CallFailure> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let saved = swap_context(calls, context)?;
+    let read = Box::pin(web_read(calls, comodel, ids, spec, depth + 1)).await;
+    calls.orm.context = saved;
+    Ok(read?
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|row| Some((row["id"].as_i64()?, row.clone())))
+        .collect())
 }
 
 /// Sets `extra` on the session's context; the context it replaced.
@@ -391,17 +401,7 @@ async fn read_x2many(
             }
         }
     }
-    let mut by_id: HashMap<i64, Value> = HashMap::new();
-    if !wanted.is_empty() {
-        let saved = swap_context(calls, context)?;
-        let read = Box::pin(web_read(calls, comodel, wanted, fields.clone(), depth + 1)).await;
-        calls.orm.context = saved;
-        for row in read?.as_array().into_iter().flatten() {
-            if let Some(id) = row["id"].as_i64() {
-                by_id.insert(id, row.clone());
-            }
-        }
-    }
+    let by_id = read_by_id(calls, comodel, wanted, fields.clone(), context, depth).await?;
     for (record, list) in records.iter_mut().zip(lists) {
         record[name] = Value::Array(
             list.into_iter()
