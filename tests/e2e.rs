@@ -25,6 +25,7 @@ mod module_cycles;
 mod observability;
 mod odoo_clients;
 mod orm_fields;
+mod orm_methods;
 mod routes;
 mod security;
 mod typed_sdk;

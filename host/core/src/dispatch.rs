@@ -5,12 +5,13 @@
 
 use std::sync::Arc;
 
-use pulse_orm::{Domain, OrmError, Record, SearchOptions};
+use pulse_orm::{OrmError, Record};
 use pulse_runtime::{CallError, MethodCall};
 use pulse_schema::Context;
 use serde_json::{Map, Value, json};
 
 use crate::access::Mode;
+use crate::arguments::{argument, domain_of, fields_of, ids_of, record_of, search_options};
 use crate::failure::CallFailure;
 use crate::method_call::CallFuture;
 use crate::model_methods;
@@ -20,10 +21,11 @@ use crate::{Snapshot, TxOrm};
 const MAX_DEPTH: u32 = 32;
 
 /// The ORM's own methods that take no record ids (Odoo's `@api.model`).
-const MODEL_METHODS: [&str; 8] = [
+const MODEL_METHODS: [&str; 9] = [
     "name_search",
     "default_get",
     "read_group",
+    "formatted_read_group",
     "create",
     "search",
     "search_read",
@@ -32,8 +34,9 @@ const MODEL_METHODS: [&str; 8] = [
 ];
 
 /// The ORM's own methods.
-const BUILTIN_METHODS: [&str; 15] = [
+const BUILTIN_METHODS: [&str; 16] = [
     "action_archive",
+    "formatted_read_group",
     "action_unarchive",
     "name_search",
     "default_get",
@@ -52,7 +55,7 @@ const BUILTIN_METHODS: [&str; 15] = [
 
 /// Whether `method` is one of the ORM's model methods (no record ids).
 pub fn is_model_method(method: &str) -> bool {
-    MODEL_METHODS.contains(&method)
+    MODEL_METHODS.contains(&method) || crate::web_methods::MODEL_METHODS.contains(&method)
 }
 
 /// Splits RPC positional arguments into record ids and the rest: record
@@ -61,7 +64,7 @@ pub fn split_args(
     method: &str,
     mut args: Vec<Value>,
 ) -> Result<(Vec<i64>, Vec<Value>), CallFailure> {
-    if MODEL_METHODS.contains(&method) || args.is_empty() {
+    if is_model_method(method) || args.is_empty() {
         return Ok((Vec::new(), args));
     }
     let ids = ids_of(Some(&args[0]))?;
@@ -179,6 +182,10 @@ async fn call_in_context(
     }
     // Special models may name an ORM method otherwise (Odoo's API keys' `remove`).
     let builtin_name = model_methods::alias(model, method).unwrap_or(method);
+    if crate::web_methods::answers(builtin_name) {
+        return crate::web_methods::call(orm, method_call, model, builtin_name, ids, args, kwargs)
+            .await;
+    }
     if !BUILTIN_METHODS.contains(&builtin_name) {
         let missing = CallFailure::NoMethod {
             model: model.to_string(),
@@ -622,27 +629,57 @@ async fn builtin(
             json!(new)
         }
         "read_group" => {
+            let shown = argument(a, k, 0, "domain").cloned().unwrap_or(json!([]));
             let domain = searched(conn, argument(a, k, 0, "domain")).await?;
             let fields = fields_of(argument(a, k, 1, "fields"))?;
-            let groupby = match argument(a, k, 2, "groupby") {
-                Some(Value::String(one)) => vec![one.clone()],
-                other => fields_of(other)?,
-            };
+            let groupby = groupby_of(argument(a, k, 2, "groupby"))?;
             let options = search_options(a, k, 3)?;
-            let lazy = argument(a, k, 6, "lazy")
-                .and_then(Value::as_bool)
-                .unwrap_or(true);
+            let order = match argument(a, k, 5, "orderby") {
+                None | Some(Value::Bool(false)) => options.order.clone(),
+                Some(Value::String(order)) => Some(order.clone()),
+                Some(other) => {
+                    return Err(CallFailure::BadArgument(format!("invalid orderby {other}")));
+                }
+            };
+            let lazy = argument(a, k, 6, "lazy").is_none_or(pulse_schema::is_truthy);
+            let grouping = pulse_orm::Grouping {
+                groupby: &groupby,
+                aggregates: &fields,
+                offset: options.offset as usize,
+                limit: options.limit.map(|l| l as usize),
+                order: order.as_deref(),
+                ..pulse_orm::Grouping::default()
+            };
             let groups = orm
-                .read_group(
-                    conn,
-                    model,
-                    &domain,
-                    &fields,
-                    &groupby,
-                    options.offset as usize,
-                    options.limit.map(|l| l as usize),
-                    lazy,
-                )
+                .read_group_shown(conn, model, &domain, &shown, &grouping, lazy)
+                .await
+                .map_err(CallFailure::Orm)?;
+            seen(conn, groups).await?
+        }
+        "formatted_read_group" => {
+            let domain = searched(conn, argument(a, k, 0, "domain")).await?;
+            let groupby = groupby_of(argument(a, k, 1, "groupby"))?;
+            let aggregates = groupby_of(argument(a, k, 2, "aggregates"))?;
+            let having = match argument(a, k, 3, "having") {
+                None | Some(Value::Bool(false)) => Vec::new(),
+                Some(Value::Array(terms)) => terms.clone(),
+                Some(other) => {
+                    return Err(CallFailure::BadArgument(format!(
+                        "having must be a domain on aggregates, got {other}"
+                    )));
+                }
+            };
+            let options = search_options(a, k, 4)?;
+            let grouping = pulse_orm::Grouping {
+                groupby: &groupby,
+                aggregates: &aggregates,
+                having: &having,
+                offset: options.offset as usize,
+                limit: options.limit.map(|l| l as usize),
+                order: options.order.as_deref(),
+            };
+            let groups = orm
+                .formatted_read_group(conn, model, &domain, &grouping)
                 .await
                 .map_err(CallFailure::Orm)?;
             seen(conn, groups).await?
@@ -654,6 +691,14 @@ async fn builtin(
             });
         }
     })
+}
+
+/// A `groupby` or `aggregates` argument: a list of texts, or one text.
+fn groupby_of(value: Option<&Value>) -> Result<Vec<String>, CallFailure> {
+    match value {
+        Some(Value::String(one)) => Ok(vec![one.clone()]),
+        other => fields_of(other),
+    }
 }
 
 /// Runs the x2many `commands` of record `id` through the target models'
@@ -673,102 +718,6 @@ async fn x2many(
     outcome
 }
 
-/// Positional argument `index`, or keyword argument `name`.
-pub fn argument<'a>(
-    args: &'a [Value],
-    kwargs: &'a Map<String, Value>,
-    index: usize,
-    name: &str,
-) -> Option<&'a Value> {
-    args.get(index)
-        .or_else(|| kwargs.get(name))
-        .filter(|v| !v.is_null())
-}
-
-fn ids_of(value: Option<&Value>) -> Result<Vec<i64>, CallFailure> {
-    match value {
-        None | Some(Value::Bool(false)) => Ok(Vec::new()),
-        Some(Value::Number(n)) => n
-            .as_i64()
-            .map(|i| vec![i])
-            .ok_or_else(|| CallFailure::BadArgument(format!("invalid record id {n}"))),
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|v| {
-                v.as_i64()
-                    .ok_or_else(|| CallFailure::BadArgument(format!("invalid record id {v}")))
-            })
-            .collect(),
-        Some(other) => Err(CallFailure::BadArgument(format!(
-            "expected record ids, got {other}"
-        ))),
-    }
-}
-
-fn fields_of(value: Option<&Value>) -> Result<Vec<String>, CallFailure> {
-    match value {
-        None | Some(Value::Bool(false)) => Ok(Vec::new()),
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|v| {
-                v.as_str()
-                    .map(str::to_string)
-                    .ok_or_else(|| CallFailure::BadArgument(format!("invalid field name {v}")))
-            })
-            .collect(),
-        Some(other) => Err(CallFailure::BadArgument(format!(
-            "expected a list of field names, got {other}"
-        ))),
-    }
-}
-
-fn search_options(
-    args: &[Value],
-    kwargs: &Map<String, Value>,
-    first: usize,
-) -> Result<SearchOptions, CallFailure> {
-    let number = |v: Option<&Value>, what: &str| -> Result<Option<u32>, CallFailure> {
-        match v {
-            None | Some(Value::Bool(false)) => Ok(None),
-            Some(Value::Number(n)) => n
-                .as_u64()
-                .and_then(|n| u32::try_from(n).ok())
-                .map(Some)
-                .ok_or_else(|| CallFailure::BadArgument(format!("invalid {what} {n}"))),
-            Some(other) => Err(CallFailure::BadArgument(format!("invalid {what} {other}"))),
-        }
-    };
-    Ok(SearchOptions {
-        offset: number(argument(args, kwargs, first, "offset"), "offset")?.unwrap_or(0),
-        // Odoo reads a limit of 0 as no limit.
-        limit: number(argument(args, kwargs, first + 1, "limit"), "limit")?.filter(|l| *l > 0),
-        order: match argument(args, kwargs, first + 2, "order") {
-            None | Some(Value::Bool(false)) => None,
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(other) => {
-                return Err(CallFailure::BadArgument(format!("invalid order {other}")));
-            }
-        },
-    })
-}
-
-fn record_of(value: Option<&Value>) -> Result<Record, CallFailure> {
-    match value {
-        Some(Value::Object(values)) => Ok(values.clone()),
-        other => Err(CallFailure::BadArgument(format!(
-            "expected a dictionary of field values, got {}",
-            other.unwrap_or(&Value::Null)
-        ))),
-    }
-}
-
-fn domain_of(value: Option<&Value>) -> Result<Domain, CallFailure> {
-    match value {
-        None => Ok(Domain::all()),
-        Some(v) => Domain::parse(v).map_err(CallFailure::Orm),
-    }
-}
-
 fn fields_get(registry: &pulse_orm::Registry, model: &str) -> Value {
     let Some(model) = registry.get(model) else {
         return json!({});
@@ -776,11 +725,23 @@ fn fields_get(registry: &pulse_orm::Registry, model: &str) -> Value {
     let mut out = Map::new();
     out.insert(
         "id".into(),
-        json!({"type": "integer", "string": "ID", "readonly": true, "required": false}),
+        json!({
+            "name": "id",
+            "type": "integer",
+            "string": "ID",
+            "help": "",
+            "readonly": true,
+            "required": false,
+            "store": true,
+            "sortable": true,
+            "groupable": true,
+            "searchable": true,
+        }),
     );
     for field in model.fields() {
         let spec = &field.spec;
         let mut attrs = json!({
+            "name": field.name(),
             "type": field.ttype().as_str(),
             "string": spec.string,
             "required": spec.required,

@@ -4,9 +4,9 @@
 
 use std::collections::BTreeSet;
 
-pub use crate::data::DataRecord;
 /// How the dispatcher reads one argument (positional, or by keyword).
-pub use crate::dispatch::argument;
+pub use crate::arguments::argument;
+pub use crate::data::DataRecord;
 
 /// The records of one data file's text, checked as an install checks them.
 pub fn data_records(text: &str) -> Result<Vec<DataRecord>, String> {

@@ -12,6 +12,7 @@
 
 mod access;
 mod addon_orm;
+mod arguments;
 pub mod auth;
 mod auth_policy;
 mod backend;
@@ -42,6 +43,7 @@ mod reference;
 pub mod routes;
 mod schema_sync;
 mod utc;
+mod web_methods;
 
 /// `#[crate::boxed]` on a `pub async fn` returns its future boxed
 /// (`Pin<Box<dyn Future + Send>>`), so the state machine is compiled once,

@@ -49,6 +49,7 @@ pub use domain::{
 };
 pub use error::OrmError;
 pub use events::{RecordEvent, Subscription};
+pub use group::Grouping;
 pub use pending::Pending;
 pub use records::{Orm, SearchOptions};
 pub use registry::{
