@@ -168,6 +168,16 @@ async fn call_in_context(
         };
         return (outcome, orm);
     }
+    // The compute methods of `base` models' computed fields, which the
+    // host answers itself.
+    if let Some(compute) = model_methods::host_compute(model, method) {
+        let mut orm = orm;
+        let outcome = match orm.parts() {
+            Ok((conn, o)) => compute(conn, o, &ids).await.map_err(CallFailure::Orm),
+            Err(e) => Err(CallFailure::Unavailable(e)),
+        };
+        return (outcome, orm);
+    }
     // Special models may name an ORM method otherwise (Odoo's API keys' `remove`).
     let builtin_name = model_methods::alias(model, method).unwrap_or(method);
     if !BUILTIN_METHODS.contains(&builtin_name) {
@@ -412,6 +422,9 @@ async fn builtin(
                 .create(conn, model, &rows)
                 .await
                 .map_err(CallFailure::Orm)?;
+            model_methods::after_create(conn, orm, model, &ids, &rows)
+                .await
+                .map_err(CallFailure::Orm)?;
             guard(conn, Mode::Create, &ids).await?;
             model_methods::set_pseudo_fields(conn, model, &ids, taken).await?;
             for (id, commands) in ids.iter().zip(&commands) {
@@ -471,7 +484,7 @@ async fn builtin(
                 let names: Vec<String> = commands.iter().map(|(name, _)| name.clone()).collect();
                 orm.mark_written(model, &ids, &names)
                     .map_err(CallFailure::Orm)?;
-                model_methods::after_write(conn, model, &ids, &values)
+                model_methods::after_write(conn, orm, model, &ids, &values)
                     .await
                     .map_err(CallFailure::Orm)?;
             }

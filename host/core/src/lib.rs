@@ -36,6 +36,7 @@ mod migrations;
 mod model_methods;
 mod module_records;
 mod modules;
+mod people;
 mod recompute;
 pub mod routes;
 mod schema_sync;
@@ -100,6 +101,7 @@ pub use mail::{
     OutgoingMail, SmtpServer,
 };
 pub use module_records::{ModuleInfo, ModuleState, Operation};
+pub use people::record_login;
 pub use pulse_manifest::plan::Installed;
 pub use pulse_runtime::Limits;
 pub use pulse_schema::Context;

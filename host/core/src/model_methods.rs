@@ -1,7 +1,9 @@
 //! What particular models add to the generic call machinery, in one table
 //! the dispatcher and the host's call entry consult: `res.users`' password
 //! (a value of `create` and `write` that is no field), what a
-//! deactivation does to its credentials and its `context_get`, the API
+//! deactivation does to its credentials and its `context_get`, the
+//! partners users and companies share (`crate::people`), the computed
+//! fields of `base` models the host computes itself, the API
 //! keys' `remove`, and the Apps buttons of `ir.module.module` and its
 //! upgrade wizard. The dispatcher never names a model; a special model
 //! adds a row here.
@@ -9,7 +11,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use pulse_orm::{Connection, OrmError, Record};
+use pulse_orm::{Connection, Orm, OrmError, Record};
 use serde_json::Value;
 
 use crate::Host;
@@ -43,8 +45,27 @@ pub type SetValues =
 /// What a write of some values to some records does beyond the write, in
 /// the same transaction; every ORM write path runs it (RPC, addon code,
 /// data files).
-pub type AfterWrite =
-    for<'a> fn(&'a mut Connection, &'a [i64], &'a Record) -> BoxFuture<'a, Result<(), OrmError>>;
+pub type AfterWrite = for<'a> fn(
+    &'a mut Connection,
+    &'a Orm,
+    &'a [i64],
+    &'a Record,
+) -> BoxFuture<'a, Result<(), OrmError>>;
+
+/// What creating some records from some rows (one per record) does beyond
+/// the create, in the same transaction; every ORM create path runs it.
+pub type AfterCreate = for<'a> fn(
+    &'a mut Connection,
+    &'a Orm,
+    &'a [i64],
+    &'a [Record],
+) -> BoxFuture<'a, Result<(), OrmError>>;
+
+/// A compute method of a stored computed field the host computes itself
+/// (a `base` model's): the records' ids in, `[[id, value], …]` out, as an
+/// addon's compute method answers.
+pub type HostCompute =
+    for<'a> fn(&'a mut Connection, &'a Orm, &'a [i64]) -> BoxFuture<'a, Result<Value, OrmError>>;
 
 /// Checks the values of a `create` (one row per record) or a `write`
 /// (one row) before anything is written.
@@ -78,6 +99,10 @@ pub struct ModelMethods {
     pub pseudo_fields: Option<PseudoFields>,
     /// What its writes do beyond the write, if anything.
     pub after_write: Option<AfterWrite>,
+    /// What its creates do beyond the create, if anything.
+    pub after_create: Option<AfterCreate>,
+    /// The compute methods of its computed fields the host answers.
+    pub computes: &'static [(&'static str, HostCompute)],
     /// What its `create` and `write` values must satisfy, from RPC clients
     /// and addon code alike, if anything.
     pub check: Option<CheckValues>,
@@ -87,7 +112,7 @@ pub struct ModelMethods {
 }
 
 /// The special models.
-const MODELS: [ModelMethods; 5] = [
+const MODELS: [ModelMethods; 7] = [
     ModelMethods {
         model: crate::auth::USERS_MODEL,
         aliases: &[],
@@ -96,6 +121,8 @@ const MODELS: [ModelMethods; 5] = [
             set: set_passwords,
         }),
         after_write: Some(after_user_write),
+        after_create: Some(after_user_create),
+        computes: &[("_compute_share", compute_share)],
         check: None,
         host_methods: Some((&["context_get"], user_context)),
     },
@@ -106,6 +133,8 @@ const MODELS: [ModelMethods; 5] = [
         aliases: &[("remove", "unlink")],
         pseudo_fields: None,
         after_write: None,
+        after_create: None,
+        computes: &[],
         check: None,
         host_methods: None,
     },
@@ -114,6 +143,8 @@ const MODELS: [ModelMethods; 5] = [
         aliases: &[],
         pseudo_fields: None,
         after_write: None,
+        after_create: None,
+        computes: &[],
         check: None,
         host_methods: Some((&crate::modules::MODULE_METHODS, lifecycle_method)),
     },
@@ -122,6 +153,8 @@ const MODELS: [ModelMethods; 5] = [
         aliases: &[],
         pseudo_fields: None,
         after_write: None,
+        after_create: None,
+        computes: &[],
         check: None,
         host_methods: Some((&[], lifecycle_method)),
     },
@@ -132,7 +165,35 @@ const MODELS: [ModelMethods; 5] = [
         aliases: &[],
         pseudo_fields: None,
         after_write: None,
+        after_create: None,
+        computes: &[],
         check: Some(crate::mail::check_values),
+        host_methods: None,
+    },
+    // Odoo's partners: their commercial entity and complete name, and
+    // their users' and companies' copies of what they share.
+    ModelMethods {
+        model: crate::people::PARTNER_MODEL,
+        aliases: &[],
+        pseudo_fields: None,
+        after_write: Some(after_partner_write),
+        after_create: None,
+        computes: &[
+            ("_compute_commercial_partner", compute_commercial_partner),
+            ("_compute_complete_name", compute_complete_name),
+        ],
+        check: None,
+        host_methods: None,
+    },
+    // A company's partner, made with it and kept in step.
+    ModelMethods {
+        model: crate::people::COMPANY_MODEL,
+        aliases: &[],
+        pseudo_fields: None,
+        after_write: Some(after_company_write),
+        after_create: Some(after_company_create),
+        computes: &[],
+        check: None,
         host_methods: None,
     },
 ];
@@ -147,10 +208,75 @@ fn set_passwords<'a>(
 
 fn after_user_write<'a>(
     conn: &'a mut Connection,
+    orm: &'a Orm,
     ids: &'a [i64],
     values: &'a Record,
 ) -> BoxFuture<'a, Result<(), OrmError>> {
-    Box::pin(crate::auth::after_write(conn, ids, values))
+    Box::pin(async move {
+        crate::auth::after_write(conn, ids, values).await?;
+        crate::people::after_delegating_write(conn, orm, crate::people::USERS_MODEL, ids, values)
+            .await
+    })
+}
+
+fn after_user_create<'a>(
+    conn: &'a mut Connection,
+    orm: &'a Orm,
+    ids: &'a [i64],
+    rows: &'a [Record],
+) -> BoxFuture<'a, Result<(), OrmError>> {
+    crate::people::after_create(conn, orm, crate::people::USERS_MODEL, ids, rows)
+}
+
+fn after_company_write<'a>(
+    conn: &'a mut Connection,
+    orm: &'a Orm,
+    ids: &'a [i64],
+    values: &'a Record,
+) -> BoxFuture<'a, Result<(), OrmError>> {
+    crate::people::after_delegating_write(conn, orm, crate::people::COMPANY_MODEL, ids, values)
+}
+
+fn after_company_create<'a>(
+    conn: &'a mut Connection,
+    orm: &'a Orm,
+    ids: &'a [i64],
+    rows: &'a [Record],
+) -> BoxFuture<'a, Result<(), OrmError>> {
+    crate::people::after_create(conn, orm, crate::people::COMPANY_MODEL, ids, rows)
+}
+
+fn after_partner_write<'a>(
+    conn: &'a mut Connection,
+    orm: &'a Orm,
+    ids: &'a [i64],
+    values: &'a Record,
+) -> BoxFuture<'a, Result<(), OrmError>> {
+    crate::people::after_partner_write(conn, orm, ids, values)
+}
+
+fn compute_share<'a>(
+    conn: &'a mut Connection,
+    orm: &'a Orm,
+    ids: &'a [i64],
+) -> BoxFuture<'a, Result<Value, OrmError>> {
+    crate::people::shares(conn, orm, ids)
+}
+
+fn compute_commercial_partner<'a>(
+    conn: &'a mut Connection,
+    orm: &'a Orm,
+    ids: &'a [i64],
+) -> BoxFuture<'a, Result<Value, OrmError>> {
+    crate::people::commercial_partners(conn, orm, ids)
+}
+
+fn compute_complete_name<'a>(
+    conn: &'a mut Connection,
+    orm: &'a Orm,
+    ids: &'a [i64],
+) -> BoxFuture<'a, Result<Value, OrmError>> {
+    crate::people::complete_names(conn, orm, ids)
 }
 
 fn user_context<'a>(host: &'a Host, call: HostCall<'a>) -> BoxFuture<'a, Result<Value, Failure>> {
@@ -208,14 +334,39 @@ pub async fn set_pseudo_fields(
 #[crate::boxed]
 pub async fn after_write(
     conn: &mut Connection,
+    orm: &Orm,
     model: &str,
     ids: &[i64],
     values: &Record,
 ) -> Result<(), OrmError> {
     match of(model).and_then(|m| m.after_write) {
-        Some(after) => after(conn, ids, values).await,
+        Some(after) => after(conn, orm, ids, values).await,
         None => Ok(()),
     }
+}
+
+/// What creating the records `ids` of `model` from `rows` does beyond the create.
+#[crate::boxed]
+pub async fn after_create(
+    conn: &mut Connection,
+    orm: &Orm,
+    model: &str,
+    ids: &[i64],
+    rows: &[Record],
+) -> Result<(), OrmError> {
+    match of(model).and_then(|m| m.after_create) {
+        Some(after) => after(conn, orm, ids, rows).await,
+        None => Ok(()),
+    }
+}
+
+/// The compute method `method` of `model`, when the host answers it.
+pub fn host_compute(model: &str, method: &str) -> Option<HostCompute> {
+    of(model)?
+        .computes
+        .iter()
+        .find(|(name, _)| *name == method)
+        .map(|(_, compute)| *compute)
 }
 
 /// Checks the values of a `create` or `write` on `model` (see
