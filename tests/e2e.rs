@@ -9,6 +9,7 @@
 extern crate pulse_testing;
 
 mod api_versions;
+mod base_models;
 mod auth_policy;
 mod cli_graph;
 mod context;

@@ -212,6 +212,15 @@ pub async fn ensure(conn: &mut Connection, dialect: Dialect) -> Result<(), Error
     crate::people::adopt(conn, &orm).await?;
     people_ids(conn).await?;
     api_key_rights(conn, groups[0], groups[1]).await?;
+    // Internal users read contacts and their tags, as in Odoo (creating
+    // and changing them is Odoo's "Contact Creation", here the admin's).
+    let contacts = ["res.partner", "res.partner.category"].map(|model| AccessRight {
+        xmlid: format!("access_{}_group_user", pulse_orm::table_name(model)),
+        model,
+        group: groups[0],
+        perms: [true, false, false, false],
+    });
+    seed_access_rights(conn, &contacts).await?;
     admin_rights(conn, groups[1], &ADMIN_MODELS).await?;
     Ok(())
 }

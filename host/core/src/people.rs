@@ -83,6 +83,7 @@ pub async fn commercial_partners(
     for &id in ids {
         let mut chain = BTreeSet::new();
         let mut current = id;
+        let mut top = id;
         let mut company = None;
         loop {
             if !chain.insert(current) || chain.len() > MAX_PARENTS {
@@ -109,8 +110,11 @@ pub async fn commercial_partners(
                 wanted.clear();
             }
             let Some(&(parent, is_company)) = known.get(&current) else {
+                // A parent that does not exist (any more) ends the chain.
+                current = top;
                 break;
             };
+            top = current;
             if is_company && company.is_none() {
                 company = Some(current);
             }
@@ -370,8 +374,8 @@ async fn adopt_partner(
     let (fields, table) = delegated(model);
     let found = read(conn, orm, PARTNER_MODEL, &[partner], fields).await?;
     let Some(values) = found.get(&partner) else {
-        return Err(OrmError::value(format!(
-            "Record does not exist or has been deleted. (Record: res.partner({partner},))"
+        return Err(OrmError::missing(format!(
+            "Record does not exist or has been deleted.\n(Record: res.partner({partner},), User: 1)"
         )));
     };
     let values: Record = picked(values, fields)
