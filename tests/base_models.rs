@@ -89,11 +89,11 @@ fn python_script(backend: Backend) {
     let bills = partners[2]["id"].clone();
     assert_eq!(
         column(&partners, "commercial_partner_id"),
-        [json!([acme, "Acme"]); 3].to_vec()
+        vec![json!([acme, "Acme"]); 3]
     );
     assert_eq!(column(&partners, "type"), [json!("contact"), json!("contact"), json!("invoice")]);
-    assert_eq!(column(&partners, "color"), [json!(0); 3].to_vec());
-    assert_eq!(column(&partners, "lang"), [json!("en_US"); 3].to_vec());
+    assert_eq!(column(&partners, "color"), vec![json!(0); 3]);
+    assert_eq!(column(&partners, "lang"), vec![json!("en_US"); 3]);
     assert_eq!(get("child_ids"), json!([ann]));
     assert_eq!(get("name_search"), json!([[ann, "Acme, Ann"]]));
     assert_eq!(

@@ -83,7 +83,6 @@ pub async fn commercial_partners(
     for &id in ids {
         let mut chain = BTreeSet::new();
         let mut current = id;
-        let mut top = id;
         let mut company = None;
         loop {
             if !chain.insert(current) || chain.len() > MAX_PARENTS {
@@ -110,11 +109,14 @@ pub async fn commercial_partners(
                 wanted.clear();
             }
             let Some(&(parent, is_company)) = known.get(&current) else {
-                // A parent that does not exist (any more) ends the chain.
-                current = top;
-                break;
+                if current == id {
+                    break;
+                }
+                // A parent that does not exist, as a foreign key refuses it.
+                return Err(OrmError::missing(format!(
+                    "Record does not exist or has been deleted.\n(Record: res.partner({current},))"
+                )));
             };
-            top = current;
             if is_company && company.is_none() {
                 company = Some(current);
             }
