@@ -21,7 +21,12 @@ fn steps(output: &str) -> BTreeMap<String, Value> {
     output
         .lines()
         .map(|line| serde_json::from_str::<Value>(line).unwrap())
-        .map(|line| (line["step"].as_str().unwrap().to_string(), line["value"].clone()))
+        .map(|line| {
+            (
+                line["step"].as_str().unwrap().to_string(),
+                line["value"].clone(),
+            )
+        })
         .collect()
 }
 
@@ -39,7 +44,8 @@ fn python_script(backend: Backend) {
     build_addons();
     let pulse = Pulse::on(backend, &[]);
     let server = pulse.serve();
-    let output = pulse_testing::python_script("people_over_xmlrpc.py", &[&server.url, &pulse.db_name]);
+    let output =
+        pulse_testing::python_script("people_over_xmlrpc.py", &[&server.url, &pulse.db_name]);
     let step = steps(&output);
     let get = |name: &str| {
         step.get(name)
@@ -48,7 +54,10 @@ fn python_script(backend: Backend) {
     };
     let fault = |name: &str| -> String {
         let value = get(name);
-        assert!(value.get("fault").is_some(), "{name} must be refused: {value}");
+        assert!(
+            value.get("fault").is_some(),
+            "{name} must be refused: {value}"
+        );
         value["message"].as_str().unwrap_or_default().to_string()
     };
     assert_eq!(get("done"), json!(true));
@@ -83,7 +92,10 @@ fn python_script(backend: Backend) {
         column(&partners, "display_name"),
         [json!("Acme"), json!("Acme, Ann"), json!("Acme, Bills")]
     );
-    assert_eq!(column(&partners, "complete_name"), column(&partners, "display_name"));
+    assert_eq!(
+        column(&partners, "complete_name"),
+        column(&partners, "display_name")
+    );
     let acme = partners[0]["id"].clone();
     let ann = partners[1]["id"].clone();
     let bills = partners[2]["id"].clone();
@@ -91,7 +103,10 @@ fn python_script(backend: Backend) {
         column(&partners, "commercial_partner_id"),
         vec![json!([acme, "Acme"]); 3]
     );
-    assert_eq!(column(&partners, "type"), [json!("contact"), json!("contact"), json!("invoice")]);
+    assert_eq!(
+        column(&partners, "type"),
+        [json!("contact"), json!("contact"), json!("invoice")]
+    );
     assert_eq!(column(&partners, "color"), vec![json!(0); 3]);
     assert_eq!(column(&partners, "lang"), vec![json!("en_US"); 3]);
     assert_eq!(get("child_ids"), json!([ann]));
@@ -101,8 +116,14 @@ fn python_script(backend: Backend) {
         [json!("Acme Corp, Ann"), json!("Acme Corp, Bills")]
     );
     let own = get("ann a company");
-    assert_eq!(column(&own, "commercial_partner_id"), [json!([ann, "Ann"]), json!([ann, "Ann"])]);
-    assert_eq!(column(&own, "display_name"), [json!("Ann"), json!("Ann, Bills")]);
+    assert_eq!(
+        column(&own, "commercial_partner_id"),
+        [json!([ann, "Ann"]), json!([ann, "Ann"])]
+    );
+    assert_eq!(
+        column(&own, "display_name"),
+        [json!("Ann"), json!("Ann, Bills")]
+    );
     for name in ["cycle", "own parent"] {
         let message = fault(name);
         assert!(
@@ -134,12 +155,20 @@ fn python_script(backend: Backend) {
     }
     assert_eq!(
         (&zoe["name"], &zoe["email"], &zoe["lang"], &zoe["tz"]),
-        (&json!("Zoe"), &json!("zoe@example.com"), &json!("fr_FR"), &json!("Europe/Brussels"))
+        (
+            &json!("Zoe"),
+            &json!("zoe@example.com"),
+            &json!("fr_FR"),
+            &json!("Europe/Brussels")
+        )
     );
     assert_eq!(partner["user_ids"], json!([zoe["id"]]));
     assert_eq!(zoe["company_id"][0], ids["main_company"][1]);
     assert_eq!(zoe["company_ids"], json!([ids["main_company"][1]]));
-    assert_eq!((&zoe["share"], &zoe["login_date"]), (&json!(false), &json!(false)));
+    assert_eq!(
+        (&zoe["share"], &zoe["login_date"]),
+        (&json!(false), &json!(false))
+    );
     let both = json!({"name": "Zoé Martin", "email": "zoe.martin@example.com"});
     let mut renamed = get("zoe renamed");
     renamed.as_object_mut().unwrap().remove("id");
@@ -153,7 +182,9 @@ fn python_script(backend: Backend) {
     assert_eq!(get("zoe uid"), zoe["id"]);
     let login_date = get("login_date");
     assert!(
-        login_date.as_str().is_some_and(|d| d.len() == 19 && d.starts_with("20")),
+        login_date
+            .as_str()
+            .is_some_and(|d| d.len() == 19 && d.starts_with("20")),
         "login_date: {login_date}"
     );
     let context = get("zoe context_get");
@@ -172,21 +203,39 @@ fn python_script(backend: Backend) {
     }
 
     // Share, and the two sides of the groups' relation.
-    assert_eq!(column(&get("share"), "share"), [json!(false), json!(true), json!(false)]);
+    assert_eq!(
+        column(&get("share"), "share"),
+        [json!(false), json!(true), json!(false)]
+    );
     let system = &ids["group_system"][1];
     assert!(get("zoe groups").as_array().unwrap().contains(system));
     let users = get("system users");
     assert!(users["user_ids"].as_array().unwrap().contains(&zoe["id"]));
     assert_eq!(users["implied_ids"], json!([ids["group_erp_manager"][1]]));
-    assert!(!get("system users after").as_array().unwrap().contains(&zoe["id"]));
+    assert!(
+        !get("system users after")
+            .as_array()
+            .unwrap()
+            .contains(&zoe["id"])
+    );
 
     // A company and its partner.
     let company = get("company");
     let partner = get("company partner");
     assert_eq!(company["partner_id"], json!([partner["id"], "Beta Ltd"]));
     assert_eq!(
-        (&partner["name"], &partner["email"], &partner["phone"], &partner["is_company"]),
-        (&json!("Beta Ltd"), &json!("info@beta.example"), &json!("+32 2 000"), &json!(true))
+        (
+            &partner["name"],
+            &partner["email"],
+            &partner["phone"],
+            &partner["is_company"]
+        ),
+        (
+            &json!("Beta Ltd"),
+            &json!("info@beta.example"),
+            &json!("+32 2 000"),
+            &json!(true)
+        )
     );
     assert_eq!(partner["commercial_partner_id"][0], partner["id"]);
     assert_eq!(get("company phone"), json!("+32 2 111"));
@@ -226,18 +275,39 @@ fn over_jsonrpc(backend: Backend) {
     );
     assert_eq!(
         fields["type"]["selection"],
-        json!([["contact", "Contact"], ["invoice", "Invoice"], ["delivery", "Delivery"], ["other", "Other"]])
+        json!([
+            ["contact", "Contact"],
+            ["invoice", "Invoice"],
+            ["delivery", "Delivery"],
+            ["other", "Other"]
+        ])
     );
-    assert_eq!(fields["commercial_partner_id"]["relation"], json!("res.partner"));
+    assert_eq!(
+        fields["commercial_partner_id"]["relation"],
+        json!("res.partner")
+    );
     assert_eq!(fields["commercial_partner_id"]["readonly"], json!(true));
     assert_eq!(fields["child_ids"]["relation_field"], json!("parent_id"));
-    assert_eq!(fields["category_id"]["relation"], json!("res.partner.category"));
-    let groups = ok(&mut admin, "res.users", "fields_get", json!([["group_ids", "groups_id"]]));
+    assert_eq!(
+        fields["category_id"]["relation"],
+        json!("res.partner.category")
+    );
+    let groups = ok(
+        &mut admin,
+        "res.users",
+        "fields_get",
+        json!([["group_ids", "groups_id"]]),
+    );
     assert_eq!(groups["group_ids"]["relation"], json!("res.groups"));
     assert!(groups.get("groups_id").is_none(), "{groups}");
 
     // Hostile: computed fields, cycles through create, a partner in use.
-    let company = ok(&mut admin, "res.partner", "create", json!([{"name": "Co", "is_company": true}]));
+    let company = ok(
+        &mut admin,
+        "res.partner",
+        "create",
+        json!([{"name": "Co", "is_company": true}]),
+    );
     let (kind, _) = refused(
         &mut admin,
         "res.partner",
@@ -252,7 +322,13 @@ fn over_jsonrpc(backend: Backend) {
         json!([{"name": "Nobody's", "parent_id": 987654}]),
     );
     assert!(!kind.is_empty(), "{message}");
-    let ana_partner = ok(&mut admin, "res.users", "read", json!([[ana], ["partner_id"]]))[0]["partner_id"][0].clone();
+    let ana_partner = ok(
+        &mut admin,
+        "res.users",
+        "read",
+        json!([[ana], ["partner_id"]]),
+    )[0]["partner_id"][0]
+        .clone();
     let (kind, message) = refused(&mut admin, "res.partner", "unlink", json!([[ana_partner]]));
     assert!(!kind.is_empty(), "a user's partner cannot go: {message}");
     // The old name is gone: Odoo 19 says group_ids.
@@ -265,7 +341,12 @@ fn over_jsonrpc(backend: Backend) {
     assert_eq!(kind, "builtins.ValueError", "{message}");
     // The server goes on serving, and Ana reads what she is allowed to.
     assert_eq!(
-        ok(&mut ana_rpc, "res.partner", "search_count", json!([[["id", "=", company]]])),
+        ok(
+            &mut ana_rpc,
+            "res.partner",
+            "search_count",
+            json!([[["id", "=", company]]])
+        ),
         json!(1)
     );
 }

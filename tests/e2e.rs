@@ -9,8 +9,8 @@
 extern crate pulse_testing;
 
 mod api_versions;
-mod base_models;
 mod auth_policy;
+mod base_models;
 mod cli_graph;
 mod context;
 mod cron;

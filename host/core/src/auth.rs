@@ -413,7 +413,8 @@ pub async fn context_get(
             .await?;
         for (name, value) in found.pop().unwrap_or_default() {
             // A user who never chose a language reads in the default one.
-            if name != "id" && !(name == "lang" && !pulse_schema::is_truthy(&value)) {
+            let unset_lang = name == "lang" && !pulse_schema::is_truthy(&value);
+            if name != "id" && !unset_lang {
                 let key = name.strip_prefix("context_").unwrap_or(&name);
                 context.insert(key.to_string(), value);
             }

@@ -228,29 +228,38 @@ pub async fn ensure(conn: &mut Connection, dialect: Dialect) -> Result<(), Error
 /// The external ids of the people every database has: Odoo's main
 /// company's partner, and its administrator and theirs.
 async fn people_ids(conn: &mut Connection) -> Result<(), Error> {
-    let partner_of = async |conn: &mut Connection, table: &str, id: i64| -> Result<Option<i64>, Error> {
-        let found: Option<Option<i64>> =
-            sqlx::query_scalar(&format!("SELECT partner_id FROM {table} WHERE id = $1"))
-                .bind(id)
-                .fetch_optional(&mut *conn)
-                .await?;
-        Ok(found.flatten())
-    };
+    let partner_of =
+        async |conn: &mut Connection, table: &str, id: i64| -> Result<Option<i64>, Error> {
+            let found: Option<Option<i64>> =
+                sqlx::query_scalar(&format!("SELECT partner_id FROM {table} WHERE id = $1"))
+                    .bind(id)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+            Ok(found.flatten())
+        };
     let mut named = Vec::new();
     if let Some(company) = ledger::external_id(conn, BASE, "main_company").await? {
-        named.push(("main_partner", partner_of(conn, "res_company", company.res_id).await?));
+        named.push((
+            "main_partner",
+            partner_of(conn, "res_company", company.res_id).await?,
+        ));
     }
-    let admin: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM res_users WHERE id = $1")
-            .bind(SUPERUSER_ID)
-            .fetch_one(&mut *conn)
-            .await?;
+    let admin: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM res_users WHERE id = $1")
+        .bind(SUPERUSER_ID)
+        .fetch_one(&mut *conn)
+        .await?;
     if admin > 0 {
-        if ledger::external_id(conn, BASE, "user_admin").await?.is_none() {
+        if ledger::external_id(conn, BASE, "user_admin")
+            .await?
+            .is_none()
+        {
             ledger::add_external_id(conn, BASE, "user_admin", "res.users", SUPERUSER_ID, true)
                 .await?;
         }
-        named.push(("partner_admin", partner_of(conn, "res_users", SUPERUSER_ID).await?));
+        named.push((
+            "partner_admin",
+            partner_of(conn, "res_users", SUPERUSER_ID).await?,
+        ));
     }
     for (xmlid, partner) in named {
         if let Some(partner) = partner

@@ -223,7 +223,7 @@ pub const MIGRATIONS: &[Migration] = &[
             column: "job",
             definition: "VARCHAR",
         }],
-    },    // Odoo 19's people and companies: a user's partner, companies and
+    }, // Odoo 19's people and companies: a user's partner, companies and
     // preferences, the partner's hierarchy and tags, the company's partner;
     // `groups_id` is Odoo 19's `group_ids` (the relation table stays).
     // Users and companies without a partner get one from the seeding

@@ -48,7 +48,10 @@ fn id_of(value: Option<&Value>) -> Option<i64> {
 }
 
 fn text_of(value: Option<&Value>) -> String {
-    value.and_then(Value::as_str).unwrap_or_default().to_string()
+    value
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// The records `ids` of `model` with `fields`, by id.
@@ -103,7 +106,9 @@ pub async fn commercial_partners(
                 .await?
                 {
                     let parent = id_of(record.get("parent_id"));
-                    let is_company = record.get("is_company").is_some_and(pulse_schema::is_truthy);
+                    let is_company = record
+                        .get("is_company")
+                        .is_some_and(pulse_schema::is_truthy);
                     known.insert(found, (parent, is_company));
                 }
                 wanted.clear();
@@ -143,12 +148,23 @@ pub async fn complete_names(
         orm,
         PARTNER_MODEL,
         ids,
-        &["name", "is_company", "type", "parent_id", "commercial_partner_id"],
+        &[
+            "name",
+            "is_company",
+            "type",
+            "parent_id",
+            "commercial_partner_id",
+        ],
     )
     .await?;
     let above: BTreeSet<i64> = partners
         .values()
-        .flat_map(|p| [id_of(p.get("parent_id")), id_of(p.get("commercial_partner_id"))])
+        .flat_map(|p| {
+            [
+                id_of(p.get("parent_id")),
+                id_of(p.get("commercial_partner_id")),
+            ]
+        })
         .flatten()
         .collect();
     let above: Vec<i64> = above.into_iter().collect();
@@ -172,9 +188,14 @@ pub async fn complete_names(
             {
                 name = label.to_string();
             }
-            if !partner.get("is_company").is_some_and(pulse_schema::is_truthy) {
+            if !partner
+                .get("is_company")
+                .is_some_and(pulse_schema::is_truthy)
+            {
                 let commercial = id_of(partner.get("commercial_partner_id")).filter(|c| c != id);
-                let company = name_of(commercial).or_else(|| name_of(parent)).unwrap_or_default();
+                let company = name_of(commercial)
+                    .or_else(|| name_of(parent))
+                    .unwrap_or_default();
                 name = format!("{company}, {name}");
             }
         }
@@ -198,7 +219,8 @@ async fn users_groups(
         "SELECT res_groups_id, implied_ids_id FROM res_groups_implied_ids_rel",
     )
     .await?;
-    let mut groups: BTreeMap<i64, BTreeSet<i64>> = ids.iter().map(|id| (*id, BTreeSet::new())).collect();
+    let mut groups: BTreeMap<i64, BTreeSet<i64>> =
+        ids.iter().map(|id| (*id, BTreeSet::new())).collect();
     for (user, group) in links {
         if let Some(set) = groups.get_mut(&user) {
             set.insert(group);
@@ -288,15 +310,14 @@ async fn partners_of(
 ) -> Result<Vec<(i64, Option<i64>)>, OrmError> {
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
-        let partner: Option<i64> = sqlx::query(&format!(
-            "SELECT partner_id FROM \"{table}\" WHERE id = $1"
-        ))
-        .bind(*id)
-        .fetch_optional(&mut *conn)
-        .await?
-        .map(|row| row.try_get(0))
-        .transpose()?
-        .flatten();
+        let partner: Option<i64> =
+            sqlx::query(&format!("SELECT partner_id FROM \"{table}\" WHERE id = $1"))
+                .bind(*id)
+                .fetch_optional(&mut *conn)
+                .await?
+                .map(|row| row.try_get(0))
+                .transpose()?
+                .flatten();
         out.push((*id, partner));
     }
     Ok(out)
@@ -333,11 +354,13 @@ pub async fn after_create(
                     values.insert("is_company".into(), true.into());
                 }
                 let partner = orm.create(conn, PARTNER_MODEL, &[values]).await?[0];
-                sqlx::query(&format!("UPDATE \"{table}\" SET partner_id = $1 WHERE id = $2"))
-                    .bind(partner)
-                    .bind(*id)
-                    .execute(&mut *conn)
-                    .await?;
+                sqlx::query(&format!(
+                    "UPDATE \"{table}\" SET partner_id = $1 WHERE id = $2"
+                ))
+                .bind(partner)
+                .bind(*id)
+                .execute(&mut *conn)
+                .await?;
             }
         }
         if model == USERS_MODEL {
@@ -456,7 +479,10 @@ async fn copy_shared(
     partners: &[i64],
     values: &Record,
 ) -> Result<(), OrmError> {
-    for (fields, table) in [(&USER_FIELDS[..], "res_users"), (&COMPANY_FIELDS[..], "res_company")] {
+    for (fields, table) in [
+        (&USER_FIELDS[..], "res_users"),
+        (&COMPANY_FIELDS[..], "res_company"),
+    ] {
         let shared: Record = picked(values, fields)
             .into_iter()
             .filter(|(k, v)| !(k == "name" && v.as_str().is_none()))
@@ -520,7 +546,10 @@ pub async fn adopt(conn: &mut Connection, orm: &Orm) -> Result<(), OrmError> {
     let missing = |column: &str| format!("SELECT id FROM res_partner WHERE {column} IS NULL");
     let partners = ids(conn, &missing("commercial_partner_id")).await?;
     if !partners.is_empty() {
-        let values = computed(commercial_partners(conn, orm, &partners).await?, "commercial_partner_id");
+        let values = computed(
+            commercial_partners(conn, orm, &partners).await?,
+            "commercial_partner_id",
+        );
         orm.set_computed(conn, PARTNER_MODEL, &values).await?;
     }
     let partners = ids(conn, &missing("complete_name")).await?;
