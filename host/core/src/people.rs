@@ -214,11 +214,7 @@ async fn users_groups(
         "SELECT res_users_id, res_groups_id FROM res_groups_res_users_rel",
     )
     .await?;
-    let implied: Vec<(i64, i64)> = pulse_orm::pairs(
-        conn,
-        "SELECT res_groups_id, implied_ids_id FROM res_groups_implied_ids_rel",
-    )
-    .await?;
+    let implied = crate::access::implied_groups(conn).await?;
     let mut groups: BTreeMap<i64, BTreeSet<i64>> =
         ids.iter().map(|id| (*id, BTreeSet::new())).collect();
     for (user, group) in links {
@@ -227,17 +223,7 @@ async fn users_groups(
         }
     }
     for set in groups.values_mut() {
-        loop {
-            let more: Vec<i64> = implied
-                .iter()
-                .filter(|(g, h)| set.contains(g) && !set.contains(h))
-                .map(|(_, h)| *h)
-                .collect();
-            if more.is_empty() {
-                break;
-            }
-            set.extend(more);
-        }
+        crate::access::with_implied(&implied, set);
     }
     Ok(groups)
 }
