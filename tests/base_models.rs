@@ -239,6 +239,12 @@ fn python_script(backend: Backend) {
     );
     assert_eq!(partner["commercial_partner_id"][0], partner["id"]);
     assert_eq!(get("company phone"), json!("+32 2 111"));
+    let country = get("company country");
+    assert_eq!(
+        (&country["country_id"][1], &country["city"]),
+        (&json!("Belgium"), &json!("Brussels"))
+    );
+    assert_eq!(get("partners in belgium"), json!([partner["id"]]));
 }
 
 fn over_jsonrpc(backend: Backend) {

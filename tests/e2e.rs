@@ -11,6 +11,7 @@ extern crate pulse_testing;
 mod api_versions;
 mod auth_policy;
 mod base_models;
+mod base_reference;
 mod cli_graph;
 mod context;
 mod cron;

@@ -130,4 +130,9 @@ step('company partner', call('res.partner', 'read', [[company_partner]],
                              {'fields': ['name', 'email', 'phone', 'is_company', 'commercial_partner_id']})[0])
 call('res.partner', 'write', [[company_partner], {'phone': '+32 2 111'}])
 step('company phone', call('res.company', 'read', [[company]], {'fields': ['phone']})[0]['phone'])
+# Countries: the partner's address, which its company reads too.
+belgium = call('res.country', 'search', [[['code', '=', 'BE']]])[0]
+call('res.partner', 'write', [[company_partner], {'country_id': belgium, 'city': 'Brussels'}])
+step('company country', call('res.company', 'read', [[company]], {'fields': ['country_id', 'city']})[0])
+step('partners in belgium', call('res.partner', 'search', [[['country_id.code', '=', 'BE']]]))
 print(json.dumps({'step': 'done', 'value': True}))

@@ -135,10 +135,10 @@ pub async fn ensure(conn: &mut Connection, dialect: Dialect) -> Result<(), Error
                 pulse_orm::create_relation_table(conn, model, field).await?;
             }
         }
-        if !ledger::has_model(conn, &model.name).await? {
-            ledger::record_model_row(conn, model, BASE).await?;
-        }
+        ledger::record_missing(conn, model, BASE).await?;
     }
+    let orm = pulse_orm::Orm::new(dialect, std::sync::Arc::new(registry));
+    crate::reference::load_currencies(conn, &orm, BASE).await?;
     // The currencies and the company every database starts with; the
     // company's currency is the first.
     let mut currencies = Vec::new();
@@ -208,7 +208,6 @@ pub async fn ensure(conn: &mut Connection, dialect: Dialect) -> Result<(), Error
     }
     // Users and companies get their partners, partners and users what
     // they compute, and the people every database has their external ids.
-    let orm = pulse_orm::Orm::new(dialect, std::sync::Arc::new(registry));
     crate::people::adopt(conn, &orm).await?;
     people_ids(conn).await?;
     api_key_rights(conn, groups[0], groups[1]).await?;
@@ -222,7 +221,7 @@ pub async fn ensure(conn: &mut Connection, dialect: Dialect) -> Result<(), Error
     });
     seed_access_rights(conn, &contacts).await?;
     admin_rights(conn, groups[1], &ADMIN_MODELS).await?;
-    Ok(())
+    crate::reference::load(conn, &orm, BASE).await
 }
 
 /// The external ids of the people every database has: Odoo's main

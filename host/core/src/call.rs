@@ -32,13 +32,19 @@ impl Host {
             ));
         }
         self.refresh().await?;
-        let (ids, rest) = dispatch::split_args(method, args)?;
+        let (ids, rest) = if model_methods::takes_no_records(model, method) {
+            (Vec::new(), args)
+        } else {
+            dispatch::split_args(method, args)?
+        };
         if let Some(run) = model_methods::host_method(model, method) {
             let call = model_methods::HostCall {
                 uid,
                 model,
                 method,
                 ids: &ids,
+                args: &rest,
+                kwargs: &kwargs,
             };
             return run(self, call).await;
         }

@@ -168,12 +168,13 @@ async fn call_in_context(
         };
         return (outcome, orm);
     }
-    // The compute methods of `base` models' computed fields, which the
-    // host answers itself.
+    // The compute methods of `base`'s computed fields are the host's.
     if let Some(compute) = model_methods::host_compute(model, method) {
         let mut orm = orm;
         let outcome = match orm.parts() {
-            Ok((conn, o)) => compute(conn, o, &ids).await.map_err(CallFailure::Orm),
+            Ok((conn, o)) => compute(conn, o, method, &ids)
+                .await
+                .map_err(CallFailure::Orm),
             Err(e) => Err(CallFailure::Unavailable(e)),
         };
         return (outcome, orm);

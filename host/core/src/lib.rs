@@ -24,6 +24,7 @@ mod db;
 mod dispatch;
 mod error;
 mod events;
+mod external_ids;
 mod failure;
 #[doc(hidden)]
 pub mod fuzzing;
@@ -38,6 +39,7 @@ mod module_records;
 mod modules;
 mod people;
 mod recompute;
+mod reference;
 pub mod routes;
 mod schema_sync;
 mod utc;
@@ -238,7 +240,7 @@ impl Host {
     #[crate::boxed]
     pub async fn open(config: Config) -> Result<Host, Error> {
         let db = Database::open(&config.db_url, &config.pool).await?;
-        seed(&db, config.admin_password.as_deref()).await?;
+        let fresh = seed(&db, config.admin_password.as_deref()).await?;
         let max_memory = config
             .addon_limits
             .values()
@@ -256,6 +258,12 @@ impl Host {
             version: std::sync::atomic::AtomicI64::new(-1),
             checked: std::sync::Mutex::new(None),
         };
+        if fresh {
+            // As Odoo's `update_list` when a database is created: the Apps
+            // list shows every addon of the addons paths straight away.
+            let (_, added) = host.update_list().await?;
+            tracing::info!(db = %host.db.name, added, "listed the addons of the addons paths");
+        }
         Ok(host)
     }
 
@@ -421,18 +429,19 @@ impl Host {
 /// What every database holds before any addon: the user `admin` (with
 /// `admin_password`, `admin` when `None`, only when there is no such
 /// user yet) and the `base` models, groups and records. One transaction,
-/// serialized with other hosts setting the same database up.
-async fn seed(db: &Database, admin_password: Option<&str>) -> Result<(), Error> {
+/// serialized with other hosts setting the same database up. Answers
+/// whether the database was new (it had no `admin` yet).
+async fn seed(db: &Database, admin_password: Option<&str>) -> Result<bool, Error> {
     db::retrying("seeding the database", move || async move {
         let mut tx = db.pool.begin().await.map_err(db::tagged)?;
         migrations::lock(&mut tx, db.dialect)
             .await
             .map_err(db::tagged)?;
-        seed_in(&mut tx, db, admin_password)
+        let fresh = seed_in(&mut tx, db, admin_password)
             .await
             .map_err(db::tagged_error)?;
         tx.commit().await.map_err(db::tagged)?;
-        Ok(())
+        Ok(fresh)
     })
     .await
 }
@@ -441,7 +450,7 @@ async fn seed_in(
     tx: &mut pulse_orm::Connection,
     db: &Database,
     admin_password: Option<&str>,
-) -> Result<(), Error> {
+) -> Result<bool, Error> {
     let admins: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM res_users WHERE login = $1")
         .bind("admin")
         .fetch_one(&mut *tx)
@@ -463,7 +472,8 @@ async fn seed_in(
         .await?;
         tracing::info!(db = %db.name, "created the user 'admin'");
     }
-    base::ensure(tx, db.dialect).await
+    base::ensure(tx, db.dialect).await?;
+    Ok(admins == 0)
 }
 
 /// The PostgreSQL channel lifecycle changes are announced on.

@@ -223,13 +223,90 @@ pub const MIGRATIONS: &[Migration] = &[
             column: "job",
             definition: "VARCHAR",
         }],
-    }, // Odoo 19's people and companies: a user's partner, companies and
+    },
+    // Odoo's columns of the ledger and the module records (written by
+    // `pulse_orm::ledger` and `module_records`), and of currencies: a
+    // currency table made before has none of them.
+    Migration {
+        number: 7,
+        name: "Odoo's columns of ir.model, ir.model.fields, ir.module.module and res.currency",
+        steps: &[
+            Step::Sql("ALTER TABLE ir_model ADD COLUMN info TEXT"),
+            Step::Sql("ALTER TABLE ir_model ADD COLUMN state VARCHAR DEFAULT 'base'"),
+            Step::Sql("ALTER TABLE ir_model ADD COLUMN modules VARCHAR"),
+            Step::Sql("ALTER TABLE ir_model ADD COLUMN transient {boolean} NOT NULL DEFAULT FALSE"),
+            Step::Sql("ALTER TABLE ir_model ADD COLUMN \"order\" VARCHAR DEFAULT 'id'"),
+            Step::Sql("ALTER TABLE ir_model_fields ADD COLUMN model_id BIGINT"),
+            Step::Sql("ALTER TABLE ir_model_fields ADD COLUMN field_description VARCHAR"),
+            Step::Sql("ALTER TABLE ir_model_fields ADD COLUMN help TEXT"),
+            Step::Sql("ALTER TABLE ir_model_fields ADD COLUMN relation VARCHAR"),
+            Step::Sql("ALTER TABLE ir_model_fields ADD COLUMN relation_field VARCHAR"),
+            Step::Sql("ALTER TABLE ir_model_fields ADD COLUMN selection TEXT"),
+            Step::Sql(
+                "ALTER TABLE ir_model_fields ADD COLUMN required {boolean} NOT NULL DEFAULT FALSE",
+            ),
+            Step::Sql(
+                "ALTER TABLE ir_model_fields ADD COLUMN readonly {boolean} NOT NULL DEFAULT FALSE",
+            ),
+            Step::Sql(
+                "ALTER TABLE ir_model_fields ADD COLUMN store {boolean} NOT NULL DEFAULT TRUE",
+            ),
+            Step::Sql(
+                "ALTER TABLE ir_model_fields ADD COLUMN \"index\" {boolean} NOT NULL DEFAULT FALSE",
+            ),
+            Step::Sql(
+                "ALTER TABLE ir_model_fields ADD COLUMN copied {boolean} NOT NULL DEFAULT FALSE",
+            ),
+            Step::Sql("ALTER TABLE ir_model_fields ADD COLUMN related VARCHAR"),
+            Step::Sql("ALTER TABLE ir_model_fields ADD COLUMN compute VARCHAR"),
+            Step::Sql("ALTER TABLE ir_model_fields ADD COLUMN depends VARCHAR"),
+            Step::Sql("ALTER TABLE ir_model_fields ADD COLUMN on_delete VARCHAR"),
+            Step::Sql("ALTER TABLE ir_model_fields ADD COLUMN state VARCHAR DEFAULT 'base'"),
+            Step::Sql("ALTER TABLE ir_model_fields ADD COLUMN modules VARCHAR"),
+            Step::Sql("ALTER TABLE ir_module_module ADD COLUMN description TEXT"),
+            Step::Sql("ALTER TABLE ir_module_module ADD COLUMN website VARCHAR"),
+            Step::Sql("ALTER TABLE ir_module_module ADD COLUMN license VARCHAR"),
+            Step::Sql("ALTER TABLE ir_module_module ADD COLUMN icon VARCHAR"),
+            Step::Sql("ALTER TABLE ir_module_module ADD COLUMN category_id BIGINT"),
+            Step::AddColumn {
+                table: "res_currency",
+                column: "full_name",
+                definition: "VARCHAR",
+            },
+            Step::AddColumn {
+                table: "res_currency",
+                column: "decimal_places",
+                definition: "BIGINT",
+            },
+            Step::AddColumn {
+                table: "res_currency",
+                column: "position",
+                definition: "VARCHAR",
+            },
+            Step::AddColumn {
+                table: "res_currency",
+                column: "currency_unit_label",
+                definition: "VARCHAR",
+            },
+            Step::AddColumn {
+                table: "res_currency",
+                column: "currency_subunit_label",
+                definition: "VARCHAR",
+            },
+            Step::AddColumn {
+                table: "res_currency",
+                column: "rate",
+                definition: "DOUBLE PRECISION",
+            },
+        ],
+    },
+    // Odoo 19's people and companies: a user's partner, companies and
     // preferences, the partner's hierarchy and tags, the company's partner;
     // `groups_id` is Odoo 19's `group_ids` (the relation table stays).
     // Users and companies without a partner get one from the seeding
     // (`base::ensure`), which also computes what the new columns derive.
     Migration {
-        number: 7,
+        number: 8,
         name: "people and companies as Odoo 19 has them",
         steps: &[
             Step::AddColumn {
@@ -330,6 +407,26 @@ pub const MIGRATIONS: &[Migration] = &[
             Step::AddColumn {
                 table: "res_partner",
                 column: "commercial_partner_id",
+                definition: "BIGINT",
+            },
+            Step::AddColumn {
+                table: "res_partner",
+                column: "state_id",
+                definition: "BIGINT",
+            },
+            Step::AddColumn {
+                table: "res_partner",
+                column: "country_id",
+                definition: "BIGINT",
+            },
+            Step::AddColumn {
+                table: "res_company",
+                column: "state_id",
+                definition: "BIGINT",
+            },
+            Step::AddColumn {
+                table: "res_company",
+                column: "country_id",
                 definition: "BIGINT",
             },
             Step::AddColumn {

@@ -61,12 +61,6 @@ pub type AfterCreate = for<'a> fn(
     &'a [Record],
 ) -> BoxFuture<'a, Result<(), OrmError>>;
 
-/// A compute method of a stored computed field the host computes itself
-/// (a `base` model's): the records' ids in, `[[id, value], …]` out, as an
-/// addon's compute method answers.
-pub type HostCompute =
-    for<'a> fn(&'a mut Connection, &'a Orm, &'a [i64]) -> BoxFuture<'a, Result<Value, OrmError>>;
-
 /// Checks the values of a `create` (one row per record) or a `write`
 /// (one row) before anything is written.
 pub type CheckValues = fn(&[Record]) -> Result<(), OrmError>;
@@ -86,6 +80,11 @@ pub struct HostCall<'a> {
     pub method: &'a str,
     /// The records.
     pub ids: &'a [i64],
+    /// The positional arguments after the records (all of them for a
+    /// method of the model, see [`takes_no_records`]).
+    pub args: &'a [Value],
+    /// The keyword arguments.
+    pub kwargs: &'a serde_json::Map<String, Value>,
 }
 
 /// What one model adds.
@@ -101,8 +100,6 @@ pub struct ModelMethods {
     pub after_write: Option<AfterWrite>,
     /// What its creates do beyond the create, if anything.
     pub after_create: Option<AfterCreate>,
-    /// The compute methods of its computed fields the host answers.
-    pub computes: &'static [(&'static str, HostCompute)],
     /// What its `create` and `write` values must satisfy, from RPC clients
     /// and addon code alike, if anything.
     pub check: Option<CheckValues>,
@@ -112,7 +109,7 @@ pub struct ModelMethods {
 }
 
 /// The special models.
-const MODELS: [ModelMethods; 7] = [
+const MODELS: [ModelMethods; 8] = [
     ModelMethods {
         model: crate::auth::USERS_MODEL,
         aliases: &[],
@@ -122,7 +119,6 @@ const MODELS: [ModelMethods; 7] = [
         }),
         after_write: Some(after_user_write),
         after_create: Some(after_user_create),
-        computes: &[("_compute_share", compute_share)],
         check: None,
         host_methods: Some((&["context_get"], user_context)),
     },
@@ -134,7 +130,6 @@ const MODELS: [ModelMethods; 7] = [
         pseudo_fields: None,
         after_write: None,
         after_create: None,
-        computes: &[],
         check: None,
         host_methods: None,
     },
@@ -144,7 +139,6 @@ const MODELS: [ModelMethods; 7] = [
         pseudo_fields: None,
         after_write: None,
         after_create: None,
-        computes: &[],
         check: None,
         host_methods: Some((&crate::modules::MODULE_METHODS, lifecycle_method)),
     },
@@ -154,7 +148,6 @@ const MODELS: [ModelMethods; 7] = [
         pseudo_fields: None,
         after_write: None,
         after_create: None,
-        computes: &[],
         check: None,
         host_methods: Some((&[], lifecycle_method)),
     },
@@ -166,7 +159,6 @@ const MODELS: [ModelMethods; 7] = [
         pseudo_fields: None,
         after_write: None,
         after_create: None,
-        computes: &[],
         check: Some(crate::mail::check_values),
         host_methods: None,
     },
@@ -178,10 +170,6 @@ const MODELS: [ModelMethods; 7] = [
         pseudo_fields: None,
         after_write: Some(after_partner_write),
         after_create: None,
-        computes: &[
-            ("_compute_commercial_partner", compute_commercial_partner),
-            ("_compute_complete_name", compute_complete_name),
-        ],
         check: None,
         host_methods: None,
     },
@@ -192,11 +180,76 @@ const MODELS: [ModelMethods; 7] = [
         pseudo_fields: None,
         after_write: Some(after_company_write),
         after_create: Some(after_company_create),
-        computes: &[],
         check: None,
         host_methods: None,
     },
+    // Odoo's external-id lookups for RPC clients.
+    ModelMethods {
+        model: "ir.model.data",
+        aliases: &[],
+        pseudo_fields: None,
+        after_write: None,
+        after_create: None,
+        check: None,
+        host_methods: Some((&["check_object_reference"], external_id_method)),
+    },
 ];
+
+/// Host methods of a model rather than of records (Odoo's `@api.model`):
+/// their first positional argument is no list of ids.
+const TAKES_NO_RECORDS: [(&str, &str); 1] = [("ir.model.data", "check_object_reference")];
+
+/// Whether the host method `model.method` takes no record ids.
+pub fn takes_no_records(model: &str, method: &str) -> bool {
+    TAKES_NO_RECORDS.contains(&(model, method))
+}
+
+/// A compute method the host answers itself for a model of `base`, as an
+/// addon's would: the records' ids in, `[[id, value], …]` out.
+pub type HostCompute = for<'a> fn(
+    &'a mut Connection,
+    &'a Orm,
+    &'a str,
+    &'a [i64],
+) -> BoxFuture<'a, Result<Value, OrmError>>;
+
+/// The compute methods of `base`'s stored computed fields.
+const HOST_COMPUTES: [(&str, &str, HostCompute); 5] = [
+    ("res.currency", "_compute_current_rate", currency_compute),
+    ("res.currency", "_compute_decimal_places", currency_compute),
+    ("res.partner", "_compute_commercial_partner", people_compute),
+    ("res.partner", "_compute_complete_name", people_compute),
+    ("res.users", "_compute_share", people_compute),
+];
+
+/// How the host computes what `model.method` computes, when it does.
+pub fn host_compute(model: &str, method: &str) -> Option<HostCompute> {
+    HOST_COMPUTES
+        .iter()
+        .find(|(m, name, _)| *m == model && *name == method)
+        .map(|(_, _, compute)| *compute)
+}
+
+fn currency_compute<'a>(
+    conn: &'a mut Connection,
+    _orm: &'a Orm,
+    method: &'a str,
+    ids: &'a [i64],
+) -> BoxFuture<'a, Result<Value, OrmError>> {
+    Box::pin(crate::reference::compute_currency_fields(conn, method, ids))
+}
+
+fn external_id_method<'a>(
+    host: &'a Host,
+    call: HostCall<'a>,
+) -> BoxFuture<'a, Result<Value, Failure>> {
+    Box::pin(crate::external_ids::check_object_reference(
+        host,
+        call.uid,
+        call.args,
+        call.kwargs,
+    ))
+}
 
 fn set_passwords<'a>(
     conn: &'a mut Connection,
@@ -255,28 +308,13 @@ fn after_partner_write<'a>(
     crate::people::after_partner_write(conn, orm, ids, values)
 }
 
-fn compute_share<'a>(
+fn people_compute<'a>(
     conn: &'a mut Connection,
     orm: &'a Orm,
+    method: &'a str,
     ids: &'a [i64],
 ) -> BoxFuture<'a, Result<Value, OrmError>> {
-    crate::people::shares(conn, orm, ids)
-}
-
-fn compute_commercial_partner<'a>(
-    conn: &'a mut Connection,
-    orm: &'a Orm,
-    ids: &'a [i64],
-) -> BoxFuture<'a, Result<Value, OrmError>> {
-    crate::people::commercial_partners(conn, orm, ids)
-}
-
-fn compute_complete_name<'a>(
-    conn: &'a mut Connection,
-    orm: &'a Orm,
-    ids: &'a [i64],
-) -> BoxFuture<'a, Result<Value, OrmError>> {
-    crate::people::complete_names(conn, orm, ids)
+    crate::people::compute(conn, orm, method, ids)
 }
 
 fn user_context<'a>(host: &'a Host, call: HostCall<'a>) -> BoxFuture<'a, Result<Value, Failure>> {
@@ -358,15 +396,6 @@ pub async fn after_create(
         Some(after) => after(conn, orm, ids, rows).await,
         None => Ok(()),
     }
-}
-
-/// The compute method `method` of `model`, when the host answers it.
-pub fn host_compute(model: &str, method: &str) -> Option<HostCompute> {
-    of(model)?
-        .computes
-        .iter()
-        .find(|(name, _)| *name == method)
-        .map(|(_, compute)| *compute)
 }
 
 /// Checks the values of a `create` or `write` on `model` (see

@@ -254,7 +254,96 @@ pub(crate) async fn set_state(
             .bind(depends)
             .execute(&mut *conn)
             .await?;
+        if let Some(addon) = found.addons.get(name) {
+            record_metadata(conn, addon).await?;
+        }
     }
+    Ok(())
+}
+
+/// The Apps icon of `addon` as a web path (Odoo's `icon`): its manifest's,
+/// else its own `static/description/icon.png`, else base's.
+fn icon(addon: &Addon) -> String {
+    let m = &addon.manifest;
+    if !m.icon.is_empty() {
+        m.icon.clone()
+    } else if addon.dir.join("static/description/icon.png").is_file() {
+        format!("/{}/static/description/icon.png", m.name)
+    } else {
+        "/base/static/description/icon.png".into()
+    }
+}
+
+/// The external id Odoo gives the category at `path` (its names from the
+/// top): `module_category_accounting_localizations` for
+/// `["Accounting", "Localizations"]`.
+fn category_xmlid(path: &[&str]) -> String {
+    let joined: Vec<String> = path.iter().map(|p| p.to_lowercase()).collect();
+    format!(
+        "module_category_{}",
+        joined.join("_").replace('&', "and").replace(' ', "_")
+    )
+}
+
+/// The id of the module category `category` (a path such as
+/// `Accounting/Localizations`), made with its parents when missing, each
+/// with Odoo's external id in `base`.
+async fn category_id(conn: &mut Connection, category: &str) -> Result<Option<i64>, Error> {
+    let parts: Vec<&str> = category
+        .split('/')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect();
+    let mut parent: Option<i64> = None;
+    for depth in 1..=parts.len() {
+        let xmlid = category_xmlid(&parts[..depth]);
+        let id = match pulse_orm::ledger::external_id(conn, crate::base::BASE, &xmlid).await? {
+            Some(known) => known.res_id,
+            None => {
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO ir_module_category (name, parent_id, visible, sequence) \
+                     VALUES ($1, $2, $3, $4) RETURNING id",
+                )
+                .bind(parts[depth - 1])
+                .bind(parent)
+                .bind(true)
+                .bind(0_i64)
+                .fetch_one(&mut *conn)
+                .await?;
+                pulse_orm::ledger::add_external_id(
+                    conn,
+                    crate::base::BASE,
+                    &xmlid,
+                    "ir.module.category",
+                    id,
+                    true,
+                )
+                .await?;
+                id
+            }
+        };
+        parent = Some(id);
+    }
+    Ok(parent)
+}
+
+/// Records what the Apps list shows of `addon` beyond its name and state:
+/// description, website, licence, icon and category (Odoo's columns).
+async fn record_metadata(conn: &mut Connection, addon: &Addon) -> Result<(), Error> {
+    let m = &addon.manifest;
+    let category = category_id(conn, &m.category).await?;
+    sqlx::query(
+        "UPDATE ir_module_module SET description = $1, website = $2, license = $3, icon = $4, \
+         category_id = $5 WHERE name = $6",
+    )
+    .bind(&m.description)
+    .bind(&m.website)
+    .bind(&m.license)
+    .bind(icon(addon))
+    .bind(category)
+    .bind(&m.name)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
@@ -321,7 +410,7 @@ pub(crate) async fn record_installed(
         .bind(&m.name)
         .execute(&mut *conn)
         .await?;
-    Ok(())
+    record_metadata(conn, addon).await
 }
 
 /// Records `name` uninstalled: no version, description or hash any more.
@@ -410,6 +499,7 @@ pub(crate) async fn record_found(
                 .await?;
             }
         }
+        record_metadata(conn, addon).await?;
     }
     Ok((updatable, added))
 }

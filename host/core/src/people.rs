@@ -28,8 +28,18 @@ const MAX_PARENTS: usize = 256;
 const USER_FIELDS: [&str; 4] = ["name", "email", "lang", "tz"];
 
 /// The fields of a company that are its partner's (Odoo's related fields).
-const COMPANY_FIELDS: [&str; 9] = [
-    "name", "email", "phone", "website", "vat", "street", "street2", "zip", "city",
+const COMPANY_FIELDS: [&str; 11] = [
+    "name",
+    "email",
+    "phone",
+    "website",
+    "vat",
+    "street",
+    "street2",
+    "zip",
+    "city",
+    "state_id",
+    "country_id",
 ];
 
 /// The partner types named in a contact's complete name when it has none.
@@ -70,11 +80,25 @@ async fn read(
         .collect())
 }
 
+/// What the compute method `method` of a partner or user computes on `ids`.
+#[crate::boxed]
+pub async fn compute(
+    conn: &mut Connection,
+    orm: &Orm,
+    method: &str,
+    ids: &[i64],
+) -> Result<Value, OrmError> {
+    match method {
+        "_compute_commercial_partner" => commercial_partners(conn, orm, ids).await,
+        "_compute_complete_name" => complete_names(conn, orm, ids).await,
+        _ => shares(conn, ids).await,
+    }
+}
+
 /// `_compute_commercial_partner`: each partner's topmost company ancestor
 /// (itself when it is a company), else its topmost ancestor. A parent
 /// chain that comes back on itself is refused as Odoo refuses it.
-#[crate::boxed]
-pub async fn commercial_partners(
+async fn commercial_partners(
     conn: &mut Connection,
     orm: &Orm,
     ids: &[i64],
@@ -137,12 +161,7 @@ pub async fn commercial_partners(
 
 /// `_compute_complete_name`: the name, after its company's for a contact
 /// of a company ("Company, Contact"), as Odoo's `_get_complete_name`.
-#[crate::boxed]
-pub async fn complete_names(
-    conn: &mut Connection,
-    orm: &Orm,
-    ids: &[i64],
-) -> Result<Value, OrmError> {
+async fn complete_names(conn: &mut Connection, orm: &Orm, ids: &[i64]) -> Result<Value, OrmError> {
     let partners = read(
         conn,
         orm,
@@ -231,8 +250,7 @@ async fn users_groups(
 /// `_compute_share`: a user who is not an internal user (in
 /// `base.group_user`, or a group implying it) is a share (portal or
 /// public) user.
-#[crate::boxed]
-pub async fn shares(conn: &mut Connection, _orm: &Orm, ids: &[i64]) -> Result<Value, OrmError> {
+async fn shares(conn: &mut Connection, ids: &[i64]) -> Result<Value, OrmError> {
     let internal = ledger::external_id(conn, crate::base::BASE, "group_user")
         .await?
         .map(|known| known.res_id);
@@ -281,7 +299,15 @@ async fn copy_columns(
         );
         let mut query = sqlx::query(&sql);
         for name in &names {
-            query = query.bind(values[name.as_str()].as_str().map(str::to_string));
+            // Text, or a record id (`[id, name]` as read); anything else is empty.
+            query = match &values[name.as_str()] {
+                Value::String(text) => query.bind(Some(text.clone())),
+                other => match id_of(Some(other)) {
+                    Some(id) => query.bind(Some(id)),
+                    None if name.ends_with("_id") => query.bind(None::<i64>),
+                    None => query.bind(None::<String>),
+                },
+            };
         }
         query.bind(*id).execute(&mut *conn).await?;
     }
@@ -545,7 +571,7 @@ pub async fn adopt(conn: &mut Connection, orm: &Orm) -> Result<(), OrmError> {
     }
     let users = ids(conn, "SELECT id FROM res_users WHERE share IS NULL").await?;
     if !users.is_empty() {
-        let values = computed(shares(conn, orm, &users).await?, "share");
+        let values = computed(shares(conn, &users).await?, "share");
         orm.set_computed(conn, USERS_MODEL, &values).await?;
     }
     Ok(())

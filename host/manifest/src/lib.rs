@@ -71,6 +71,11 @@ pub struct Manifest {
     /// Web site.
     #[serde(default)]
     pub website: String,
+    /// The Apps icon: a web path (Odoo's `icon`, e.g.
+    /// `/sale/static/description/icon.png`); empty: the addon's own
+    /// `static/description/icon.png` when it has one, else base's.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub icon: String,
     /// Semantic version of the addon.
     pub version: semver::Version,
     /// Odoo series the addon targets; another series than the host's makes it uninstallable.

@@ -89,8 +89,9 @@ where
     Ok((row.try_get(0)?, row.try_get(1)?))
 }
 
-/// Records `model` as owned by `module`, with no fields: the ledger row
-/// the host's own models get.
+/// Records `model` as owned by `module`, with no fields, and Odoo's
+/// columns: `state` `base` (every Pulse model is defined by code), not
+/// transient, ordered by id, `modules` the owner until others extend it.
 pub async fn record_model_row(
     conn: &mut Connection,
     model: &ModelDef,
@@ -98,15 +99,93 @@ pub async fn record_model_row(
 ) -> Result<(), OrmError> {
     execute(
         conn,
-        "INSERT INTO ir_model (model, name, table_name, module) VALUES ($1, $2, $3, $4)",
+        "INSERT INTO ir_model (model, name, table_name, module, state, transient, \"order\", modules) \
+         VALUES ($1, $2, $3, $4, 'base', $5, 'id', $4)",
         vec![
             text(&model.name),
             text(&model.description),
             text(&model.table),
             text(module),
+            SqlValue::Bool(false),
         ],
     )
     .await
+}
+
+/// Records what the ledger lacks of `model` as owned by `module` (the
+/// pseudo-addon `base`, whose models are made at every start): its row
+/// and the fields `module` defines on it, then fills `model_id` where a
+/// database made before it held none.
+pub async fn record_missing(
+    conn: &mut Connection,
+    model: &ModelDef,
+    module: &str,
+) -> Result<(), OrmError> {
+    if !has_model(conn, &model.name).await? {
+        record_model_row(conn, model, module).await?;
+    }
+    let known = texts(
+        conn,
+        "SELECT name FROM ir_model_fields WHERE model = $1",
+        vec![text(&model.name)],
+    )
+    .await?;
+    let mut added = false;
+    for field in model.fields().iter().filter(|f| {
+        f.module == module && f.spec.related.is_none() && !known.iter().any(|k| k == f.name())
+    }) {
+        record_field_row(conn, model, field).await?;
+        added = true;
+    }
+    if added {
+        refresh_modules(conn, Some(&model.name)).await?;
+        execute(
+            conn,
+            "UPDATE ir_model_fields SET model_id = (SELECT m.id FROM ir_model m WHERE m.model = ir_model_fields.model) \
+             WHERE model_id IS NULL",
+            Vec::new(),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Sets `ir_model.modules` of `model` (all of them when `None`): the
+/// modules defining or extending it, comma-separated as Odoo shows them.
+pub async fn refresh_modules(conn: &mut Connection, model: Option<&str>) -> Result<(), OrmError> {
+    let models = match model {
+        Some(model) => vec![model.to_string()],
+        None => texts(conn, "SELECT model FROM ir_model", Vec::new()).await?,
+    };
+    for model in models {
+        let mut modules = texts(
+            conn,
+            "SELECT module FROM ir_model WHERE model = $1 \
+             UNION SELECT module FROM ir_model_fields WHERE model = $1",
+            vec![text(&model)],
+        )
+        .await?;
+        modules.sort();
+        modules.dedup();
+        execute(
+            conn,
+            "UPDATE ir_model SET modules = $1 WHERE model = $2",
+            vec![text(&modules.join(", ")), text(&model)],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// A selection's pairs as Odoo's `ir.model.fields.selection` shows them:
+/// `[('draft', 'Draft'), ('done', 'Done')]`.
+fn selection_text(pairs: &[(String, String)]) -> String {
+    let quoted = |s: &str| format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"));
+    let items: Vec<String> = pairs
+        .iter()
+        .map(|(value, label)| format!("({}, {})", quoted(value), quoted(label)))
+        .collect();
+    format!("[{}]", items.join(", "))
 }
 
 /// Records `model` and its fields as owned by the module that defines it.
@@ -114,26 +193,60 @@ pub async fn record_model(conn: &mut Connection, model: &ModelDef) -> Result<(),
     record_model_row(conn, model, &model.module).await?;
     // Related fields have nothing in the database to own.
     for field in model.fields().iter().filter(|f| f.spec.related.is_none()) {
-        record_field(conn, model, field).await?;
+        record_field_row(conn, model, field).await?;
     }
-    Ok(())
+    refresh_modules(conn, Some(&model.name)).await
 }
 
 /// Records a field as owned by the module that defines it, and a
-/// many2many's relation table with it.
+/// many2many's relation table with it; the model's `modules` follow.
 pub async fn record_field(
     conn: &mut Connection,
     model: &ModelDef,
     field: &FieldDef,
 ) -> Result<(), OrmError> {
+    record_field_row(conn, model, field).await?;
+    refresh_modules(conn, Some(&model.name)).await
+}
+
+/// [`record_field`] without refreshing the model's `modules`.
+async fn record_field_row(
+    conn: &mut Connection,
+    model: &ModelDef,
+    field: &FieldDef,
+) -> Result<(), OrmError> {
+    let spec = &field.spec;
+    let optional = |value: Option<&str>| value.map_or(SqlValue::NullText, text);
+    let on_delete =
+        (spec.ttype == pulse_schema::FieldType::Many2one).then(|| spec.ondelete_policy().as_str());
+    let selection = (!spec.selection.is_empty()).then(|| selection_text(&spec.selection));
+    let depends = (!spec.depends.is_empty()).then(|| spec.depends.join(","));
     execute(
         conn,
-        "INSERT INTO ir_model_fields (model, name, ttype, module) VALUES ($1, $2, $3, $4)",
+        "INSERT INTO ir_model_fields (model, name, ttype, module, model_id, field_description, help, \
+         relation, relation_field, selection, required, readonly, store, \"index\", copied, related, \
+         compute, depends, on_delete, state, modules) \
+         VALUES ($1, $2, $3, $4, (SELECT id FROM ir_model WHERE model = $1), $5, $6, $7, $8, $9, \
+         $10, $11, $12, $13, $14, $15, $16, $17, $18, 'base', $4)",
         vec![
             text(&model.name),
             text(field.name()),
             text(field.ttype().as_str()),
             text(&field.module),
+            text(&spec.string),
+            optional(spec.help.as_deref()),
+            optional(spec.relation.as_deref()),
+            optional(spec.inverse.as_deref()),
+            optional(selection.as_deref()),
+            SqlValue::Bool(spec.required),
+            SqlValue::Bool(spec.readonly || spec.is_derived()),
+            SqlValue::Bool(spec.related.is_none()),
+            SqlValue::Bool(spec.index || spec.unique),
+            SqlValue::Bool(spec.copied()),
+            optional(spec.related.as_deref()),
+            optional(spec.compute.as_deref()),
+            optional(depends.as_deref()),
+            optional(on_delete),
         ],
     )
     .await?;
@@ -217,7 +330,8 @@ pub async fn forget_field(conn: &mut Connection, model: &str, field: &str) -> Re
         "DELETE FROM ir_model_fields WHERE model = $1 AND name = $2",
         vec![text(model), text(field)],
     )
-    .await
+    .await?;
+    refresh_modules(conn, Some(model)).await
 }
 
 /// Which models the ledger forgets.
@@ -251,7 +365,11 @@ pub async fn forget_models(conn: &mut Connection, which: Forget<'_>) -> Result<(
     for sql in statements {
         execute(conn, sql, vec![text(value)]).await?;
     }
-    Ok(())
+    match which {
+        Forget::Model(_) => Ok(()),
+        // Its fields on other modules' models are gone from their `modules`.
+        Forget::OwnedBy(_) => refresh_modules(conn, None).await,
+    }
 }
 
 /// The relation tables of `module`'s many2many fields: all of them, or
@@ -396,6 +514,47 @@ pub async fn add_external_id(
         ],
     )
     .await
+}
+
+/// Records external ids `module.name` for records of `model`, many per
+/// statement (reference data: hundreds at once).
+pub async fn add_external_ids(
+    conn: &mut Connection,
+    module: &str,
+    model: &str,
+    named: &[(&str, i64)],
+    noupdate: bool,
+) -> Result<(), OrmError> {
+    for chunk in named.chunks(100) {
+        let mut sql = String::from(
+            "INSERT INTO ir_model_data (module, name, model, res_id, noupdate) VALUES ",
+        );
+        let mut params = Vec::with_capacity(chunk.len() * 5);
+        for (i, (name, res_id)) in chunk.iter().enumerate() {
+            let n = i * 5;
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!(
+                "(${}, ${}, ${}, ${}, ${})",
+                n + 1,
+                n + 2,
+                n + 3,
+                n + 4,
+                n + 5
+            ));
+            params.extend([
+                text(module),
+                text(name),
+                text(model),
+                SqlValue::Int(*res_id),
+                SqlValue::Bool(noupdate),
+            ]);
+        }
+        let query = params.into_iter().fold(sqlx::query(&sql), bind);
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 /// Points the external id `module.name` at record `res_id`, with a new
