@@ -195,8 +195,8 @@ impl Access {
         mut groups: BTreeSet<i64>,
         addon_models: std::collections::HashSet<String>,
     ) -> Result<Arc<Access>, OrmError> {
-        let implied = implied_groups(conn).await?;
-        with_implied(&implied, &mut groups);
+        let implied = crate::people::implied_groups(conn).await?;
+        crate::people::with_implied(&implied, &mut groups);
         let group_names = pulse_orm::pairs(conn, "SELECT id, name FROM res_groups")
             .await?
             .into_iter()
@@ -645,28 +645,4 @@ pub(crate) async fn user_of(
         groups,
         company_id,
     })
-}
-
-/// Which group implies which (`res.groups.implied_ids`), as pairs.
-pub(crate) async fn implied_groups(conn: &mut Connection) -> Result<Vec<(i64, i64)>, OrmError> {
-    Ok(pulse_orm::pairs(
-        conn,
-        "SELECT res_groups_id, implied_ids_id FROM res_groups_implied_ids_rel",
-    )
-    .await?)
-}
-
-/// Adds to `groups` the groups they imply (`implied`), transitively.
-pub(crate) fn with_implied(implied: &[(i64, i64)], groups: &mut BTreeSet<i64>) {
-    loop {
-        let more: Vec<i64> = implied
-            .iter()
-            .filter(|(g, h)| groups.contains(g) && !groups.contains(h))
-            .map(|(_, h)| *h)
-            .collect();
-        if more.is_empty() {
-            break;
-        }
-        groups.extend(more);
-    }
 }

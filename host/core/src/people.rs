@@ -3,13 +3,19 @@
 //! the host computes itself), a user's `share`, and the partner every user
 //! and company has (Odoo's `_inherits` on `res.users`, the related fields
 //! of `res.company`): made with the record, and kept in step with it in
-//! both directions. `crate::model_methods` gives these their rows.
+//! both directions. The table of special models (`model_methods`) gives
+//! these their rows.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use pulse_orm::{Connection, Orm, OrmError, Record, ledger};
 use serde_json::{Value, json};
 use sqlx::Row;
+
+/// The pseudo-addon `base` (the `base` module's `BASE`, which seeds through this
+/// module and so is not imported here), whose external ids name the main
+/// company and the internal users' group.
+const BASE: &str = "base";
 
 /// The partners.
 pub const PARTNER_MODEL: &str = "res.partner";
@@ -233,7 +239,7 @@ async fn users_groups(
         "SELECT res_users_id, res_groups_id FROM res_groups_res_users_rel",
     )
     .await?;
-    let implied = crate::access::implied_groups(conn).await?;
+    let implied = implied_groups(conn).await?;
     let mut groups: BTreeMap<i64, BTreeSet<i64>> =
         ids.iter().map(|id| (*id, BTreeSet::new())).collect();
     for (user, group) in links {
@@ -242,7 +248,7 @@ async fn users_groups(
         }
     }
     for set in groups.values_mut() {
-        crate::access::with_implied(&implied, set);
+        with_implied(&implied, set);
     }
     Ok(groups)
 }
@@ -251,7 +257,7 @@ async fn users_groups(
 /// `base.group_user`, or a group implying it) is a share (portal or
 /// public) user.
 async fn shares(conn: &mut Connection, ids: &[i64]) -> Result<Value, OrmError> {
-    let internal = ledger::external_id(conn, crate::base::BASE, "group_user")
+    let internal = ledger::external_id(conn, BASE, "group_user")
         .await?
         .map(|known| known.res_id);
     let groups = users_groups(conn, ids).await?;
@@ -379,7 +385,7 @@ pub async fn after_create(
             let company = match id_of(row.get("company_id")) {
                 Some(company) => Some(company),
                 None => {
-                    let main = ledger::external_id(conn, crate::base::BASE, "main_company")
+                    let main = ledger::external_id(conn, BASE, "main_company")
                         .await?
                         .map(|known| known.res_id);
                     if let Some(main) = main {
@@ -600,4 +606,28 @@ fn computed(answer: Value, field: &str) -> Vec<(i64, Record)> {
             Some((id, record))
         })
         .collect()
+}
+
+/// Which group implies which (`res.groups.implied_ids`), as pairs.
+pub(crate) async fn implied_groups(conn: &mut Connection) -> Result<Vec<(i64, i64)>, OrmError> {
+    Ok(pulse_orm::pairs(
+        conn,
+        "SELECT res_groups_id, implied_ids_id FROM res_groups_implied_ids_rel",
+    )
+    .await?)
+}
+
+/// Adds to `groups` the groups they imply (`implied`), transitively.
+pub(crate) fn with_implied(implied: &[(i64, i64)], groups: &mut BTreeSet<i64>) {
+    loop {
+        let more: Vec<i64> = implied
+            .iter()
+            .filter(|(g, h)| groups.contains(g) && !groups.contains(h))
+            .map(|(_, h)| *h)
+            .collect();
+        if more.is_empty() {
+            break;
+        }
+        groups.extend(more);
+    }
 }
