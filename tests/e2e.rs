@@ -10,6 +10,7 @@ extern crate pulse_testing;
 
 mod api_versions;
 mod auth_policy;
+mod base_models;
 mod base_reference;
 mod cli_graph;
 mod context;

@@ -177,7 +177,7 @@ fn rpc_errors(backend: Backend) {
         &mut admin,
         "res.users",
         "create",
-        json!([{"login": "ana", "name": "Ana", "password": "ana-pw", "agency_id": a, "groups_id": [[6, 0, group]]}]),
+        json!([{"login": "ana", "name": "Ana", "password": "ana-pw", "agency_id": a, "group_ids": [[6, 0, group]]}]),
     );
     let output = python(
         "rpc_errors.py",

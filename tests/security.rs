@@ -70,7 +70,7 @@ fn lab_with(backend: Backend, log: Option<&std::path::Path>, addons: &[&str]) ->
             "res.users",
             "create",
             json!([{"login": login, "name": name, "password": password,
-                    "agency_id": agency, "groups_id": [[6, 0, group]]}]),
+                    "agency_id": agency, "group_ids": [[6, 0, group]]}]),
         );
     }
     let docs_a: Vec<i64> = serde_json::from_value(ok(

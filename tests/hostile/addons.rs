@@ -374,7 +374,7 @@ fn private_cron_methods(backend: Backend) {
         "res.users",
         "create",
         json!([{"login": "acc", "name": "Accountant", "password": PASSWORD,
-                "groups_id": [[6, 0, group]]}]),
+                "group_ids": [[6, 0, group]]}]),
     ));
     let mut accountant = Rpc::new(&server);
     let answer = accountant.post(

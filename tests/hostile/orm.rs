@@ -69,7 +69,7 @@ fn ledger(backend: Backend, log: Option<&std::path::Path>) -> Ledger {
         "res.users",
         "create",
         json!([{"login": "acc", "name": "Accountant", "password": "Acc-S3cret-pw!7",
-                "groups_id": [[6, 0, group]]}]),
+                "group_ids": [[6, 0, group]]}]),
     );
     let mut accountant = Rpc::new(&server);
     let login = accountant.post(

@@ -21,7 +21,7 @@ fn user(admin: &mut Rpc, login: &str, group: &str) -> i64 {
         admin,
         "res.users",
         "create",
-        json!([{"login": login, "name": login, "password": format!("{login}-S3cret-pw!"), "groups_id": [[6, 0, groups]]}]),
+        json!([{"login": login, "name": login, "password": format!("{login}-S3cret-pw!"), "group_ids": [[6, 0, groups]]}]),
     ))
 }
 

@@ -272,7 +272,7 @@ fn agency_users(backend: Backend) {
         "res.users",
         "create",
         json!([{"login": "ana", "name": "Ana", "password": "Ana-S3cret-pw!7",
-                "groups_id": [[6, 0, group]], "agency_ids": [[6, 0, [mine]]]}]),
+                "group_ids": [[6, 0, group]], "agency_ids": [[6, 0, [mine]]]}]),
     );
     let mut ana = Rpc::new(&server);
     let login = ana.post(

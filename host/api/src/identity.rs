@@ -250,6 +250,9 @@ pub(crate) async fn log_in(
                 .succeeded(&keys)
                 .await
                 .map_err(RpcError::from)?;
+            pulse_core::record_login(&host.db, found.0.uid)
+                .await
+                .map_err(RpcError::from)?;
             Ok(found)
         }
         None => {

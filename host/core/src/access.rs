@@ -195,23 +195,8 @@ impl Access {
         mut groups: BTreeSet<i64>,
         addon_models: std::collections::HashSet<String>,
     ) -> Result<Arc<Access>, OrmError> {
-        let implied: Vec<(i64, i64)> = pulse_orm::pairs(
-            conn,
-            "SELECT res_groups_id, implied_ids_id FROM res_groups_implied_ids_rel",
-        )
-        .await?;
-        // The groups a group implies, transitively.
-        loop {
-            let more: Vec<i64> = implied
-                .iter()
-                .filter(|(g, h)| groups.contains(g) && !groups.contains(h))
-                .map(|(_, h)| *h)
-                .collect();
-            if more.is_empty() {
-                break;
-            }
-            groups.extend(more);
-        }
+        let implied = crate::people::implied_groups(conn).await?;
+        crate::people::with_implied(&implied, &mut groups);
         let group_names = pulse_orm::pairs(conn, "SELECT id, name FROM res_groups")
             .await?
             .into_iter()

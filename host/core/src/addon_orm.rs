@@ -453,6 +453,7 @@ impl OrmBackend for TxOrm {
                 .guarded_with_commands(context, model, &commands, async |conn, orm, access| {
                     access.check_model(orm.registry(), model, Mode::Create)?;
                     let ids = orm.create(conn, model, &own).await?;
+                    crate::model_methods::after_create(conn, orm, model, &ids, &own).await?;
                     access.guard(conn, orm, model, Mode::Create, &ids).await?;
                     Ok(ids)
                 })
@@ -461,6 +462,7 @@ impl OrmBackend for TxOrm {
         self.guarded(context, model, async |conn, orm, access| {
             access.check_model(orm.registry(), model, Mode::Create)?;
             let ids = orm.create(conn, model, &rows).await?;
+            crate::model_methods::after_create(conn, orm, model, &ids, &rows).await?;
             access.guard(conn, orm, model, Mode::Create, &ids).await?;
             Ok(ids)
         })
@@ -494,7 +496,7 @@ impl OrmBackend for TxOrm {
         self.guarded(context, model, async |conn, orm, access| {
             access.guard(conn, orm, model, Mode::Write, ids).await?;
             orm.write(conn, model, ids, &values).await?;
-            crate::model_methods::after_write(conn, model, ids, &values).await
+            crate::model_methods::after_write(conn, orm, model, ids, &values).await
         })
         .await
     }

@@ -412,7 +412,9 @@ pub async fn context_get(
             .read(&mut conn, USERS_MODEL, &[uid], &preferences)
             .await?;
         for (name, value) in found.pop().unwrap_or_default() {
-            if name != "id" {
+            // A user who never chose a language reads in the default one.
+            let unset_lang = name == "lang" && !pulse_schema::is_truthy(&value);
+            if name != "id" && !unset_lang {
                 let key = name.strip_prefix("context_").unwrap_or(&name);
                 context.insert(key.to_string(), value);
             }

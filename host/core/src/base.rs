@@ -29,10 +29,21 @@ pub const SUPERUSER_ID: i64 = 1;
 /// record rules without a group apply (Odoo's public user has as little).
 pub const PUBLIC_UID: i64 = 0;
 
-/// Groups every database has, by external id (`base.<name>`).
-pub const BASE_GROUPS: [(&str, &str); 2] = [
-    ("group_user", "Internal User"),
-    ("group_system", "Administration / Settings"),
+/// Groups every database has, by external id (`base.<name>`), Odoo's,
+/// and whether `admin` is in it.
+pub const BASE_GROUPS: [(&str, &str, bool); 5] = [
+    ("group_user", "Internal User", true),
+    ("group_system", "Administration / Settings", true),
+    ("group_erp_manager", "Administration / Access Rights", true),
+    ("group_portal", "Portal", false),
+    ("group_public", "Public", false),
+];
+
+/// What the base groups imply, as in Odoo: settings imply access rights,
+/// which imply being an internal user.
+const IMPLIED_GROUPS: [(&str, &str); 2] = [
+    ("group_system", "group_erp_manager"),
+    ("group_erp_manager", "group_user"),
 ];
 
 /// The currencies every database starts with (code, symbol), by their
@@ -149,13 +160,17 @@ pub async fn ensure(conn: &mut Connection, dialect: Dialect) -> Result<(), Error
         conn,
         "main_company",
         "res.company",
-        sqlx::query("INSERT INTO res_company (name, currency_id) VALUES ($1, $2) RETURNING id")
-            .bind("My Company")
-            .bind(currencies[0]),
+        sqlx::query(
+            "INSERT INTO res_company (name, currency_id, active) VALUES ($1, $2, $3) RETURNING id",
+        )
+        .bind("My Company")
+        .bind(currencies[0])
+        .bind(true),
     )
     .await?;
     let mut groups = Vec::new();
-    for (xmlid, name) in BASE_GROUPS {
+    let mut created_groups = Vec::new();
+    for (xmlid, name, admin) in BASE_GROUPS {
         let (id, created) = seed(
             conn,
             xmlid,
@@ -164,20 +179,95 @@ pub async fn ensure(conn: &mut Connection, dialect: Dialect) -> Result<(), Error
         )
         .await?;
         if created {
-            link(
-                conn,
-                "res_groups_res_users_rel",
-                "res_users_id",
-                SUPERUSER_ID,
-                id,
-            )
-            .await?;
+            if admin {
+                link(
+                    conn,
+                    "res_groups_res_users_rel",
+                    "res_users_id",
+                    SUPERUSER_ID,
+                    id,
+                )
+                .await?;
+            }
+            created_groups.push(xmlid);
         }
         groups.push(id);
     }
+    for (group, implied) in IMPLIED_GROUPS {
+        if created_groups.contains(&group) || created_groups.contains(&implied) {
+            let id = |name: &str| groups[BASE_GROUPS.iter().position(|g| g.0 == name).unwrap_or(0)];
+            link(
+                conn,
+                "res_groups_implied_ids_rel",
+                "res_groups_id",
+                id(group),
+                id(implied),
+            )
+            .await?;
+        }
+    }
+    // Users and companies get their partners, partners and users what
+    // they compute, and the people every database has their external ids.
+    crate::people::adopt(conn, &orm).await?;
+    people_ids(conn).await?;
     api_key_rights(conn, groups[0], groups[1]).await?;
+    // Internal users read contacts and their tags, as in Odoo (creating
+    // and changing them is Odoo's "Contact Creation", here the admin's).
+    let contacts = ["res.partner", "res.partner.category"].map(|model| AccessRight {
+        xmlid: format!("access_{}_group_user", pulse_orm::table_name(model)),
+        model,
+        group: groups[0],
+        perms: [true, false, false, false],
+    });
+    seed_access_rights(conn, &contacts).await?;
     admin_rights(conn, groups[1], &ADMIN_MODELS).await?;
     crate::reference::load(conn, &orm, BASE).await
+}
+
+/// The external ids of the people every database has: Odoo's main
+/// company's partner, and its administrator and theirs.
+async fn people_ids(conn: &mut Connection) -> Result<(), Error> {
+    let partner_of =
+        async |conn: &mut Connection, table: &str, id: i64| -> Result<Option<i64>, Error> {
+            let found: Option<Option<i64>> =
+                sqlx::query_scalar(&format!("SELECT partner_id FROM {table} WHERE id = $1"))
+                    .bind(id)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+            Ok(found.flatten())
+        };
+    let mut named = Vec::new();
+    if let Some(company) = ledger::external_id(conn, BASE, "main_company").await? {
+        named.push((
+            "main_partner",
+            partner_of(conn, "res_company", company.res_id).await?,
+        ));
+    }
+    let admin: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM res_users WHERE id = $1")
+        .bind(SUPERUSER_ID)
+        .fetch_one(&mut *conn)
+        .await?;
+    if admin > 0 {
+        if ledger::external_id(conn, BASE, "user_admin")
+            .await?
+            .is_none()
+        {
+            ledger::add_external_id(conn, BASE, "user_admin", "res.users", SUPERUSER_ID, true)
+                .await?;
+        }
+        named.push((
+            "partner_admin",
+            partner_of(conn, "res_users", SUPERUSER_ID).await?,
+        ));
+    }
+    for (xmlid, partner) in named {
+        if let Some(partner) = partner
+            && ledger::external_id(conn, BASE, xmlid).await?.is_none()
+        {
+            ledger::add_external_id(conn, BASE, xmlid, "res.partner", partner, true).await?;
+        }
+    }
+    Ok(())
 }
 
 /// An access right `base` seeds (`ir.model.access`, external id
@@ -299,7 +389,8 @@ async fn admin_rights(
 }
 
 /// Adds `group` to the groups of the record `id` through the many2many
-/// table `relation`, whose column `own` holds the record's id.
+/// table `relation`, whose column `own` holds the record's id (the other
+/// column is `res_groups_id`, or `implied_ids_id` for implied groups).
 async fn link(
     conn: &mut Connection,
     relation: &str,
@@ -307,8 +398,13 @@ async fn link(
     id: i64,
     group: i64,
 ) -> Result<(), Error> {
+    let other = if own == "res_groups_id" {
+        "implied_ids_id"
+    } else {
+        "res_groups_id"
+    };
     sqlx::query(&format!(
-        "INSERT INTO {relation} ({own}, res_groups_id) VALUES ($1, $2)"
+        "INSERT INTO {relation} ({own}, {other}) VALUES ($1, $2)"
     ))
     .bind(id)
     .bind(group)

@@ -151,6 +151,20 @@ async fn to_json(
     })
 }
 
+/// Creates one record of a data file, with what its model's creates do
+/// beyond the create (a user's partner).
+async fn create(
+    conn: &mut Connection,
+    orm: &Orm,
+    model: &str,
+    values: &pulse_orm::Record,
+) -> Result<i64, pulse_orm::OrmError> {
+    let rows = std::slice::from_ref(values);
+    let ids = orm.create(conn, model, rows).await?;
+    crate::model_methods::after_create(conn, orm, model, &ids, rows).await?;
+    Ok(ids[0])
+}
+
 /// Creates or updates the records of `module`'s data files; returns the
 /// external ids loaded.
 #[crate::boxed]
@@ -194,23 +208,24 @@ pub async fn load(
                 // A record the user deleted is created again, as Odoo does.
                 let written = match orm.write(conn, &record.model, &[id], &values).await {
                     Ok(()) => {
-                        crate::model_methods::after_write(conn, &record.model, &[id], &values).await
+                        crate::model_methods::after_write(conn, orm, &record.model, &[id], &values)
+                            .await
                     }
                     Err(e) => Err(e),
                 };
                 let id = match written {
                     Ok(()) => id,
-                    Err(pulse_orm::OrmError::Raised(pulse_schema::Exception::Missing(_))) => orm
-                        .create(conn, &record.model, std::slice::from_ref(&values))
-                        .await
-                        .map_err(|e| fail(e.to_string()))?[0],
+                    Err(pulse_orm::OrmError::Raised(pulse_schema::Exception::Missing(_))) => {
+                        create(conn, orm, &record.model, &values)
+                            .await
+                            .map_err(|e| fail(e.to_string()))?
+                    }
                     Err(e) => return Err(fail(e.to_string())),
                 };
                 ledger::update_external_id(conn, module, &record.id, id, record.noupdate).await?;
             }
             None => {
-                let ids = orm
-                    .create(conn, &record.model, std::slice::from_ref(&values))
+                let id = create(conn, orm, &record.model, &values)
                     .await
                     .map_err(|e| fail(e.to_string()))?;
                 ledger::add_external_id(
@@ -218,7 +233,7 @@ pub async fn load(
                     module,
                     &record.id,
                     &record.model,
-                    ids[0],
+                    id,
                     record.noupdate,
                 )
                 .await?;

@@ -175,7 +175,9 @@ async fn call_in_context(
     if let Some(compute) = model_methods::host_compute(model, method) {
         let mut orm = orm;
         let outcome = match orm.parts() {
-            Ok((conn, _)) => compute(conn, method, &ids).await.map_err(CallFailure::Orm),
+            Ok((conn, o)) => compute(conn, o, method, &ids)
+                .await
+                .map_err(CallFailure::Orm),
             Err(e) => Err(CallFailure::Unavailable(e)),
         };
         return (outcome, orm);
@@ -428,6 +430,9 @@ async fn builtin(
                 .create(conn, model, &rows)
                 .await
                 .map_err(CallFailure::Orm)?;
+            model_methods::after_create(conn, orm, model, &ids, &rows)
+                .await
+                .map_err(CallFailure::Orm)?;
             guard(conn, Mode::Create, &ids).await?;
             model_methods::set_pseudo_fields(conn, model, &ids, taken).await?;
             for (id, commands) in ids.iter().zip(&commands) {
@@ -487,7 +492,7 @@ async fn builtin(
                 let names: Vec<String> = commands.iter().map(|(name, _)| name.clone()).collect();
                 orm.mark_written(model, &ids, &names)
                     .map_err(CallFailure::Orm)?;
-                model_methods::after_write(conn, model, &ids, &values)
+                model_methods::after_write(conn, orm, model, &ids, &values)
                     .await
                     .map_err(CallFailure::Orm)?;
             }

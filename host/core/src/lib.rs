@@ -38,6 +38,7 @@ mod migrations;
 mod model_methods;
 mod module_records;
 mod modules;
+mod people;
 mod recompute;
 mod reference;
 pub mod routes;
@@ -104,6 +105,7 @@ pub use mail::{
     OutgoingMail, SmtpServer,
 };
 pub use module_records::{ModuleInfo, ModuleState, Operation};
+pub use people::record_login;
 pub use pulse_manifest::plan::Installed;
 pub use pulse_runtime::Limits;
 pub use pulse_schema::Context;

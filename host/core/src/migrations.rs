@@ -300,6 +300,175 @@ pub const MIGRATIONS: &[Migration] = &[
             },
         ],
     },
+    // Odoo 19's people and companies: a user's partner, companies and
+    // preferences, the partner's hierarchy and tags, the company's partner;
+    // `groups_id` is Odoo 19's `group_ids` (the relation table stays).
+    // Users and companies without a partner get one from the seeding
+    // (`base::ensure`), which also computes what the new columns derive.
+    Migration {
+        number: 8,
+        name: "people and companies as Odoo 19 has them",
+        steps: &[
+            Step::AddColumn {
+                table: "res_users",
+                column: "partner_id",
+                definition: "BIGINT",
+            },
+            Step::AddColumn {
+                table: "res_users",
+                column: "email",
+                definition: "VARCHAR",
+            },
+            Step::AddColumn {
+                table: "res_users",
+                column: "lang",
+                definition: "VARCHAR DEFAULT 'en_US'",
+            },
+            Step::AddColumn {
+                table: "res_users",
+                column: "tz",
+                definition: "VARCHAR",
+            },
+            Step::AddColumn {
+                table: "res_users",
+                column: "company_id",
+                definition: "BIGINT",
+            },
+            Step::AddColumn {
+                table: "res_users",
+                column: "login_date",
+                definition: "TEXT",
+            },
+            Step::AddColumn {
+                table: "res_users",
+                column: "share",
+                definition: "{boolean}",
+            },
+            Step::AddColumn {
+                table: "res_partner",
+                column: "complete_name",
+                definition: "VARCHAR",
+            },
+            Step::AddColumn {
+                table: "res_partner",
+                column: "parent_id",
+                definition: "BIGINT",
+            },
+            Step::AddColumn {
+                table: "res_partner",
+                column: "ref",
+                definition: "VARCHAR",
+            },
+            Step::AddColumn {
+                table: "res_partner",
+                column: "lang",
+                definition: "VARCHAR DEFAULT 'en_US'",
+            },
+            Step::AddColumn {
+                table: "res_partner",
+                column: "tz",
+                definition: "VARCHAR",
+            },
+            Step::AddColumn {
+                table: "res_partner",
+                column: "website",
+                definition: "VARCHAR",
+            },
+            Step::AddColumn {
+                table: "res_partner",
+                column: "employee",
+                definition: "{boolean}",
+            },
+            Step::AddColumn {
+                table: "res_partner",
+                column: "function",
+                definition: "VARCHAR",
+            },
+            Step::AddColumn {
+                table: "res_partner",
+                column: "type",
+                definition: "VARCHAR DEFAULT 'contact'",
+            },
+            Step::AddColumn {
+                table: "res_partner",
+                column: "street2",
+                definition: "VARCHAR",
+            },
+            Step::AddColumn {
+                table: "res_partner",
+                column: "company_id",
+                definition: "BIGINT",
+            },
+            Step::AddColumn {
+                table: "res_partner",
+                column: "color",
+                definition: "BIGINT DEFAULT 0",
+            },
+            Step::AddColumn {
+                table: "res_partner",
+                column: "commercial_partner_id",
+                definition: "BIGINT",
+            },
+            Step::AddColumn {
+                table: "res_partner",
+                column: "state_id",
+                definition: "BIGINT",
+            },
+            Step::AddColumn {
+                table: "res_partner",
+                column: "country_id",
+                definition: "BIGINT",
+            },
+            Step::AddColumn {
+                table: "res_company",
+                column: "state_id",
+                definition: "BIGINT",
+            },
+            Step::AddColumn {
+                table: "res_company",
+                column: "country_id",
+                definition: "BIGINT",
+            },
+            Step::AddColumn {
+                table: "res_company",
+                column: "partner_id",
+                definition: "BIGINT",
+            },
+            Step::AddColumn {
+                table: "res_company",
+                column: "street2",
+                definition: "VARCHAR",
+            },
+            Step::AddColumn {
+                table: "res_company",
+                column: "zip",
+                definition: "VARCHAR",
+            },
+            Step::AddColumn {
+                table: "res_company",
+                column: "email",
+                definition: "VARCHAR",
+            },
+            Step::AddColumn {
+                table: "res_company",
+                column: "phone",
+                definition: "VARCHAR",
+            },
+            Step::AddColumn {
+                table: "res_company",
+                column: "website",
+                definition: "VARCHAR",
+            },
+            Step::AddColumn {
+                table: "res_company",
+                column: "active",
+                definition: "{boolean} DEFAULT TRUE",
+            },
+            Step::Sql(
+                "UPDATE ir_model_fields SET name = 'group_ids' WHERE model = 'res.users' AND name = 'groups_id'",
+            ),
+        ],
+    },
 ];
 
 /// The PostgreSQL advisory lock that serializes setting a database up
@@ -389,6 +558,7 @@ async fn run(tx: &mut Connection, dialect: Dialect, step: &Step) -> Result<(), s
             if present(tx, dialect, table, None).await?
                 && !present(tx, dialect, table, Some(column)).await?
             {
+                let definition = definition.replace("{boolean}", dialect.boolean_type());
                 sqlx::query(&format!(
                     "ALTER TABLE {table} ADD COLUMN {column} {definition}"
                 ))

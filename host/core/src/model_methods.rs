@@ -1,7 +1,9 @@
 //! What particular models add to the generic call machinery, in one table
 //! the dispatcher and the host's call entry consult: `res.users`' password
 //! (a value of `create` and `write` that is no field), what a
-//! deactivation does to its credentials and its `context_get`, the API
+//! deactivation does to its credentials and its `context_get`, the
+//! partners users and companies share (`crate::people`), the computed
+//! fields of `base` models the host computes itself, the API
 //! keys' `remove`, and the Apps buttons of `ir.module.module` and its
 //! upgrade wizard. The dispatcher never names a model; a special model
 //! adds a row here.
@@ -9,7 +11,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use pulse_orm::{Connection, OrmError, Record};
+use pulse_orm::{Connection, Orm, OrmError, Record};
 use serde_json::Value;
 
 use crate::Host;
@@ -43,8 +45,21 @@ pub type SetValues =
 /// What a write of some values to some records does beyond the write, in
 /// the same transaction; every ORM write path runs it (RPC, addon code,
 /// data files).
-pub type AfterWrite =
-    for<'a> fn(&'a mut Connection, &'a [i64], &'a Record) -> BoxFuture<'a, Result<(), OrmError>>;
+pub type AfterWrite = for<'a> fn(
+    &'a mut Connection,
+    &'a Orm,
+    &'a [i64],
+    &'a Record,
+) -> BoxFuture<'a, Result<(), OrmError>>;
+
+/// What creating some records from some rows (one per record) does beyond
+/// the create, in the same transaction; every ORM create path runs it.
+pub type AfterCreate = for<'a> fn(
+    &'a mut Connection,
+    &'a Orm,
+    &'a [i64],
+    &'a [Record],
+) -> BoxFuture<'a, Result<(), OrmError>>;
 
 /// Checks the values of a `create` (one row per record) or a `write`
 /// (one row) before anything is written.
@@ -83,6 +98,8 @@ pub struct ModelMethods {
     pub pseudo_fields: Option<PseudoFields>,
     /// What its writes do beyond the write, if anything.
     pub after_write: Option<AfterWrite>,
+    /// What its creates do beyond the create, if anything.
+    pub after_create: Option<AfterCreate>,
     /// What its `create` and `write` values must satisfy, from RPC clients
     /// and addon code alike, if anything.
     pub check: Option<CheckValues>,
@@ -92,7 +109,7 @@ pub struct ModelMethods {
 }
 
 /// The special models.
-const MODELS: [ModelMethods; 6] = [
+const MODELS: [ModelMethods; 8] = [
     ModelMethods {
         model: crate::auth::USERS_MODEL,
         aliases: &[],
@@ -101,6 +118,7 @@ const MODELS: [ModelMethods; 6] = [
             set: set_passwords,
         }),
         after_write: Some(after_user_write),
+        after_create: Some(after_user_create),
         check: None,
         host_methods: Some((&["context_get"], user_context)),
     },
@@ -111,6 +129,7 @@ const MODELS: [ModelMethods; 6] = [
         aliases: &[("remove", "unlink")],
         pseudo_fields: None,
         after_write: None,
+        after_create: None,
         check: None,
         host_methods: None,
     },
@@ -119,6 +138,7 @@ const MODELS: [ModelMethods; 6] = [
         aliases: &[],
         pseudo_fields: None,
         after_write: None,
+        after_create: None,
         check: None,
         host_methods: Some((&crate::modules::MODULE_METHODS, lifecycle_method)),
     },
@@ -127,6 +147,7 @@ const MODELS: [ModelMethods; 6] = [
         aliases: &[],
         pseudo_fields: None,
         after_write: None,
+        after_create: None,
         check: None,
         host_methods: Some((&[], lifecycle_method)),
     },
@@ -137,7 +158,29 @@ const MODELS: [ModelMethods; 6] = [
         aliases: &[],
         pseudo_fields: None,
         after_write: None,
+        after_create: None,
         check: Some(crate::mail::check_values),
+        host_methods: None,
+    },
+    // Odoo's partners: their commercial entity and complete name, and
+    // their users' and companies' copies of what they share.
+    ModelMethods {
+        model: crate::people::PARTNER_MODEL,
+        aliases: &[],
+        pseudo_fields: None,
+        after_write: Some(after_partner_write),
+        after_create: None,
+        check: None,
+        host_methods: None,
+    },
+    // A company's partner, made with it and kept in step.
+    ModelMethods {
+        model: crate::people::COMPANY_MODEL,
+        aliases: &[],
+        pseudo_fields: None,
+        after_write: Some(after_company_write),
+        after_create: Some(after_company_create),
+        check: None,
         host_methods: None,
     },
     // Odoo's external-id lookups for RPC clients.
@@ -146,6 +189,7 @@ const MODELS: [ModelMethods; 6] = [
         aliases: &[],
         pseudo_fields: None,
         after_write: None,
+        after_create: None,
         check: None,
         host_methods: Some((&["check_object_reference"], external_id_method)),
     },
@@ -162,13 +206,20 @@ pub fn takes_no_records(model: &str, method: &str) -> bool {
 
 /// A compute method the host answers itself for a model of `base`, as an
 /// addon's would: the records' ids in, `[[id, value], …]` out.
-pub type HostCompute =
-    for<'a> fn(&'a mut Connection, &'a str, &'a [i64]) -> BoxFuture<'a, Result<Value, OrmError>>;
+pub type HostCompute = for<'a> fn(
+    &'a mut Connection,
+    &'a Orm,
+    &'a str,
+    &'a [i64],
+) -> BoxFuture<'a, Result<Value, OrmError>>;
 
 /// The compute methods of `base`'s stored computed fields.
-const HOST_COMPUTES: [(&str, &str, HostCompute); 2] = [
+const HOST_COMPUTES: [(&str, &str, HostCompute); 5] = [
     ("res.currency", "_compute_current_rate", currency_compute),
     ("res.currency", "_compute_decimal_places", currency_compute),
+    ("res.partner", "_compute_commercial_partner", people_compute),
+    ("res.partner", "_compute_complete_name", people_compute),
+    ("res.users", "_compute_share", people_compute),
 ];
 
 /// How the host computes what `model.method` computes, when it does.
@@ -181,6 +232,7 @@ pub fn host_compute(model: &str, method: &str) -> Option<HostCompute> {
 
 fn currency_compute<'a>(
     conn: &'a mut Connection,
+    _orm: &'a Orm,
     method: &'a str,
     ids: &'a [i64],
 ) -> BoxFuture<'a, Result<Value, OrmError>> {
@@ -209,10 +261,60 @@ fn set_passwords<'a>(
 
 fn after_user_write<'a>(
     conn: &'a mut Connection,
+    orm: &'a Orm,
     ids: &'a [i64],
     values: &'a Record,
 ) -> BoxFuture<'a, Result<(), OrmError>> {
-    Box::pin(crate::auth::after_write(conn, ids, values))
+    Box::pin(async move {
+        crate::auth::after_write(conn, ids, values).await?;
+        crate::people::after_delegating_write(conn, orm, crate::people::USERS_MODEL, ids, values)
+            .await
+    })
+}
+
+fn after_user_create<'a>(
+    conn: &'a mut Connection,
+    orm: &'a Orm,
+    ids: &'a [i64],
+    rows: &'a [Record],
+) -> BoxFuture<'a, Result<(), OrmError>> {
+    crate::people::after_create(conn, orm, crate::people::USERS_MODEL, ids, rows)
+}
+
+fn after_company_write<'a>(
+    conn: &'a mut Connection,
+    orm: &'a Orm,
+    ids: &'a [i64],
+    values: &'a Record,
+) -> BoxFuture<'a, Result<(), OrmError>> {
+    crate::people::after_delegating_write(conn, orm, crate::people::COMPANY_MODEL, ids, values)
+}
+
+fn after_company_create<'a>(
+    conn: &'a mut Connection,
+    orm: &'a Orm,
+    ids: &'a [i64],
+    rows: &'a [Record],
+) -> BoxFuture<'a, Result<(), OrmError>> {
+    crate::people::after_create(conn, orm, crate::people::COMPANY_MODEL, ids, rows)
+}
+
+fn after_partner_write<'a>(
+    conn: &'a mut Connection,
+    orm: &'a Orm,
+    ids: &'a [i64],
+    values: &'a Record,
+) -> BoxFuture<'a, Result<(), OrmError>> {
+    crate::people::after_partner_write(conn, orm, ids, values)
+}
+
+fn people_compute<'a>(
+    conn: &'a mut Connection,
+    orm: &'a Orm,
+    method: &'a str,
+    ids: &'a [i64],
+) -> BoxFuture<'a, Result<Value, OrmError>> {
+    crate::people::compute(conn, orm, method, ids)
 }
 
 fn user_context<'a>(host: &'a Host, call: HostCall<'a>) -> BoxFuture<'a, Result<Value, Failure>> {
@@ -270,12 +372,28 @@ pub async fn set_pseudo_fields(
 #[crate::boxed]
 pub async fn after_write(
     conn: &mut Connection,
+    orm: &Orm,
     model: &str,
     ids: &[i64],
     values: &Record,
 ) -> Result<(), OrmError> {
     match of(model).and_then(|m| m.after_write) {
-        Some(after) => after(conn, ids, values).await,
+        Some(after) => after(conn, orm, ids, values).await,
+        None => Ok(()),
+    }
+}
+
+/// What creating the records `ids` of `model` from `rows` does beyond the create.
+#[crate::boxed]
+pub async fn after_create(
+    conn: &mut Connection,
+    orm: &Orm,
+    model: &str,
+    ids: &[i64],
+    rows: &[Record],
+) -> Result<(), OrmError> {
+    match of(model).and_then(|m| m.after_create) {
+        Some(after) => after(conn, orm, ids, rows).await,
         None => Ok(()),
     }
 }

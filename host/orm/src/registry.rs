@@ -303,9 +303,14 @@ impl ModelDef {
             .ok_or_else(|| OrmError::invalid_field(&self.name, name))
     }
 
-    /// The field used as the record's display name (`name` when it exists).
+    /// The field used as the record's display name: a stored computed
+    /// `complete_name` when the model has one (Odoo's partners show
+    /// "Company, Contact", its categories and locations their path),
+    /// else `name` when it exists.
     pub fn rec_name(&self) -> Option<&FieldDef> {
-        self.field("name")
+        self.field("complete_name")
+            .filter(|f| f.spec.compute.is_some() && f.ttype() == FieldType::Char)
+            .or_else(|| self.field("name"))
     }
 
     /// The boolean field `active` that archives records (Odoo's

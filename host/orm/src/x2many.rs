@@ -237,8 +237,15 @@ impl Orm {
                     .registry()
                     .require(field.spec.relation.as_deref().unwrap_or_default())?;
                 let inverse = field.spec.inverse.as_deref().unwrap_or_default();
+                // Archived records are left out, as Odoo's one2many
+                // fields leave them out under the default `active_test`.
+                let unarchived = if target.active_field().is_some() {
+                    " AND \"active\" = TRUE"
+                } else {
+                    ""
+                };
                 format!(
-                    "SELECT \"{inverse}\", \"id\" FROM \"{}\" WHERE \"{inverse}\" IN ({}) ORDER BY \"id\"",
+                    "SELECT \"{inverse}\", \"id\" FROM \"{}\" WHERE \"{inverse}\" IN ({}){unarchived} ORDER BY \"id\"",
                     target.table,
                     placeholders(self.dialect(), 1, ids.len())
                 )

@@ -45,7 +45,7 @@ pub fn create_user(
     password: Option<&str>,
     groups: &Value,
 ) -> i64 {
-    let mut values = json!({"login": login, "name": name, "groups_id": [[6, 0, groups]]});
+    let mut values = json!({"login": login, "name": name, "group_ids": [[6, 0, groups]]});
     if let Some(password) = password {
         values["password"] = json!(password);
     }
