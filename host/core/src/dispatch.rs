@@ -363,6 +363,38 @@ async fn call_addon(
     (outcome, orm)
 }
 
+/// Read records as `load` asks: Odoo's default `_classic_read` gives a
+/// many2one as `[id, display_name]`; any other value (`None`,
+/// `_classic_write`, as OdooRPC sends) gives the bare id.
+fn loaded(
+    registry: &pulse_orm::Registry,
+    model: &str,
+    load: Option<&Value>,
+    mut records: Value,
+) -> Value {
+    let classic_read = match load {
+        None => true,
+        Some(Value::String(mode)) => mode == "_classic_read",
+        Some(_) => false,
+    };
+    let Some(def) = registry.get(model).filter(|_| !classic_read) else {
+        return records;
+    };
+    for record in records.as_array_mut().into_iter().flatten() {
+        for field in def.fields() {
+            if field.ttype() != pulse_schema::FieldType::Many2one {
+                continue;
+            }
+            if let Some(value) = record.get_mut(field.name.as_str())
+                && let Some(id) = value.as_array().and_then(|pair| pair.first()).cloned()
+            {
+                *value = id;
+            }
+        }
+    }
+    records
+}
+
 /// The ORM's own methods, with Odoo's signatures and return values.
 async fn builtin(
     session: &mut TxOrm,
@@ -447,7 +479,12 @@ async fn builtin(
                 .read(conn, model, &ids, &fields)
                 .await
                 .map_err(CallFailure::Orm)?;
-            seen(conn, records).await?
+            loaded(
+                orm.registry(),
+                model,
+                argument(a, k, 1, "load"),
+                seen(conn, records).await?,
+            )
         }
         "search_read" => {
             let domain = searched(conn, argument(a, k, 0, "domain")).await?;
@@ -457,7 +494,12 @@ async fn builtin(
                 .search_read(conn, model, &domain, &fields, &options)
                 .await
                 .map_err(CallFailure::Orm)?;
-            seen(conn, records).await?
+            loaded(
+                orm.registry(),
+                model,
+                k.get("load"),
+                seen(conn, records).await?,
+            )
         }
         "search" => {
             let domain = searched(conn, argument(a, k, 0, "domain")).await?;
