@@ -385,7 +385,7 @@ fn loaded(
             if field.ttype() != pulse_schema::FieldType::Many2one {
                 continue;
             }
-            if let Some(value) = record.get_mut(field.name.as_str())
+            if let Some(value) = record.get_mut(field.name())
                 && let Some(id) = value.as_array().and_then(|pair| pair.first()).cloned()
             {
                 *value = id;
