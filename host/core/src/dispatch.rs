@@ -785,6 +785,25 @@ fn fields_get(registry: &pulse_orm::Registry, model: &str) -> Value {
             "searchable": true,
         }),
     );
+    // Every Odoo model has `display_name` (read, searched, never stored);
+    // clients such as OdooRPC read it as a field only when it is listed.
+    if model.field("display_name").is_none() {
+        out.insert(
+            "display_name".into(),
+            json!({
+                "name": "display_name",
+                "type": "char",
+                "string": "Display Name",
+                "help": "",
+                "readonly": true,
+                "required": false,
+                "store": false,
+                "sortable": false,
+                "groupable": false,
+                "searchable": true,
+            }),
+        );
+    }
     for field in model.fields() {
         let spec = &field.spec;
         let mut attrs = json!({
