@@ -12,6 +12,7 @@ mod api_versions;
 mod auth_policy;
 mod base_models;
 mod base_reference;
+mod client_libraries;
 mod cli_graph;
 mod context;
 mod cron;
