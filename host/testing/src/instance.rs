@@ -1,11 +1,11 @@
 //! One Pulse instance (a data directory, a database, addons paths) and the
 //! `pulse` processes it runs: commands to completion, and served instances.
 
+use sha2::{Digest, Sha256};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
-use sha2::{Digest, Sha256};
 
 use crate::database::{Backend, block_on, create_pg_database, drop_pg_database};
 use crate::fixtures::{EXAMPLES, FIXTURES, cache_dir, pulse_binary, root};
@@ -411,7 +411,13 @@ pub fn client_libraries() -> PathBuf {
         };
         run(Command::new("python3").args(["-m", "venv"]).arg(&venv));
         run(Command::new(&python)
-            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+            ])
             .args(["--require-hashes", "--no-deps", "-r"])
             .arg(&requirements));
         std::fs::write(&ready, &pinned).expect("the venv's marker");

@@ -1,5 +1,5 @@
 """An Odoo 19 integration written with odoo-client-lib (PyPI
-`odoo-client-lib`, XML-RPC), unmodified: the same steps as with_odoorpc.py,
+`odoo-client-lib`, legacy XML-RPC), unmodified: the same steps as with_odoorpc.py,
 in this library's idiom. One JSON line per step, checked by
 tests/client_libraries.rs.
 
