@@ -25,7 +25,7 @@ def error_of(call):
         call()
     except odoorpc.error.RPCError as error:
         data = error.info.get('data', {}) if isinstance(error.info, dict) else {}
-        return '{}: {}'.format(data.get('name', '?'), data.get('message', error.message))
+        return '{}: {}'.format(data.get('name', '?'), data.get('message', str(error)))
     return 'no error'
 
 
@@ -125,5 +125,5 @@ try:
     odoorpc.ODOO(address.hostname, port=address.port).login(db, 'admin', 'wrong')
     out('AccessDenied', 'no error')
 except odoorpc.error.RPCError as error:
-    out('AccessDenied', error.message)
+    out('AccessDenied', str(error))
 out('unchanged', Partner.search_count([('name', 'in', ['Mallory', 'Acme', 'Jane'])]))
