@@ -13,6 +13,7 @@ mod auth_policy;
 mod base_models;
 mod base_reference;
 mod cli_graph;
+mod client_libraries;
 mod context;
 mod cron;
 mod domains;

@@ -1,6 +1,7 @@
 //! One Pulse instance (a data directory, a database, addons paths) and the
 //! `pulse` processes it runs: commands to completion, and served instances.
 
+use sha2::{Digest, Sha256};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -369,7 +370,63 @@ impl Drop for Server {
 /// Runs `tests/python/SCRIPT ARGS…` with the machine's Python (standard
 /// library only, as Odoo's own scripts); its stdout.
 pub fn python_script(script: &str, args: &[&str]) -> String {
-    let out = std::process::Command::new("python3")
+    run_python(Path::new("python3"), script, args)
+}
+
+/// Runs `tests/python/SCRIPT ARGS…` with a Python that has the published
+/// Odoo client libraries of `tests/python/clients/requirements.txt`
+/// (see [`client_libraries`]); its stdout.
+pub fn python_client_script(script: &str, args: &[&str]) -> String {
+    run_python(&client_libraries(), script, args)
+}
+
+/// The Python of a virtual environment under the target directory holding
+/// the pinned client libraries, made (from PyPI, every package checked
+/// against its pinned hash) the first time a test asks, once for all the
+/// test threads and processes. Panics, naming what failed, when Python or
+/// the registry cannot provide them: the tests that need them fail, they
+/// do not skip.
+pub fn client_libraries() -> PathBuf {
+    let requirements = root().join("tests/python/clients/requirements.txt");
+    let pinned = std::fs::read(&requirements).expect("the pinned client libraries");
+    let digest = hex::encode(&Sha256::digest(&pinned)[..6]);
+    let exe = std::env::current_exe().expect("the test binary's path");
+    // target/<profile>/deps/<binary>: the venv lives beside the profiles.
+    let target = exe.ancestors().nth(3).expect("a target directory");
+    let venv = target.join(format!("python-clients-{digest}"));
+    let python = venv.join("bin/python");
+    let ready = venv.join("installed");
+    let lock = std::fs::File::create(target.join("python-clients.lock")).expect("the lock file");
+    lock.lock().expect("the lock on the client libraries");
+    if !ready.exists() {
+        let _ = std::fs::remove_dir_all(&venv);
+        let run = |command: &mut std::process::Command| {
+            let out = command.output().expect("python3 runs");
+            assert!(
+                out.status.success(),
+                "installing the Odoo client libraries failed: {command:?}\n{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        run(Command::new("python3").args(["-m", "venv"]).arg(&venv));
+        run(Command::new(&python)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+            ])
+            .args(["--require-hashes", "--no-deps", "-r"])
+            .arg(&requirements));
+        std::fs::write(&ready, &pinned).expect("the venv's marker");
+    }
+    python
+}
+
+fn run_python(python: &Path, script: &str, args: &[&str]) -> String {
+    let out = Command::new(python)
         .arg(root().join("tests/python").join(script))
         .args(args)
         .output()

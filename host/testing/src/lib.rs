@@ -25,7 +25,7 @@ pub use database::Backend;
 pub use fixtures::{
     ADDON_FOLDERS, ADDONS, EXAMPLES, FIXTURES, build_addons, cache_dir, pulse_binary, root,
 };
-pub use instance::{Pulse, Server, python_script, text};
+pub use instance::{Pulse, Server, client_libraries, python_client_script, python_script, text};
 pub use rpc::{Rpc, create_user, groups_named, id, json2, logged_in, login_refusal, ok, refused};
 pub use smtp::{Received, SmtpSink};
 pub use wit::{FrozenWit, check_frozen, wit_digest};
