@@ -14,6 +14,7 @@ mod base_models;
 mod base_reference;
 mod cli_graph;
 mod client_libraries;
+mod compat_doc;
 mod context;
 mod cron;
 mod domains;
