@@ -29,6 +29,8 @@ mod security;
 mod typed_sdk;
 mod units;
 
+#[path = "../addons/account/tests/invoicing.rs"]
+mod invoicing;
 #[path = "../addons/ipai_expense/tests/expenses.rs"]
 mod expenses;
 #[path = "../addons/ipai_finance_ssc/tests/finance.rs"]
