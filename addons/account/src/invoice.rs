@@ -7,12 +7,12 @@ use pulse_sdk::prelude::*;
 
 use crate::{
     Account, AccountType, DisplayType, Journal, Move, MoveLine, MoveState, MoveType,
-    PaymentState, rows_of,
+    PaymentState, create_super, rows_of,
 };
 
 /// Rounds an amount to the cent, as the company currency does.
 pub(crate) fn cents(amount: f64) -> f64 {
-    tools::float_round(amount, 2, tools::RoundingMethod::HalfUp)
+    pulse_sdk::tools::float_round(amount, 2, pulse_sdk::tools::RoundingMethod::HalfUp)
 }
 
 /// Today (UTC), for the dates Odoo defaults to today.
@@ -21,7 +21,7 @@ pub(crate) fn today() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() / 86_400)
         .unwrap_or(0);
-    tools::Date::new(1970, 1, 1)
+    pulse_sdk::tools::Date::new(1970, 1, 1)
         .map(|epoch| epoch.add_days(days as i64).to_string())
         .unwrap_or_default()
 }
@@ -107,7 +107,7 @@ fn journal_type_for(move_type: &str) -> &'static str {
 /// journal's currency.
 #[method(model = "account.move", name = "create")]
 pub fn move_create(env: &Env, _ids: &[i64], rows: Value) -> Result<Value> {
-    let mut rows = rows_of(rows);
+    let (mut rows, single) = rows_of(rows);
     for row in &mut rows {
         let Some(row) = row.as_object_mut() else {
             continue;
@@ -148,7 +148,7 @@ pub fn move_create(env: &Env, _ids: &[i64], rows: Value) -> Result<Value> {
             row.insert("currency_id".into(), json!(currency));
         }
     }
-    env.call_super(&[], json!([rows]), json!({}))
+    Ok(create_super(env, rows, single)?.0)
 }
 
 /// The first account of `account_type`, by code.
@@ -364,7 +364,7 @@ fn open_items(env: &Env, lines: &[MoveLine]) -> Result<()> {
 }
 
 /// Refuses to take back entries a payment was matched with.
-fn refuse_paid(env: &Env, moves: &[Move], what: &str) -> Result<()> {
+fn refuse_paid(moves: &[Move], what: &str) -> Result<()> {
     if let Some(paid) = moves.iter().find(|m| {
         matches!(
             m.payment_state,
@@ -390,7 +390,7 @@ pub fn button_draft(env: &Env, ids: &[i64]) -> Result<bool> {
             draft.name, draft.id
         )));
     }
-    refuse_paid(env, &moves, "reset to draft")?;
+    refuse_paid(&moves, "reset to draft")?;
     env.model::<Move>().write(ids, Move::write().state(MoveState::Draft))?;
     Ok(true)
 }
@@ -400,7 +400,7 @@ pub fn button_draft(env: &Env, ids: &[i64]) -> Result<bool> {
 #[method(model = "account.move", public)]
 pub fn button_cancel(env: &Env, ids: &[i64]) -> Result<bool> {
     let moves = env.model::<Move>().read(ids)?;
-    refuse_paid(env, &moves, "cancelled")?;
+    refuse_paid(&moves, "cancelled")?;
     env.model::<Move>()
         .write(ids, Move::write().state(MoveState::Cancel))?;
     Ok(true)
@@ -530,7 +530,7 @@ pub fn line_write(env: &Env, ids: &[i64], values: Map<String, Value>) -> Result<
 /// debit or credit from quantity and price.
 #[method(model = "account.move.line", name = "create")]
 pub fn line_create(env: &Env, _ids: &[i64], rows: Value) -> Result<Value> {
-    let mut rows = rows_of(rows);
+    let (mut rows, single) = rows_of(rows);
     let mut targets: Vec<i64> = rows
         .iter()
         .filter_map(|r| r.get("move_id").and_then(Value::as_i64))
@@ -571,11 +571,7 @@ pub fn line_create(env: &Env, _ids: &[i64], rows: Value) -> Result<Value> {
             row.insert("partner_id".into(), json!(partner));
         }
     }
-    let created = env.call_super(&[], json!([rows]), json!({}))?;
-    let ids: Vec<i64> = match &created {
-        Value::Array(ids) => ids.iter().filter_map(Value::as_i64).collect(),
-        one => one.as_i64().into_iter().collect(),
-    };
+    let (created, ids) = create_super(env, rows, single)?;
     if moves.iter().any(|m| m.move_type.is_invoice()) {
         price_product_lines(env, &ids)?;
     }

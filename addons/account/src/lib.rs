@@ -458,19 +458,35 @@ pub(crate) fn default_company(env: &Env) -> Result<Option<i64>> {
         .copied())
 }
 
-/// The rows of a `create` call, one or many.
-pub(crate) fn rows_of(rows: Value) -> Vec<Value> {
+/// The rows of a `create` call, one or many, and whether it was one (Odoo
+/// answers a single dict with an id, a list with a list of ids).
+pub(crate) fn rows_of(rows: Value) -> (Vec<Value>, bool) {
     match rows {
-        Value::Array(rows) => rows,
-        one => vec![one],
+        Value::Array(rows) => (rows, false),
+        one => (vec![one], true),
     }
+}
+
+/// Creates `rows` through the rest of the override chain, answering as
+/// Odoo does: an id for a single row given as a dict, else the ids.
+pub(crate) fn create_super(env: &Env, rows: Vec<Value>, single: bool) -> Result<(Value, Vec<i64>)> {
+    let created: Value = env.call_super(&[], json!([rows]), json!({}))?;
+    let ids: Vec<i64> = match &created {
+        Value::Array(ids) => ids.iter().filter_map(Value::as_i64).collect(),
+        one => one.as_i64().into_iter().collect(),
+    };
+    let answer = match (single, ids.as_slice()) {
+        (true, [id]) => json!(id),
+        _ => json!(ids),
+    };
+    Ok((answer, ids))
 }
 
 /// Creates accounts: in the user's company unless told, and receivable and
 /// payable ones reconcilable, as Odoo's computed defaults make them.
 #[method(model = "account.account", name = "create")]
 pub fn account_create(env: &Env, _ids: &[i64], rows: Value) -> Result<Value> {
-    let mut rows = rows_of(rows);
+    let (mut rows, single) = rows_of(rows);
     let company = default_company(env)?;
     for row in &mut rows {
         let Some(row) = row.as_object_mut() else {
@@ -489,11 +505,7 @@ pub fn account_create(env: &Env, _ids: &[i64], rows: Value) -> Result<Value> {
             row.insert("company_ids".into(), json!([[6, 0, [company]]]));
         }
     }
-    let created = env.call_super(&[], json!([rows]), json!({}))?;
-    let ids: Vec<i64> = match &created {
-        Value::Array(ids) => ids.iter().filter_map(Value::as_i64).collect(),
-        one => one.as_i64().into_iter().collect(),
-    };
+    let (created, ids) = create_super(env, rows, single)?;
     check_reconcile(env, &ids)?;
     Ok(created)
 }
@@ -527,7 +539,7 @@ fn check_reconcile(env: &Env, ids: &[i64]) -> Result<()> {
 /// Creates journals in the user's company unless told.
 #[method(model = "account.journal", name = "create")]
 pub fn journal_create(env: &Env, _ids: &[i64], rows: Value) -> Result<Value> {
-    let mut rows = rows_of(rows);
+    let (mut rows, single) = rows_of(rows);
     let company = default_company(env)?;
     for row in &mut rows {
         if let Some(row) = row.as_object_mut()
@@ -537,7 +549,7 @@ pub fn journal_create(env: &Env, _ids: &[i64], rows: Value) -> Result<Value> {
             row.insert("company_id".into(), json!(company));
         }
     }
-    env.call_super(&[], json!([rows]), json!({}))
+    Ok(create_super(env, rows, single)?.0)
 }
 
 /// Each item's quantity times unit price.
@@ -547,7 +559,7 @@ pub fn compute_price_subtotal(env: &Env, ids: &[i64]) -> Result<Vec<(i64, f64)>>
         .model::<MoveLine>()
         .read(ids)?
         .iter()
-        .map(|l| (l.id, tools::float_round(l.quantity * l.price_unit, 2, tools::RoundingMethod::HalfUp)))
+        .map(|l| (l.id, pulse_sdk::tools::float_round(l.quantity * l.price_unit, 2, pulse_sdk::tools::RoundingMethod::HalfUp)))
         .collect())
 }
 

@@ -16,7 +16,7 @@ use pulse_sdk::prelude::*;
 use crate::invoice::{cents, counterpart_account, today};
 use crate::{
     Account, DisplayType, Journal, JournalType, Move, MoveLine, MoveState, MoveType,
-    PaymentState as InvoicePaymentState, rows_of,
+    PaymentState as InvoicePaymentState, create_super, rows_of,
 };
 
 /// Money in or out.
@@ -154,7 +154,7 @@ fn default_payment_journal(env: &Env) -> Result<Option<i64>> {
 /// journal.
 #[method(model = "account.payment", name = "create")]
 pub fn payment_create(env: &Env, _ids: &[i64], rows: Value) -> Result<Value> {
-    let mut rows = rows_of(rows);
+    let (mut rows, single) = rows_of(rows);
     for row in &mut rows {
         let Some(row) = row.as_object_mut() else {
             continue;
@@ -175,7 +175,7 @@ pub fn payment_create(env: &Env, _ids: &[i64], rows: Value) -> Result<Value> {
             ));
         }
     }
-    env.call_super(&[], json!([rows]), json!({}))
+    Ok(create_super(env, rows, single)?.0)
 }
 
 /// The payment term items of `moves` (their receivable or payable lines).
@@ -477,7 +477,7 @@ fn wizard_lines(env: &Env, row: &Map<String, Value>) -> Result<Vec<MoveLine>> {
 /// journal.
 #[method(model = "account.payment.register", name = "create")]
 pub fn register_create(env: &Env, _ids: &[i64], rows: Value) -> Result<Value> {
-    let mut rows = rows_of(rows);
+    let (mut rows, single) = rows_of(rows);
     for row in &mut rows {
         let Some(row) = row.as_object_mut() else {
             continue;
@@ -519,7 +519,7 @@ pub fn register_create(env: &Env, _ids: &[i64], rows: Value) -> Result<Value> {
             row.insert("journal_id".into(), json!(journal));
         }
     }
-    env.call_super(&[], json!([rows]), json!({}))
+    Ok(create_super(env, rows, single)?.0)
 }
 
 /// Creates and posts the payment of each wizard, matched with its items'
