@@ -513,25 +513,38 @@ pub fn account_create(env: &Env, _ids: &[i64], rows: Value) -> Result<Value> {
 /// Keeps receivable and payable accounts reconcilable.
 #[method(model = "account.account", name = "write")]
 pub fn account_write(env: &Env, ids: &[i64], values: Map<String, Value>) -> Result<bool> {
+    let checked = values.contains_key("account_type") || values.contains_key("reconcile");
     let done = env.call_super(ids, json!([values]), json!({}))?;
-    check_reconcile(env, ids)?;
+    if checked {
+        check_reconcile(env, ids)?;
+    }
     Ok(done)
 }
 
-/// Odoo's `_check_reconcile` and `_constrains_reconcile`.
+/// Odoo's `_check_reconcile` and `_constrains_reconcile`, by a search so
+/// that a write on many accounts reads only the offending ones.
 fn check_reconcile(env: &Env, ids: &[i64]) -> Result<()> {
-    for account in env.model::<Account>().read(ids)? {
-        if account.account_type.is_receivable_or_payable() && !account.reconcile {
-            return Err(Error::Validation(format!(
-                "You cannot have a receivable/payable account that is not reconcilable. (account code: {})",
-                account.code
-            )));
-        }
-        if account.account_type == AccountType::OffBalance && account.reconcile {
-            return Err(Error::User(
-                "An Off-Balance account can not be reconcilable".into(),
-            ));
-        }
+    let f = Account::fields();
+    let mine = Domain::leaf("id", "in", json!(ids));
+    let open = env.model::<Account>().search(
+        &(mine.clone()
+            & f.account_type()
+                .is_in([AccountType::AssetReceivable, AccountType::LiabilityPayable])
+            & f.reconcile().eq(false)),
+    )?;
+    if let Some(account) = env.model::<Account>().read(&open)?.first() {
+        return Err(Error::Validation(format!(
+            "You cannot have a receivable/payable account that is not reconcilable. (account code: {})",
+            account.code
+        )));
+    }
+    let off_balance = env.model::<Account>().search_count(
+        &(mine & f.account_type().eq(AccountType::OffBalance) & f.reconcile().eq(true)),
+    )?;
+    if off_balance > 0 {
+        return Err(Error::User(
+            "An Off-Balance account can not be reconcilable".into(),
+        ));
     }
     Ok(())
 }

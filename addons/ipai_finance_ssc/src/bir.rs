@@ -15,7 +15,7 @@
 use pulse_sdk::prelude::*;
 use pulse_sdk::tools::{RoundingMethod::HalfUp, days_in_month, float_round};
 
-use account::{Account, MoveLine};
+use account::{Account, AccountType, MoveLine};
 
 use crate::{Agency, MoveLineAgency};
 
@@ -268,7 +268,12 @@ pub fn amounts(env: &Env, agency: i64, form_type: &str, period: &str) -> Result<
     moves.dedup();
     let expense_accounts = env
         .model::<Account>()
-        .search(&Domain::leaf("internal_group", "=", json!("expense")))?;
+        .search(&Account::fields().account_type().is_in([
+            AccountType::Expense,
+            AccountType::ExpenseOther,
+            AccountType::ExpenseDepreciation,
+            AccountType::ExpenseDirectCost,
+        ]))?;
     let base: f64 = lines
         .search_read(&(f.move_id().is_in(moves) & f.account_id().is_in(expense_accounts)))?
         .iter()
