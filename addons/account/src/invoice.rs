@@ -6,8 +6,8 @@
 use pulse_sdk::prelude::*;
 
 use crate::{
-    Account, AccountType, DisplayType, Journal, Move, MoveLine, MoveState, MoveType,
-    PaymentState, create_super, rows_of,
+    Account, AccountType, DisplayType, Journal, Move, MoveLine, MoveState, MoveType, PaymentState,
+    create_super, rows_of,
 };
 
 /// Rounds an amount to the cent, as the company currency does.
@@ -28,7 +28,10 @@ pub(crate) fn today() -> String {
 
 /// The lines of `moves`, read once.
 fn lines_of(env: &Env, moves: &[Move]) -> Result<Vec<MoveLine>> {
-    let ids: Vec<i64> = moves.iter().flat_map(|m| m.line_ids.ids().to_vec()).collect();
+    let ids: Vec<i64> = moves
+        .iter()
+        .flat_map(|m| m.line_ids.ids().to_vec())
+        .collect();
     env.model::<MoveLine>().read(&ids)
 }
 
@@ -268,7 +271,9 @@ pub fn action_post(env: &Env, ids: &[i64]) -> Result<bool> {
             {
                 env.model::<Move>().write(
                     &[entry.id],
-                    Move::write().invoice_date(invoice_date.clone()).date(invoice_date),
+                    Move::write()
+                        .invoice_date(invoice_date.clone())
+                        .date(invoice_date),
                 )?;
             }
             let entry = env
@@ -322,7 +327,10 @@ pub fn action_post(env: &Env, ids: &[i64]) -> Result<bool> {
             let year = entry.date.get(..4).unwrap_or("0000");
             let refund = matches!(entry.move_type, MoveType::OutRefund | MoveType::InRefund);
             let prefix = if refund { "R" } else { "" };
-            let name = format!("{prefix}{}/{year}/{:05}", journal.code, journal.sequence_next);
+            let name = format!(
+                "{prefix}{}/{year}/{:05}",
+                journal.code, journal.sequence_next
+            );
             env.model::<Journal>().write(
                 &[journal.id],
                 Journal::write().sequence_next(journal.sequence_next + 1),
@@ -391,7 +399,8 @@ pub fn button_draft(env: &Env, ids: &[i64]) -> Result<bool> {
         )));
     }
     refuse_paid(&moves, "reset to draft")?;
-    env.model::<Move>().write(ids, Move::write().state(MoveState::Draft))?;
+    env.model::<Move>()
+        .write(ids, Move::write().state(MoveState::Draft))?;
     Ok(true)
 }
 
@@ -476,7 +485,10 @@ fn price_product_lines(env: &Env, line_ids: &[i64]) -> Result<()> {
     let lines = env.model::<MoveLine>().read(line_ids)?;
     let move_ids = moves_of(env, line_ids)?;
     let moves = env.model::<Move>().read(&move_ids)?;
-    for line in lines.iter().filter(|l| l.display_type == DisplayType::Product) {
+    for line in lines
+        .iter()
+        .filter(|l| l.display_type == DisplayType::Product)
+    {
         let Some(entry) = moves.iter().find(|m| m.id == line.move_id.id()) else {
             continue;
         };
@@ -486,7 +498,11 @@ fn price_product_lines(env: &Env, line_ids: &[i64]) -> Result<()> {
             continue;
         }
         let signed = cents(line.quantity * line.price_unit) * entry.move_type.product_sign();
-        let (debit, credit) = if signed >= 0.0 { (signed, 0.0) } else { (0.0, -signed) };
+        let (debit, credit) = if signed >= 0.0 {
+            (signed, 0.0)
+        } else {
+            (0.0, -signed)
+        };
         if line.debit != debit || line.credit != credit {
             env.model::<MoveLine>()
                 .write(&[line.id], MoveLine::write().debit(debit).credit(credit))?;

@@ -86,7 +86,10 @@ impl AccountType {
 
     /// Whether Odoo requires the account to allow reconciliation.
     pub fn is_receivable_or_payable(self) -> bool {
-        matches!(self, AccountType::AssetReceivable | AccountType::LiabilityPayable)
+        matches!(
+            self,
+            AccountType::AssetReceivable | AccountType::LiabilityPayable
+        )
     }
 }
 
@@ -245,7 +248,11 @@ pub struct Account {
     #[field(string = "Allow Reconciliation")]
     pub reconcile: bool,
     /// The currency every item of the account is in (bank accounts).
-    #[field(kind = "many2one", relation = "res.currency", string = "Account Currency")]
+    #[field(
+        kind = "many2one",
+        relation = "res.currency",
+        string = "Account Currency"
+    )]
     pub currency_id: Option<i64>,
     /// The companies the account belongs to (the user's by default).
     #[field(kind = "many2many", relation = "res.company", string = "Companies")]
@@ -340,7 +347,12 @@ pub struct Move {
     )]
     pub amount_untaxed: f64,
     /// Taxes (none: this core has no taxes).
-    #[field(compute = "compute_amount_tax", depends = "move_type", digits = "16,2", string = "Tax")]
+    #[field(
+        compute = "compute_amount_tax",
+        depends = "move_type",
+        digits = "16,2",
+        string = "Tax"
+    )]
     pub amount_tax: f64,
     /// The total: untaxed amount and taxes (the debits of an entry).
     #[field(
@@ -572,7 +584,16 @@ pub fn compute_price_subtotal(env: &Env, ids: &[i64]) -> Result<Vec<(i64, f64)>>
         .model::<MoveLine>()
         .read(ids)?
         .iter()
-        .map(|l| (l.id, pulse_sdk::tools::float_round(l.quantity * l.price_unit, 2, pulse_sdk::tools::RoundingMethod::HalfUp)))
+        .map(|l| {
+            (
+                l.id,
+                pulse_sdk::tools::float_round(
+                    l.quantity * l.price_unit,
+                    2,
+                    pulse_sdk::tools::RoundingMethod::HalfUp,
+                ),
+            )
+        })
         .collect())
 }
 

@@ -77,7 +77,11 @@ pub struct Payment {
     #[field(kind = "date")]
     pub date: Option<String>,
     /// The customer or vendor.
-    #[field(kind = "many2one", relation = "res.partner", string = "Customer/Vendor")]
+    #[field(
+        kind = "many2one",
+        relation = "res.partner",
+        string = "Customer/Vendor"
+    )]
     pub partner_id: Option<i64>,
     /// A memo, the reference of its journal entry.
     pub memo: Option<String>,
@@ -88,7 +92,12 @@ pub struct Payment {
     #[field(default = PaymentState::Draft, readonly, copy = false, string = "Status")]
     pub state: PaymentState,
     /// Its journal entry, once posted.
-    #[field(readonly, copy = false, ondelete = "restrict", string = "Journal Entry")]
+    #[field(
+        readonly,
+        copy = false,
+        ondelete = "restrict",
+        string = "Journal Entry"
+    )]
     pub move_id: Option<Many2one<Move>>,
     /// The invoices it pays.
     #[field(copy = false, string = "Invoices")]
@@ -121,7 +130,11 @@ pub struct PaymentRegister {
     #[field(string = "Memo")]
     pub communication: Option<String>,
     /// The customer or vendor.
-    #[field(kind = "many2one", relation = "res.partner", string = "Customer/Vendor")]
+    #[field(
+        kind = "many2one",
+        relation = "res.partner",
+        string = "Customer/Vendor"
+    )]
     pub partner_id: Option<i64>,
     /// Money in or out.
     #[field(default = PaymentType::Inbound, string = "Payment Type")]
@@ -180,7 +193,10 @@ pub fn payment_create(env: &Env, _ids: &[i64], rows: Value) -> Result<Value> {
 
 /// The payment term items of `moves` (their receivable or payable lines).
 fn term_lines(env: &Env, moves: &[Move]) -> Result<Vec<MoveLine>> {
-    let ids: Vec<i64> = moves.iter().flat_map(|m| m.line_ids.ids().to_vec()).collect();
+    let ids: Vec<i64> = moves
+        .iter()
+        .flat_map(|m| m.line_ids.ids().to_vec())
+        .collect();
     Ok(env
         .model::<MoveLine>()
         .read(&ids)?
@@ -255,7 +271,11 @@ pub fn action_post_payment(env: &Env, ids: &[i64]) -> Result<bool> {
         let amount = cents(payment.amount);
         // Money in debits the bank and credits the receivable.
         let inbound = payment.payment_type == PaymentType::Inbound;
-        let (bank_debit, bank_credit) = if inbound { (amount, 0.0) } else { (0.0, amount) };
+        let (bank_debit, bank_credit) = if inbound {
+            (amount, 0.0)
+        } else {
+            (0.0, amount)
+        };
         let date = payment.date.clone().unwrap_or_else(today);
         let mut entry = Move::create()
             .move_type(MoveType::Entry)
@@ -435,10 +455,7 @@ fn wizard_lines(env: &Env, row: &Map<String, Value>) -> Result<Vec<MoveLine>> {
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string();
-    let given = row
-        .get("line_ids")
-        .map(command_ids)
-        .unwrap_or_default();
+    let given = row.get("line_ids").map(command_ids).unwrap_or_default();
     let lines = if !given.is_empty() {
         env.model::<MoveLine>().read(&given)?
     } else if model == Move::NAME {
@@ -489,8 +506,14 @@ pub fn register_create(env: &Env, _ids: &[i64], rows: Value) -> Result<Value> {
         let receivable = residual > 0.0;
         let defaults = [
             ("amount", json!(cents(residual.abs()))),
-            ("payment_type", json!(if receivable { "inbound" } else { "outbound" })),
-            ("partner_type", json!(if receivable { "customer" } else { "supplier" })),
+            (
+                "payment_type",
+                json!(if receivable { "inbound" } else { "outbound" }),
+            ),
+            (
+                "partner_type",
+                json!(if receivable { "customer" } else { "supplier" }),
+            ),
             ("payment_date", json!(today())),
         ];
         for (key, value) in defaults {
@@ -537,7 +560,9 @@ pub fn action_create_payments(env: &Env, ids: &[i64]) -> Result<Value> {
         let journal = match wizard.journal_id {
             Some(journal) => journal.id(),
             None => default_payment_journal(env)?.ok_or_else(|| {
-                Error::User("There is no bank or cash journal to pay with; create one first.".into())
+                Error::User(
+                    "There is no bank or cash journal to pay with; create one first.".into(),
+                )
             })?,
         };
         let mut payment = Payment::create()
@@ -558,7 +583,13 @@ pub fn action_create_payments(env: &Env, ids: &[i64]) -> Result<Value> {
         }
         payments.push(env.model::<Payment>().create_one(payment)?);
     }
-    env.call::<bool>(Payment::NAME, "action_post", &payments, json!([]), json!({}))?;
+    env.call::<bool>(
+        Payment::NAME,
+        "action_post",
+        &payments,
+        json!([]),
+        json!({}),
+    )?;
     if env
         .context()
         .extra

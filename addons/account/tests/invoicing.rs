@@ -85,7 +85,10 @@ fn odoo_script(backend: Backend) {
     assert_eq!(payment["state"], "paid");
     assert_eq!(payment["amount"], json!(1000.0));
     assert_eq!(payment["name"], "BNK1/2026/00001");
-    assert_eq!(got["bank_items"], json!([{"id": got["bank_items"][0]["id"], "debit": 1000.0, "credit": 0.0}]));
+    assert_eq!(
+        got["bank_items"],
+        json!([{"id": got["bank_items"][0]["id"], "debit": 1000.0, "credit": 0.0}])
+    );
 }
 
 /// The chart and journals the Rust-side tests share.
@@ -179,7 +182,13 @@ fn vendor_bills(backend: Backend) {
         &mut b.admin,
         "account.move",
         bill,
-        &["name", "journal_id", "amount_total", "amount_residual", "payment_state"],
+        &[
+            "name",
+            "journal_id",
+            "amount_total",
+            "amount_residual",
+            "payment_state",
+        ],
     );
     assert_eq!(posted["name"], "BILL/2026/00001", "{posted}");
     assert_eq!(posted["journal_id"][0], json!(b.purchases));
@@ -188,7 +197,10 @@ fn vendor_bills(backend: Backend) {
         &mut b.admin,
         "account.move.line",
         "search_read",
-        json!([[["move_id", "=", bill]], ["account_id", "debit", "credit", "display_type"]]),
+        json!([
+            [["move_id", "=", bill]],
+            ["account_id", "debit", "credit", "display_type"]
+        ]),
     );
     let by_account = |account: i64| {
         lines
@@ -218,13 +230,28 @@ fn vendor_bills(backend: Backend) {
         payment
     };
     let first = pay(&mut b.admin, 40.0);
-    let partial = read_one(&mut b.admin, "account.move", bill, &["amount_residual", "payment_state"]);
+    let partial = read_one(
+        &mut b.admin,
+        "account.move",
+        bill,
+        &["amount_residual", "payment_state"],
+    );
     assert_eq!(partial["payment_state"], "partial", "{partial}");
     assert_eq!(partial["amount_residual"], json!(60.0));
-    let payment = read_one(&mut b.admin, "account.payment", first, &["state", "move_id"]);
+    let payment = read_one(
+        &mut b.admin,
+        "account.payment",
+        first,
+        &["state", "move_id"],
+    );
     assert_eq!(payment["state"], "paid");
     pay(&mut b.admin, 60.0);
-    let paid = read_one(&mut b.admin, "account.move", bill, &["amount_residual", "payment_state"]);
+    let paid = read_one(
+        &mut b.admin,
+        "account.move",
+        bill,
+        &["amount_residual", "payment_state"],
+    );
     assert_eq!(paid["payment_state"], "paid", "{paid}");
     assert_eq!(paid["amount_residual"], json!(0.0));
     let bank = ok(
@@ -233,10 +260,20 @@ fn vendor_bills(backend: Backend) {
         "search_read",
         json!([[["account_id", "=", b.bank]], ["credit"]]),
     );
-    let paid_out: f64 = bank.as_array().unwrap().iter().map(|l| l["credit"].as_f64().unwrap()).sum();
+    let paid_out: f64 = bank
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["credit"].as_f64().unwrap())
+        .sum();
     assert_eq!(paid_out, 100.0);
     // A paid bill is not taken back to draft behind its payments' back.
-    let (kind, message) = refused(&mut b.admin, "account.move", "button_draft", json!([[bill]]));
+    let (kind, message) = refused(
+        &mut b.admin,
+        "account.move",
+        "button_draft",
+        json!([[bill]]),
+    );
     assert_eq!(kind, USER_ERROR, "{message}");
 }
 
@@ -292,11 +329,19 @@ fn hostile(backend: Backend) {
             [0, 0, {"account_id": b.expense, "credit": 90.0}],
         ]}]),
     ));
-    let (kind, message) = refused(&mut b.admin, "account.move", "action_post", json!([[unbalanced]]));
+    let (kind, message) = refused(
+        &mut b.admin,
+        "account.move",
+        "action_post",
+        json!([[unbalanced]]),
+    );
     assert_eq!(kind, USER_ERROR, "{message}");
     assert!(message.contains("not balanced"), "{message}");
     let entry = read_one(&mut b.admin, "account.move", unbalanced, &["state", "name"]);
-    assert_eq!(entry, json!({"id": unbalanced, "state": "draft", "name": "/"}));
+    assert_eq!(
+        entry,
+        json!({"id": unbalanced, "state": "draft", "name": "/"})
+    );
 
     // Posting twice: refused, the number and the journal's sequence kept.
     let bill = id(ok(
@@ -310,10 +355,20 @@ fn hostile(backend: Backend) {
     let (kind, message) = refused(&mut b.admin, "account.move", "action_post", json!([[bill]]));
     assert_eq!(kind, USER_ERROR, "{message}");
     assert!(message.contains("is already posted"), "{message}");
-    let posted = read_one(&mut b.admin, "account.move", bill, &["name", "amount_total"]);
+    let posted = read_one(
+        &mut b.admin,
+        "account.move",
+        bill,
+        &["name", "amount_total"],
+    );
     assert_eq!(posted["name"], "BILL/2026/00001");
     assert_eq!(posted["amount_total"], json!(12.5));
-    let lines = ok(&mut b.admin, "account.move.line", "search_count", json!([[["move_id", "=", bill]]]));
+    let lines = ok(
+        &mut b.admin,
+        "account.move.line",
+        "search_count",
+        json!([[["move_id", "=", bill]]]),
+    );
     assert_eq!(lines, json!(2));
     // Clients cannot write what posting computes.
     let (kind, message) = refused(
@@ -357,12 +412,27 @@ fn hostile(backend: Backend) {
         json!([{"payment_type": "outbound", "partner_type": "supplier", "amount": 3.0,
             "journal_id": b.bank_journal, "invoice_ids": [[6, 0, [draft]]]}]),
     ));
-    let (kind, message) = refused(&mut b.admin, "account.payment", "action_post", json!([[payment]]));
+    let (kind, message) = refused(
+        &mut b.admin,
+        "account.payment",
+        "action_post",
+        json!([[payment]]),
+    );
     assert_eq!(kind, USER_ERROR, "{message}");
-    let after = read_one(&mut b.admin, "account.payment", payment, &["state", "move_id"]);
+    let after = read_one(
+        &mut b.admin,
+        "account.payment",
+        payment,
+        &["state", "move_id"],
+    );
     assert_eq!(after["state"], "draft");
     assert_eq!(after["move_id"], json!(false));
-    let still = read_one(&mut b.admin, "account.move", draft, &["state", "payment_state"]);
+    let still = read_one(
+        &mut b.admin,
+        "account.move",
+        draft,
+        &["state", "payment_state"],
+    );
     assert_eq!(still["payment_state"], "not_paid");
     assert_eq!(still["state"], "draft");
     // The wizard without invoices in the context, and on a paid invoice.

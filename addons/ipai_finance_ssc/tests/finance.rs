@@ -784,7 +784,13 @@ fn pdftotext(pdf: &[u8]) -> String {
 fn bank_recon(backend: Backend) {
     let (_pulse, server, mut admin) = finance(backend);
     let books = books(&mut admin);
-    let receivable = tagged_account(&mut admin, "1100", "Accounts Receivable", "asset_receivable", None);
+    let receivable = tagged_account(
+        &mut admin,
+        "1100",
+        "Accounts Receivable",
+        "asset_receivable",
+        None,
+    );
     let mws = agency(&mut admin, "MWS", "004-512-377-000");
     let lra = agency(&mut admin, "LRA", "231-774-018");
     let item = |admin: &mut Rpc, agency: i64, date: &str, amount: f64, reference: Option<&str>| {
