@@ -38,6 +38,8 @@ mod units;
 mod expenses;
 #[path = "../addons/ipai_finance_ssc/tests/finance.rs"]
 mod finance;
+#[path = "../addons/account/tests/invoicing.rs"]
+mod invoicing;
 
 /// Cargo compiles only this file's modules (`autotests = false` in the root
 /// `Cargo.toml`, in each addon's and in each host crate's with tests), so a

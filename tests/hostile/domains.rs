@@ -125,13 +125,13 @@ fn lab(backend: Backend) -> Lab {
             json!([{"code": code, "name": format!("Account {code}"), "account_type": kind}]),
         ))
     };
-    let cash = account(&mut admin, "1010", "asset");
+    let cash = account(&mut admin, "1010", "asset_cash");
     let revenue = account(&mut admin, "4000", "income");
     let journal = id(ok(
         &mut admin,
         "account.journal",
         "create",
-        json!([{"code": "GEN", "name": "Miscellaneous", "journal_type": "general"}]),
+        json!([{"code": "GEN", "name": "Miscellaneous", "type": "general"}]),
     ));
     let entry = id(ok(
         &mut admin,

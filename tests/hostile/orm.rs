@@ -50,13 +50,13 @@ fn ledger(backend: Backend, log: Option<&std::path::Path>) -> Ledger {
             json!([{"code": code, "name": code, "account_type": kind}]),
         ))
     };
-    let cash = account(&mut admin, "1010", "asset");
+    let cash = account(&mut admin, "1010", "asset_cash");
     let revenue = account(&mut admin, "4000", "income");
     let journal = id(ok(
         &mut admin,
         "account.journal",
         "create",
-        json!([{"code": "GEN", "name": "Miscellaneous", "journal_type": "general"}]),
+        json!([{"code": "GEN", "name": "Miscellaneous", "type": "general"}]),
     ));
     let group = ok(
         &mut admin,
@@ -315,14 +315,14 @@ fn readonly_fields(backend: Backend) {
     );
     assert!(message.contains("is not balanced"), "{message}");
     let balanced = l.posted("2026-03-16", 5.0);
-    assert_eq!(l.snapshot(balanced)["head"][0]["name"], "GEN/2026/0001");
+    assert_eq!(l.snapshot(balanced)["head"][0]["name"], "GEN/2026/00001");
 }
 
 fn copies(backend: Backend) {
     let mut l = ledger(backend, None);
     let posted = l.posted("2026-03-15", 100.0);
     let before = l.snapshot(posted);
-    assert_eq!(before["head"][0]["name"], "GEN/2026/0001");
+    assert_eq!(before["head"][0]["name"], "GEN/2026/00001");
     let copy = id(ok(
         &mut l.accountant,
         "account.move",
@@ -468,15 +468,15 @@ fn nul_bytes(backend: Backend) {
     let entry = l.entry("2026-03-15", 1.0, 1.0);
     let before = l.snapshot(entry);
     let expected =
-        "Wrong value for account.move.reference: text may not contain the NUL character (\\x00)";
+        "Wrong value for account.move.ref: text may not contain the NUL character (\\x00)";
     let attempts = [
         (
             "create",
-            json!([{"journal_id": l.journal, "date": "2026-03-15", "reference": "INV\u{0}1"}]),
+            json!([{"journal_id": l.journal, "date": "2026-03-15", "ref": "INV\u{0}1"}]),
         ),
-        ("write", json!([[entry], {"reference": "INV\u{0}1"}])),
-        ("search", json!([[["reference", "=", "INV\u{0}1"]]])),
-        ("search", json!([[["reference", "ilike", "\u{0}"]]])),
+        ("write", json!([[entry], {"ref": "INV\u{0}1"}])),
+        ("search", json!([[["ref", "=", "INV\u{0}1"]]])),
+        ("search", json!([[["ref", "ilike", "\u{0}"]]])),
     ];
     for (method, args) in attempts {
         let (kind, message) = refused(&mut l.accountant, "account.move", method, args.clone());
@@ -551,7 +551,7 @@ fn database_errors(backend: Backend) {
         &mut l.admin,
         "account.account",
         "create",
-        json!([{"code": "1010", "name": "Again", "account_type": "asset"}]),
+        json!([{"code": "1010", "name": "Again", "account_type": "asset_cash"}]),
     );
     assert_eq!(kind, "odoo.exceptions.ValidationError", "{message}");
     assert!(message.contains("must be unique"), "{message}");
@@ -565,7 +565,7 @@ fn long_id_lists(backend: Backend) {
     l.pulse.strings(&format!(
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {MANY}) \
          INSERT INTO account_account (code, name, account_type) \
-         SELECT 'X' || CAST(i AS TEXT), 'Bulk', 'asset' FROM n"
+         SELECT 'X' || CAST(i AS TEXT), 'Bulk', 'asset_current' FROM n"
     ));
     let bulk = ok(
         &mut l.accountant,

@@ -203,7 +203,7 @@ pub fn action_post(env: &Env, ids: &[i64]) -> Result<Vec<i64>> {
             Move::create()
                 .journal_id(category.journal_id.id())
                 .date(&expense.date)
-                .reference(format!("EXP/{}", expense.id)),
+                .r#ref(format!("EXP/{}", expense.id)),
         )?;
         env.model::<MoveLine>().create([
             MoveLine::create()

@@ -44,12 +44,12 @@ fn expenses(backend: Backend) {
         ))
     };
     let travel_account = account(&mut admin, "5300", "Travel and Transportation", "expense");
-    let payable = account(&mut admin, "2020", "Due to Employees", "liability");
+    let payable = account(&mut admin, "2020", "Due to Employees", "liability_current");
     let journal = id(ok(
         &mut admin,
         "account.journal",
         "create",
-        json!([{"code": "EXP", "name": "Employee Expenses", "journal_type": "purchase"}]),
+        json!([{"code": "EXP", "name": "Employee Expenses", "type": "purchase"}]),
     ));
     let travel = id(ok(
         &mut admin,
@@ -167,7 +167,7 @@ fn expenses(backend: Backend) {
         "read",
         json!([[entry], ["name", "state", "date", "amount_total"]]),
     );
-    assert_eq!(posted[0]["name"], "EXP/2026/0001");
+    assert_eq!(posted[0]["name"], "EXP/2026/00001");
     assert_eq!(posted[0]["state"], "posted");
     assert_eq!(posted[0]["date"], "2026-03-09");
     assert_eq!(posted[0]["amount_total"], json!(450.0));

@@ -94,12 +94,12 @@ fn open_items(env: &Env, reconciliation: &Reconciliation) -> Result<Vec<Item>> {
             let entry_ref = moves
                 .iter()
                 .find(|m| m.id == r.move_id.id())
-                .and_then(|m| m.reference.clone());
+                .and_then(|m| m.r#ref.clone());
             Item {
                 id: r.id,
                 amount: r.debit - r.credit,
                 date: r.date.unwrap_or_default(),
-                references: r.reference.into_iter().chain(entry_ref).collect(),
+                references: r.r#ref.into_iter().chain(entry_ref).collect(),
             }
         })
         .collect())

@@ -266,9 +266,14 @@ pub fn amounts(env: &Env, agency: i64, form_type: &str, period: &str) -> Result<
     }
     moves.sort_unstable();
     moves.dedup();
-    let expense_accounts = env
-        .model::<Account>()
-        .search(&Account::fields().account_type().eq(AccountType::Expense))?;
+    let expense_accounts =
+        env.model::<Account>()
+            .search(&Account::fields().account_type().is_in([
+                AccountType::Expense,
+                AccountType::ExpenseOther,
+                AccountType::ExpenseDepreciation,
+                AccountType::ExpenseDirectCost,
+            ]))?;
     let base: f64 = lines
         .search_read(&(f.move_id().is_in(moves) & f.account_id().is_in(expense_accounts)))?
         .iter()

@@ -40,13 +40,13 @@ fn books(admin: &mut Rpc) -> Books {
         ))
     };
     Books {
-        cash: account(admin, "1010", "Cash in Bank", "asset"),
+        cash: account(admin, "1010", "Cash in Bank", "asset_cash"),
         revenue: account(admin, "4000", "Service Income", "income"),
         journal: id(ok(
             admin,
             "account.journal",
             "create",
-            json!([{"code": "GEN", "name": "Miscellaneous", "journal_type": "general"}]),
+            json!([{"code": "GEN", "name": "Miscellaneous", "type": "general"}]),
         )),
     }
 }
@@ -192,7 +192,7 @@ fn closing(backend: Backend) {
         "read",
         json!([[april, march], ["name", "state"]]),
     );
-    assert_eq!(posted[0]["name"], "GEN/2026/0001");
+    assert_eq!(posted[0]["name"], "GEN/2026/00001");
     assert_eq!(posted[0]["state"], "posted");
     assert_eq!(posted[1]["state"], "draft");
 
@@ -204,7 +204,7 @@ fn closing(backend: Backend) {
         json!([[april], {"date": "2026-04-03"}]),
     );
     assert!(
-        message.contains("Posted entries cannot be changed: GEN/2026/0001"),
+        message.contains("Posted entries cannot be changed: GEN/2026/00001"),
         "{message}"
     );
     let line = ok(
@@ -320,7 +320,7 @@ fn consolidation(backend: Backend) {
         &mut admin,
         "account.account",
         "create",
-        json!([{"code": "1300", "name": "Due from Agencies", "account_type": "asset"}]),
+        json!([{"code": "1300", "name": "Due from Agencies", "account_type": "asset_current"}]),
     ));
     let a = agency(&mut admin, "MWS", "004-512-377-000");
     let b = agency(&mut admin, "LRA", "231-774-018");
@@ -556,7 +556,7 @@ fn post_entry(
     let lines: Vec<Value> = lines
         .iter()
         .map(|(account, debit, credit, reference)| {
-            json!([0, 0, {"account_id": account, "debit": debit, "credit": credit, "reference": reference}])
+            json!([0, 0, {"account_id": account, "debit": debit, "credit": credit, "ref": reference}])
         })
         .collect();
     let move_id = id(ok(
@@ -579,7 +579,7 @@ fn bir_1601c(backend: Backend) {
         &mut admin,
         "2100",
         "Withholding Tax Payable - Compensation",
-        "liability",
+        "liability_current",
         Some("wtax_compensation"),
     );
     let mws = agency(&mut admin, "MWS", "004-512-377-000");
@@ -784,7 +784,13 @@ fn pdftotext(pdf: &[u8]) -> String {
 fn bank_recon(backend: Backend) {
     let (_pulse, server, mut admin) = finance(backend);
     let books = books(&mut admin);
-    let receivable = tagged_account(&mut admin, "1100", "Accounts Receivable", "asset", None);
+    let receivable = tagged_account(
+        &mut admin,
+        "1100",
+        "Accounts Receivable",
+        "asset_receivable",
+        None,
+    );
     let mws = agency(&mut admin, "MWS", "004-512-377-000");
     let lra = agency(&mut admin, "LRA", "231-774-018");
     let item = |admin: &mut Rpc, agency: i64, date: &str, amount: f64, reference: Option<&str>| {

@@ -64,6 +64,12 @@ impl TxOrm {
         .await;
         session.context = std::mem::take(&mut self.context);
         *self = session;
+        // A clash inside the nested call (an override calling `super`,
+        // whose ORM operation met a concurrent transaction) reaches the
+        // addon as an error like any other; the request is still retried.
+        if let Err(failure) = &outcome {
+            self.conflict |= failure.is_conflict();
+        }
         let outcome = outcome
             .map(|value| value.to_string())
             .map_err(failure_for_addon);

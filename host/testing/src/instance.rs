@@ -293,8 +293,11 @@ impl Pulse {
             child: Some(child),
             url,
         };
-        // The demo builds and installs its addons before it listens.
-        let deadline = Instant::now() + Duration::from_secs(120);
+        // The demo builds and installs its addons before it listens; its
+        // per-addon fallback build compiles `account` several times (each
+        // feature set overwrites the unhashed component), minutes on a
+        // loaded machine.
+        let deadline = Instant::now() + Duration::from_secs(360);
         loop {
             if http::request("GET", &format!("{}/health", server.url), &[], "")
                 .map(|r| r.status)

@@ -357,7 +357,8 @@ fn expand_model(input: &DeriveInput) -> syn::Result<TokenStream2> {
     let create_call = format!("{ident}::create()");
     for field in &named.named {
         let fident = field.ident.as_ref().expect("named fields have names");
-        let fname = fident.to_string();
+        // `r#type` is the field `type` (Odoo's `account.journal.type`).
+        let fname = syn::ext::IdentExt::unraw(fident).to_string();
         let ty = &field.ty;
         // `id` is read like any field but is never a column.
         if fname == "id" {
