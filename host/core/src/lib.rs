@@ -40,6 +40,7 @@ mod recompute;
 pub mod routes;
 mod schema_sync;
 mod utc;
+pub mod web;
 
 /// `#[crate::boxed]` on a `pub async fn` returns its future boxed
 /// (`Pin<Box<dyn Future + Send>>`), so the state machine is compiled once,
