@@ -81,11 +81,16 @@ impl Lab {
     }
 
     fn get(&self, path: &str, cookie: Option<&str>) -> Response {
-        let headers: Vec<(&str, &str)> = cookie.map(|c| ("Cookie", c)).into_iter().collect();
-        self.server
-            .request("GET", path, &headers, "")
-            .expect("request sent")
+        get(&self.server, path, cookie)
     }
+}
+
+/// `GET path`, with a session cookie when one is given.
+fn get(server: &Server, path: &str, cookie: Option<&str>) -> Response {
+    let headers: Vec<(&str, &str)> = cookie.map(|c| ("Cookie", c)).into_iter().collect();
+    server
+        .request("GET", path, &headers, "")
+        .expect("request sent")
 }
 
 fn json_of(response: &Response) -> Value {
@@ -303,12 +308,12 @@ fn menus(backend: Backend) {
             .cloned()
             .unwrap_or_else(|| panic!("no menu {xmlid} in {menus}"))
     };
-    let load = |rpc: &Rpc| -> Response {
-        lab.get("/web/webclient/load_menus", rpc.cookie())
+    let load = |lab: &Lab, rpc: &Rpc| -> Response {
+        get(&lab.server, "/web/webclient/load_menus", rpc.cookie())
     };
 
     // The admin sees every menu of the app, in sequence order.
-    let answer = load(&lab.admin);
+    let answer = load(&lab, &lab.admin);
     assert_eq!(answer.status, 200, "{}", answer.body);
     assert_eq!(header(&answer, "cache-control"), Some("no-store"));
     let menus = json_of(&answer);
@@ -359,7 +364,7 @@ fn menus(backend: Backend) {
     // Ana (agency users): not the settings (a group she lacks), nor the
     // users (a model she may not read).
     let ana = lab.user("ana", ANA_PASSWORD);
-    let menus = json_of(&load(&ana));
+    let menus = json_of(&load(&lab, &ana));
     let root = xmlid_of(&menus, "agency_lab.menu_agency_root");
     assert_eq!(names(&menus, &root), ["Documents", "Agencies"]);
     assert_eq!(menus.as_object().unwrap().len(), 4, "{menus}");
@@ -376,7 +381,7 @@ fn menus(backend: Backend) {
     let internal = groups_named(&mut lab.admin, "Internal User");
     create_user(&mut lab.admin, "carl", "Carl", Some("Carl-W3b-pw!1"), &internal);
     let carl = lab.user("carl", "Carl-W3b-pw!1");
-    let menus = json_of(&load(&carl));
+    let menus = json_of(&load(&lab, &carl));
     assert_eq!(menus["root"]["children"], json!([]), "{menus}");
 
     // Menus the admin adds over RPC show at once; archived ones do not.
@@ -387,11 +392,11 @@ fn menus(backend: Backend) {
         json!([{"name": "Extra", "parent_id": root["id"], "sequence": 0,
                 "action": format!("ir.actions.act_window,{action}")}]),
     ));
-    let menus = json_of(&load(&ana));
+    let menus = json_of(&load(&lab, &ana));
     let root = xmlid_of(&menus, "agency_lab.menu_agency_root");
     assert_eq!(names(&menus, &root), ["Extra", "Documents", "Agencies"]);
     ok(&mut lab.admin, "ir.ui.menu", "write", json!([[extra], {"active": false}]));
-    let menus = json_of(&load(&ana));
+    let menus = json_of(&load(&lab, &ana));
     assert_eq!(names(&menus, &xmlid_of(&menus, "agency_lab.menu_agency_root")), ["Documents", "Agencies"]);
 
     // No session: Odoo's "session expired"; the host serves on.
@@ -400,7 +405,7 @@ fn menus(backend: Backend) {
     assert_eq!(json_of(&anonymous)["name"], "odoo.http.SessionExpiredException");
     let forged = lab.get("/web/webclient/load_menus", Some("session_id=deadbeef"));
     assert_eq!(forged.status, 401);
-    assert_eq!(load(&lab.admin).status, 200);
+    assert_eq!(load(&lab, &lab.admin).status, 200);
 }
 
 fn content(backend: Backend) {
@@ -438,7 +443,7 @@ fn content(backend: Backend) {
     let ana = lab.user("ana", ANA_PASSWORD);
     let ana_cookie = ana.cookie().unwrap().to_string();
     let admin_cookie = lab.admin.cookie().unwrap().to_string();
-    let get = |path: &str, cookie: Option<&str>| lab.get(path, cookie);
+    let get = |path: &str, cookie: Option<&str>| get(&lab.server, path, cookie);
 
     // An attachment of a record the user may read: inline, its type.
     let file = get(&format!("/web/content/{on_a}"), Some(&ana_cookie));

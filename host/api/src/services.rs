@@ -17,7 +17,7 @@ use pulse_core::Kind;
 pub const SERVER_VERSION: &str = "19.0";
 
 /// Odoo's `release.version_info` of the series this host answers as.
-pub(crate) fn version_info() -> Value {
+pub(crate) fn release_version_info() -> Value {
     json!([19, 0, 0, "final", 0, ""])
 }
 
@@ -25,7 +25,7 @@ pub(crate) fn version_info() -> Value {
 pub(crate) fn version() -> Value {
     json!({
         "server_version": SERVER_VERSION,
-        "server_version_info": version_info(),
+        "server_version_info": release_version_info(),
         "server_serie": SERVER_VERSION,
         "protocol_version": 1,
     })

@@ -18,7 +18,7 @@ use crate::identity::{
     ProxyMode, came_over_https, client_address, log_in, session_cookie, session_user,
 };
 use crate::params::{parse_request, request_id, text_param};
-use crate::services::{SERVER_VERSION, version, version_info};
+use crate::services::{SERVER_VERSION, release_version_info, version};
 
 /// `POST /web/session/authenticate`: a session for a login and password.
 pub(crate) async fn authenticate(
@@ -122,7 +122,7 @@ async fn session_info(host: &Host, user: &User) -> Result<Value, RpcError> {
         "partner_display_name": user.name,
         "db": host.db.name,
         "server_version": SERVER_VERSION,
-        "server_version_info": version_info(),
+        "server_version_info": release_version_info(),
         "user_context": user_context,
     }))
 }
@@ -230,7 +230,7 @@ fn local_redirect(wanted: Option<&str>) -> HeaderValue {
 /// public version endpoint: `{"version_info": […], "version": "19.0"}`).
 pub(crate) async fn web_version() -> Response {
     axum::Json(json!({
-        "version_info": version_info(),
+        "version_info": release_version_info(),
         "version": SERVER_VERSION,
     }))
     .into_response()
