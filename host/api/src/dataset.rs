@@ -136,11 +136,22 @@ pub(crate) async fn search_read(
         if let Some(limit) = limit {
             kwargs.insert("limit".into(), json!(limit));
         }
-        if let Some(sort) = params.get("sort").and_then(Value::as_str).filter(|s| !s.is_empty()) {
+        if let Some(sort) = params
+            .get("sort")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+        {
             kwargs.insert("order".into(), json!(sort));
         }
         let records = host
-            .execute_kw(user.uid, &model, "search_read", Vec::new(), kwargs, context.clone())
+            .execute_kw(
+                user.uid,
+                &model,
+                "search_read",
+                Vec::new(),
+                kwargs,
+                context.clone(),
+            )
             .await
             .map_err(RpcError::from)?;
         let found = records.as_array().map_or(0, Vec::len) as i64;

@@ -51,7 +51,8 @@ pub(crate) async fn service(
     match (service, method) {
         ("common", "version") => Ok(version()),
         ("common", "about") => {
-            let info = format!("See https://example.invalid/pulse — Odoo {SERVER_VERSION} compatible");
+            let info =
+                format!("See https://example.invalid/pulse — Odoo {SERVER_VERSION} compatible");
             // `about(True)`: the text and the version, as Odoo's `exp_about`.
             let extended = args.first().is_some_and(|v| {
                 !matches!(v, Value::Null | Value::Bool(false))

@@ -178,8 +178,7 @@ pub async fn load_web_menus(host: &Host, uid: i64) -> Result<Value, Failure> {
                 let Some(folder) = parent.and_then(|p| by_id.get(&p)) else {
                     break;
                 };
-                if action_of(folder).is_some() || !in_groups(folder) || !visible.insert(folder.id)
-                {
+                if action_of(folder).is_some() || !in_groups(folder) || !visible.insert(folder.id) {
                     break;
                 }
                 parent = folder.parent;
@@ -361,9 +360,11 @@ pub async fn content(
     let registry = snapshot.registry.clone();
     let orm = Orm::new(host.db.dialect, registry.clone());
     let (model, id, field) = match source {
-        ContentSource::Attachment(id) => {
-            (crate::base::ATTACHMENT_MODEL.to_string(), *id, "datas".to_string())
-        }
+        ContentSource::Attachment(id) => (
+            crate::base::ATTACHMENT_MODEL.to_string(),
+            *id,
+            "datas".to_string(),
+        ),
         ContentSource::Xmlid(xmlid) => {
             let Some((module, name)) = xmlid.split_once('.') else {
                 return Ok(None);
@@ -442,7 +443,13 @@ async fn attachment(
 ) -> Result<Option<Content>, Failure> {
     let mut conn = host.db.pool.acquire().await?;
     let fields = [
-        "name", "datas", "mimetype", "res_model", "res_id", "type", "public",
+        "name",
+        "datas",
+        "mimetype",
+        "res_model",
+        "res_id",
+        "type",
+        "public",
     ]
     .map(String::from);
     let Some(found) = orm
@@ -468,9 +475,7 @@ async fn attachment(
         Some(uid) => {
             let res_id = found.get("res_id").and_then(Value::as_i64).unwrap_or(0);
             match text("res_model") {
-                Some(res_model) if res_id > 0 => {
-                    may_read(host, uid, &res_model, res_id).await?
-                }
+                Some(res_model) if res_id > 0 => may_read(host, uid, &res_model, res_id).await?,
                 _ => {
                     let access = Access::load(&mut conn, uid).await.map_err(from_failure)?;
                     let registry = host.snapshot().registry.clone();
