@@ -546,11 +546,11 @@ fn content(backend: Backend) {
             Some(admin_cookie.as_str()),
         ),
         (
-            format!("/web/content/res.users/1/password"),
+            "/web/content/res.users/1/password".to_string(),
             Some(admin_cookie.as_str()),
         ),
         (
-            format!("/web/content/no.model/1/datas"),
+            "/web/content/no.model/1/datas".to_string(),
             Some(admin_cookie.as_str()),
         ),
     ] {
