@@ -96,14 +96,6 @@ fn json_of(response: &Response) -> Value {
         .unwrap_or_else(|e| panic!("{e}: not JSON ({}): {}", response.status, response.body))
 }
 
-fn header<'a>(response: &'a Response, name: &str) -> Option<&'a str> {
-    response
-        .headers
-        .iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, v)| v.as_str())
-}
-
 fn result(answer: &Value) -> &Value {
     answer
         .get("result")
@@ -265,8 +257,8 @@ fn dataset_and_session(backend: Backend) {
         )
         .unwrap();
     assert_eq!(logout.status, 303, "{}", logout.body);
-    assert_eq!(header(&logout, "location"), Some("/steal?x=1"));
-    assert!(header(&logout, "set-cookie").unwrap().contains("Max-Age=0"));
+    assert_eq!(logout.header("location"), Some("/steal?x=1"));
+    assert!(logout.header("set-cookie").unwrap().contains("Max-Age=0"));
     let after = lab.get("/web/session/get_session_info", Some(&cookie));
     assert_eq!(
         json_of(&after)["error"]["data"]["name"],
@@ -290,7 +282,7 @@ fn dataset_and_session(backend: Backend) {
             .request("POST", &format!("/web/session/logout{target}"), &[], "")
             .unwrap();
         assert_eq!(out.status, 303, "{target}: {}", out.body);
-        assert_eq!(header(&out, "location"), Some(expected), "{target}");
+        assert_eq!(out.header("location"), Some(expected), "{target}");
     }
     // Nobody's logout ended Bob's session.
     let still = bob.post("/web/session/get_session_info", json!({}));
@@ -316,7 +308,7 @@ fn menus(backend: Backend) {
     // The admin sees every menu of the app, in sequence order.
     let answer = load(&lab, &lab.admin);
     assert_eq!(answer.status, 200, "{}", answer.body);
-    assert_eq!(header(&answer, "cache-control"), Some("no-store"));
+    assert_eq!(answer.header("cache-control"), Some("no-store"));
     let menus = json_of(&answer);
     let root = xmlid_of(&menus, "agency_lab.menu_agency_root");
     assert_eq!(menus["root"]["children"], json!([root["id"]]));
@@ -477,12 +469,12 @@ fn content(backend: Backend) {
     let file = get(&format!("/web/content/{on_a}"), Some(&ana_cookie));
     assert_eq!(file.status, 200, "{}", file.body);
     assert_eq!(file.bytes, b"agency A's report");
-    assert_eq!(header(&file, "content-type"), Some("text/plain"));
+    assert_eq!(file.header("content-type"), Some("text/plain"));
     assert_eq!(
-        header(&file, "content-disposition"),
+        file.header("content-disposition"),
         Some("inline; filename=\"report A.txt\"")
     );
-    assert_eq!(header(&file, "x-content-type-options"), Some("nosniff"));
+    assert_eq!(file.header("x-content-type-options"), Some("nosniff"));
     // As a download, under the name the URL gives (its last component only).
     let download = get(
         &format!("/web/content/{on_a}?download=true&filename=../../etc/passwd"),
@@ -490,12 +482,12 @@ fn content(backend: Backend) {
     );
     assert_eq!(download.status, 200, "{}", download.body);
     assert_eq!(
-        header(&download, "content-disposition"),
+        download.header("content-disposition"),
         Some("attachment; filename=\"passwd\"")
     );
     let named = get(&format!("/web/content/{on_a}/notes.txt"), Some(&ana_cookie));
     assert_eq!(
-        header(&named, "content-disposition"),
+        named.header("content-disposition"),
         Some("inline; filename=\"notes.txt\"")
     );
     let by_query = get(
@@ -505,9 +497,9 @@ fn content(backend: Backend) {
     assert_eq!(by_query.bytes, b"agency A's report");
     // A name beyond ASCII: a fallback and its UTF-8 form; quotes dropped.
     let pdf = get(&format!("/web/content/{unicode}"), Some(&ana_cookie));
-    assert_eq!(header(&pdf, "content-type"), Some("application/pdf"));
+    assert_eq!(pdf.header("content-type"), Some("application/pdf"));
     assert_eq!(
-        header(&pdf, "content-disposition"),
+        pdf.header("content-disposition"),
         Some("inline; filename=\"rsum final.pdf\"; filename*=UTF-8''r%C3%A9sum%C3%A9%20final.pdf")
     );
 
@@ -571,17 +563,13 @@ fn content(backend: Backend) {
     let logo = get(&format!("/web/image/{public}"), None);
     assert_eq!(logo.status, 200, "{}", logo.body);
     assert_eq!(logo.bytes, png);
-    assert_eq!(header(&logo, "content-type"), Some("image/png"));
+    assert_eq!(logo.header("content-type"), Some("image/png"));
     let sized = get(
         &format!("/web/image/{public}/64x64/logo.png?unique=1"),
         None,
     );
     assert_eq!(sized.bytes, png);
-    assert!(
-        header(&sized, "cache-control")
-            .unwrap()
-            .contains("immutable")
-    );
+    assert!(sized.header("cache-control").unwrap().contains("immutable"));
 
     // A binary field of a record: the reader's rights apply.
     let partner = id(ok(
@@ -597,7 +585,7 @@ fn content(backend: Backend) {
     assert_eq!(avatar.status, 200, "{}", avatar.body);
     assert_eq!(avatar.bytes, png);
     assert_eq!(
-        header(&avatar, "content-disposition"),
+        avatar.header("content-disposition"),
         Some("inline; filename=\"Pictured\"")
     );
     let by_query = get(
@@ -606,7 +594,8 @@ fn content(backend: Backend) {
     );
     assert_eq!(by_query.bytes, png);
     assert!(
-        header(&by_query, "content-disposition")
+        by_query
+            .header("content-disposition")
             .unwrap()
             .starts_with("attachment;")
     );

@@ -25,17 +25,20 @@ pub(crate) async fn call_kw(
     SessionUser(user): SessionUser,
     JsonBody(body): JsonBody<MAX_BODY>,
 ) -> Response {
-    answer_request(&body, async |params| {
-        let model = text_param(&params, "model")?.to_string();
-        let method = text_param(&params, "method")?.to_string();
-        let args = list_arg(params.get("args"), "args")?;
-        let mut kwargs = dict_arg(params.get("kwargs"), "kwargs")?;
-        let context = pulse_core::take_context(&mut kwargs)?;
-        host.execute_kw(user.uid, &model, &method, args, kwargs, context)
-            .await
-            .map_err(RpcError::from)
-    })
-    .await
+    answer_request(&body, async |params| call(&host, user.uid, &params).await).await
+}
+
+/// `model.method(*args, **kwargs)` as a dataset request's params name it,
+/// called as user `uid`.
+async fn call(host: &Host, uid: i64, params: &Map<String, Value>) -> Result<Value, RpcError> {
+    let model = text_param(params, "model")?;
+    let method = text_param(params, "method")?;
+    let args = list_arg(params.get("args"), "args")?;
+    let mut kwargs = dict_arg(params.get("kwargs"), "kwargs")?;
+    let context = pulse_core::take_context(&mut kwargs)?;
+    host.execute_kw(uid, model, method, args, kwargs, context)
+        .await
+        .map_err(RpcError::from)
 }
 
 /// `POST /web/dataset/call_button`: a button's method, called as
@@ -48,16 +51,7 @@ pub(crate) async fn call_button(
     JsonBody(body): JsonBody<MAX_BODY>,
 ) -> Response {
     answer_request(&body, async |params| {
-        let model = text_param(&params, "model")?.to_string();
-        let method = text_param(&params, "method")?.to_string();
-        let args = list_arg(params.get("args"), "args")?;
-        let mut kwargs = dict_arg(params.get("kwargs"), "kwargs")?;
-        let context = pulse_core::take_context(&mut kwargs)?;
-        let result = host
-            .execute_kw(user.uid, &model, &method, args, kwargs, context)
-            .await
-            .map_err(RpcError::from)?;
-        Ok(match result {
+        Ok(match call(&host, user.uid, &params).await? {
             Value::Object(action) if action.get("type") != Some(&json!("")) => {
                 Value::Object(clean_action(action))
             }
