@@ -151,6 +151,9 @@ fn dataset_and_session(backend: Backend) {
     let mut ana = lab.user("ana", ANA_PASSWORD);
     let refused = button(&mut ana, "agency.doc", "unlink", json!([[doc_b]]));
     assert_eq!(error_name(&refused), "odoo.exceptions.AccessError");
+    // Odoo 19's error codes: 0, 100 for an expired session.
+    assert_eq!(refused["error"]["code"], 0);
+    assert_eq!(refused["error"]["message"], "Odoo Server Error");
     let private = button(&mut ana, "agency.doc", "_write", json!([[doc_a]]));
     assert_eq!(error_name(&private), "odoo.exceptions.AccessError");
     let written = button(
@@ -223,6 +226,7 @@ fn dataset_and_session(backend: Backend) {
     let anonymous =
         Rpc::new(&lab.server).post("/web/dataset/search_read", json!({"model": "lab.tag"}));
     assert_eq!(error_name(&anonymous), "odoo.http.SessionExpiredException");
+    assert_eq!(anonymous["error"]["code"], 100);
 
     // /web/version: plain JSON, by GET.
     let version = lab.get("/web/version", None);
@@ -231,6 +235,9 @@ fn dataset_and_session(backend: Backend) {
         json_of(&version),
         json!({"version_info": [19, 0, 0, "final", 0, ""], "version": "19.0"})
     );
+
+    let info = lab.get("/web/webclient/version_info", None);
+    assert_eq!(json_of(&info)["result"]["server_version"], "19.0");
 
     // get_session_info by GET and by POST.
     let cookie = ana.cookie().unwrap().to_string();

@@ -93,7 +93,10 @@ pub fn router_with(host: Arc<Host>, options: &ServeOptions) -> Router {
             "/web/session/get_session_info",
             get(session::get_session_info_by_get).post(session::get_session_info),
         )
-        .route("/web/webclient/version_info", post(session::version_info))
+        .route(
+            "/web/webclient/version_info",
+            get(session::version_info_by_get).post(session::version_info),
+        )
         .route("/web/version", get(session::web_version))
         .route("/web/webclient/load_menus", get(webclient::load_menus))
         .route("/web/content", get(binary::content_by_query))

@@ -133,6 +133,12 @@ pub(crate) async fn version_info(JsonBody(body): JsonBody<MAX_ANONYMOUS_BODY>) -
     reply(&id, Ok(version()))
 }
 
+/// `GET /web/webclient/version_info`: the same, under id `null` (a
+/// JSON-RPC route of Odoo's answers any method).
+pub(crate) async fn version_info_by_get() -> Response {
+    reply(&Value::Null, Ok(version()))
+}
+
 /// `POST /web/session/get_session_info`.
 pub(crate) async fn get_session_info(
     State(host): State<Arc<Host>>,
