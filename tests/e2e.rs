@@ -33,6 +33,7 @@ mod routes;
 mod security;
 mod typed_sdk;
 mod units;
+mod web_endpoints;
 
 #[path = "../addons/ipai_expense/tests/expenses.rs"]
 mod expenses;

@@ -73,8 +73,8 @@ fn lifecycle_over_xmlrpc(backend: Backend) {
     );
     assert_eq!(
         get("ir_model_data")[0],
-        &json!(5),
-        "the five records of its data file"
+        &json!(13),
+        "the records of its data files: five of security, eight menus and actions"
     );
     assert_eq!(get("ir_model_fields")[0][0]["name"], "agency_id");
     assert_eq!(

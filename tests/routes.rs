@@ -18,14 +18,6 @@ fn json_of(response: &Response) -> Value {
         .unwrap_or_else(|e| panic!("{e}: not JSON: {}", response.body))
 }
 
-fn header<'a>(response: &'a Response, name: &str) -> Option<&'a str> {
-    response
-        .headers
-        .iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, v)| v.as_str())
-}
-
 fn routes(backend: Backend) {
     build_addons();
     let pulse = Pulse::on(backend, &["tests/fixtures/addons"]);
@@ -40,7 +32,7 @@ fn routes(backend: Backend) {
     // without a group allow (none here).
     let hello = send("GET", "/route_lab/hello", &[], "");
     assert_eq!(hello.status, 200, "{}", hello.body);
-    assert_eq!(header(&hello, "content-type"), Some("application/json"));
+    assert_eq!(hello.header("content-type"), Some("application/json"));
     assert_eq!(json_of(&hello), json!({"hello": "world", "uid": null}));
     let named = send("GET", "/route_lab/hello?name=caf%C3%A9+au+lait", &[], "");
     assert_eq!(json_of(&named)["hello"], "café au lait");
@@ -52,7 +44,7 @@ fn routes(backend: Backend) {
     let body = r#"{"name": "first"}"#;
     let anonymous = send("POST", "/route_lab/notes", &[], body);
     assert_eq!(anonymous.status, 401, "{}", anonymous.body);
-    assert_eq!(header(&anonymous, "www-authenticate"), Some("Bearer"));
+    assert_eq!(anonymous.header("www-authenticate"), Some("Bearer"));
     let mut admin = pulse.admin(&server);
     let cookie = admin.cookie().expect("a session cookie").to_string();
     let created = send("POST", "/route_lab/notes", &[("Cookie", &cookie)], body);
@@ -175,7 +167,7 @@ fn routes(backend: Backend) {
     // Paths and methods nobody serves.
     let wrong_method = send("DELETE", "/route_lab/hello", &[], "");
     assert_eq!(wrong_method.status, 405);
-    assert_eq!(header(&wrong_method, "allow"), Some("GET"));
+    assert_eq!(wrong_method.header("allow"), Some("GET"));
     assert_eq!(send("GET", "/route_lab/nothing", &[], "").status, 404);
 
     // Metrics label addon routes by pattern, and count the trap.

@@ -197,9 +197,12 @@ impl RpcError {
 
     /// Odoo's JSON-RPC error object.
     pub fn to_json(&self) -> Value {
+        // Odoo 19's codes: 0 ("we don't care", 200 before 19) but for
+        // werkzeug's NotFound and an expired session.
         let (code, message) = match self.exception {
             Exception::SessionExpired => (100, "Odoo Session Expired"),
-            _ => (200, "Odoo Server Error"),
+            Exception::NotFound => (404, "404: Not Found"),
+            _ => (0, "Odoo Server Error"),
         };
         json!({
             "code": code,

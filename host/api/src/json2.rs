@@ -13,7 +13,7 @@ use serde_json::{Map, Value, json};
 
 use crate::body::{MAX_BODY, is_json, not_json, read_body};
 use crate::faults::{Exception, RpcError, json_error};
-use crate::identity::{ProxyMode, bearer_token, check_api_key_use, check_db, client_address};
+use crate::identity::{ProxyMode, bearer_token, check_api_key_use, client_address};
 
 /// `POST /json/2/<model>/<method>`.
 pub(crate) async fn json2(
@@ -29,6 +29,19 @@ pub(crate) async fn json2(
             let e = RpcError::new(Exception::Unauthorized, "Invalid apikey");
             (e.exception.status(), e)
         };
+        // Odoo 19 picks the database before anything else: one it does not
+        // serve is 404 (no database, so no such route), key or no key.
+        if let Some(db) = headers.get("x-odoo-database") {
+            let db = String::from_utf8_lossy(db.as_bytes());
+            if db != host.db.name {
+                let shown: String = db.chars().take(64).collect();
+                let e = RpcError::new(
+                    Exception::NotFound,
+                    format!("404: Not Found (no database {shown:?} here)"),
+                );
+                return Err((e.exception.status(), e));
+            }
+        }
         let key = bearer_token(&headers).ok_or_else(unauthorized)?;
         let uid = auth::api_key_owner(&host.db, &key)
             .await
@@ -38,9 +51,6 @@ pub(crate) async fn json2(
         check_api_key_use(&host, uid, client_address(&proxy, peer, &headers))
             .await
             .map_err(|e| (e.exception.status(), e))?;
-        if let Some(db) = headers.get("x-odoo-database").and_then(|v| v.to_str().ok()) {
-            check_db(&host, db).map_err(|e| (StatusCode::NOT_FOUND, e))?;
-        }
         // Read only once the key is known good.
         let body = read_body(&headers, body, MAX_BODY).await?;
         if !body.is_empty() && !is_json(&headers) {

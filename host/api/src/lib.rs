@@ -11,6 +11,7 @@
 //! HTTP client ([`HttpClient`]), which the binary hands to the host.
 
 mod addon_routes;
+mod binary;
 mod body;
 mod dataset;
 pub mod faults;
@@ -24,6 +25,7 @@ mod params;
 mod serve;
 mod services;
 mod session;
+mod webclient;
 /// The XML-RPC codec, public for the fuzz targets (`xmlrpc::parse_call`).
 #[doc(hidden)]
 pub mod xmlrpc;

@@ -18,7 +18,7 @@ use serde_json::json;
 use crate::body::MAX_BODY;
 use crate::faults::{Exception, RpcError, json_error};
 use crate::identity::{ProxyMode, bearer_token};
-use crate::{dataset, json2, jsonrpc, session, xmlrpc_endpoint};
+use crate::{binary, dataset, json2, jsonrpc, session, webclient, xmlrpc_endpoint};
 
 /// How long a client has to send a request's headers before its
 /// connection is closed (slowloris), by default.
@@ -77,13 +77,32 @@ pub fn router_with(host: Arc<Host>, options: &ServeOptions) -> Router {
         .route("/health", get(health))
         .route("/web/session/authenticate", post(session::authenticate))
         .route("/web/session/destroy", post(session::destroy_session))
+        .route(
+            "/web/session/logout",
+            get(session::logout).post(session::logout),
+        )
         .route("/web/dataset/call_kw", post(dataset::call_kw))
         .route("/web/dataset/call_kw/{*path}", post(dataset::call_kw))
+        .route("/web/dataset/call_button", post(dataset::call_button))
+        .route(
+            "/web/dataset/call_button/{*path}",
+            post(dataset::call_button),
+        )
+        .route("/web/dataset/search_read", post(dataset::search_read))
         .route(
             "/web/session/get_session_info",
-            post(session::get_session_info),
+            get(session::get_session_info_by_get).post(session::get_session_info),
         )
-        .route("/web/webclient/version_info", post(session::version_info))
+        .route(
+            "/web/webclient/version_info",
+            get(session::version_info_by_get).post(session::version_info),
+        )
+        .route("/web/version", get(session::web_version))
+        .route("/web/webclient/load_menus", get(webclient::load_menus))
+        .route("/web/content", get(binary::content_by_query))
+        .route("/web/content/{*rest}", get(binary::content_by_path))
+        .route("/web/image", get(binary::content_by_query))
+        .route("/web/image/{*rest}", get(binary::content_by_path))
         .route("/jsonrpc", post(jsonrpc::jsonrpc))
         .route("/xmlrpc/2/{service}", xmlrpc_endpoint::route(false))
         .route("/xmlrpc/{service}", xmlrpc_endpoint::route(true))

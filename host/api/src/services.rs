@@ -16,11 +16,16 @@ use pulse_core::Kind;
 /// The Odoo series and version this host answers as.
 pub const SERVER_VERSION: &str = "19.0";
 
+/// Odoo's `release.version_info` of the series this host answers as.
+pub(crate) fn release_version_info() -> Value {
+    json!([19, 0, 0, "final", 0, ""])
+}
+
 /// Odoo's `version()` answer.
 pub(crate) fn version() -> Value {
     json!({
         "server_version": SERVER_VERSION,
-        "server_version_info": [19, 0, 0, "final", 0, ""],
+        "server_version_info": release_version_info(),
         "server_serie": SERVER_VERSION,
         "protocol_version": 1,
     })
@@ -45,9 +50,21 @@ pub(crate) async fn service(
 ) -> Result<Value, RpcError> {
     match (service, method) {
         ("common", "version") => Ok(version()),
-        ("common", "about") => Ok(json!(format!(
-            "See https://example.invalid/pulse — Odoo {SERVER_VERSION} compatible"
-        ))),
+        ("common", "about") => {
+            let info =
+                format!("See https://example.invalid/pulse — Odoo {SERVER_VERSION} compatible");
+            // `about(True)`: the text and the version, as Odoo's `exp_about`.
+            let extended = args.first().is_some_and(|v| {
+                !matches!(v, Value::Null | Value::Bool(false))
+                    && v.as_i64() != Some(0)
+                    && v.as_str() != Some("")
+            });
+            Ok(if extended {
+                json!([info, SERVER_VERSION])
+            } else {
+                json!(info)
+            })
+        }
         ("common", "set_loglevel") => Ok(json!(true)),
         ("common", "login" | "authenticate") => {
             let db = text_arg(&args, 0, "db")?;
@@ -88,6 +105,9 @@ pub(crate) async fn service(
         ("db", "server_version") => Ok(json!(SERVER_VERSION)),
         ("db", "list_lang") => Ok(json!([["en_US", "English (US)"]])),
         ("db", "db_exist") => Ok(json!(text_arg(&args, 0, "db_name")? == host.db.name)),
+        // Odoo's `exp_drop` answers False for a database it does not
+        // have; nothing is dropped here either way.
+        ("db", "drop") if text_arg(&args, 1, "db_name")? != host.db.name => Ok(json!(false)),
         ("db", _) => {
             // Creating, dropping, duplicating, dumping and restoring
             // databases is the operator's job here (pulse CLI, pg tools),

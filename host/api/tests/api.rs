@@ -160,7 +160,11 @@ mod faults {
             StatusCode::INTERNAL_SERVER_ERROR
         );
         assert_eq!(RpcError::session_expired().to_json()["code"], 100);
-        assert_eq!(RpcError::access_denied().to_json()["code"], 200);
+        assert_eq!(RpcError::access_denied().to_json()["code"], 0);
+        assert_eq!(
+            RpcError::new(Exception::NotFound, "x").to_json()["code"],
+            404
+        );
     }
 }
 

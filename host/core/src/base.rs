@@ -90,6 +90,15 @@ pub const ATTACHMENT_MODEL: &str = "ir.attachment";
 /// The models only administrators (`base.group_system`) may use, as in Odoo.
 const ADMIN_MODELS: [&str; 3] = [MAIL_MODEL, SERVER_MODEL, ATTACHMENT_MODEL];
 
+/// The web client's menus and actions: internal users read them,
+/// administrators change them (Odoo's rights).
+const WEB_CLIENT_MODELS: [&str; 2] = [MENU_MODEL, WINDOW_ACTION_MODEL];
+
+/// The web client's menus.
+pub const MENU_MODEL: &str = "ir.ui.menu";
+/// The actions that open a model's views.
+pub const WINDOW_ACTION_MODEL: &str = "ir.actions.act_window";
+
 /// `mail.mail`, as `base.toml` describes it.
 pub(crate) fn mail_model() -> &'static ModelSpec {
     description()
@@ -221,6 +230,8 @@ pub async fn ensure(conn: &mut Connection, dialect: Dialect) -> Result<(), Error
     });
     seed_access_rights(conn, &contacts).await?;
     admin_rights(conn, groups[1], &ADMIN_MODELS).await?;
+    admin_rights(conn, groups[1], &WEB_CLIENT_MODELS).await?;
+    reader_rights(conn, groups[0], &WEB_CLIENT_MODELS).await?;
     crate::reference::load(conn, &orm, BASE).await
 }
 
@@ -268,6 +279,21 @@ async fn people_ids(conn: &mut Connection) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+/// Read access to `models` for `group` (internal users), as Odoo gives it
+/// on menus and actions.
+async fn reader_rights(conn: &mut Connection, group: i64, models: &[&str]) -> Result<(), Error> {
+    let rights: Vec<AccessRight> = models
+        .iter()
+        .map(|model| AccessRight {
+            xmlid: format!("access_{}_group_user", pulse_orm::table_name(model)),
+            model,
+            group,
+            perms: [true, false, false, false],
+        })
+        .collect();
+    seed_access_rights(conn, &rights).await
 }
 
 /// An access right `base` seeds (`ir.model.access`, external id

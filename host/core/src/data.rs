@@ -13,6 +13,9 @@
 //! owner = { ref = "base_b.alice" }   # the id of another record, by external id
 //! ```
 //!
+//! A reference field (a menu's `action`) takes `{ reference = "module.id" }`:
+//! Odoo's `"<model>,<id>"` of the record with that external id.
+//!
 //! On install records are created; on upgrade rewritten (unless
 //! `noupdate`), created when new, and deleted when dropped from the data; on
 //! uninstall deleted with the addon — except records another installed
@@ -130,22 +133,30 @@ async fn to_json(
             Value::Array(out)
         }
         toml::Value::Table(table) => {
-            match (table.len(), table.get("ref").and_then(toml::Value::as_str)) {
-                (1, Some(reference)) => {
-                    let (owner, name) = reference.split_once('.').unwrap_or((module, reference));
-                    match ledger::external_id(conn, owner, name)
-                        .await
-                        .map_err(|e| e.to_string())?
-                    {
-                        Some(known) => Value::from(known.res_id),
-                        None => {
-                            return Err(format!(
-                                "{{ ref = {reference:?} }} names no record (is it declared earlier?)"
-                            ));
-                        }
-                    }
+            let single = |key: &str| {
+                (table.len() == 1)
+                    .then(|| table.get(key).and_then(toml::Value::as_str))
+                    .flatten()
+            };
+            // `ref`: the record's id; `reference`: Odoo's reference-field
+            // value, `"<model>,<id>"` (a menu's `action`).
+            let (key, reference) = match (single("ref"), single("reference")) {
+                (Some(reference), _) => ("ref", reference),
+                (None, Some(reference)) => ("reference", reference),
+                (None, None) => return serde_json::to_value(table).map_err(|e| e.to_string()),
+            };
+            let (owner, name) = reference.split_once('.').unwrap_or((module, reference));
+            match ledger::external_id(conn, owner, name)
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                Some(known) if key == "ref" => Value::from(known.res_id),
+                Some(known) => Value::from(format!("{},{}", known.model, known.res_id)),
+                None => {
+                    return Err(format!(
+                        "{{ {key} = {reference:?} }} names no record (is it declared earlier?)"
+                    ));
                 }
-                _ => serde_json::to_value(table).map_err(|e| e.to_string())?,
             }
         }
     })

@@ -44,6 +44,7 @@ mod reference;
 pub mod routes;
 mod schema_sync;
 mod utc;
+pub mod web;
 mod web_methods;
 
 /// `#[crate::boxed]` on a `pub async fn` returns its future boxed

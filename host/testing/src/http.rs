@@ -15,6 +15,16 @@ pub struct Response {
     pub bytes: Vec<u8>,
 }
 
+impl Response {
+    /// The first value of the header `name` (lowercase), if the response has it.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
 /// Sends one request with `Connection: close` and reads the whole response.
 pub fn request(
     method: &str,
