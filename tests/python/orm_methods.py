@@ -9,51 +9,19 @@ Usage: orm_methods.py URL DB  (domain_lab installed; admin/admin)
 """
 import json
 import sys
-import urllib.request
-import xmlrpc.client
+
+import odoo_rpc
+from odoo_rpc import Refused
 
 url, db = sys.argv[1:3]
 
 
-class Refused(Exception):
-    def __init__(self, fault, message):
-        super().__init__(message)
-        self.fault, self.message = fault, message
-
-
 def over_xmlrpc(login, password):
-    common = xmlrpc.client.ServerProxy('{}/xmlrpc/2/common'.format(url))
-    uid = common.authenticate(db, login, password, {})
-    models = xmlrpc.client.ServerProxy('{}/xmlrpc/2/object'.format(url), allow_none=True)
-
-    def call(model, method, args, kwargs=None):
-        try:
-            return models.execute_kw(db, uid, password, model, method, args, kwargs or {})
-        except xmlrpc.client.Fault as fault:
-            raise Refused(fault.faultCode, fault.faultString)
-
-    return call
+    return odoo_rpc.over_xmlrpc(url, db, login, password)[0]
 
 
 def over_jsonrpc(login, password):
-    def post(service, method, *args):
-        body = json.dumps({'jsonrpc': '2.0', 'method': 'call', 'id': 1,
-                           'params': {'service': service, 'method': method, 'args': list(args)}})
-        request = urllib.request.Request(url + '/jsonrpc', data=body.encode(),
-                                         headers={'Content-Type': 'application/json'})
-        with urllib.request.urlopen(request) as response:
-            answer = json.loads(response.read())
-        if 'error' in answer:
-            data = answer['error']['data']
-            raise Refused(data['name'], data['message'])
-        return answer['result']
-
-    uid = post('common', 'authenticate', db, login, password, {})
-
-    def call(model, method, args, kwargs=None):
-        return post('object', 'execute_kw', db, uid, password, model, method, args, kwargs or {})
-
-    return call
+    return odoo_rpc.over_jsonrpc(url, db, login, password)
 
 
 def run(transport, connect):

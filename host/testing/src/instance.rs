@@ -429,7 +429,10 @@ pub fn client_libraries() -> PathBuf {
 }
 
 fn run_python(python: &Path, script: &str, args: &[&str]) -> String {
+    // The scripts import their shared `odoo_rpc.py`: no `__pycache__` in
+    // the source tree.
     let out = Command::new(python)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
         .arg(root().join("tests/python").join(script))
         .args(args)
         .output()
