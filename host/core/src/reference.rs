@@ -157,45 +157,18 @@ fn typed(ttype: FieldType, cell: &str) -> Result<Value, String> {
     })
 }
 
-/// The rows of a CSV text (RFC 4180: `"` quotes a cell, `""` is a quote
-/// in one), the header first.
+/// The rows of a CSV text, the header first, read by the `csv` crate
+/// (RFC 4180 quoting; a row of another width than the first is an error).
 fn parse_csv(text: &str) -> Result<Vec<Vec<String>>, String> {
-    let mut rows = Vec::new();
-    let mut row = Vec::new();
-    let mut cell = String::new();
-    let mut quoted = false;
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (quoted, c) {
-            (true, '"') if chars.peek() == Some(&'"') => {
-                chars.next();
-                cell.push('"');
-            }
-            (true, '"') => quoted = false,
-            (true, c) => cell.push(c),
-            (false, '"') => quoted = true,
-            (false, ',') => row.push(std::mem::take(&mut cell)),
-            (false, '\r') => {}
-            (false, '\n') => {
-                row.push(std::mem::take(&mut cell));
-                rows.push(std::mem::take(&mut row));
-            }
-            (false, c) => cell.push(c),
-        }
-    }
-    if quoted {
-        return Err("a quoted cell is not closed".into());
-    }
-    if !cell.is_empty() || !row.is_empty() {
-        row.push(cell);
-        rows.push(row);
-    }
-    if let Some(width) = rows.first().map(Vec::len)
-        && let Some(line) = rows.iter().position(|r| r.len() != width)
-    {
-        return Err(format!("line {} has not {width} cells", line + 1));
-    }
-    Ok(rows)
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(text.as_bytes())
+        .records()
+        .map(|row| {
+            row.map(|row| row.iter().map(str::to_string).collect())
+                .map_err(|e| e.to_string())
+        })
+        .collect()
 }
 
 /// The values of `res.currency`'s computed fields for the currencies
